@@ -1,0 +1,173 @@
+import type { z } from 'zod';
+import type { InventoryCommand } from '../inventory/commands.js';
+import { inventoryCommandArgs } from '../inventory/commands.js';
+import type { InventoryDecision } from '../inventory/decide.js';
+import { INVENTORY_ROLES, decide as decideInventory } from '../inventory/decide.js';
+import type { InventoryEvent } from '../inventory/events.js';
+import type { InventoryView } from '../inventory/state.js';
+import type { ConflictKind, Decision, FactMode, RejectionCode } from '../shared/decision.js';
+import { accept, conflictKindForRejection, reject } from '../shared/decision.js';
+import type { ConflictId } from '../shared/ids.js';
+import type { Actor, Role } from '../shared/roles.js';
+import { roleAllows } from '../shared/roles.js';
+import type { SyncCommand } from './commands.js';
+import { syncCommandArgs } from './commands.js';
+import type { RecordedMutation, SyncEvent } from './events.js';
+
+/** Every command the replay knows: name → args schema. Names are a public API. */
+export const COMMANDS = { ...inventoryCommandArgs, ...syncCommandArgs } as const;
+export type CommandName = keyof typeof COMMANDS;
+export type Command = InventoryCommand | SyncCommand;
+export type DomainEvent = InventoryEvent | SyncEvent;
+
+export const COMMAND_ROLES: Readonly<Record<CommandName, Role>> = {
+  ...INVENTORY_ROLES,
+  resolveConflict: 'admin',
+};
+
+/** Commands that report what happened on the floor (contradictions become conflicts). */
+export const PHYSICAL_FACTS: ReadonlySet<CommandName> = new Set<CommandName>([
+  'receiveStock',
+  'moveStock',
+  'moveContainer',
+  'shipStock',
+  'adjustStock',
+]);
+
+export const isCommandName = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
+
+const describeIssues = (error: z.ZodError): string =>
+  error.issues
+    .slice(0, 5)
+    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+
+export type ParsedCommand =
+  | { readonly ok: true; readonly command: Command }
+  | { readonly ok: false; readonly code: RejectionCode; readonly message: string };
+
+/** Validates a mutation's name and args. Shared by the device (before queueing) and the server. */
+export function parseCommand(name: string, args: unknown): ParsedCommand {
+  if (!isCommandName(name)) return { ok: false, code: 'UNKNOWN_COMMAND', message: `unknown command "${name}"` };
+  const parsed = COMMANDS[name].safeParse(args);
+  if (!parsed.success) {
+    return { ok: false, code: 'VALIDATION_FAILED', message: `${name}: ${describeIssues(parsed.error)}` };
+  }
+  return { ok: true, command: { name, args: parsed.data } as Command };
+}
+
+// ─── Conflicts as the replay sees them ──────────────────────────────────────────────────────
+
+export interface ConflictRecord {
+  readonly id: ConflictId;
+  readonly kind: ConflictKind;
+  readonly status: 'open' | 'resolved';
+  /** The mutation that opened it (for `reapply`), when there is one. */
+  readonly mutation: RecordedMutation | null;
+}
+
+/** What the replay needs besides inventory: conflicts, for `resolveConflict`. */
+export interface ReplayView extends InventoryView {
+  conflict(id: ConflictId): ConflictRecord | undefined;
+}
+
+export interface ReplayContext {
+  readonly actor: Actor;
+  /**
+   * `record` when replaying what devices pushed (the server, the device's own overlay);
+   * `strict` for a check before something happens. Intents are always checked strictly.
+   */
+  readonly mode: FactMode;
+}
+
+export type ReplayDecision = Decision<DomainEvent>;
+
+function decideResolveConflict(
+  view: ReplayView,
+  args: SyncCommand['args'],
+  ctx: ReplayContext,
+): ReplayDecision {
+  const conflict = view.conflict(args.conflictId);
+  if (!conflict) return reject('UNKNOWN_CONFLICT', `no conflict ${args.conflictId}`);
+  if (conflict.status !== 'open') return reject('STALE_INTENT', `conflict ${conflict.id} is already resolved`);
+  const resolved = (command?: { name: string; args: unknown }): SyncEvent => ({
+    type: 'ConflictResolved',
+    data: { conflictId: conflict.id, action: args.action, note: args.note, ...(command ? { command } : {}) },
+  });
+  switch (args.action) {
+    case 'accept':
+    case 'dismiss':
+      return accept([resolved()]);
+    case 'compensate':
+    case 'reapply': {
+      let name: string;
+      let commandArgs: unknown;
+      if (args.action === 'compensate') {
+        const given = args.args?.['name'];
+        name = typeof given === 'string' ? given : '';
+        commandArgs = args.args?.['args'];
+      } else {
+        if (!conflict.mutation) return reject('VALIDATION_FAILED', `conflict ${conflict.id} has no mutation to re-apply`);
+        name = conflict.mutation.name;
+        commandArgs = args.args;
+      }
+      const parsed = parseCommand(name, commandArgs);
+      if (!parsed.ok) return reject(parsed.code, `${args.action}: ${parsed.message}`);
+      if (parsed.command.name === 'resolveConflict') {
+        return reject('VALIDATION_FAILED', `${args.action} cannot run another resolveConflict`);
+      }
+      // A compensation is the admin's own correction: checked strictly. A re-application is
+      // the original floor fact with corrected arguments: recorded like the original.
+      const inner = decideInventory(view, parsed.command, {
+        actor: ctx.actor,
+        mode: args.action === 'compensate' ? 'strict' : 'record',
+      });
+      if (inner.kind === 'rejected') return reject(inner.code, `${args.action}: ${inner.message}`);
+      return accept<DomainEvent>(
+        [resolved({ name: parsed.command.name, args: parsed.command.args }), ...inner.events],
+        inner.conflicts,
+      );
+    }
+    default: {
+      const unreachable: never = args.action;
+      return unreachable;
+    }
+  }
+}
+
+/**
+ * The one replay rule, run by the server for every pushed mutation and by the device for
+ * its own queue: unknown command → role → args → the module's decider. Pure.
+ *
+ * Physical facts are decided in `ctx.mode`; intents (definitions, reversals, resolutions)
+ * are always strict — an intent that no longer fits state is refused, never recorded.
+ */
+export function decideMutation(
+  view: ReplayView,
+  mutation: { readonly name: string; readonly args: unknown },
+  ctx: ReplayContext,
+): ReplayDecision {
+  if (!isCommandName(mutation.name)) return reject('UNKNOWN_COMMAND', `unknown command "${mutation.name}"`);
+  const required = COMMAND_ROLES[mutation.name];
+  if (!roleAllows(ctx.actor.role, required)) {
+    return reject('FORBIDDEN', `${mutation.name} needs the ${required} role; you are ${ctx.actor.role}`);
+  }
+  const parsed = parseCommand(mutation.name, mutation.args);
+  if (!parsed.ok) return reject(parsed.code, parsed.message);
+  const command = parsed.command;
+  if (command.name === 'resolveConflict') return decideResolveConflict(view, command.args, ctx);
+  const mode: FactMode = PHYSICAL_FACTS.has(command.name) ? ctx.mode : 'strict';
+  const decision: InventoryDecision = decideInventory(view, command, { actor: ctx.actor, mode });
+  return decision;
+}
+
+/** The event that records a rejected mutation in the log, with its full payload. */
+export function rejectionEvent(
+  mutation: RecordedMutation,
+  decision: { readonly code: RejectionCode; readonly message: string },
+): SyncEvent {
+  return {
+    type: 'MutationRejected',
+    data: { mutation, code: decision.code, message: decision.message, conflictKind: conflictKindForRejection(decision.code) },
+  };
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { conflictIdSchema } from '../shared/ids.js';
+import { conflictKindSchema, rejectionCodeSchema } from '../shared/decision.js';
+import { resolutionActionSchema } from './commands.js';
+
+/** A mutation exactly as pushed, kept in full so a rejection loses nothing. */
+export const recordedMutationSchema = z.object({
+  clientID: z.string(),
+  id: z.int(),
+  name: z.string(),
+  args: z.unknown(),
+  timestamp: z.number().optional(),
+  userID: z.string().optional(),
+  occurredAt: z.string().optional(),
+});
+export type RecordedMutation = z.infer<typeof recordedMutationSchema>;
+
+export const mutationRejectedData = z.object({
+  mutation: recordedMutationSchema,
+  code: rejectionCodeSchema,
+  message: z.string(),
+  conflictKind: conflictKindSchema,
+});
+
+export const conflictResolvedData = z.object({
+  conflictId: conflictIdSchema,
+  action: resolutionActionSchema,
+  note: z.string(),
+  /** The compensating or re-applied command, when the action ran one. */
+  command: z.object({ name: z.string(), args: z.unknown() }).optional(),
+});
+
+export const syncEventData = {
+  MutationRejected: mutationRejectedData,
+  ConflictResolved: conflictResolvedData,
+} as const;
+
+export type SyncEventType = keyof typeof syncEventData;
+export type SyncEvent = {
+  [T in SyncEventType]: { readonly type: T; readonly data: z.infer<(typeof syncEventData)[T]> };
+}[SyncEventType];
