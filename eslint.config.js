@@ -5,13 +5,42 @@ import tseslint from 'typescript-eslint';
 
 /** Globals that smuggle I/O, time or randomness into pure code. */
 const impureGlobals = [
-  'process', 'window', 'document', 'navigator', 'localStorage', 'sessionStorage', 'indexedDB',
-  'fetch', 'XMLHttpRequest', 'WebSocket', 'EventSource', 'setTimeout', 'setInterval',
-  'setImmediate', 'queueMicrotask', 'crypto', 'performance', 'require', 'Buffer', 'console',
-].map((name) => ({ name, message: `domain/ is pure: '${name}' is I/O, time or randomness — pass it in as an argument.` }));
+  'process',
+  'window',
+  'document',
+  'navigator',
+  'localStorage',
+  'sessionStorage',
+  'indexedDB',
+  'fetch',
+  'XMLHttpRequest',
+  'WebSocket',
+  'EventSource',
+  'setTimeout',
+  'setInterval',
+  'setImmediate',
+  'queueMicrotask',
+  'crypto',
+  'performance',
+  'require',
+  'Buffer',
+  'console',
+].map((name) => ({
+  name,
+  message: `domain/ is pure: '${name}' is I/O, time or randomness — pass it in as an argument.`,
+}));
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/.svelte-kit/**', '**/build/**', 'client/android/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.turbo/**',
+      '**/.svelte-kit/**',
+      '**/build/**',
+      'client/android/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -21,10 +50,19 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use an `as const` object, not an enum.' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'Use an `as const` object, not an enum.' },
+      ],
     },
   },
   {
@@ -36,20 +74,30 @@ export default tseslint.config(
     files: ['domain/src/**/*.ts'],
     ignores: ['domain/src/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{
-          regex: '^(?!zod$|\\.\\.?/)',
-          message: 'domain/ imports zod and its own modules only (ARCHITECTURE.md: pure core).',
-        }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!zod$|\\.\\.?/)',
+              message: 'domain/ imports zod and its own modules only (ARCHITECTURE.md: pure core).',
+            },
+          ],
+        },
+      ],
       'no-restricted-globals': ['error', ...impureGlobals],
-      'no-restricted-properties': ['error',
+      'no-restricted-properties': [
+        'error',
         { object: 'Date', property: 'now', message: 'domain/ has no clock: pass time in.' },
         { object: 'Math', property: 'random', message: 'domain/ has no randomness: pass ids in.' },
       ],
-      'no-restricted-syntax': ['error',
+      'no-restricted-syntax': [
+        'error',
         { selector: 'TSEnumDeclaration', message: 'Use an `as const` object, not an enum.' },
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'domain/ has no clock: pass time in.' },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'domain/ has no clock: pass time in.',
+        },
         { selector: 'ImportExpression', message: 'domain/ has no dynamic imports.' },
       ],
     },

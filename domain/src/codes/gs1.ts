@@ -21,7 +21,12 @@ interface AiSpec {
   readonly checkDigit?: boolean;
 }
 
-const fixedN = (title: string, fixed: number, checkDigit = false): AiSpec => ({ title, fixed, format: 'n', checkDigit });
+const fixedN = (title: string, fixed: number, checkDigit = false): AiSpec => ({
+  title,
+  fixed,
+  format: 'n',
+  checkDigit,
+});
 const date = (title: string): AiSpec => ({ title, fixed: 6, format: 'date' });
 const varAn = (title: string, max: number): AiSpec => ({ title, max, format: 'an' });
 const varN = (title: string, max: number): AiSpec => ({ title, max, format: 'n' });
@@ -123,7 +128,8 @@ export interface Gs1Options {
   readonly referenceYear?: number;
 }
 
-export type Gs1Result = { readonly ok: true; readonly value: Gs1Data } | { readonly ok: false; readonly error: string };
+export type Gs1Result =
+  { readonly ok: true; readonly value: Gs1Data } | { readonly ok: false; readonly error: string };
 
 const fail = (error: string): Gs1Result => ({ ok: false, error });
 const DIGITS = /^\d+$/;
@@ -131,12 +137,17 @@ const DIGITS = /^\d+$/;
 const CSET82 = /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]+$/;
 
 /** Splits an AIM symbology identifier off the front, if there is one. */
-export function splitSymbology(input: string): { readonly aim: string | null; readonly rest: string } {
-  if (input.length >= 3 && input[0] === ']') return { aim: input.slice(0, 3), rest: input.slice(3) };
+export function splitSymbology(input: string): {
+  readonly aim: string | null;
+  readonly rest: string;
+} {
+  if (input.length >= 3 && input[0] === ']')
+    return { aim: input.slice(0, 3), rest: input.slice(3) };
   return { aim: null, rest: input };
 }
 
-export const isGs1Symbology = (aim: string | null): boolean => aim !== null && aim in GS1_SYMBOLOGIES;
+export const isGs1Symbology = (aim: string | null): boolean =>
+  aim !== null && aim in GS1_SYMBOLOGIES;
 
 function matchAi(s: string, at: number): string | null {
   for (const len of [2, 3, 4]) {
@@ -179,9 +190,13 @@ function validate(ai: string, spec: AiSpec, value: string, options: Gs1Options):
       }
       return null;
     case 'date':
-      return parseDate(value, options.referenceYear) === null ? `${label} "${value}" is not a valid YYMMDD date` : null;
+      return parseDate(value, options.referenceYear) === null
+        ? `${label} "${value}" is not a valid YYMMDD date`
+        : null;
     case 'an':
-      return CSET82.test(value) ? null : `${label} "${value}" contains characters a GS1 barcode cannot carry`;
+      return CSET82.test(value)
+        ? null
+        : `${label} "${value}" contains characters a GS1 barcode cannot carry`;
     default: {
       const unreachable: never = spec.format;
       return unreachable;
@@ -189,11 +204,16 @@ function validate(ai: string, spec: AiSpec, value: string, options: Gs1Options):
   }
 }
 
-function collect(symbology: Gs1Symbology | null, elements: Gs1Element[], options: Gs1Options): Gs1Result {
+function collect(
+  symbology: Gs1Symbology | null,
+  elements: Gs1Element[],
+  options: Gs1Options,
+): Gs1Result {
   const byAi = new Map<string, string>();
   for (const e of elements) {
     const seen = byAi.get(e.ai);
-    if (seen !== undefined && seen !== e.value) return fail(`(${e.ai}) ${e.title} appears twice with different values`);
+    if (seen !== undefined && seen !== e.value)
+      return fail(`(${e.ai}) ${e.title} appears twice with different values`);
     byAi.set(e.ai, e.value);
   }
   const date = (ai: string) => {

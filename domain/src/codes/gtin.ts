@@ -21,7 +21,8 @@ export function hasValidCheckDigit(digits: string): boolean {
 /** Lengths a scanned numeric code may have to be taken for a GTIN. */
 const GTIN_LENGTHS = new Set([8, 12, 13, 14]);
 
-export const looksLikeGtin = (code: string): boolean => GTIN_LENGTHS.has(code.length) && DIGITS.test(code);
+export const looksLikeGtin = (code: string): boolean =>
+  GTIN_LENGTHS.has(code.length) && DIGITS.test(code);
 
 /**
  * The form barcodes are stored and looked up in: a valid GTIN-8/12/13/14 becomes GTIN-14

@@ -17,10 +17,25 @@ export type Resolution =
       readonly quantity?: number;
       readonly gs1?: Gs1Data;
     }
-  | { readonly kind: 'serial'; readonly item: Item; readonly serial: string; readonly lines: readonly StockLine[] }
-  | { readonly kind: 'lot'; readonly item: Item; readonly lot: string; readonly expiresOn: string | null }
+  | {
+      readonly kind: 'serial';
+      readonly item: Item;
+      readonly serial: string;
+      readonly lines: readonly StockLine[];
+    }
+  | {
+      readonly kind: 'lot';
+      readonly item: Item;
+      readonly lot: string;
+      readonly expiresOn: string | null;
+    }
   /** A GS1 code that parsed but names nothing known here (e.g. a GTIN not yet mapped). */
-  | { readonly kind: 'unknown'; readonly code: string; readonly message: string; readonly gs1?: Gs1Data }
+  | {
+      readonly kind: 'unknown';
+      readonly code: string;
+      readonly message: string;
+      readonly gs1?: Gs1Data;
+    }
   /** A code that cannot be right (bad check digit, lost separator): tell the operator why. */
   | { readonly kind: 'invalid'; readonly code: string; readonly message: string };
 
@@ -34,9 +49,11 @@ function fromGs1(view: InventoryView, code: string, gs1: Gs1Data): Resolution {
       : { kind: 'unknown', code, message: `pallet SSCC ${gs1.sscc} is not known here`, gs1 };
   }
   const gtin = gs1.gtin ?? gs1.containedGtin;
-  if (gtin === undefined) return { kind: 'unknown', code, message: 'the GS1 code carries no GTIN or SSCC', gs1 };
+  if (gtin === undefined)
+    return { kind: 'unknown', code, message: 'the GS1 code carries no GTIN or SSCC', gs1 };
   const item = view.itemByBarcode(gtin);
-  if (!item) return { kind: 'unknown', code, message: `GTIN ${gtin} is not mapped to an item`, gs1 };
+  if (!item)
+    return { kind: 'unknown', code, message: `GTIN ${gtin} is not mapped to an item`, gs1 };
   return {
     kind: 'item',
     item,
@@ -53,15 +70,22 @@ function fromGs1(view: InventoryView, code: string, gs1: Gs1Data): Resolution {
  * GTINs, position codes, SKUs, supplier barcodes, serials and lots — in that order of
  * precedence, exact matches before guesses.
  */
-export function resolveScan(view: InventoryView, raw: string, options: Gs1Options = {}): Resolution {
+export function resolveScan(
+  view: InventoryView,
+  raw: string,
+  options: Gs1Options = {},
+): Resolution {
   const code = clean(raw);
   if (code.length === 0) return { kind: 'invalid', code, message: 'nothing was scanned' };
   const { aim, rest } = splitSymbology(code);
   const hasSeparator =
-    code.includes(GROUP_SEPARATOR) || (options.separators ?? []).some((s) => s.length > 0 && code.includes(s));
+    code.includes(GROUP_SEPARATOR) ||
+    (options.separators ?? []).some((s) => s.length > 0 && code.includes(s));
   if (isGs1Symbology(aim) || code.startsWith('(') || (aim === null && hasSeparator)) {
     const parsed = parseGs1(code, options);
-    return parsed.ok ? fromGs1(view, code, parsed.value) : { kind: 'invalid', code, message: parsed.error };
+    return parsed.ok
+      ? fromGs1(view, code, parsed.value)
+      : { kind: 'invalid', code, message: parsed.error };
   }
   // A non-GS1 symbology prefix (]E0 for EAN-13, ]C0 for plain Code 128) is not part of the data.
   const data = aim !== null ? rest : code;
@@ -74,7 +98,11 @@ export function resolveScan(view: InventoryView, raw: string, options: Gs1Option
   if (bySku) return { kind: 'item', item: bySku };
 
   if (looksLikeGtin(data) && !hasValidCheckDigit(data) && data.length >= 12) {
-    return { kind: 'invalid', code, message: `${data} looks like a GTIN but its check digit is wrong — scan again` };
+    return {
+      kind: 'invalid',
+      code,
+      message: `${data} looks like a GTIN but its check digit is wrong — scan again`,
+    };
   }
   // Scanners set to strip the AIM prefix still send GS1 data starting with an AI.
   if (/^(00|01|02)\d{16}/.test(data)) {
@@ -86,6 +114,7 @@ export function resolveScan(view: InventoryView, raw: string, options: Gs1Option
   if (serialItem) return { kind: 'serial', item: serialItem, serial: data, lines: serialLines };
   const lots = view.lotsWithCode(asLot(data));
   const lotItem = lots[0] && view.item(lots[0].itemId);
-  if (lots[0] && lotItem) return { kind: 'lot', item: lotItem, lot: data, expiresOn: lots[0].expiresOn };
+  if (lots[0] && lotItem)
+    return { kind: 'lot', item: lotItem, lot: data, expiresOn: lots[0].expiresOn };
   return { kind: 'unknown', code, message: `${data} is not a known position, item, serial or lot` };
 }

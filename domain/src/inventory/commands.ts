@@ -136,6 +136,9 @@ export const inventoryCommandArgs = {
 
 export type InventoryCommandName = keyof typeof inventoryCommandArgs;
 export type InventoryCommand = {
-  [N in InventoryCommandName]: { readonly name: N; readonly args: z.infer<(typeof inventoryCommandArgs)[N]> };
+  [N in InventoryCommandName]: {
+    readonly name: N;
+    readonly args: z.infer<(typeof inventoryCommandArgs)[N]>;
+  };
 }[InventoryCommandName];
 export type CommandArgs<N extends InventoryCommandName> = z.infer<(typeof inventoryCommandArgs)[N]>;

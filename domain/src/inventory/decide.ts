@@ -66,8 +66,10 @@ function needPosition(view: InventoryView, id: PositionId): Position {
 /** A position that can hold stock: real (not an endpoint), and — when receiving — not retired. */
 function stockPosition(view: InventoryView, id: PositionId, receiving: boolean): Position {
   const p = needPosition(view, id);
-  if (p.virtual) refuse('VIRTUAL_POSITION', `${describe(p)} is a virtual endpoint and holds no stock`);
-  if (receiving && p.retired) refuse('POSITION_RETIRED', `position ${describe(p)} is retired and receives nothing`);
+  if (p.virtual)
+    refuse('VIRTUAL_POSITION', `${describe(p)} is a virtual endpoint and holds no stock`);
+  if (receiving && p.retired)
+    refuse('POSITION_RETIRED', `position ${describe(p)} is retired and receives nothing`);
   return p;
 }
 
@@ -80,17 +82,25 @@ function tracked(
 ): { lot: Lot | null; serial: Serial | null } {
   switch (item.tracking) {
     case 'none':
-      if (lot !== undefined) refuse('LOT_NOT_ALLOWED', `${item.sku} is not lot-tracked; do not give a lot`);
-      if (serial !== undefined) refuse('SERIAL_NOT_ALLOWED', `${item.sku} is not serialized; do not give a serial`);
+      if (lot !== undefined)
+        refuse('LOT_NOT_ALLOWED', `${item.sku} is not lot-tracked; do not give a lot`);
+      if (serial !== undefined)
+        refuse('SERIAL_NOT_ALLOWED', `${item.sku} is not serialized; do not give a serial`);
       return { lot: null, serial: null };
     case 'lot':
-      if (lot === undefined) refuse('LOT_REQUIRED', `${item.sku} is lot-tracked: scan or enter the lot`);
-      if (serial !== undefined) refuse('SERIAL_NOT_ALLOWED', `${item.sku} is not serialized; do not give a serial`);
+      if (lot === undefined)
+        refuse('LOT_REQUIRED', `${item.sku} is lot-tracked: scan or enter the lot`);
+      if (serial !== undefined)
+        refuse('SERIAL_NOT_ALLOWED', `${item.sku} is not serialized; do not give a serial`);
       return { lot: lot ?? null, serial: null };
     case 'serial':
-      if (serial === undefined) refuse('SERIAL_REQUIRED', `${item.sku} is serialized: scan the serial number`);
+      if (serial === undefined)
+        refuse('SERIAL_REQUIRED', `${item.sku} is serialized: scan the serial number`);
       if (!qtyEquals(Math.abs(quantity), 1)) {
-        refuse('SERIAL_QUANTITY', `${item.sku} is serialized: each serial is exactly 1, not ${quantity}`);
+        refuse(
+          'SERIAL_QUANTITY',
+          `${item.sku} is serialized: each serial is exactly 1, not ${quantity}`,
+        );
       }
       return { lot: lot ?? null, serial: serial ?? null };
     default: {
@@ -129,7 +139,12 @@ function outflow(
       kind: 'serial-elsewhere',
       key: `serial-elsewhere/${item.id}/${line.serial}`,
       message,
-      detail: { itemId: item.id, serial: line.serial, expectedAt: position.id, recordedAt: elsewhere.map((l) => l.positionId) },
+      detail: {
+        itemId: item.id,
+        serial: line.serial,
+        expectedAt: position.id,
+        recordedAt: elsewhere.map((l) => l.positionId),
+      },
     });
     return;
   }
@@ -137,13 +152,23 @@ function outflow(
   const what = `${item.sku}${line.lot !== null ? ` lot ${line.lot}` : ''}`;
   const message = `${describe(position)} holds ${available} ${what}, ${quantity} taken: ${resulting}`;
   if (ctx.mode === 'strict') {
-    refuse('INSUFFICIENT_STOCK', `only ${available} ${what} at ${describe(position)}, cannot take ${quantity}`);
+    refuse(
+      'INSUFFICIENT_STOCK',
+      `only ${available} ${what} at ${describe(position)}, cannot take ${quantity}`,
+    );
   }
   conflicts.push({
     kind: 'negative-stock',
     key: `negative-stock/${item.id}/${position.id}/${line.lot ?? ''}`,
     message,
-    detail: { itemId: item.id, positionId: position.id, lot: line.lot, available, requested: quantity, resulting },
+    detail: {
+      itemId: item.id,
+      positionId: position.id,
+      lot: line.lot,
+      available,
+      requested: quantity,
+      resulting,
+    },
   });
 }
 
@@ -156,7 +181,9 @@ function serialInflow(
   conflicts: ConflictDraft[],
 ): void {
   if (serial === null) return;
-  const present = view.linesWithSerial(serial).filter((l) => l.itemId === item.id && l.quantity > 0);
+  const present = view
+    .linesWithSerial(serial)
+    .filter((l) => l.itemId === item.id && l.quantity > 0);
   if (present.length === 0) return;
   const where = present.map((l) => view.position(l.positionId)?.code ?? l.positionId).join(', ');
   const message = `serial ${serial} of ${item.sku} is already in stock at ${where}`;
@@ -214,7 +241,9 @@ function retireIfEmptied(
   taken: Parameters<typeof emptyAfter>[2],
 ): InventoryEvent[] {
   if (!position.disposable || position.retired || !emptyAfter(view, position.id, taken)) return [];
-  return [{ type: 'PositionRetired', data: { positionId: position.id, reason: 'disposable-empty' } }];
+  return [
+    { type: 'PositionRetired', data: { positionId: position.id, reason: 'disposable-empty' } },
+  ];
 }
 
 const lineKey = (itemId: ItemId, positionId: PositionId, lot: Lot | null, serial: Serial | null) =>
@@ -231,23 +260,35 @@ type Decider<N extends InventoryCommandName> = (
 const defineItem: Decider<'defineItem'> = (view, a) => {
   const existing = view.item(a.itemId);
   const bySku = view.itemBySku(a.sku);
-  if (bySku && bySku.id !== a.itemId) refuse('DUPLICATE_SKU', `SKU ${a.sku} already belongs to ${bySku.name}`);
+  if (bySku && bySku.id !== a.itemId)
+    refuse('DUPLICATE_SKU', `SKU ${a.sku} already belongs to ${bySku.name}`);
   const barcodes: string[] = [];
   for (const raw of a.barcodes ?? []) {
     const problem = barcodeProblem(raw);
     if (problem) refuse('INVALID_BARCODE', problem);
     const code = normalizeBarcode(raw);
     const owner = view.itemByBarcode(code);
-    if (owner && owner.id !== a.itemId) refuse('DUPLICATE_BARCODE', `barcode ${raw} already belongs to ${owner.sku}`);
+    if (owner && owner.id !== a.itemId)
+      refuse('DUPLICATE_BARCODE', `barcode ${raw} already belongs to ${owner.sku}`);
     if (!barcodes.includes(code)) barcodes.push(code);
   }
   if (existing && existing.tracking !== a.tracking && view.linesOfItem(a.itemId).length > 0) {
-    refuse('TRACKING_LOCKED', `${existing.sku} has stock: its tracking cannot change from ${existing.tracking} to ${a.tracking}`);
+    refuse(
+      'TRACKING_LOCKED',
+      `${existing.sku} has stock: its tracking cannot change from ${existing.tracking} to ${a.tracking}`,
+    );
   }
   return accept([
     {
       type: 'ItemDefined',
-      data: { itemId: a.itemId, sku: a.sku, name: a.name, tracking: a.tracking, barcodes, uom: a.uom ?? existing?.uom ?? 'pcs' },
+      data: {
+        itemId: a.itemId,
+        sku: a.sku,
+        name: a.name,
+        tracking: a.tracking,
+        barcodes,
+        uom: a.uom ?? existing?.uom ?? 'pcs',
+      },
     },
   ]);
 };
@@ -255,14 +296,21 @@ const defineItem: Decider<'defineItem'> = (view, a) => {
 const definePosition: Decider<'definePosition'> = (view, a) => {
   const existing = view.position(a.positionId);
   const byCode = view.positionByCode(a.code);
-  if (byCode && byCode.id !== a.positionId) refuse('DUPLICATE_CODE', `position code ${a.code} is already used`);
+  if (byCode && byCode.id !== a.positionId)
+    refuse('DUPLICATE_CODE', `position code ${a.code} is already used`);
   if (existing?.virtual) refuse('VIRTUAL_POSITION', `${existing.code} is a virtual endpoint`);
   if (existing?.retired) refuse('POSITION_RETIRED', `position ${existing.code} is retired`);
   if (existing && existing.kind !== a.kind) {
-    refuse('KIND_CHANGE', `position ${existing.code} is a ${existing.kind}; it cannot become a ${a.kind}`);
+    refuse(
+      'KIND_CHANGE',
+      `position ${existing.code} is a ${existing.kind}; it cannot become a ${a.kind}`,
+    );
   }
   if (existing && a.parentId !== undefined && a.parentId !== existing.parentId) {
-    refuse('PARENT_CHANGE', `position ${existing.code} already exists; move containers with moveContainer`);
+    refuse(
+      'PARENT_CHANGE',
+      `position ${existing.code} already exists; move containers with moveContainer`,
+    );
   }
   const parentId = a.parentId ?? existing?.parentId ?? SITE;
   const parent = needPosition(view, parentId);
@@ -327,7 +375,10 @@ const moveStock: Decider<'moveStock'> = (view, a, ctx) => {
   return accept(
     [
       { type: 'StockMoved', data: compact({ ...a, quantity }) },
-      ...retireIfEmptied(view, from, { key: lineKey(item.id, from.id, line.lot, line.serial), quantity }),
+      ...retireIfEmptied(view, from, {
+        key: lineKey(item.id, from.id, line.lot, line.serial),
+        quantity,
+      }),
     ],
     conflicts,
   );
@@ -344,9 +395,13 @@ const moveContainer: Decider<'moveContainer'> = (view, a) => {
     refuse('VIRTUAL_POSITION', `${to.code} is a virtual endpoint; ship the contents instead`);
   }
   if (to.retired) refuse('POSITION_RETIRED', `position ${to.code} is retired and receives nothing`);
-  if (to.id === container.parentId) refuse('SAME_POSITION', `${container.code} is already at ${to.code}`);
+  if (to.id === container.parentId)
+    refuse('SAME_POSITION', `${container.code} is already at ${to.code}`);
   if (ancestry(view, to.id).includes(container.id)) {
-    refuse('CONTAINER_CYCLE', `${to.code} is inside ${container.code}; a container cannot go into itself`);
+    refuse(
+      'CONTAINER_CYCLE',
+      `${to.code} is inside ${container.code}; a container cannot go into itself`,
+    );
   }
   const from = container.parentId ?? SITE;
   const oldParent = view.position(from);
@@ -366,7 +421,10 @@ const shipStock: Decider<'shipStock'> = (view, a, ctx) => {
   return accept(
     [
       { type: 'StockShipped', data: compact({ ...a, quantity }) },
-      ...retireIfEmptied(view, from, { key: lineKey(item.id, from.id, line.lot, line.serial), quantity }),
+      ...retireIfEmptied(view, from, {
+        key: lineKey(item.id, from.id, line.lot, line.serial),
+        quantity,
+      }),
     ],
     conflicts,
   );
@@ -382,7 +440,10 @@ const adjustStock: Decider<'adjustStock'> = (view, a, ctx) => {
   if (delta < 0) {
     outflow(view, ctx, item, position, line, -delta, conflicts);
     retired.push(
-      ...retireIfEmptied(view, position, { key: lineKey(item.id, position.id, line.lot, line.serial), quantity: -delta }),
+      ...retireIfEmptied(view, position, {
+        key: lineKey(item.id, position.id, line.lot, line.serial),
+        quantity: -delta,
+      }),
     );
   } else {
     serialInflow(view, ctx, item, line.serial, conflicts);
@@ -391,16 +452,23 @@ const adjustStock: Decider<'adjustStock'> = (view, a, ctx) => {
 };
 
 const reverseMovement: Decider<'reverseMovement'> = (view, a) => {
-  const m = view.movement(a.eventId) ?? refuse('UNKNOWN_MOVEMENT', `no movement with event id ${a.eventId}`);
+  const m =
+    view.movement(a.eventId) ??
+    refuse('UNKNOWN_MOVEMENT', `no movement with event id ${a.eventId}`);
   if (m.type === 'reversal' || m.type === 'container-move') {
-    refuse('NOT_REVERSIBLE', `a ${m.type} cannot be reversed${m.type === 'reversal' ? '; record a new movement instead' : ''}`);
+    refuse(
+      'NOT_REVERSIBLE',
+      `a ${m.type} cannot be reversed${m.type === 'reversal' ? '; record a new movement instead' : ''}`,
+    );
   }
-  if (m.reversedBy !== null) refuse('ALREADY_REVERSED', `movement ${m.id} was already reversed by ${m.reversedBy}`);
+  if (m.reversedBy !== null)
+    refuse('ALREADY_REVERSED', `movement ${m.id} was already reversed by ${m.reversedBy}`);
   const quantity = roundQty(a.quantity ?? m.quantity);
   if (qtyLess(m.quantity, quantity)) {
     refuse('REVERSAL_EXCEEDS', `cannot reverse ${quantity}: the movement was ${m.quantity}`);
   }
-  if (m.serial !== null && !qtyEquals(quantity, 1)) refuse('SERIAL_QUANTITY', 'a serial movement reverses exactly 1');
+  if (m.serial !== null && !qtyEquals(quantity, 1))
+    refuse('SERIAL_QUANTITY', 'a serial movement reverses exactly 1');
   const item = needItem(view, m.itemId);
   // Stock goes back from where the movement put it to where it came from. A reversal is a
   // supervisor's decision, not a fact from the floor: contradictions refuse it.
@@ -408,7 +476,10 @@ const reverseMovement: Decider<'reverseMovement'> = (view, a) => {
   if (takeFrom && !takeFrom.virtual) {
     const available = view.quantity(m.itemId, m.to, m.lot, m.serial);
     if (qtyLess(available, quantity)) {
-      refuse('INSUFFICIENT_STOCK', `only ${available} ${item.sku} left at ${takeFrom.code}; cannot reverse ${quantity}`);
+      refuse(
+        'INSUFFICIENT_STOCK',
+        `only ${available} ${item.sku} left at ${takeFrom.code}; cannot reverse ${quantity}`,
+      );
     }
   }
   const putBack = view.position(m.from);
@@ -449,10 +520,17 @@ const deciders: { readonly [N in InventoryCommandName]: Decider<N> } = {
  * gives events their ids and times. Never throws for a business reason; a thrown error is a
  * bug or an I/O failure of the view.
  */
-export function decide(view: InventoryView, command: InventoryCommand, ctx: InventoryContext): InventoryDecision {
+export function decide(
+  view: InventoryView,
+  command: InventoryCommand,
+  ctx: InventoryContext,
+): InventoryDecision {
   const required = INVENTORY_ROLES[command.name];
   if (!roleAllows(ctx.actor.role, required)) {
-    return reject('FORBIDDEN', `${command.name} needs the ${required} role; you are ${ctx.actor.role}`);
+    return reject(
+      'FORBIDDEN',
+      `${command.name} needs the ${required} role; you are ${ctx.actor.role}`,
+    );
   }
   try {
     const decider: Decider<InventoryCommandName> = deciders[command.name];

@@ -116,6 +116,9 @@ export const inventoryEventData = {
 
 export type InventoryEventType = keyof typeof inventoryEventData;
 export type InventoryEvent = {
-  [T in InventoryEventType]: { readonly type: T; readonly data: z.infer<(typeof inventoryEventData)[T]> };
+  [T in InventoryEventType]: {
+    readonly type: T;
+    readonly data: z.infer<(typeof inventoryEventData)[T]>;
+  };
 }[InventoryEventType];
 export type EventData<T extends InventoryEventType> = z.infer<(typeof inventoryEventData)[T]>;

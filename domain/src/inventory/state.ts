@@ -171,7 +171,14 @@ const addStock = (
   lot: Lot | undefined | null,
   serial: Serial | undefined | null,
   delta: number,
-): StateChange => ({ op: 'addStock', itemId, positionId, lot: lot ?? null, serial: serial ?? null, delta });
+): StateChange => ({
+  op: 'addStock',
+  itemId,
+  positionId,
+  lot: lot ?? null,
+  serial: serial ?? null,
+  delta,
+});
 
 const movement = (
   id: EventId,
@@ -205,7 +212,14 @@ export function changesOf(event: IdentifiedEvent): StateChange[] {
       return [
         {
           op: 'putItem',
-          item: { id: d.itemId, sku: d.sku, name: d.name, tracking: d.tracking, barcodes: d.barcodes, uom: d.uom },
+          item: {
+            id: d.itemId,
+            sku: d.sku,
+            name: d.name,
+            tracking: d.tracking,
+            barcodes: d.barcodes,
+            uom: d.uom,
+          },
         },
       ];
     }
@@ -237,7 +251,10 @@ export function changesOf(event: IdentifiedEvent): StateChange[] {
         movement(event.id, 'receipt', d, OUTSIDE, d.positionId, d.quantity),
       ];
       if (d.lot !== undefined) {
-        changes.push({ op: 'putLot', lot: { itemId: d.itemId, lot: d.lot, expiresOn: d.expiresOn ?? null } });
+        changes.push({
+          op: 'putLot',
+          lot: { itemId: d.itemId, lot: d.lot, expiresOn: d.expiresOn ?? null },
+        });
       }
       return changes;
     }
@@ -265,7 +282,15 @@ export function changesOf(event: IdentifiedEvent): StateChange[] {
       const up = d.delta > 0;
       return [
         addStock(d.itemId, d.positionId, d.lot, d.serial, d.delta),
-        movement(event.id, 'adjustment', d, up ? SITE : d.positionId, up ? d.positionId : SITE, Math.abs(d.delta), d.reason),
+        movement(
+          event.id,
+          'adjustment',
+          d,
+          up ? SITE : d.positionId,
+          up ? d.positionId : SITE,
+          Math.abs(d.delta),
+          d.reason,
+        ),
       ];
     }
     case 'MovementReversed': {
@@ -279,7 +304,12 @@ export function changesOf(event: IdentifiedEvent): StateChange[] {
         changes.push(addStock(d.itemId, d.to, d.lot, d.serial, d.quantity));
       }
       changes.push(movement(event.id, 'reversal', d, d.from, d.to, d.quantity));
-      changes.push({ op: 'markReversed', movementId: d.movementId, quantity: d.quantity, reversalId: event.id });
+      changes.push({
+        op: 'markReversed',
+        movementId: d.movementId,
+        quantity: d.quantity,
+        reversalId: event.id,
+      });
       return changes;
     }
     default: {
@@ -312,8 +342,12 @@ export interface InventoryState {
   readonly movements: Map<EventId, Movement>;
 }
 
-export const stockKey = (itemId: ItemId, positionId: PositionId, lot: Lot | null, serial: Serial | null) =>
-  `${itemId}\u0000${positionId}\u0000${lot ?? ''}\u0000${serial ?? ''}`;
+export const stockKey = (
+  itemId: ItemId,
+  positionId: PositionId,
+  lot: Lot | null,
+  serial: Serial | null,
+) => `${itemId}\u0000${positionId}\u0000${lot ?? ''}\u0000${serial ?? ''}`;
 
 const lotKey = (itemId: ItemId, lot: Lot) => `${itemId}\u0000${lot}`;
 
@@ -454,7 +488,8 @@ export function evolve(state: InventoryState, event: IdentifiedEvent): Inventory
 
 /** An independent copy (Maps and index Sets copied; records are immutable and shared). */
 export function cloneState(state: InventoryState): InventoryState {
-  const copyIndex = <K, V>(m: Map<K, Set<V>>) => new Map([...m].map(([k, v]) => [k, new Set(v)] as const));
+  const copyIndex = <K, V>(m: Map<K, Set<V>>) =>
+    new Map([...m].map(([k, v]) => [k, new Set(v)] as const));
   return {
     items: new Map(state.items),
     skus: new Map(state.skus),

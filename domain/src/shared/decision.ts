@@ -129,7 +129,11 @@ export interface DraftEvent<T extends string = string, D = unknown> {
  * recorded anyway, and the discrepancy is flagged.
  */
 export type Decision<E extends DraftEvent = DraftEvent> =
-  | { readonly kind: 'accepted'; readonly events: readonly E[]; readonly conflicts: readonly ConflictDraft[] }
+  | {
+      readonly kind: 'accepted';
+      readonly events: readonly E[];
+      readonly conflicts: readonly ConflictDraft[];
+    }
   | { readonly kind: 'rejected'; readonly code: RejectionCode; readonly message: string };
 
 export const accept = <E extends DraftEvent>(

@@ -48,10 +48,15 @@ export type ParsedCommand =
 
 /** Validates a mutation's name and args. Shared by the device (before queueing) and the server. */
 export function parseCommand(name: string, args: unknown): ParsedCommand {
-  if (!isCommandName(name)) return { ok: false, code: 'UNKNOWN_COMMAND', message: `unknown command "${name}"` };
+  if (!isCommandName(name))
+    return { ok: false, code: 'UNKNOWN_COMMAND', message: `unknown command "${name}"` };
   const parsed = COMMANDS[name].safeParse(args);
   if (!parsed.success) {
-    return { ok: false, code: 'VALIDATION_FAILED', message: `${name}: ${describeIssues(parsed.error)}` };
+    return {
+      ok: false,
+      code: 'VALIDATION_FAILED',
+      message: `${name}: ${describeIssues(parsed.error)}`,
+    };
   }
   return { ok: true, command: { name, args: parsed.data } as Command };
 }
@@ -89,10 +94,16 @@ function decideResolveConflict(
 ): ReplayDecision {
   const conflict = view.conflict(args.conflictId);
   if (!conflict) return reject('UNKNOWN_CONFLICT', `no conflict ${args.conflictId}`);
-  if (conflict.status !== 'open') return reject('STALE_INTENT', `conflict ${conflict.id} is already resolved`);
+  if (conflict.status !== 'open')
+    return reject('STALE_INTENT', `conflict ${conflict.id} is already resolved`);
   const resolved = (command?: { name: string; args: unknown }): SyncEvent => ({
     type: 'ConflictResolved',
-    data: { conflictId: conflict.id, action: args.action, note: args.note, ...(command ? { command } : {}) },
+    data: {
+      conflictId: conflict.id,
+      action: args.action,
+      note: args.note,
+      ...(command ? { command } : {}),
+    },
   });
   switch (args.action) {
     case 'accept':
@@ -107,7 +118,8 @@ function decideResolveConflict(
         name = typeof given === 'string' ? given : '';
         commandArgs = args.args?.['args'];
       } else {
-        if (!conflict.mutation) return reject('VALIDATION_FAILED', `conflict ${conflict.id} has no mutation to re-apply`);
+        if (!conflict.mutation)
+          return reject('VALIDATION_FAILED', `conflict ${conflict.id} has no mutation to re-apply`);
         name = conflict.mutation.name;
         commandArgs = args.args;
       }
@@ -147,10 +159,14 @@ export function decideMutation(
   mutation: { readonly name: string; readonly args: unknown },
   ctx: ReplayContext,
 ): ReplayDecision {
-  if (!isCommandName(mutation.name)) return reject('UNKNOWN_COMMAND', `unknown command "${mutation.name}"`);
+  if (!isCommandName(mutation.name))
+    return reject('UNKNOWN_COMMAND', `unknown command "${mutation.name}"`);
   const required = COMMAND_ROLES[mutation.name];
   if (!roleAllows(ctx.actor.role, required)) {
-    return reject('FORBIDDEN', `${mutation.name} needs the ${required} role; you are ${ctx.actor.role}`);
+    return reject(
+      'FORBIDDEN',
+      `${mutation.name} needs the ${required} role; you are ${ctx.actor.role}`,
+    );
   }
   const parsed = parseCommand(mutation.name, mutation.args);
   if (!parsed.ok) return reject(parsed.code, parsed.message);
@@ -168,6 +184,11 @@ export function rejectionEvent(
 ): SyncEvent {
   return {
     type: 'MutationRejected',
-    data: { mutation, code: decision.code, message: decision.message, conflictKind: conflictKindForRejection(decision.code) },
+    data: {
+      mutation,
+      code: decision.code,
+      message: decision.message,
+      conflictKind: conflictKindForRejection(decision.code),
+    },
   };
 }

@@ -181,7 +181,10 @@ export const createUserRequestSchema = z.strictObject({
     .min(1)
     .max(64)
     .regex(/^[a-zA-Z0-9._-]+$/, 'username may contain letters, digits, dot, dash and underscore'),
-  password: z.string().min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`).max(256),
+  password: z
+    .string()
+    .min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`)
+    .max(256),
   name: z.string().trim().min(1).max(200),
   role: roleSchema,
 });

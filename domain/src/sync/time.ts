@@ -31,13 +31,19 @@ export function assessDeviceTime(
     const parsed = Date.parse(sent.occurredAt);
     if (Number.isNaN(parsed)) return { occurredAt: recordedAt, implausible: true };
     deviceMs = parsed;
-  } else if (sent.timestamp !== undefined && Number.isFinite(sent.timestamp) && sent.timestamp >= EPOCH_FLOOR_MS) {
+  } else if (
+    sent.timestamp !== undefined &&
+    Number.isFinite(sent.timestamp) &&
+    sent.timestamp >= EPOCH_FLOOR_MS
+  ) {
     deviceMs = sent.timestamp;
   }
   if (deviceMs === null) return { occurredAt: recordedAt, implausible: false };
   // Far outside the range Date can print: keep the server's time, flagged.
   if (Math.abs(deviceMs) > 8.64e15) return { occurredAt: recordedAt, implausible: true };
   const implausible =
-    deviceMs - serverMs > MAX_FUTURE_SKEW_MS || serverMs - deviceMs > MAX_OFFLINE_AGE_MS || deviceMs < EPOCH_FLOOR_MS;
+    deviceMs - serverMs > MAX_FUTURE_SKEW_MS ||
+    serverMs - deviceMs > MAX_OFFLINE_AGE_MS ||
+    deviceMs < EPOCH_FLOOR_MS;
   return { occurredAt: new Date(deviceMs).toISOString(), implausible };
 }

@@ -4,6 +4,7 @@ import { SITE } from '../inventory/state.js';
 import type { EventId, ItemId, Lot, PositionId, Serial } from '../shared/ids.js';
 import { asEventId, asItemId, asLot, asPositionId, asSerial } from '../shared/ids.js';
 import type { Mutation } from './spec.js';
+import { normalizeBarcode } from '../codes/gtin.js';
 
 /**
  * The acceptance scenarios' warehouse: bins P, Q, R; mobile pallet C; items A (plain),
@@ -22,9 +23,21 @@ export const lot = (s: string): Lot => asLot(s);
 export const serial = (s: string): Serial => asSerial(s);
 export const eventId = (s: string): EventId => asEventId(s);
 
-export const itemDefined = (itemId: ItemId, sku: string, tracking: Tracking, barcodes: string[] = []): InventoryEvent => ({
+export const itemDefined = (
+  itemId: ItemId,
+  sku: string,
+  tracking: Tracking,
+  barcodes: string[] = [],
+): InventoryEvent => ({
   type: 'ItemDefined',
-  data: { itemId, sku, name: `Item ${sku}`, tracking, barcodes, uom: 'pcs' },
+  data: {
+    itemId,
+    sku,
+    name: `Item ${sku}`,
+    tracking,
+    barcodes: barcodes.map(normalizeBarcode),
+    uom: 'pcs',
+  },
 });
 
 export const positionDefined = (
@@ -68,15 +81,31 @@ export function warehouse(): InventoryEvent[] {
 
 // Commands, as a device would push them.
 type Opt = { lot?: string; serial?: string };
-export const receiveStock = (itemId: string, positionId: string, quantity: number, extra: Opt & { expiresOn?: string } = {}): Mutation => ({
+export const receiveStock = (
+  itemId: string,
+  positionId: string,
+  quantity: number,
+  extra: Opt & { expiresOn?: string } = {},
+): Mutation => ({
   name: 'receiveStock',
   args: { itemId, positionId, quantity, ...extra },
 });
-export const moveStock = (itemId: string, from: string, to: string, quantity: number, extra: Opt = {}): Mutation => ({
+export const moveStock = (
+  itemId: string,
+  from: string,
+  to: string,
+  quantity: number,
+  extra: Opt = {},
+): Mutation => ({
   name: 'moveStock',
   args: { itemId, from, to, quantity, ...extra },
 });
-export const shipStock = (itemId: string, from: string, quantity: number, extra: Opt = {}): Mutation => ({
+export const shipStock = (
+  itemId: string,
+  from: string,
+  quantity: number,
+  extra: Opt = {},
+): Mutation => ({
   name: 'shipStock',
   args: { itemId, from, quantity, ...extra },
 });

@@ -1,5 +1,5 @@
 import type { InventoryState } from '../inventory/state.js';
-import { initialState } from '../inventory/state.js';
+import { cloneState, initialState } from '../inventory/state.js';
 import { foldEvent, replayViewOf } from '../projection.js';
 import type { ConflictKind, RejectionCode } from '../shared/decision.js';
 import type { ConflictId } from '../shared/ids.js';
@@ -23,7 +23,9 @@ export class SpecError extends Error {
 export function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+        )
       : v,
   );
 }
@@ -60,7 +62,9 @@ export class Outcome {
     const d = this.accepted();
     assertEqual(d.events, expected, 'events differ');
     if (d.conflicts.length > 0) {
-      throw new SpecError(`expected no conflicts, got ${d.conflicts.map((c) => c.kind).join(', ')}`);
+      throw new SpecError(
+        `expected no conflicts, got ${d.conflicts.map((c) => c.kind).join(', ')}`,
+      );
     }
     return this;
   }
@@ -69,7 +73,9 @@ export class Outcome {
   thenConflicts(kind: ConflictKind, ...expected: DomainEvent[]): this {
     const d = this.accepted();
     if (!d.conflicts.some((c) => c.kind === kind)) {
-      throw new SpecError(`expected a ${kind} conflict, got [${d.conflicts.map((c) => c.kind).join(', ')}]`);
+      throw new SpecError(
+        `expected a ${kind} conflict, got [${d.conflicts.map((c) => c.kind).join(', ')}]`,
+      );
     }
     if (expected.length > 0) assertEqual(d.events, expected, 'events differ');
     return this;
@@ -77,26 +83,36 @@ export class Outcome {
 
   thenRejects(code: RejectionCode): this {
     if (this.decision.kind !== 'rejected') {
-      throw new SpecError(`expected rejection ${code}, got accepted ${canonical(this.decision.events)}`);
+      throw new SpecError(
+        `expected rejection ${code}, got accepted ${canonical(this.decision.events)}`,
+      );
     }
     if (this.decision.code !== code) {
-      throw new SpecError(`expected rejection ${code}, got ${this.decision.code}: ${this.decision.message}`);
+      throw new SpecError(
+        `expected rejection ${code}, got ${this.decision.code}: ${this.decision.message}`,
+      );
     }
     return this;
   }
 
-  /** State after the accepted events (the given state when rejected). */
+  private after: InventoryState | undefined;
+
+  /** State after the accepted events (the given state when rejected). Computed once. */
   get state(): InventoryState {
     if (this.decision.kind === 'rejected') return this.before;
+    if (this.after) return this.after;
     let id = this.nextId;
-    let state = this.before;
+    let state = cloneState(this.before);
     for (const e of this.decision.events) state = foldEvent(state, { ...e, id: `e${id++}` });
+    this.after = state;
     return state;
   }
 
   private accepted() {
     if (this.decision.kind !== 'accepted') {
-      throw new SpecError(`expected acceptance, got ${this.decision.code}: ${this.decision.message}`);
+      throw new SpecError(
+        `expected acceptance, got ${this.decision.code}: ${this.decision.message}`,
+      );
     }
     return this.decision;
   }
@@ -113,7 +129,10 @@ export class Spec {
   }
 
   get state(): InventoryState {
-    return this.events.reduce((s, e, i) => foldEvent(s, { ...e, id: e.id ?? `e${i + 1}` }), initialState());
+    return this.events.reduce(
+      (s, e, i) => foldEvent(s, { ...e, id: e.id ?? `e${i + 1}` }),
+      initialState(),
+    );
   }
 
   when(mutation: Mutation, options: WhenOptions = {}): Outcome {

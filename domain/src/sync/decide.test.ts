@@ -1,0 +1,299 @@
+import { describe, expect, it } from 'vitest';
+import { asConflictId } from '../shared/ids.js';
+import {
+  A,
+  P,
+  Q,
+  adjustStock,
+  given,
+  moveStock,
+  receiveStock,
+  received,
+  warehouse,
+} from '../testing/index.js';
+import type { ConflictRecord } from './decide.js';
+import { COMMANDS, COMMAND_ROLES, parseCommand, rejectionEvent } from './decide.js';
+import { assessDeviceTime } from './time.js';
+
+describe('roles are part of the decision (scenario 25)', () => {
+  it('an operator cannot define items, reverse movements or resolve conflicts', () => {
+    const spec = given(...warehouse(), { ...received(A, P, 4), id: 'r1' });
+    spec
+      .when(
+        { name: 'defineItem', args: { itemId: 'i9', sku: 'N', name: 'New', tracking: 'none' } },
+        { role: 'operator' },
+      )
+      .thenRejects('FORBIDDEN');
+    spec
+      .when({ name: 'reverseMovement', args: { eventId: 'r1' } }, { role: 'operator' })
+      .thenRejects('FORBIDDEN');
+    spec
+      .when(
+        { name: 'resolveConflict', args: { conflictId: 'cf-1', action: 'dismiss', note: 'n' } },
+        { role: 'supervisor' },
+      )
+      .thenRejects('FORBIDDEN');
+  });
+
+  it('role is checked before args, so a forbidden command never reveals validation details', () => {
+    given()
+      .when({ name: 'defineItem', args: { nonsense: true } }, { role: 'operator' })
+      .thenRejects('FORBIDDEN');
+  });
+
+  it('every command has a role', () => {
+    expect(Object.keys(COMMAND_ROLES).sort()).toEqual(Object.keys(COMMANDS).sort());
+  });
+});
+
+describe('per-mutation validation (scenario 26)', () => {
+  it.each([
+    ['a negative quantity', moveStock(A, P, Q, -1)],
+    ['a zero quantity', receiveStock(A, P, 0)],
+    ['NaN', receiveStock(A, P, Number.NaN)],
+    ['Infinity', receiveStock(A, P, Number.POSITIVE_INFINITY)],
+    [
+      'a string quantity',
+      { name: 'receiveStock', args: { itemId: A, positionId: P, quantity: '5' } },
+    ],
+    ['a missing field', { name: 'moveStock', args: { itemId: A, from: P, quantity: 1 } }],
+    [
+      'an unexpected field',
+      { name: 'receiveStock', args: { itemId: A, positionId: P, quantity: 1, price: 3 } },
+    ],
+    ['an absurd quantity', receiveStock(A, P, 1e12)],
+  ])('%s is a VALIDATION_FAILED rejection with a readable message', (_what, mutation) => {
+    const outcome = given(...warehouse())
+      .when(mutation)
+      .thenRejects('VALIDATION_FAILED');
+    expect(outcome.decision.kind === 'rejected' && outcome.decision.message).toMatch(
+      /^(receiveStock|moveStock): /,
+    );
+  });
+
+  it('an unknown command name is UNKNOWN_COMMAND, including prototype names', () => {
+    given().when({ name: 'teleportStock', args: {} }).thenRejects('UNKNOWN_COMMAND');
+    given().when({ name: '__proto__', args: {} }).thenRejects('UNKNOWN_COMMAND');
+    given().when({ name: 'toString', args: {} }).thenRejects('UNKNOWN_COMMAND');
+  });
+
+  it('parseCommand gives typed commands', () => {
+    const parsed = parseCommand('moveStock', { itemId: 'a', from: 'p', to: 'q', quantity: 2 });
+    expect(parsed).toEqual({
+      ok: true,
+      command: { name: 'moveStock', args: { itemId: 'a', from: 'p', to: 'q', quantity: 2 } },
+    });
+  });
+
+  it('a rejection is recorded with the full mutation and the conflict kind it opens', () => {
+    const mutation = {
+      clientID: 'c1',
+      id: 17,
+      name: 'adjustStock',
+      args: { itemId: A },
+      timestamp: 1,
+    };
+    expect(rejectionEvent(mutation, { code: 'FORBIDDEN', message: 'no' })).toEqual({
+      type: 'MutationRejected',
+      data: { mutation, code: 'FORBIDDEN', message: 'no', conflictKind: 'forbidden' },
+    });
+    expect(rejectionEvent(mutation, { code: 'UNKNOWN_ITEM', message: '?' }).data).toMatchObject({
+      conflictKind: 'unknown-code',
+    });
+  });
+});
+
+describe('intents are always strict, facts follow the mode', () => {
+  it('a physical fact that contradicts state is recorded in record mode (scenario 5: two devices, last units)', () => {
+    // P holds 10 A. Device 1 moved 8 to Q, device 2 moved 6 to R; both replayed in order.
+    const afterFirst = given(...warehouse(), received(A, P, 10)).when(moveStock(A, P, Q, 8), {
+      role: 'operator',
+    });
+    afterFirst.then({ type: 'StockMoved', data: { itemId: A, from: P, to: Q, quantity: 8 } });
+    const first = afterFirst.decision.kind === 'accepted' ? afterFirst.decision.events : [];
+    const second = given(...warehouse(), received(A, P, 10), ...first)
+      .when(moveStock(A, P, 'pos-R', 6), { role: 'operator' })
+      .thenConflicts('negative-stock');
+    expect(second.state.stock.size).toBeGreaterThan(0);
+    const conflict = second.decision.kind === 'accepted' ? second.decision.conflicts[0] : undefined;
+    expect(conflict).toMatchObject({
+      kind: 'negative-stock',
+      detail: { available: 2, requested: 6, resulting: -4 },
+    });
+  });
+
+  it('a reversal (an intent) is refused when stock has gone, even in record mode', () => {
+    given(
+      ...warehouse(),
+      { ...received(A, P, 4), id: 'r1' },
+      { type: 'StockShipped', data: { itemId: A, from: P, quantity: 3 } },
+    )
+      .when({ name: 'reverseMovement', args: { eventId: 'r1' } }, { mode: 'record' })
+      .thenRejects('INSUFFICIENT_STOCK');
+  });
+});
+
+describe('resolveConflict', () => {
+  const cf = asConflictId('cf-1');
+  const negative: ConflictRecord = {
+    id: cf,
+    kind: 'negative-stock',
+    status: 'open',
+    mutation: null,
+  };
+  const base = () =>
+    given(...warehouse(), received(A, P, 10), {
+      type: 'StockMoved',
+      data: { itemId: A, from: P, to: Q, quantity: 14 },
+    });
+
+  it('compensate: a compensating adjustment clears the negative line, and both are events', () => {
+    const outcome = base()
+      .withConflicts(negative)
+      .when({
+        name: 'resolveConflict',
+        args: {
+          conflictId: cf,
+          action: 'compensate',
+          note: 'recounted: P was empty',
+          args: adjustStock(A, P, 4, 'conflict-resolution'),
+        },
+      })
+      .then(
+        {
+          type: 'ConflictResolved',
+          data: {
+            conflictId: cf,
+            action: 'compensate',
+            note: 'recounted: P was empty',
+            command: {
+              name: 'adjustStock',
+              args: { itemId: A, positionId: P, delta: 4, reason: 'conflict-resolution' },
+            },
+          },
+        },
+        {
+          type: 'StockAdjusted',
+          data: { itemId: A, positionId: P, delta: 4, reason: 'conflict-resolution' },
+        } as never,
+      );
+    expect(outcome.state.stock.size).toBe(1); // only Q's line is left; P is back at 0
+  });
+
+  it('accept and dismiss record only the resolution; a note is mandatory', () => {
+    base()
+      .withConflicts(negative)
+      .when({ name: 'resolveConflict', args: { conflictId: cf, action: 'accept', note: 'ok' } })
+      .then({
+        type: 'ConflictResolved',
+        data: { conflictId: cf, action: 'accept', note: 'ok' },
+      });
+    base()
+      .withConflicts(negative)
+      .when({ name: 'resolveConflict', args: { conflictId: cf, action: 'dismiss', note: ' ' } })
+      .thenRejects('VALIDATION_FAILED');
+  });
+
+  it('a resolved conflict cannot be resolved again; an unknown one is unknown', () => {
+    base()
+      .withConflicts({ ...negative, status: 'resolved' })
+      .when({ name: 'resolveConflict', args: { conflictId: cf, action: 'accept', note: 'again' } })
+      .thenRejects('STALE_INTENT');
+    base()
+      .when({ name: 'resolveConflict', args: { conflictId: cf, action: 'accept', note: 'x' } })
+      .thenRejects('UNKNOWN_CONFLICT');
+  });
+
+  it('reapply: the original mutation runs again with corrected args (an unknown item mapped)', () => {
+    const unknown: ConflictRecord = {
+      id: cf,
+      kind: 'unknown-code',
+      status: 'open',
+      mutation: {
+        clientID: 'c1',
+        id: 3,
+        name: 'receiveStock',
+        args: { itemId: 'ghost', positionId: P, quantity: 2 },
+      },
+    };
+    base()
+      .withConflicts(unknown)
+      .when({
+        name: 'resolveConflict',
+        args: {
+          conflictId: cf,
+          action: 'reapply',
+          note: 'was item A',
+          args: { itemId: A, positionId: P, quantity: 2 },
+        },
+      })
+      .then(
+        {
+          type: 'ConflictResolved',
+          data: {
+            conflictId: cf,
+            action: 'reapply',
+            note: 'was item A',
+            command: { name: 'receiveStock', args: { itemId: A, positionId: P, quantity: 2 } },
+          },
+        },
+        { type: 'StockReceived', data: { itemId: A, positionId: P, quantity: 2 } } as never,
+      );
+  });
+
+  it('a compensation that is itself invalid rejects the resolution', () => {
+    base()
+      .withConflicts(negative)
+      .when({
+        name: 'resolveConflict',
+        args: {
+          conflictId: cf,
+          action: 'compensate',
+          note: 'x',
+          args: { name: 'adjustStock', args: { itemId: A } },
+        },
+      })
+      .thenRejects('VALIDATION_FAILED');
+    base()
+      .withConflicts(negative)
+      .when({ name: 'resolveConflict', args: { conflictId: cf, action: 'compensate', note: 'x' } })
+      .thenRejects('VALIDATION_FAILED');
+  });
+});
+
+describe('device time (scenario 11: clock skew)', () => {
+  const recordedAt = '2026-11-25T21:40:00.000Z';
+
+  it('a clock 3 hours fast is kept as occurredAt and flagged implausible', () => {
+    expect(assessDeviceTime({ occurredAt: '2026-11-26T00:40:00.000Z' }, recordedAt)).toEqual({
+      occurredAt: '2026-11-26T00:40:00.000Z',
+      implausible: true,
+    });
+  });
+
+  it('a scan made offline two hours ago is plausible', () => {
+    expect(
+      assessDeviceTime({ timestamp: Date.parse('2026-11-25T19:40:00.000Z') }, recordedAt),
+    ).toEqual({
+      occurredAt: '2026-11-25T19:40:00.000Z',
+      implausible: false,
+    });
+  });
+
+  it('a Replicache page-relative timestamp is no device time: recordedAt is used, unflagged', () => {
+    expect(assessDeviceTime({ timestamp: 12345.67 }, recordedAt)).toEqual({
+      occurredAt: recordedAt,
+      implausible: false,
+    });
+  });
+
+  it('garbage occurredAt is flagged; a months-old one too', () => {
+    expect(assessDeviceTime({ occurredAt: 'yesterday' }, recordedAt)).toEqual({
+      occurredAt: recordedAt,
+      implausible: true,
+    });
+    expect(assessDeviceTime({ occurredAt: '2026-01-01T00:00:00Z' }, recordedAt).implausible).toBe(
+      true,
+    );
+  });
+});
