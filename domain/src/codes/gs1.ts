@@ -242,7 +242,11 @@ function collect(
 const opt = <K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } =>
   (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
 
-function parseHumanReadable(s: string, options: Gs1Options): Gs1Result {
+function parseHumanReadable(
+  s: string,
+  symbology: Gs1Symbology | null,
+  options: Gs1Options,
+): Gs1Result {
   const elements: Gs1Element[] = [];
   const re = /\((\d{2,4})\)([^(]*)/gy;
   let m: RegExpExecArray | null;
@@ -264,7 +268,7 @@ function parseHumanReadable(s: string, options: Gs1Options): Gs1Result {
     end = re.lastIndex;
   }
   if (end !== s.length || elements.length === 0) return fail(`"${s}" is not a GS1 element string`);
-  return collect(null, elements, options);
+  return collect(symbology, elements, options);
 }
 
 /**
@@ -282,7 +286,7 @@ export function parseGs1(input: string, options: Gs1Options = {}): Gs1Result {
     symbology = known;
     s = rest;
   }
-  if (s.startsWith('(')) return parseHumanReadable(s, options);
+  if (s.startsWith('(')) return parseHumanReadable(s, symbology, options);
   for (const sub of options.separators ?? []) {
     if (sub.length > 0) s = s.split(sub).join(GROUP_SEPARATOR);
   }

@@ -12,7 +12,6 @@ import {
   Q,
   R,
   S,
-  itemDefined,
   lot,
   positionDefined,
   received,
@@ -38,18 +37,9 @@ function viewFrom(events: readonly InventoryEvent[]): InventoryView {
   return viewOf(state);
 }
 
-/**
- * `warehouse()` stores A's EAN-13 exactly as written ('4006381333931'), while the `defineItem`
- * decider stores barcodes normalized to GTIN-14 ('04006381333931') and `InventoryView.itemByBarcode`
- * is documented to look up normalized barcodes. The main fixture therefore re-defines A the way
- * the decider would have recorded it; see the separate test on the raw factory below.
- */
-const itemANormalized = itemDefined(A, 'A', 'none', ['0' + EAN_A]);
-
 function scene(): InventoryView {
   return viewFrom([
     ...warehouse(),
-    itemANormalized,
     positionDefined(PALLET, SSCC, 'container', R),
     received(A, P, 10),
     received(L, Q, 5, { lot: lot('LOT-A'), expiresOn: '2026-12-31' }),
@@ -259,6 +249,19 @@ describe('resolveScan — invalid and unknown codes', () => {
     expect(r.message).toMatch(/separator/i);
   });
 
+  it('GS1 data without AIM prefix that lost its separator is invalid, telling the operator why', () => {
+    // A scanner set to strip the AIM prefix and dropping GS: the code is neither a serial nor a lot,
+    // so the operator should learn that the separator was lost (Resolution 'invalid' covers this).
+    const raw = `01${GTIN_L}` + `10LOT-ABCDEFGHIJKL` + `21SN123456`;
+    const r = expectKind(resolveScan(scene(), raw), 'invalid');
+    expect(r.message).toMatch(/separator/i);
+  });
+
+  it('GS1 data without AIM prefix with a wrong GTIN check digit is invalid', () => {
+    const r = expectKind(resolveScan(scene(), `0109506000134353` + `17261231`), 'invalid');
+    expect(r.message).toMatch(/check digit/);
+  });
+
   it('a non-GS1 prefixed code that names nothing is unknown, not a GS1 error', () => {
     const r = expectKind(resolveScan(scene(), ']C0HELLO'), 'unknown');
     expect(r.message).toContain('HELLO');
@@ -295,12 +298,24 @@ describe('resolveScan — wedge scanner noise', () => {
   });
 });
 
-describe('resolveScan — warehouse() factory as given', () => {
-  it('resolves item A from its plain EAN-13 when the view is built from warehouse() unchanged', () => {
-    // warehouse() defines A with barcodes ['4006381333931'] (not normalized to GTIN-14), unlike
-    // the defineItem decider; resolveScan looks up normalizeBarcode(code) = '04006381333931'.
+describe('resolveScan — barcodes as stored', () => {
+  it('the EAN-13 the factory was given is stored as GTIN-14, so both forms resolve item A', () => {
     const view = viewFrom(warehouse());
-    const r = resolveScan(view, EAN_A);
-    expect(r.kind).toBe('item');
+    expect(view.itemByBarcode('0' + EAN_A)?.id).toBe(A);
+    expect(view.itemByBarcode(EAN_A)).toBeUndefined();
+    expect(expectKind(resolveScan(view, EAN_A), 'item').item.id).toBe(A);
+    expect(expectKind(resolveScan(view, '0' + EAN_A), 'item').item.id).toBe(A);
+  });
+});
+
+describe('pallet labels (SSCC + contained GTIN)', () => {
+  it('an unknown pallet whose label names its contents resolves to that item, carrying the SSCC', () => {
+    const r = resolveScan(viewFrom(warehouse()), `]C100${SSCC}02${GTIN_L}${GS}3712`);
+    expect(r).toMatchObject({ kind: 'item', item: { sku: 'L' }, sscc: SSCC, quantity: 12 });
+  });
+
+  it('a known pallet resolves to the pallet even when the label names its contents', () => {
+    const r = resolveScan(scene(), `]C100${SSCC}02${GTIN_L}${GS}3712`);
+    expect(r).toMatchObject({ kind: 'position', position: { id: PALLET } });
   });
 });

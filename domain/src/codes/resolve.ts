@@ -15,6 +15,8 @@ export type Resolution =
       readonly serial?: string;
       readonly expiresOn?: string;
       readonly quantity?: number;
+      /** The pallet's SSCC when the code was a pallet label for an unknown pallet. */
+      readonly sscc?: string;
       readonly gs1?: Gs1Data;
     }
   | {
@@ -42,15 +44,19 @@ export type Resolution =
 const clean = (raw: string) => raw.replace(/[\r\n\t]+$/g, '').replace(/^[\s]+|[\s]+$/g, '');
 
 function fromGs1(view: InventoryView, code: string, gs1: Gs1Data): Resolution {
-  if (gs1.sscc !== undefined && gs1.gtin === undefined) {
-    const position = view.positionByCode(gs1.sscc);
-    return position
-      ? { kind: 'position', position }
-      : { kind: 'unknown', code, message: `pallet SSCC ${gs1.sscc} is not known here`, gs1 };
-  }
   const gtin = gs1.gtin ?? gs1.containedGtin;
-  if (gtin === undefined)
+  if (gs1.sscc !== undefined && gs1.gtin === undefined) {
+    // A pallet label: the pallet if it is known here; else, when it says what it contains
+    // (AI 02), that item — the usual case when receiving a new pallet.
+    const position = view.positionByCode(gs1.sscc);
+    if (position) return { kind: 'position', position };
+    if (gtin === undefined) {
+      return { kind: 'unknown', code, message: `pallet SSCC ${gs1.sscc} is not known here`, gs1 };
+    }
+  }
+  if (gtin === undefined) {
     return { kind: 'unknown', code, message: 'the GS1 code carries no GTIN or SSCC', gs1 };
+  }
   const item = view.itemByBarcode(gtin);
   if (!item)
     return { kind: 'unknown', code, message: `GTIN ${gtin} is not mapped to an item`, gs1 };
@@ -62,6 +68,7 @@ function fromGs1(view: InventoryView, code: string, gs1: Gs1Data): Resolution {
     ...(gs1.serial !== undefined ? { serial: gs1.serial } : {}),
     ...(gs1.expiresOn !== undefined ? { expiresOn: gs1.expiresOn } : {}),
     ...(gs1.count !== undefined ? { quantity: gs1.count } : {}),
+    ...(gs1.sscc !== undefined ? { sscc: gs1.sscc } : {}),
   };
 }
 
@@ -105,9 +112,12 @@ export function resolveScan(
     };
   }
   // Scanners set to strip the AIM prefix still send GS1 data starting with an AI.
+  // Nothing matched exactly, so a GS1 error here is the operator's best explanation.
   if (/^(00|01|02)\d{16}/.test(data)) {
     const parsed = parseGs1(data, options);
-    if (parsed.ok) return fromGs1(view, code, parsed.value);
+    return parsed.ok
+      ? fromGs1(view, code, parsed.value)
+      : { kind: 'invalid', code, message: parsed.error };
   }
   const serialLines = view.linesWithSerial(asSerial(data));
   const serialItem = serialLines[0] && view.item(serialLines[0].itemId);

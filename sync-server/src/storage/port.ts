@@ -1,0 +1,237 @@
+import type {
+  ConflictKind,
+  ConflictRecord,
+  EventEnvelope,
+  EventMeta,
+  ItemId,
+  LotInfo,
+  PositionId,
+  RecordedMutation,
+  ReplayView,
+  Role,
+  StateChange,
+  StockLine,
+  Item,
+  Position,
+} from '@floorsync/domain';
+
+/**
+ * The storage port. Everything the server keeps goes through it: the event log, the read
+ * models the replay decides against, sync bookkeeping (clients, lastMutationID), conflicts,
+ * users, sessions and devices.
+ *
+ * Guarantees every adapter gives (the contract suite in `contract.ts` checks them):
+ * - `write(fn)` runs `fn` inside one transaction and resolves only after that transaction is
+ *   durable. Concurrent writes may share a transaction (group commit), but each `fn` is
+ *   isolated by a savepoint: if it throws, only its own effects are rolled back and only its
+ *   promise rejects.
+ * - `tx.savepoint(fn)` nests: a throw inside rolls back exactly what `fn` did.
+ * - Event `seq`s start at 1, are strictly increasing, and become visible in seq order: a
+ *   reader never sees seq n+1 without seq n.
+ * - `read(fn)` sees one consistent snapshot for its whole duration.
+ * - Reads inside a write transaction see that transaction's own writes.
+ * - `fn` is synchronous: adapters whose driver is asynchronous prefetch and buffer.
+ */
+export interface Storage {
+  write<T>(fn: (tx: WriteTx) => T): Promise<T>;
+  read<T>(fn: (tx: ReadTx) => T): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Raised by adapters when the store is unavailable (full disk, lost connection): retry later. */
+export class StorageUnavailableError extends Error {
+  override readonly name = 'StorageUnavailableError';
+}
+
+export interface StoredEvent extends EventEnvelope {
+  readonly meta: EventMeta;
+}
+
+export interface NewEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly meta: EventMeta;
+  readonly clientGroupID: string | null;
+}
+
+export interface ConflictRow {
+  readonly id: string;
+  readonly kind: ConflictKind;
+  readonly key: string;
+  readonly status: 'open' | 'resolved';
+  readonly message: string;
+  readonly openedAt: string;
+  readonly openedSeq: number;
+  /** The mutation that opened it, in full. */
+  readonly mutation: RecordedMutation | null;
+  /** Who made that mutation. */
+  readonly userId: string | null;
+  readonly detail: Readonly<Record<string, unknown>>;
+  /** Every event involved (opening ones, joined ones, competing ones). */
+  readonly seqs: readonly number[];
+  /** Every mutation involved, as `clientID/mutationID`. */
+  readonly mutations: readonly { readonly clientID: string; readonly mutationID: number }[];
+  readonly resolution: {
+    readonly action: string;
+    readonly note: string;
+    readonly by: string;
+    readonly at: string;
+    readonly seq: number;
+  } | null;
+}
+
+export interface UserRow {
+  readonly id: string;
+  readonly username: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly active: boolean;
+  readonly passwordHash: string;
+  readonly createdAt: string;
+}
+
+export interface SessionRow {
+  readonly tokenHash: string;
+  readonly userId: string;
+  readonly clientGroupID: string | null;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly revoked: boolean;
+}
+
+export interface DeviceRow {
+  readonly clientGroupID: string;
+  readonly userId: string | null;
+  readonly createdAt: string;
+  readonly lastPushAt: string | null;
+  readonly lastPullAt: string | null;
+  readonly revokedAt: string | null;
+  readonly pending: number | null;
+  readonly appVersion: string | null;
+}
+
+/** One entry of a reset snapshot: `s/<kind>/<id>` and its value, with the seq that last changed it. */
+export interface SnapshotEntry {
+  readonly key: string;
+  /** `null`: the entry no longer exists (a tombstone, sent as `del`). */
+  readonly value: unknown;
+  readonly seq: number;
+}
+
+export interface StockQuery {
+  readonly itemId?: string;
+  readonly positionId?: string;
+  readonly lot?: string;
+  readonly serial?: string;
+  readonly limit?: number;
+}
+
+export interface ReadTx extends ReplayView {
+  /** The seq of the last committed event; 0 for an empty log. */
+  head(): number;
+  /** Events with `seq > after`, in seq order, at most `limit`. */
+  eventsAfter(after: number, limit: number): StoredEvent[];
+  /** Events of one mutation, for reporting a duplicate's outcome. */
+  eventsOfMutation(clientID: string, mutationID: number): StoredEvent[];
+  lastMutationID(
+    clientID: string,
+  ): { readonly clientGroupID: string; readonly lastMutationID: number } | undefined;
+  /** Per client of the group: the highest mutation id among its events with `after < seq <= upTo`. */
+  lastMutationIDChanges(clientGroupID: string, after: number, upTo: number): Record<string, number>;
+  clientsOfGroup(clientGroupID: string): Record<string, number>;
+  /**
+   * Snapshot entries ordered by key, `key > afterKey`, existing ones only. With `changedAfter`,
+   * only entries (tombstones included) whose seq is greater and whose key is `<= upToKey`.
+   */
+  snapshotEntries(
+    opts:
+      | { readonly afterKey: string | null; readonly limit: number }
+      | { readonly changedAfter: number; readonly upToKey: string },
+  ): SnapshotEntry[];
+
+  stock(q: StockQuery): StockLine[];
+  items(): Item[];
+  positions(): Position[];
+  conflicts(filter: {
+    readonly status?: 'open' | 'resolved';
+    readonly userId?: string;
+  }): ConflictRow[];
+  conflictRow(id: string): ConflictRow | undefined;
+
+  userByUsername(username: string): UserRow | undefined;
+  userById(id: string): UserRow | undefined;
+  users(): UserRow[];
+  session(tokenHash: string): SessionRow | undefined;
+  ticket(
+    ticketHash: string,
+  ):
+    | { readonly userId: string; readonly clientGroupID: string | null; readonly expiresAt: string }
+    | undefined;
+  device(clientGroupID: string): DeviceRow | undefined;
+  devices(): DeviceRow[];
+  /** Has this user logged in on this device (client group)? */
+  userOnDevice(clientGroupID: string, userId: string): boolean;
+}
+
+export interface WriteTx extends ReadTx {
+  /** Runs `fn`; if it throws, everything it wrote is rolled back and the error rethrown. */
+  savepoint<T>(fn: () => T): T;
+  /** Appends one event and returns its seq. */
+  appendEvent(e: NewEvent): number;
+  /** Applies a primitive state change (from the domain's `changesOf`) to the read models. */
+  applyChange(change: StateChange, seq: number): void;
+  setLastMutationID(clientID: string, clientGroupID: string, id: number, seq: number): void;
+
+  openConflict(c: {
+    readonly id: string;
+    readonly kind: ConflictKind;
+    readonly key: string;
+    readonly message: string;
+    readonly openedAt: string;
+    readonly openedSeq: number;
+    readonly mutation: RecordedMutation | null;
+    readonly userId: string | null;
+    readonly detail: Readonly<Record<string, unknown>>;
+  }): void;
+  /** The open conflict with this key, if any (two devices draining one line share one). */
+  openConflictByKey(key: string): string | undefined;
+  linkConflict(
+    conflictId: string,
+    link: { readonly seq: number; readonly clientID: string; readonly mutationID: number },
+  ): void;
+  resolveConflict(conflictId: string, resolution: NonNullable<ConflictRow['resolution']>): void;
+  /** Stock outflows from this line since the last inflow into it: the competing movements. */
+  competingOutflows(
+    itemId: ItemId,
+    positionId: PositionId,
+    lot: string | null,
+  ): { readonly seq: number }[];
+
+  createUser(u: UserRow): void;
+  updateUser(
+    id: string,
+    patch: Partial<Pick<UserRow, 'name' | 'role' | 'active' | 'passwordHash'>>,
+  ): void;
+  createSession(s: SessionRow): void;
+  bindSession(tokenHash: string, clientGroupID: string): void;
+  revokeSession(tokenHash: string): void;
+  revokeSessionsOfUser(userId: string): void;
+  createTicket(t: {
+    readonly ticketHash: string;
+    readonly userId: string;
+    readonly clientGroupID: string | null;
+    readonly expiresAt: string;
+  }): void;
+  /** Records a device on first sight, and that `userId` logged in on it. */
+  touchDevice(
+    clientGroupID: string,
+    userId: string,
+    at: string,
+    what: 'login' | 'push' | 'pull',
+    info?: { readonly pending?: number; readonly appVersion?: string },
+  ): void;
+  revokeDevice(clientGroupID: string, at: string): void;
+}
+
+export type { ConflictRecord, LotInfo };

@@ -1,0 +1,177 @@
+/**
+ * Numbered migrations. Applied in order, each in its own transaction, recorded in
+ * `migrations`; never edited once released — add a new one instead.
+ */
+export const MIGRATIONS: readonly {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}[] = [
+  {
+    version: 1,
+    name: 'event log, read models, sync bookkeeping, conflicts, users',
+    sql: `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+-- The log: the truth. Never updated, never deleted.
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  client_group_id TEXT,
+  client_id TEXT NOT NULL,
+  mutation_id INTEGER NOT NULL
+);
+CREATE INDEX events_group_seq ON events (client_group_id, seq);
+CREATE INDEX events_mutation ON events (client_id, mutation_id);
+
+-- lastMutationID per client, advanced in the same transaction as the mutation's events.
+CREATE TABLE clients (
+  client_id TEXT PRIMARY KEY,
+  client_group_id TEXT NOT NULL,
+  last_mutation_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL
+);
+CREATE INDEX clients_group ON clients (client_group_id);
+
+-- Read models, derived from the log by the domain's changesOf(). skey = snapshot key;
+-- seq = the event that last changed the row (snapshot paging relies on it).
+CREATE TABLE items (
+  id TEXT PRIMARY KEY,
+  skey TEXT NOT NULL UNIQUE,
+  sku TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  tracking TEXT NOT NULL,
+  barcodes TEXT NOT NULL,
+  uom TEXT NOT NULL,
+  seq INTEGER NOT NULL
+);
+CREATE TABLE barcodes (code TEXT PRIMARY KEY, item_id TEXT NOT NULL);
+
+CREATE TABLE positions (
+  id TEXT PRIMARY KEY,
+  skey TEXT NOT NULL UNIQUE,
+  code TEXT NOT NULL UNIQUE,
+  parent_id TEXT,
+  kind TEXT NOT NULL,
+  fixed INTEGER NOT NULL,
+  disposable INTEGER NOT NULL,
+  retired INTEGER NOT NULL,
+  virtual INTEGER NOT NULL,
+  name TEXT,
+  seq INTEGER NOT NULL
+);
+CREATE INDEX positions_parent ON positions (parent_id);
+
+-- A line whose quantity reaches 0 stays as a tombstone (quantity 0) so snapshot paging can
+-- tell devices it is gone; every read filters quantity <> 0.
+CREATE TABLE stock (
+  skey TEXT PRIMARY KEY,
+  item_id TEXT NOT NULL,
+  position_id TEXT NOT NULL,
+  lot TEXT NOT NULL,
+  serial TEXT NOT NULL,
+  quantity REAL NOT NULL,
+  seq INTEGER NOT NULL
+);
+CREATE INDEX stock_position ON stock (position_id) WHERE quantity <> 0;
+CREATE INDEX stock_item ON stock (item_id) WHERE quantity <> 0;
+CREATE INDEX stock_serial ON stock (serial) WHERE serial <> '' AND quantity <> 0;
+CREATE INDEX stock_seq ON stock (seq);
+
+CREATE TABLE lots (
+  skey TEXT PRIMARY KEY,
+  item_id TEXT NOT NULL,
+  lot TEXT NOT NULL,
+  expires_on TEXT,
+  seq INTEGER NOT NULL
+);
+CREATE INDEX lots_lot ON lots (lot);
+
+CREATE TABLE movements (
+  id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  from_id TEXT NOT NULL,
+  to_id TEXT NOT NULL,
+  quantity REAL NOT NULL,
+  lot TEXT NOT NULL,
+  serial TEXT NOT NULL,
+  reason TEXT,
+  reversed_quantity REAL NOT NULL DEFAULT 0,
+  reversed_by TEXT
+);
+CREATE INDEX movements_out ON movements (item_id, from_id, lot, seq);
+CREATE INDEX movements_in ON movements (item_id, to_id, lot, seq);
+
+CREATE TABLE conflicts (
+  id TEXT PRIMARY KEY,
+  skey TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  message TEXT NOT NULL,
+  opened_at TEXT NOT NULL,
+  opened_seq INTEGER NOT NULL,
+  mutation TEXT,
+  user_id TEXT,
+  detail TEXT NOT NULL,
+  resolution TEXT,
+  seq INTEGER NOT NULL
+);
+CREATE INDEX conflicts_open_key ON conflicts (key) WHERE status = 'open';
+CREATE INDEX conflicts_status ON conflicts (status, user_id);
+CREATE INDEX conflicts_seq ON conflicts (seq);
+CREATE TABLE conflict_links (
+  conflict_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  client_id TEXT NOT NULL,
+  mutation_id INTEGER NOT NULL,
+  PRIMARY KEY (conflict_id, seq)
+);
+
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  active INTEGER NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  client_group_id TEXT,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE TABLE tickets (
+  ticket_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  client_group_id TEXT,
+  expires_at TEXT NOT NULL
+);
+CREATE TABLE devices (
+  client_group_id TEXT PRIMARY KEY,
+  user_id TEXT,
+  created_at TEXT NOT NULL,
+  last_push_at TEXT,
+  last_pull_at TEXT,
+  revoked_at TEXT,
+  pending INTEGER,
+  app_version TEXT
+);
+CREATE TABLE device_users (
+  client_group_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  PRIMARY KEY (client_group_id, user_id)
+);
+`,
+  },
+];
