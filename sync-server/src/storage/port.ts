@@ -206,7 +206,7 @@ export interface WriteTx extends ReadTx {
     itemId: ItemId,
     positionId: PositionId,
     lot: string | null,
-  ): { readonly seq: number }[];
+  ): { readonly seq: number; readonly clientID: string; readonly mutationID: number }[];
 
   createUser(u: UserRow): void;
   updateUser(
@@ -223,6 +223,8 @@ export interface WriteTx extends ReadTx {
     readonly clientGroupID: string | null;
     readonly expiresAt: string;
   }): void;
+  /** Forgets expired tickets and sessions. */
+  purgeExpired(now: string): void;
   /** Records a device on first sight, and that `userId` logged in on it. */
   touchDevice(
     clientGroupID: string,

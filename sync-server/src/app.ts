@@ -1,0 +1,585 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { streamSSE } from 'hono/streaming';
+import type { PublicUser, Role } from '@floorsync/domain';
+import {
+  MAX_MUTATIONS_PER_PUSH,
+  MAX_PUSH_BYTES,
+  PULL_VERSION,
+  PUSH_VERSION,
+  SCHEMA_VERSION,
+  createUserRequestSchema,
+  loginRequestSchema,
+  pullRequestSchema,
+  pushRequestSchema,
+  roleAllows,
+  updateUserRequestSchema,
+} from '@floorsync/domain';
+import type { z } from 'zod';
+import type { PasswordHasher } from './auth/passwords.js';
+import { LoginThrottle } from './auth/throttle.js';
+import { hashToken, newToken } from './auth/tokens.js';
+import type { Bus } from './bus/port.js';
+import { POKE_SUBJECT } from './bus/port.js';
+import {
+  HttpProblem,
+  badRequest,
+  forbidden,
+  notFound,
+  problem,
+  tooLarge,
+  unauthorized,
+  unavailable,
+} from './http/problem.js';
+import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { pull } from './replay/pull.js';
+import { foreignClients, replayPush } from './replay/push.js';
+import { SseHub } from './sse.js';
+import type { Storage, UserRow } from './storage/port.js';
+import { StorageUnavailableError } from './storage/port.js';
+
+/**
+ * The HTTP edge. `createApp(deps)` wires handlers to the ports it is given and never reads
+ * the environment; `main.ts` is the only composition root.
+ */
+export interface AppDeps {
+  readonly storage: Storage;
+  readonly bus: Bus;
+  readonly hasher: PasswordHasher;
+  readonly log: Logger;
+  /** Server time. Tests pass a controllable clock. */
+  readonly clock: () => Date;
+  readonly newId: () => string;
+  readonly throttle?: LoginThrottle;
+  readonly metrics?: Metrics;
+  readonly config?: {
+    /** Lifetime of a session token. Default 12 h: a shift, with margin. */
+    readonly sessionTtlMs?: number;
+    /** Lifetime of an SSE ticket. Default 60 s. */
+    readonly ticketTtlMs?: number;
+    /** Heartbeat interval of SSE streams. Default 15 s. */
+    readonly heartbeatMs?: number;
+    /** How often device last-pull times are written. Default 2 s. */
+    readonly activityFlushMs?: number;
+  };
+  /** Serves the client build (and anything else at `/`), when given. */
+  readonly staticRoutes?: (app: Hono<Env>) => void;
+}
+
+export interface Session {
+  readonly user: UserRow;
+  readonly tokenHash: string;
+  readonly clientGroupID: string | null;
+}
+type Env = { Variables: { session: Session } };
+
+export interface AppHandle {
+  readonly app: Hono<Env>;
+  readonly hub: SseHub;
+  readonly metrics: Metrics;
+  /** Stops timers, flushes pending device activity, closes SSE streams. */
+  close(): Promise<void>;
+}
+
+const publicUser = (u: UserRow): PublicUser => ({
+  id: u.id,
+  username: u.username,
+  name: u.name,
+  role: u.role,
+});
+
+async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw badRequest('the body is not valid JSON', 'MALFORMED_JSON');
+  }
+}
+
+function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+    throw badRequest(issues.join('; '), 'VALIDATION_FAILED');
+  }
+  return parsed.data as z.infer<S>;
+}
+
+export function createApp(deps: AppDeps): AppHandle {
+  const { storage, bus, hasher, log, clock, newId } = deps;
+  const metrics = deps.metrics ?? new Metrics();
+  const throttle = deps.throttle ?? new LoginThrottle();
+  const sessionTtlMs = deps.config?.sessionTtlMs ?? 12 * 3600_000;
+  const ticketTtlMs = deps.config?.ticketTtlMs ?? 60_000;
+  const hub = new SseHub();
+  const app = new Hono<Env>();
+
+  // A hash to verify against when the user does not exist, so timing does not reveal usernames.
+  const dummyHash = hasher.hash(newToken());
+
+  const unsubscribe = bus.subscribe(POKE_SUBJECT, (payload) => {
+    const head = (payload as { head?: unknown }).head;
+    if (typeof head === 'number') hub.poke(head);
+  });
+  const heartbeat = setInterval(() => hub.heartbeat(), deps.config?.heartbeatMs ?? 15_000);
+  heartbeat.unref();
+
+  // Device last-pull times: coalesced, so a pull never costs a durable write of its own.
+  const activity = new Map<string, { userId: string; at: string }>();
+  const flushActivity = async () => {
+    if (activity.size === 0) return;
+    const batch = [...activity];
+    activity.clear();
+    await storage.write((tx) => {
+      for (const [group, a] of batch) tx.touchDevice(group, a.userId, a.at, 'pull');
+      tx.purgeExpired(clock().toISOString());
+    });
+  };
+  const activityTimer = setInterval(() => {
+    flushActivity().catch((e: unknown) =>
+      log.log('warn', 'device activity not recorded', { error: String(e) }),
+    );
+  }, deps.config?.activityFlushMs ?? 2000);
+  activityTimer.unref();
+
+  metrics.gauge('floorsync_sse_clients', () => hub.size);
+
+  app.onError((err, c) => {
+    if (err instanceof HttpProblem) return problem(c, err);
+    if (err instanceof StorageUnavailableError) {
+      log.log('error', 'storage unavailable', { path: c.req.path, error: err.message });
+      return problem(c, unavailable('storage is unavailable; retry later'));
+    }
+    log.log('error', 'unhandled error', {
+      path: c.req.path,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    return problem(
+      c,
+      new HttpProblem(
+        500,
+        'INTERNAL',
+        'Internal error',
+        'an unexpected error occurred; it has been logged',
+      ),
+    );
+  });
+  app.notFound((c) => problem(c, notFound(`no route for ${c.req.method} ${c.req.path}`)));
+
+  app.use('*', async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const ms = performance.now() - t0;
+    metrics.inc('floorsync_http_requests_total', {
+      method: c.req.method,
+      status: String(c.res.status),
+    });
+    if (c.req.path !== '/health' && c.req.path !== '/metrics') {
+      log.log('debug', 'request', {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(ms * 10) / 10,
+      });
+    }
+  });
+
+  // ─── Auth ─────────────────────────────────────────────────────────────────────────────────
+
+  const authenticate = async (header: string | undefined): Promise<Session> => {
+    const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    if (!token) throw unauthorized('missing bearer token');
+    const tokenHash = hashToken(token);
+    const found = await storage.read((tx) => {
+      const s = tx.session(tokenHash);
+      return s && { s, user: tx.userById(s.userId) };
+    });
+    if (!found || found.s.revoked || !found.user) throw unauthorized('unknown or revoked token');
+    if (found.s.expiresAt <= clock().toISOString())
+      throw unauthorized('session expired; sign in again');
+    if (!found.user.active) throw unauthorized('this user is deactivated');
+    return { user: found.user, tokenHash, clientGroupID: found.s.clientGroupID };
+  };
+
+  const requireRole =
+    (role: Role): MiddlewareHandler<Env> =>
+    async (c, next) => {
+      const session = await authenticate(c.req.header('authorization'));
+      if (!roleAllows(session.user.role, role)) throw forbidden(`this needs the ${role} role`);
+      c.set('session', session);
+      await next();
+    };
+
+  /** Binds the session to its device on first use; refuses another device or a revoked one. */
+  const bindDevice = async (session: Session, clientGroupID: string): Promise<void> => {
+    if (session.clientGroupID !== null && session.clientGroupID !== clientGroupID) {
+      throw forbidden('this session belongs to another device');
+    }
+    const device = await storage.read((tx) => tx.device(clientGroupID));
+    if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
+    if (session.clientGroupID === null || !device) {
+      await storage.write((tx) => {
+        tx.bindSession(session.tokenHash, clientGroupID);
+        tx.touchDevice(clientGroupID, session.user.id, clock().toISOString(), 'login');
+      });
+    }
+  };
+
+  app.get('/health', async (c) => {
+    const head = await storage.read((tx) => tx.head());
+    return c.json({ status: 'ok', head });
+  });
+
+  app.get('/metrics', async (c) => {
+    const [head, open] = await storage.read(
+      (tx) => [tx.head(), tx.conflicts({ status: 'open' }).length] as const,
+    );
+    return c.text(
+      metrics.render({ floorsync_log_head: head, floorsync_conflicts_open: open }),
+      200,
+      {
+        'content-type': 'text/plain; version=0.0.4',
+      },
+    );
+  });
+
+  app.post('/api/auth/login', async (c) => {
+    const body = validate(loginRequestSchema, await readJson(c));
+    const now = clock().getTime();
+    const address = c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? 'direct';
+    const keys = [`user:${body.username.toLowerCase()}`, `addr:${address}`];
+    const wait = throttle.retryAfter(keys, now);
+    if (wait > 0) {
+      throw new HttpProblem(
+        429,
+        'THROTTLED',
+        'Too many failed sign-ins',
+        `try again in ${Math.ceil(wait / 1000)} s`,
+        {
+          'retry-after': String(Math.ceil(wait / 1000)),
+        },
+      );
+    }
+    const user = await storage.read((tx) => tx.userByUsername(body.username));
+    const ok = await hasher.verify(user?.passwordHash ?? (await dummyHash), body.password);
+    if (!user || !ok || !user.active) {
+      throttle.fail(keys, now);
+      metrics.inc('floorsync_logins_total', { outcome: 'failed' });
+      throw new HttpProblem(401, 'BAD_CREDENTIALS', 'Unauthorized', 'wrong username or password');
+    }
+    throttle.succeed(keys[0] as string);
+    if (body.clientGroupID) {
+      const device = await storage.read((tx) => tx.device(body.clientGroupID as string));
+      if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
+    }
+    const token = newToken();
+    const at = clock();
+    await storage.write((tx) => {
+      tx.createSession({
+        tokenHash: hashToken(token),
+        userId: user.id,
+        clientGroupID: body.clientGroupID ?? null,
+        createdAt: at.toISOString(),
+        expiresAt: new Date(at.getTime() + sessionTtlMs).toISOString(),
+        revoked: false,
+      });
+      if (body.clientGroupID)
+        tx.touchDevice(body.clientGroupID, user.id, at.toISOString(), 'login');
+    });
+    metrics.inc('floorsync_logins_total', { outcome: 'ok' });
+    log.log('info', 'signed in', { user: user.username, device: body.clientGroupID ?? null });
+    return c.json({ token, user: publicUser(user) });
+  });
+
+  app.post('/api/auth/logout', requireRole('operator'), async (c) => {
+    const { tokenHash } = c.get('session');
+    await storage.write((tx) => tx.revokeSession(tokenHash));
+    return c.body(null, 204);
+  });
+
+  app.get('/api/auth/me', requireRole('operator'), (c) => {
+    const s = c.get('session');
+    return c.json({ user: publicUser(s.user), clientGroupID: s.clientGroupID });
+  });
+
+  app.post('/api/auth/ticket', requireRole('operator'), async (c) => {
+    const s = c.get('session');
+    const ticket = newToken();
+    await storage.write((tx) =>
+      tx.createTicket({
+        ticketHash: hashToken(ticket),
+        userId: s.user.id,
+        clientGroupID: s.clientGroupID,
+        expiresAt: new Date(clock().getTime() + ticketTtlMs).toISOString(),
+      }),
+    );
+    return c.json({ ticket });
+  });
+
+  // ─── Sync ─────────────────────────────────────────────────────────────────────────────────
+
+  app.post(
+    '/sync/push',
+    bodyLimit({
+      maxSize: MAX_PUSH_BYTES,
+      onError: (c) =>
+        problem(
+          c,
+          tooLarge(`a push may carry at most ${MAX_PUSH_BYTES} bytes; send smaller batches`),
+        ),
+    }),
+    requireRole('operator'),
+    async (c) => {
+      const t0 = performance.now();
+      const body = await readJson(c);
+      const version = (body as { pushVersion?: unknown } | null)?.pushVersion;
+      if (typeof version === 'number' && version !== PUSH_VERSION)
+        return c.json({ error: 'VersionNotSupported', versionType: 'push' });
+      const req = validate(pushRequestSchema, body);
+      if (req.schemaVersion !== undefined && req.schemaVersion !== SCHEMA_VERSION) {
+        return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
+      }
+      if (req.mutations.length > MAX_MUTATIONS_PER_PUSH) {
+        throw tooLarge(
+          `a push may carry at most ${MAX_MUTATIONS_PER_PUSH} mutations, this one has ${req.mutations.length}`,
+        );
+      }
+      const session = c.get('session');
+      await bindDevice(session, req.clientGroupID);
+      const extra = req as { pending?: unknown; appVersion?: unknown };
+      const outcome = await storage.write((tx) => {
+        const foreign = foreignClients(tx, req.clientGroupID, req.mutations);
+        if (foreign.length > 0) throw forbidden(`client ${foreign[0]} belongs to another device`);
+        tx.touchDevice(req.clientGroupID, session.user.id, clock().toISOString(), 'push', {
+          ...(typeof extra.pending === 'number' ? { pending: extra.pending } : {}),
+          ...(typeof extra.appVersion === 'string'
+            ? { appVersion: extra.appVersion.slice(0, 64) }
+            : {}),
+        });
+        return replayPush(
+          tx,
+          {
+            clientGroupID: req.clientGroupID,
+            mutations: req.mutations,
+            session: { userId: session.user.id, role: session.user.role },
+          },
+          { now: clock, newId },
+        );
+      });
+      if (outcome.appended > 0) await bus.publish(POKE_SUBJECT, { head: outcome.head });
+      for (const r of outcome.results)
+        metrics.inc('floorsync_mutations_total', { status: r.status });
+      metrics.observeMs('floorsync_push_duration_seconds', performance.now() - t0);
+      return c.json({ results: outcome.results, head: outcome.head });
+    },
+  );
+
+  app.post('/sync/pull', requireRole('operator'), async (c) => {
+    const body = await readJson(c);
+    const version = (body as { pullVersion?: unknown } | null)?.pullVersion;
+    if (typeof version === 'number' && version !== PULL_VERSION)
+      return c.json({ error: 'VersionNotSupported', versionType: 'pull' });
+    const req = validate(pullRequestSchema, body);
+    if (req.schemaVersion !== undefined && req.schemaVersion !== SCHEMA_VERSION) {
+      return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
+    }
+    const session = c.get('session');
+    await bindDevice(session, req.clientGroupID);
+    const answer = await storage.read((tx) =>
+      pull(tx, { clientGroupID: req.clientGroupID, cookie: req.cookie, limit: req.limit }),
+    );
+    activity.set(req.clientGroupID, { userId: session.user.id, at: clock().toISOString() });
+    metrics.inc('floorsync_pulls_total');
+    return c.json(answer);
+  });
+
+  app.get('/sync/stream', async (c) => {
+    const ticket = c.req.query('ticket');
+    if (!ticket) throw unauthorized('missing ticket: POST /api/auth/ticket first');
+    const t = await storage.read((tx) => tx.ticket(hashToken(ticket)));
+    if (!t || t.expiresAt <= clock().toISOString()) throw unauthorized('unknown or expired ticket');
+    const head = await storage.read((tx) => tx.head());
+    return streamSSE(c, async (stream) => {
+      hub.add(stream);
+      const closed = hub.untilClosed();
+      const aborted = new Promise<void>((resolve) => stream.onAbort(resolve));
+      // On connect (and on reconnect with Last-Event-ID) the client learns the head at once.
+      await stream.writeSSE({ event: 'poke', data: JSON.stringify({ head }), id: String(head) });
+      await Promise.race([closed, aborted]);
+      hub.remove(stream);
+    });
+  });
+
+  // ─── Read API ─────────────────────────────────────────────────────────────────────────────
+
+  app.get('/api/stock', requireRole('operator'), async (c) => {
+    const q = c.req.query();
+    const lines = await storage.read((tx) =>
+      tx.stock({
+        ...(q['itemId'] ? { itemId: q['itemId'] } : {}),
+        ...(q['positionId'] ? { positionId: q['positionId'] } : {}),
+        ...(q['lot'] ? { lot: q['lot'] } : {}),
+        ...(q['serial'] ? { serial: q['serial'] } : {}),
+      }),
+    );
+    return c.json(lines.map((l) => ({ ...l, ...(l.quantity < 0 ? { negative: true } : {}) })));
+  });
+
+  app.get('/api/conflicts', requireRole('operator'), async (c) => {
+    const status = c.req.query('status');
+    if (status !== undefined && status !== 'open' && status !== 'resolved')
+      throw badRequest('status must be open or resolved');
+    const s = c.get('session');
+    const mine = !roleAllows(s.user.role, 'supervisor');
+    const rows = await storage.read((tx) =>
+      tx.conflicts({ ...(status ? { status } : {}), ...(mine ? { userId: s.user.id } : {}) }),
+    );
+    return c.json(rows);
+  });
+
+  app.get('/api/conflicts/:id', requireRole('operator'), async (c) => {
+    const s = c.get('session');
+    const row = await storage.read((tx) => {
+      const r = tx.conflictRow(c.req.param('id'));
+      if (!r) return undefined;
+      const events = r.seqs.flatMap((seq) => tx.eventsAfter(seq - 1, 1));
+      return { ...r, events };
+    });
+    if (!row || (!roleAllows(s.user.role, 'supervisor') && row.userId !== s.user.id))
+      throw notFound('no such conflict');
+    return c.json(row);
+  });
+
+  app.get('/api/items', requireRole('operator'), async (c) =>
+    c.json(await storage.read((tx) => tx.items())),
+  );
+  app.get('/api/positions', requireRole('operator'), async (c) =>
+    c.json(await storage.read((tx) => tx.positions())),
+  );
+
+  app.get('/api/events', requireRole('supervisor'), async (c) => {
+    const after = Number(c.req.query('after') ?? 0);
+    const limit = Number(c.req.query('limit') ?? 200);
+    if (
+      !Number.isInteger(after) ||
+      after < 0 ||
+      !Number.isInteger(limit) ||
+      limit < 1 ||
+      limit > 2000
+    ) {
+      throw badRequest('after must be a seq ≥ 0 and limit 1–2000');
+    }
+    return c.json(await storage.read((tx) => tx.eventsAfter(after, limit)));
+  });
+
+  // ─── Admin API ────────────────────────────────────────────────────────────────────────────
+
+  app.post('/api/users', requireRole('admin'), async (c) => {
+    const body = validate(createUserRequestSchema, await readJson(c));
+    const exists = await storage.read((tx) => tx.userByUsername(body.username));
+    if (exists)
+      throw new HttpProblem(409, 'USER_EXISTS', 'Conflict', `username ${body.username} is taken`);
+    const user: UserRow = {
+      id: newId(),
+      username: body.username,
+      name: body.name,
+      role: body.role,
+      active: true,
+      passwordHash: await hasher.hash(body.password),
+      createdAt: clock().toISOString(),
+    };
+    await storage.write((tx) => {
+      if (tx.userByUsername(body.username))
+        throw new HttpProblem(409, 'USER_EXISTS', 'Conflict', `username ${body.username} is taken`);
+      tx.createUser(user);
+    });
+    log.log('info', 'user created', {
+      by: c.get('session').user.username,
+      user: user.username,
+      role: user.role,
+    });
+    return c.json(publicUser(user), 201);
+  });
+
+  app.get('/api/users', requireRole('admin'), async (c) => {
+    const users = await storage.read((tx) => tx.users());
+    return c.json(
+      users.map((u) => ({ ...publicUser(u), active: u.active, createdAt: u.createdAt })),
+    );
+  });
+
+  app.patch('/api/users/:id', requireRole('admin'), async (c) => {
+    const body = validate(updateUserRequestSchema, await readJson(c));
+    const id = c.req.param('id');
+    const passwordHash = body.password !== undefined ? await hasher.hash(body.password) : undefined;
+    const updated = await storage.write((tx) => {
+      const u = tx.userById(id);
+      if (!u) throw notFound('no such user');
+      const next = {
+        ...u,
+        ...(body.role ? { role: body.role } : {}),
+        ...(body.active !== undefined ? { active: body.active } : {}),
+      };
+      const adminsLeft = tx
+        .users()
+        .filter((x) => (x.id === id ? next : x))
+        .filter((x) => x.active && x.role === 'admin');
+      if (adminsLeft.length === 0)
+        throw new HttpProblem(
+          409,
+          'LAST_ADMIN',
+          'Conflict',
+          'the last active admin cannot be demoted or deactivated',
+        );
+      tx.updateUser(id, {
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.role !== undefined ? { role: body.role } : {}),
+        ...(body.active !== undefined ? { active: body.active } : {}),
+        ...(passwordHash !== undefined ? { passwordHash } : {}),
+      });
+      if (body.active === false || passwordHash !== undefined) tx.revokeSessionsOfUser(id);
+      return tx.userById(id) as UserRow;
+    });
+    return c.json({ ...publicUser(updated), active: updated.active, createdAt: updated.createdAt });
+  });
+
+  app.get('/api/devices', requireRole('supervisor'), async (c) => {
+    const devices = await storage.read((tx) =>
+      tx
+        .devices()
+        .map((d) => ({
+          ...d,
+          username: d.userId ? (tx.userById(d.userId)?.username ?? null) : null,
+          clients: tx.clientsOfGroup(d.clientGroupID),
+        })),
+    );
+    return c.json(devices);
+  });
+
+  app.post('/api/devices/:clientGroupID/revoke', requireRole('admin'), async (c) => {
+    const group = c.req.param('clientGroupID');
+    await storage.write((tx) => tx.revokeDevice(group, clock().toISOString()));
+    log.log('info', 'device revoked', { by: c.get('session').user.username, device: group });
+    return c.json(await storage.read((tx) => tx.device(group)));
+  });
+
+  deps.staticRoutes?.(app);
+
+  return {
+    app,
+    hub,
+    metrics,
+    async close() {
+      clearInterval(heartbeat);
+      clearInterval(activityTimer);
+      unsubscribe();
+      hub.close();
+      await flushActivity().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Failed-login throttling, per username and per client address. Only failures count; a
+ * success clears the username's record. After `free` failures each further attempt must wait
+ * an exponentially growing delay (capped). In-memory, per server instance: behind a load
+ * balancer an attacker gets at most N × the budget, which still ends online guessing.
+ */
+export interface ThrottleOptions {
+  readonly free?: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** Failures older than this are forgotten. */
+  readonly windowMs?: number;
+}
+
+export class LoginThrottle {
+  private readonly failures = new Map<string, { count: number; last: number }>();
+  private readonly free: number;
+  private readonly base: number;
+  private readonly max: number;
+  private readonly window: number;
+
+  constructor(options: ThrottleOptions = {}) {
+    this.free = options.free ?? 5;
+    this.base = options.baseDelayMs ?? 1000;
+    this.max = options.maxDelayMs ?? 15 * 60_000;
+    this.window = options.windowMs ?? 15 * 60_000;
+  }
+
+  /** Milliseconds the caller must still wait before trying any of these keys; 0 = go ahead. */
+  retryAfter(keys: readonly string[], now: number): number {
+    let wait = 0;
+    for (const key of keys) {
+      const f = this.failures.get(key);
+      if (!f) continue;
+      if (now - f.last > this.window) {
+        this.failures.delete(key);
+        continue;
+      }
+      if (f.count < this.free) continue;
+      const delay = Math.min(this.max, this.base * 2 ** (f.count - this.free));
+      wait = Math.max(wait, f.last + delay - now);
+    }
+    return Math.max(0, wait);
+  }
+
+  fail(keys: readonly string[], now: number): void {
+    for (const key of keys) {
+      const f = this.failures.get(key);
+      this.failures.set(key, {
+        count: (f && now - f.last <= this.window ? f.count : 0) + 1,
+        last: now,
+      });
+    }
+    if (this.failures.size > 100_000) this.failures.clear(); // bound memory under a spray
+  }
+
+  succeed(key: string): void {
+    this.failures.delete(key);
+  }
+}

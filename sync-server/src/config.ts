@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The environment, validated once at start (ARCHITECTURE.md "Configuration"). Only
+ * `main.ts` calls this; everything else receives values.
+ */
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  ADMIN_PASSWORD: z.string().optional(),
+  DEMO: z.enum(['0', '1', 'true', 'false', '']).optional(),
+  STORAGE: z.enum(['sqlite', 'arango']).default('sqlite'),
+  ARANGO_URL: z.string().optional(),
+  NATS_URL: z.string().optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(12),
+  CLIENT_DIR: z.string().optional(),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly adminPassword: string | undefined;
+  readonly demo: boolean;
+  readonly storage: 'sqlite' | 'arango';
+  readonly natsUrl: string | undefined;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly sessionTtlMs: number;
+  readonly clientDir: string | undefined;
+}
+
+export function readConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    adminPassword: e.ADMIN_PASSWORD === '' ? undefined : e.ADMIN_PASSWORD,
+    demo: e.DEMO === '1' || e.DEMO === 'true',
+    storage: e.STORAGE,
+    natsUrl: e.NATS_URL === '' ? undefined : e.NATS_URL,
+    logLevel: e.LOG_LEVEL,
+    sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    clientDir: e.CLIENT_DIR,
+  };
+}

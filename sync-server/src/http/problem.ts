@@ -1,0 +1,45 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/**
+ * RFC 9457 problem documents: the one error shape of the HTTP edge. `code` is a stable
+ * machine-readable string; `detail` is for people and never contains secrets.
+ */
+export class HttpProblem extends Error {
+  override readonly name = 'HttpProblem';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    readonly title: string,
+    readonly detail?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail ?? title);
+  }
+}
+
+export const problem = (c: Context, p: HttpProblem) => {
+  for (const [k, v] of Object.entries(p.headers)) c.header(k, v);
+  return c.body(
+    JSON.stringify({
+      type: `https://floorsync.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`,
+      title: p.title,
+      status: p.status,
+      ...(p.detail !== undefined ? { detail: p.detail } : {}),
+      code: p.code,
+    }),
+    p.status,
+    { 'content-type': 'application/problem+json' },
+  );
+};
+
+export const badRequest = (detail: string, code = 'BAD_REQUEST') =>
+  new HttpProblem(400, code, 'Bad request', detail);
+export const unauthorized = (detail = 'sign in again') =>
+  new HttpProblem(401, 'UNAUTHORIZED', 'Unauthorized', detail, { 'www-authenticate': 'Bearer' });
+export const forbidden = (detail: string) => new HttpProblem(403, 'FORBIDDEN', 'Forbidden', detail);
+export const notFound = (detail: string) => new HttpProblem(404, 'NOT_FOUND', 'Not found', detail);
+export const tooLarge = (detail: string) =>
+  new HttpProblem(413, 'PAYLOAD_TOO_LARGE', 'Payload too large', detail);
+export const unavailable = (detail: string) =>
+  new HttpProblem(503, 'UNAVAILABLE', 'Service unavailable', detail, { 'retry-after': '5' });

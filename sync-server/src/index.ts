@@ -1,0 +1,11 @@
+export { createApp } from './app.js';
+export type { AppDeps, AppHandle } from './app.js';
+export { argon2Hasher } from './auth/passwords.js';
+export type { PasswordHasher } from './auth/passwords.js';
+export { bootstrap, demoWarehouse, DEMO_USERS, DEMO_ADMIN_PASSWORD } from './bootstrap.js';
+export { inProcessBus } from './bus/in-process.js';
+export type { Bus } from './bus/port.js';
+export { jsonLogger, silentLogger } from './log.js';
+export { openMemoryStorage } from './storage/memory/memory-storage.js';
+export { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
+export type * from './storage/port.js';

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * The composition root: the only place that reads the environment, opens the database and
+ * the bus, and listens. `npm start` at the repository root runs this.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { createApp } from './app.js';
+import { argon2Hasher } from './auth/passwords.js';
+import { DEMO_USERS, DEMO_ADMIN_PASSWORD, bootstrap } from './bootstrap.js';
+import { inProcessBus } from './bus/in-process.js';
+import { readConfig } from './config.js';
+import { jsonLogger } from './log.js';
+import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
+
+async function main(): Promise<void> {
+  const config = readConfig(process.env);
+  const log = jsonLogger(config.logLevel);
+  if (config.storage === 'arango') {
+    throw new Error(
+      'STORAGE=arango: the ArangoDB adapter arrives with the scale-out work (issue #5); use STORAGE=sqlite',
+    );
+  }
+  if (config.natsUrl !== undefined) {
+    throw new Error(
+      'NATS_URL is set, but the NATS JetStream bus arrives with the scale-out work (issue #5); unset it to use the in-process bus',
+    );
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = path.join(config.dataDir, 'floorsync.db');
+  const storage = openSqliteStorage({ path: file });
+  const bus = inProcessBus();
+  const hasher = argon2Hasher();
+  const clock = () => new Date();
+  const newId = () => randomUUID();
+
+  const { created } = await bootstrap({
+    storage,
+    hasher,
+    log,
+    clock,
+    newId,
+    adminPassword: config.adminPassword,
+    demo: config.demo,
+    announce: (text) => process.stderr.write(text + '\n'),
+  });
+
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const clientDir = config.clientDir ?? path.resolve(here, '../../client/build');
+  const handle = createApp({
+    storage,
+    bus,
+    hasher,
+    log,
+    clock,
+    newId,
+    config: { sessionTtlMs: config.sessionTtlMs },
+    staticRoutes: (app) => {
+      if (existsSync(path.join(clientDir, 'index.html'))) {
+        const root = path.relative(process.cwd(), clientDir);
+        app.use('/*', serveStatic({ root }));
+        app.get('/*', serveStatic({ root, path: 'index.html' })); // SPA fallback
+      } else {
+        app.get('/', (c) =>
+          c.html(
+            '<!doctype html><meta charset="utf-8"><title>Floorsync</title><h1>Floorsync sync server</h1>' +
+              '<p>The API is running (<a href="/health">/health</a>). The web client is not built yet.</p>',
+          ),
+        );
+      }
+    },
+  });
+
+  const server = serve(
+    { fetch: handle.app.fetch, port: config.port, hostname: config.host },
+    (info) => {
+      log.log('info', 'listening', {
+        url: `http://${config.host}:${info.port}`,
+        dataFile: file,
+        demo: config.demo,
+      });
+      if (config.demo && created) {
+        const users = [
+          ...DEMO_USERS.map((u) => `${u.username} / ${u.password}`),
+          `admin / ${config.adminPassword ? '(ADMIN_PASSWORD)' : DEMO_ADMIN_PASSWORD}`,
+        ];
+        process.stderr.write(
+          `\n  Floorsync demo at http://${config.host}:${info.port}\n  Sign in as: ${users.join(',  ')}\n\n`,
+        );
+      }
+    },
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.log('info', 'shutting down', { signal });
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    server.close();
+    void handle
+      .close()
+      .then(() => bus.close())
+      .then(() => storage.close())
+      .then(() => {
+        log.log('info', 'stopped');
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`floorsync: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,264 @@
+import type {
+  ConflictDraft,
+  DomainEvent,
+  EventMeta,
+  MutationResult,
+  PushMutation,
+  RecordedMutation,
+  Role,
+  StateChange,
+} from '@floorsync/domain';
+import {
+  assessDeviceTime,
+  asEventId,
+  asUserId,
+  changesOf,
+  conflictKindForRejection,
+  decideMutation,
+  isInventoryEvent,
+  rejectionEvent,
+} from '@floorsync/domain';
+import type { WriteTx } from '../storage/port.js';
+
+/**
+ * The replay of one push request, inside one write transaction (the caller's). Rules of
+ * SYNC-PROTOCOL.md, per mutation, in array order:
+ *   id <= lastMutationID → duplicate; id > lastMutationID + 1 → gap (stop this client);
+ *   else decide against current state and, in one savepoint, append the events, apply them
+ *   to the read models, open or join conflicts, and advance lastMutationID.
+ * A rejection appends a `MutationRejected` event and advances lastMutationID like any other
+ * outcome, so a permanent failure never blocks the queue behind it. An exception (a bug, the
+ * store failing) propagates: the caller's transaction rolls the whole request back.
+ */
+
+export interface PushActor {
+  readonly userId: string;
+  readonly role: Role;
+}
+
+export interface ReplayDeps {
+  /** Server time of the commit. */
+  readonly now: () => Date;
+  /** Fresh unique ids for events and conflicts. */
+  readonly newId: () => string;
+}
+
+export interface PushInput {
+  readonly clientGroupID: string;
+  readonly mutations: readonly PushMutation[];
+  /** The session's user. */
+  readonly session: PushActor;
+}
+
+export interface PushOutcome {
+  readonly results: MutationResult[];
+  readonly head: number;
+  /** Seqs appended by this request. */
+  readonly appended: number;
+}
+
+/** Clients of the request that already belong to another client group (a device cannot push for them). */
+export function foreignClients(
+  tx: WriteTx,
+  clientGroupID: string,
+  mutations: readonly PushMutation[],
+): string[] {
+  const foreign = new Set<string>();
+  for (const m of mutations) {
+    const known = tx.lastMutationID(m.clientID);
+    if (known && known.clientGroupID !== clientGroupID) foreign.add(m.clientID);
+  }
+  return [...foreign];
+}
+
+const recorded = (m: PushMutation): RecordedMutation => ({
+  clientID: m.clientID,
+  id: m.id,
+  name: m.name,
+  args: m.args,
+  ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
+  ...(m.userID !== undefined ? { userID: m.userID } : {}),
+  ...(m.occurredAt !== undefined ? { occurredAt: m.occurredAt } : {}),
+});
+
+/** Who a mutation is attributed to, or why it may not be (shared handhelds, shift change). */
+function attribute(
+  tx: WriteTx,
+  clientGroupID: string,
+  m: PushMutation,
+  session: PushActor,
+): { ok: true; actor: PushActor } | { ok: false; message: string } {
+  if (m.userID === undefined || m.userID === session.userId) return { ok: true, actor: session };
+  const user = tx.userById(m.userID);
+  if (!user || !user.active || !tx.userOnDevice(clientGroupID, user.id)) {
+    return {
+      ok: false,
+      message: `user ${m.userID} has not signed in on this device, or is no longer active`,
+    };
+  }
+  return { ok: true, actor: { userId: user.id, role: user.role } };
+}
+
+export function replayPush(tx: WriteTx, input: PushInput, deps: ReplayDeps): PushOutcome {
+  const results: MutationResult[] = [];
+  const stopped = new Map<string, number>(); // clientID → expected id after a gap
+  const lmids = new Map<string, number>();
+  let appended = 0;
+
+  for (const m of input.mutations) {
+    const gapAt = stopped.get(m.clientID);
+    if (gapAt !== undefined) {
+      results.push({ clientID: m.clientID, id: m.id, status: 'gap', expectedID: gapAt });
+      continue;
+    }
+    const lmid = lmids.get(m.clientID) ?? tx.lastMutationID(m.clientID)?.lastMutationID ?? 0;
+    if (m.id <= lmid) {
+      results.push(duplicateResult(tx, m));
+      continue;
+    }
+    if (m.id > lmid + 1) {
+      stopped.set(m.clientID, lmid + 1);
+      results.push({ clientID: m.clientID, id: m.id, status: 'gap', expectedID: lmid + 1 });
+      continue;
+    }
+    const result = tx.savepoint(() => applyOne(tx, input, m, deps));
+    appended += result.seqs?.length ?? 0;
+    lmids.set(m.clientID, m.id);
+    results.push(result);
+  }
+  return { results, head: tx.head(), appended };
+}
+
+function duplicateResult(tx: WriteTx, m: PushMutation): MutationResult {
+  // Report what happened the first time, so a device whose acknowledgement was lost learns it.
+  const events = tx.eventsOfMutation(m.clientID, m.id);
+  const rejected = events.find((e) => e.type === 'MutationRejected');
+  const data = rejected?.data as { code?: string; message?: string } | undefined;
+  return {
+    clientID: m.clientID,
+    id: m.id,
+    status: 'duplicate',
+    seqs: events.map((e) => e.seq),
+    conflicts: [...new Set(events.flatMap((e) => e.meta.conflicts))],
+    ...(data?.code !== undefined
+      ? { error: { code: data.code, message: data.message ?? '' } }
+      : {}),
+  };
+}
+
+function applyOne(
+  tx: WriteTx,
+  input: PushInput,
+  m: PushMutation,
+  deps: ReplayDeps,
+): MutationResult {
+  const recordedAt = deps.now().toISOString();
+  const time = assessDeviceTime({ occurredAt: m.occurredAt, timestamp: m.timestamp }, recordedAt);
+  const who = attribute(tx, input.clientGroupID, m, input.session);
+  const actor = who.ok ? who.actor : input.session;
+
+  const decision = who.ok
+    ? decideMutation(
+        tx,
+        { name: m.name, args: m.args },
+        { actor: { userId: asUserId(actor.userId), role: actor.role }, mode: 'record' },
+      )
+    : ({ kind: 'rejected', code: 'FORBIDDEN', message: who.message } as const);
+
+  let events: readonly DomainEvent[];
+  let drafts: readonly ConflictDraft[];
+  if (decision.kind === 'rejected') {
+    events = [rejectionEvent(recorded(m), decision)];
+    drafts = [
+      {
+        kind: conflictKindForRejection(decision.code),
+        key: `mutation/${m.clientID}/${m.id}`,
+        message: decision.message,
+        detail: { code: decision.code },
+      },
+    ];
+  } else {
+    events = decision.events;
+    drafts = decision.conflicts;
+  }
+
+  // Conflicts first (their ids go into the events' meta): join an open one with the same key.
+  const conflicts = drafts.map((d) => ({
+    draft: d,
+    existing: tx.openConflictByKey(d.key),
+    id: '',
+  }));
+  for (const c of conflicts) c.id = c.existing ?? deps.newId();
+  const conflictIds = [...new Set(conflicts.map((c) => c.id))];
+
+  const userId = who.ok ? actor.userId : (m.userID ?? input.session.userId);
+  const seqs: number[] = [];
+  for (const e of events) {
+    const id = deps.newId();
+    const meta: EventMeta = {
+      clientID: m.clientID,
+      mutationID: m.id,
+      userId,
+      occurredAt: time.occurredAt,
+      recordedAt,
+      conflicts: conflictIds,
+      ...(time.implausible ? { occurredAtImplausible: true } : {}),
+    };
+    const seq = tx.appendEvent({
+      id,
+      type: e.type,
+      data: e.data,
+      meta,
+      clientGroupID: input.clientGroupID,
+    });
+    seqs.push(seq);
+    if (isInventoryEvent(e)) {
+      for (const change of changesOf({ ...e, id: asEventId(id) }) as StateChange[])
+        tx.applyChange(change, seq);
+    } else if (e.type === 'ConflictResolved') {
+      tx.resolveConflict(e.data.conflictId, {
+        action: e.data.action,
+        note: e.data.note,
+        by: actor.userId,
+        at: recordedAt,
+        seq,
+      });
+    }
+  }
+
+  const firstSeq = seqs[0] ?? 0;
+  for (const c of conflicts) {
+    if (!c.existing) {
+      tx.openConflict({
+        id: c.id,
+        kind: c.draft.kind,
+        key: c.draft.key,
+        message: c.draft.message,
+        openedAt: recordedAt,
+        openedSeq: firstSeq,
+        mutation: recorded(m),
+        userId,
+        detail: c.draft.detail,
+      });
+    }
+    for (const seq of seqs) tx.linkConflict(c.id, { seq, clientID: m.clientID, mutationID: m.id });
+    if (c.draft.kind === 'negative-stock') {
+      // Everything that drained this line since it was last filled competed for the same units.
+      const d = c.draft.detail as { itemId: string; positionId: string; lot: string | null };
+      for (const o of tx.competingOutflows(d.itemId as never, d.positionId as never, d.lot))
+        tx.linkConflict(c.id, o);
+    }
+  }
+
+  tx.setLastMutationID(m.clientID, input.clientGroupID, m.id, seqs.at(-1) ?? firstSeq);
+  return decision.kind === 'rejected'
+    ? {
+        clientID: m.clientID,
+        id: m.id,
+        status: 'rejected',
+        error: { code: decision.code, message: decision.message },
+        seqs,
+        conflicts: conflictIds,
+      }
+    : { clientID: m.clientID, id: m.id, status: 'applied', seqs, conflicts: conflictIds };
+}

@@ -1,0 +1,920 @@
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type {
+  ConflictId,
+  ConflictKind,
+  ConflictRecord,
+  EventId,
+  Item,
+  ItemId,
+  Lot,
+  LotInfo,
+  Movement,
+  Position,
+  PositionId,
+  RecordedMutation,
+  Role,
+  Serial,
+  StateChange,
+  StockLine,
+} from '@floorsync/domain';
+import { VIRTUAL_POSITIONS, roundQty, qtyIsZero } from '@floorsync/domain';
+import { conflictKey, itemKey, lotKey, positionKey, stockKey } from '../keys.js';
+import type {
+  ConflictRow,
+  DeviceRow,
+  NewEvent,
+  ReadTx,
+  SessionRow,
+  SnapshotEntry,
+  Storage,
+  StockQuery,
+  StoredEvent,
+  UserRow,
+  WriteTx,
+} from '../port.js';
+import { StorageUnavailableError } from '../port.js';
+import { MIGRATIONS } from './schema.js';
+
+/**
+ * The embedded default: one SQLite file through better-sqlite3.
+ *
+ * - WAL with `synchronous = FULL`: a commit is on disk when `COMMIT` returns, so a push
+ *   response (sent after `write()` resolves) never acknowledges something a power cut loses.
+ * - Group commit: `write()` calls that arrive while the event loop is busy are queued and
+ *   run together in one `BEGIN IMMEDIATE … COMMIT` (one fsync), each inside its own savepoint.
+ * - better-sqlite3 is synchronous, so a read or a write transaction runs without interleaving:
+ *   `read()` is trivially a consistent snapshot, and seqs become visible in order.
+ * - One process owns the file (the embedded mode); scale-out uses ArangoDB.
+ */
+export interface SqliteOptions {
+  /** Path of the database file, or `:memory:` for tests that need no durability. */
+  readonly path: string;
+}
+
+type Row = Record<string, unknown>;
+const str = (v: unknown): string => v as string;
+const num = (v: unknown): number => v as number;
+const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
+const nullable = (v: unknown): string | null =>
+  v === null || v === undefined || v === '' ? null : (v as string);
+
+const TRANSIENT = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_FULL',
+  'SQLITE_IOERR',
+  'SQLITE_CANTOPEN',
+  'SQLITE_READONLY',
+  'SQLITE_LOCKED',
+  'SQLITE_NOMEM',
+]);
+const isTransient = (e: unknown): boolean =>
+  typeof e === 'object' &&
+  e !== null &&
+  typeof (e as { code?: unknown }).code === 'string' &&
+  [...TRANSIENT].some((c) => (e as { code: string }).code.startsWith(c));
+
+const toUnavailable = (e: unknown): unknown =>
+  isTransient(e)
+    ? new StorageUnavailableError(`storage unavailable: ${(e as Error).message}`, { cause: e })
+    : e;
+
+export function openSqliteStorage(options: SqliteOptions): Storage {
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = OFF');
+  migrate(db);
+  const tx = new SqliteTx(db);
+
+  let queue: {
+    fn: (tx: WriteTx) => unknown;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  let scheduled = false;
+  let closed = false;
+
+  const runNested = db.transaction((fn: () => unknown) => fn());
+  const flush = () => {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      for (const w of batch) {
+        try {
+          // A nested better-sqlite3 transaction is a savepoint: a throw rolls back only this write.
+          outcomes.push({ ok: true, value: runNested(() => w.fn(tx)) });
+        } catch (error) {
+          outcomes.push({ ok: false, error: toUnavailable(error) });
+        }
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      const failure = toUnavailable(error);
+      for (const w of batch) w.reject(failure);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i];
+      if (o?.ok) w.resolve(o.value);
+      else w.reject(o?.error);
+    });
+  };
+
+  return {
+    write<T>(fn: (tx: WriteTx) => T): Promise<T> {
+      if (closed) return Promise.reject(new StorageUnavailableError('storage is closed'));
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+    read<T>(fn: (tx: ReadTx) => T): Promise<T> {
+      if (closed) return Promise.reject(new StorageUnavailableError('storage is closed'));
+      try {
+        return Promise.resolve(fn(tx));
+      } catch (error) {
+        return Promise.reject(toUnavailable(error));
+      }
+    },
+    close() {
+      if (closed) return Promise.resolve();
+      flush();
+      closed = true;
+      db.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+  );
+  const applied = new Set(db.prepare('SELECT version FROM migrations').pluck().all() as number[]);
+  for (const m of MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      if (m.version === 1) {
+        const insert = db.prepare(
+          `INSERT INTO positions (id, skey, code, parent_id, kind, fixed, disposable, retired, virtual, name, seq)
+           VALUES (?, ?, ?, NULL, ?, 1, 0, 0, 1, NULL, 0)`,
+        );
+        for (const p of VIRTUAL_POSITIONS) insert.run(p.id, positionKey(p.id), p.code, p.kind);
+      }
+      db.prepare('INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      );
+    })();
+  }
+}
+
+// ─── Row mapping ────────────────────────────────────────────────────────────────────────────
+
+const itemOf = (r: Row): Item => ({
+  id: str(r['id']) as ItemId,
+  sku: str(r['sku']),
+  name: str(r['name']),
+  tracking: str(r['tracking']) as Item['tracking'],
+  barcodes: json<string[]>(r['barcodes']),
+  uom: str(r['uom']),
+});
+
+const positionOf = (r: Row): Position => ({
+  id: str(r['id']) as PositionId,
+  code: str(r['code']),
+  parentId: nullable(r['parent_id']) as PositionId | null,
+  kind: str(r['kind']) as Position['kind'],
+  fixed: r['fixed'] === 1,
+  disposable: r['disposable'] === 1,
+  retired: r['retired'] === 1,
+  virtual: r['virtual'] === 1,
+  ...(r['name'] !== null ? { name: str(r['name']) } : {}),
+});
+
+const lineOf = (r: Row): StockLine => ({
+  itemId: str(r['item_id']) as ItemId,
+  positionId: str(r['position_id']) as PositionId,
+  lot: nullable(r['lot']) as Lot | null,
+  serial: nullable(r['serial']) as Serial | null,
+  quantity: num(r['quantity']),
+});
+
+const movementOf = (r: Row): Movement => ({
+  id: str(r['id']) as EventId,
+  type: str(r['type']) as Movement['type'],
+  itemId: str(r['item_id']) as ItemId,
+  from: str(r['from_id']) as PositionId,
+  to: str(r['to_id']) as PositionId,
+  quantity: num(r['quantity']),
+  lot: nullable(r['lot']) as Lot | null,
+  serial: nullable(r['serial']) as Serial | null,
+  ...(r['reason'] !== null ? { reason: r['reason'] as NonNullable<Movement['reason']> } : {}),
+  reversedQuantity: num(r['reversed_quantity']),
+  reversedBy: nullable(r['reversed_by']) as EventId | null,
+});
+
+const eventOf = (r: Row): StoredEvent => ({
+  seq: num(r['seq']),
+  id: str(r['id']),
+  type: str(r['type']),
+  data: json<unknown>(r['data']),
+  meta: json<StoredEvent['meta']>(r['meta']),
+});
+
+const conflictValue = (c: ConflictRow) => ({
+  id: c.id,
+  kind: c.kind,
+  status: c.status,
+  message: c.message,
+  openedAt: c.openedAt,
+  mutation: c.mutation,
+  detail: c.detail,
+});
+
+const userOf = (r: Row): UserRow => ({
+  id: str(r['id']),
+  username: str(r['username']),
+  name: str(r['name']),
+  role: str(r['role']) as Role,
+  active: r['active'] === 1,
+  passwordHash: str(r['password_hash']),
+  createdAt: str(r['created_at']),
+});
+
+const deviceOf = (r: Row): DeviceRow => ({
+  clientGroupID: str(r['client_group_id']),
+  userId: nullable(r['user_id']),
+  createdAt: str(r['created_at']),
+  lastPushAt: nullable(r['last_push_at']),
+  lastPullAt: nullable(r['last_pull_at']),
+  revokedAt: nullable(r['revoked_at']),
+  pending: (r['pending'] as number | null) ?? null,
+  appVersion: nullable(r['app_version']),
+});
+
+// ─── The transaction view ───────────────────────────────────────────────────────────────────
+
+/** Reads and writes on the one connection. Statements are prepared once. */
+class SqliteTx implements WriteTx {
+  private readonly cache = new Map<string, Statement>();
+  private savepoints = 0;
+
+  constructor(private readonly db: Database.Database) {}
+
+  private st(sql: string): Statement {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+  private get(sql: string, ...args: unknown[]): Row | undefined {
+    return this.st(sql).get(...args) as Row | undefined;
+  }
+  private all(sql: string, ...args: unknown[]): Row[] {
+    return this.st(sql).all(...args) as Row[];
+  }
+  private run(sql: string, ...args: unknown[]): void {
+    this.st(sql).run(...args);
+  }
+
+  // InventoryView
+  item(id: ItemId) {
+    const r = this.get('SELECT * FROM items WHERE id = ?', id);
+    return r && itemOf(r);
+  }
+  itemBySku(sku: string) {
+    const r = this.get('SELECT * FROM items WHERE sku = ?', sku);
+    return r && itemOf(r);
+  }
+  itemByBarcode(barcode: string) {
+    const r = this.get(
+      'SELECT i.* FROM barcodes b JOIN items i ON i.id = b.item_id WHERE b.code = ?',
+      barcode,
+    );
+    return r && itemOf(r);
+  }
+  position(id: PositionId) {
+    const r = this.get('SELECT * FROM positions WHERE id = ?', id);
+    return r && positionOf(r);
+  }
+  positionByCode(code: string) {
+    const r = this.get('SELECT * FROM positions WHERE code = ?', code);
+    return r && positionOf(r);
+  }
+  children(id: PositionId) {
+    return this.all('SELECT * FROM positions WHERE parent_id = ?', id).map(positionOf);
+  }
+  quantity(itemId: ItemId, positionId: PositionId, lot: Lot | null, serial: Serial | null) {
+    const r = this.get(
+      'SELECT quantity FROM stock WHERE skey = ?',
+      stockKey(itemId, positionId, lot, serial),
+    );
+    return r ? num(r['quantity']) : 0;
+  }
+  linesAt(positionId: PositionId) {
+    return this.all('SELECT * FROM stock WHERE position_id = ? AND quantity <> 0', positionId).map(
+      lineOf,
+    );
+  }
+  linesOfItem(itemId: ItemId) {
+    return this.all('SELECT * FROM stock WHERE item_id = ? AND quantity <> 0', itemId).map(lineOf);
+  }
+  linesWithSerial(serial: Serial) {
+    return this.all(
+      "SELECT * FROM stock WHERE serial = ? AND serial <> '' AND quantity <> 0",
+      serial,
+    ).map(lineOf);
+  }
+  lotsWithCode(lot: Lot): LotInfo[] {
+    return this.all('SELECT item_id, lot, expires_on FROM lots WHERE lot = ?', lot).map((r) => ({
+      itemId: str(r['item_id']) as ItemId,
+      lot: str(r['lot']) as Lot,
+      expiresOn: nullable(r['expires_on']),
+    }));
+  }
+  movement(id: EventId) {
+    const r = this.get('SELECT * FROM movements WHERE id = ?', id);
+    return r && movementOf(r);
+  }
+  conflict(id: ConflictId): ConflictRecord | undefined {
+    const r = this.get('SELECT id, kind, status, mutation FROM conflicts WHERE id = ?', id);
+    return (
+      r && {
+        id: str(r['id']) as ConflictId,
+        kind: str(r['kind']) as ConflictKind,
+        status: str(r['status']) as 'open' | 'resolved',
+        mutation: r['mutation'] === null ? null : json<RecordedMutation>(r['mutation']),
+      }
+    );
+  }
+
+  // Log and sync bookkeeping
+  head() {
+    return num(this.get('SELECT COALESCE(MAX(seq), 0) AS head FROM events')?.['head'] ?? 0);
+  }
+  eventsAfter(after: number, limit: number) {
+    return this.all(
+      'SELECT seq, id, type, data, meta FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+      after,
+      limit,
+    ).map(eventOf);
+  }
+  eventsOfMutation(clientID: string, mutationID: number) {
+    return this.all(
+      'SELECT seq, id, type, data, meta FROM events WHERE client_id = ? AND mutation_id = ? ORDER BY seq',
+      clientID,
+      mutationID,
+    ).map(eventOf);
+  }
+  lastMutationID(clientID: string) {
+    const r = this.get(
+      'SELECT client_group_id, last_mutation_id FROM clients WHERE client_id = ?',
+      clientID,
+    );
+    return (
+      r && { clientGroupID: str(r['client_group_id']), lastMutationID: num(r['last_mutation_id']) }
+    );
+  }
+  lastMutationIDChanges(clientGroupID: string, after: number, upTo: number) {
+    const rows = this.all(
+      `SELECT client_id, MAX(mutation_id) AS m FROM events
+       WHERE client_group_id = ? AND seq > ? AND seq <= ? GROUP BY client_id`,
+      clientGroupID,
+      after,
+      upTo,
+    );
+    return Object.fromEntries(rows.map((r) => [str(r['client_id']), num(r['m'])]));
+  }
+  clientsOfGroup(clientGroupID: string) {
+    const rows = this.all(
+      'SELECT client_id, last_mutation_id FROM clients WHERE client_group_id = ?',
+      clientGroupID,
+    );
+    return Object.fromEntries(rows.map((r) => [str(r['client_id']), num(r['last_mutation_id'])]));
+  }
+
+  snapshotEntries(
+    opts:
+      | { readonly afterKey: string | null; readonly limit: number }
+      | { readonly changedAfter: number; readonly upToKey: string },
+  ): SnapshotEntry[] {
+    const tables: { table: string; value: (r: Row) => unknown; exists: string }[] = [
+      {
+        table: 'conflicts',
+        value: (r) => conflictValue(this.conflictOf(r)),
+        exists: "status = 'open'",
+      },
+      { table: 'items', value: itemOf, exists: '1' },
+      {
+        table: 'lots',
+        value: (r) => ({
+          itemId: r['item_id'],
+          lot: r['lot'],
+          expiresOn: nullable(r['expires_on']),
+        }),
+        exists: '1',
+      },
+      { table: 'positions', value: positionOf, exists: 'virtual = 0' },
+      { table: 'stock', value: lineOf, exists: 'quantity <> 0' },
+    ];
+    const out: SnapshotEntry[] = [];
+    if ('changedAfter' in opts) {
+      for (const t of tables) {
+        for (const r of this.all(
+          `SELECT *, (${t.exists}) AS live FROM ${t.table} WHERE seq > ? AND skey <= ? ORDER BY skey`,
+          opts.changedAfter,
+          opts.upToKey,
+        )) {
+          out.push({
+            key: str(r['skey']),
+            value: r['live'] === 1 ? t.value(r) : null,
+            seq: num(r['seq']),
+          });
+        }
+      }
+      return out;
+    }
+    for (const t of tables) {
+      const left = opts.limit - out.length;
+      if (left <= 0) break;
+      const rows = this.all(
+        `SELECT * FROM ${t.table} WHERE skey > ? AND ${t.exists} ORDER BY skey LIMIT ?`,
+        opts.afterKey ?? '',
+        left,
+      );
+      for (const r of rows)
+        out.push({ key: str(r['skey']), value: t.value(r), seq: num(r['seq']) });
+    }
+    return out;
+  }
+
+  stock(q: StockQuery) {
+    const where = ['quantity <> 0'];
+    const args: unknown[] = [];
+    if (q.itemId !== undefined) (where.push('item_id = ?'), args.push(q.itemId));
+    if (q.positionId !== undefined) (where.push('position_id = ?'), args.push(q.positionId));
+    if (q.lot !== undefined) (where.push('lot = ?'), args.push(q.lot));
+    if (q.serial !== undefined) (where.push('serial = ?'), args.push(q.serial));
+    args.push(q.limit ?? 10_000);
+    return this.all(
+      `SELECT * FROM stock WHERE ${where.join(' AND ')} ORDER BY skey LIMIT ?`,
+      ...args,
+    ).map(lineOf);
+  }
+  items() {
+    return this.all('SELECT * FROM items ORDER BY sku').map(itemOf);
+  }
+  positions() {
+    return this.all('SELECT * FROM positions WHERE virtual = 0 ORDER BY code').map(positionOf);
+  }
+  private conflictOf(r: Row): ConflictRow {
+    const links = this.all(
+      'SELECT seq, client_id, mutation_id FROM conflict_links WHERE conflict_id = ? ORDER BY seq',
+      r['id'],
+    );
+    const mutations: { clientID: string; mutationID: number }[] = [];
+    for (const l of links) {
+      const m = { clientID: str(l['client_id']), mutationID: num(l['mutation_id']) };
+      if (!mutations.some((x) => x.clientID === m.clientID && x.mutationID === m.mutationID))
+        mutations.push(m);
+    }
+    return {
+      id: str(r['id']),
+      kind: str(r['kind']) as ConflictKind,
+      key: str(r['key']),
+      status: str(r['status']) as 'open' | 'resolved',
+      message: str(r['message']),
+      openedAt: str(r['opened_at']),
+      openedSeq: num(r['opened_seq']),
+      mutation: r['mutation'] === null ? null : json<RecordedMutation>(r['mutation']),
+      userId: nullable(r['user_id']),
+      detail: json<Record<string, unknown>>(r['detail']),
+      seqs: links.map((l) => num(l['seq'])),
+      mutations,
+      resolution:
+        r['resolution'] === null
+          ? null
+          : json<NonNullable<ConflictRow['resolution']>>(r['resolution']),
+    };
+  }
+  conflicts(filter: { readonly status?: 'open' | 'resolved'; readonly userId?: string }) {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.status) (where.push('status = ?'), args.push(filter.status));
+    if (filter.userId) (where.push('user_id = ?'), args.push(filter.userId));
+    const sql = `SELECT * FROM conflicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_seq DESC LIMIT 1000`;
+    return this.all(sql, ...args).map((r) => this.conflictOf(r));
+  }
+  conflictRow(id: string) {
+    const r = this.get('SELECT * FROM conflicts WHERE id = ?', id);
+    return r && this.conflictOf(r);
+  }
+
+  userByUsername(username: string) {
+    const r = this.get('SELECT * FROM users WHERE username = ?', username);
+    return r && userOf(r);
+  }
+  userById(id: string) {
+    const r = this.get('SELECT * FROM users WHERE id = ?', id);
+    return r && userOf(r);
+  }
+  users() {
+    return this.all('SELECT * FROM users ORDER BY username').map(userOf);
+  }
+  session(tokenHash: string): SessionRow | undefined {
+    const r = this.get('SELECT * FROM sessions WHERE token_hash = ?', tokenHash);
+    return (
+      r && {
+        tokenHash: str(r['token_hash']),
+        userId: str(r['user_id']),
+        clientGroupID: nullable(r['client_group_id']),
+        createdAt: str(r['created_at']),
+        expiresAt: str(r['expires_at']),
+        revoked: r['revoked'] === 1,
+      }
+    );
+  }
+  ticket(ticketHash: string) {
+    const r = this.get('SELECT * FROM tickets WHERE ticket_hash = ?', ticketHash);
+    return (
+      r && {
+        userId: str(r['user_id']),
+        clientGroupID: nullable(r['client_group_id']),
+        expiresAt: str(r['expires_at']),
+      }
+    );
+  }
+  device(clientGroupID: string) {
+    const r = this.get('SELECT * FROM devices WHERE client_group_id = ?', clientGroupID);
+    return r && deviceOf(r);
+  }
+  devices() {
+    return this.all(
+      'SELECT * FROM devices ORDER BY COALESCE(last_push_at, last_pull_at, created_at) DESC',
+    ).map(deviceOf);
+  }
+  userOnDevice(clientGroupID: string, userId: string) {
+    return (
+      this.get(
+        'SELECT 1 AS x FROM device_users WHERE client_group_id = ? AND user_id = ?',
+        clientGroupID,
+        userId,
+      ) !== undefined
+    );
+  }
+
+  // Writes
+  savepoint<T>(fn: () => T): T {
+    const name = `sp${++this.savepoints}`;
+    this.db.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = fn();
+      this.db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      this.db.exec(`ROLLBACK TO ${name}`);
+      this.db.exec(`RELEASE ${name}`);
+      throw error;
+    } finally {
+      this.savepoints--;
+    }
+  }
+  appendEvent(e: NewEvent): number {
+    const r = this.get(
+      `INSERT INTO events (id, type, data, meta, client_group_id, client_id, mutation_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+      e.id,
+      e.type,
+      JSON.stringify(e.data),
+      JSON.stringify(e.meta),
+      e.clientGroupID,
+      e.meta.clientID,
+      e.meta.mutationID,
+    );
+    return num(r?.['seq']);
+  }
+  applyChange(change: StateChange, seq: number): void {
+    switch (change.op) {
+      case 'putItem': {
+        const i = change.item;
+        this.run('DELETE FROM barcodes WHERE item_id = ?', i.id);
+        this.run(
+          `INSERT INTO items (id, skey, sku, name, tracking, barcodes, uom, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, name = excluded.name, tracking = excluded.tracking,
+             barcodes = excluded.barcodes, uom = excluded.uom, seq = excluded.seq`,
+          i.id,
+          itemKey(i.id),
+          i.sku,
+          i.name,
+          i.tracking,
+          JSON.stringify(i.barcodes),
+          i.uom,
+          seq,
+        );
+        for (const b of i.barcodes)
+          this.run('INSERT OR REPLACE INTO barcodes (code, item_id) VALUES (?, ?)', b, i.id);
+        return;
+      }
+      case 'putPosition': {
+        const p = change.position;
+        this.run(
+          `INSERT INTO positions (id, skey, code, parent_id, kind, fixed, disposable, retired, virtual, name, seq)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET code = excluded.code, parent_id = excluded.parent_id, kind = excluded.kind,
+             fixed = excluded.fixed, disposable = excluded.disposable, retired = excluded.retired, name = excluded.name, seq = excluded.seq`,
+          p.id,
+          positionKey(p.id),
+          p.code,
+          p.parentId,
+          p.kind,
+          p.fixed ? 1 : 0,
+          p.disposable ? 1 : 0,
+          p.retired ? 1 : 0,
+          p.virtual ? 1 : 0,
+          p.name ?? null,
+          seq,
+        );
+        return;
+      }
+      case 'setParent':
+        this.run(
+          'UPDATE positions SET parent_id = ?, seq = ? WHERE id = ?',
+          change.parentId,
+          seq,
+          change.positionId,
+        );
+        return;
+      case 'retire':
+        this.run('UPDATE positions SET retired = 1, seq = ? WHERE id = ?', seq, change.positionId);
+        return;
+      case 'addStock': {
+        const key = stockKey(change.itemId, change.positionId, change.lot, change.serial);
+        const previous = this.get('SELECT quantity FROM stock WHERE skey = ?', key);
+        // The same arithmetic as the in-memory twin: rounded to 6 decimals, 0 within tolerance.
+        let quantity = roundQty((previous ? num(previous['quantity']) : 0) + change.delta);
+        if (qtyIsZero(quantity)) quantity = 0;
+        this.run(
+          `INSERT INTO stock (skey, item_id, position_id, lot, serial, quantity, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (skey) DO UPDATE SET quantity = excluded.quantity, seq = excluded.seq`,
+          key,
+          change.itemId,
+          change.positionId,
+          change.lot ?? '',
+          change.serial ?? '',
+          quantity,
+          seq,
+        );
+        return;
+      }
+      case 'putLot': {
+        const l = change.lot;
+        this.run(
+          `INSERT INTO lots (skey, item_id, lot, expires_on, seq) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (skey) DO UPDATE SET expires_on = COALESCE(excluded.expires_on, lots.expires_on),
+             seq = CASE WHEN excluded.expires_on IS NOT NULL AND excluded.expires_on IS NOT lots.expires_on THEN excluded.seq ELSE lots.seq END`,
+          lotKey(l.itemId, l.lot),
+          l.itemId,
+          l.lot,
+          l.expiresOn,
+          seq,
+        );
+        return;
+      }
+      case 'putMovement': {
+        const m = change.movement;
+        this.run(
+          `INSERT INTO movements (id, seq, type, item_id, from_id, to_id, quantity, lot, serial, reason, reversed_quantity, reversed_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          m.id,
+          seq,
+          m.type,
+          m.itemId,
+          m.from,
+          m.to,
+          m.quantity,
+          m.lot ?? '',
+          m.serial ?? '',
+          m.reason ?? null,
+          m.reversedQuantity,
+          m.reversedBy,
+        );
+        return;
+      }
+      case 'markReversed': {
+        const r = this.get(
+          'SELECT reversed_quantity FROM movements WHERE id = ?',
+          change.movementId,
+        );
+        if (!r) return;
+        this.run(
+          'UPDATE movements SET reversed_quantity = ?, reversed_by = ? WHERE id = ?',
+          roundQty(num(r['reversed_quantity']) + change.quantity),
+          change.reversalId,
+          change.movementId,
+        );
+        return;
+      }
+      default: {
+        const unreachable: never = change;
+        throw new Error(`unknown state change ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+  setLastMutationID(clientID: string, clientGroupID: string, id: number, seq: number) {
+    this.run(
+      `INSERT INTO clients (client_id, client_group_id, last_mutation_id, seq) VALUES (?, ?, ?, ?)
+       ON CONFLICT (client_id) DO UPDATE SET last_mutation_id = excluded.last_mutation_id, seq = excluded.seq`,
+      clientID,
+      clientGroupID,
+      id,
+      seq,
+    );
+  }
+  openConflict(c: Parameters<WriteTx['openConflict']>[0]) {
+    this.run(
+      `INSERT INTO conflicts (id, skey, kind, key, status, message, opened_at, opened_seq, mutation, user_id, detail, resolution, seq)
+       VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, NULL, ?)`,
+      c.id,
+      conflictKey(c.id),
+      c.kind,
+      c.key,
+      c.message,
+      c.openedAt,
+      c.openedSeq,
+      c.mutation === null ? null : JSON.stringify(c.mutation),
+      c.userId,
+      JSON.stringify(c.detail),
+      c.openedSeq,
+    );
+  }
+  openConflictByKey(key: string) {
+    const r = this.get(
+      "SELECT id FROM conflicts WHERE key = ? AND status = 'open' ORDER BY opened_seq DESC LIMIT 1",
+      key,
+    );
+    return r ? str(r['id']) : undefined;
+  }
+  linkConflict(conflictId: string, link: { seq: number; clientID: string; mutationID: number }) {
+    this.run(
+      'INSERT OR IGNORE INTO conflict_links (conflict_id, seq, client_id, mutation_id) VALUES (?, ?, ?, ?)',
+      conflictId,
+      link.seq,
+      link.clientID,
+      link.mutationID,
+    );
+  }
+  resolveConflict(conflictId: string, resolution: NonNullable<ConflictRow['resolution']>) {
+    this.run(
+      "UPDATE conflicts SET status = 'resolved', resolution = ?, seq = ? WHERE id = ?",
+      JSON.stringify(resolution),
+      resolution.seq,
+      conflictId,
+    );
+  }
+  competingOutflows(itemId: ItemId, positionId: PositionId, lot: string | null) {
+    return this.all(
+      `SELECT m.seq AS seq, e.client_id AS client_id, e.mutation_id AS mutation_id FROM movements m JOIN events e ON e.seq = m.seq
+       WHERE m.item_id = ? AND m.from_id = ? AND m.lot = ?
+         AND m.seq > COALESCE((SELECT MAX(seq) FROM movements WHERE item_id = ? AND to_id = ? AND lot = ?), 0)
+       ORDER BY m.seq LIMIT 50`,
+      itemId,
+      positionId,
+      lot ?? '',
+      itemId,
+      positionId,
+      lot ?? '',
+    ).map((r) => ({
+      seq: num(r['seq']),
+      clientID: str(r['client_id']),
+      mutationID: num(r['mutation_id']),
+    }));
+  }
+
+  createUser(u: UserRow) {
+    this.run(
+      'INSERT INTO users (id, username, name, role, active, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      u.id,
+      u.username,
+      u.name,
+      u.role,
+      u.active ? 1 : 0,
+      u.passwordHash,
+      u.createdAt,
+    );
+  }
+  updateUser(
+    id: string,
+    patch: Partial<Pick<UserRow, 'name' | 'role' | 'active' | 'passwordHash'>>,
+  ) {
+    if (patch.name !== undefined)
+      this.run('UPDATE users SET name = ? WHERE id = ?', patch.name, id);
+    if (patch.role !== undefined)
+      this.run('UPDATE users SET role = ? WHERE id = ?', patch.role, id);
+    if (patch.active !== undefined)
+      this.run('UPDATE users SET active = ? WHERE id = ?', patch.active ? 1 : 0, id);
+    if (patch.passwordHash !== undefined)
+      this.run('UPDATE users SET password_hash = ? WHERE id = ?', patch.passwordHash, id);
+  }
+  createSession(s: SessionRow) {
+    this.run(
+      'INSERT INTO sessions (token_hash, user_id, client_group_id, created_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?)',
+      s.tokenHash,
+      s.userId,
+      s.clientGroupID,
+      s.createdAt,
+      s.expiresAt,
+      s.revoked ? 1 : 0,
+    );
+  }
+  bindSession(tokenHash: string, clientGroupID: string) {
+    this.run(
+      'UPDATE sessions SET client_group_id = ? WHERE token_hash = ? AND client_group_id IS NULL',
+      clientGroupID,
+      tokenHash,
+    );
+  }
+  revokeSession(tokenHash: string) {
+    this.run('UPDATE sessions SET revoked = 1 WHERE token_hash = ?', tokenHash);
+  }
+  revokeSessionsOfUser(userId: string) {
+    this.run('UPDATE sessions SET revoked = 1 WHERE user_id = ?', userId);
+  }
+  createTicket(t: {
+    ticketHash: string;
+    userId: string;
+    clientGroupID: string | null;
+    expiresAt: string;
+  }) {
+    this.run(
+      'INSERT INTO tickets (ticket_hash, user_id, client_group_id, expires_at) VALUES (?, ?, ?, ?)',
+      t.ticketHash,
+      t.userId,
+      t.clientGroupID,
+      t.expiresAt,
+    );
+  }
+  purgeExpired(now: string) {
+    this.run('DELETE FROM tickets WHERE expires_at < ?', now);
+    this.run('DELETE FROM sessions WHERE expires_at < ?', now);
+  }
+  touchDevice(
+    clientGroupID: string,
+    userId: string,
+    at: string,
+    what: 'login' | 'push' | 'pull',
+    info: { pending?: number; appVersion?: string } = {},
+  ) {
+    this.run(
+      `INSERT INTO devices (client_group_id, user_id, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (client_group_id) DO UPDATE SET user_id = excluded.user_id`,
+      clientGroupID,
+      userId,
+      at,
+    );
+    this.run(
+      'INSERT OR IGNORE INTO device_users (client_group_id, user_id) VALUES (?, ?)',
+      clientGroupID,
+      userId,
+    );
+    if (what === 'push')
+      this.run('UPDATE devices SET last_push_at = ? WHERE client_group_id = ?', at, clientGroupID);
+    if (what === 'pull')
+      this.run('UPDATE devices SET last_pull_at = ? WHERE client_group_id = ?', at, clientGroupID);
+    if (info.pending !== undefined)
+      this.run(
+        'UPDATE devices SET pending = ? WHERE client_group_id = ?',
+        info.pending,
+        clientGroupID,
+      );
+    if (info.appVersion !== undefined)
+      this.run(
+        'UPDATE devices SET app_version = ? WHERE client_group_id = ?',
+        info.appVersion,
+        clientGroupID,
+      );
+  }
+  revokeDevice(clientGroupID: string, at: string) {
+    this.run(
+      `INSERT INTO devices (client_group_id, user_id, created_at, revoked_at) VALUES (?, NULL, ?, ?)
+       ON CONFLICT (client_group_id) DO UPDATE SET revoked_at = COALESCE(devices.revoked_at, excluded.revoked_at)`,
+      clientGroupID,
+      at,
+      at,
+    );
+  }
+}
