@@ -1,0 +1,229 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Device, warehouseServer } from './harness.js';
+import type { TestServer } from './harness.js';
+
+let server: TestServer;
+afterEach(async () => {
+  await server.close();
+});
+
+type Patch = { op: string; key?: string; value?: unknown }[];
+type EventValue = {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+  meta: { clientID: string; mutationID: number };
+};
+
+async function setup() {
+  const w = await warehouseServer();
+  server = w.server;
+  const op1 = new Device(server, await server.login('op1', 'op1-password'));
+  const op2 = new Device(server, await server.login('op2', 'op2-password'));
+  return { ...w, op1, op2 };
+}
+
+/** Pulls events from `cookie` until the head, checking the snapshot rule on every page. */
+async function pullAll(device: Device, cookie: number, limit?: number) {
+  const events: EventValue[] = [];
+  let c = cookie;
+  for (let pages = 0; pages < 1000; pages++) {
+    const res = await device.pull(c, limit ? { limit } : {});
+    const page = res.patch.map((p) => p.value as EventValue);
+    for (const [clientID, lmid] of Object.entries(res.lastMutationIDChanges)) {
+      const seen = [...events, ...page].filter((e) => e.meta.clientID === clientID);
+      // The snapshot rule: mutation lmid's events are here, nothing after it is.
+      expect(seen.some((e) => e.meta.mutationID === lmid) || lmid === 0).toBe(true);
+      expect(
+        page.filter((e) => e.meta.clientID === clientID).every((e) => e.meta.mutationID <= lmid),
+      ).toBe(true);
+    }
+    events.push(...page);
+    c = res.cookie as number;
+    if (!res.hasMore) return { events, cookie: c };
+  }
+  throw new Error('pull did not finish');
+}
+
+describe('pull', () => {
+  it('sends events after the cookie as e/<12-digit seq> puts in seq order, paged', async () => {
+    const { op1 } = await setup();
+    await op1.pushOk(
+      Array.from({ length: 25 }, () =>
+        op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+      ),
+    );
+    const first = await op1.pull(0, { limit: 10 });
+    expect(first.hasMore).toBe(true);
+    expect(first.patch).toHaveLength(10);
+    expect(first.patch[0]?.key).toBe('e/000000000001');
+    const seqs = first.patch.map((p) => (p.value as EventValue).seq);
+    expect(seqs).toEqual(seqs.slice().sort((a, b) => a - b));
+    expect(first.cookie).toBe(seqs.at(-1));
+    const all = await pullAll(op1, 0, 10);
+    expect(all.events.map((e) => e.seq)).toEqual(
+      Array.from({ length: all.events.length }, (_, i) => i + 1),
+    );
+    expect(all.events).toHaveLength(7 + 25);
+  });
+
+  it('lastMutationIDChanges lists only the group’s clients that changed after the cookie, as of the page', async () => {
+    const { op1, op2 } = await setup();
+    await op1.pushOk([op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 })]);
+    const mid = (await op1.pull(0)).cookie as number;
+    await op2.pushOk([op2.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 })]);
+    await op1.pushOk([op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 })]);
+    const res = await op1.pull(mid);
+    expect(res.lastMutationIDChanges).toEqual({ [op1.clientID]: 2 });
+    expect((await op1.pull(res.cookie)).lastMutationIDChanges).toEqual({});
+  });
+
+  it('never shows a lastMutationID without its events, nor skips a seq, while pushes run concurrently', async () => {
+    const { op1, op2 } = await setup();
+    const writers = [op1, op2].map(async (d) => {
+      for (let i = 0; i < 15; i++) {
+        await d.pushOk(
+          Array.from({ length: 3 }, () =>
+            d.mutation('receiveStock', { itemId: 'A', positionId: 'Q', quantity: 1 }),
+          ),
+        );
+      }
+    });
+    let cookie = 0;
+    const seen: EventValue[] = [];
+    let done = false;
+    const reader = (async () => {
+      while (!done) {
+        // In-process requests resolve as microtasks: yield so the writers' commits can run.
+        await new Promise((resolve) => setImmediate(resolve));
+        const r = await pullAll(op1, cookie, 7);
+        seen.push(...r.events);
+        cookie = r.cookie;
+      }
+    })();
+    await Promise.all(writers);
+    done = true;
+    await reader;
+    const rest = await pullAll(op1, cookie);
+    seen.push(...rest.events);
+    expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+    expect(
+      seen.filter((e) => e.type === 'StockReceived' && e.data['positionId'] === 'Q'),
+    ).toHaveLength(90);
+  });
+
+  it('a cookie beyond the head cannot be from this server: ClientStateNotFound', async () => {
+    const { op1 } = await setup();
+    expect(await op1.pull(10_000)).toEqual({ error: 'ClientStateNotFound' });
+  });
+});
+
+describe('reset: a new device starts from a snapshot, not from history (scenario 9, server side)', () => {
+  it('cookie null → clear + the current state as s/ entries, with the head as cookie and the group’s lastMutationIDs', async () => {
+    const { op1, supervisor } = await setup();
+    await supervisor.pushOk([
+      supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 5 }),
+      supervisor.mutation('receiveStock', {
+        itemId: 'L',
+        positionId: 'Q',
+        quantity: 2,
+        lot: 'L1',
+        expiresOn: '2027-01-31',
+      }),
+      supervisor.mutation('shipStock', { itemId: 'A', from: 'P', quantity: 5 }),
+      supervisor.mutation('receiveStock', {
+        itemId: 'S',
+        positionId: 'R',
+        quantity: 1,
+        serial: 'SN1',
+      }),
+    ]);
+    await op1.pushOk([op1.mutation('receiveStock', { itemId: 'A', positionId: 'R', quantity: 3 })]);
+    const res = await op1.pull(null);
+    expect(res.patch[0]).toEqual({ op: 'clear' });
+    const keys = res.patch.slice(1).map((p) => p.key as string);
+    expect(keys).toEqual(keys.slice().sort());
+    expect(keys.filter((k) => k.startsWith('s/item/'))).toHaveLength(3);
+    expect(keys.filter((k) => k.startsWith('s/position/'))).toHaveLength(4);
+    const stock = res.patch.filter((p) => p.key?.startsWith('s/stock/')).map((p) => p.value);
+    expect(stock).toEqual(
+      expect.arrayContaining([
+        { itemId: 'L', positionId: 'Q', lot: 'L1', serial: null, quantity: 2 },
+        { itemId: 'S', positionId: 'R', lot: null, serial: 'SN1', quantity: 1 },
+        { itemId: 'A', positionId: 'R', lot: null, serial: null, quantity: 3 },
+      ]),
+    );
+    expect(stock).toHaveLength(3); // A at P was shipped: no line
+    expect(res.patch.find((p) => p.key?.startsWith('s/lot/'))?.value).toEqual({
+      itemId: 'L',
+      lot: 'L1',
+      expiresOn: '2027-01-31',
+    });
+    expect(res.cookie).toBe(
+      ((await (await server.request('/health')).json()) as { head: number }).head,
+    );
+    expect(res.lastMutationIDChanges).toEqual({ [op1.clientID]: 1 });
+    expect(res.hasMore).toBe(false);
+  });
+
+  it('a paged snapshot stays exact while other devices keep changing stock', async () => {
+    const { op1, op2, supervisor } = await setup();
+    // 60 stock lines: A on P, Q, R across 20 lots of L, etc.
+    await supervisor.pushOk(
+      Array.from({ length: 60 }, (_, i) =>
+        supervisor.mutation('receiveStock', {
+          itemId: 'L',
+          positionId: ['P', 'Q', 'R'][i % 3],
+          quantity: 10,
+          lot: `LOT-${String(i).padStart(2, '0')}`,
+        }),
+      ),
+    );
+    const entries = new Map<string, unknown>();
+    const apply = (patch: Patch) => {
+      for (const p of patch) {
+        if (p.op === 'clear') entries.clear();
+        else if (p.op === 'put') entries.set(p.key as string, p.value);
+        else if (p.op === 'del') entries.delete(p.key as string);
+      }
+    };
+    let res = await op1.pull(null, { limit: 17 });
+    apply(res.patch);
+    let round = 0;
+    while (res.hasMore) {
+      // Between pages, another device moves and ships stock in lines already sent and not yet sent.
+      const lot = `LOT-${String(round * 3).padStart(2, '0')}`;
+      const late = `LOT-${String(59 - round).padStart(2, '0')}`;
+      await op2.pushOk([
+        op2.mutation('shipStock', {
+          itemId: 'L',
+          from: ['P', 'Q', 'R'][(round * 3) % 3],
+          quantity: 10,
+          lot,
+        }),
+        op2.mutation('moveStock', {
+          itemId: 'L',
+          from: ['P', 'Q', 'R'][(59 - round) % 3],
+          to: 'C',
+          quantity: 4,
+          lot: late,
+        }),
+      ]);
+      res = await op1.pull(res.cookie, { limit: 17 });
+      apply(res.patch);
+      round++;
+    }
+    expect(round).toBeGreaterThan(2);
+    // The device's state at the final cookie equals a fresh one-page snapshot of the server.
+    const truth = await new Device(server, await server.login('sup', 'sup-password')).pull(null, {
+      limit: 10_000,
+    });
+    expect(truth.cookie).toBe(res.cookie);
+    const expected = new Map(truth.patch.slice(1).map((p) => [p.key as string, p.value]));
+    expect(Object.fromEntries(entries)).toEqual(Object.fromEntries(expected));
+    // And the events after the cookie continue from there.
+    await op2.pushOk([op2.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 })]);
+    const next = await op1.pull(res.cookie);
+    expect(next.patch).toHaveLength(1);
+  });
+});

@@ -1,0 +1,453 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, Device, quantityAt, warehouseServer } from './harness.js';
+import type { TestServer } from './harness.js';
+
+let server: TestServer;
+afterEach(async () => {
+  await server.close();
+});
+
+async function setup() {
+  const w = await warehouseServer();
+  server = w.server;
+  const op1 = new Device(server, await server.login('op1', 'op1-password'));
+  const op2 = new Device(server, await server.login('op2', 'op2-password'));
+  return { ...w, op1, op2 };
+}
+
+const eventsSince = async (token: string, after = 0) => {
+  const res = await server.request(`/api/events?after=${after}&limit=2000`, { token });
+  return (await res.json()) as {
+    seq: number;
+    type: string;
+    data: Record<string, unknown>;
+    meta: Record<string, unknown>;
+  }[];
+};
+
+describe('push: exactly once', () => {
+  it('scenario 2: a lost acknowledgement — the re-sent batch adds no events and no quantity, and reports the outcome', async () => {
+    const { op1, admin } = await setup();
+    const batch = [
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 4 }),
+      op1.mutation('moveStock', { itemId: 'A', from: 'P', to: 'Q', quantity: 1 }),
+    ];
+    const first = await op1.pushOk(batch);
+    expect(first.results.map((r) => r.status)).toEqual(['applied', 'applied']);
+    const head = first.head;
+    // The response "never arrived": the device sends the very same batch again.
+    const again = await op1.pushOk(batch);
+    expect(again.results.map((r) => r.status)).toEqual(['duplicate', 'duplicate']);
+    expect(again.results.map((r) => r.seqs)).toEqual(first.results.map((r) => r.seqs));
+    expect(again.head).toBe(head);
+    expect(await quantityAt(server, admin, 'A', 'P')).toBe(3);
+    expect(await quantityAt(server, admin, 'A', 'Q')).toBe(1);
+    expect(
+      (await eventsSince(admin)).filter((e) => e.meta['clientID'] === op1.clientID),
+    ).toHaveLength(2);
+  });
+
+  it('run twice: a rejected mutation re-sent is a duplicate that still reports its rejection', async () => {
+    const { op1 } = await setup();
+    const m = op1.mutation('moveStock', { itemId: 'A', from: 'P', to: 'P', quantity: 1 });
+    const first = await op1.pushOk([m]);
+    const second = await op1.pushOk([m]);
+    expect(first.results[0]).toMatchObject({
+      status: 'rejected',
+      error: { code: 'SAME_POSITION' },
+    });
+    expect(second.results[0]).toMatchObject({
+      status: 'duplicate',
+      error: { code: 'SAME_POSITION' },
+      seqs: first.results[0]?.seqs,
+    });
+  });
+
+  it('scenario 3: a gap is answered with the expected id and nothing past it is applied', async () => {
+    const { op1, admin } = await setup();
+    await op1.pushOk([op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 })]);
+    op1.next = 5; // ids 2–4 were never sent
+    const res = await op1.pushOk([
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 10 }),
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 10 }),
+    ]);
+    expect(res.results).toEqual([
+      { clientID: op1.clientID, id: 5, status: 'gap', expectedID: 2 },
+      { clientID: op1.clientID, id: 6, status: 'gap', expectedID: 2 },
+    ]);
+    expect(await quantityAt(server, admin, 'A', 'P')).toBe(1);
+  });
+
+  it('a gap for one client does not stop another client in the same request', async () => {
+    const { op1, admin } = await setup();
+    const other = new Device(server, op1.token, op1.clientGroupID); // second tab of the same device
+    other.next = 3;
+    const res = await op1.pushOk([
+      other.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 9 }),
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'Q', quantity: 2 }),
+    ]);
+    expect(res.results.map((r) => r.status)).toEqual(['gap', 'applied']);
+    expect(await quantityAt(server, admin, 'A', 'Q')).toBe(2);
+  });
+
+  it('scenario 4: mutation 17 of 50 is rejected with a reason; 1–16 and 18–50 are processed; the queue is not blocked', async () => {
+    const { op1, admin } = await setup();
+    const batch = Array.from({ length: 50 }, (_, i) =>
+      i === 16
+        ? op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: -3 })
+        : op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    );
+    const res = await op1.pushOk(batch);
+    expect(res.results).toHaveLength(50);
+    const rejected = res.results.filter((r) => r.status === 'rejected');
+    expect(rejected.map((r) => r.id)).toEqual([17]);
+    expect(rejected[0]?.error?.code).toBe('VALIDATION_FAILED');
+    expect(rejected[0]?.error?.message).toMatch(/quantity must be greater than 0/);
+    expect(res.results.filter((r) => r.status === 'applied')).toHaveLength(49);
+    expect(await quantityAt(server, admin, 'A', 'P')).toBe(49);
+    // Recorded in the log with its full payload, and a conflict keeps it from being lost.
+    const events = await eventsSince(admin);
+    const recorded = events.find((e) => e.type === 'MutationRejected');
+    expect(recorded?.data).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      mutation: { id: 17, name: 'receiveStock', args: { quantity: -3 } },
+    });
+    const conflicts = (await (
+      await server.request('/api/conflicts?status=open', { token: admin })
+    ).json()) as { kind: string; mutation: { id: number } }[];
+    expect(conflicts).toEqual([
+      expect.objectContaining({
+        kind: 'invalid-command',
+        mutation: expect.objectContaining({ id: 17 }),
+      }),
+    ]);
+    // The next push goes on from 51.
+    const next = await op1.pushOk([
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    expect(next.results[0]).toMatchObject({ id: 51, status: 'applied' });
+  });
+
+  it('an unknown command inside a valid batch is a recorded rejection, not a failed request', async () => {
+    const { op1 } = await setup();
+    const res = await op1.pushOk([
+      op1.mutation('teleportStock', { itemId: 'A' }),
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    expect(res.results.map((r) => [r.status, r.error?.code])).toEqual([
+      ['rejected', 'UNKNOWN_COMMAND'],
+      ['applied', undefined],
+    ]);
+  });
+});
+
+describe('two offline devices pick the last units (scenario 5)', () => {
+  it('records both movements, shows −4 flagged, opens one conflict listing both, and an admin resolves it', async () => {
+    const { supervisor, op1, op2, admin } = await setup();
+    await supervisor.pushOk([
+      supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 10 }),
+    ]);
+    const m1 = op1.mutation('moveStock', { itemId: 'A', from: 'P', to: 'Q', quantity: 8 });
+    const m2 = op2.mutation('moveStock', { itemId: 'A', from: 'P', to: 'R', quantity: 6 });
+    const r1 = await op1.pushOk([m1]);
+    const r2 = await op2.pushOk([m2]);
+    expect(r1.results[0]?.status).toBe('applied');
+    expect(r2.results[0]).toMatchObject({ status: 'applied', conflicts: [expect.any(String)] });
+
+    const stock = (await (
+      await server.request('/api/stock?itemId=A&positionId=P', { token: admin })
+    ).json()) as { quantity: number; negative?: boolean }[];
+    expect(stock).toEqual([expect.objectContaining({ quantity: -4, negative: true })]);
+    expect(await quantityAt(server, admin, 'A', 'Q')).toBe(8);
+    expect(await quantityAt(server, admin, 'A', 'R')).toBe(6);
+
+    const open = (await (
+      await server.request('/api/conflicts?status=open', { token: admin })
+    ).json()) as {
+      id: string;
+      kind: string;
+      mutations: { clientID: string; mutationID: number }[];
+    }[];
+    expect(open).toHaveLength(1);
+    expect(open[0]?.kind).toBe('negative-stock');
+    expect(open[0]?.mutations).toEqual(
+      expect.arrayContaining([
+        { clientID: op1.clientID, mutationID: m1.id },
+        { clientID: op2.clientID, mutationID: m2.id },
+      ]),
+    );
+
+    // A recount finds P empty: the admin compensates +4 and the flag clears.
+    const adminDevice = new Device(server, admin);
+    const resolved = await adminDevice.pushOk([
+      adminDevice.mutation('resolveConflict', {
+        conflictId: open[0]?.id,
+        action: 'compensate',
+        note: 'recounted: P is empty',
+        args: {
+          name: 'adjustStock',
+          args: { itemId: 'A', positionId: 'P', delta: 4, reason: 'conflict-resolution' },
+        },
+      }),
+    ]);
+    expect(resolved.results[0]?.status).toBe('applied');
+    expect(
+      await (await server.request('/api/stock?itemId=A&positionId=P', { token: admin })).json(),
+    ).toEqual([]);
+    const after = (await (
+      await server.request('/api/conflicts?status=resolved', { token: admin })
+    ).json()) as { id: string; resolution: { action: string; note: string } }[];
+    expect(after).toEqual([
+      expect.objectContaining({
+        id: open[0]?.id,
+        resolution: expect.objectContaining({
+          action: 'compensate',
+          note: 'recounted: P is empty',
+        }),
+      }),
+    ]);
+
+    // Both devices converge to the server's view: pulling from their cookies yields the same stream.
+    const p1 = await op1.pull(0);
+    const p2 = await op2.pull(0);
+    expect(p1.patch.map((p) => p.key)).toEqual(p2.patch.map((p) => p.key));
+    expect(p1.cookie).toBe(resolved.head);
+  });
+});
+
+describe('device time (scenario 11)', () => {
+  it('a device clock 3 hours fast: ordering follows seq, occurredAt is kept and flagged', async () => {
+    const { op1, op2, admin } = await setup();
+    const serverNow = server.clock.ms;
+    const fast = new Date(serverNow + 3 * 3600_000).toISOString();
+    await op1.pushOk([
+      op1.mutation(
+        'receiveStock',
+        { itemId: 'A', positionId: 'P', quantity: 1 },
+        { occurredAt: fast },
+      ),
+    ]);
+    server.clock.advance(1000);
+    await op2.pushOk([
+      op2.mutation(
+        'receiveStock',
+        { itemId: 'A', positionId: 'Q', quantity: 1 },
+        { timestamp: server.clock.ms - 60_000 },
+      ),
+    ]);
+    const events = (await eventsSince(admin)).filter((e) => e.type === 'StockReceived');
+    expect(events.map((e) => e.data['positionId'])).toEqual(['P', 'Q']); // seq order = arrival order
+    expect(events[0]?.meta).toMatchObject({ occurredAt: fast, occurredAtImplausible: true });
+    expect(events[1]?.meta['occurredAtImplausible']).toBeUndefined();
+    expect(events[1]?.meta['occurredAt']).toBe(new Date(server.clock.ms - 60_000).toISOString());
+  });
+});
+
+describe('roles and devices (scenario 25)', () => {
+  it('an operator cannot define items, reverse movements or resolve conflicts: recorded as rejected, forbidden', async () => {
+    const { op1, admin } = await setup();
+    const res = await op1.pushOk([
+      op1.mutation('defineItem', { itemId: 'X', sku: 'X', name: 'X', tracking: 'none' }),
+      op1.mutation('reverseMovement', { eventId: 'whatever' }),
+      op1.mutation('resolveConflict', { conflictId: 'cf', action: 'dismiss', note: 'n' }),
+    ]);
+    expect(res.results.map((r) => [r.status, r.error?.code])).toEqual([
+      ['rejected', 'FORBIDDEN'],
+      ['rejected', 'FORBIDDEN'],
+      ['rejected', 'FORBIDDEN'],
+    ]);
+    const kinds = (
+      (await (await server.request('/api/conflicts', { token: admin })).json()) as {
+        kind: string;
+      }[]
+    ).map((c) => c.kind);
+    expect(kinds).toEqual(['forbidden', 'forbidden', 'forbidden']);
+  });
+
+  it('a missing or forged token gets 401 problem+json', async () => {
+    await setup();
+    for (const token of [undefined, 'forged-token']) {
+      const res = await server.request('/sync/push', {
+        method: 'POST',
+        ...(token ? { token } : {}),
+        json: { pushVersion: 1, clientGroupID: 'g', mutations: [] },
+      });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(await res.json()).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    }
+  });
+
+  it('a device cannot push for a client group bound to another device', async () => {
+    const { op1 } = await setup();
+    await op1.pushOk([op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 })]);
+    const stolen = new Device(server, op1.token); // same token, another client group
+    const res = await stolen.push([
+      stolen.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    expect(res.status).toBe(403);
+    // A session of another device cannot push for op1's client either.
+    const op2token = await server.login('op2', 'op2-password');
+    const intruder = new Device(server, op2token, `g-other`, op1.clientID);
+    intruder.next = 2;
+    const res2 = await intruder.push([
+      intruder.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    expect(res2.status).toBe(403);
+    expect(await res2.json()).toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('a revoked device is refused, and its history stays', async () => {
+    const { op1, admin } = await setup();
+    await op1.pushOk([op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 2 })]);
+    const revoke = await server.request(`/api/devices/${op1.clientGroupID}/revoke`, {
+      method: 'POST',
+      token: admin,
+    });
+    expect(revoke.status).toBe(200);
+    expect(
+      (
+        await op1.push([
+          op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+        ])
+      ).status,
+    ).toBe(403);
+    expect(await quantityAt(server, admin, 'A', 'P')).toBe(2);
+  });
+});
+
+describe('shared handhelds and expired logins (scenario 6, server side)', () => {
+  it('a queued scan is attributed to the operator who made it, even when pushed under the next shift’s login', async () => {
+    const { op1, admin } = await setup();
+    const users = (await (await server.request('/api/users', { token: admin })).json()) as {
+      id: string;
+      username: string;
+    }[];
+    const op1Id = users.find((u) => u.username === 'op1')?.id;
+    const op2Id = users.find((u) => u.username === 'op2')?.id;
+    // op1 scanned offline; their token expired during the shift.
+    const queued = [
+      op1.mutation(
+        'receiveStock',
+        { itemId: 'A', positionId: 'P', quantity: 3 },
+        { userID: op1Id },
+      ),
+    ];
+    await op1.pull(0); // op1 signed in on this device earlier (binds the group)
+    server.clock.advance(13 * 3600_000);
+    const expired = await op1.push(queued);
+    expect(expired.status).toBe(401);
+    const admin2 = await server.login('admin', ADMIN_PASSWORD); // the admin's token expired too
+    expect(await quantityAt(server, admin2, 'A', 'P')).toBe(0); // a 401 changed nothing
+    // op2 signs in on the same handheld; the same batch is re-sent.
+    op1.token = await server.login('op2', 'op2-password', op1.clientGroupID);
+    const res = await op1.pushOk(queued);
+    expect(res.results[0]?.status).toBe('applied');
+    const e = (await eventsSince(admin2)).find(
+      (x) => x.type === 'StockReceived' && x.meta['clientID'] === op1.clientID,
+    );
+    expect(e?.meta['userId']).toBe(op1Id);
+    expect(e?.meta['userId']).not.toBe(op2Id);
+  });
+
+  it('a userID that never signed in on this device is refused as forbidden', async () => {
+    const { op1, admin } = await setup();
+    const users = (await (await server.request('/api/users', { token: admin })).json()) as {
+      id: string;
+      username: string;
+    }[];
+    const supId = users.find((u) => u.username === 'sup')?.id;
+    const res = await op1.pushOk([
+      op1.mutation(
+        'defineItem',
+        { itemId: 'Z', sku: 'Z', name: 'Z', tracking: 'none' },
+        { userID: supId },
+      ),
+    ]);
+    expect(res.results[0]).toMatchObject({ status: 'rejected', error: { code: 'FORBIDDEN' } });
+  });
+});
+
+describe('bad input (scenario 26): a clear 4xx and nothing half-written', () => {
+  const headOf = async () =>
+    ((await (await server.request('/health')).json()) as { head: number }).head;
+
+  it('malformed JSON, wrong envelope types, 10 MB bodies, 5,000-mutation batches', async () => {
+    const { op1 } = await setup();
+    const before = await headOf();
+    const post = (body: string | undefined, headers: Record<string, string> = {}) =>
+      server.request('/sync/push', {
+        method: 'POST',
+        token: op1.token,
+        headers: { 'content-type': 'application/json', ...headers },
+        ...(body !== undefined ? { body } : {}),
+      });
+
+    const malformed = await post('{"pushVersion": 1, "mutations": [');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ code: 'MALFORMED_JSON', status: 400 });
+
+    const wrongTypes = await post(
+      JSON.stringify({
+        pushVersion: 1,
+        clientGroupID: op1.clientGroupID,
+        mutations: [{ clientID: op1.clientID, id: 'one', name: 'receiveStock', args: {} }],
+      }),
+    );
+    expect(wrongTypes.status).toBe(400);
+    expect(((await wrongTypes.json()) as { detail: string }).detail).toMatch(/mutations\.0\.id/);
+
+    const huge = await post(
+      JSON.stringify({
+        pushVersion: 1,
+        clientGroupID: op1.clientGroupID,
+        mutations: [],
+        pad: 'x'.repeat(10 * 1024 * 1024),
+      }),
+    );
+    expect(huge.status).toBe(413);
+    expect(huge.headers.get('content-type')).toBe('application/problem+json');
+
+    const many = Array.from({ length: 5000 }, (_, i) => ({
+      clientID: op1.clientID,
+      id: i + 1,
+      name: 'receiveStock',
+      args: { itemId: 'A', positionId: 'P', quantity: 1 },
+    }));
+    const tooMany = await post(
+      JSON.stringify({ pushVersion: 1, clientGroupID: op1.clientGroupID, mutations: many }),
+    );
+    expect(tooMany.status).toBe(413);
+    expect(await headOf()).toBe(before);
+  });
+
+  it('NaN, negative and string quantities are per-mutation rejections with reasons', async () => {
+    const { op1, admin } = await setup();
+    // JSON has no NaN: a client that serialises NaN sends null.
+    const res = await op1.pushOk([
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: null }),
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: -1 }),
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: '5' }),
+    ]);
+    expect(res.results.map((r) => r.error?.code)).toEqual([
+      'VALIDATION_FAILED',
+      'VALIDATION_FAILED',
+      'VALIDATION_FAILED',
+    ]);
+    expect(await quantityAt(server, admin, 'A', 'P')).toBe(0);
+  });
+
+  it('answers version mismatches the way Replicache expects', async () => {
+    const { op1 } = await setup();
+    const push = await op1.push([], { pushVersion: 0 });
+    expect(await push.json()).toEqual({ error: 'VersionNotSupported', versionType: 'push' });
+    const schema = await op1.push([], { schemaVersion: '99' });
+    expect(await schema.json()).toEqual({ error: 'VersionNotSupported', versionType: 'schema' });
+    const pull = await server.request('/sync/pull', {
+      method: 'POST',
+      token: op1.token,
+      json: { pullVersion: 0, clientGroupID: op1.clientGroupID, cookie: null },
+    });
+    expect(await pull.json()).toEqual({ error: 'VersionNotSupported', versionType: 'pull' });
+  });
+});
