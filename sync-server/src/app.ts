@@ -527,7 +527,7 @@ export function createApp(deps: AppDeps): AppHandle {
       };
       const adminsLeft = tx
         .users()
-        .filter((x) => (x.id === id ? next : x))
+        .map((x) => (x.id === id ? next : x))
         .filter((x) => x.active && x.role === 'admin');
       if (adminsLeft.length === 0)
         throw new HttpProblem(
@@ -550,13 +550,11 @@ export function createApp(deps: AppDeps): AppHandle {
 
   app.get('/api/devices', requireRole('supervisor'), async (c) => {
     const devices = await storage.read((tx) =>
-      tx
-        .devices()
-        .map((d) => ({
-          ...d,
-          username: d.userId ? (tx.userById(d.userId)?.username ?? null) : null,
-          clients: tx.clientsOfGroup(d.clientGroupID),
-        })),
+      tx.devices().map((d) => ({
+        ...d,
+        username: d.userId ? (tx.userById(d.userId)?.username ?? null) : null,
+        clients: tx.clientsOfGroup(d.clientGroupID),
+      })),
     );
     return c.json(devices);
   });

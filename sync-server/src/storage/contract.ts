@@ -1,0 +1,2051 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import type {
+  DomainEvent,
+  EventMeta,
+  InventoryEvent,
+  InventoryState,
+  InventoryView,
+  Item,
+  ItemId,
+  Lot,
+  LotInfo,
+  Position,
+  PositionId,
+  RecordedMutation,
+  ReplayDecision,
+  Serial,
+  StateChange,
+  StockLine,
+} from '@floorsync/domain';
+import {
+  OUTSIDE,
+  SITE,
+  asConflictId,
+  asEventId,
+  asItemId,
+  asPositionId,
+  asUserId,
+  changesOf,
+  decideMutation,
+  foldEvent,
+  initialState,
+  isInventoryEvent,
+  replayViewOf,
+  viewOf,
+} from '@floorsync/domain';
+import type { Mutation } from '@floorsync/domain/testing';
+import {
+  A,
+  C,
+  L,
+  P,
+  Q,
+  R,
+  S,
+  ZONE,
+  canonical,
+  eventId,
+  itemDefined,
+  lot,
+  moveContainer,
+  moveStock,
+  positionDefined,
+  receiveStock,
+  received,
+  reverseMovement,
+  serial,
+  shipStock,
+  warehouse,
+} from '@floorsync/domain/testing';
+import { conflictKey, itemKey, lotKey, positionKey, stockKey } from './keys.js';
+import type {
+  ConflictRow,
+  NewEvent,
+  ReadTx,
+  SessionRow,
+  SnapshotEntry,
+  Storage,
+  UserRow,
+  WriteTx,
+} from './port.js';
+import { StorageUnavailableError } from './port.js';
+
+/**
+ * The storage contract: what every `Storage` adapter must do, whatever the store behind it.
+ * Each adapter's test file calls `storageContract(name, open)`; the in-memory twin, SQLite and
+ * (later) ArangoDB run these same tests. Read models are held to the domain's own fold
+ * (`viewOf` of `evolve`d state), never to another adapter, so a shared mistake cannot hide.
+ *
+ * Everything inside a `write`/`read` callback is synchronous, as the port requires: an adapter
+ * with an asynchronous driver prefetches and buffers.
+ */
+export interface StorageContractOptions {
+  /**
+   * Opens again the store behind `closed` (which the suite has already closed). Given by
+   * durable adapters; the durability tests run only then.
+   */
+  readonly reopen?: (closed: Storage) => Promise<Storage> | Storage;
+}
+
+// ─── Fixtures ───────────────────────────────────────────────────────────────────────────────
+
+const T0 = '2026-03-02T08:00:00.000Z';
+/** `T0` plus `minutes`, as ISO 8601. */
+const at = (minutes: number): string => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
+/** Greater than every snapshot key (`s/<kind>/…` with URI-encoded parts). */
+const LAST_KEY = 's/~';
+const SUPERVISOR = { userId: asUserId('u'), role: 'supervisor' } as const;
+
+/** Where an event came from: a client's mutation in a client group. */
+interface Origin {
+  readonly clientID?: string;
+  readonly mutationID?: number;
+  readonly group?: string | null;
+  readonly userId?: string;
+  readonly conflicts?: readonly string[];
+}
+
+const metaOf = (o: Origin = {}): EventMeta => ({
+  clientID: o.clientID ?? 'c1',
+  mutationID: o.mutationID ?? 1,
+  userId: o.userId ?? 'u1',
+  occurredAt: T0,
+  recordedAt: T0,
+  conflicts: [...(o.conflicts ?? [])],
+});
+
+/** A log entry with no inventory effect (what a rejection or a note would be). */
+const plainEvent = (id: string, o: Origin = {}, data: unknown = { n: id }): NewEvent => ({
+  id,
+  type: 'MutationRejected',
+  data,
+  meta: metaOf(o),
+  clientGroupID: o.group === undefined ? 'g1' : o.group,
+});
+
+/** Appends a domain event and applies its state changes to the read models, as the push replay does. */
+function record(tx: WriteTx, id: string, event: DomainEvent, o: Origin = {}): number {
+  const seq = tx.appendEvent({
+    id,
+    type: event.type,
+    data: event.data,
+    meta: metaOf(o),
+    clientGroupID: o.group === undefined ? 'g1' : o.group,
+  });
+  if (isInventoryEvent(event)) {
+    for (const change of changesOf({ ...event, id: asEventId(id) })) tx.applyChange(change, seq);
+  }
+  return seq;
+}
+
+const moved = (
+  itemId: ItemId,
+  from: PositionId,
+  to: PositionId,
+  quantity: number,
+  extra: { lot?: Lot; serial?: Serial } = {},
+): InventoryEvent => ({ type: 'StockMoved', data: { itemId, from, to, quantity, ...extra } });
+const shipped = (
+  itemId: ItemId,
+  from: PositionId,
+  quantity: number,
+  extra: { lot?: Lot; serial?: Serial } = {},
+): InventoryEvent => ({ type: 'StockShipped', data: { itemId, from, quantity, ...extra } });
+const adjusted = (
+  itemId: ItemId,
+  positionId: PositionId,
+  delta: number,
+  extra: { lot?: Lot; serial?: Serial } = {},
+): InventoryEvent => ({
+  type: 'StockAdjusted',
+  data: { itemId, positionId, delta, reason: delta > 0 ? 'found' : 'damaged', ...extra },
+});
+const reversed = (
+  movementId: string,
+  itemId: ItemId,
+  from: PositionId,
+  to: PositionId,
+  quantity: number,
+  extra: { lot?: Lot; serial?: Serial } = {},
+): InventoryEvent => ({
+  type: 'MovementReversed',
+  data: { movementId: eventId(movementId), itemId, from, to, quantity, ...extra },
+});
+
+/** A lot-tracked item sharing lot codes with L, so `lotsWithCode` finds several. */
+const M = asItemId('item-M');
+/** Redefined halfway with a new SKU and barcode. */
+const X = asItemId('item-X');
+/** An id that needs URI-encoding in snapshot keys. */
+const W = asItemId('item/W %1');
+/** A named bin. */
+const N = asPositionId('pos-N');
+/** A disposable tote inside pallet C (two levels of nesting), retired once emptied. */
+const BOX = asPositionId('pos-BOX');
+const L1 = lot('L1');
+const L2 = lot('L2');
+const SN1 = serial('SN-1');
+const SN2 = serial('SN-2');
+
+interface Logged {
+  readonly id: string;
+  readonly event: InventoryEvent;
+}
+
+/**
+ * A day on the floor, as domain events: definitions, receipts (lots with and without expiry,
+ * serials, fractions), moves, shipments, adjustments (one driving a line negative, as a
+ * recorded fact may), a container move, reversals (of a move and of a receipt), lines dropping
+ * to 0, a serial in two places, a retired tote, a redefined item and a redefined position.
+ */
+function scenario(): Logged[] {
+  const out: Logged[] = [];
+  const add = (event: InventoryEvent): string => {
+    const id = `ev-${out.length + 1}`;
+    out.push({ id, event });
+    return id;
+  };
+  for (const e of warehouse()) add(e);
+  add({
+    type: 'PositionDefined',
+    data: {
+      positionId: N,
+      code: 'N',
+      parentId: ZONE,
+      kind: 'bin',
+      fixed: true,
+      disposable: false,
+      name: 'Returns',
+    },
+  });
+  add(positionDefined(BOX, 'BOX', 'container', C, { disposable: true }));
+  add(itemDefined(M, 'M', 'lot'));
+  add(itemDefined(X, 'X-OLD', 'none', ['96385074']));
+  add(itemDefined(W, 'W', 'none'));
+  add(received(A, P, 10));
+  add(received(A, C, 4));
+  add(received(L, Q, 5, { lot: L1, expiresOn: '2027-03-01' }));
+  add(received(L, Q, 2, { lot: L1 })); // no expiry: the known one stays
+  add(received(L, R, 3, { lot: L2 }));
+  add(received(L, R, 1, { lot: L2, expiresOn: '2027-06-30' })); // expiry learned later
+  add(received(M, N, 8, { lot: L1, expiresOn: '2026-12-31' }));
+  add(received(S, R, 1, { serial: SN1 }));
+  add(received(S, BOX, 1, { serial: SN2 }));
+  add(received(W, Q, 0.1));
+  add(received(W, Q, 0.2)); // 0.30000000000000004 in floats: stored rounded
+  const move = add(moved(A, P, Q, 3));
+  add(shipped(A, Q, 1));
+  add(adjusted(A, P, -2));
+  add(adjusted(A, R, 5));
+  add({ type: 'ContainerMoved', data: { containerId: C, from: P, to: R } });
+  add(reversed(move, A, Q, P, 2)); // partial reversal of the move
+  const receipt = add(received(X, N, 6));
+  add(reversed(receipt, X, N, OUTSIDE, 6)); // the receipt undone: the line drops to 0
+  add(moved(S, R, P, 1, { serial: SN1 }));
+  add(shipped(A, C, 4)); // the pallet's line drops to 0
+  add(shipped(L, Q, 7, { lot: L1 })); // lot L1 at Q drops to 0
+  add(adjusted(L, R, -10, { lot: L2 })); // recorded although only 4 were there: -6
+  add(received(S, Q, 1, { serial: SN1 })); // SN-1 now in two places
+  add(moved(S, BOX, Q, 1, { serial: SN2 }));
+  add({ type: 'PositionRetired', data: { positionId: BOX, reason: 'disposable-empty' } });
+  add(itemDefined(X, 'X-NEW', 'none', ['5901234123457'])); // new SKU and barcode
+  add(moved(W, Q, R, 0.3)); // exactly what is there, after rounding
+  add(received(W, N, 2.5));
+  add(positionDefined(N, 'N2', 'bin', SITE)); // redefined: new code and parent, name dropped
+  return out;
+}
+
+/** The snapshot key a state change touches (movements have none). */
+function keyOfChange(c: StateChange): string | null {
+  switch (c.op) {
+    case 'putItem':
+      return itemKey(c.item.id);
+    case 'putPosition':
+      return positionKey(c.position.id);
+    case 'setParent':
+    case 'retire':
+      return positionKey(c.positionId);
+    case 'addStock':
+      return stockKey(c.itemId, c.positionId, c.lot, c.serial);
+    case 'putLot':
+      return lotKey(c.lot.itemId, c.lot.lot);
+    case 'putMovement':
+    case 'markReversed':
+      return null;
+    default: {
+      const unreachable: never = c;
+      return unreachable;
+    }
+  }
+}
+
+/** The live inventory snapshot entries of a domain state (conflicts aside), by key. */
+function liveOf(state: InventoryState): Map<string, unknown> {
+  const m = new Map<string, unknown>();
+  for (const i of state.items.values()) m.set(itemKey(i.id), i);
+  for (const l of state.lots.values()) m.set(lotKey(l.itemId, l.lot), l);
+  for (const p of state.positions.values()) if (!p.virtual) m.set(positionKey(p.id), p);
+  for (const s of state.stock.values()) m.set(stockKey(s.itemId, s.positionId, s.lot, s.serial), s);
+  return m;
+}
+
+/**
+ * The domain's in-memory fold of the same events, with, per snapshot key, the seq of the last
+ * event that touched it and of the last one that changed its value.
+ */
+class Reference {
+  state: InventoryState = initialState();
+  readonly lastTouch = new Map<string, number>();
+  readonly lastValueChange = new Map<string, number>();
+  readonly ids: string[] = [];
+
+  constructor(private readonly track = true) {}
+
+  fold(id: string, event: DomainEvent, seq: number): void {
+    this.ids.push(id);
+    const before = this.track ? liveOf(this.state) : undefined;
+    this.state = foldEvent(this.state, { id, type: event.type, data: event.data });
+    if (!before) return;
+    if (isInventoryEvent(event)) {
+      for (const c of changesOf({ ...event, id: asEventId(id) })) {
+        const k = keyOfChange(c);
+        if (k !== null) this.lastTouch.set(k, seq);
+      }
+    }
+    const after = liveOf(this.state);
+    for (const k of new Set([...before.keys(), ...after.keys()])) {
+      if (canonical(before.get(k)) !== canonical(after.get(k))) this.lastValueChange.set(k, seq);
+    }
+  }
+
+  /** Appends the event to the store (with its changes) and folds it here. */
+  apply(tx: WriteTx, id: string, event: DomainEvent, o: Origin = {}): number {
+    const seq = record(tx, id, event, o);
+    this.fold(id, event, seq);
+    return seq;
+  }
+}
+
+// ─── Comparing answers ──────────────────────────────────────────────────────────────────────
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const sortBy =
+  <T>(key: (x: T) => string) =>
+  (xs: readonly T[]): T[] =>
+    [...xs].sort((a, b) => compare(key(a), key(b)));
+const lineKey = (l: StockLine): string => stockKey(l.itemId, l.positionId, l.lot, l.serial);
+const sortLines = sortBy<StockLine>(lineKey);
+const sortPositions = sortBy<Position>((p) => p.id);
+const sortItems = sortBy<Item>((i) => i.id);
+const sortLots = sortBy<LotInfo>((l) => `${l.itemId}\u0000${l.lot}`);
+const sortCanonical = <T>(xs: readonly T[]): T[] => sortBy<T>(canonical)(xs);
+
+interface Probes {
+  readonly items: readonly ItemId[];
+  readonly skus: readonly string[];
+  readonly barcodes: readonly string[];
+  readonly positions: readonly PositionId[];
+  readonly codes: readonly string[];
+  readonly lots: readonly Lot[];
+  readonly serials: readonly Serial[];
+  readonly movements: readonly string[];
+}
+
+/** Everything worth asking about after `events`: every id, code, SKU and barcode ever seen, and unknown ones. */
+function probesOf(events: readonly Logged[], state: InventoryState): Probes {
+  const skus = new Set(['no-such-sku']);
+  const barcodes = new Set(['no-such-barcode', '96385074']);
+  const codes = new Set(['no-such-code', '@SITE', '@OUTSIDE']);
+  const lots = new Set(['no-such-lot']);
+  const serials = new Set(['no-such-serial']);
+  for (const { event: e } of events) {
+    if (e.type === 'ItemDefined') {
+      skus.add(e.data.sku);
+      for (const b of e.data.barcodes) barcodes.add(b);
+    }
+    if (e.type === 'PositionDefined') codes.add(e.data.code);
+    if ('lot' in e.data && e.data.lot !== undefined) lots.add(e.data.lot);
+    if ('serial' in e.data && e.data.serial !== undefined) serials.add(e.data.serial);
+  }
+  return {
+    items: [...state.items.keys(), asItemId('no-such-item')],
+    skus: [...skus],
+    barcodes: [...barcodes],
+    positions: [...state.positions.keys(), asPositionId('no-such-position')],
+    codes: [...codes],
+    lots: [...lots].map(lot),
+    serials: [...serials].map(serial),
+    movements: [...events.map((e) => e.id), 'no-such-event'],
+  };
+}
+
+/** Every `InventoryView` answer of `actual` equals the domain's for `state`. */
+function expectSameView(
+  actual: InventoryView,
+  state: InventoryState,
+  p: Probes,
+  where: string,
+): void {
+  const expected = viewOf(state);
+  for (const id of p.items) {
+    expect(actual.item(id), `${where}: item(${id})`).toEqual(expected.item(id));
+    expect(sortLines(actual.linesOfItem(id)), `${where}: linesOfItem(${id})`).toEqual(
+      sortLines(expected.linesOfItem(id)),
+    );
+  }
+  for (const sku of p.skus)
+    expect(actual.itemBySku(sku), `${where}: itemBySku(${sku})`).toEqual(expected.itemBySku(sku));
+  for (const b of p.barcodes)
+    expect(actual.itemByBarcode(b), `${where}: itemByBarcode(${b})`).toEqual(
+      expected.itemByBarcode(b),
+    );
+  for (const id of p.positions) {
+    expect(actual.position(id), `${where}: position(${id})`).toEqual(expected.position(id));
+    expect(sortPositions(actual.children(id)), `${where}: children(${id})`).toEqual(
+      sortPositions(expected.children(id)),
+    );
+    expect(sortLines(actual.linesAt(id)), `${where}: linesAt(${id})`).toEqual(
+      sortLines(expected.linesAt(id)),
+    );
+  }
+  for (const code of p.codes)
+    expect(actual.positionByCode(code), `${where}: positionByCode(${code})`).toEqual(
+      expected.positionByCode(code),
+    );
+  for (const s of p.serials)
+    expect(sortLines(actual.linesWithSerial(s)), `${where}: linesWithSerial(${s})`).toEqual(
+      sortLines(expected.linesWithSerial(s)),
+    );
+  for (const l of p.lots)
+    expect(sortLots(actual.lotsWithCode(l)), `${where}: lotsWithCode(${l})`).toEqual(
+      sortLots(expected.lotsWithCode(l)),
+    );
+  for (const id of p.movements)
+    expect(actual.movement(asEventId(id)), `${where}: movement(${id})`).toEqual(
+      expected.movement(asEventId(id)),
+    );
+  for (const itemId of p.items)
+    for (const positionId of p.positions)
+      for (const l of [null, ...p.lots])
+        for (const s of [null, ...p.serials])
+          expect(
+            actual.quantity(itemId, positionId, l, s),
+            `${where}: quantity(${itemId}, ${positionId}, ${l}, ${s})`,
+          ).toBe(expected.quantity(itemId, positionId, l, s));
+}
+
+/** Pages through the snapshot the way pull does, each page in its own read. */
+async function pageAll(storage: Storage, limit: number): Promise<SnapshotEntry[][]> {
+  const pages: SnapshotEntry[][] = [];
+  let afterKey: string | null = null;
+  for (let i = 0; i < 10_000; i++) {
+    const after: string | null = afterKey;
+    const page: SnapshotEntry[] = await storage.read((tx) =>
+      tx.snapshotEntries({ afterKey: after, limit }),
+    );
+    pages.push(page);
+    if (page.length < limit) return pages;
+    afterKey = page.at(-1)?.key ?? null;
+  }
+  throw new Error('snapshot paging does not end');
+}
+
+/** The conflict as a snapshot value (what devices see). */
+const conflictValue = (c: ConflictRow) => ({
+  id: c.id,
+  kind: c.kind,
+  status: c.status,
+  message: c.message,
+  openedAt: c.openedAt,
+  mutation: c.mutation,
+  detail: c.detail,
+});
+
+/** A conflict row with its (unordered) mutation list in a fixed order. */
+const normalizedConflict = (c: ConflictRow) => ({
+  ...c,
+  mutations: sortCanonical(c.mutations),
+});
+
+interface Known {
+  readonly clients?: readonly string[];
+  readonly groups?: readonly string[];
+  readonly users?: readonly string[];
+  readonly tokens?: readonly string[];
+  readonly tickets?: readonly string[];
+  readonly conflicts?: readonly string[];
+}
+
+/** Everything observable through `ReadTx`, order-insensitive where the port promises no order. */
+function dump(tx: ReadTx, k: Known = {}) {
+  const groups = k.groups ?? [];
+  const users = k.users ?? [];
+  return {
+    head: tx.head(),
+    events: tx.eventsAfter(0, 1_000_000),
+    stock: sortLines(tx.stock({})),
+    items: sortItems(tx.items()),
+    positions: sortPositions(tx.positions()),
+    snapshot: tx.snapshotEntries({ afterKey: null, limit: 1_000_000 }),
+    changed: tx.snapshotEntries({ changedAfter: 0, upToKey: LAST_KEY }),
+    conflicts: sortCanonical(tx.conflicts({}).map(normalizedConflict)),
+    conflictRecords: (k.conflicts ?? []).map((id) => tx.conflict(asConflictId(id)) ?? null),
+    users: sortCanonical(tx.users()),
+    devices: sortCanonical(tx.devices()),
+    clients: (k.clients ?? []).map((c) => tx.lastMutationID(c) ?? null),
+    groups: groups.map((g) => tx.clientsOfGroup(g)),
+    sessions: (k.tokens ?? []).map((t) => tx.session(t) ?? null),
+    tickets: (k.tickets ?? []).map((t) => tx.ticket(t) ?? null),
+    deviceUsers: groups.flatMap((g) => users.map((u) => tx.userOnDevice(g, u))),
+  };
+}
+
+const user = (id: string, username: string, extra: Partial<UserRow> = {}): UserRow => ({
+  id,
+  username,
+  name: `User ${username}`,
+  role: 'operator',
+  active: true,
+  passwordHash: `hash-${id}`,
+  createdAt: T0,
+  ...extra,
+});
+
+const session = (
+  tokenHash: string,
+  userId: string,
+  extra: Partial<SessionRow> = {},
+): SessionRow => ({
+  tokenHash,
+  userId,
+  clientGroupID: null,
+  createdAt: T0,
+  expiresAt: at(60),
+  revoked: false,
+  ...extra,
+});
+
+const recordedMutation = (clientID: string, id: number): RecordedMutation => ({
+  clientID,
+  id,
+  name: 'moveStock',
+  args: { itemId: A, from: P, to: Q, quantity: 3 },
+  timestamp: 1_767_000_000_000,
+  userID: 'u1',
+});
+
+type ConflictInput = Parameters<WriteTx['openConflict']>[0];
+const conflictInput = (
+  id: string,
+  openedSeq: number,
+  extra: Partial<ConflictInput> = {},
+): ConflictInput => ({
+  id,
+  kind: 'negative-stock',
+  key: `negative-stock/${A}/${P}/`,
+  message: 'P holds 1 A, 3 taken: -2',
+  openedAt: T0,
+  openedSeq,
+  mutation: recordedMutation('c1', 4),
+  userId: 'u1',
+  detail: { itemId: A, positionId: P, lot: null, available: 1, requested: 3, resulting: -2 },
+  ...extra,
+});
+
+/** Random commands as devices push them (the domain's property-test vocabulary). */
+const bins = [P, Q, R, C];
+const quantityArb = fc.oneof(fc.integer({ min: 1, max: 20 }), fc.constantFrom(0.5, 1.25, 2.001));
+const plainOrLot = fc.oneof(
+  fc.record({ item: fc.constant<string>(A), extra: fc.constant({}) }),
+  fc.record({
+    item: fc.constant<string>(L),
+    extra: fc.constantFrom('L1', 'L2').map((l) => ({ lot: l })),
+  }),
+);
+const serialItem = fc.record({
+  item: fc.constant<string>(S),
+  extra: fc.constantFrom('S1', 'S2', 'S3').map((s) => ({ serial: s })),
+});
+type RandomCommand = Mutation | { readonly reverse: number };
+const commandArb: fc.Arbitrary<RandomCommand> = fc.oneof(
+  fc
+    .tuple(plainOrLot, fc.constantFrom(...bins), quantityArb, fc.boolean())
+    .map(([t, to, q, expiry]) =>
+      receiveStock(t.item, to, q, {
+        ...t.extra,
+        ...(expiry && 'lot' in t.extra ? { expiresOn: '2027-01-31' } : {}),
+      }),
+    ),
+  fc
+    .tuple(plainOrLot, fc.constantFrom(...bins), fc.constantFrom(...bins), quantityArb)
+    .map(([t, a, b, q]) => moveStock(t.item, a, b, q, t.extra)),
+  fc
+    .tuple(plainOrLot, fc.constantFrom(...bins), quantityArb)
+    .map(([t, from, q]) => shipStock(t.item, from, q, t.extra)),
+  fc
+    .tuple(
+      plainOrLot,
+      fc.constantFrom(...bins),
+      fc.integer({ min: -15, max: 15 }).filter((d) => d !== 0),
+    )
+    .map(([t, pos, d]) => ({
+      name: 'adjustStock',
+      args: { itemId: t.item, positionId: pos, delta: d, reason: 'count-correction', ...t.extra },
+    })),
+  fc
+    .tuple(serialItem, fc.constantFrom(...bins))
+    .map(([t, to]) => receiveStock(t.item, to, 1, t.extra)),
+  fc
+    .tuple(serialItem, fc.constantFrom(...bins), fc.constantFrom(...bins))
+    .map(([t, a, b]) => moveStock(t.item, a, b, 1, t.extra)),
+  fc
+    .tuple(serialItem, fc.constantFrom(...bins))
+    .map(([t, from]) => shipStock(t.item, from, 1, t.extra)),
+  fc.constantFrom(P, Q, R).map((to) => moveContainer(C, to)),
+  fc.nat(200).map((reverse) => ({ reverse })),
+);
+
+/** A decision without its human-readable messages (they may list places in any order). */
+const decisionSummary = (d: ReplayDecision) =>
+  d.kind === 'rejected'
+    ? { kind: d.kind, code: d.code }
+    : {
+        kind: d.kind,
+        events: d.events,
+        conflicts: sortCanonical(d.conflicts.map((c) => ({ kind: c.kind, key: c.key }))),
+      };
+
+// ─── The suite ──────────────────────────────────────────────────────────────────────────────
+
+export function storageContract(
+  name: string,
+  open: () => Promise<Storage> | Storage,
+  options: StorageContractOptions = {},
+): void {
+  describe(name, () => {
+    const opened = new Set<Storage>();
+    const fresh = async (): Promise<Storage> => {
+      const s = await open();
+      opened.add(s);
+      return s;
+    };
+    const close = async (s: Storage): Promise<void> => {
+      opened.delete(s);
+      await s.close();
+    };
+    afterEach(async () => {
+      const all = [...opened];
+      opened.clear();
+      await Promise.all(all.map((s) => s.close()));
+    });
+
+    /** A store holding the scenario (in three writes), and its reference. */
+    async function withScenario(): Promise<{ s: Storage; ref: Reference; events: Logged[] }> {
+      const s = await fresh();
+      const ref = new Reference();
+      const events = scenario();
+      const third = Math.ceil(events.length / 3);
+      for (let i = 0; i < events.length; i += third) {
+        const part = events.slice(i, i + third);
+        await s.write((tx) => {
+          for (const { id, event } of part)
+            ref.apply(tx, id, event, { mutationID: ref.ids.length + 1 });
+        });
+      }
+      return { s, ref, events };
+    }
+
+    // ─── The event log ────────────────────────────────────────────────────────────────────
+
+    describe('event log', () => {
+      it('an empty store has head 0 and no events', async () => {
+        const s = await fresh();
+        const r = await s.read((tx) => ({
+          head: tx.head(),
+          events: tx.eventsAfter(0, 10),
+          ofMutation: tx.eventsOfMutation('c1', 1),
+        }));
+        expect(r).toEqual({ head: 0, events: [], ofMutation: [] });
+      });
+
+      it('seqs start at 1 and strictly increase, within and across writes', async () => {
+        const s = await fresh();
+        const first = await s.write((tx) => [
+          tx.appendEvent(plainEvent('a')),
+          tx.appendEvent(plainEvent('b')),
+          tx.appendEvent(plainEvent('c')),
+        ]);
+        const second = await s.write((tx) => [
+          tx.appendEvent(plainEvent('d')),
+          tx.appendEvent(plainEvent('e')),
+        ]);
+        expect(first).toEqual([1, 2, 3]);
+        expect(second).toEqual([4, 5]);
+        expect(await s.read((tx) => tx.head())).toBe(5);
+      });
+
+      it('eventsAfter pages in seq order and returns events as appended', async () => {
+        const s = await fresh();
+        const appended: NewEvent[] = Array.from({ length: 7 }, (_, i) =>
+          plainEvent(
+            `e${i + 1}`,
+            { clientID: `c${i % 2}`, mutationID: i + 1 },
+            {
+              i,
+              nested: { list: [1, 'two', null], flag: i % 2 === 0 },
+            },
+          ),
+        );
+        await s.write((tx) => {
+          for (const e of appended) tx.appendEvent(e);
+        });
+        const pages: number[][] = [];
+        let after = 0;
+        for (;;) {
+          const from = after;
+          const page = await s.read((tx) => tx.eventsAfter(from, 3));
+          if (page.length === 0) break;
+          pages.push(page.map((e) => e.seq));
+          after = page.at(-1)?.seq ?? after;
+        }
+        expect(pages).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
+
+        const r = await s.read((tx) => ({
+          middle: tx.eventsAfter(2, 2),
+          all: tx.eventsAfter(0, 100),
+          none: tx.eventsAfter(0, 0),
+          beyond: tx.eventsAfter(7, 10),
+        }));
+        expect(r.middle.map((e) => e.seq)).toEqual([3, 4]);
+        expect(r.none).toEqual([]);
+        expect(r.beyond).toEqual([]);
+        expect(r.all).toEqual(
+          appended.map((e, i) => ({
+            seq: i + 1,
+            id: e.id,
+            type: e.type,
+            data: e.data,
+            meta: e.meta,
+          })),
+        );
+      });
+
+      it('eventsOfMutation returns exactly the events of that client and mutation, in seq order', async () => {
+        const s = await fresh();
+        await s.write((tx) => {
+          tx.appendEvent(plainEvent('x1', { clientID: 'c1', mutationID: 1 }));
+          tx.appendEvent(plainEvent('x2', { clientID: 'c1', mutationID: 2 }));
+          tx.appendEvent(plainEvent('x3', { clientID: 'c2', mutationID: 2 }));
+          tx.appendEvent(plainEvent('x4', { clientID: 'c1', mutationID: 2 }));
+        });
+        await s.write((tx) => tx.appendEvent(plainEvent('x5', { clientID: 'c1', mutationID: 2 })));
+        const r = await s.read((tx) => ({
+          c1m2: tx.eventsOfMutation('c1', 2).map((e) => [e.seq, e.id]),
+          c2m2: tx.eventsOfMutation('c2', 2).map((e) => e.id),
+          c1m1: tx.eventsOfMutation('c1', 1).map((e) => e.id),
+          none: tx.eventsOfMutation('c3', 1),
+        }));
+        expect(r).toEqual({
+          c1m2: [
+            [2, 'x2'],
+            [4, 'x4'],
+            [5, 'x5'],
+          ],
+          c2m2: ['x3'],
+          c1m1: ['x1'],
+          none: [],
+        });
+      });
+
+      it('concurrent writes get distinct seqs with no holes; readers never see seq n+1 without n', async () => {
+        const s = await fresh();
+        const writes: Promise<number[]>[] = [];
+        const reads: Promise<{ head: number; seqs: number[] }>[] = [];
+        for (let i = 0; i < 8; i++) {
+          writes.push(
+            s.write((tx) => [
+              tx.appendEvent(plainEvent(`w${i}a`, { clientID: `c${i}` })),
+              tx.appendEvent(plainEvent(`w${i}b`, { clientID: `c${i}` })),
+            ]),
+          );
+          reads.push(
+            s.read((tx) => ({ head: tx.head(), seqs: tx.eventsAfter(0, 1000).map((e) => e.seq) })),
+          );
+        }
+        const [seqs, seen] = await Promise.all([Promise.all(writes), Promise.all(reads)]);
+        for (const [a, b] of seqs) expect(a).toBeLessThan(b ?? 0);
+        expect(seqs.flat().sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 16 }, (_, i) => i + 1),
+        );
+        for (const r of seen) {
+          expect(r.seqs).toEqual(Array.from({ length: r.head }, (_, i) => i + 1));
+        }
+        const events = await s.read((tx) => tx.eventsAfter(0, 100));
+        // Each write's events carry that write's ids, under the seqs it was given.
+        seqs.forEach(([a, b], i) => {
+          expect(events.find((e) => e.seq === a)?.id).toBe(`w${i}a`);
+          expect(events.find((e) => e.seq === b)?.id).toBe(`w${i}b`);
+        });
+      });
+    });
+
+    // ─── Read models against the domain fold ──────────────────────────────────────────────
+
+    describe('read models match the domain fold', () => {
+      it('answers every InventoryView query like viewOf(fold), inside writes and after commit', async () => {
+        const s = await fresh();
+        const ref = new Reference();
+        const events = scenario();
+        const cuts = [8, 20, events.length];
+        let from = 0;
+        for (const cut of cuts) {
+          const part = events.slice(from, cut);
+          const seen = events.slice(0, cut);
+          await s.write((tx) => {
+            for (const { id, event } of part) ref.apply(tx, id, event);
+            // Before commit: the write's own view.
+            expectSameView(tx, ref.state, probesOf(seen, ref.state), `inside write up to ${cut}`);
+          });
+          await s.read((tx) => {
+            expectSameView(tx, ref.state, probesOf(seen, ref.state), `after commit up to ${cut}`);
+          });
+          from = cut;
+        }
+        // The scenario reached what it is meant to exercise.
+        await s.read((tx) => {
+          expect(tx.quantity(L, R, L2, null)).toBe(-6);
+          expect(tx.quantity(W, N, null, null)).toBe(2.5);
+          expect(tx.linesWithSerial(SN1)).toHaveLength(2);
+          expect(tx.lotsWithCode(L1)).toHaveLength(2);
+          expect(tx.lotsWithCode(L1).find((l) => l.itemId === L)?.expiresOn).toBe('2027-03-01');
+          expect(tx.position(BOX)?.retired).toBe(true);
+          expect(tx.position(C)?.parentId).toBe(R);
+          expect(tx.itemBySku('X-OLD')).toBeUndefined();
+          for (const { event } of events) {
+            if (event.type !== 'MovementReversed') continue;
+            expect(tx.movement(event.data.movementId)?.reversedQuantity).toBe(event.data.quantity);
+            expect(tx.movement(event.data.movementId)?.reversedBy).not.toBeNull();
+          }
+        });
+      });
+
+      it('stock(), items() and positions() list what the fold holds', async () => {
+        const { s, ref } = await withScenario();
+        const lines = sortLines([...ref.state.stock.values()]);
+        const r = await s.read((tx) => ({
+          all: tx.stock({}),
+          ofA: tx.stock({ itemId: A }),
+          atQ: tx.stock({ positionId: Q }),
+          lotL2: tx.stock({ itemId: L, lot: 'L2' }),
+          sn1: tx.stock({ serial: 'SN-1' }),
+          atR: tx.stock({ itemId: A, positionId: R }),
+          limited: tx.stock({ limit: 3 }),
+          items: tx.items(),
+          positions: tx.positions(),
+        }));
+        expect(sortLines(r.all)).toEqual(lines);
+        expect(sortLines(r.ofA)).toEqual(lines.filter((l) => l.itemId === A));
+        expect(sortLines(r.atQ)).toEqual(lines.filter((l) => l.positionId === Q));
+        expect(sortLines(r.lotL2)).toEqual(lines.filter((l) => l.itemId === L && l.lot === L2));
+        expect(sortLines(r.sn1)).toEqual(lines.filter((l) => l.serial === SN1));
+        expect(sortLines(r.atR)).toEqual(lines.filter((l) => l.itemId === A && l.positionId === R));
+        expect(r.limited).toHaveLength(3);
+        for (const l of r.limited) expect(lines).toContainEqual(l);
+        expect(sortItems(r.items)).toEqual(sortItems([...ref.state.items.values()]));
+        expect(sortPositions(r.positions)).toEqual(
+          sortPositions([...ref.state.positions.values()].filter((p) => !p.virtual)),
+        );
+      });
+
+      it('property: random command sequences leave the same stock as the domain fold', async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(commandArb, { minLength: 1, maxLength: 30 }),
+            async (commands) => {
+              const s = await fresh();
+              try {
+                const ref = new Reference(false);
+                await s.write((tx) => {
+                  for (const e of warehouse()) ref.apply(tx, `ev-${ref.ids.length + 1}`, e);
+                });
+                let mutationID = 0;
+                for (let i = 0; i < commands.length; i += 10) {
+                  const chunk = commands.slice(i, i + 10);
+                  await s.write((tx) => {
+                    for (const c of chunk) {
+                      const mutation =
+                        'reverse' in c
+                          ? reverseMovement(ref.ids[c.reverse % ref.ids.length] ?? 'none')
+                          : c;
+                      const ctx = { actor: SUPERVISOR, mode: 'record' } as const;
+                      const expected = decideMutation(replayViewOf(ref.state), mutation, ctx);
+                      // The adapter's view decides the same way the domain's does.
+                      expect(decisionSummary(decideMutation(tx, mutation, ctx))).toEqual(
+                        decisionSummary(expected),
+                      );
+                      if (expected.kind === 'rejected') continue;
+                      mutationID++;
+                      tx.savepoint(() => {
+                        for (const e of expected.events)
+                          ref.apply(tx, `ev-${ref.ids.length + 1}`, e, { mutationID });
+                      });
+                    }
+                  });
+                }
+                const expected = sortLines([...ref.state.stock.values()]);
+                await s.read((tx) => {
+                  expect(sortLines(tx.stock({}))).toEqual(expected);
+                  for (const b of bins)
+                    expect(sortLines(tx.linesAt(b))).toEqual(
+                      expected.filter((l) => l.positionId === b),
+                    );
+                  for (const item of [A, L, S])
+                    expect(sortLines(tx.linesOfItem(item))).toEqual(
+                      expected.filter((l) => l.itemId === item),
+                    );
+                  expect(tx.head()).toBe(ref.ids.length);
+                  const live = tx
+                    .snapshotEntries({ afterKey: null, limit: 100_000 })
+                    .filter((e) => e.key.startsWith('s/stock/'));
+                  expect(live.map((e) => e.value)).toEqual(expected);
+                });
+              } finally {
+                await close(s);
+              }
+            },
+          ),
+          { numRuns: 40 },
+        );
+      }, 180_000);
+    });
+
+    // ─── Write isolation ──────────────────────────────────────────────────────────────────
+
+    describe('write isolation', () => {
+      /** A store with a bit of everything, so rollbacks have something to spoil. */
+      async function seeded(): Promise<{ s: Storage; known: Known }> {
+        const s = await fresh();
+        await s.write((tx) => {
+          for (const [i, e] of warehouse().entries()) record(tx, `w${i}`, e);
+          const seq = record(tx, 'r1', received(A, P, 5), { clientID: 'c1', mutationID: 1 });
+          tx.setLastMutationID('c1', 'g1', 1, seq);
+          tx.openConflict(conflictInput('k-open', seq));
+          tx.linkConflict('k-open', { seq, clientID: 'c1', mutationID: 1 });
+          tx.createUser(user('u1', 'alice'));
+          tx.createSession(session('t1', 'u1'));
+          tx.createSession(session('t-old', 'u1', { expiresAt: at(-60) }));
+          tx.createTicket({
+            ticketHash: 'k-old',
+            userId: 'u1',
+            clientGroupID: null,
+            expiresAt: at(-1),
+          });
+          tx.touchDevice('g1', 'u1', T0, 'login');
+        });
+        return {
+          s,
+          known: {
+            clients: ['c1', 'c2'],
+            groups: ['g1', 'g2'],
+            users: ['u1', 'u2'],
+            tokens: ['t1', 't-old', 't2'],
+            tickets: ['k-old', 'k2'],
+            conflicts: ['k-open', 'k-new'],
+          },
+        };
+      }
+
+      /** Touches every kind of state, then fails. */
+      const spoil = (tx: WriteTx, tag: string, error: Error): never => {
+        const seq = record(tx, `${tag}-1`, received(A, Q, 7), {
+          clientID: 'c2',
+          mutationID: 1,
+          group: 'g2',
+        });
+        record(tx, `${tag}-2`, shipped(A, P, 5), { clientID: 'c1', mutationID: 2 });
+        record(tx, `${tag}-3`, itemDefined(asItemId(`item-${tag}`), `SKU-${tag}`, 'none'));
+        tx.setLastMutationID('c1', 'g1', 2, seq);
+        tx.setLastMutationID('c2', 'g2', 1, seq);
+        tx.openConflict(conflictInput('k-new', seq, { key: 'other' }));
+        tx.linkConflict('k-open', { seq, clientID: 'c2', mutationID: 1 });
+        tx.resolveConflict('k-open', { action: 'accept', note: '', by: 'u1', at: T0, seq });
+        tx.createUser(user('u2', `bob-${tag}`));
+        tx.updateUser('u1', { name: 'Changed', role: 'admin', active: false, passwordHash: 'x' });
+        tx.createSession(session('t2', 'u2'));
+        tx.bindSession('t1', 'g1');
+        tx.revokeSessionsOfUser('u1');
+        tx.createTicket({ ticketHash: 'k2', userId: 'u2', clientGroupID: 'g2', expiresAt: at(5) });
+        tx.purgeExpired(T0);
+        tx.touchDevice('g1', 'u2', at(1), 'push', { pending: 3, appVersion: '9' });
+        tx.touchDevice('g2', 'u2', at(1), 'pull');
+        tx.revokeDevice('g1', at(2));
+        throw error;
+      };
+
+      it('a write whose fn throws rejects with that error and leaves nothing behind', async () => {
+        const { s, known } = await seeded();
+        const before = await s.read((tx) => dump(tx, known));
+        const boom = new Error('boom');
+        await expect(s.write((tx) => spoil(tx, 'x', boom))).rejects.toBe(boom);
+        expect(await s.read((tx) => dump(tx, known))).toEqual(before);
+        // The store still works, and the next event takes the next seq.
+        expect(await s.write((tx) => tx.appendEvent(plainEvent('after')))).toBe(before.head + 1);
+      });
+
+      it('concurrent writes: a failing one rolls back alone, the others commit', async () => {
+        const { s, known } = await seeded();
+        const before = await s.read((tx) => dump(tx, known));
+        const boom = new Error('boom');
+        const results = await Promise.allSettled([
+          s.write((tx) => {
+            record(tx, 'ok-1', received(A, R, 1), { clientID: 'c2', mutationID: 1, group: 'g2' });
+            tx.setLastMutationID('c2', 'g2', 1, tx.head());
+            return 'first';
+          }),
+          s.write((tx) => spoil(tx, 'bad', boom)),
+          s.write((tx) => {
+            record(tx, 'ok-2', received(A, R, 2), { clientID: 'c2', mutationID: 2, group: 'g2' });
+            tx.createUser(user('u3', 'carol'));
+            return 'second';
+          }),
+          s.write((tx) => {
+            // Fails in the store itself: the username is taken (case aside).
+            record(tx, 'dup', received(A, R, 100));
+            tx.createUser(user('u4', 'ALICE'));
+            return 'unreachable';
+          }),
+          s.write((tx) => {
+            tx.touchDevice('g3', 'u3', at(3), 'login');
+            return 'third';
+          }),
+        ]);
+        expect(results.map((r) => r.status)).toEqual([
+          'fulfilled',
+          'rejected',
+          'fulfilled',
+          'rejected',
+          'fulfilled',
+        ]);
+        expect(results[0]).toEqual({ status: 'fulfilled', value: 'first' });
+        expect(results[1]).toEqual({ status: 'rejected', reason: boom });
+        expect((results[1] as PromiseRejectedResult).reason).toBe(boom);
+        expect(results[2]).toEqual({ status: 'fulfilled', value: 'second' });
+        expect(results[4]).toEqual({ status: 'fulfilled', value: 'third' });
+
+        const after = await s.read((tx) => ({
+          ...dump(tx, known),
+          ids: tx.eventsAfter(before.head, 100).map((e) => e.id),
+          r: tx.quantity(A, R, null, null),
+          carol: tx.userByUsername('carol')?.id,
+          u4: tx.userById('u4'),
+          g3: tx.device('g3')?.userId,
+        }));
+        expect(after.ids.sort()).toEqual(['ok-1', 'ok-2']);
+        expect(after.head).toBe(before.head + 2);
+        expect(after.events.map((e) => e.seq)).toEqual(
+          Array.from({ length: after.head }, (_, i) => i + 1),
+        );
+        expect(after.r).toBe(3);
+        expect(after.carol).toBe('u3');
+        expect(after.u4).toBeUndefined();
+        expect(after.g3).toBe('u3');
+        expect(after.clients).toEqual([
+          before.clients[0],
+          { clientGroupID: 'g2', lastMutationID: 1 },
+        ]);
+        // What the failed writes touched is as it was.
+        expect(after.conflicts).toEqual(before.conflicts);
+        expect(after.sessions).toEqual(before.sessions);
+        expect(after.tickets).toEqual(before.tickets);
+        expect(after.stock.filter((l) => l.positionId !== R)).toEqual(
+          before.stock.filter((l) => l.positionId !== R),
+        );
+        expect(after.users.map((u) => u.id).sort()).toEqual(['u1', 'u3']);
+        expect(await s.read((tx) => tx.userById('u1'))).toEqual(user('u1', 'alice'));
+      });
+
+      it('tx.savepoint: a throw inside rolls back exactly its part, nested at any depth', async () => {
+        const s = await fresh();
+        const boom = new Error('inner');
+        const outer = new Error('outer');
+        await s.write((tx) => {
+          for (const [i, e] of warehouse().entries()) record(tx, `w${i}`, e);
+          const base = tx.head();
+          // A: kept.
+          const a = record(tx, 'a', received(A, P, 5), { mutationID: 1 });
+          tx.setLastMutationID('c1', 'g1', 1, a);
+          tx.openConflict(conflictInput('kA', a));
+          tx.linkConflict('kA', { seq: a, clientID: 'c1', mutationID: 1 });
+
+          const result = tx.savepoint(() => {
+            // B: kept.
+            const b = record(tx, 'b', received(A, Q, 3), { mutationID: 2 });
+            tx.setLastMutationID('c1', 'g1', 2, b);
+            tx.openConflict(conflictInput('kB', b, { key: 'kb' }));
+            tx.linkConflict('kA', { seq: b, clientID: 'c1', mutationID: 2 });
+            let caught: unknown;
+            try {
+              tx.savepoint(() => {
+                // C: rolled back.
+                const c = record(tx, 'c', shipped(A, P, 5), { mutationID: 3 });
+                expect(c).toBe(b + 1);
+                tx.setLastMutationID('c1', 'g1', 3, c);
+                tx.openConflict(conflictInput('kC', c, { key: 'kc' }));
+                tx.linkConflict('kA', { seq: c, clientID: 'c1', mutationID: 3 });
+                tx.resolveConflict('kA', {
+                  action: 'dismiss',
+                  note: 'n',
+                  by: 'u1',
+                  at: T0,
+                  seq: c,
+                });
+                expect(tx.quantity(A, P, null, null)).toBe(0);
+                throw boom;
+              });
+            } catch (error) {
+              caught = error;
+            }
+            expect(caught).toBe(boom);
+            // Inside the enclosing savepoint, C is gone already.
+            expect(tx.head()).toBe(b);
+            expect(tx.quantity(A, P, null, null)).toBe(5);
+            expect(tx.lastMutationID('c1')?.lastMutationID).toBe(2);
+            expect(tx.conflictRow('kC')).toBeUndefined();
+            expect(tx.conflictRow('kA')?.status).toBe('open');
+            // D: kept, and takes the seq C had.
+            const d = record(tx, 'd', received(A, R, 1), { mutationID: 4 });
+            expect(d).toBe(b + 1);
+            return 'B+D';
+          });
+          expect(result).toBe('B+D');
+
+          // An enclosing savepoint that throws also undoes a nested one that succeeded.
+          let caught: unknown;
+          try {
+            tx.savepoint(() => {
+              tx.savepoint(() => {
+                record(tx, 'e', received(A, P, 100), { mutationID: 5 });
+                tx.setLastMutationID('c1', 'g1', 5, tx.head());
+                tx.openConflict(conflictInput('kE', tx.head(), { key: 'ke' }));
+                tx.createUser(user('u-e', 'eve'));
+              });
+              throw outer;
+            });
+          } catch (error) {
+            caught = error;
+          }
+          expect(caught).toBe(outer);
+          expect(tx.head()).toBe(base + 3);
+        });
+
+        const r = await s.read((tx) => ({
+          ids: tx
+            .eventsAfter(0, 100)
+            .map((e) => e.id)
+            .slice(-3),
+          p: tx.quantity(A, P, null, null),
+          q: tx.quantity(A, Q, null, null),
+          rr: tx.quantity(A, R, null, null),
+          lmid: tx.lastMutationID('c1'),
+          kA: tx.conflictRow('kA'),
+          kB: tx.conflictRow('kB')?.status,
+          kC: tx.conflictRow('kC'),
+          kE: tx.conflictRow('kE'),
+          eve: tx.userByUsername('eve'),
+          movementC: tx.movement(asEventId('c')),
+          movementD: tx.movement(asEventId('d'))?.quantity,
+        }));
+        expect(r.ids).toEqual(['a', 'b', 'd']);
+        expect(r).toMatchObject({ p: 5, q: 3, rr: 1, kB: 'open', movementD: 1 });
+        expect(r.lmid).toEqual({ clientGroupID: 'g1', lastMutationID: 2 });
+        expect(r.kA?.status).toBe('open');
+        expect(r.kA?.resolution).toBeNull();
+        expect(r.kA?.seqs).toHaveLength(2);
+        expect(r.kC).toBeUndefined();
+        expect(r.kE).toBeUndefined();
+        expect(r.eve).toBeUndefined();
+        expect(r.movementC).toBeUndefined();
+      });
+
+      it('reads inside a write see its own changes before commit', async () => {
+        const s = await fresh();
+        await s.write((tx) => {
+          for (const [i, e] of warehouse().entries()) record(tx, `w${i}`, e);
+          const seq = record(tx, 'r1', received(A, P, 5));
+          expect(tx.head()).toBe(seq);
+          expect(tx.eventsAfter(seq - 1, 10).map((e) => e.id)).toEqual(['r1']);
+          expect(tx.eventsOfMutation('c1', 1).at(-1)?.id).toBe('r1');
+          expect(tx.quantity(A, P, null, null)).toBe(5);
+          expect(tx.linesAt(P)).toEqual([
+            { itemId: A, positionId: P, lot: null, serial: null, quantity: 5 },
+          ]);
+          expect(tx.itemBySku('A')?.id).toBe(A);
+          expect(tx.positionByCode('C')?.parentId).toBe(P);
+          expect(tx.movement(asEventId('r1'))?.type).toBe('receipt');
+          expect(tx.stock({ itemId: A })).toHaveLength(1);
+          expect(tx.snapshotEntries({ afterKey: null, limit: 1000 }).map((e) => e.key)).toContain(
+            stockKey(A, P, null, null),
+          );
+          expect(tx.snapshotEntries({ changedAfter: seq - 1, upToKey: LAST_KEY })).toEqual([
+            {
+              key: stockKey(A, P, null, null),
+              value: { itemId: A, positionId: P, lot: null, serial: null, quantity: 5 },
+              seq,
+            },
+          ]);
+          tx.setLastMutationID('c1', 'g1', 1, seq);
+          expect(tx.lastMutationID('c1')).toEqual({ clientGroupID: 'g1', lastMutationID: 1 });
+          expect(tx.clientsOfGroup('g1')).toEqual({ c1: 1 });
+          expect(tx.lastMutationIDChanges('g1', seq - 1, seq)).toEqual({ c1: 1 });
+          tx.openConflict(conflictInput('k1', seq));
+          expect(tx.openConflictByKey(conflictInput('k1', seq).key)).toBe('k1');
+          expect(tx.conflictRow('k1')?.status).toBe('open');
+          expect(tx.conflict(asConflictId('k1'))?.status).toBe('open');
+          tx.createUser(user('u1', 'alice'));
+          expect(tx.userByUsername('Alice')?.id).toBe('u1');
+          tx.createSession(session('t1', 'u1'));
+          expect(tx.session('t1')?.userId).toBe('u1');
+          tx.createTicket({
+            ticketHash: 'k1',
+            userId: 'u1',
+            clientGroupID: null,
+            expiresAt: at(1),
+          });
+          expect(tx.ticket('k1')?.userId).toBe('u1');
+          tx.touchDevice('g1', 'u1', T0, 'login');
+          expect(tx.device('g1')?.userId).toBe('u1');
+          expect(tx.userOnDevice('g1', 'u1')).toBe(true);
+        });
+      });
+
+      it('a write issued from inside another write is a write of its own: once resolved, it is kept', async () => {
+        const s = await fresh();
+        const boom = new Error('outer fails');
+        let inner: Promise<number> | undefined;
+        const outer = s.write((tx) => {
+          tx.appendEvent(plainEvent('outer'));
+          inner = s.write((t) => t.appendEvent(plainEvent('inner')));
+          throw boom;
+        });
+        await expect(outer).rejects.toBe(boom);
+        expect(inner).toBeDefined();
+        const settled = await Promise.allSettled([inner ?? Promise.reject(new Error('no inner'))]);
+        const ids = await s.read((tx) => tx.eventsAfter(0, 10).map((e) => e.id));
+        // The outer write's rollback must not take a resolved write with it.
+        if (settled[0]?.status === 'fulfilled') expect(ids).toEqual(['inner']);
+        else expect(ids).toEqual([]);
+        expect(ids).not.toContain('outer');
+      });
+
+      it('a read sees one snapshot for its whole duration, even if a write is issued during it', async () => {
+        const s = await fresh();
+        await s.write((tx) => tx.appendEvent(plainEvent('first')));
+        let issued: Promise<number> | undefined;
+        const seen = await s.read((tx) => {
+          const before = { head: tx.head(), ids: tx.eventsAfter(0, 10).map((e) => e.id) };
+          issued = s.write((t) => t.appendEvent(plainEvent('during')));
+          return {
+            before,
+            after: { head: tx.head(), ids: tx.eventsAfter(0, 10).map((e) => e.id) },
+          };
+        });
+        expect(seen.after).toEqual(seen.before);
+        expect(seen.before).toEqual({ head: 1, ids: ['first'] });
+        await expect(issued).resolves.toBe(2);
+        expect(await s.read((tx) => tx.head())).toBe(2);
+      });
+
+      it('close() settles writes already issued; later writes and reads are refused', async () => {
+        const s = await fresh();
+        const pending = s.write((tx) => tx.appendEvent(plainEvent('last')));
+        await close(s);
+        await expect(pending).resolves.toBe(1);
+        await expect(s.write(() => 1)).rejects.toBeInstanceOf(StorageUnavailableError);
+        await expect(s.read(() => 1)).rejects.toBeInstanceOf(StorageUnavailableError);
+      });
+    });
+
+    // ─── Sync bookkeeping ─────────────────────────────────────────────────────────────────
+
+    describe('sync bookkeeping', () => {
+      it('setLastMutationID, lastMutationID and clientsOfGroup', async () => {
+        const s = await fresh();
+        expect(await s.read((tx) => tx.lastMutationID('c1'))).toBeUndefined();
+        await s.write((tx) => {
+          tx.setLastMutationID('c1', 'g1', 3, 0);
+          tx.setLastMutationID('c2', 'g1', 5, 0);
+          tx.setLastMutationID('c3', 'g2', 1, 0);
+        });
+        await s.write((tx) => tx.setLastMutationID('c1', 'g1', 4, 0));
+        const r = await s.read((tx) => ({
+          c1: tx.lastMutationID('c1'),
+          c3: tx.lastMutationID('c3'),
+          none: tx.lastMutationID('c9'),
+          g1: tx.clientsOfGroup('g1'),
+          g2: tx.clientsOfGroup('g2'),
+          g3: tx.clientsOfGroup('g3'),
+        }));
+        expect(r).toEqual({
+          c1: { clientGroupID: 'g1', lastMutationID: 4 },
+          c3: { clientGroupID: 'g2', lastMutationID: 1 },
+          none: undefined,
+          g1: { c1: 4, c2: 5 },
+          g2: { c3: 1 },
+          g3: {},
+        });
+      });
+
+      it('lastMutationIDChanges counts only events of the group with after < seq <= upTo', async () => {
+        const s = await fresh();
+        await s.write((tx) => {
+          tx.appendEvent(plainEvent('1', { clientID: 'c1', mutationID: 1, group: 'g1' }));
+          tx.appendEvent(plainEvent('2', { clientID: 'c2', mutationID: 1, group: 'g1' }));
+          tx.appendEvent(plainEvent('3', { clientID: 'c3', mutationID: 1, group: 'g2' }));
+          tx.appendEvent(plainEvent('4', { clientID: 'c1', mutationID: 2, group: 'g1' }));
+          tx.appendEvent(plainEvent('5', { clientID: 'c9', mutationID: 1, group: null }));
+          tx.appendEvent(plainEvent('6', { clientID: 'c1', mutationID: 3, group: 'g1' }));
+          tx.appendEvent(plainEvent('7', { clientID: 'c2', mutationID: 2, group: 'g1' }));
+          tx.appendEvent(plainEvent('8', { clientID: 'c2', mutationID: 2, group: 'g1' }));
+        });
+        const r = await s.read((tx) => ({
+          all: tx.lastMutationIDChanges('g1', 0, 8),
+          upTo4: tx.lastMutationIDChanges('g1', 0, 4),
+          from1: tx.lastMutationIDChanges('g1', 1, 3),
+          from4to6: tx.lastMutationIDChanges('g1', 4, 6),
+          nullGroup: tx.lastMutationIDChanges('g1', 4, 5),
+          g2: tx.lastMutationIDChanges('g2', 0, 8),
+          g2after: tx.lastMutationIDChanges('g2', 3, 8),
+          empty: tx.lastMutationIDChanges('g1', 8, 8),
+          unknown: tx.lastMutationIDChanges('g9', 0, 8),
+        }));
+        expect(r).toEqual({
+          all: { c1: 3, c2: 2 },
+          upTo4: { c1: 2, c2: 1 },
+          from1: { c2: 1 },
+          from4to6: { c1: 3 },
+          nullGroup: {},
+          g2: { c3: 1 },
+          g2after: {},
+          empty: {},
+          unknown: {},
+        });
+      });
+    });
+
+    // ─── Conflicts ────────────────────────────────────────────────────────────────────────
+
+    describe('conflicts', () => {
+      it('open, find by key (open ones only), link (dedup by seq), resolve, filter', async () => {
+        const s = await fresh();
+        const key = conflictInput('k1', 0).key;
+        const seqs = await s.write((tx) => [
+          tx.appendEvent(plainEvent('e1', { clientID: 'c1', mutationID: 4 })),
+          tx.appendEvent(plainEvent('e2', { clientID: 'c1', mutationID: 4 })),
+          tx.appendEvent(plainEvent('e3', { clientID: 'c2', mutationID: 7 })),
+          tx.appendEvent(plainEvent('e4', { clientID: 'c3', mutationID: 1 })),
+        ]);
+        const [s1 = 0, s2 = 0, s3 = 0, s4 = 0] = seqs;
+        const k1 = conflictInput('k1', s1);
+        const k2 = conflictInput('k2', s4, {
+          kind: 'forbidden',
+          key: 'mutation/c3/1',
+          message: 'moveStock needs the operator role',
+          mutation: null,
+          userId: null,
+          detail: { code: 'FORBIDDEN' },
+        });
+        await s.write((tx) => {
+          tx.openConflict(k1);
+          tx.linkConflict('k1', { seq: s1, clientID: 'c1', mutationID: 4 });
+          tx.linkConflict('k1', { seq: s3, clientID: 'c2', mutationID: 7 }); // out of seq order
+          tx.linkConflict('k1', { seq: s2, clientID: 'c1', mutationID: 4 });
+          tx.openConflict(k2);
+          tx.linkConflict('k2', { seq: s4, clientID: 'c3', mutationID: 1 });
+        });
+        // Linking a seq again changes nothing, whoever claims it.
+        await s.write((tx) => tx.linkConflict('k1', { seq: s1, clientID: 'cX', mutationID: 99 }));
+
+        // openConflictByKey belongs to WriteTx: these reads run in writes.
+        const open = await s.write((tx) => ({
+          row: tx.conflictRow('k1'),
+          row2: tx.conflictRow('k2'),
+          record: tx.conflict(asConflictId('k1')),
+          byKey: tx.openConflictByKey(key),
+          byOtherKey: tx.openConflictByKey('mutation/c3/1'),
+          byNoKey: tx.openConflictByKey('nothing'),
+          none: tx.conflictRow('k9'),
+          noRecord: tx.conflict(asConflictId('k9')),
+          all: tx.conflicts({}).map((c) => c.id),
+          opened: tx.conflicts({ status: 'open' }).map((c) => c.id),
+          resolved: tx.conflicts({ status: 'resolved' }).map((c) => c.id),
+          ofU1: tx.conflicts({ userId: 'u1' }).map((c) => c.id),
+          ofU2: tx.conflicts({ userId: 'u2' }).map((c) => c.id),
+        }));
+        expect(open.row && normalizedConflict(open.row)).toEqual({
+          ...k1,
+          status: 'open',
+          seqs: [s1, s2, s3],
+          mutations: sortCanonical([
+            { clientID: 'c1', mutationID: 4 },
+            { clientID: 'c2', mutationID: 7 },
+          ]),
+          resolution: null,
+        });
+        expect(open.row2).toEqual({
+          ...k2,
+          status: 'open',
+          seqs: [s4],
+          mutations: [{ clientID: 'c3', mutationID: 1 }],
+          resolution: null,
+        });
+        expect(open.record).toEqual({
+          id: 'k1',
+          kind: 'negative-stock',
+          status: 'open',
+          mutation: k1.mutation,
+        });
+        expect(open).toMatchObject({
+          byKey: 'k1',
+          byOtherKey: 'k2',
+          byNoKey: undefined,
+          none: undefined,
+          noRecord: undefined,
+          resolved: [],
+          ofU2: [],
+        });
+        expect(open.all.sort()).toEqual(['k1', 'k2']);
+        expect(open.opened.sort()).toEqual(['k1', 'k2']);
+        expect(open.ofU1).toEqual(['k1']);
+
+        const resolution = {
+          action: 'accept',
+          note: 'counted again',
+          by: 'admin',
+          at: at(30),
+          seq: 0,
+        };
+        const s5 = await s.write((tx) => {
+          const seq = tx.appendEvent(plainEvent('e5', { clientID: 'c4', mutationID: 1 }));
+          tx.resolveConflict('k1', { ...resolution, seq });
+          return seq;
+        });
+        const closed = await s.write((tx) => ({
+          row: tx.conflictRow('k1'),
+          record: tx.conflict(asConflictId('k1')),
+          byKey: tx.openConflictByKey(key),
+          opened: tx.conflicts({ status: 'open' }).map((c) => c.id),
+          resolved: tx.conflicts({ status: 'resolved' }).map((c) => c.id),
+          openOfU1: tx.conflicts({ status: 'open', userId: 'u1' }).map((c) => c.id),
+          resolvedOfU1: tx.conflicts({ status: 'resolved', userId: 'u1' }).map((c) => c.id),
+        }));
+        expect(closed.row?.status).toBe('resolved');
+        expect(closed.row?.resolution).toEqual({ ...resolution, seq: s5 });
+        expect(closed.row?.seqs).toEqual([s1, s2, s3]);
+        expect(closed.record?.status).toBe('resolved');
+        expect(closed).toMatchObject({
+          byKey: undefined,
+          opened: ['k2'],
+          resolved: ['k1'],
+          openOfU1: [],
+          resolvedOfU1: ['k1'],
+        });
+
+        // The same discrepancy again opens a new conflict under the same key.
+        await s.write((tx) => {
+          const seq = tx.appendEvent(plainEvent('e6'));
+          tx.openConflict(conflictInput('k3', seq));
+        });
+        expect(await s.write((tx) => tx.openConflictByKey(key))).toBe('k3');
+      });
+    });
+
+    // ─── Snapshot entries ─────────────────────────────────────────────────────────────────
+
+    describe('snapshot entries', () => {
+      /** The scenario plus one open and one resolved conflict. */
+      async function withSnapshot() {
+        const { s, ref, events } = await withScenario();
+        const conflicts = await s.write((tx) => {
+          const o = tx.appendEvent(plainEvent('c-open'));
+          tx.openConflict(conflictInput('k/open', o));
+          const r = tx.appendEvent(plainEvent('c-res'));
+          tx.openConflict(conflictInput('k-res', r, { key: 'other' }));
+          const x = tx.appendEvent(plainEvent('c-resolution'));
+          tx.resolveConflict('k-res', { action: 'dismiss', note: '', by: 'admin', at: T0, seq: x });
+          return { open: tx.conflictRow('k/open'), opened: o, resolvedAt: x };
+        });
+        const open = conflicts.open;
+        if (!open) throw new Error('conflict k/open not found in its own write');
+        const expected = new Map(liveOf(ref.state));
+        expected.set(conflictKey('k/open'), conflictValue(open));
+        const entries = [...expected].sort(([a], [b]) => compare(a, b));
+        return { s, ref, events, conflicts, entries };
+      }
+
+      it('pages return every live entry exactly once, in ascending key order, full pages until the end', async () => {
+        const { s, ref, conflicts, entries } = await withSnapshot();
+        // URI-encoded ids are in there.
+        expect(entries.map(([k]) => k)).toContain(itemKey(W));
+        for (const limit of [1, 2, 3, 7, 1000]) {
+          const pages = await pageAll(s, limit);
+          for (const [i, page] of pages.entries()) {
+            if (i < pages.length - 1)
+              expect(page, `page ${i} of limit ${limit}`).toHaveLength(limit);
+            else expect(page.length).toBeLessThan(limit);
+          }
+          const flat = pages.flat();
+          const keys = flat.map((e) => e.key);
+          expect(keys, `limit ${limit}`).toEqual([...keys].sort(compare));
+          expect(new Set(keys).size).toBe(keys.length);
+          expect(
+            flat.map((e) => [e.key, e.value]),
+            `limit ${limit}`,
+          ).toEqual(entries);
+        }
+        // Each entry carries the seq that last changed it.
+        const all = await s.read((tx) => tx.snapshotEntries({ afterKey: null, limit: 1_000_000 }));
+        for (const e of all) {
+          if (e.key === conflictKey('k/open')) {
+            expect(e.seq).toBe(conflicts.opened);
+            continue;
+          }
+          const changed = ref.lastValueChange.get(e.key) ?? 1;
+          const touched = ref.lastTouch.get(e.key) ?? 0;
+          expect(e.seq, `seq of ${e.key}`).toBeGreaterThanOrEqual(changed);
+          expect(e.seq, `seq of ${e.key}`).toBeLessThanOrEqual(touched);
+        }
+        // Paging from a key that is not itself an entry.
+        const fromKey = entries[5]?.[0] ?? '';
+        // (A space sorts after the key and before anything extending it: keys are URI-encoded.)
+        const rest = await s.read((tx) =>
+          tx.snapshotEntries({ afterKey: `${fromKey} `, limit: 3 }),
+        );
+        expect(rest.map((e) => e.key)).toEqual(entries.slice(6, 9).map(([k]) => k));
+      });
+
+      it('a stock line that drops to 0 is not live but is a tombstone (value null) for changedAfter', async () => {
+        const s = await fresh();
+        const key = stockKey(A, P, null, null);
+        const { cut, first } = await s.write((tx) => {
+          for (const [i, e] of warehouse().entries()) record(tx, `w${i}`, e);
+          const first = record(tx, 'r1', received(A, P, 5));
+          record(tx, 'r2', received(A, Q, 2));
+          return { cut: tx.head(), first };
+        });
+        const gone = await s.write((tx) => record(tx, 'x', shipped(A, P, 5)));
+        const r = await s.read((tx) => ({
+          live: tx.snapshotEntries({ afterKey: null, limit: 1000 }).map((e) => e.key),
+          sinceCut: tx.snapshotEntries({ changedAfter: cut, upToKey: LAST_KEY }),
+          sinceFirst: tx.snapshotEntries({ changedAfter: first - 1, upToKey: LAST_KEY }),
+          upToIt: tx.snapshotEntries({ changedAfter: cut, upToKey: key }),
+          beforeIt: tx.snapshotEntries({ changedAfter: cut, upToKey: key.slice(0, -1) }),
+          sinceGone: tx.snapshotEntries({ changedAfter: gone, upToKey: LAST_KEY }),
+          quantity: tx.quantity(A, P, null, null),
+          atP: tx.linesAt(P),
+          stock: tx.stock({ positionId: P }),
+        }));
+        expect(r.live).not.toContain(key);
+        expect(r.live).toContain(stockKey(A, Q, null, null));
+        expect(r.sinceCut).toEqual([{ key, value: null, seq: gone }]);
+        expect(r.upToIt).toEqual([{ key, value: null, seq: gone }]);
+        expect(r.beforeIt).toEqual([]);
+        expect(r.sinceGone).toEqual([]);
+        expect(r.sinceFirst).toEqual([
+          { key, value: null, seq: gone },
+          {
+            key: stockKey(A, Q, null, null),
+            value: { itemId: A, positionId: Q, lot: null, serial: null, quantity: 2 },
+            seq: first + 1,
+          },
+        ]);
+        expect(r).toMatchObject({ quantity: 0, atP: [], stock: [] });
+
+        // Filled again: live again, with its new value.
+        const back = await s.write((tx) => record(tx, 'y', received(A, P, 1)));
+        expect(
+          await s.read((tx) => tx.snapshotEntries({ changedAfter: gone, upToKey: LAST_KEY })),
+        ).toEqual([
+          {
+            key,
+            value: { itemId: A, positionId: P, lot: null, serial: null, quantity: 1 },
+            seq: back,
+          },
+        ]);
+      });
+
+      it('changedAfter returns every entry changed after a seq, with its current value, and nothing untouched', async () => {
+        const { s, ref } = await withScenario();
+        const head = await s.read((tx) => tx.head());
+        const live = liveOf(ref.state);
+        for (let cut = 0; cut <= head; cut++) {
+          const got = await s.read((tx) =>
+            tx.snapshotEntries({ changedAfter: cut, upToKey: LAST_KEY }),
+          );
+          const keys = got.map((e) => e.key);
+          expect(keys, `after ${cut}`).toEqual([...new Set(keys)].sort(compare));
+          for (const e of got) {
+            expect(e.seq, `${e.key} after ${cut}`).toBeGreaterThan(cut);
+            expect(e.value, `${e.key} after ${cut}`).toEqual(live.get(e.key) ?? null);
+            expect(
+              ref.lastTouch.get(e.key) ?? 0,
+              `${e.key} untouched after ${cut}`,
+            ).toBeGreaterThan(cut);
+          }
+          for (const [k, seq] of ref.lastValueChange) {
+            if (seq > cut)
+              expect(keys, `${k} changed at ${seq}, missing after ${cut}`).toContain(k);
+          }
+          // upToKey bounds the keys, inclusively.
+          const bound = keys[Math.floor(keys.length / 2)];
+          if (bound !== undefined) {
+            const upTo = await s.read((tx) =>
+              tx.snapshotEntries({ changedAfter: cut, upToKey: bound }),
+            );
+            expect(upTo).toEqual(got.filter((e) => e.key <= bound));
+          }
+        }
+      });
+
+      it('paging while the store changes, then replaying changedAfter up to the cursor, converges', async () => {
+        const { s, ref } = await withSnapshot();
+        const h0 = await s.read((tx) => tx.head());
+        const replica = new Map<string, unknown>();
+        const limit = 4;
+        let after: string | null = null;
+        let page = 0;
+        for (;;) {
+          const from: string | null = after;
+          const entries: SnapshotEntry[] = await s.read((tx) =>
+            tx.snapshotEntries({ afterKey: from, limit: limit + 1 }),
+          );
+          const more = entries.length > limit;
+          for (const e of entries.slice(0, limit)) replica.set(e.key, e.value);
+          if (!more) break;
+          after = entries[limit - 1]?.key ?? null;
+          page++;
+          // Devices keep working between pages.
+          await s.write((tx) => {
+            const n = ref.ids.length + 1;
+            if (page === 1) {
+              // Ahead of the cursor: a line drops to 0, a new one appears.
+              ref.apply(tx, `p${n}`, shipped(A, R, 5));
+              ref.apply(tx, `p${n + 1}`, received(W, P, 1));
+            } else if (page === 3) {
+              // Behind the cursor: a new item, a new lot, a resolved conflict.
+              ref.apply(tx, `p${n}`, itemDefined(asItemId('item-0'), 'ZERO', 'none'));
+              ref.apply(
+                tx,
+                `p${n + 1}`,
+                received(L, P, 4, { lot: lot('L9'), expiresOn: '2028-01-01' }),
+              );
+              const seq = tx.appendEvent(plainEvent(`p${n + 2}`));
+              ref.ids.push(`p${n + 2}`);
+              tx.resolveConflict('k/open', {
+                action: 'accept',
+                note: '',
+                by: 'admin',
+                at: T0,
+                seq,
+              });
+            } else if (page === 5) {
+              // A position behind the cursor, stock lines around it.
+              ref.apply(tx, `p${n}`, {
+                type: 'ContainerMoved',
+                data: { containerId: C, from: R, to: Q },
+              });
+              ref.apply(tx, `p${n + 1}`, moved(A, Q, N, 1));
+            }
+          });
+        }
+        if (after !== null) {
+          const upTo = after;
+          const changes = await s.read((tx) =>
+            tx.snapshotEntries({ changedAfter: h0, upToKey: upTo }),
+          );
+          for (const e of changes) {
+            if (e.value === null) replica.delete(e.key);
+            else replica.set(e.key, e.value);
+          }
+        }
+        expect(page).toBeGreaterThan(5);
+        const now = await s.read((tx) => tx.snapshotEntries({ afterKey: null, limit: 1_000_000 }));
+        expect(sortCanonical([...replica])).toEqual(
+          sortCanonical(now.map((e) => [e.key, e.value])),
+        );
+        // …and the store's entries are the fold's (the conflict is resolved now).
+        expect(now.map((e) => [e.key, e.value])).toEqual(
+          [...liveOf(ref.state)].sort(([a], [b]) => compare(a, b)),
+        );
+      });
+
+      it('open conflicts are entries; a resolved one becomes a tombstone', async () => {
+        const { s, conflicts } = await withSnapshot();
+        const key = conflictKey('k/open');
+        expect(key).toBe('s/conflict/k%2Fopen');
+        const before = await s.read((tx) => ({
+          live: tx
+            .snapshotEntries({ afterKey: null, limit: 1000 })
+            .filter((e) => e.key.startsWith('s/conflict/')),
+          changes: tx
+            .snapshotEntries({ changedAfter: conflicts.opened - 1, upToKey: LAST_KEY })
+            .filter((e) => e.key.startsWith('s/conflict/')),
+        }));
+        const value = {
+          id: 'k/open',
+          kind: 'negative-stock',
+          status: 'open',
+          message: 'P holds 1 A, 3 taken: -2',
+          openedAt: T0,
+          mutation: recordedMutation('c1', 4),
+          detail: {
+            itemId: A,
+            positionId: P,
+            lot: null,
+            available: 1,
+            requested: 3,
+            resulting: -2,
+          },
+        };
+        expect(before.live).toEqual([{ key, value, seq: conflicts.opened }]);
+        expect(before.changes).toEqual([
+          { key, value, seq: conflicts.opened },
+          { key: conflictKey('k-res'), value: null, seq: conflicts.resolvedAt },
+        ]);
+
+        const resolvedAt = await s.write((tx) => {
+          const seq = tx.appendEvent(plainEvent('resolve'));
+          tx.resolveConflict('k/open', { action: 'accept', note: 'ok', by: 'admin', at: T0, seq });
+          return seq;
+        });
+        const after = await s.read((tx) => ({
+          live: tx
+            .snapshotEntries({ afterKey: null, limit: 1000 })
+            .filter((e) => e.key.startsWith('s/conflict/')),
+          changes: tx.snapshotEntries({ changedAfter: resolvedAt - 1, upToKey: LAST_KEY }),
+        }));
+        expect(after.live).toEqual([]);
+        expect(after.changes).toEqual([{ key, value: null, seq: resolvedAt }]);
+      });
+    });
+
+    // ─── Users, sessions, tickets, devices ────────────────────────────────────────────────
+
+    describe('users, sessions, tickets and devices', () => {
+      it('users: unique username whatever its case, case-insensitive lookup, partial updates', async () => {
+        const s = await fresh();
+        const alice = user('u1', 'Alice', { role: 'supervisor' });
+        await s.write((tx) => {
+          tx.createUser(alice);
+          tx.createUser(user('u2', 'bob'));
+        });
+        await expect(s.write((tx) => tx.createUser(user('u3', 'ALICE')))).rejects.toThrow();
+        await expect(s.write((tx) => tx.createUser(user('u4', 'alice')))).rejects.toThrow();
+        const r = await s.read((tx) => ({
+          lower: tx.userByUsername('alice'),
+          upper: tx.userByUsername('ALICE'),
+          exact: tx.userByUsername('Alice'),
+          prefix: tx.userByUsername('Alic'),
+          byId: tx.userById('u1'),
+          noId: tx.userById('u3'),
+          all: tx.users(),
+        }));
+        expect(r.lower).toEqual(alice);
+        expect(r.upper).toEqual(alice);
+        expect(r.exact).toEqual(alice);
+        expect(r.prefix).toBeUndefined();
+        expect(r.byId).toEqual(alice);
+        expect(r.noId).toBeUndefined();
+        expect(sortCanonical(r.all)).toEqual(sortCanonical([alice, user('u2', 'bob')]));
+
+        await s.write((tx) => tx.updateUser('u1', { role: 'admin', active: false }));
+        await s.write((tx) => tx.updateUser('u2', { passwordHash: 'new-hash', name: 'Robert' }));
+        await s.write((tx) => tx.updateUser('u9', { name: 'nobody' }));
+        const updated = await s.read((tx) => [
+          tx.userById('u1'),
+          tx.userById('u2'),
+          tx.userById('u9'),
+        ]);
+        expect(updated).toEqual([
+          { ...alice, role: 'admin', active: false },
+          { ...user('u2', 'bob'), passwordHash: 'new-hash', name: 'Robert' },
+          undefined,
+        ]);
+      });
+
+      it('sessions: bound only while unbound, revoked one by one or all of a user', async () => {
+        const s = await fresh();
+        await s.write((tx) => {
+          tx.createSession(session('t1', 'u1'));
+          tx.createSession(session('t2', 'u2', { clientGroupID: 'g-own' }));
+          tx.createSession(session('t3', 'u2'));
+          tx.createSession(session('t4', 'u1'));
+        });
+        expect(await s.read((tx) => tx.session('t1'))).toEqual(session('t1', 'u1'));
+        await s.write((tx) => tx.bindSession('t1', 'g1'));
+        await s.write((tx) => {
+          tx.bindSession('t1', 'g2');
+          tx.bindSession('t2', 'g3');
+        });
+        await s.write((tx) => tx.revokeSession('t4'));
+        await s.write((tx) => tx.revokeSessionsOfUser('u2'));
+        const r = await s.read((tx) => ['t1', 't2', 't3', 't4', 't9'].map((t) => tx.session(t)));
+        expect(r).toEqual([
+          session('t1', 'u1', { clientGroupID: 'g1' }),
+          session('t2', 'u2', { clientGroupID: 'g-own', revoked: true }),
+          session('t3', 'u2', { revoked: true }),
+          session('t4', 'u1', { revoked: true }),
+          undefined,
+        ]);
+      });
+
+      it('tickets, and purgeExpired forgets expired tickets and sessions only', async () => {
+        const s = await fresh();
+        const now = at(0);
+        await s.write((tx) => {
+          tx.createTicket({
+            ticketHash: 'k-live',
+            userId: 'u1',
+            clientGroupID: 'g1',
+            expiresAt: at(1),
+          });
+          tx.createTicket({
+            ticketHash: 'k-dead',
+            userId: 'u1',
+            clientGroupID: null,
+            expiresAt: at(-1),
+          });
+          tx.createSession(session('s-live', 'u1', { expiresAt: at(60) }));
+          tx.createSession(session('s-dead', 'u1', { expiresAt: at(-60) }));
+          tx.createSession(session('s-revoked-live', 'u1', { expiresAt: at(60), revoked: true }));
+        });
+        const before = await s.read((tx) => ({
+          live: tx.ticket('k-live'),
+          dead: tx.ticket('k-dead'),
+        }));
+        expect(before).toEqual({
+          live: { userId: 'u1', clientGroupID: 'g1', expiresAt: at(1) },
+          dead: { userId: 'u1', clientGroupID: null, expiresAt: at(-1) },
+        });
+        await s.write((tx) => tx.purgeExpired(now));
+        const r = await s.read((tx) => ({
+          tickets: ['k-live', 'k-dead', 'k-none'].map((t) => tx.ticket(t)),
+          sessions: ['s-live', 's-dead', 's-revoked-live'].map((t) => tx.session(t)?.tokenHash),
+        }));
+        expect(r).toEqual({
+          tickets: [{ userId: 'u1', clientGroupID: 'g1', expiresAt: at(1) }, undefined, undefined],
+          sessions: ['s-live', undefined, 's-revoked-live'],
+        });
+      });
+
+      it('devices: touchDevice records first sight, push and pull times, who used it; revokeDevice', async () => {
+        const s = await fresh();
+        await s.write((tx) => tx.touchDevice('g1', 'u1', at(1), 'login'));
+        expect(await s.read((tx) => tx.device('g1'))).toEqual({
+          clientGroupID: 'g1',
+          userId: 'u1',
+          createdAt: at(1),
+          lastPushAt: null,
+          lastPullAt: null,
+          revokedAt: null,
+          pending: null,
+          appVersion: null,
+        });
+        await s.write((tx) =>
+          tx.touchDevice('g1', 'u2', at(2), 'push', { pending: 3, appVersion: '1.2.0' }),
+        );
+        await s.write((tx) => tx.touchDevice('g1', 'u2', at(3), 'pull'));
+        const mid = await s.read((tx) => tx.device('g1'));
+        expect(mid).toEqual({
+          clientGroupID: 'g1',
+          userId: 'u2',
+          createdAt: at(1),
+          lastPushAt: at(2),
+          lastPullAt: at(3),
+          revokedAt: null,
+          pending: 3,
+          appVersion: '1.2.0',
+        });
+        await s.write((tx) => tx.touchDevice('g1', 'u2', at(4), 'push', { pending: 0 }));
+        await s.write((tx) => tx.touchDevice('g1', 'u1', at(5), 'login'));
+        await s.write((tx) => tx.touchDevice('g2', 'u3', at(5), 'pull'));
+        await s.write((tx) => tx.revokeDevice('g1', at(6)));
+        await s.write((tx) => tx.revokeDevice('g1', at(7))); // the first revocation stands
+        await s.write((tx) => tx.revokeDevice('g9', at(8))); // never seen: still revoked
+        const r = await s.read((tx) => ({
+          g1: tx.device('g1'),
+          g2: tx.device('g2'),
+          g9: tx.device('g9'),
+          none: tx.device('g0'),
+          all: tx.devices().map((d) => d.clientGroupID),
+          on: [
+            tx.userOnDevice('g1', 'u1'),
+            tx.userOnDevice('g1', 'u2'),
+            tx.userOnDevice('g1', 'u3'),
+            tx.userOnDevice('g2', 'u3'),
+            tx.userOnDevice('g2', 'u1'),
+            tx.userOnDevice('g9', 'u1'),
+          ],
+        }));
+        expect(r.g1).toEqual({
+          clientGroupID: 'g1',
+          userId: 'u1',
+          createdAt: at(1),
+          lastPushAt: at(4),
+          lastPullAt: at(3),
+          revokedAt: at(6),
+          pending: 0,
+          appVersion: '1.2.0',
+        });
+        expect(r.g2).toMatchObject({
+          userId: 'u3',
+          createdAt: at(5),
+          lastPullAt: at(5),
+          lastPushAt: null,
+        });
+        expect(r.g9).toMatchObject({ clientGroupID: 'g9', userId: null, revokedAt: at(8) });
+        expect(r.none).toBeUndefined();
+        expect(r.all.sort()).toEqual(['g1', 'g2', 'g9']);
+        expect(r.on).toEqual([true, true, false, true, false, false]);
+      });
+    });
+
+    // ─── Competing outflows ───────────────────────────────────────────────────────────────
+
+    describe('competingOutflows', () => {
+      it('returns the outflows of a line since its last inflow, with their mutations', async () => {
+        const s = await fresh();
+        const seq = await s.write((tx) => {
+          for (const [i, e] of warehouse().entries()) record(tx, `w${i}`, e, { clientID: 'admin' });
+          const o = (clientID: string, mutationID: number) => ({ clientID, mutationID });
+          return {
+            inA: record(tx, 'in-a', received(A, P, 10), o('c1', 1)),
+            move: record(tx, 'move', moved(A, P, Q, 3), o('c1', 2)),
+            ship: record(tx, 'ship', shipped(A, P, 2), o('c2', 1)),
+            adjustDown: record(tx, 'adj-down', adjusted(A, P, -1), o('c2', 2)),
+            fromQ: record(tx, 'from-q', moved(A, Q, R, 1), o('c3', 1)),
+            inL: record(tx, 'in-l', received(L, P, 5, { lot: L1 }), o('c1', 3)),
+            moveL: record(tx, 'move-l', moved(L, P, Q, 1, { lot: L1 }), o('c3', 2)),
+            shipS: record(tx, 'ship-s', shipped(S, R, 1, { serial: SN1 }), o('c4', 1)),
+          };
+        });
+        const first = await s.write((tx) => ({
+          aP: tx.competingOutflows(A, P, null),
+          aQ: tx.competingOutflows(A, Q, null),
+          lP: tx.competingOutflows(L, P, 'L1'),
+          lPnoLot: tx.competingOutflows(L, P, null),
+          aR: tx.competingOutflows(A, R, null),
+          sR: tx.competingOutflows(S, R, null),
+        }));
+        expect(first.aP).toEqual([
+          { seq: seq.move, clientID: 'c1', mutationID: 2 },
+          { seq: seq.ship, clientID: 'c2', mutationID: 1 },
+          { seq: seq.adjustDown, clientID: 'c2', mutationID: 2 },
+        ]);
+        expect(first.aQ).toEqual([{ seq: seq.fromQ, clientID: 'c3', mutationID: 1 }]);
+        expect(first.lP).toEqual([{ seq: seq.moveL, clientID: 'c3', mutationID: 2 }]);
+        expect(first.lPnoLot).toEqual([]);
+        expect(first.aR).toEqual([]);
+        // Never filled: every outflow competes (serials are not a dimension of the line).
+        expect(first.sR).toEqual([{ seq: seq.shipS, clientID: 'c4', mutationID: 1 }]);
+
+        // An inflow (here a found adjustment) closes the competition; later outflows start anew.
+        const later = await s.write((tx) => {
+          record(tx, 'adj-up', adjusted(A, P, 2), { clientID: 'c5', mutationID: 1 });
+          const afterUp = tx.competingOutflows(A, P, null);
+          const ship2 = record(tx, 'ship-2', shipped(A, P, 1), { clientID: 'c5', mutationID: 2 });
+          const withShip = tx.competingOutflows(A, P, null);
+          // The reversal of a shipment brings stock back in: an inflow too.
+          record(tx, 'rev', reversed('ship-2', A, OUTSIDE, P, 1), {
+            clientID: 'c5',
+            mutationID: 3,
+          });
+          return { afterUp, ship2, withShip, afterReversal: tx.competingOutflows(A, P, null) };
+        });
+        expect(later.afterUp).toEqual([]);
+        expect(later.withShip).toEqual([{ seq: later.ship2, clientID: 'c5', mutationID: 2 }]);
+        expect(later.afterReversal).toEqual([]);
+      });
+    });
+
+    // ─── Durability ───────────────────────────────────────────────────────────────────────
+
+    const reopen = options.reopen;
+    if (reopen) {
+      describe('durability', () => {
+        it('everything survives close and reopen, a write issued before close included; seqs continue', async () => {
+          const { s, ref, events } = await withScenario();
+          const known: Known = {
+            clients: ['c1', 'c2'],
+            groups: ['g1'],
+            users: ['u1'],
+            tokens: ['t1'],
+            tickets: ['k1'],
+            conflicts: ['k1'],
+          };
+          await s.write((tx) => {
+            const seq = tx.head();
+            tx.setLastMutationID('c1', 'g1', 7, seq);
+            tx.openConflict(conflictInput('k1', seq));
+            tx.linkConflict('k1', { seq, clientID: 'c1', mutationID: 7 });
+            tx.createUser(user('u1', 'alice'));
+            tx.createSession(session('t1', 'u1', { clientGroupID: 'g1' }));
+            tx.createTicket({
+              ticketHash: 'k1',
+              userId: 'u1',
+              clientGroupID: 'g1',
+              expiresAt: at(1),
+            });
+            tx.touchDevice('g1', 'u1', at(1), 'push', { pending: 2, appVersion: '3.1' });
+          });
+          const before = await s.read((tx) => dump(tx, known));
+          const late = s.write((tx) => {
+            const seq = ref.apply(tx, 'late', received(A, N, 9), { clientID: 'c2', mutationID: 1 });
+            tx.setLastMutationID('c2', 'g1', 1, seq);
+            return seq;
+          });
+          await close(s);
+          const lateSeq = await late;
+          expect(lateSeq).toBe(before.head + 1);
+
+          const again = await reopen(s);
+          opened.add(again);
+          const after = await again.read((tx) => dump(tx, known));
+          expect(after.head).toBe(lateSeq);
+          expect(after.events.slice(0, -1)).toEqual(before.events);
+          expect(after.events.at(-1)?.id).toBe('late');
+          expect(after.clients).toEqual([
+            { clientGroupID: 'g1', lastMutationID: 7 },
+            { clientGroupID: 'g1', lastMutationID: 1 },
+          ]);
+          // Everything the late write did not touch is as it was.
+          const untouched = (d: ReturnType<typeof dump>) => ({
+            conflicts: d.conflicts,
+            conflictRecords: d.conflictRecords,
+            items: d.items,
+            positions: d.positions,
+            users: d.users,
+            devices: d.devices,
+            sessions: d.sessions,
+            tickets: d.tickets,
+            deviceUsers: d.deviceUsers,
+          });
+          expect(untouched(after)).toEqual(untouched(before));
+          const lateKey = stockKey(A, N, null, null);
+          expect(before.snapshot.map((e) => e.key)).not.toContain(lateKey);
+          expect(after.snapshot.filter((e) => e.key !== lateKey)).toEqual(before.snapshot);
+          expect(after.snapshot.find((e) => e.key === lateKey)).toEqual({
+            key: lateKey,
+            value: { itemId: A, positionId: N, lot: null, serial: null, quantity: 9 },
+            seq: lateSeq,
+          });
+          await again.read((tx) => {
+            expectSameView(tx, ref.state, probesOf(events, ref.state), 'after reopen');
+            expect(sortLines(tx.stock({}))).toEqual(sortLines([...ref.state.stock.values()]));
+          });
+          expect(await again.write((tx) => tx.appendEvent(plainEvent('next')))).toBe(lateSeq + 1);
+        });
+      });
+    }
+  });
+}

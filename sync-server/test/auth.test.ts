@@ -1,0 +1,212 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, Device, startServer } from './harness.js';
+import type { TestServer } from './harness.js';
+
+let server: TestServer;
+afterEach(async () => {
+  await server.close();
+});
+
+const login = (username: string, password: string, extra: Record<string, unknown> = {}) =>
+  server.request('/api/auth/login', { method: 'POST', json: { username, password, ...extra } });
+
+describe('login', () => {
+  it('returns a token and the user; the token works, and no token is ever in a URL', async () => {
+    server = await startServer();
+    const res = await login('admin', ADMIN_PASSWORD);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { token: string; user: Record<string, unknown> };
+    expect(body.user).toEqual({
+      id: expect.any(String),
+      username: 'admin',
+      name: 'Administrator',
+      role: 'admin',
+    });
+    expect(body.token.length).toBeGreaterThanOrEqual(40);
+    const me = await server.request('/api/auth/me', { token: body.token });
+    expect(((await me.json()) as { user: { username: string } }).user.username).toBe('admin');
+  });
+
+  it('401 without saying which part was wrong', async () => {
+    server = await startServer();
+    const wrongPassword = await login('admin', 'not-the-password');
+    const unknownUser = await login('nobody', 'not-the-password');
+    expect([wrongPassword.status, unknownUser.status]).toEqual([401, 401]);
+    const a = (await wrongPassword.json()) as { detail: string };
+    const b = (await unknownUser.json()) as { detail: string };
+    expect(a.detail).toBe(b.detail);
+  });
+
+  it('throttles repeated failures (and only failures), with Retry-After', async () => {
+    server = await startServer();
+    for (let i = 0; i < 5; i++) expect((await login('admin', 'wrong-password')).status).toBe(401);
+    // Five free failures; from then on every attempt waits, even with the right password.
+    const throttled = await login('admin', ADMIN_PASSWORD);
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    server.clock.advance(5_000);
+    expect((await login('admin', ADMIN_PASSWORD)).status).toBe(200);
+    // Successful sign-ins are never throttled.
+    for (let i = 0; i < 10; i++) expect((await login('admin', ADMIN_PASSWORD)).status).toBe(200);
+  });
+
+  it('bad bodies are 400 problems', async () => {
+    server = await startServer();
+    const res = await server.request('/api/auth/login', { method: 'POST', body: 'username=admin' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'MALFORMED_JSON' });
+    const missing = await login('admin', '');
+    expect(missing.status).toBe(400);
+  });
+
+  it('tokens expire, can be revoked by logout, and die with a deactivated user', async () => {
+    server = await startServer();
+    const admin = await server.login('admin', ADMIN_PASSWORD);
+    await server.createUser(admin, 'op', 'operator');
+    const op = await server.login('op', 'op-password');
+    expect((await server.request('/api/auth/me', { token: op })).status).toBe(200);
+    expect((await server.request('/api/auth/logout', { method: 'POST', token: op })).status).toBe(
+      204,
+    );
+    expect((await server.request('/api/auth/me', { token: op })).status).toBe(401);
+
+    const op2 = await server.login('op', 'op-password');
+    server.clock.advance(12 * 3600_000 + 1);
+    const expired = await server.request('/api/auth/me', { token: op2 });
+    expect(expired.status).toBe(401);
+    expect(((await expired.json()) as { detail: string }).detail).toMatch(/expired/);
+
+    const admin2 = await server.login('admin', ADMIN_PASSWORD);
+    const op3 = await server.login('op', 'op-password');
+    const users = (await (await server.request('/api/users', { token: admin2 })).json()) as {
+      id: string;
+      username: string;
+    }[];
+    const id = users.find((u) => u.username === 'op')?.id ?? '';
+    const patch = await server.request(`/api/users/${id}`, {
+      method: 'PATCH',
+      token: admin2,
+      json: { active: false },
+    });
+    expect(patch.status).toBe(200);
+    expect((await server.request('/api/auth/me', { token: op3 })).status).toBe(401);
+    expect((await login('op', 'op-password')).status).toBe(401);
+  });
+
+  it('a session token binds to one client group: the one given at login', async () => {
+    server = await startServer();
+    const token = await server.login('admin', ADMIN_PASSWORD, 'g-handheld-1');
+    const d = new Device(server, token, 'g-handheld-2');
+    expect((await d.push([])).status).toBe(403);
+    const ok = new Device(server, token, 'g-handheld-1');
+    expect((await ok.push([])).status).toBe(200);
+  });
+});
+
+describe('admin API', () => {
+  it('creates users (201), refuses duplicates (409), short passwords (400) and non-admins (403)', async () => {
+    server = await startServer();
+    const admin = await server.login('admin', ADMIN_PASSWORD);
+    const created = await server.request('/api/users', {
+      method: 'POST',
+      token: admin,
+      json: { username: 'sup', password: 'long-enough-pw', name: 'Sue', role: 'supervisor' },
+    });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toEqual({
+      id: expect.any(String),
+      username: 'sup',
+      name: 'Sue',
+      role: 'supervisor',
+    });
+    const dup = await server.request('/api/users', {
+      method: 'POST',
+      token: admin,
+      json: { username: 'SUP', password: 'long-enough-pw', name: 'Sue', role: 'operator' },
+    });
+    expect(dup.status).toBe(409);
+    const short = await server.request('/api/users', {
+      method: 'POST',
+      token: admin,
+      json: { username: 'x', password: 'short', name: 'X', role: 'operator' },
+    });
+    expect(short.status).toBe(400);
+    expect(((await short.json()) as { detail: string }).detail).toMatch(/at least 10/);
+    const sup = await server.login('sup', 'long-enough-pw');
+    const forbidden = await server.request('/api/users', {
+      method: 'POST',
+      token: sup,
+      json: { username: 'y', password: 'long-enough-pw', name: 'Y', role: 'admin' },
+    });
+    expect(forbidden.status).toBe(403);
+    expect((await server.request('/api/users', { token: sup })).status).toBe(403);
+  });
+
+  it('changes roles, and refuses to demote the last admin', async () => {
+    server = await startServer();
+    const admin = await server.login('admin', ADMIN_PASSWORD);
+    const users = (await (await server.request('/api/users', { token: admin })).json()) as {
+      id: string;
+    }[];
+    const adminId = users[0]?.id ?? '';
+    const demote = await server.request(`/api/users/${adminId}`, {
+      method: 'PATCH',
+      token: admin,
+      json: { role: 'operator' },
+    });
+    expect(demote.status).toBe(409);
+    const op = await server.createUser(admin, 'op', 'operator');
+    const promote = await server.request(`/api/users/${op.id}`, {
+      method: 'PATCH',
+      token: admin,
+      json: { role: 'supervisor' },
+    });
+    expect(((await promote.json()) as { role: string }).role).toBe('supervisor');
+    expect(
+      (
+        await server.request('/api/users/nope', {
+          method: 'PATCH',
+          token: admin,
+          json: { role: 'operator' },
+        })
+      ).status,
+    ).toBe(404);
+  });
+
+  it('lists devices with their user, last push and last pull', async () => {
+    server = await startServer();
+    const admin = await server.login('admin', ADMIN_PASSWORD);
+    const d = new Device(server, admin);
+    await d.pushOk([d.mutation('definePosition', { positionId: 'P', code: 'P', kind: 'bin' })]);
+    await d.pull(0);
+    await server.handle.close(); // flushes coalesced pull times
+    const devices = (await (await server.request('/api/devices', { token: admin })).json()) as {
+      clientGroupID: string;
+      username: string;
+      lastPushAt: string;
+      lastPullAt: string;
+      clients: Record<string, number>;
+    }[];
+    expect(devices).toEqual([
+      expect.objectContaining({
+        clientGroupID: d.clientGroupID,
+        username: 'admin',
+        lastPushAt: expect.any(String),
+        lastPullAt: expect.any(String),
+        clients: { [d.clientID]: 1 },
+      }),
+    ]);
+  });
+});
+
+describe('health and metrics', () => {
+  it('/health needs no token and reports the head; /metrics is Prometheus text', async () => {
+    server = await startServer({ demo: true });
+    const health = await server.request('/health');
+    expect(await health.json()).toEqual({ status: 'ok', head: expect.any(Number) });
+    const metrics = await server.request('/metrics');
+    const text = await metrics.text();
+    expect(text).toMatch(/^floorsync_log_head \d+$/m);
+    expect(text).toMatch(/^floorsync_conflicts_open 0$/m);
+  });
+});
