@@ -37,7 +37,7 @@ import { Metrics } from './metrics.js';
 import { pull } from './replay/pull.js';
 import { foreignClients, replayPush } from './replay/push.js';
 import { SseHub } from './sse.js';
-import type { Storage, UserRow } from './storage/port.js';
+import type { Storage, UserRow, WriteTx } from './storage/port.js';
 import { StorageUnavailableError } from './storage/port.js';
 
 /**
@@ -83,6 +83,9 @@ export interface AppHandle {
   close(): Promise<void>;
 }
 
+/** Absent or empty (Replicache's default) means "the current schema". */
+const schemaSupported = (v: string | undefined) => v === undefined || v === '' || v === SCHEMA_VERSION;
+
 const publicUser = (u: UserRow): PublicUser => ({
   id: u.id,
   username: u.username,
@@ -107,7 +110,7 @@ function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
       .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
     throw badRequest(issues.join('; '), 'VALIDATION_FAILED');
   }
-  return parsed.data as z.infer<S>;
+  return parsed.data;
 }
 
 export function createApp(deps: AppDeps): AppHandle {
@@ -215,18 +218,27 @@ export function createApp(deps: AppDeps): AppHandle {
       await next();
     };
 
-  /** Binds the session to its device on first use; refuses another device or a revoked one. */
+  /**
+   * A session serves one device (client group): the one given at login, else the first it
+   * syncs with. Checked and bound in one write transaction, so two first requests racing
+   * with different groups cannot both win. A revoked device is refused.
+   */
   const bindDevice = async (session: Session, clientGroupID: string): Promise<void> => {
-    if (session.clientGroupID !== null && session.clientGroupID !== clientGroupID) {
-      throw forbidden('this session belongs to another device');
+    if (session.clientGroupID !== null) {
+      if (session.clientGroupID !== clientGroupID) throw forbidden('this session belongs to another device');
+      const device = await storage.read((tx) => tx.device(clientGroupID));
+      if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
+      return;
     }
-    const device = await storage.read((tx) => tx.device(clientGroupID));
-    if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
-    if (session.clientGroupID === null || !device) {
-      await storage.write((tx) => {
-        tx.bindSession(session.tokenHash, clientGroupID);
-        tx.touchDevice(clientGroupID, session.user.id, clock().toISOString(), 'login');
-      });
+    await storage.write((tx) => checkAndBind(tx, session, clientGroupID));
+  };
+  const checkAndBind = (tx: WriteTx, session: Session, clientGroupID: string) => {
+    const bound = tx.session(session.tokenHash)?.clientGroupID ?? null;
+    if (bound !== null && bound !== clientGroupID) throw forbidden('this session belongs to another device');
+    if (tx.device(clientGroupID)?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
+    if (bound === null) {
+      tx.bindSession(session.tokenHash, clientGroupID);
+      tx.touchDevice(clientGroupID, session.user.id, clock().toISOString(), 'login');
     }
   };
 
@@ -341,18 +353,16 @@ export function createApp(deps: AppDeps): AppHandle {
       if (typeof version === 'number' && version !== PUSH_VERSION)
         return c.json({ error: 'VersionNotSupported', versionType: 'push' });
       const req = validate(pushRequestSchema, body);
-      if (req.schemaVersion !== undefined && req.schemaVersion !== SCHEMA_VERSION) {
-        return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
-      }
+      if (!schemaSupported(req.schemaVersion)) return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
       if (req.mutations.length > MAX_MUTATIONS_PER_PUSH) {
         throw tooLarge(
           `a push may carry at most ${MAX_MUTATIONS_PER_PUSH} mutations, this one has ${req.mutations.length}`,
         );
       }
       const session = c.get('session');
-      await bindDevice(session, req.clientGroupID);
       const extra = req as { pending?: unknown; appVersion?: unknown };
       const outcome = await storage.write((tx) => {
+        checkAndBind(tx, session, req.clientGroupID);
         const foreign = foreignClients(tx, req.clientGroupID, req.mutations);
         if (foreign.length > 0) throw forbidden(`client ${foreign[0]} belongs to another device`);
         tx.touchDevice(req.clientGroupID, session.user.id, clock().toISOString(), 'push', {
@@ -385,9 +395,7 @@ export function createApp(deps: AppDeps): AppHandle {
     if (typeof version === 'number' && version !== PULL_VERSION)
       return c.json({ error: 'VersionNotSupported', versionType: 'pull' });
     const req = validate(pullRequestSchema, body);
-    if (req.schemaVersion !== undefined && req.schemaVersion !== SCHEMA_VERSION) {
-      return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
-    }
+    if (!schemaSupported(req.schemaVersion)) return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
     const session = c.get('session');
     await bindDevice(session, req.clientGroupID);
     const answer = await storage.read((tx) =>

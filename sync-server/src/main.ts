@@ -3,7 +3,6 @@
  * The composition root: the only place that reads the environment, opens the database and
  * the bus, and listens. `npm start` at the repository root runs this.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { argon2Hasher } from './auth/passwords.js';
 import { DEMO_USERS, DEMO_ADMIN_PASSWORD, bootstrap } from './bootstrap.js';
 import { inProcessBus } from './bus/in-process.js';
 import { readConfig } from './config.js';
+import { uuidv7 } from './ids.js';
 import { jsonLogger } from './log.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const bus = inProcessBus();
   const hasher = argon2Hasher();
   const clock = () => new Date();
-  const newId = () => randomUUID();
+  const newId = () => uuidv7();
 
   const { created } = await bootstrap({
     storage,

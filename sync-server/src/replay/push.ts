@@ -6,7 +6,6 @@ import type {
   PushMutation,
   RecordedMutation,
   Role,
-  StateChange,
 } from '@floorsync/domain';
 import {
   assessDeviceTime,
@@ -213,7 +212,7 @@ function applyOne(
     });
     seqs.push(seq);
     if (isInventoryEvent(e)) {
-      for (const change of changesOf({ ...e, id: asEventId(id) }) as StateChange[])
+      for (const change of changesOf({ ...e, id: asEventId(id) }))
         tx.applyChange(change, seq);
     } else if (e.type === 'ConflictResolved') {
       tx.resolveConflict(e.data.conflictId, {

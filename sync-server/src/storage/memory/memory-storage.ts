@@ -67,24 +67,43 @@ export function openMemoryStorage(): Storage {
   const data: Data = { inv: initialState(), events: [], rest: freshRest() };
   const tx = new MemoryTx(data);
   let closed = false;
+  // Writes run one after another on a later turn, like the SQLite adapter's group commit, so
+  // a write started inside another write's (or a read's) callback never runs inside it.
+  let queue: { fn: (tx: WriteTx) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    for (const w of batch) {
+      try {
+        w.resolve(tx.savepoint(() => w.fn(tx)));
+      } catch (error) {
+        w.reject(error);
+      }
+    }
+  };
   return {
     write<T>(fn: (tx: WriteTx) => T): Promise<T> {
       if (closed) return Promise.reject(new StorageUnavailableError('storage is closed'));
-      try {
-        return Promise.resolve(tx.savepoint(() => fn(tx)));
-      } catch (error) {
-        return Promise.reject(error as Error);
-      }
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
     },
     read<T>(fn: (tx: ReadTx) => T): Promise<T> {
       if (closed) return Promise.reject(new StorageUnavailableError('storage is closed'));
       try {
         return Promise.resolve(fn(tx));
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
     },
     close() {
+      flush();
       closed = true;
       return Promise.resolve();
     },
@@ -299,6 +318,7 @@ class MemoryTx implements WriteTx {
     }
   }
   appendEvent(e: NewEvent) {
+    if (this.d.events.some((x) => x.id === e.id)) throw new Error('UNIQUE constraint failed: events.id');
     const seq = this.head() + 1;
     this.d.events.push({
       seq,

@@ -79,7 +79,6 @@ CREATE TABLE stock (
 CREATE INDEX stock_position ON stock (position_id) WHERE quantity <> 0;
 CREATE INDEX stock_item ON stock (item_id) WHERE quantity <> 0;
 CREATE INDEX stock_serial ON stock (serial) WHERE serial <> '' AND quantity <> 0;
-CREATE INDEX stock_seq ON stock (seq);
 
 CREATE TABLE lots (
   skey TEXT PRIMARY KEY,

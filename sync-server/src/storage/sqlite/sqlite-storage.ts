@@ -74,10 +74,12 @@ const isTransient = (e: unknown): boolean =>
   typeof (e as { code?: unknown }).code === 'string' &&
   [...TRANSIENT].some((c) => (e as { code: string }).code.startsWith(c));
 
-const toUnavailable = (e: unknown): unknown =>
+const toUnavailable = (e: unknown): Error =>
   isTransient(e)
     ? new StorageUnavailableError(`storage unavailable: ${(e as Error).message}`, { cause: e })
-    : e;
+    : e instanceof Error
+      ? e
+      : new Error(String(e));
 
 export function openSqliteStorage(options: SqliteOptions): Storage {
   const db = new Database(options.path);
@@ -85,6 +87,10 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = OFF');
+  // Working set in memory; checkpoints less often (each one fsyncs the main file).
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('wal_autocheckpoint = 4000');
   migrate(db);
   const tx = new SqliteTx(db);
 
@@ -466,10 +472,22 @@ class SqliteTx implements WriteTx {
   stock(q: StockQuery) {
     const where = ['quantity <> 0'];
     const args: unknown[] = [];
-    if (q.itemId !== undefined) (where.push('item_id = ?'), args.push(q.itemId));
-    if (q.positionId !== undefined) (where.push('position_id = ?'), args.push(q.positionId));
-    if (q.lot !== undefined) (where.push('lot = ?'), args.push(q.lot));
-    if (q.serial !== undefined) (where.push('serial = ?'), args.push(q.serial));
+    if (q.itemId !== undefined) {
+      where.push('item_id = ?');
+      args.push(q.itemId);
+    }
+    if (q.positionId !== undefined) {
+      where.push('position_id = ?');
+      args.push(q.positionId);
+    }
+    if (q.lot !== undefined) {
+      where.push('lot = ?');
+      args.push(q.lot);
+    }
+    if (q.serial !== undefined) {
+      where.push('serial = ?');
+      args.push(q.serial);
+    }
     args.push(q.limit ?? 10_000);
     return this.all(
       `SELECT * FROM stock WHERE ${where.join(' AND ')} ORDER BY skey LIMIT ?`,
@@ -515,8 +533,14 @@ class SqliteTx implements WriteTx {
   conflicts(filter: { readonly status?: 'open' | 'resolved'; readonly userId?: string }) {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.status) (where.push('status = ?'), args.push(filter.status));
-    if (filter.userId) (where.push('user_id = ?'), args.push(filter.userId));
+    if (filter.status) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    if (filter.userId) {
+      where.push('user_id = ?');
+      args.push(filter.userId);
+    }
     const sql = `SELECT * FROM conflicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_seq DESC LIMIT 1000`;
     return this.all(sql, ...args).map((r) => this.conflictOf(r));
   }
@@ -581,14 +605,14 @@ class SqliteTx implements WriteTx {
   // Writes
   savepoint<T>(fn: () => T): T {
     const name = `sp${++this.savepoints}`;
-    this.db.exec(`SAVEPOINT ${name}`);
+    this.st(`SAVEPOINT ${name}`).run();
     try {
       const result = fn();
-      this.db.exec(`RELEASE ${name}`);
+      this.st(`RELEASE ${name}`).run();
       return result;
     } catch (error) {
-      this.db.exec(`ROLLBACK TO ${name}`);
-      this.db.exec(`RELEASE ${name}`);
+      this.st(`ROLLBACK TO ${name}`).run();
+      this.st(`RELEASE ${name}`).run();
       throw error;
     } finally {
       this.savepoints--;
@@ -879,34 +903,21 @@ class SqliteTx implements WriteTx {
     what: 'login' | 'push' | 'pull',
     info: { pending?: number; appVersion?: string } = {},
   ) {
+    // One statement on the hot path (every push): insert on first sight, else update in place.
     this.run(
-      `INSERT INTO devices (client_group_id, user_id, created_at) VALUES (?, ?, ?)
-       ON CONFLICT (client_group_id) DO UPDATE SET user_id = excluded.user_id`,
-      clientGroupID,
-      userId,
-      at,
+      `INSERT INTO devices (client_group_id, user_id, created_at, last_push_at, last_pull_at, pending, app_version)
+       VALUES (@group, @user, @at, CASE WHEN @what = 'push' THEN @at END, CASE WHEN @what = 'pull' THEN @at END, @pending, @version)
+       ON CONFLICT (client_group_id) DO UPDATE SET
+         user_id = excluded.user_id,
+         last_push_at = COALESCE(excluded.last_push_at, devices.last_push_at),
+         last_pull_at = COALESCE(excluded.last_pull_at, devices.last_pull_at),
+         pending = COALESCE(excluded.pending, devices.pending),
+         app_version = COALESCE(excluded.app_version, devices.app_version)`,
+      { group: clientGroupID, user: userId, at, what, pending: info.pending ?? null, version: info.appVersion ?? null },
     );
-    this.run(
-      'INSERT OR IGNORE INTO device_users (client_group_id, user_id) VALUES (?, ?)',
-      clientGroupID,
-      userId,
-    );
-    if (what === 'push')
-      this.run('UPDATE devices SET last_push_at = ? WHERE client_group_id = ?', at, clientGroupID);
-    if (what === 'pull')
-      this.run('UPDATE devices SET last_pull_at = ? WHERE client_group_id = ?', at, clientGroupID);
-    if (info.pending !== undefined)
-      this.run(
-        'UPDATE devices SET pending = ? WHERE client_group_id = ?',
-        info.pending,
-        clientGroupID,
-      );
-    if (info.appVersion !== undefined)
-      this.run(
-        'UPDATE devices SET app_version = ? WHERE client_group_id = ?',
-        info.appVersion,
-        clientGroupID,
-      );
+    if (what === 'login' || !this.userOnDevice(clientGroupID, userId)) {
+      this.run('INSERT OR IGNORE INTO device_users (client_group_id, user_id) VALUES (?, ?)', clientGroupID, userId);
+    }
   }
   revokeDevice(clientGroupID: string, at: string) {
     this.run(
