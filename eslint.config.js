@@ -30,6 +30,41 @@ const impureGlobals = [
   message: `domain/ is pure: '${name}' is I/O, time or randomness — pass it in as an argument.`,
 }));
 
+/** The purity rule of domain/ (exported so a test can prove it bites). */
+export const domainPurity = {
+  // The purity rule: domain source may import zod and its own modules, nothing else.
+  files: ['domain/src/**/*.ts'],
+  ignores: ['domain/src/**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: '^(?!zod$|\\.\\.?/)',
+            message: 'domain/ imports zod and its own modules only (ARCHITECTURE.md: pure core).',
+          },
+        ],
+      },
+    ],
+    'no-restricted-globals': ['error', ...impureGlobals],
+    'no-restricted-properties': [
+      'error',
+      { object: 'Date', property: 'now', message: 'domain/ has no clock: pass time in.' },
+      { object: 'Math', property: 'random', message: 'domain/ has no randomness: pass ids in.' },
+    ],
+    'no-restricted-syntax': [
+      'error',
+      { selector: 'TSEnumDeclaration', message: 'Use an `as const` object, not an enum.' },
+      {
+        selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+        message: 'domain/ has no clock: pass time in.',
+      },
+      { selector: 'ImportExpression', message: 'domain/ has no dynamic imports.' },
+    ],
+  },
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -68,6 +103,10 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { console: 'readonly', process: 'readonly', URL: 'readonly' },
+    },
   },
   {
     // Vitest's asymmetric matchers (expect.any, objectContaining) are typed `any`.
@@ -77,37 +116,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
     },
   },
-  {
-    // The purity rule: domain source may import zod and its own modules, nothing else.
-    files: ['domain/src/**/*.ts'],
-    ignores: ['domain/src/**/*.test.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '^(?!zod$|\\.\\.?/)',
-              message: 'domain/ imports zod and its own modules only (ARCHITECTURE.md: pure core).',
-            },
-          ],
-        },
-      ],
-      'no-restricted-globals': ['error', ...impureGlobals],
-      'no-restricted-properties': [
-        'error',
-        { object: 'Date', property: 'now', message: 'domain/ has no clock: pass time in.' },
-        { object: 'Math', property: 'random', message: 'domain/ has no randomness: pass ids in.' },
-      ],
-      'no-restricted-syntax': [
-        'error',
-        { selector: 'TSEnumDeclaration', message: 'Use an `as const` object, not an enum.' },
-        {
-          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
-          message: 'domain/ has no clock: pass time in.',
-        },
-        { selector: 'ImportExpression', message: 'domain/ has no dynamic imports.' },
-      ],
-    },
-  },
+  domainPurity,
 );

@@ -16,7 +16,16 @@ const PASSWORD = 'bench-admin-password';
 
 async function startServer(dir: string): Promise<{ base: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [path.join(root, 'dist/main.js')], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_PASSWORD: PASSWORD, DEMO: '', LOG_LEVEL: 'info', NATS_URL: '' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dir,
+      ADMIN_PASSWORD: PASSWORD,
+      DEMO: '',
+      LOG_LEVEL: 'info',
+      NATS_URL: '',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise<string>((resolve, reject) => {
@@ -54,14 +63,23 @@ class Api {
   async post(url: string, body: unknown, token?: string): Promise<unknown> {
     const res = await fetch(this.base + url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: JSON.stringify(body),
     });
     if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
     return res.json();
   }
   async login(group: string): Promise<string> {
-    return ((await this.post('/api/auth/login', { username: 'admin', password: PASSWORD, clientGroupID: group })) as { token: string }).token;
+    return (
+      (await this.post('/api/auth/login', {
+        username: 'admin',
+        password: PASSWORD,
+        clientGroupID: group,
+      })) as { token: string }
+    ).token;
   }
 }
 
@@ -79,26 +97,44 @@ class Device {
   async push(mutations: { name: string; args: unknown }[]) {
     const res = (await this.api.post(
       '/sync/push',
-      { pushVersion: 1, clientGroupID: this.group, mutations: mutations.map((m) => ({ clientID: this.client, id: this.next++, ...m, timestamp: Date.now() })) },
+      {
+        pushVersion: 1,
+        clientGroupID: this.group,
+        mutations: mutations.map((m) => ({
+          clientID: this.client,
+          id: this.next++,
+          ...m,
+          timestamp: Date.now(),
+        })),
+      },
       this.token,
     )) as { results: { status: string }[] };
-    if (res.results.some((r) => r.status !== 'applied')) throw new Error(`not applied: ${JSON.stringify(res.results[0])}`);
+    if (res.results.some((r) => r.status !== 'applied'))
+      throw new Error(`not applied: ${JSON.stringify(res.results[0])}`);
   }
 }
 
 const BINS = 50;
 async function seed(api: Api) {
   const d = await Device.create(api, 'seed');
-  const m: { name: string; args: unknown }[] = [{ name: 'defineItem', args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' } }];
-  for (let i = 0; i < BINS; i++) m.push({ name: 'definePosition', args: { positionId: `B${i}`, code: `B${i}`, kind: 'bin' } });
+  const m: { name: string; args: unknown }[] = [
+    { name: 'defineItem', args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' } },
+  ];
+  for (let i = 0; i < BINS; i++)
+    m.push({ name: 'definePosition', args: { positionId: `B${i}`, code: `B${i}`, kind: 'bin' } });
   await d.push(m);
 }
 
 /** A receipt into a bin: the most common scan; each one is a full replay (decide, event, stock, movement). */
-const scan = (i: number) => ({ name: 'receiveStock', args: { itemId: 'A', positionId: `B${i % BINS}`, quantity: 1 } });
+const scan = (i: number) => ({
+  name: 'receiveStock',
+  args: { itemId: 'A', positionId: `B${i % BINS}`, quantity: 1 },
+});
 
 async function pushLoad(api: Api, devices: number, batch: number, perDevice: number) {
-  const ds = await Promise.all(Array.from({ length: devices }, (_, i) => Device.create(api, `d${devices}-${batch}-${i}`)));
+  const ds = await Promise.all(
+    Array.from({ length: devices }, (_, i) => Device.create(api, `d${devices}-${batch}-${i}`)),
+  );
   const latencies: number[] = [];
   const t0 = performance.now();
   await Promise.all(
@@ -112,7 +148,10 @@ async function pushLoad(api: Api, devices: number, batch: number, perDevice: num
   );
   const seconds = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
-  return { perSecond: (devices * batch * perDevice) / seconds, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
+  return {
+    perSecond: (devices * batch * perDevice) / seconds,
+    p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
+  };
 }
 
 /** The ceiling: plain inserts of event-sized rows into the same kind of file, 100 per transaction. */
@@ -122,10 +161,19 @@ function rawInsertPerSecond(): number {
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.exec('CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, type TEXT, data TEXT, meta TEXT)');
+    db.exec(
+      'CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, type TEXT, data TEXT, meta TEXT)',
+    );
     const insert = db.prepare('INSERT INTO events (id, type, data, meta) VALUES (?, ?, ?, ?)');
     const data = JSON.stringify({ itemId: 'A', positionId: 'B1', quantity: 1 });
-    const meta = JSON.stringify({ clientID: 'c', mutationID: 1, userId: 'u', occurredAt: new Date().toISOString(), recordedAt: new Date().toISOString(), conflicts: [] });
+    const meta = JSON.stringify({
+      clientID: 'c',
+      mutationID: 1,
+      userId: 'u',
+      occurredAt: new Date().toISOString(),
+      recordedAt: new Date().toISOString(),
+      conflicts: [],
+    });
     const tx = db.transaction((n: number, from: number) => {
       for (let i = 0; i < n; i++) insert.run(`id-${from + i}`, 'StockReceived', data, meta);
     });
@@ -158,13 +206,17 @@ export const benches: Bench[] = [
           [100, 100, 2],
         ] as const) {
           const r = await pushLoad(api, devices, batch, perDevice);
-          out[`push.devices${devices}_batch${batch}_per_s`] = { value: r.perSecond, unit: 'mutations/s' };
+          out[`push.devices${devices}_batch${batch}_per_s`] = {
+            value: r.perSecond,
+            unit: 'mutations/s',
+          };
           out[`push.devices${devices}_batch${batch}_p99_ms`] = { value: r.p99, unit: 'ms' };
           if (devices === 10 && batch === 100) {
             out['push.batch100_per_s'] = { value: r.perSecond, unit: 'mutations/s' };
             out['push.batch100_vs_raw_insert_ratio'] = { value: r.perSecond / raw, unit: 'ratio' };
           }
-          if (devices === 100 && batch === 1) out['push.single_p99_ms'] = { value: r.p99, unit: 'ms' };
+          if (devices === 100 && batch === 1)
+            out['push.single_p99_ms'] = { value: r.p99, unit: 'ms' };
         }
       });
       return out;
@@ -176,13 +228,24 @@ export const benches: Bench[] = [
       return withServer(async (api) => {
         await seed(api);
         const writer = await Device.create(api, 'writer');
-        for (let i = 0; i < 100; i++) await writer.push(Array.from({ length: 1000 }, (_, j) => scan(i * 1000 + j)));
+        for (let i = 0; i < 100; i++)
+          await writer.push(Array.from({ length: 1000 }, (_, j) => scan(i * 1000 + j)));
         const reader = await Device.create(api, 'fresh');
         const t0 = performance.now();
         let cookie = 0;
         let events = 0;
         for (;;) {
-          const res = (await api.post('/sync/pull', { pullVersion: 1, clientGroupID: reader.group, cookie, profileID: 'p', schemaVersion: '1' }, reader.token)) as {
+          const res = (await api.post(
+            '/sync/pull',
+            {
+              pullVersion: 1,
+              clientGroupID: reader.group,
+              cookie,
+              profileID: 'p',
+              schemaVersion: '1',
+            },
+            reader.token,
+          )) as {
             cookie: number;
             patch: unknown[];
             hasMore?: boolean;

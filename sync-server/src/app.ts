@@ -84,7 +84,8 @@ export interface AppHandle {
 }
 
 /** Absent or empty (Replicache's default) means "the current schema". */
-const schemaSupported = (v: string | undefined) => v === undefined || v === '' || v === SCHEMA_VERSION;
+const schemaSupported = (v: string | undefined) =>
+  v === undefined || v === '' || v === SCHEMA_VERSION;
 
 const publicUser = (u: UserRow): PublicUser => ({
   id: u.id,
@@ -225,7 +226,8 @@ export function createApp(deps: AppDeps): AppHandle {
    */
   const bindDevice = async (session: Session, clientGroupID: string): Promise<void> => {
     if (session.clientGroupID !== null) {
-      if (session.clientGroupID !== clientGroupID) throw forbidden('this session belongs to another device');
+      if (session.clientGroupID !== clientGroupID)
+        throw forbidden('this session belongs to another device');
       const device = await storage.read((tx) => tx.device(clientGroupID));
       if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
       return;
@@ -234,8 +236,10 @@ export function createApp(deps: AppDeps): AppHandle {
   };
   const checkAndBind = (tx: WriteTx, session: Session, clientGroupID: string) => {
     const bound = tx.session(session.tokenHash)?.clientGroupID ?? null;
-    if (bound !== null && bound !== clientGroupID) throw forbidden('this session belongs to another device');
-    if (tx.device(clientGroupID)?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
+    if (bound !== null && bound !== clientGroupID)
+      throw forbidden('this session belongs to another device');
+    if (tx.device(clientGroupID)?.revokedAt)
+      throw forbidden('this device has been revoked; ask an admin');
     if (bound === null) {
       tx.bindSession(session.tokenHash, clientGroupID);
       tx.touchDevice(clientGroupID, session.user.id, clock().toISOString(), 'login');
@@ -353,7 +357,8 @@ export function createApp(deps: AppDeps): AppHandle {
       if (typeof version === 'number' && version !== PUSH_VERSION)
         return c.json({ error: 'VersionNotSupported', versionType: 'push' });
       const req = validate(pushRequestSchema, body);
-      if (!schemaSupported(req.schemaVersion)) return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
+      if (!schemaSupported(req.schemaVersion))
+        return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
       if (req.mutations.length > MAX_MUTATIONS_PER_PUSH) {
         throw tooLarge(
           `a push may carry at most ${MAX_MUTATIONS_PER_PUSH} mutations, this one has ${req.mutations.length}`,
@@ -395,7 +400,8 @@ export function createApp(deps: AppDeps): AppHandle {
     if (typeof version === 'number' && version !== PULL_VERSION)
       return c.json({ error: 'VersionNotSupported', versionType: 'pull' });
     const req = validate(pullRequestSchema, body);
-    if (!schemaSupported(req.schemaVersion)) return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
+    if (!schemaSupported(req.schemaVersion))
+      return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
     const session = c.get('session');
     await bindDevice(session, req.clientGroupID);
     const answer = await storage.read((tx) =>

@@ -101,7 +101,9 @@ function attribute(
 export function replayPush(tx: WriteTx, input: PushInput, deps: ReplayDeps): PushOutcome {
   const results: MutationResult[] = [];
   const stopped = new Map<string, number>(); // clientID → expected id after a gap
+  /** clientID → [lastMutationID, seq of its last event]; written once per client at the end. */
   const lmids = new Map<string, number>();
+  const lastSeq = new Map<string, number>();
   let appended = 0;
 
   for (const m of input.mutations) {
@@ -123,8 +125,13 @@ export function replayPush(tx: WriteTx, input: PushInput, deps: ReplayDeps): Pus
     const result = tx.savepoint(() => applyOne(tx, input, m, deps));
     appended += result.seqs?.length ?? 0;
     lmids.set(m.clientID, m.id);
+    lastSeq.set(m.clientID, result.seqs?.at(-1) ?? 0);
     results.push(result);
   }
+  // lastMutationID advances in the same transaction as the events: any failure above throws
+  // and the caller rolls the whole request back, so writing it once per client is enough.
+  for (const [clientID, id] of lmids)
+    tx.setLastMutationID(clientID, input.clientGroupID, id, lastSeq.get(clientID) ?? 0);
   return { results, head: tx.head(), appended };
 }
 
@@ -212,8 +219,7 @@ function applyOne(
     });
     seqs.push(seq);
     if (isInventoryEvent(e)) {
-      for (const change of changesOf({ ...e, id: asEventId(id) }))
-        tx.applyChange(change, seq);
+      for (const change of changesOf({ ...e, id: asEventId(id) })) tx.applyChange(change, seq);
     } else if (e.type === 'ConflictResolved') {
       tx.resolveConflict(e.data.conflictId, {
         action: e.data.action,
@@ -249,7 +255,6 @@ function applyOne(
     }
   }
 
-  tx.setLastMutationID(m.clientID, input.clientGroupID, m.id, seqs.at(-1) ?? firstSeq);
   return decision.kind === 'rejected'
     ? {
         clientID: m.clientID,

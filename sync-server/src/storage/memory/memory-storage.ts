@@ -69,7 +69,11 @@ export function openMemoryStorage(): Storage {
   let closed = false;
   // Writes run one after another on a later turn, like the SQLite adapter's group commit, so
   // a write started inside another write's (or a read's) callback never runs inside it.
-  let queue: { fn: (tx: WriteTx) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  let queue: {
+    fn: (tx: WriteTx) => unknown;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   let scheduled = false;
   const flush = () => {
     scheduled = false;
@@ -318,7 +322,8 @@ class MemoryTx implements WriteTx {
     }
   }
   appendEvent(e: NewEvent) {
-    if (this.d.events.some((x) => x.id === e.id)) throw new Error('UNIQUE constraint failed: events.id');
+    if (this.d.events.some((x) => x.id === e.id))
+      throw new Error('UNIQUE constraint failed: events.id');
     const seq = this.head() + 1;
     this.d.events.push({
       seq,

@@ -14,9 +14,11 @@ export const MIGRATIONS: readonly {
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 -- The log: the truth. Never updated, never deleted.
+-- Event ids are server-minted UUIDv7s, unique by construction; nothing looks events up by id
+-- (movements, which reversals look up, have their own table), so no index is kept on it.
 CREATE TABLE events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
+  id TEXT NOT NULL,
   type TEXT NOT NULL,
   data TEXT NOT NULL,
   meta TEXT NOT NULL,

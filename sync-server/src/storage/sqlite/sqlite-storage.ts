@@ -116,11 +116,13 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
           // A nested better-sqlite3 transaction is a savepoint: a throw rolls back only this write.
           outcomes.push({ ok: true, value: runNested(() => w.fn(tx)) });
         } catch (error) {
+          tx.resetCaches(); // this write's savepoint was rolled back
           outcomes.push({ ok: false, error: toUnavailable(error) });
         }
       }
       db.exec('COMMIT');
     } catch (error) {
+      tx.resetCaches();
       if (db.inTransaction) db.exec('ROLLBACK');
       const failure = toUnavailable(error);
       for (const w of batch) w.reject(failure);
@@ -277,6 +279,17 @@ const deviceOf = (r: Row): DeviceRow => ({
 class SqliteTx implements WriteTx {
   private readonly cache = new Map<string, Statement>();
   private savepoints = 0;
+  /**
+   * Items and positions change rarely and are read by nearly every decision: cached by id,
+   * invalidated by the writes that change them, and dropped whole on any rollback.
+   */
+  private readonly itemsById = new Map<string, Item | undefined>();
+  private readonly positionsById = new Map<string, Position | undefined>();
+
+  resetCaches(): void {
+    this.itemsById.clear();
+    this.positionsById.clear();
+  }
 
   constructor(private readonly db: Database.Database) {}
 
@@ -300,8 +313,12 @@ class SqliteTx implements WriteTx {
 
   // InventoryView
   item(id: ItemId) {
+    if (this.itemsById.has(id)) return this.itemsById.get(id);
     const r = this.get('SELECT * FROM items WHERE id = ?', id);
-    return r && itemOf(r);
+    const item = r && itemOf(r);
+    if (this.itemsById.size > 50_000) this.itemsById.clear();
+    this.itemsById.set(id, item);
+    return item;
   }
   itemBySku(sku: string) {
     const r = this.get('SELECT * FROM items WHERE sku = ?', sku);
@@ -315,8 +332,12 @@ class SqliteTx implements WriteTx {
     return r && itemOf(r);
   }
   position(id: PositionId) {
+    if (this.positionsById.has(id)) return this.positionsById.get(id);
     const r = this.get('SELECT * FROM positions WHERE id = ?', id);
-    return r && positionOf(r);
+    const position = r && positionOf(r);
+    if (this.positionsById.size > 50_000) this.positionsById.clear();
+    this.positionsById.set(id, position);
+    return position;
   }
   positionByCode(code: string) {
     const r = this.get('SELECT * FROM positions WHERE code = ?', code);
@@ -611,6 +632,7 @@ class SqliteTx implements WriteTx {
       this.st(`RELEASE ${name}`).run();
       return result;
     } catch (error) {
+      this.resetCaches();
       this.st(`ROLLBACK TO ${name}`).run();
       this.st(`RELEASE ${name}`).run();
       throw error;
@@ -636,6 +658,7 @@ class SqliteTx implements WriteTx {
     switch (change.op) {
       case 'putItem': {
         const i = change.item;
+        this.itemsById.delete(i.id);
         this.run('DELETE FROM barcodes WHERE item_id = ?', i.id);
         this.run(
           `INSERT INTO items (id, skey, sku, name, tracking, barcodes, uom, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -656,6 +679,7 @@ class SqliteTx implements WriteTx {
       }
       case 'putPosition': {
         const p = change.position;
+        this.positionsById.delete(p.id);
         this.run(
           `INSERT INTO positions (id, skey, code, parent_id, kind, fixed, disposable, retired, virtual, name, seq)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -676,6 +700,7 @@ class SqliteTx implements WriteTx {
         return;
       }
       case 'setParent':
+        this.positionsById.delete(change.positionId);
         this.run(
           'UPDATE positions SET parent_id = ?, seq = ? WHERE id = ?',
           change.parentId,
@@ -684,6 +709,7 @@ class SqliteTx implements WriteTx {
         );
         return;
       case 'retire':
+        this.positionsById.delete(change.positionId);
         this.run('UPDATE positions SET retired = 1, seq = ? WHERE id = ?', seq, change.positionId);
         return;
       case 'addStock': {
@@ -913,10 +939,21 @@ class SqliteTx implements WriteTx {
          last_pull_at = COALESCE(excluded.last_pull_at, devices.last_pull_at),
          pending = COALESCE(excluded.pending, devices.pending),
          app_version = COALESCE(excluded.app_version, devices.app_version)`,
-      { group: clientGroupID, user: userId, at, what, pending: info.pending ?? null, version: info.appVersion ?? null },
+      {
+        group: clientGroupID,
+        user: userId,
+        at,
+        what,
+        pending: info.pending ?? null,
+        version: info.appVersion ?? null,
+      },
     );
     if (what === 'login' || !this.userOnDevice(clientGroupID, userId)) {
-      this.run('INSERT OR IGNORE INTO device_users (client_group_id, user_id) VALUES (?, ?)', clientGroupID, userId);
+      this.run(
+        'INSERT OR IGNORE INTO device_users (client_group_id, user_id) VALUES (?, ?)',
+        clientGroupID,
+        userId,
+      );
     }
   }
   revokeDevice(clientGroupID: string, at: string) {
