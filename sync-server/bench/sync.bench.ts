@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -49,28 +50,73 @@ async function startServer(dir: string): Promise<{ base: string; child: ChildPro
 async function withServer<T>(fn: (api: Api) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-bench-'));
   const { base, child } = await startServer(dir);
+  const api = new Api(base);
   try {
-    return await fn(new Api(base));
+    return await fn(api);
   } finally {
+    api.close();
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** A lean keep-alive HTTP client: the load generator shares the 2 cores with the server. */
 class Api {
-  constructor(readonly base: string) {}
-  async post(url: string, body: unknown, token?: string): Promise<unknown> {
-    const res = await fetch(this.base + url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify(body),
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly url: URL;
+  constructor(readonly base: string) {
+    this.url = new URL(base);
+  }
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? '' : JSON.stringify(body);
+      const req = http.request(
+        {
+          host: this.url.hostname,
+          port: Number(this.url.port),
+          path,
+          method,
+          agent: this.agent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(data),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(data);
     });
-    if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-    return res.json();
+  }
+  async post(path: string, body: unknown, token?: string): Promise<unknown> {
+    const res = await this.request('POST', path, body, token);
+    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.text}`);
+    return JSON.parse(res.text) as unknown;
+  }
+  /** Server-side p99 of push handling, from the /metrics histogram (a bucket bound, in ms). */
+  async serverPushP99Ms(): Promise<number> {
+    const text = (await this.request('GET', '/metrics')).text;
+    const buckets = [
+      ...text.matchAll(/^floorsync_push_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm),
+    ].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])] as const);
+    const total = buckets.at(-1)?.[1] ?? 0;
+    return (buckets.find(([, n]) => n >= total * 0.99)?.[0] ?? Infinity) * 1000;
+  }
+  close() {
+    this.agent.destroy();
   }
   async login(group: string): Promise<string> {
     return (
@@ -197,6 +243,15 @@ export const benches: Bench[] = [
       await withServer(async (api) => {
         await seed(api);
         await pushLoad(api, 2, 100, 5); // warm-up
+        // Server-side view of single pushes under 100 devices, on a fresh histogram.
+        await withServer(async (fresh) => {
+          await seed(fresh);
+          await pushLoad(fresh, 100, 1, 10);
+          out['push.single_server_p99_ms'] = {
+            value: await fresh.serverPushP99Ms(),
+            unit: 'ms (histogram bucket bound)',
+          };
+        });
         for (const [devices, batch, perDevice] of [
           [1, 1, 500],
           [1, 100, 40],

@@ -12,7 +12,6 @@ import type {
   ConflictRow,
   DeviceRow,
   NewEvent,
-  ReadTx,
   SessionRow,
   SnapshotEntry,
   Storage,
@@ -21,7 +20,8 @@ import type {
   UserRow,
   WriteTx,
 } from '../port.js';
-import { StorageUnavailableError } from '../port.js';
+import type { Outcome } from '../group-commit.js';
+import { groupCommitStorage } from '../group-commit.js';
 
 /**
  * The in-memory twin of the storage port: the domain's own in-memory inventory state plus
@@ -66,53 +66,22 @@ const freshRest = (): Rest => ({
 export function openMemoryStorage(): Storage {
   const data: Data = { inv: initialState(), events: [], rest: freshRest() };
   const tx = new MemoryTx(data);
-  let closed = false;
-  // Writes run one after another on a later turn, like the SQLite adapter's group commit, so
-  // a write started inside another write's (or a read's) callback never runs inside it.
-  let queue: {
-    fn: (tx: WriteTx) => unknown;
-    resolve: (v: unknown) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    const batch = queue;
-    queue = [];
-    for (const w of batch) {
-      try {
-        w.resolve(tx.savepoint(() => w.fn(tx)));
-      } catch (error) {
-        w.reject(error);
-      }
-    }
-  };
-  return {
-    write<T>(fn: (tx: WriteTx) => T): Promise<T> {
-      if (closed) return Promise.reject(new StorageUnavailableError('storage is closed'));
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
+  return groupCommitStorage({
+    tx,
+    runBatch: (writes) =>
+      writes.map((fn): Outcome => {
+        try {
+          return { ok: true, value: tx.savepoint(() => fn(tx)) };
+        } catch (error) {
+          return { ok: false, error: asError(error) };
         }
-      });
-    },
-    read<T>(fn: (tx: ReadTx) => T): Promise<T> {
-      if (closed) return Promise.reject(new StorageUnavailableError('storage is closed'));
-      try {
-        return Promise.resolve(fn(tx));
-      } catch (error) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-      }
-    },
-    close() {
-      flush();
-      closed = true;
-      return Promise.resolve();
-    },
-  };
+      }),
+    toError: asError,
+    close: () => {},
+  });
 }
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 const snapshotKeyOf = (c: StateChange): string | null => {
   switch (c.op) {

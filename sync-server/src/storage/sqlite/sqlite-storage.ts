@@ -24,7 +24,6 @@ import type {
   ConflictRow,
   DeviceRow,
   NewEvent,
-  ReadTx,
   SessionRow,
   SnapshotEntry,
   Storage,
@@ -34,6 +33,8 @@ import type {
   WriteTx,
 } from '../port.js';
 import { StorageUnavailableError } from '../port.js';
+import type { Outcome } from '../group-commit.js';
+import { groupCommitStorage } from '../group-commit.js';
 import { MIGRATIONS } from './schema.js';
 
 /**
@@ -94,74 +95,33 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
   migrate(db);
   const tx = new SqliteTx(db);
 
-  let queue: {
-    fn: (tx: WriteTx) => unknown;
-    resolve: (v: unknown) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  let scheduled = false;
-  let closed = false;
-
   const runNested = db.transaction((fn: () => unknown) => fn());
-  const flush = () => {
-    scheduled = false;
-    const batch = queue;
-    queue = [];
-    if (batch.length === 0) return;
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    try {
-      db.exec('BEGIN IMMEDIATE');
-      for (const w of batch) {
-        try {
-          // A nested better-sqlite3 transaction is a savepoint: a throw rolls back only this write.
-          outcomes.push({ ok: true, value: runNested(() => w.fn(tx)) });
-        } catch (error) {
-          tx.resetCaches(); // this write's savepoint was rolled back
-          outcomes.push({ ok: false, error: toUnavailable(error) });
-        }
-      }
-      db.exec('COMMIT');
-    } catch (error) {
-      tx.resetCaches();
-      if (db.inTransaction) db.exec('ROLLBACK');
-      const failure = toUnavailable(error);
-      for (const w of batch) w.reject(failure);
-      return;
-    }
-    batch.forEach((w, i) => {
-      const o = outcomes[i];
-      if (o?.ok) w.resolve(o.value);
-      else w.reject(o?.error);
-    });
-  };
-
-  return {
-    write<T>(fn: (tx: WriteTx) => T): Promise<T> {
-      if (closed) return Promise.reject(new StorageUnavailableError('storage is closed'));
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
-      });
-    },
-    read<T>(fn: (tx: ReadTx) => T): Promise<T> {
-      if (closed) return Promise.reject(new StorageUnavailableError('storage is closed'));
+  return groupCommitStorage({
+    tx,
+    runBatch(writes) {
+      const outcomes: Outcome[] = [];
       try {
-        return Promise.resolve(fn(tx));
+        db.exec('BEGIN IMMEDIATE');
+        for (const fn of writes) {
+          try {
+            // A nested better-sqlite3 transaction is a savepoint: a throw rolls back only this write.
+            outcomes.push({ ok: true, value: runNested(() => fn(tx)) });
+          } catch (error) {
+            tx.resetCaches(); // this write's savepoint was rolled back
+            outcomes.push({ ok: false, error: toUnavailable(error) });
+          }
+        }
+        db.exec('COMMIT');
       } catch (error) {
-        return Promise.reject(toUnavailable(error));
+        tx.resetCaches();
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw error;
       }
+      return outcomes;
     },
-    close() {
-      if (closed) return Promise.resolve();
-      flush();
-      closed = true;
-      db.close();
-      return Promise.resolve();
-    },
-  };
+    toError: toUnavailable,
+    close: () => db.close(),
+  });
 }
 
 function migrate(db: Database.Database): void {
