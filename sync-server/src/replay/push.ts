@@ -105,6 +105,8 @@ export function replayPush(tx: WriteTx, input: PushInput, deps: ReplayDeps): Pus
   const lmids = new Map<string, number>();
   const lastSeq = new Map<string, number>();
   let appended = 0;
+  // One server time for the whole request: its mutations commit together.
+  const recordedAt = deps.now().toISOString();
 
   for (const m of input.mutations) {
     const gapAt = stopped.get(m.clientID);
@@ -122,7 +124,7 @@ export function replayPush(tx: WriteTx, input: PushInput, deps: ReplayDeps): Pus
       results.push({ clientID: m.clientID, id: m.id, status: 'gap', expectedID: lmid + 1 });
       continue;
     }
-    const result = tx.savepoint(() => applyOne(tx, input, m, deps));
+    const result = tx.savepoint(() => applyOne(tx, input, m, deps, recordedAt));
     appended += result.seqs?.length ?? 0;
     lmids.set(m.clientID, m.id);
     lastSeq.set(m.clientID, result.seqs?.at(-1) ?? 0);
@@ -157,8 +159,8 @@ function applyOne(
   input: PushInput,
   m: PushMutation,
   deps: ReplayDeps,
+  recordedAt: string,
 ): MutationResult {
-  const recordedAt = deps.now().toISOString();
   const time = assessDeviceTime({ occurredAt: m.occurredAt, timestamp: m.timestamp }, recordedAt);
   const who = attribute(tx, input.clientGroupID, m, input.session);
   const actor = who.ok ? who.actor : input.session;

@@ -601,9 +601,11 @@ class SqliteTx implements WriteTx {
     }
   }
   appendEvent(e: NewEvent): number {
-    const r = this.get(
+    // seq is the rowid (INTEGER PRIMARY KEY AUTOINCREMENT): never reused, strictly increasing.
+    const info = this.st(
       `INSERT INTO events (id, type, data, meta, client_group_id, client_id, mutation_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
       e.id,
       e.type,
       JSON.stringify(e.data),
@@ -612,7 +614,7 @@ class SqliteTx implements WriteTx {
       e.meta.clientID,
       e.meta.mutationID,
     );
-    return num(r?.['seq']);
+    return Number(info.lastInsertRowid);
   }
   applyChange(change: StateChange, seq: number): void {
     switch (change.op) {
@@ -673,21 +675,24 @@ class SqliteTx implements WriteTx {
         this.run('UPDATE positions SET retired = 1, seq = ? WHERE id = ?', seq, change.positionId);
         return;
       case 'addStock': {
-        const key = stockKey(change.itemId, change.positionId, change.lot, change.serial);
-        const previous = this.get('SELECT quantity FROM stock WHERE skey = ?', key);
-        // The same arithmetic as the in-memory twin: rounded to 6 decimals, 0 within tolerance.
-        let quantity = roundQty((previous ? num(previous['quantity']) : 0) + change.delta);
-        if (qtyIsZero(quantity)) quantity = 0;
+        // The in-memory twin's arithmetic, in one statement: rounded to 6 decimals, and 0
+        // within the 1e-6 tolerance (the row stays as a tombstone for snapshot paging).
         this.run(
-          `INSERT INTO stock (skey, item_id, position_id, lot, serial, quantity, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (skey) DO UPDATE SET quantity = excluded.quantity, seq = excluded.seq`,
-          key,
-          change.itemId,
-          change.positionId,
-          change.lot ?? '',
-          change.serial ?? '',
-          quantity,
-          seq,
+          `INSERT INTO stock (skey, item_id, position_id, lot, serial, quantity, seq)
+           VALUES (@key, @item, @position, @lot, @serial, @q, @seq)
+           ON CONFLICT (skey) DO UPDATE SET
+             quantity = CASE WHEN ABS(ROUND(stock.quantity + @delta, 6)) < 1e-6 THEN 0 ELSE ROUND(stock.quantity + @delta, 6) END,
+             seq = excluded.seq`,
+          {
+            key: stockKey(change.itemId, change.positionId, change.lot, change.serial),
+            item: change.itemId,
+            position: change.positionId,
+            lot: change.lot ?? '',
+            serial: change.serial ?? '',
+            q: qtyIsZero(roundQty(change.delta)) ? 0 : roundQty(change.delta),
+            delta: change.delta,
+            seq,
+          },
         );
         return;
       }
