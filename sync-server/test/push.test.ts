@@ -1,4 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { NewEvent, Storage } from '../src/storage/port.js';
+import { StorageUnavailableError } from '../src/storage/port.js';
+import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
 import { ADMIN_PASSWORD, Device, quantityAt, warehouseServer } from './harness.js';
 import type { TestServer } from './harness.js';
 
@@ -449,5 +455,69 @@ describe('bad input (scenario 26): a clear 4xx and nothing half-written', () => 
       json: { pullVersion: 0, clientGroupID: op1.clientGroupID, cookie: null },
     });
     expect(await pull.json()).toEqual({ error: 'VersionNotSupported', versionType: 'pull' });
+  });
+});
+
+describe('a failure mid-request (scenario 26: nothing half-written)', () => {
+  it('a store failure while replaying mutation 3 of 5 rolls back the whole request (503); a concurrent device commits; the re-send applies all 5', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-fail-'));
+    const base = openSqliteStorage({ path: path.join(dir, 'floorsync.db') });
+    let failGroup: string | null = null;
+    // The real SQLite store, with appendEvent failing for one device's third mutation.
+    const storage: Storage = {
+      read: (fn) => base.read(fn),
+      close: () => base.close(),
+      write: (fn) =>
+        base.write((tx) =>
+          fn(
+            new Proxy(tx, {
+              get(target, prop, receiver) {
+                if (prop === 'appendEvent') {
+                  return (e: NewEvent) => {
+                    if (e.clientGroupID === failGroup && e.meta.mutationID === 3)
+                      throw new StorageUnavailableError('disk full');
+                    return target.appendEvent(e);
+                  };
+                }
+                const value: unknown = Reflect.get(target, prop, receiver);
+                return typeof value === 'function'
+                  ? (value as (...a: unknown[]) => unknown).bind(target)
+                  : value;
+              },
+            }),
+          ),
+        ),
+    };
+    const w = await warehouseServer({ storage });
+    server = w.server;
+    const op1 = new Device(server, await server.login('op1', 'op1-password'));
+    const op2 = new Device(server, await server.login('op2', 'op2-password'));
+    failGroup = op1.clientGroupID;
+    const batch = Array.from({ length: 5 }, () =>
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    );
+    const [failed, other] = await Promise.all([
+      op1.push(batch),
+      op2.pushOk([op2.mutation('receiveStock', { itemId: 'A', positionId: 'Q', quantity: 7 })]),
+    ]);
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('content-type')).toBe('application/problem+json');
+    expect(other.results[0]?.status).toBe('applied');
+    expect(await quantityAt(server, w.admin, 'A', 'P')).toBe(0);
+    expect(await quantityAt(server, w.admin, 'A', 'Q')).toBe(7);
+    expect((await eventsSince(w.admin)).filter((e) => e.meta['clientID'] === op1.clientID)).toEqual(
+      [],
+    );
+    failGroup = null;
+    const again = await op1.pushOk(batch);
+    expect(again.results.map((r) => r.status)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+    ]);
+    expect(await quantityAt(server, w.admin, 'A', 'P')).toBe(5);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
