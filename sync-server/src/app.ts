@@ -405,7 +405,12 @@ export function createApp(deps: AppDeps): AppHandle {
     const session = c.get('session');
     await bindDevice(session, req.clientGroupID);
     const answer = await storage.read((tx) =>
-      pull(tx, { clientGroupID: req.clientGroupID, cookie: req.cookie, limit: req.limit }),
+      pull(tx, {
+        clientGroupID: req.clientGroupID,
+        cookie: req.cookie,
+        limit: req.limit,
+        conflictsOf: roleAllows(session.user.role, 'supervisor') ? null : session.user.id,
+      }),
     );
     activity.set(req.clientGroupID, { userId: session.user.id, at: clock().toISOString() });
     metrics.inc('floorsync_pulls_total');

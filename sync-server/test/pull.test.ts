@@ -227,3 +227,22 @@ describe('reset: a new device starts from a snapshot, not from history (scenario
     expect(next.patch).toHaveLength(1);
   });
 });
+
+describe('reset snapshots carry open conflicts for this user', () => {
+  it('an operator gets only their own open conflicts; a supervisor gets all', async () => {
+    const { op1, op2, supervisor } = await setup();
+    await op1.pushOk([op1.mutation('moveStock', { itemId: 'A', from: 'P', to: 'P', quantity: 1 })]); // rejected → conflict of op1
+    await op2.pushOk([
+      op2.mutation('receiveStock', { itemId: 'ghost', positionId: 'P', quantity: 1 }),
+    ]); // unknown item → conflict of op2
+    const conflictsIn = (patch: Patch) =>
+      patch
+        .filter((p) => p.key?.startsWith('s/conflict/'))
+        .map((p) => (p.value as { mutation: { clientID: string } }).mutation.clientID);
+    expect(conflictsIn((await op1.pull(null)).patch)).toEqual([op1.clientID]);
+    expect(conflictsIn((await op2.pull(null)).patch)).toEqual([op2.clientID]);
+    expect(conflictsIn((await supervisor.pull(null)).patch).sort()).toEqual(
+      [op1.clientID, op2.clientID].sort(),
+    );
+  });
+});

@@ -23,6 +23,8 @@ export interface PullInput {
   readonly clientGroupID: string;
   readonly cookie: Cookie;
   readonly limit?: number | undefined;
+  /** Whose open conflicts a reset snapshot carries: an operator's own; null for all. */
+  readonly conflictsOf: string | null;
 }
 
 export function pull(tx: ReadTx, input: PullInput): PullAnswer {
@@ -34,7 +36,11 @@ export function pull(tx: ReadTx, input: PullInput): PullAnswer {
     const h0 = cookie === null ? head : cookie.order;
     const after = cookie === null ? null : (cookie.after ?? null);
     if (h0 > head) return { error: 'ClientStateNotFound' };
-    const page = tx.snapshotEntries({ afterKey: after, limit: limit + 1 });
+    const page = tx.snapshotEntries({
+      afterKey: after,
+      limit: limit + 1,
+      conflictsOf: input.conflictsOf,
+    });
     const more = page.length > limit;
     const entries = more ? page.slice(0, limit) : page;
     const patch: PatchOp[] = cookie === null ? [{ op: 'clear' }] : [];
@@ -50,7 +56,11 @@ export function pull(tx: ReadTx, input: PullInput): PullAnswer {
     }
     if (after !== null) {
       // Entries of earlier pages that changed while the client was paging.
-      for (const e of tx.snapshotEntries({ changedAfter: h0, upToKey: after })) {
+      for (const e of tx.snapshotEntries({
+        changedAfter: h0,
+        upToKey: after,
+        conflictsOf: input.conflictsOf,
+      })) {
         patch.push(
           e.value === null ? { op: 'del', key: e.key } : { op: 'put', key: e.key, value: e.value },
         );

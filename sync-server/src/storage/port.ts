@@ -119,6 +119,16 @@ export interface SnapshotEntry {
   readonly seq: number;
 }
 
+/**
+ * Pages of live entries (`afterKey`, `limit`), or the entries changed after a seq up to a key,
+ * tombstones included (`changedAfter`, `upToKey`). `conflictsOf`: only that user's open
+ * conflicts (an operator's snapshot); absent or null: all of them.
+ */
+export type SnapshotQuery = (
+  | { readonly afterKey: string | null; readonly limit: number }
+  | { readonly changedAfter: number; readonly upToKey: string }
+) & { readonly conflictsOf?: string | null };
+
 export interface StockQuery {
   readonly itemId?: string;
   readonly positionId?: string;
@@ -144,11 +154,7 @@ export interface ReadTx extends ReplayView {
    * Snapshot entries ordered by key, `key > afterKey`, existing ones only. With `changedAfter`,
    * only entries (tombstones included) whose seq is greater and whose key is `<= upToKey`.
    */
-  snapshotEntries(
-    opts:
-      | { readonly afterKey: string | null; readonly limit: number }
-      | { readonly changedAfter: number; readonly upToKey: string },
-  ): SnapshotEntry[];
+  snapshotEntries(opts: SnapshotQuery): SnapshotEntry[];
 
   stock(q: StockQuery): StockLine[];
   items(): Item[];

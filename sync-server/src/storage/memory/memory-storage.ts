@@ -14,6 +14,7 @@ import type {
   NewEvent,
   SessionRow,
   SnapshotEntry,
+  SnapshotQuery,
   Storage,
   StockQuery,
   StoredEvent,
@@ -159,10 +160,10 @@ class MemoryTx implements WriteTx {
     return out;
   }
 
-  private liveEntries(): Map<string, unknown> {
+  private liveEntries(conflictsOf: string | null): Map<string, unknown> {
     const m = new Map<string, unknown>();
     for (const c of this.d.rest.conflicts.values()) {
-      if (c.status === 'open')
+      if (c.status === 'open' && (conflictsOf === null || c.userId === conflictsOf))
         m.set(conflictKey(c.id), {
           id: c.id,
           kind: c.kind,
@@ -180,12 +181,8 @@ class MemoryTx implements WriteTx {
       m.set(stockKey(s.itemId, s.positionId, s.lot, s.serial), s);
     return m;
   }
-  snapshotEntries(
-    opts:
-      | { readonly afterKey: string | null; readonly limit: number }
-      | { readonly changedAfter: number; readonly upToKey: string },
-  ): SnapshotEntry[] {
-    const live = this.liveEntries();
+  snapshotEntries(opts: SnapshotQuery): SnapshotEntry[] {
+    const live = this.liveEntries(opts.conflictsOf ?? null);
     if ('changedAfter' in opts) {
       return [...this.d.rest.changed]
         .filter(([k, seq]) => seq > opts.changedAfter && k <= opts.upToKey)

@@ -26,6 +26,7 @@ import type {
   NewEvent,
   SessionRow,
   SnapshotEntry,
+  SnapshotQuery,
   Storage,
   StockQuery,
   StoredEvent,
@@ -395,16 +396,19 @@ class SqliteTx implements WriteTx {
     return Object.fromEntries(rows.map((r) => [str(r['client_id']), num(r['last_mutation_id'])]));
   }
 
-  snapshotEntries(
-    opts:
-      | { readonly afterKey: string | null; readonly limit: number }
-      | { readonly changedAfter: number; readonly upToKey: string },
-  ): SnapshotEntry[] {
-    const tables: { table: string; value: (r: Row) => unknown; exists: string }[] = [
+  snapshotEntries(opts: SnapshotQuery): SnapshotEntry[] {
+    const user = opts.conflictsOf ?? null;
+    const tables: {
+      table: string;
+      value: (r: Row) => unknown;
+      exists: string;
+      params?: unknown[];
+    }[] = [
       {
         table: 'conflicts',
         value: (r) => conflictValue(this.conflictOf(r)),
-        exists: "status = 'open'",
+        exists: "status = 'open' AND (? IS NULL OR user_id = ?)",
+        params: [user, user],
       },
       { table: 'items', value: itemOf, exists: '1' },
       {
@@ -424,6 +428,7 @@ class SqliteTx implements WriteTx {
       for (const t of tables) {
         for (const r of this.all(
           `SELECT *, (${t.exists}) AS live FROM ${t.table} WHERE seq > ? AND skey <= ? ORDER BY skey`,
+          ...(t.params ?? []),
           opts.changedAfter,
           opts.upToKey,
         )) {
@@ -442,6 +447,7 @@ class SqliteTx implements WriteTx {
       const rows = this.all(
         `SELECT * FROM ${t.table} WHERE skey > ? AND ${t.exists} ORDER BY skey LIMIT ?`,
         opts.afterKey ?? '',
+        ...(t.params ?? []),
         left,
       );
       for (const r of rows)
