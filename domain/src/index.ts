@@ -16,6 +16,15 @@ export * from './sync/events.js';
 export * from './sync/protocol.js';
 export * from './sync/decide.js';
 export * from './sync/time.js';
+export {
+  SNAPSHOT_KINDS,
+  conflictKey,
+  itemKey,
+  lotKey,
+  positionKey,
+  stockKey as snapshotStockKey,
+} from './sync/keys.js';
+export type { SnapshotKind } from './sync/keys.js';
 export * from './codes/gtin.js';
 export * from './codes/gs1.js';
 export * from './codes/resolve.js';

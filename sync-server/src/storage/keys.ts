@@ -1,24 +1,10 @@
-import { snapshotKey } from '@floorsync/domain';
-
-/**
- * Snapshot keys (`s/<kind>/<id>`), shared by every adapter so devices see the same keys
- * whatever the store. Parts are URI-encoded: ids are opaque and may contain `/`.
- * Kinds sort alphabetically (conflict < item < lot < position < stock), which lets adapters
- * page table by table and still return one key-ordered stream.
- */
-export const SNAPSHOT_KINDS = ['conflict', 'item', 'lot', 'position', 'stock'] as const;
-export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
-
-const enc = encodeURIComponent;
-export const itemKey = (id: string) => snapshotKey('item', enc(id));
-export const positionKey = (id: string) => snapshotKey('position', enc(id));
-export const conflictKey = (id: string) => snapshotKey('conflict', enc(id));
-export const lotKey = (itemId: string, lot: string) =>
-  snapshotKey('lot', `${enc(itemId)}/${enc(lot)}`);
-export const stockKey = (
-  itemId: string,
-  positionId: string,
-  lot: string | null,
-  serial: string | null,
-) =>
-  snapshotKey('stock', `${enc(itemId)}/${enc(positionId)}/${enc(lot ?? '')}/${enc(serial ?? '')}`);
+/** Snapshot keys live in the domain: the device's replica names state the same way. */
+export {
+  SNAPSHOT_KINDS,
+  conflictKey,
+  itemKey,
+  lotKey,
+  positionKey,
+  snapshotStockKey as stockKey,
+} from '@floorsync/domain';
+export type { SnapshotKind } from '@floorsync/domain';

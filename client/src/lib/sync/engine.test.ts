@@ -1,0 +1,385 @@
+import 'fake-indexeddb/auto';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Role } from '@floorsync/domain';
+import {
+  argon2Hasher,
+  bootstrap,
+  createApp,
+  inProcessBus,
+  openSqliteStorage,
+  silentLogger,
+} from '@floorsync/sync-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openReplica } from './db.js';
+import { AuthRequiredError, InvalidCommandError, RetryableError, SyncEngine } from './engine.js';
+
+/**
+ * The sync engine in Node: Dexie on fake-indexeddb, against the real server (Hono app on a
+ * temp SQLite file, driven in-process), with faults injected into the transport.
+ */
+const ADMIN = 'admin-test-password';
+const hasher = argon2Hasher({ memoryCost: 1024, timeCost: 1 });
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function server() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-client-'));
+  const storage = openSqliteStorage({ path: path.join(dir, 'floorsync.db') });
+  const clock = { ms: Date.parse('2026-11-25T21:00:00Z') };
+  const now = () => new Date(clock.ms);
+  await bootstrap({
+    storage,
+    hasher,
+    log: silentLogger,
+    clock: now,
+    newId: randomUUID,
+    adminPassword: ADMIN,
+    demo: false,
+    announce: () => {},
+  });
+  const handle = createApp({
+    storage,
+    bus: inProcessBus(),
+    hasher,
+    log: silentLogger,
+    clock: now,
+    newId: randomUUID,
+  });
+  cleanups.push(async () => {
+    await handle.close();
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** A fetch that reaches the in-process app, with fault switches. */
+  const net = { down: false, dropResponses: 0, calls: [] as string[] };
+  const fetchFn: typeof fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
+    net.calls.push(url);
+    if (net.down) throw new TypeError('fetch failed');
+    const res = await handle.app.request(url.replace('http://floorsync.test', ''), init);
+    if (net.dropResponses > 0) {
+      net.dropResponses--;
+      throw new TypeError('connection reset after the server answered');
+    }
+    return res;
+  };
+  const api = async (p: string, init: RequestInit & { token?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.token) headers.set('authorization', `Bearer ${init.token}`);
+    return handle.app.request(p, { ...init, headers });
+  };
+  const login = async (username: string, password: string, clientGroupID?: string) => {
+    const res = await api('/api/auth/login', {
+      method: 'POST',
+      body: JSON.stringify({ username, password, ...(clientGroupID ? { clientGroupID } : {}) }),
+    });
+    if (res.status !== 200) throw new Error(`login: ${res.status}`);
+    return (await res.json()) as { token: string; user: { id: string; role: Role } };
+  };
+  const admin = await login('admin', ADMIN);
+  for (const [username, role] of [
+    ['op1', 'operator'],
+    ['op2', 'operator'],
+    ['sup', 'supervisor'],
+  ] as const) {
+    await api('/api/users', {
+      method: 'POST',
+      token: admin.token,
+      body: JSON.stringify({ username, password: `${username}-password`, name: username, role }),
+    });
+  }
+  // Master data, as a supervisor's device would push it.
+  const sup = await login('sup', 'sup-password');
+  const master = [
+    { name: 'definePosition', args: { positionId: 'P', code: 'P', kind: 'bin' } },
+    { name: 'definePosition', args: { positionId: 'Q', code: 'Q', kind: 'bin' } },
+    { name: 'definePosition', args: { positionId: 'R', code: 'R', kind: 'bin' } },
+    { name: 'defineItem', args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' } },
+  ].map((m, i) => ({ clientID: 'c-sup', id: i + 1, ...m }));
+  await api('/sync/push', {
+    method: 'POST',
+    token: sup.token,
+    body: JSON.stringify({ pushVersion: 1, clientGroupID: 'g-sup', mutations: master }),
+  });
+  const stockAt = async (itemId: string, positionId: string) => {
+    const lines = (await (
+      await api(`/api/stock?itemId=${itemId}&positionId=${positionId}`, { token: admin.token })
+    ).json()) as { quantity: number }[];
+    return lines.reduce((s, l) => s + l.quantity, 0);
+  };
+  return { fetchFn, net, login, api, admin, stockAt, clock };
+}
+
+type Server = Awaited<ReturnType<typeof server>>;
+
+/** A handheld: its own IndexedDB database, a session, and the engine. */
+async function device(
+  s: Server,
+  username: string,
+  options: { dbName?: string; pullLimit?: number } = {},
+) {
+  const db = openReplica(options.dbName ?? `device-${randomUUID()}`);
+  cleanups.push(() => db.close());
+  const session = { token: null as string | null, user: null as { id: string; role: Role } | null };
+  const engine = await SyncEngine.open({
+    db,
+    baseUrl: 'http://floorsync.test',
+    fetch: s.fetchFn,
+    token: () => session.token,
+    user: () => session.user,
+    batchSize: 50,
+    ...(options.pullLimit ? { pullLimit: options.pullLimit } : {}),
+  });
+  const signIn = async (name = username) => {
+    const r = await s.login(name, `${name}-password`, engine.clientGroupID);
+    session.token = r.token;
+    session.user = r.user;
+  };
+  await signIn();
+  return { db, engine, session, signIn };
+}
+
+const qty = (engine: SyncEngine, item: string, position: string) =>
+  engine.view.quantity(item as never, position as never, null, null);
+
+describe('sync engine', () => {
+  it('scans offline are queued durably, survive a restart, and sync exactly once (scenario 1, 7 at engine level)', async () => {
+    const s = await server();
+    const name = `device-${randomUUID()}`;
+    const d = await device(s, 'op1', { dbName: name });
+    await d.engine.pull(); // a first sync: master data
+    s.net.down = true;
+    for (let i = 0; i < 120; i++)
+      await d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 });
+    expect(d.engine.pending).toBe(120);
+    expect(qty(d.engine, 'A', 'P')).toBe(120); // the overlay shows the operator's scans at once
+    await expect(d.engine.push()).rejects.toBeInstanceOf(RetryableError);
+
+    // The app restarts mid-shift: a new engine over the same database.
+    d.db.close();
+    const db2 = openReplica(name);
+    cleanups.push(() => db2.close());
+    const engine2 = await SyncEngine.open({
+      db: db2,
+      baseUrl: 'http://floorsync.test',
+      fetch: s.fetchFn,
+      token: () => d.session.token,
+      user: () => d.session.user,
+      batchSize: 50,
+    });
+    expect(engine2.pending).toBe(120);
+    expect(engine2.clientID).toBe(d.engine.clientID);
+    expect(qty(engine2, 'A', 'P')).toBe(120);
+
+    s.net.down = false;
+    const pushed = await engine2.push();
+    expect(pushed.sent).toBe(120); // in batches of 50
+    await engine2.pull();
+    expect(engine2.pending).toBe(0);
+    expect(await s.stockAt('A', 'P')).toBe(120);
+    expect(qty(engine2, 'A', 'P')).toBe(120);
+    expect(await db2.outbox.count()).toBe(0);
+  });
+
+  it('a dropped response after the server committed: re-sending adds nothing (scenario 2)', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    await d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 5 });
+    s.net.dropResponses = 1;
+    await expect(d.engine.sync()).rejects.toBeInstanceOf(RetryableError);
+    expect(d.engine.pending).toBe(1);
+    await d.engine.sync();
+    expect(d.engine.pending).toBe(0);
+    expect(await s.stockAt('A', 'P')).toBe(5);
+    expect(qty(d.engine, 'A', 'P')).toBe(5);
+  });
+
+  it('an expired login keeps the queue; after signing in again the same batch goes, attributed to who scanned (scenario 6)', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    const op1 = d.session.user?.id;
+    await d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'Q', quantity: 2 });
+    s.clock.ms += 13 * 3600_000; // the token expires during the shift
+    await expect(d.engine.sync()).rejects.toBeInstanceOf(AuthRequiredError);
+    expect(await d.db.outbox.count()).toBe(1);
+    await d.signIn('op2'); // the next shift signs in on the same handheld
+    await d.engine.sync();
+    expect(d.engine.pending).toBe(0);
+    const admin = await s.login('admin', ADMIN);
+    const events = (await (await s.api('/api/events?after=0', { token: admin.token })).json()) as {
+      type: string;
+      meta: { clientID: string; userId: string };
+    }[];
+    expect(
+      events.filter((e) => e.meta.clientID === d.engine.clientID).map((e) => e.meta.userId),
+    ).toEqual([op1]);
+  });
+
+  it('a refused scan comes back as data the operator can read, and does not block the queue (scenario 4)', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    await d.engine.pull();
+    await d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 3 });
+    const bad = await d.engine.mutate('moveStock', {
+      itemId: 'A',
+      from: 'P',
+      to: 'P',
+      quantity: 1,
+    });
+    expect(bad.decision).toMatchObject({ kind: 'rejected', code: 'SAME_POSITION' }); // a warning at scan time already
+    await d.engine.mutate('moveStock', { itemId: 'A', from: 'P', to: 'Q', quantity: 1 });
+    await d.engine.sync();
+    expect(d.engine.pending).toBe(0);
+    const outcomes = await d.db.outcomes.toArray();
+    expect(outcomes).toEqual([
+      expect.objectContaining({
+        mutationID: bad.id,
+        status: 'rejected',
+        code: 'SAME_POSITION',
+        message: 'source and destination are the same position',
+      }),
+    ]);
+    expect([qty(d.engine, 'A', 'P'), qty(d.engine, 'A', 'Q')]).toEqual([2, 1]);
+  });
+
+  it('a malformed command is not queued', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    await expect(
+      d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: -1 }),
+    ).rejects.toBeInstanceOf(InvalidCommandError);
+    expect(await d.db.outbox.count()).toBe(0);
+  });
+
+  it('two offline devices pick the last units: both converge to the server’s −4 (scenario 5, replicas)', async () => {
+    const s = await server();
+    const sup = await device(s, 'sup');
+    await sup.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 10 });
+    await sup.engine.sync();
+    const d1 = await device(s, 'op1');
+    const d2 = await device(s, 'op2');
+    await d1.engine.pull();
+    await d2.engine.pull();
+    const m1 = await d1.engine.mutate('moveStock', {
+      itemId: 'A',
+      from: 'P',
+      to: 'Q',
+      quantity: 8,
+    });
+    const m2 = await d2.engine.mutate('moveStock', {
+      itemId: 'A',
+      from: 'P',
+      to: 'R',
+      quantity: 6,
+    });
+    expect([m1.decision.kind, m2.decision.kind]).toEqual(['accepted', 'accepted']); // each device alone saw enough
+    await d1.engine.sync();
+    await d2.engine.sync();
+    await d1.engine.pull();
+    for (const e of [d1.engine, d2.engine]) {
+      expect([qty(e, 'A', 'P'), qty(e, 'A', 'Q'), qty(e, 'A', 'R')]).toEqual([-4, 8, 6]);
+      expect(e.pending).toBe(0);
+    }
+    expect(await d2.db.outcomes.toArray()).toEqual([
+      expect.objectContaining({ status: 'conflict', conflicts: [expect.any(String)] }),
+    ]);
+  });
+
+  it('a pending scan is re-decided on top of what others did (rebase)', async () => {
+    const s = await server();
+    const sup = await device(s, 'sup');
+    await sup.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 5 });
+    await sup.engine.sync();
+    const d = await device(s, 'op1');
+    await d.engine.pull();
+    s.net.down = true;
+    await d.engine.mutate('moveStock', { itemId: 'A', from: 'P', to: 'Q', quantity: 2 });
+    expect(qty(d.engine, 'A', 'P')).toBe(3);
+    s.net.down = false;
+    await sup.engine.mutate('shipStock', { itemId: 'A', from: 'P', quantity: 5 }); // meanwhile, on another device
+    await sup.engine.sync();
+    await d.engine.pull(); // confirmed: P=0; the pending move is decided again on top
+    expect(d.engine.pending).toBe(1);
+    expect(d.engine.confirmedView.quantity('A' as never, 'P' as never, null, null)).toBe(0);
+    expect(qty(d.engine, 'A', 'P')).toBe(-2);
+    expect(qty(d.engine, 'A', 'Q')).toBe(2);
+  });
+
+  it('a new device starts from a paged snapshot with progress, then follows events (scenario 9, engine level)', async () => {
+    const s = await server();
+    const sup = await device(s, 'sup');
+    for (let i = 0; i < 30; i++) {
+      await sup.engine.mutate('defineItem', {
+        itemId: `I${i}`,
+        sku: `SKU-${i}`,
+        name: `Item ${i}`,
+        tracking: 'none',
+      });
+      await sup.engine.mutate('receiveStock', {
+        itemId: `I${i}`,
+        positionId: ['P', 'Q', 'R'][i % 3],
+        quantity: i + 1,
+      });
+    }
+    await sup.engine.sync();
+    const fresh = await device(s, 'op1', { pullLimit: 7 });
+    const seen: number[] = [];
+    const progress = await fresh.engine.pull((p) => seen.push(p.entries));
+    expect(progress.resetting).toBe(true);
+    expect(progress.pages).toBeGreaterThan(5);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(progress.events).toBe(0); // no history replayed
+    for (let i = 0; i < 30; i++)
+      expect(
+        fresh.engine.view.quantity(`I${i}` as never, ['P', 'Q', 'R'][i % 3] as never, null, null),
+      ).toBe(i + 1);
+    expect(await fresh.db.entries.count()).toBe(30 + 3 + 1 + 30);
+    await sup.engine.mutate('moveStock', { itemId: 'I0', from: 'P', to: 'Q', quantity: 1 });
+    await sup.engine.sync();
+    const next = await fresh.engine.pull();
+    expect(next.events).toBe(1);
+    expect(fresh.engine.view.quantity('I0' as never, 'Q' as never, null, null)).toBe(1);
+  });
+
+  it('two tabs of one installation write to one queue without clashing ids (scenario 8, storage level)', async () => {
+    const s = await server();
+    const name = `device-${randomUUID()}`;
+    const tab1 = await device(s, 'op1', { dbName: name });
+    const db2 = openReplica(name);
+    cleanups.push(() => db2.close());
+    const tab2 = await SyncEngine.open({
+      db: db2,
+      baseUrl: 'http://floorsync.test',
+      fetch: s.fetchFn,
+      token: () => tab1.session.token,
+      user: () => tab1.session.user,
+    });
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? tab1.engine : tab2).mutate('receiveStock', {
+          itemId: 'A',
+          positionId: 'P',
+          quantity: 1,
+        }),
+      ),
+    );
+    expect(ids.map((r) => r.id).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    const syncer = await SyncEngine.open({
+      db: db2,
+      baseUrl: 'http://floorsync.test',
+      fetch: s.fetchFn,
+      token: () => tab1.session.token,
+      user: () => tab1.session.user,
+    });
+    await syncer.sync();
+    expect(await s.stockAt('A', 'P')).toBe(20);
+    expect(await db2.outbox.count()).toBe(0);
+  });
+});

@@ -1,0 +1,501 @@
+import type {
+  InventoryState,
+  InventoryView,
+  MutationResult,
+  Role,
+  StateChange,
+} from '@floorsync/domain';
+import {
+  PULL_VERSION,
+  PUSH_VERSION,
+  SCHEMA_VERSION,
+  applyChange,
+  asEventId,
+  asUserId,
+  changesOf,
+  cloneState,
+  decideMutation,
+  foldEvent,
+  initialState,
+  isInventoryEvent,
+  parseCommand,
+  pullResponseSchema,
+  pushResponseSchema,
+  replayViewOf,
+  viewOf,
+} from '@floorsync/domain';
+import type { ReplayDecision } from '@floorsync/domain';
+import type { EventRow, OutboxRow, ReplicaDB } from './db.js';
+import { entriesTouched, stateFromEntries } from './replica-state.js';
+
+/**
+ * The device's sync engine: a scan is one Dexie transaction (the outbox row with the next
+ * mutation id, carrying the device's own decision), pushes go in bounded batches, pulls come
+ * in pages (or as a paged reset snapshot), and the overlay — what the operator sees — is
+ * always the confirmed state with the still-pending mutations re-decided on top (rebase).
+ *
+ * Never lost: a row leaves the outbox only when a pull says the server's lastMutationID for
+ * this client has reached it. A 401 leaves the outbox untouched; no retry counter ever drops a
+ * mutation.
+ */
+
+export class AuthRequiredError extends Error {
+  override readonly name = 'AuthRequiredError';
+}
+/** 403: this device was revoked, or the session belongs to another device. */
+export class DeviceRefusedError extends Error {
+  override readonly name = 'DeviceRefusedError';
+}
+/** Network down, server busy or failing: try again later. */
+export class RetryableError extends Error {
+  override readonly name = 'RetryableError';
+}
+/** The server speaks another protocol or schema version: this build must update. */
+export class UpdateRequiredError extends Error {
+  override readonly name = 'UpdateRequiredError';
+}
+/** The command is malformed (a bug in the screen that built it): it is not queued. */
+export class InvalidCommandError extends Error {
+  override readonly name = 'InvalidCommandError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SyncEngineOptions {
+  readonly db: ReplicaDB;
+  /** Base URL of the sync server ('' for the same origin). */
+  readonly baseUrl: string;
+  readonly fetch?: typeof fetch;
+  /** The current session token, or null when signed out. */
+  readonly token: () => string | null;
+  /** The signed-in user: each mutation is attributed to who scanned it. */
+  readonly user: () => { readonly id: string; readonly role: Role } | null;
+  readonly now?: () => Date;
+  readonly newId?: () => string;
+  /** Mutations per push (shrinks by itself on 413). Default 200. */
+  readonly batchSize?: number;
+  /** Events or entries per pull page. Default: the server's. */
+  readonly pullLimit?: number;
+  /** Called after every change of the overlay or the pending count. */
+  readonly onChange?: () => void;
+}
+
+export interface PullProgress {
+  readonly pages: number;
+  readonly events: number;
+  readonly entries: number;
+  readonly resetting: boolean;
+}
+
+const META = {
+  group: 'clientGroupID',
+  client: 'clientID',
+  next: 'nextMutationID',
+  cookie: 'cookie',
+} as const;
+
+export class SyncEngine {
+  private confirmed: InventoryState;
+  private overlay: InventoryState;
+  private pendingRows: OutboxRow[];
+  private cookie: unknown;
+  /** Highest id the server acknowledged in this session (re-sending after a restart is harmless). */
+  private pushedUpTo = 0;
+  private batchSize: number;
+  private readonly fetcher: typeof fetch;
+  private readonly now: () => Date;
+
+  private constructor(
+    private readonly o: SyncEngineOptions,
+    readonly clientGroupID: string,
+    readonly clientID: string,
+    confirmed: InventoryState,
+    pending: OutboxRow[],
+    cookie: unknown,
+  ) {
+    this.confirmed = confirmed;
+    this.pendingRows = pending;
+    this.cookie = cookie;
+    this.overlay = confirmed;
+    this.batchSize = o.batchSize ?? 200;
+    this.fetcher = o.fetch ?? ((input, init) => fetch(input, init));
+    this.now = o.now ?? (() => new Date());
+    this.rebase();
+  }
+
+  /** Opens (or creates) the replica: identities persist for the installation. */
+  static async open(o: SyncEngineOptions): Promise<SyncEngine> {
+    const newId = o.newId ?? (() => crypto.randomUUID());
+    const { group, client, cookie } = await o.db.transaction('rw', o.db.meta, async () => {
+      const get = async (key: string) => (await o.db.meta.get(key))?.value;
+      let g = (await get(META.group)) as string | undefined;
+      let c = (await get(META.client)) as string | undefined;
+      if (!g) await o.db.meta.put({ key: META.group, value: (g = `g-${newId()}`) });
+      if (!c) await o.db.meta.put({ key: META.client, value: (c = `c-${newId()}`) });
+      return { group: g, client: c, cookie: (await get(META.cookie)) ?? null };
+    });
+    const entries = await o.db.entries.toArray();
+    const pending = await o.db.outbox.orderBy('id').toArray();
+    return new SyncEngine(o, group, client, stateFromEntries(entries), pending, cookie);
+  }
+
+  /** What the operator sees: confirmed state plus their pending scans. */
+  get view(): InventoryView {
+    return viewOf(this.overlay);
+  }
+  get confirmedView(): InventoryView {
+    return viewOf(this.confirmed);
+  }
+  get pending(): number {
+    return this.pendingRows.length;
+  }
+  get pullCookie(): unknown {
+    return this.cookie;
+  }
+
+  /**
+   * Records a scan. Resolves once it is durably queued (one Dexie transaction: the outbox row
+   * with the next id); only then may the UI beep. The returned decision is the device's own
+   * view — warnings (conflicts, or a refusal the server may not share) for the operator; the
+   * server decides.
+   */
+  async mutate(
+    name: string,
+    args: Record<string, unknown>,
+  ): Promise<{ readonly id: number; readonly decision: ReplayDecision }> {
+    const parsed = parseCommand(name, args);
+    if (!parsed.ok) throw new InvalidCommandError(parsed.code, parsed.message);
+    const user = this.o.user();
+    if (!user) throw new AuthRequiredError('sign in to scan');
+    const decision = this.decideLocally(name, args, user);
+    const at = this.now();
+    const row = await this.o.db.transaction('rw', this.o.db.outbox, this.o.db.meta, async () => {
+      const next = ((await this.o.db.meta.get(META.next))?.value as number | undefined) ?? 1;
+      const r: OutboxRow = {
+        id: next,
+        clientID: this.clientID,
+        name,
+        args,
+        userID: user.id,
+        occurredAt: at.toISOString(),
+        timestamp: at.getTime(),
+      };
+      await this.o.db.outbox.add(r);
+      await this.o.db.meta.put({ key: META.next, value: next + 1 });
+      return r;
+    });
+    this.pendingRows.push(row);
+    this.foldLocal(row, decision);
+    this.o.onChange?.();
+    return { id: row.id, decision };
+  }
+
+  /** Pushes everything pending in bounded batches. */
+  async push(): Promise<{ readonly sent: number; readonly results: readonly MutationResult[] }> {
+    const all: MutationResult[] = [];
+    let sent = 0;
+    for (;;) {
+      const batch = this.pendingRows.filter((r) => r.id > this.pushedUpTo).slice(0, this.batchSize);
+      if (batch.length === 0) break;
+      const results = await this.pushBatch(batch);
+      if (results === 'shrunk') continue;
+      sent += batch.length;
+      all.push(...results);
+      const gap = results.find((r) => r.status === 'gap');
+      if (gap?.expectedID !== undefined) {
+        this.pushedUpTo = gap.expectedID - 1; // the server wants an earlier one again
+        continue;
+      }
+      this.pushedUpTo = Math.max(
+        this.pushedUpTo,
+        ...results.filter((r) => r.clientID === this.clientID).map((r) => r.id),
+      );
+    }
+    return { sent, results: all };
+  }
+
+  /** Pulls until the server's head (a reset snapshot first for a new device). */
+  async pull(onProgress?: (p: PullProgress) => void): Promise<PullProgress> {
+    let progress: PullProgress = {
+      pages: 0,
+      events: 0,
+      entries: 0,
+      resetting: this.cookie === null,
+    };
+    for (;;) {
+      const body = {
+        pullVersion: PULL_VERSION,
+        clientGroupID: this.clientGroupID,
+        cookie: this.cookie,
+        profileID: this.clientGroupID,
+        schemaVersion: SCHEMA_VERSION,
+        ...(this.o.pullLimit ? { limit: this.o.pullLimit } : {}),
+      };
+      const json = await this.post('/sync/pull', body);
+      if (isProtocolError(json)) {
+        if (json.error === 'ClientStateNotFound') {
+          // The server does not know this device's history (a restored or replaced server):
+          // start over from a snapshot; the outbox stays and is re-sent.
+          this.cookie = null;
+          this.pushedUpTo = 0;
+          continue;
+        }
+        throw new UpdateRequiredError(
+          `the server refused this app version (${json.versionType ?? json.error})`,
+        );
+      }
+      const res = pullResponseSchema.parse(json);
+      const page = await this.applyPage(res);
+      progress = {
+        pages: progress.pages + 1,
+        events: progress.events + page.events,
+        entries: progress.entries + page.entries,
+        resetting: progress.resetting,
+      };
+      onProgress?.(progress);
+      if (!res.hasMore) return progress;
+    }
+  }
+
+  /** Push, then pull: what to run on a poke, on reconnect, on focus and on a timer. */
+  async sync(onProgress?: (p: PullProgress) => void): Promise<void> {
+    await this.push();
+    await this.pull(onProgress);
+  }
+
+  // ─── internals ────────────────────────────────────────────────────────────────────────────
+
+  private decideLocally(
+    name: string,
+    args: unknown,
+    user: { id: string; role: Role },
+  ): ReplayDecision {
+    return decideMutation(
+      replayViewOf(this.overlay),
+      { name, args },
+      { actor: { userId: asUserId(user.id), role: user.role }, mode: 'record' },
+    );
+  }
+
+  /** Folds a pending mutation's local events into the overlay (copy-on-write of confirmed). */
+  private foldLocal(row: OutboxRow, decision: ReplayDecision): void {
+    if (decision.kind !== 'accepted') return;
+    if (this.overlay === this.confirmed) this.overlay = cloneState(this.confirmed);
+    decision.events.forEach((e, n) => {
+      this.overlay = foldEvent(this.overlay, { ...e, id: `local:${row.clientID}:${row.id}:${n}` });
+    });
+  }
+
+  /** Overlay = confirmed state with every pending mutation decided again on top of it. */
+  private rebase(): void {
+    this.overlay = this.confirmed;
+    for (const row of this.pendingRows) {
+      const user = { id: row.userID ?? '', role: this.o.user()?.role ?? 'operator' };
+      this.foldLocal(row, this.decideLocally(row.name, row.args, user));
+    }
+  }
+
+  private async post(path: string, body: unknown): Promise<unknown> {
+    const token = this.o.token();
+    if (!token) throw new AuthRequiredError('not signed in');
+    let res: Response;
+    try {
+      res = await this.fetcher(`${this.o.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+    } catch (cause) {
+      throw new RetryableError('the server cannot be reached', { cause });
+    }
+    if (res.status === 401) throw new AuthRequiredError('the session expired; sign in again');
+    if (res.status === 403) throw new DeviceRefusedError(await problemDetail(res));
+    if (res.status === 413) throw new PayloadTooLarge();
+    if (res.status >= 500 || res.status === 429)
+      throw new RetryableError(`the server is busy (${res.status})`);
+    if (res.status !== 200)
+      throw new Error(`unexpected answer ${res.status}: ${await problemDetail(res)}`);
+    return res.json();
+  }
+
+  private async pushBatch(batch: readonly OutboxRow[]): Promise<MutationResult[] | 'shrunk'> {
+    const body = {
+      pushVersion: PUSH_VERSION,
+      clientGroupID: this.clientGroupID,
+      profileID: this.clientGroupID,
+      schemaVersion: SCHEMA_VERSION,
+      pending: this.pendingRows.length,
+      mutations: batch.map((r) => ({
+        clientID: r.clientID,
+        id: r.id,
+        name: r.name,
+        args: r.args,
+        timestamp: r.timestamp,
+        occurredAt: r.occurredAt,
+        ...(r.userID ? { userID: r.userID } : {}),
+      })),
+    };
+    let json: unknown;
+    try {
+      json = await this.post('/sync/push', body);
+    } catch (e) {
+      if (e instanceof PayloadTooLarge && this.batchSize > 1) {
+        this.batchSize = Math.max(1, Math.floor(this.batchSize / 2));
+        return 'shrunk';
+      }
+      throw e;
+    }
+    if (isProtocolError(json))
+      throw new UpdateRequiredError(
+        `the server refused this app version (${json.versionType ?? json.error})`,
+      );
+    const res = pushResponseSchema.parse(json);
+    await this.recordOutcomes(batch, res.results);
+    return res.results;
+  }
+
+  /** Refusals and conflicts are kept for the operator, in plain words. */
+  private async recordOutcomes(
+    batch: readonly OutboxRow[],
+    results: readonly MutationResult[],
+  ): Promise<void> {
+    const at = this.now().toISOString();
+    const rows = results
+      .filter(
+        (r) =>
+          r.clientID === this.clientID &&
+          (r.status === 'rejected' || (r.conflicts?.length ?? 0) > 0 || r.error),
+      )
+      .map((r) => ({
+        key: `${r.clientID}/${r.id}`,
+        mutationID: r.id,
+        name: batch.find((b) => b.id === r.id)?.name ?? '',
+        status: r.error ? ('rejected' as const) : ('conflict' as const),
+        code: r.error?.code ?? null,
+        message: r.error?.message ?? 'recorded, with a discrepancy an admin will review',
+        conflicts: r.conflicts ?? [],
+        at,
+      }));
+    if (rows.length > 0) await this.o.db.outcomes.bulkPut(rows);
+  }
+
+  /** One pull page, applied in one Dexie transaction; memory follows only after it commits. */
+  private async applyPage(
+    res: ReturnType<typeof pullResponseSchema.parse>,
+  ): Promise<{ events: number; entries: number }> {
+    const clears = res.patch.some((p) => p.op === 'clear');
+    let state = clears ? initialState() : cloneState(this.confirmed);
+    const touched = new Map<string, unknown>();
+    const events: EventRow[] = [];
+    let entries = 0;
+    for (const op of res.patch) {
+      if (op.op === 'clear') continue;
+      if (op.key.startsWith('e/') && op.op === 'put') {
+        const e = op.value as EventRow;
+        events.push(e);
+        if (isInventoryEvent(e)) {
+          const changes = changesOf({ ...e, id: asEventId(e.id) });
+          for (const c of changes) {
+            applyChange(state, c);
+            for (const t of entriesTouched(state, c)) touched.set(t.key, t.value);
+          }
+        }
+      } else if (op.key.startsWith('s/')) {
+        entries++;
+        state = applyEntry(state, op.key, op.op === 'put' ? op.value : null);
+        touched.set(op.key, op.op === 'put' ? op.value : null);
+      }
+    }
+    const lmid = res.lastMutationIDChanges[this.clientID];
+    const db = this.o.db;
+    await db.transaction('rw', [db.entries, db.events, db.outbox, db.meta], async () => {
+      if (clears) {
+        await db.entries.clear();
+        await db.events.clear();
+      }
+      const puts = [...touched]
+        .filter(([, v]) => v !== null)
+        .map(([key, value]) => ({ key, value }));
+      const dels = [...touched].filter(([, v]) => v === null).map(([key]) => key);
+      if (puts.length > 0) await db.entries.bulkPut(puts);
+      if (dels.length > 0) await db.entries.bulkDelete(dels);
+      if (events.length > 0) await db.events.bulkPut(events);
+      if (lmid !== undefined) await db.outbox.where('id').belowOrEqual(lmid).delete();
+      await db.meta.put({ key: META.cookie, value: res.cookie });
+    });
+    this.confirmed = state;
+    this.cookie = res.cookie;
+    if (lmid !== undefined) this.pendingRows = this.pendingRows.filter((r) => r.id > lmid);
+    this.rebase();
+    this.o.onChange?.();
+    return { events: events.length, entries };
+  }
+}
+
+class PayloadTooLarge extends Error {}
+
+const isProtocolError = (json: unknown): json is { error: string; versionType?: string } =>
+  typeof json === 'object' &&
+  json !== null &&
+  typeof (json as { error?: unknown }).error === 'string';
+
+async function problemDetail(res: Response): Promise<string> {
+  try {
+    const p = (await res.json()) as { detail?: string; title?: string };
+    return p.detail ?? p.title ?? String(res.status);
+  } catch {
+    return String(res.status);
+  }
+}
+
+/** Sets one snapshot entry in state (null: remove), whatever was there before. */
+function applyEntry(state: InventoryState, key: string, value: unknown): InventoryState {
+  if (key.startsWith('s/stock/')) {
+    const current = value as {
+      itemId: string;
+      positionId: string;
+      lot: string | null;
+      serial: string | null;
+      quantity: number;
+    } | null;
+    const existing = current ?? lineAtKey(state, key);
+    if (!existing) return state;
+    const have = viewOf(state).quantity(
+      existing.itemId as never,
+      existing.positionId as never,
+      existing.lot as never,
+      existing.serial as never,
+    );
+    const change: StateChange = {
+      op: 'addStock',
+      itemId: existing.itemId as never,
+      positionId: existing.positionId as never,
+      lot: existing.lot as never,
+      serial: existing.serial as never,
+      delta: (current?.quantity ?? 0) - have,
+    };
+    return applyChange(state, change);
+  }
+  if (value === null) return state; // items, positions and lots are never deleted
+  if (key.startsWith('s/item/')) return applyChange(state, { op: 'putItem', item: value as never });
+  if (key.startsWith('s/position/'))
+    return applyChange(state, { op: 'putPosition', position: value as never });
+  if (key.startsWith('s/lot/')) return applyChange(state, { op: 'putLot', lot: value as never });
+  return state; // conflicts live in the entries table only
+}
+
+function lineAtKey(state: InventoryState, key: string) {
+  const [, , item, position, lot, serial] = key.split('/').map(decodeURIComponent);
+  if (item === undefined || position === undefined) return undefined;
+  return {
+    itemId: item,
+    positionId: position,
+    lot: lot ? lot : null,
+    serial: serial ? serial : null,
+    quantity: 0,
+  };
+}
