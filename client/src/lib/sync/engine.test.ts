@@ -15,6 +15,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { openReplica } from './db.js';
 import { AuthRequiredError, InvalidCommandError, RetryableError, SyncEngine } from './engine.js';
+import { listenForPokes } from './pokes.js';
 
 /**
  * The sync engine in Node: Dexie on fake-indexeddb, against the real server (Hono app on a
@@ -381,5 +382,40 @@ describe('sync engine', () => {
     await syncer.sync();
     expect(await s.stockAt('A', 'P')).toBe(20);
     expect(await db2.outbox.count()).toBe(0);
+  });
+});
+
+describe('pokes', () => {
+  it('a device hears a poke when another device’s push commits, and pulls it (scenario 10, engine level)', async () => {
+    const s = await server();
+    const watcher = await device(s, 'op1');
+    await watcher.engine.pull();
+    const controller = new AbortController();
+    const heads: number[] = [];
+    let pulled: Promise<unknown> = Promise.resolve();
+    const listening = listenForPokes({
+      baseUrl: 'http://floorsync.test',
+      fetch: s.fetchFn,
+      token: () => watcher.session.token,
+      signal: controller.signal,
+      onPoke: (head) => {
+        heads.push(head);
+        pulled = watcher.engine.pull();
+      },
+    });
+    cleanups.push(async () => {
+      controller.abort();
+      await listening;
+    });
+    const deadline = Date.now() + 5000;
+    while (heads.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(heads).toHaveLength(1); // the poke on connect
+    const other = await device(s, 'op2');
+    await other.engine.mutate('receiveStock', { itemId: 'A', positionId: 'R', quantity: 4 });
+    await other.engine.sync();
+    while (heads.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await pulled;
+    expect(heads.at(-1)).toBeGreaterThan(heads[0] ?? 0);
+    expect(qty(watcher.engine, 'A', 'R')).toBe(4);
   });
 });

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { AuthRequiredError, DeviceRefusedError, RetryableError } from './engine.js';
+import type { SyncState } from './scheduler.js';
+import { SyncScheduler, backoffDelay } from './scheduler.js';
+import { parseFrame } from './pokes.js';
+
+/** A clock and timers under the test's control. */
+function fakeTime() {
+  let now = Date.parse('2026-11-25T08:00:00Z');
+  const timers: { at: number; fn: () => void }[] = [];
+  return {
+    now: () => new Date(now),
+    setTimer: (fn: () => void, ms: number) => {
+      const t = { at: now + ms, fn };
+      timers.push(t);
+      return t;
+    },
+    clearTimer: (t: unknown) => {
+      const i = timers.indexOf(t as (typeof timers)[number]);
+      if (i >= 0) timers.splice(i, 1);
+    },
+    /** Advances to the next timer and fires it. */
+    next: () => {
+      timers.sort((a, b) => a.at - b.at);
+      const t = timers.shift();
+      if (!t) throw new Error('no timer');
+      now = t.at;
+      t.fn();
+      return t.at;
+    },
+    pending: () => timers.length,
+  };
+}
+
+describe('backoff with jitter', () => {
+  it('doubles up to the cap and is never 0', () => {
+    expect([0, 1, 2, 3, 10].map((a) => backoffDelay(a, 1000, 60_000, 1))).toEqual([
+      1000, 2000, 4000, 8000, 60_000,
+    ]);
+    expect([0, 1, 2].map((a) => backoffDelay(a, 1000, 60_000, 0))).toEqual([500, 1000, 2000]);
+  });
+});
+
+describe('SyncScheduler', () => {
+  it('reports offline with a retry time, backs off, and recovers without dropping anything', async () => {
+    const time = fakeTime();
+    const states: SyncState[] = [];
+    let calls = 0;
+    const s = new SyncScheduler({
+      sync: () => (++calls <= 2 ? Promise.reject(new RetryableError('down')) : Promise.resolve()),
+      onState: (st) => states.push(st),
+      ...time,
+      random: () => 1,
+    });
+    await s.request();
+    expect(s.current).toMatchObject({ status: 'offline', retryAt: '2026-11-25T08:00:01.000Z' });
+    expect(s.current.message).toMatch(/kept/);
+    time.next(); // the retry timer fires and starts a run
+    await s.settled();
+    expect(s.current.retryAt).toBe('2026-11-25T08:00:03.000Z'); // 1 s, then 2 s
+    time.next();
+    await s.settled();
+    expect(s.current).toMatchObject({
+      status: 'idle',
+      message: null,
+      lastSyncedAt: '2026-11-25T08:00:03.000Z',
+    });
+    expect(calls).toBe(3);
+    expect(states.map((x) => x.status)).toEqual([
+      'syncing',
+      'offline',
+      'syncing',
+      'offline',
+      'syncing',
+      'idle',
+    ]);
+  });
+
+  it('a 401 waits for sign-in; a refused device stops; neither retries by itself', async () => {
+    const time = fakeTime();
+    const auth = new SyncScheduler({
+      sync: () => Promise.reject(new AuthRequiredError('x')),
+      onState: () => {},
+      ...time,
+    });
+    await auth.request();
+    expect(auth.current.status).toBe('signed-out');
+    expect(time.pending()).toBe(0);
+    const refused = new SyncScheduler({
+      sync: () => Promise.reject(new DeviceRefusedError('revoked')),
+      onState: () => {},
+      ...time,
+    });
+    await refused.request();
+    expect(refused.current).toMatchObject({
+      status: 'refused',
+      message: expect.stringContaining('revoked'),
+    });
+  });
+
+  it('coalesces requests while a sync runs into one more run', async () => {
+    const time = fakeTime();
+    let calls = 0;
+    let release: () => void = () => {};
+    const s = new SyncScheduler({
+      sync: () => {
+        calls++;
+        return calls === 1 ? new Promise<void>((r) => (release = r)) : Promise.resolve();
+      },
+      onState: () => {},
+      ...time,
+    });
+    const first = s.request();
+    void s.request();
+    void s.request();
+    release();
+    await first;
+    expect(calls).toBe(2);
+  });
+
+  it('when another tab holds the lock, this tab does not sync and does not claim it did', async () => {
+    const time = fakeTime();
+    let calls = 0;
+    const s = new SyncScheduler({
+      sync: () => {
+        calls++;
+        return Promise.resolve();
+      },
+      withLock: () => Promise.resolve(false),
+      onState: () => {},
+      ...time,
+    });
+    await s.request();
+    expect(calls).toBe(0);
+    expect(s.current).toMatchObject({ status: 'idle', lastSyncedAt: null });
+  });
+});
+
+describe('SSE frames', () => {
+  it('reads event, data and id; skips heartbeats', () => {
+    expect(parseFrame('event: poke\ndata: {"head":42}\nid: 42')).toEqual({
+      event: 'poke',
+      data: '{"head":42}',
+      id: '42',
+    });
+    expect(parseFrame(': heartbeat')).toEqual({ event: null, data: null, id: null });
+  });
+});

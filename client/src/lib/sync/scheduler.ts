@@ -1,0 +1,190 @@
+import {
+  AuthRequiredError,
+  DeviceRefusedError,
+  RetryableError,
+  UpdateRequiredError,
+} from './engine.js';
+import type { PullProgress } from './engine.js';
+
+/**
+ * When to sync: on a poke, on reconnect, on focus and on a timer — coalesced, one run at a
+ * time, one tab at a time (Web Locks), with exponential backoff and jitter after failures.
+ * The state it reports is what the operator's sync badge shows.
+ *
+ * Failures never drop queued work: a retryable one reschedules; a 401 waits for sign-in; a
+ * refused device or an outdated build stops until a person acts.
+ */
+export type SyncStatus =
+  'idle' | 'syncing' | 'offline' | 'signed-out' | 'refused' | 'update-required';
+
+export interface SyncState {
+  readonly status: SyncStatus;
+  readonly lastSyncedAt: string | null;
+  /** Plain words for the badge when something is wrong. */
+  readonly message: string | null;
+  /** When the next automatic attempt is due (after a failure). */
+  readonly retryAt: string | null;
+  readonly progress: PullProgress | null;
+}
+
+export interface SchedulerDeps {
+  readonly sync: (onProgress: (p: PullProgress) => void) => Promise<void>;
+  /**
+   * Runs `fn` holding the device-wide sync lock; resolves false without running it when
+   * another tab holds it (browsers: `navigator.locks.request(name, { ifAvailable: true })`).
+   */
+  readonly withLock?: (fn: () => Promise<void>) => Promise<boolean>;
+  readonly onState: (s: SyncState) => void;
+  readonly now?: () => Date;
+  readonly random?: () => number;
+  readonly setTimer?: (fn: () => void, ms: number) => unknown;
+  readonly clearTimer?: (t: unknown) => void;
+  /** Backoff: first delay and cap (ms). Defaults 1 s and 60 s. */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** Periodic sync while idle (ms). Default 30 s. */
+  readonly intervalMs?: number;
+}
+
+export function backoffDelay(attempt: number, base: number, max: number, random: number): number {
+  const ceiling = Math.min(max, base * 2 ** attempt);
+  return Math.round(ceiling / 2 + (ceiling / 2) * random); // "equal jitter": never 0, never synchronized
+}
+
+export class SyncScheduler {
+  private state: SyncState = {
+    status: 'idle',
+    lastSyncedAt: null,
+    message: null,
+    retryAt: null,
+    progress: null,
+  };
+  private running: Promise<void> | null = null;
+  private again = false;
+  private failures = 0;
+  private timer: unknown = null;
+  private stopped = false;
+  private readonly d: Required<Omit<SchedulerDeps, 'withLock'>> & Pick<SchedulerDeps, 'withLock'>;
+
+  constructor(deps: SchedulerDeps) {
+    this.d = {
+      now: () => new Date(),
+      random: Math.random,
+      setTimer: (fn, ms) => setTimeout(fn, ms),
+      clearTimer: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+      baseDelayMs: 1000,
+      maxDelayMs: 60_000,
+      intervalMs: 30_000,
+      ...deps,
+    };
+  }
+
+  get current(): SyncState {
+    return this.state;
+  }
+
+  /** Something happened (poke, online, focus, a scan): sync soon. Coalesces while running. */
+  request(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Resolves when no sync is running. */
+  settled(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) this.d.clearTimer(this.timer);
+  }
+
+  private set(patch: Partial<SyncState>): void {
+    this.state = { ...this.state, ...patch };
+    this.d.onState(this.state);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer !== null) this.d.clearTimer(this.timer);
+    this.timer = this.d.setTimer(() => {
+      this.timer = null;
+      void this.request();
+    }, ms);
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      await this.runOnce();
+    } while (this.again && !this.stopped && this.state.status === 'idle');
+  }
+
+  private async runOnce(): Promise<void> {
+    this.set({ status: 'syncing', message: null, retryAt: null });
+    try {
+      const run = () => this.d.sync((progress) => this.set({ progress }));
+      const ran = this.d.withLock ? await this.d.withLock(run) : (await run(), true);
+      this.failures = 0;
+      this.set({
+        status: 'idle',
+        progress: null,
+        ...(ran ? { lastSyncedAt: this.d.now().toISOString() } : {}),
+      });
+      this.schedule(this.d.intervalMs);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (error instanceof AuthRequiredError) {
+      this.set({
+        status: 'signed-out',
+        message: 'Sign in again to send your scans. They are kept on this device.',
+        progress: null,
+      });
+      return; // signing in calls request()
+    }
+    if (error instanceof DeviceRefusedError) {
+      this.set({
+        status: 'refused',
+        message: `This device may not sync: ${error.message}. Your scans are kept.`,
+        progress: null,
+      });
+      return;
+    }
+    if (error instanceof UpdateRequiredError) {
+      this.set({
+        status: 'update-required',
+        message: 'This app must be updated before it can sync. Your scans are kept.',
+        progress: null,
+      });
+      return;
+    }
+    const delay = backoffDelay(
+      this.failures++,
+      this.d.baseDelayMs,
+      this.d.maxDelayMs,
+      this.d.random(),
+    );
+    const retryAt = new Date(this.d.now().getTime() + delay).toISOString();
+    const offline = error instanceof RetryableError;
+    this.set({
+      status: 'offline',
+      message: offline
+        ? 'No connection to the server. Scans are kept and will be sent.'
+        : 'Sync failed; retrying.',
+      retryAt,
+      progress: null,
+    });
+    this.schedule(delay);
+  }
+}
