@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,8 +16,23 @@ import type { Bench, BenchResult } from '../../scripts/bench-kit.js';
 const root = path.resolve(import.meta.dirname, '..');
 const PASSWORD = 'bench-admin-password';
 
+/**
+ * On a machine with 2+ cores and `taskset`, the server gets core 0 and this load generator
+ * core 1, so the two do not preempt each other and runs are comparable.
+ */
+const pinned = (() => {
+  if (os.cpus().length < 2) return false;
+  const r = spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  if (r.status === 0)
+    process.stderr.write('bench: server pinned to core 0, load generator to core 1\n');
+  return r.status === 0;
+})();
+
 async function startServer(dir: string): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(root, 'dist/main.js')], {
+  const [cmd, args] = pinned
+    ? ['taskset', ['-c', '0', process.execPath, path.join(root, 'dist/main.js')]]
+    : [process.execPath, [path.join(root, 'dist/main.js')]];
+  const child = spawn(cmd, args, {
     env: {
       ...process.env,
       PORT: '0',
