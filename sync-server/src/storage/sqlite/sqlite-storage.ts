@@ -683,22 +683,21 @@ class SqliteTx implements WriteTx {
       case 'addStock': {
         // The in-memory twin's arithmetic, in one statement: rounded to 6 decimals, and 0
         // within the 1e-6 tolerance (the row stays as a tombstone for snapshot paging).
+        const q = roundQty(change.delta);
         this.run(
           `INSERT INTO stock (skey, item_id, position_id, lot, serial, quantity, seq)
-           VALUES (@key, @item, @position, @lot, @serial, @q, @seq)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (skey) DO UPDATE SET
-             quantity = CASE WHEN ABS(ROUND(stock.quantity + @delta, 6)) < 1e-6 THEN 0 ELSE ROUND(stock.quantity + @delta, 6) END,
+             quantity = CASE WHEN ABS(ROUND(stock.quantity + excluded.quantity, 6)) < 1e-6 THEN 0
+                             ELSE ROUND(stock.quantity + excluded.quantity, 6) END,
              seq = excluded.seq`,
-          {
-            key: stockKey(change.itemId, change.positionId, change.lot, change.serial),
-            item: change.itemId,
-            position: change.positionId,
-            lot: change.lot ?? '',
-            serial: change.serial ?? '',
-            q: qtyIsZero(roundQty(change.delta)) ? 0 : roundQty(change.delta),
-            delta: change.delta,
-            seq,
-          },
+          stockKey(change.itemId, change.positionId, change.lot, change.serial),
+          change.itemId,
+          change.positionId,
+          change.lot ?? '',
+          change.serial ?? '',
+          qtyIsZero(q) ? 0 : q,
+          seq,
         );
         return;
       }
