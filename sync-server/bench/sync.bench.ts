@@ -1,80 +1,27 @@
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Bench, BenchResult } from '../../scripts/bench-kit.js';
+import { BENCH_ADMIN_PASSWORD, withServer } from '../../scripts/bench-server.js';
 
 /**
  * Sync-server benchmarks over loopback HTTP against a real server process on a real file
  * (WAL, synchronous=FULL). The load generator runs in this process; on a 2-core machine it
  * competes with the server, so absolute figures are conservative — compare ratios.
  */
-const root = path.resolve(import.meta.dirname, '..');
-const PASSWORD = 'bench-admin-password';
+const PASSWORD = BENCH_ADMIN_PASSWORD;
 
-/**
- * On a machine with 2+ cores and `taskset`, the server gets core 0 and this load generator
- * core 1, so the two do not preempt each other and runs are comparable.
- */
-const pinned = (() => {
-  if (os.cpus().length < 2) return false;
-  const r = spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
-  if (r.status === 0)
-    process.stderr.write('bench: server pinned to core 0, load generator to core 1\n');
-  return r.status === 0;
-})();
-
-async function startServer(dir: string): Promise<{ base: string; child: ChildProcess }> {
-  const [cmd, args] = pinned
-    ? ['taskset', ['-c', '0', process.execPath, path.join(root, 'dist/main.js')]]
-    : [process.execPath, [path.join(root, 'dist/main.js')]];
-  const child = spawn(cmd, args, {
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dir,
-      ADMIN_PASSWORD: PASSWORD,
-      DEMO: '',
-      LOG_LEVEL: 'info',
-      NATS_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+async function withApi<T>(fn: (api: Api) => Promise<T>): Promise<T> {
+  return withServer(async (base) => {
+    const api = new Api(base);
+    try {
+      return await fn(api);
+    } finally {
+      api.close();
+    }
   });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`server did not start: ${out}`));
-    }, 20_000);
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = out.match(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/);
-      if (m?.[1]) {
-        clearTimeout(t);
-        resolve(m[1]);
-      }
-    });
-  });
-  return { base, child };
-}
-
-async function withServer<T>(fn: (api: Api) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-bench-'));
-  const { base, child } = await startServer(dir);
-  const api = new Api(base);
-  try {
-    return await fn(api);
-  } finally {
-    api.close();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** A lean keep-alive HTTP client: the load generator shares the 2 cores with the server. */
@@ -256,11 +203,11 @@ export const benches: Bench[] = [
       const out: Record<string, BenchResult> = {};
       const raw = rawInsertPerSecond();
       out['sqlite.raw_insert_per_s'] = { value: raw, unit: 'rows/s' };
-      await withServer(async (api) => {
+      await withApi(async (api) => {
         await seed(api);
         await pushLoad(api, 2, 100, 5); // warm-up
         // Server-side view of single pushes under 100 devices, on a fresh histogram.
-        await withServer(async (fresh) => {
+        await withApi(async (fresh) => {
           await seed(fresh);
           await pushLoad(fresh, 100, 1, 10);
           out['push.single_server_p99_ms'] = {
@@ -296,7 +243,7 @@ export const benches: Bench[] = [
   {
     name: 'pull.100k_s',
     async run() {
-      return withServer(async (api) => {
+      return withApi(async (api) => {
         await seed(api);
         const writer = await Device.create(api, 'writer');
         for (let i = 0; i < 100; i++)
