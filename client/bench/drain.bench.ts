@@ -103,3 +103,79 @@ export const benches: Bench[] = [
       }),
   },
 ];
+
+benches.push({
+  name: 'client.bootstrap100k_s',
+  run: () =>
+    withServer(async (base) => {
+      const admin = (await post(base, '/api/auth/login', {
+        username: 'admin',
+        password: BENCH_ADMIN_PASSWORD,
+        clientGroupID: 'g-seed',
+      })) as { token: string };
+      let id = 0;
+      const push = (mutations: { name: string; args: unknown }[]) =>
+        post(
+          base,
+          '/sync/push',
+          {
+            pushVersion: 1,
+            clientGroupID: 'g-seed',
+            mutations: mutations.map((m) => ({ clientID: 'c-seed', id: ++id, ...m })),
+          },
+          admin.token,
+        );
+      // 1,000 items × 100 bins = 100,000 stock lines.
+      const defs: { name: string; args: unknown }[] = [];
+      for (let b = 0; b < 100; b++)
+        defs.push({
+          name: 'definePosition',
+          args: { positionId: `B${b}`, code: `B${b}`, kind: 'bin' },
+        });
+      for (let i = 0; i < 1000; i++)
+        defs.push({
+          name: 'defineItem',
+          args: { itemId: `I${i}`, sku: `SKU-${i}`, name: `Item ${i}`, tracking: 'none' },
+        });
+      for (let k = 0; k < defs.length; k += 1000) await push(defs.slice(k, k + 1000));
+      for (let i = 0; i < 1000; i += 10) {
+        const batch: { name: string; args: unknown }[] = [];
+        for (let j = i; j < i + 10; j++)
+          for (let b = 0; b < 100; b++)
+            batch.push({
+              name: 'receiveStock',
+              args: { itemId: `I${j}`, positionId: `B${b}`, quantity: 5 },
+            });
+        await push(batch);
+      }
+      const db = openReplica(`bench-boot-${Date.now()}`);
+      const session = {
+        token: null as string | null,
+        user: null as { id: string; role: Role } | null,
+      };
+      const engine = await SyncEngine.open({
+        db,
+        baseUrl: base,
+        token: () => session.token,
+        user: () => session.user,
+      });
+      const login = (await post(base, '/api/auth/login', {
+        username: 'admin',
+        password: BENCH_ADMIN_PASSWORD,
+        clientGroupID: engine.clientGroupID,
+      })) as {
+        token: string;
+        user: { id: string; role: Role };
+      };
+      session.token = login.token;
+      session.user = login.user;
+      const t0 = performance.now();
+      const progress = await engine.pull();
+      const seconds = (performance.now() - t0) / 1000;
+      if (progress.entries < 100_000) throw new Error(`only ${progress.entries} entries`);
+      if (engine.view.quantity('I999' as never, 'B99' as never, null, null) !== 5)
+        throw new Error('replica incomplete');
+      db.close();
+      return { value: seconds, unit: 's (fake-indexeddb, Node)' };
+    }),
+});
