@@ -135,14 +135,18 @@ export function createApp(deps: AppDeps): AppHandle {
 
   // Device last-pull times: coalesced, so a pull never costs a durable write of its own.
   const activity = new Map<string, { userId: string; at: string }>();
+  // Expired sessions and tickets are forgotten once a minute, with the activity write or alone.
+  let lastPurge = 0;
   const flushActivity = async () => {
-    if (activity.size === 0) return;
+    const purge = clock().getTime() - lastPurge >= 60_000;
+    if (activity.size === 0 && !purge) return;
     const batch = [...activity];
     activity.clear();
     await storage.write((tx) => {
       for (const [group, a] of batch) tx.touchDevice(group, a.userId, a.at, 'pull');
-      tx.purgeExpired(clock().toISOString());
+      if (purge) tx.purgeExpired(clock().toISOString());
     });
+    if (purge) lastPurge = clock().getTime();
   };
   const activityTimer = setInterval(() => {
     flushActivity().catch((e: unknown) =>
