@@ -246,3 +246,36 @@ describe('reset snapshots carry open conflicts for this user', () => {
     );
   });
 });
+
+describe('a pull page never ends inside a mutation', () => {
+  it('a two-event mutation comes whole, with its lastMutationID, even with limit 1', async () => {
+    const { op1, op2, supervisor, admin } = await setup();
+    await supervisor.pushOk([
+      supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    await op1.pushOk([op1.mutation('shipStock', { itemId: 'A', from: 'P', quantity: 3 })]); // P goes to −2: a conflict
+    const conflicts = (await (
+      await server.request('/api/conflicts?status=open', { token: admin })
+    ).json()) as { id: string }[];
+    const adminDevice = new Device(server, admin);
+    const before = ((await (await server.request('/health')).json()) as { head: number }).head;
+    await adminDevice.pushOk([
+      adminDevice.mutation('resolveConflict', {
+        conflictId: conflicts[0]?.id,
+        action: 'compensate',
+        note: 'found 2 more',
+        args: {
+          name: 'adjustStock',
+          args: { itemId: 'A', positionId: 'P', delta: 2, reason: 'found' },
+        },
+      }),
+    ]);
+    const page = await adminDevice.pull(before, { limit: 1 });
+    expect(page.patch.map((p) => (p.value as EventValue).type)).toEqual([
+      'ConflictResolved',
+      'StockAdjusted',
+    ]);
+    expect(page.lastMutationIDChanges).toEqual({ [adminDevice.clientID]: 1 });
+    void op2;
+  });
+});

@@ -521,3 +521,23 @@ describe('a failure mid-request (scenario 26: nothing half-written)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('attribution never escalates', () => {
+  it('an operator session cannot borrow the role of an admin who once signed in on the same handheld', async () => {
+    const { op1, admin } = await setup();
+    const users = (await (await server.request('/api/users', { token: admin })).json()) as {
+      id: string;
+      username: string;
+    }[];
+    const adminId = users.find((u) => u.username === 'admin')?.id;
+    await server.login('admin', ADMIN_PASSWORD, op1.clientGroupID); // the admin used this handheld once
+    const res = await op1.pushOk([
+      op1.mutation(
+        'defineItem',
+        { itemId: 'Z', sku: 'Z', name: 'Z', tracking: 'none' },
+        { userID: adminId },
+      ),
+    ]);
+    expect(res.results[0]).toMatchObject({ status: 'rejected', error: { code: 'FORBIDDEN' } });
+  });
+});

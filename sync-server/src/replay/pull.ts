@@ -76,6 +76,19 @@ export function pull(tx: ReadTx, input: PullInput): PullAnswer {
 
   if (cookie > head) return { error: 'ClientStateNotFound' };
   const events = tx.eventsAfter(cookie, limit);
+  // A page never ends inside a mutation: lastMutationIDChanges may only name mutations whose
+  // every event is in the page (a compensating resolution writes two events, for instance).
+  for (let tail = events.at(-1); tail;) {
+    const next = tx.eventsAfter(tail.seq, 1)[0];
+    if (
+      !next ||
+      next.meta.clientID !== tail.meta.clientID ||
+      next.meta.mutationID !== tail.meta.mutationID
+    )
+      break;
+    events.push(next);
+    tail = next;
+  }
   const last = events.at(-1)?.seq ?? cookie;
   return {
     cookie: last,

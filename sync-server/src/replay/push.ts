@@ -16,6 +16,7 @@ import {
   decideMutation,
   isInventoryEvent,
   rejectionEvent,
+  roleAllows,
 } from '@floorsync/domain';
 import type { WriteTx } from '../storage/port.js';
 
@@ -102,7 +103,10 @@ function attribute(
       message: `user ${m.userID} has not signed in on this device, or is no longer active`,
     };
   }
-  return { ok: true, actor: { userId: user.id, role: user.role } };
+  // Attribution names who scanned; it never grants more than the pushing session may do:
+  // a mutation is decided with the lesser of the two roles.
+  const role = roleAllows(session.role, user.role) ? user.role : session.role;
+  return { ok: true, actor: { userId: user.id, role } };
 }
 
 export function replayPush(tx: WriteTx, input: PushInput, deps: ReplayDeps): PushOutcome {
