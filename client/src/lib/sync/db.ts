@@ -1,5 +1,6 @@
 import { Dexie } from 'dexie';
 import type { EntityTable } from 'dexie';
+import type { Role } from '@floorsync/domain';
 
 /**
  * The device's system of record (ARCHITECTURE.md: Dexie is the only client store).
@@ -18,6 +19,8 @@ export interface OutboxRow {
   readonly name: string;
   readonly args: Record<string, unknown>;
   readonly userID: string | null;
+  /** The author's role when they scanned: pending rows are re-decided with it (rebase). */
+  readonly role?: Role;
   readonly occurredAt: string;
   readonly timestamp: number;
 }

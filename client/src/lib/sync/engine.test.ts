@@ -419,3 +419,63 @@ describe('pokes', () => {
     expect(qty(watcher.engine, 'A', 'R')).toBe(4);
   });
 });
+
+describe('engine under concurrency (review findings)', () => {
+  it('the syncing tab sends what another tab queued in between (no endless gap)', async () => {
+    const s = await server();
+    const name = `device-${randomUUID()}`;
+    const tabA = await device(s, 'op1', { dbName: name });
+    const dbB = openReplica(name);
+    cleanups.push(() => dbB.close());
+    const tabB = await SyncEngine.open({
+      db: dbB,
+      baseUrl: 'http://floorsync.test',
+      fetch: s.fetchFn,
+      token: () => tabA.session.token,
+      user: () => tabA.session.user,
+    });
+    await tabB.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }); // id 1, unseen by tab A
+    await tabA.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 2 }); // id 2
+    await tabA.engine.sync();
+    expect(await s.stockAt('A', 'P')).toBe(3);
+    expect(s.net.calls.filter((u) => u.endsWith('/sync/push')).length).toBeLessThan(5);
+    expect(await dbB.outbox.count()).toBe(0);
+  });
+
+  it('overlapping pulls never apply a page twice', async () => {
+    const s = await server();
+    const sup = await device(s, 'sup');
+    await sup.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 5 });
+    await sup.engine.sync();
+    const d = await device(s, 'op1');
+    await Promise.all([d.engine.pull(), d.engine.pull(), d.engine.sync()]);
+    expect(qty(d.engine, 'A', 'P')).toBe(5);
+    const entries = await d.db.entries.toArray();
+    expect(
+      entries
+        .filter((e) => e.key.startsWith('s/stock/'))
+        .map((e) => (e.value as { quantity: number }).quantity),
+    ).toEqual([5]);
+  });
+
+  it('pending rows are re-decided as the server will decide them: the author’s role, never more than the session’s', async () => {
+    const s = await server();
+    const d = await device(s, 'sup');
+    await d.engine.pull();
+    s.net.down = true;
+    await d.engine.mutate('defineItem', {
+      itemId: 'NEW',
+      sku: 'NEW',
+      name: 'New item',
+      tracking: 'none',
+    });
+    expect(d.engine.view.item('NEW' as never)?.sku).toBe('NEW'); // the supervisor sees it at once
+    await d.signIn('op1'); // the next shift signs in before it was sent
+    s.net.down = false;
+    await d.engine.pull();
+    expect(d.engine.view.item('NEW' as never)).toBeUndefined(); // an operator's session cannot define items…
+    await d.engine.sync();
+    const outcome = await d.db.outcomes.toArray();
+    expect(outcome).toEqual([expect.objectContaining({ status: 'rejected', code: 'FORBIDDEN' })]); // …and the server agrees
+  });
+});

@@ -22,6 +22,7 @@ import {
   pullResponseSchema,
   pushResponseSchema,
   replayViewOf,
+  roleAllows,
   viewOf,
 } from '@floorsync/domain';
 import type { ReplayDecision } from '@floorsync/domain';
@@ -53,6 +54,10 @@ export class RetryableError extends Error {
 /** The server speaks another protocol or schema version: this build must update. */
 export class UpdateRequiredError extends Error {
   override readonly name = 'UpdateRequiredError';
+}
+/** The server expects a mutation this device no longer has: a person must look. */
+export class ClientStateLostError extends Error {
+  override readonly name = 'ClientStateLostError';
 }
 /** The command is malformed (a bug in the screen that built it): it is not queued. */
 export class InvalidCommandError extends Error {
@@ -91,6 +96,9 @@ export interface PullProgress {
   readonly resetting: boolean;
 }
 
+/** A single mutation this large is a bug (a push may carry 5 MB); refused before queueing. */
+const MAX_MUTATION_CHARS = 256 * 1024;
+
 const META = {
   group: 'clientGroupID',
   client: 'clientID',
@@ -103,6 +111,7 @@ export class SyncEngine {
   private overlay: InventoryState;
   private pendingRows: OutboxRow[];
   private cookie: unknown;
+  private tail: Promise<unknown> = Promise.resolve();
   /** Highest id the server acknowledged in this session (re-sending after a restart is harmless). */
   private pushedUpTo = 0;
   private batchSize: number;
@@ -169,6 +178,12 @@ export class SyncEngine {
   ): Promise<{ readonly id: number; readonly decision: ReplayDecision }> {
     const parsed = parseCommand(name, args);
     if (!parsed.ok) throw new InvalidCommandError(parsed.code, parsed.message);
+    if (JSON.stringify(args).length > MAX_MUTATION_CHARS) {
+      throw new InvalidCommandError(
+        'VALIDATION_FAILED',
+        `${name}: the command is too large to send`,
+      );
+    }
     const user = this.o.user();
     if (!user) throw new AuthRequiredError('sign in to scan');
     const decision = this.decideLocally(name, args, user);
@@ -181,6 +196,7 @@ export class SyncEngine {
         name,
         args,
         userID: user.id,
+        role: user.role,
         occurredAt: at.toISOString(),
         timestamp: at.getTime(),
       };
@@ -195,7 +211,14 @@ export class SyncEngine {
   }
 
   /** Pushes everything pending in bounded batches. */
-  async push(): Promise<{ readonly sent: number; readonly results: readonly MutationResult[] }> {
+  push(): Promise<{ readonly sent: number; readonly results: readonly MutationResult[] }> {
+    return this.exclusive(() => this.pushAll());
+  }
+
+  private async pushAll(): Promise<{
+    readonly sent: number;
+    readonly results: readonly MutationResult[];
+  }> {
     const all: MutationResult[] = [];
     let sent = 0;
     for (;;) {
@@ -207,7 +230,17 @@ export class SyncEngine {
       all.push(...results);
       const gap = results.find((r) => r.status === 'gap');
       if (gap?.expectedID !== undefined) {
-        this.pushedUpTo = gap.expectedID - 1; // the server wants an earlier one again
+        // The server wants an earlier id. Another tab of this installation may have queued it
+        // (the ids are shared): read the queue again. If it is not there, this device no
+        // longer has what the server expects — stop instead of re-sending forever.
+        this.pendingRows = await this.o.db.outbox.orderBy('id').toArray();
+        if (!this.pendingRows.some((r) => r.id === gap.expectedID)) {
+          throw new ClientStateLostError(
+            `the server expects mutation ${gap.expectedID}, which this device no longer has`,
+          );
+        }
+        this.pushedUpTo = gap.expectedID - 1;
+        this.rebase();
         continue;
       }
       this.pushedUpTo = Math.max(
@@ -215,11 +248,16 @@ export class SyncEngine {
         ...results.filter((r) => r.clientID === this.clientID).map((r) => r.id),
       );
     }
+    this.batchSize = this.o.batchSize ?? 200; // shrunk only for as long as needed
     return { sent, results: all };
   }
 
   /** Pulls until the server's head (a reset snapshot first for a new device). */
-  async pull(onProgress?: (p: PullProgress) => void): Promise<PullProgress> {
+  pull(onProgress?: (p: PullProgress) => void): Promise<PullProgress> {
+    return this.exclusive(() => this.pullAll(onProgress));
+  }
+
+  private async pullAll(onProgress?: (p: PullProgress) => void): Promise<PullProgress> {
     let progress: PullProgress = {
       pages: 0,
       events: 0,
@@ -262,9 +300,24 @@ export class SyncEngine {
   }
 
   /** Push, then pull: what to run on a poke, on reconnect, on focus and on a timer. */
-  async sync(onProgress?: (p: PullProgress) => void): Promise<void> {
-    await this.push();
-    await this.pull(onProgress);
+  sync(onProgress?: (p: PullProgress) => void): Promise<void> {
+    return this.exclusive(async () => {
+      await this.pushAll();
+      await this.pullAll(onProgress);
+    });
+  }
+
+  /**
+   * One push or pull at a time per engine: two overlapping pulls would both start from the
+   * same cookie and apply the same page twice.
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   // ─── internals ────────────────────────────────────────────────────────────────────────────
@@ -294,7 +347,11 @@ export class SyncEngine {
   private rebase(): void {
     this.overlay = this.confirmed;
     for (const row of this.pendingRows) {
-      const user = { id: row.userID ?? '', role: this.o.user()?.role ?? 'operator' };
+      // As the server decides: the author's role, never more than the session now pushing it.
+      const session = this.o.user()?.role;
+      const author = row.role ?? session ?? 'operator';
+      const role = session && !roleAllows(session, author) ? session : author;
+      const user = { id: row.userID ?? '', role };
       this.foldLocal(row, this.decideLocally(row.name, row.args, user));
     }
   }

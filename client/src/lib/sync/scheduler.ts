@@ -1,5 +1,6 @@
 import {
   AuthRequiredError,
+  ClientStateLostError,
   DeviceRefusedError,
   RetryableError,
   UpdateRequiredError,
@@ -157,6 +158,14 @@ export class SyncScheduler {
       this.set({
         status: 'refused',
         message: `This device may not sync: ${error.message}. Your scans are kept.`,
+        progress: null,
+      });
+      return;
+    }
+    if (error instanceof ClientStateLostError) {
+      this.set({
+        status: 'refused',
+        message: `This device's queue no longer matches the server (${error.message}). Ask an admin; your scans are kept.`,
         progress: null,
       });
       return;
