@@ -23,6 +23,27 @@ async function post(base: string, path: string, body: unknown, token?: string): 
   return res.json();
 }
 
+/** A signed-in device: its own IndexedDB database, the engine, and an admin session bound to it. */
+async function signedInDevice(base: string, batchSize?: number) {
+  const db = openReplica(`bench-${Date.now()}-${Math.random()}`);
+  const session = { token: null as string | null, user: null as { id: string; role: Role } | null };
+  const engine = await SyncEngine.open({
+    db,
+    baseUrl: base,
+    token: () => session.token,
+    user: () => session.user,
+    ...(batchSize ? { batchSize } : {}),
+  });
+  const login = (await post(base, '/api/auth/login', {
+    username: 'admin',
+    password: BENCH_ADMIN_PASSWORD,
+    clientGroupID: engine.clientGroupID,
+  })) as { token: string; user: { id: string; role: Role } };
+  session.token = login.token;
+  session.user = login.user;
+  return { db, engine };
+}
+
 export const benches: Bench[] = [
   {
     name: 'client.drain5000_s',
@@ -56,28 +77,7 @@ export const benches: Bench[] = [
           },
           admin.token,
         );
-        const db = openReplica(`bench-${Date.now()}`);
-        const session = {
-          token: null as string | null,
-          user: null as { id: string; role: Role } | null,
-        };
-        const engine = await SyncEngine.open({
-          db,
-          baseUrl: base,
-          token: () => session.token,
-          user: () => session.user,
-          batchSize: 500,
-        });
-        const login = (await post(base, '/api/auth/login', {
-          username: 'admin',
-          password: BENCH_ADMIN_PASSWORD,
-          clientGroupID: engine.clientGroupID,
-        })) as {
-          token: string;
-          user: { id: string; role: Role };
-        };
-        session.token = login.token;
-        session.user = login.user;
+        const { db, engine } = await signedInDevice(base, 500);
         await engine.pull();
         // A shift offline: 5,000 scans, each durably queued before the next.
         const scans: number[] = [];
@@ -148,27 +148,7 @@ benches.push({
             });
         await push(batch);
       }
-      const db = openReplica(`bench-boot-${Date.now()}`);
-      const session = {
-        token: null as string | null,
-        user: null as { id: string; role: Role } | null,
-      };
-      const engine = await SyncEngine.open({
-        db,
-        baseUrl: base,
-        token: () => session.token,
-        user: () => session.user,
-      });
-      const login = (await post(base, '/api/auth/login', {
-        username: 'admin',
-        password: BENCH_ADMIN_PASSWORD,
-        clientGroupID: engine.clientGroupID,
-      })) as {
-        token: string;
-        user: { id: string; role: Role };
-      };
-      session.token = login.token;
-      session.user = login.user;
+      const { db, engine } = await signedInDevice(base);
       const t0 = performance.now();
       const progress = await engine.pull();
       const seconds = (performance.now() - t0) / 1000;
