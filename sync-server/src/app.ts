@@ -424,9 +424,23 @@ export function createApp(deps: AppDeps): AppHandle {
   app.get('/sync/stream', async (c) => {
     const ticket = c.req.query('ticket');
     if (!ticket) throw unauthorized('missing ticket: POST /api/auth/ticket first');
-    const t = await storage.read((tx) => tx.ticket(hashToken(ticket)));
-    if (!t || t.expiresAt <= clock().toISOString()) throw unauthorized('unknown or expired ticket');
-    const head = await storage.read((tx) => tx.head());
+    // Tickets are single-use: the URL that carried one cannot be replayed. The user must still
+    // be active and the device not revoked when the stream opens.
+    const now = clock().toISOString();
+    const opened = await storage.write((tx) => {
+      const hash = hashToken(ticket);
+      const t = tx.ticket(hash);
+      if (!t) return { ok: false as const, why: 'unknown or already used ticket' };
+      tx.deleteTicket(hash);
+      if (t.expiresAt <= now) return { ok: false as const, why: 'expired ticket' };
+      if (!tx.userById(t.userId)?.active)
+        return { ok: false as const, why: 'this user is deactivated' };
+      if (t.clientGroupID && tx.device(t.clientGroupID)?.revokedAt)
+        return { ok: false as const, why: 'this device has been revoked' };
+      return { ok: true as const, head: tx.head() };
+    });
+    if (!opened.ok) throw unauthorized(opened.why);
+    const head = opened.head;
     return streamSSE(c, async (stream) => {
       hub.add(stream);
       const closed = hub.untilClosed();

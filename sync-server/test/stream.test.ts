@@ -90,3 +90,33 @@ describe('GET /sync/stream (SSE pokes)', () => {
     expect(expired.headers.get('content-type')).toBe('application/problem+json');
   });
 });
+
+describe('SSE tickets', () => {
+  it('are single-use, and refused for a revoked device', async () => {
+    const w = await warehouseServer();
+    server = w.server;
+    const base = await server.listen();
+    const op1 = new Device(server, await server.login('op1', 'op1-password'));
+    await op1.pull(0); // binds the session to its device
+    const ticketOf = async () =>
+      (
+        (await (
+          await server.request('/api/auth/ticket', { method: 'POST', token: op1.token })
+        ).json()) as { ticket: string }
+      ).ticket;
+    const ticket = await ticketOf();
+    const first = await fetch(`${base}/sync/stream?ticket=${encodeURIComponent(ticket)}`);
+    expect(first.status).toBe(200);
+    await first.body?.cancel();
+    const replay = await server.request(`/sync/stream?ticket=${encodeURIComponent(ticket)}`);
+    expect(replay.status).toBe(401);
+    const next = await ticketOf();
+    await server.request(`/api/devices/${op1.clientGroupID}/revoke`, {
+      method: 'POST',
+      token: w.admin,
+    });
+    const revoked = await server.request(`/sync/stream?ticket=${encodeURIComponent(next)}`);
+    expect(revoked.status).toBe(401);
+    expect(((await revoked.json()) as { detail: string }).detail).toMatch(/revoked/);
+  });
+});

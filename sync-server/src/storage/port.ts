@@ -229,6 +229,8 @@ export interface WriteTx extends ReadTx {
     readonly clientGroupID: string | null;
     readonly expiresAt: string;
   }): void;
+  /** Deletes a ticket (tickets are single-use). */
+  deleteTicket(ticketHash: string): void;
   /** Forgets expired tickets and sessions. */
   purgeExpired(now: string): void;
   /** Records a device on first sight, and that `userId` logged in on it. */

@@ -388,6 +388,9 @@ class MemoryTx implements WriteTx {
       expiresAt: t.expiresAt,
     });
   }
+  deleteTicket(ticketHash: string) {
+    this.d.rest.tickets.delete(ticketHash);
+  }
   purgeExpired(now: string) {
     for (const [k, t] of this.d.rest.tickets) if (t.expiresAt < now) this.d.rest.tickets.delete(k);
     for (const [k, s] of this.d.rest.sessions)

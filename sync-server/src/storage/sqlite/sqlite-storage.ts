@@ -888,6 +888,9 @@ class SqliteTx implements WriteTx {
       t.expiresAt,
     );
   }
+  deleteTicket(ticketHash: string) {
+    this.run('DELETE FROM tickets WHERE ticket_hash = ?', ticketHash);
+  }
   purgeExpired(now: string) {
     this.run('DELETE FROM tickets WHERE expires_at < ?', now);
     this.run('DELETE FROM sessions WHERE expires_at < ?', now);
