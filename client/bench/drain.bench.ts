@@ -23,6 +23,18 @@ async function post(base: string, path: string, body: unknown, token?: string): 
   return res.json();
 }
 
+/** Signs the bench admin in, bound to one client group. */
+async function adminLogin(base: string, clientGroupID: string) {
+  return (await post(base, '/api/auth/login', {
+    username: 'admin',
+    password: BENCH_ADMIN_PASSWORD,
+    clientGroupID,
+  })) as {
+    token: string;
+    user: { id: string; role: Role };
+  };
+}
+
 /** A signed-in device: its own IndexedDB database, the engine, and an admin session bound to it. */
 async function signedInDevice(base: string, batchSize?: number) {
   const db = openReplica(`bench-${Date.now()}-${Math.random()}`);
@@ -34,11 +46,7 @@ async function signedInDevice(base: string, batchSize?: number) {
     user: () => session.user,
     ...(batchSize ? { batchSize } : {}),
   });
-  const login = (await post(base, '/api/auth/login', {
-    username: 'admin',
-    password: BENCH_ADMIN_PASSWORD,
-    clientGroupID: engine.clientGroupID,
-  })) as { token: string; user: { id: string; role: Role } };
+  const login = await adminLogin(base, engine.clientGroupID);
   session.token = login.token;
   session.user = login.user;
   return { db, engine };
@@ -49,11 +57,7 @@ export const benches: Bench[] = [
     name: 'client.drain5000_s',
     run: () =>
       withServer(async (base) => {
-        const admin = (await post(base, '/api/auth/login', {
-          username: 'admin',
-          password: BENCH_ADMIN_PASSWORD,
-          clientGroupID: 'g-seed',
-        })) as { token: string };
+        const admin = await adminLogin(base, 'g-seed');
         await post(
           base,
           '/sync/push',
@@ -108,11 +112,7 @@ benches.push({
   name: 'client.bootstrap100k_s',
   run: () =>
     withServer(async (base) => {
-      const admin = (await post(base, '/api/auth/login', {
-        username: 'admin',
-        password: BENCH_ADMIN_PASSWORD,
-        clientGroupID: 'g-seed',
-      })) as { token: string };
+      const admin = await adminLogin(base, 'g-seed');
       let id = 0;
       const push = (mutations: { name: string; args: unknown }[]) =>
         post(

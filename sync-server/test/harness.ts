@@ -239,6 +239,14 @@ export async function warehouseServer(options: { storage?: Storage } = {}) {
   return { server, admin, supervisor };
 }
 
+/** The warehouse server plus two operators' devices, `op1` and `op2`. */
+export async function warehouseWithOperators(options: { storage?: Storage } = {}) {
+  const w = await warehouseServer(options);
+  const op1 = new Device(w.server, await w.server.login('op1', 'op1-password'));
+  const op2 = new Device(w.server, await w.server.login('op2', 'op2-password'));
+  return { ...w, op1, op2 };
+}
+
 /** Current quantity of item at position from the read API. */
 export async function quantityAt(
   server: TestServer,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Device, warehouseServer } from './harness.js';
+import { Device, warehouseWithOperators } from './harness.js';
 import type { TestServer } from './harness.js';
 
 let server: TestServer;
@@ -16,11 +16,9 @@ type EventValue = {
 };
 
 async function setup() {
-  const w = await warehouseServer();
+  const w = await warehouseWithOperators();
   server = w.server;
-  const op1 = new Device(server, await server.login('op1', 'op1-password'));
-  const op2 = new Device(server, await server.login('op2', 'op2-password'));
-  return { ...w, op1, op2 };
+  return w;
 }
 
 /** Pulls events from `cookie` until the head, checking the snapshot rule on every page. */

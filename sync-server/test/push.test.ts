@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { NewEvent, Storage } from '../src/storage/port.js';
 import { StorageUnavailableError } from '../src/storage/port.js';
 import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
-import { ADMIN_PASSWORD, Device, quantityAt, warehouseServer } from './harness.js';
+import { ADMIN_PASSWORD, Device, quantityAt, warehouseWithOperators } from './harness.js';
 import type { TestServer } from './harness.js';
 
 let server: TestServer;
@@ -14,11 +14,9 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const w = await warehouseServer();
+  const w = await warehouseWithOperators();
   server = w.server;
-  const op1 = new Device(server, await server.login('op1', 'op1-password'));
-  const op2 = new Device(server, await server.login('op2', 'op2-password'));
-  return { ...w, op1, op2 };
+  return w;
 }
 
 const eventsSince = async (token: string, after = 0) => {
@@ -488,10 +486,9 @@ describe('a failure mid-request (scenario 26: nothing half-written)', () => {
           ),
         ),
     };
-    const w = await warehouseServer({ storage });
+    const w = await warehouseWithOperators({ storage });
     server = w.server;
-    const op1 = new Device(server, await server.login('op1', 'op1-password'));
-    const op2 = new Device(server, await server.login('op2', 'op2-password'));
+    const { op1, op2 } = w;
     failGroup = op1.clientGroupID;
     const batch = Array.from({ length: 5 }, () =>
       op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
