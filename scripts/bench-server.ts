@@ -22,9 +22,11 @@ const pinned = (() => {
 export async function withServer<T>(fn: (base: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'floorsync-bench-'));
   const main = path.join(root, 'sync-server/dist/main.js');
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const [cmd, args] = pinned
-    ? ['taskset', ['-c', '0', process.execPath, main]]
-    : [process.execPath, [main]];
+    ? ['taskset', ['-c', '0', process.execPath, ...nodeArgs, main]]
+    : [process.execPath, [...nodeArgs, main]];
   const child = spawn(cmd, args, {
     env: {
       ...process.env,

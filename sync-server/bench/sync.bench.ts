@@ -163,6 +163,43 @@ async function pushLoad(api: Api, devices: number, batch: number, perDevice: num
   };
 }
 
+/**
+ * Open loop: each of `devices` devices scans at random (Poisson) times, `perSecond` scans a
+ * second on average, for `seconds`; a device pushes one scan at a time, as the client does.
+ * A scan's latency runs from the moment it was scanned to its acknowledgement, so time spent
+ * queued behind the device's previous push counts (no coordinated omission).
+ */
+let openRuns = 0;
+async function openLoop(api: Api, devices: number, perSecond: number, seconds: number) {
+  const run = ++openRuns;
+  const ds = await Promise.all(
+    Array.from({ length: devices }, (_, i) => Device.create(api, `open${run}-${i}`)),
+  );
+  const latencies: number[] = [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(
+    ds.map(async (d, k) => {
+      // The scan times of this device, drawn up front.
+      const gap = () => -Math.log(1 - Math.random()) * (1000 / perSecond);
+      const times: number[] = [];
+      for (let t = t0 + gap(); t < end; t += gap()) times.push(t);
+      for (const [i, at] of times.entries()) {
+        await sleep(at - performance.now());
+        await d.push([scan(k + i)]);
+        latencies.push(performance.now() - at);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return {
+    pushes: latencies.length,
+    p50: latencies[Math.floor(latencies.length * 0.5)] ?? 0,
+    p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
+  };
+}
+
 /** The ceiling: plain inserts of event-sized rows into the same kind of file, 100 per transaction. */
 function rawInsertPerSecond(): number {
   const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-raw-'));
@@ -206,6 +243,7 @@ export const benches: Bench[] = [
       await withApi(async (api) => {
         await seed(api);
         await pushLoad(api, 2, 100, 5); // warm-up
+        await openLoop(api, 100, 5, 2);
         // Server-side view of single pushes under 100 devices, on a fresh histogram.
         await withApi(async (fresh) => {
           await seed(fresh);
@@ -215,6 +253,11 @@ export const benches: Bench[] = [
             unit: 'ms (histogram bucket bound)',
           };
         });
+        // 100 devices each scanning 5 times a second (a person scans about once every few
+        // seconds): the latency an operator sees, at a load the server is not saturated by.
+        const open = await openLoop(api, 100, 5, 6);
+        out['push.single_open_p50_ms'] = { value: open.p50, unit: 'ms (100 devices × 5 scans/s)' };
+        out['push.single_open_p99_ms'] = { value: open.p99, unit: 'ms (100 devices × 5 scans/s)' };
         for (const [devices, batch, perDevice] of [
           [1, 1, 500],
           [1, 100, 40],

@@ -1,6 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import type { PublicUser, Role } from '@floorsync/domain';
 import {
@@ -63,6 +63,12 @@ export interface AppDeps {
     readonly heartbeatMs?: number;
     /** How often device last-pull times are written. Default 2 s. */
     readonly activityFlushMs?: number;
+    /**
+     * How long a verified token is trusted without reading the database again. Default 5 s;
+     * 0 reads on every request. Logout, revocations and user changes made through this
+     * process take effect at once; made through another process, within this time.
+     */
+    readonly sessionCacheMs?: number;
   };
   /** Serves the client build (and anything else at `/`), when given. */
   readonly staticRoutes?: (app: Hono<Env>) => void;
@@ -94,13 +100,52 @@ const publicUser = (u: UserRow): PublicUser => ({
   role: u.role,
 });
 
-async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
+/** Bodies of requests other than pushes (login, pull, admin): small by nature. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Reads a JSON body of at most `maxBytes`. Under `@hono/node-server` it reads the Node request
+ * stream directly: building the web `Request` and its stream costs more than the rest of a
+ * single-mutation push. Elsewhere (`app.request()` in tests) it reads `c.req.text()`.
+ */
+async function readJson(
+  c: Context,
+  maxBytes = MAX_BODY_BYTES,
+  detail = `this request may carry at most ${maxBytes} bytes`,
+): Promise<unknown> {
+  const declared = Number(c.req.header('content-length'));
+  const over = () => tooLarge(detail);
+  if (declared > maxBytes) throw over();
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const text = incoming ? await readStream(incoming, maxBytes, over) : await c.req.text();
+  if (Buffer.byteLength(text) > maxBytes) throw over();
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw badRequest('the body is not valid JSON', 'MALFORMED_JSON');
   }
+}
+
+function readStream(
+  incoming: IncomingMessage,
+  maxBytes: number,
+  over: () => Error,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        incoming.off('data', onData);
+        incoming.resume(); // drain the rest; the answer is already decided
+        reject(over());
+      } else chunks.push(chunk);
+    };
+    incoming.on('data', onData);
+    incoming.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    incoming.once('error', reject);
+  });
 }
 
 function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
@@ -199,19 +244,39 @@ export function createApp(deps: AppDeps): AppHandle {
 
   // ─── Auth ─────────────────────────────────────────────────────────────────────────────────
 
+  const sessionCacheMs = deps.config?.sessionCacheMs ?? 5000;
+  const sessionCache = new Map<string, { session: Session; expires: string; until: number }>();
+  /** Forget every cached session: after any change to sessions, users or devices. */
+  const forgetSessions = () => sessionCache.clear();
+
   const authenticate = async (header: string | undefined): Promise<Session> => {
     const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
     if (!token) throw unauthorized('missing bearer token');
+    const now = clock();
+    // Keyed by the token itself: a hit costs no hashing. Tokens live in this memory anyway.
+    const cached = sessionCache.get(token);
+    if (cached && cached.until > now.getTime() && cached.expires > now.toISOString())
+      return cached.session;
     const tokenHash = hashToken(token);
     const found = await storage.read((tx) => {
       const s = tx.session(tokenHash);
       return s && { s, user: tx.userById(s.userId) };
     });
     if (!found || found.s.revoked || !found.user) throw unauthorized('unknown or revoked token');
-    if (found.s.expiresAt <= clock().toISOString())
+    if (found.s.expiresAt <= now.toISOString())
       throw unauthorized('session expired; sign in again');
     if (!found.user.active) throw unauthorized('this user is deactivated');
-    return { user: found.user, tokenHash, clientGroupID: found.s.clientGroupID };
+    const session = { user: found.user, tokenHash, clientGroupID: found.s.clientGroupID };
+    // Only sessions bound to a device: binding changes the session, and happens once.
+    if (sessionCacheMs > 0 && session.clientGroupID !== null) {
+      if (sessionCache.size >= 10_000) sessionCache.clear(); // bounded: a burst of logins
+      sessionCache.set(token, {
+        session,
+        expires: found.s.expiresAt,
+        until: now.getTime() + sessionCacheMs,
+      });
+    }
+    return session;
   };
 
   const requireRole =
@@ -239,7 +304,8 @@ export function createApp(deps: AppDeps): AppHandle {
     await storage.write((tx) => checkAndBind(tx, session, clientGroupID));
   };
   const checkAndBind = (tx: WriteTx, session: Session, clientGroupID: string) => {
-    const bound = tx.session(session.tokenHash)?.clientGroupID ?? null;
+    // A binding never changes once made: only an unbound session needs the stored truth.
+    const bound = session.clientGroupID ?? tx.session(session.tokenHash)?.clientGroupID ?? null;
     if (bound !== null && bound !== clientGroupID)
       throw forbidden('this session belongs to another device');
     if (tx.device(clientGroupID)?.revokedAt)
@@ -318,7 +384,9 @@ export function createApp(deps: AppDeps): AppHandle {
 
   app.post('/api/auth/logout', requireRole('operator'), async (c) => {
     const { tokenHash } = c.get('session');
+    forgetSessions();
     await storage.write((tx) => tx.revokeSession(tokenHash));
+    forgetSessions(); // and whatever a request in flight cached meanwhile
     return c.body(null, 204);
   });
 
@@ -343,60 +411,51 @@ export function createApp(deps: AppDeps): AppHandle {
 
   // ─── Sync ─────────────────────────────────────────────────────────────────────────────────
 
-  app.post(
-    '/sync/push',
-    bodyLimit({
-      maxSize: MAX_PUSH_BYTES,
-      onError: (c) =>
-        problem(
-          c,
-          tooLarge(`a push may carry at most ${MAX_PUSH_BYTES} bytes; send smaller batches`),
-        ),
-    }),
-    requireRole('operator'),
-    async (c) => {
-      const t0 = performance.now();
-      const body = await readJson(c);
-      const version = (body as { pushVersion?: unknown } | null)?.pushVersion;
-      if (typeof version === 'number' && version !== PUSH_VERSION)
-        return c.json({ error: 'VersionNotSupported', versionType: 'push' });
-      const req = validate(pushRequestSchema, body);
-      if (!schemaSupported(req.schemaVersion))
-        return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
-      if (req.mutations.length > MAX_MUTATIONS_PER_PUSH) {
-        throw tooLarge(
-          `a push may carry at most ${MAX_MUTATIONS_PER_PUSH} mutations, this one has ${req.mutations.length}`,
-        );
-      }
-      const session = c.get('session');
-      const extra = req as { pending?: unknown; appVersion?: unknown };
-      const outcome = await storage.write((tx) => {
-        checkAndBind(tx, session, req.clientGroupID);
-        const foreign = foreignClients(tx, req.clientGroupID, req.mutations);
-        if (foreign.length > 0) throw forbidden(`client ${foreign[0]} belongs to another device`);
-        tx.touchDevice(req.clientGroupID, session.user.id, clock().toISOString(), 'push', {
-          ...(typeof extra.pending === 'number' ? { pending: extra.pending } : {}),
-          ...(typeof extra.appVersion === 'string'
-            ? { appVersion: extra.appVersion.slice(0, 64) }
-            : {}),
-        });
-        return replayPush(
-          tx,
-          {
-            clientGroupID: req.clientGroupID,
-            mutations: req.mutations,
-            session: { userId: session.user.id, role: session.user.role },
-          },
-          { now: clock, newId },
-        );
+  app.post('/sync/push', requireRole('operator'), async (c) => {
+    const t0 = performance.now();
+    const body = await readJson(
+      c,
+      MAX_PUSH_BYTES,
+      `a push may carry at most ${MAX_PUSH_BYTES} bytes; send smaller batches`,
+    );
+    const version = (body as { pushVersion?: unknown } | null)?.pushVersion;
+    if (typeof version === 'number' && version !== PUSH_VERSION)
+      return c.json({ error: 'VersionNotSupported', versionType: 'push' });
+    const req = validate(pushRequestSchema, body);
+    if (!schemaSupported(req.schemaVersion))
+      return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
+    if (req.mutations.length > MAX_MUTATIONS_PER_PUSH) {
+      throw tooLarge(
+        `a push may carry at most ${MAX_MUTATIONS_PER_PUSH} mutations, this one has ${req.mutations.length}`,
+      );
+    }
+    const session = c.get('session');
+    const extra = req as { pending?: unknown; appVersion?: unknown };
+    const outcome = await storage.write((tx) => {
+      checkAndBind(tx, session, req.clientGroupID);
+      const foreign = foreignClients(tx, req.clientGroupID, req.mutations);
+      if (foreign.length > 0) throw forbidden(`client ${foreign[0]} belongs to another device`);
+      tx.touchDevice(req.clientGroupID, session.user.id, clock().toISOString(), 'push', {
+        ...(typeof extra.pending === 'number' ? { pending: extra.pending } : {}),
+        ...(typeof extra.appVersion === 'string'
+          ? { appVersion: extra.appVersion.slice(0, 64) }
+          : {}),
       });
-      if (outcome.appended > 0) await bus.publish(POKE_SUBJECT, { head: outcome.head });
-      for (const r of outcome.results)
-        metrics.inc('floorsync_mutations_total', { status: r.status });
-      metrics.observeMs('floorsync_push_duration_seconds', performance.now() - t0);
-      return c.json({ results: outcome.results, head: outcome.head });
-    },
-  );
+      return replayPush(
+        tx,
+        {
+          clientGroupID: req.clientGroupID,
+          mutations: req.mutations,
+          session: { userId: session.user.id, role: session.user.role },
+        },
+        { now: clock, newId },
+      );
+    });
+    if (outcome.appended > 0) await bus.publish(POKE_SUBJECT, { head: outcome.head });
+    for (const r of outcome.results) metrics.inc('floorsync_mutations_total', { status: r.status });
+    metrics.observeMs('floorsync_push_duration_seconds', performance.now() - t0);
+    return c.json({ results: outcome.results, head: outcome.head });
+  });
 
   app.post('/sync/pull', requireRole('operator'), async (c) => {
     const body = await readJson(c);
@@ -580,8 +639,10 @@ export function createApp(deps: AppDeps): AppHandle {
         ...(passwordHash !== undefined ? { passwordHash } : {}),
       });
       if (body.active === false || passwordHash !== undefined) tx.revokeSessionsOfUser(id);
+      forgetSessions();
       return tx.userById(id) as UserRow;
     });
+    forgetSessions(); // and whatever a request in flight cached meanwhile
     return c.json({ ...publicUser(updated), active: updated.active, createdAt: updated.createdAt });
   });
 
@@ -598,7 +659,9 @@ export function createApp(deps: AppDeps): AppHandle {
 
   app.post('/api/devices/:clientGroupID/revoke', requireRole('admin'), async (c) => {
     const group = c.req.param('clientGroupID');
+    forgetSessions();
     await storage.write((tx) => tx.revokeDevice(group, clock().toISOString()));
+    forgetSessions(); // and whatever a request in flight cached meanwhile
     log.log('info', 'device revoked', { by: c.get('session').user.username, device: group });
     return c.json(await storage.read((tx) => tx.device(group)));
   });

@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   }
   mkdirSync(config.dataDir, { recursive: true });
   const file = path.join(config.dataDir, 'floorsync.db');
-  const storage = openSqliteStorage({ path: file });
+  const storage = openSqliteStorage({
+    path: file,
+    onWarning: (message) => log.log('warn', 'storage degraded', { message }),
+  });
   const bus = inProcessBus();
   const hasher = argon2Hasher();
   const clock = () => new Date();

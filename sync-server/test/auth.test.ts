@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { hashToken } from '../src/auth/tokens.js';
 import { ADMIN_PASSWORD, Device, startServer } from './harness.js';
 import type { TestServer } from './harness.js';
 
@@ -91,6 +92,49 @@ describe('login', () => {
     expect(patch.status).toBe(200);
     expect((await server.request('/api/auth/me', { token: op3 })).status).toBe(401);
     expect((await login('op', 'op-password')).status).toBe(401);
+  });
+
+  it('device sessions are cached briefly, but logout, deactivation, role changes and revocation take effect at once', async () => {
+    server = await startServer();
+    const admin = await server.login('admin', ADMIN_PASSWORD);
+    const { id } = await server.createUser(admin, 'op', 'operator');
+    const me = async (token: string) => server.request('/api/auth/me', { token });
+    const bound = async (group: string) => {
+      const token = await server.login('op', 'op-password', group);
+      expect((await me(token)).status).toBe(200); // now cached
+      return token;
+    };
+
+    const t1 = await bound('g-1');
+    await server.request('/api/auth/logout', { method: 'POST', token: t1 });
+    expect((await me(t1)).status).toBe(401);
+
+    const t2 = await bound('g-2');
+    const patch = (json: Record<string, unknown>) =>
+      server.request(`/api/users/${id}`, { method: 'PATCH', token: admin, json });
+    expect((await patch({ role: 'supervisor' })).status).toBe(200);
+    expect(((await (await me(t2)).json()) as { user: { role: string } }).user.role).toBe(
+      'supervisor',
+    );
+    expect((await patch({ active: false })).status).toBe(200);
+    expect((await me(t2)).status).toBe(401);
+    expect((await patch({ active: true })).status).toBe(200);
+
+    const t3 = await bound('g-3');
+    const revoke = await server.request('/api/devices/g-3/revoke', {
+      method: 'POST',
+      token: admin,
+    });
+    expect(revoke.status).toBe(200);
+    expect((await new Device(server, t3, 'g-3').push([])).status).toBe(403);
+
+    // A change this process did not make (another server on the same store): seen once the
+    // cache entry ages out (5 s), not before.
+    const t4 = await bound('g-4');
+    await server.storage.write((tx) => tx.revokeSession(hashToken(t4)));
+    expect((await me(t4)).status).toBe(200);
+    server.clock.advance(5001);
+    expect((await me(t4)).status).toBe(401);
   });
 
   it('a session token binds to one client group: the one given at login', async () => {

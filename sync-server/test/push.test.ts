@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -423,6 +424,73 @@ describe('bad input (scenario 26): a clear 4xx and nothing half-written', () => 
     );
     expect(tooMany.status).toBe(413);
     expect(await headOf()).toBe(before);
+  });
+
+  it('over a real socket: bodies read from the stream, limits with and without content-length', async () => {
+    const { op1 } = await setup();
+    const before = await headOf();
+    const base = await server.listen();
+    const send = (body: string, chunked: boolean) =>
+      new Promise<{ status: number; type: string; text: string }>((resolve, reject) => {
+        const url = new URL('/sync/push', base);
+        const req = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Bearer ${op1.token}`,
+              // Without content-length Node sends the body chunked: the limit must hold anyway.
+              ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }),
+            },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                type: String(res.headers['content-type']),
+                text: Buffer.concat(chunks).toString(),
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        if (chunked)
+          for (let i = 0; i < body.length; i += 65536) req.write(body.slice(i, i + 65536));
+        req.end(chunked ? undefined : body);
+      });
+
+    const good = JSON.stringify({
+      pushVersion: 1,
+      clientGroupID: op1.clientGroupID,
+      mutations: [op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 2 })],
+    });
+    for (const chunked of [false, true]) {
+      const ok = await send(good, chunked);
+      expect(ok.status).toBe(200);
+      expect(JSON.parse(ok.text)).toMatchObject({
+        results: [{ status: chunked ? 'duplicate' : 'applied' }],
+      });
+    }
+    const huge = JSON.stringify({
+      pushVersion: 1,
+      clientGroupID: op1.clientGroupID,
+      mutations: [],
+      pad: 'x'.repeat(10 * 1024 * 1024),
+    });
+    for (const chunked of [false, true]) {
+      const res = await send(huge, chunked);
+      expect(res.status).toBe(413);
+      expect(res.type).toBe('application/problem+json');
+      expect(JSON.parse(res.text)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    }
+    const broken = await send('{"pushVersion": 1, "mut', true);
+    expect(broken.status).toBe(400);
+    expect(await headOf()).toBe(before + 1);
   });
 
   it('NaN, negative and string quantities are per-mutation rejections with reasons', async () => {

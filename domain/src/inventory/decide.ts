@@ -48,8 +48,11 @@ const refuse = (code: RejectionCode, message: string): never => {
 };
 
 /** Drops `undefined` members so events carry no `"lot": undefined` noise. */
-const compact = <T extends object>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+const compact = <T extends object>(o: T): T => {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+};
 
 // ─── Shared checks ──────────────────────────────────────────────────────────────────────────
 

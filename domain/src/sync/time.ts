@@ -24,8 +24,9 @@ export interface DeviceTime {
 export function assessDeviceTime(
   sent: { readonly occurredAt?: string | undefined; readonly timestamp?: number | undefined },
   recordedAt: string,
+  /** `recordedAt` as epoch ms, when the caller has it (a push assesses many mutations). */
+  serverMs: number = Date.parse(recordedAt),
 ): DeviceTime {
-  const serverMs = Date.parse(recordedAt);
   let deviceMs: number | null = null;
   if (sent.occurredAt !== undefined) {
     const parsed = Date.parse(sent.occurredAt);

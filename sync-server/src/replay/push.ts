@@ -117,7 +117,8 @@ export function replayPush(tx: WriteTx, input: PushInput, deps: ReplayDeps): Pus
   const lastSeq = new Map<string, number>();
   let appended = 0;
   // One server time for the whole request: its mutations commit together.
-  const recordedAt = deps.now().toISOString();
+  const now = deps.now();
+  const recordedAt = { iso: now.toISOString(), ms: now.getTime() };
 
   for (const m of input.mutations) {
     const gapAt = stopped.get(m.clientID);
@@ -170,9 +171,14 @@ function applyOne(
   input: PushInput,
   m: PushMutation,
   deps: ReplayDeps,
-  recordedAt: string,
+  at: { readonly iso: string; readonly ms: number },
 ): MutationResult {
-  const time = assessDeviceTime({ occurredAt: m.occurredAt, timestamp: m.timestamp }, recordedAt);
+  const recordedAt = at.iso;
+  const time = assessDeviceTime(
+    { occurredAt: m.occurredAt, timestamp: m.timestamp },
+    at.iso,
+    at.ms,
+  );
   const who = attribute(tx, input.clientGroupID, m, input.session);
   const actor = who.ok ? who.actor : input.session;
 

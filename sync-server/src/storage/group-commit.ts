@@ -20,7 +20,7 @@ export function groupCommitStorage(o: {
    */
   readonly runBatch: (writes: readonly ((tx: WriteTx) => unknown)[]) => Outcome[];
   readonly toError: (e: unknown) => Error;
-  readonly close: () => void;
+  readonly close: () => void | Promise<void>;
 }): Storage {
   let queue: {
     fn: (tx: WriteTx) => unknown;
@@ -73,8 +73,7 @@ export function groupCommitStorage(o: {
       if (closed) return Promise.resolve();
       flush(); // writes issued before close still commit
       closed = true;
-      o.close();
-      return Promise.resolve();
+      return Promise.resolve(o.close());
     },
   };
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,6 +10,7 @@ import { storageContract } from '../contract.js';
 import type { NewEvent, ReadTx, Storage, WriteTx } from '../port.js';
 import { StorageUnavailableError } from '../port.js';
 import { MIGRATIONS } from './schema.js';
+import { startCheckpointer } from './checkpointer.js';
 import { openSqliteStorage } from './sqlite-storage.js';
 
 /**
@@ -323,4 +324,48 @@ describe('sqlite specifics', () => {
       'after',
     ]);
   }, 20_000);
+
+  it('checkpoints the WAL from its worker thread, not inside commits', async () => {
+    const fill = async (s: Storage) => {
+      // About 4 MB of events: below SQLite's own checkpoint threshold (4000 pages, 16 MB).
+      for (let b = 0; b < 20; b++)
+        await s.write((tx) => {
+          for (let i = 0; i < 100; i++)
+            tx.appendEvent({ ...plain(`e${b}-${i}`), data: { pad: 'x'.repeat(2000) } });
+        });
+    };
+    const mainFileSize = (file: string) => statSync(file).size;
+
+    const withWorker = newFile();
+    const s = openSqliteStorage({ path: withWorker, checkpointEveryMs: 20 });
+    open.add(s);
+    const db = await connectionOf(s);
+    if (db) expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const before = mainFileSize(withWorker);
+    await fill(s);
+    const deadline = Date.now() + 5000;
+    while (mainFileSize(withWorker) < before + 3_000_000 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(mainFileSize(withWorker)).toBeGreaterThan(before + 3_000_000);
+
+    // Without the worker (and below the automatic threshold) the pages stay in the WAL.
+    const without = newFile();
+    const t = openSqliteStorage({ path: without, checkpointEveryMs: 0 });
+    open.add(t);
+    const before2 = mainFileSize(without);
+    await fill(t);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(mainFileSize(without)).toBeLessThan(before2 + 1_000_000);
+  });
+
+  it('turns automatic checkpoints back on when the checkpoint worker fails', async () => {
+    const failure = await new Promise<Error>((resolve) => {
+      startCheckpointer({
+        path: path.join(root, 'no-such-dir', 'x.db'),
+        intervalMs: 10,
+        onFailure: resolve,
+      });
+    });
+    expect(failure.message).toMatch(/directory|unable|exited|open/i);
+  });
 });

@@ -36,6 +36,8 @@ import type {
 import { StorageUnavailableError } from '../port.js';
 import type { Outcome } from '../group-commit.js';
 import { groupCommitStorage } from '../group-commit.js';
+import type { Checkpointer } from './checkpointer.js';
+import { startCheckpointer } from './checkpointer.js';
 import { MIGRATIONS } from './schema.js';
 
 /**
@@ -52,7 +54,17 @@ import { MIGRATIONS } from './schema.js';
 export interface SqliteOptions {
   /** Path of the database file, or `:memory:` for tests that need no durability. */
   readonly path: string;
+  /**
+   * Checkpoint the WAL from a worker thread every this many ms instead of inside commits
+   * (see `checkpointer.ts`). Default 1000; 0 keeps SQLite's automatic checkpoints.
+   */
+  readonly checkpointEveryMs?: number;
+  /** Told when something degrades without failing (the checkpoint worker stopped). */
+  readonly onWarning?: (message: string) => void;
 }
+
+/** SQLite's automatic checkpoint threshold, in pages, when the checkpoint worker is off. */
+const AUTO_CHECKPOINT_PAGES = 4000;
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => v as string;
@@ -92,9 +104,23 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
   // Working set in memory; checkpoints less often (each one fsyncs the main file).
   db.pragma('cache_size = -65536');
   db.pragma('temp_store = MEMORY');
-  db.pragma('wal_autocheckpoint = 4000');
+  db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
   migrate(db);
   const tx = new SqliteTx(db);
+
+  const every = options.checkpointEveryMs ?? 1000;
+  let checkpointer: Checkpointer | null = null;
+  if (every > 0 && options.path !== ':memory:' && options.path !== '') {
+    db.pragma('wal_autocheckpoint = 0');
+    checkpointer = startCheckpointer({
+      path: options.path,
+      intervalMs: every,
+      onFailure(error) {
+        if (db.open) db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
+        options.onWarning?.(`${error.message}; checkpoints run inside commits again`);
+      },
+    });
+  }
 
   const runNested = db.transaction((fn: () => unknown) => fn());
   return groupCommitStorage({
@@ -121,7 +147,10 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
       return outcomes;
     },
     toError: toUnavailable,
-    close: () => db.close(),
+    async close() {
+      await checkpointer?.stop();
+      db.close();
+    },
   });
 }
 
@@ -246,10 +275,13 @@ class SqliteTx implements WriteTx {
    */
   private readonly itemsById = new Map<string, Item | undefined>();
   private readonly positionsById = new Map<string, Position | undefined>();
+  /** (device, user) pairs known to be recorded: never deleted, so a hit needs no read. */
+  private readonly deviceUsers = new Set<string>();
 
   resetCaches(): void {
     this.itemsById.clear();
     this.positionsById.clear();
+    this.deviceUsers.clear();
   }
 
   constructor(private readonly db: Database.Database) {}
@@ -580,13 +612,16 @@ class SqliteTx implements WriteTx {
     ).map(deviceOf);
   }
   userOnDevice(clientGroupID: string, userId: string) {
-    return (
+    const key = `${clientGroupID}\u0000${userId}`;
+    if (this.deviceUsers.has(key)) return true;
+    const known =
       this.get(
         'SELECT 1 AS x FROM device_users WHERE client_group_id = ? AND user_id = ?',
         clientGroupID,
         userId,
-      ) !== undefined
-    );
+      ) !== undefined;
+    if (known) this.deviceUsers.add(key);
+    return known;
   }
 
   // Writes
