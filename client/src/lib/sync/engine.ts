@@ -159,6 +159,39 @@ export class SyncEngine {
   get confirmedView(): InventoryView {
     return viewOf(this.confirmed);
   }
+  /** The overlay state itself, for screens that list everything (read it, never change it). */
+  get state(): InventoryState {
+    return this.overlay;
+  }
+  /** The queued mutations, oldest first. */
+  get queued(): readonly OutboxRow[] {
+    return this.pendingRows;
+  }
+
+  /**
+   * Reads the replica again: after another tab of this installation queued scans or pulled
+   * (tabs share the database; each keeps its own memory).
+   */
+  refresh(): Promise<void> {
+    return this.exclusive(async () => {
+      const [entries, pending, cookie] = await this.o.db.transaction(
+        'r',
+        [this.o.db.entries, this.o.db.outbox, this.o.db.meta],
+        async () =>
+          [
+            await this.o.db.entries.toArray(),
+            await this.o.db.outbox.orderBy('id').toArray(),
+            (await this.o.db.meta.get(META.cookie))?.value ?? null,
+          ] as const,
+      );
+      this.confirmed = stateFromEntries(entries);
+      this.pendingRows = pending;
+      this.cookie = cookie;
+      this.pushedUpTo = 0;
+      this.rebase();
+      this.o.onChange?.();
+    });
+  }
   get pending(): number {
     return this.pendingRows.length;
   }
@@ -208,6 +241,16 @@ export class SyncEngine {
     this.foldLocal(row, decision);
     this.o.onChange?.();
     return { id: row.id, decision };
+  }
+
+  /**
+   * What the device would decide for this command now, without queueing it: screens refuse
+   * what cannot be right (a malformed command, moving a bin) before the operator walks on.
+   */
+  preview(name: string, args: Record<string, unknown>): ReplayDecision {
+    const user = this.o.user();
+    if (!user) throw new AuthRequiredError('sign in to scan');
+    return this.decideLocally(name, args, user);
   }
 
   /** Pushes everything pending in bounded batches. */

@@ -1,0 +1,206 @@
+import type { PublicUser } from '@floorsync/domain';
+import { openReplica } from '$lib/sync/db.js';
+import type { OutcomeRow, ReplicaDB } from '$lib/sync/db.js';
+import { SyncEngine } from '$lib/sync/engine.js';
+import type { PullProgress } from '$lib/sync/engine.js';
+import { listenForPokes } from '$lib/sync/pokes.js';
+import { SyncScheduler } from '$lib/sync/scheduler.js';
+import type { SyncState } from '$lib/sync/scheduler.js';
+import { ApiError, api } from './api.js';
+import { loadSession, saveSession } from './session.js';
+
+/**
+ * The app's one runtime: the replica, the sync engine, the scheduler and the poke listener,
+ * wired to the browser (online/offline, focus, visibility, Web Locks, other tabs), with the
+ * state screens render as Svelte 5 runes. Created once by the root layout.
+ */
+class Runtime {
+  ready = $state(false);
+  bootError = $state<string | null>(null);
+  user = $state<PublicUser | null>(null);
+  /** True while a token is held; false after sign-out or a 401 (the user stays known). */
+  signedIn = $state(false);
+  sync = $state<SyncState>({
+    status: 'idle',
+    lastSyncedAt: null,
+    message: null,
+    retryAt: null,
+    progress: null,
+  });
+  online = $state(typeof navigator === 'undefined' ? true : navigator.onLine);
+  pending = $state(0);
+  /** Bumped on every change of the replica: screens derive from `engine` reading this. */
+  version = $state(0);
+  outcomes = $state<OutcomeRow[]>([]);
+  persisted = $state<boolean | null>(null);
+
+  engine: SyncEngine | null = null;
+  db: ReplicaDB | null = null;
+  private token: string | null = null;
+  private scheduler: SyncScheduler | null = null;
+  private pokes: AbortController | null = null;
+  private channel: BroadcastChannel | null = null;
+
+  async boot(): Promise<void> {
+    if (this.engine) return;
+    try {
+      const stored = loadSession();
+      if (stored) {
+        this.user = stored.user;
+        this.token = stored.token;
+        this.signedIn = stored.token !== null;
+      }
+      this.db = openReplica();
+      this.engine = await SyncEngine.open({
+        db: this.db,
+        baseUrl: '',
+        token: () => this.token,
+        user: () => (this.user ? { id: this.user.id, role: this.user.role } : null),
+        onChange: () => this.changed(),
+      });
+      const withLock = locks();
+      this.scheduler = new SyncScheduler({
+        sync: (onProgress: (p: PullProgress) => void) =>
+          this.engine ? this.engine.sync(onProgress) : Promise.resolve(),
+        ...(withLock ? { withLock } : {}),
+        onState: (s) => {
+          this.sync = s;
+          if (s.status === 'signed-out') this.dropToken();
+          if (s.status === 'idle') void this.loadOutcomes();
+        },
+      });
+      this.listen();
+      this.changed();
+      await this.loadOutcomes();
+      void navigator.storage
+        ?.persist?.()
+        .then((p) => (this.persisted = p))
+        .catch(() => (this.persisted = false));
+      this.ready = true;
+      if (this.signedIn) this.startSyncing();
+    } catch (e) {
+      this.bootError = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  get clientGroupID(): string | null {
+    return this.engine?.clientGroupID ?? null;
+  }
+  get authToken(): string | null {
+    return this.token;
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    const res = await api<{ token: string; user: PublicUser }>(null, '/api/auth/login', {
+      json: { username, password, clientGroupID: this.clientGroupID ?? undefined },
+    });
+    this.token = res.token;
+    this.user = res.user;
+    this.signedIn = true;
+    saveSession({ token: res.token, user: res.user });
+    this.startSyncing();
+  }
+
+  /** Signs out. Queued scans stay on the device and are sent by the next sign-in. */
+  async logout(): Promise<void> {
+    const token = this.token;
+    this.dropToken();
+    this.stopPokes();
+    if (token) await api(token, '/api/auth/logout', { method: 'POST' }).catch(() => undefined);
+  }
+
+  /** Queues a command (one Dexie transaction), then asks for a sync. */
+  async mutate(name: string, args: Record<string, unknown>) {
+    if (!this.engine) throw new Error('not ready');
+    const r = await this.engine.mutate(name, args);
+    this.channel?.postMessage('outbox');
+    void this.scheduler?.request();
+    return r;
+  }
+
+  requestSync(): void {
+    void this.scheduler?.request();
+  }
+
+  async dismissOutcome(key: string): Promise<void> {
+    await this.db?.outcomes.delete(key);
+    await this.loadOutcomes();
+  }
+
+  private changed(): void {
+    this.pending = this.engine?.pending ?? 0;
+    this.version++;
+  }
+
+  private async loadOutcomes(): Promise<void> {
+    if (!this.db) return;
+    this.outcomes = (await this.db.outcomes.toArray()).sort((a, b) => b.mutationID - a.mutationID);
+  }
+
+  private dropToken(): void {
+    this.token = null;
+    this.signedIn = false;
+    if (this.user) saveSession({ token: null, user: this.user });
+  }
+
+  private startSyncing(): void {
+    this.requestSync();
+    if (this.pokes) return;
+    this.pokes = new AbortController();
+    void listenForPokes({
+      baseUrl: '',
+      token: () => this.token,
+      onPoke: () => this.requestSync(),
+      signal: this.pokes.signal,
+    });
+  }
+
+  private stopPokes(): void {
+    this.pokes?.abort();
+    this.pokes = null;
+  }
+
+  private listen(): void {
+    addEventListener('online', () => {
+      this.online = true;
+      this.requestSync();
+    });
+    addEventListener('offline', () => (this.online = false));
+    addEventListener('focus', () => this.requestSync());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') this.requestSync();
+    });
+    // Other tabs of this installation share the replica: re-read it when they change it.
+    if (typeof BroadcastChannel !== 'undefined') {
+      this.channel = new BroadcastChannel('floorsync');
+      this.channel.onmessage = () => {
+        void this.engine?.refresh();
+      };
+    }
+    // The tab that synced tells the others (after each run that pulled or pushed).
+    let last = this.sync.lastSyncedAt;
+    $effect.root(() => {
+      $effect(() => {
+        const at = this.sync.lastSyncedAt;
+        if (at !== last) {
+          last = at;
+          this.channel?.postMessage('pulled');
+        }
+      });
+    });
+  }
+}
+
+/** One tab syncs at a time: the others skip their turn while the lock is held. */
+function locks(): ((fn: () => Promise<void>) => Promise<boolean>) | undefined {
+  if (typeof navigator === 'undefined' || !('locks' in navigator)) return undefined;
+  return (fn) =>
+    navigator.locks.request('floorsync-sync', { ifAvailable: true }, async (lock) => {
+      if (!lock) return false;
+      await fn();
+      return true;
+    });
+}
+
+export const runtime = new Runtime();
+export { ApiError };

@@ -1,0 +1,74 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  ADJUSTMENT_REASONS,
+  CONFLICT_KINDS,
+  POSITION_KINDS,
+  RESOLUTION_ACTIONS,
+  ROLES,
+  inventoryEventData,
+  syncEventData,
+} from '@floorsync/domain';
+import { de } from './de.js';
+import { en } from './en.js';
+import { format } from './format.js';
+
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+/** Every source file of the app, for the keys it names literally. */
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    if (statSync(p).isDirectory()) return sources(p);
+    return /\.(ts|svelte)$/.test(f) && !f.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+describe('message catalogs', () => {
+  it('German has exactly the English keys, with the same placeholders', () => {
+    expect(Object.keys(de).sort()).toEqual(Object.keys(en).sort());
+    for (const [key, text] of Object.entries(en)) {
+      expect(placeholders(de[key as keyof typeof de]), key).toEqual(placeholders(text));
+      expect(de[key as keyof typeof de].trim(), key).not.toBe('');
+    }
+  });
+
+  it('has a text for every key the screens build from domain values', () => {
+    const keys = new Set(Object.keys(en));
+    const need = [
+      ...ADJUSTMENT_REASONS.map((r) => `reason.${r}`),
+      ...CONFLICT_KINDS.map((k) => `conflict.kind.${k}`),
+      ...POSITION_KINDS.map((k) => `kind.${k}`),
+      ...RESOLUTION_ACTIONS.flatMap((a) => [`resolution.${a}`, `resolution.${a}.help`]),
+      ...ROLES.map((r) => `role.${r}`),
+      ...Object.keys(inventoryEventData).map((t) => `event.${t}`),
+      ...Object.keys(syncEventData).map((t) => `event.${t}`),
+      ...['idle', 'syncing', 'offline', 'signed-out', 'refused', 'update-required'].map(
+        (s) => `sync.status.${s}`,
+      ),
+    ];
+    expect(need.filter((k) => !keys.has(k))).toEqual([]);
+  });
+
+  it('has a text for every literal key in the app source', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const missing: string[] = [];
+    for (const file of sources(root)) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/\bt\(\s*'([a-z][\w.-]*)'/g)) {
+        if (!(m[1]! in en)) missing.push(`${path.relative(root, file)}: ${m[1]}`);
+      }
+      for (const m of text.matchAll(/key: '([a-z][\w.-]*)'|fail\(state, '([a-z][\w.-]*)'/g)) {
+        const k = m[1] ?? m[2];
+        if (k && !(k in en)) missing.push(`${path.relative(root, file)}: ${k}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('format fills placeholders and leaves unknown ones visible', () => {
+    expect(format('{n} pending', { n: 3 })).toBe('3 pending');
+    expect(format('Hello {who}', {})).toBe('Hello {who}');
+  });
+});

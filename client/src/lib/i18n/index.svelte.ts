@@ -1,0 +1,46 @@
+import { de } from './de.js';
+import { en } from './en.js';
+import { format } from './format.js';
+import type { Catalog, MessageKey } from './en.js';
+
+/**
+ * UI text lives in message catalogs (`en.ts`, `de.ts`); screens call `t(key, params)`.
+ * `{name}` placeholders are filled from params. The locale is the user's choice, else the
+ * browser's language, else English; changing it re-renders every screen (a rune).
+ */
+export const CATALOGS = { en, de } as const satisfies Record<string, Catalog>;
+export type Locale = keyof typeof CATALOGS;
+export const LOCALES = Object.keys(CATALOGS) as Locale[];
+export type { MessageKey };
+export { format };
+
+const STORAGE_KEY = 'floorsync.locale';
+
+function initial(): Locale {
+  if (typeof localStorage !== 'undefined') {
+    const saved = localStorage.getItem(STORAGE_KEY);
+    if (saved && saved in CATALOGS) return saved as Locale;
+  }
+  const lang = typeof navigator !== 'undefined' ? navigator.language.slice(0, 2) : 'en';
+  return lang in CATALOGS ? (lang as Locale) : 'en';
+}
+
+let current = $state<Locale>(initial());
+
+export const i18n = {
+  get locale(): Locale {
+    return current;
+  },
+  set locale(l: Locale) {
+    current = l;
+    if (typeof localStorage !== 'undefined') localStorage.setItem(STORAGE_KEY, l);
+    if (typeof document !== 'undefined') document.documentElement.lang = l;
+  },
+};
+
+/** The text of `key` in the current locale (English when a catalog lacks it; the key itself if none has it). */
+export function t(key: string, params?: Readonly<Record<string, string | number>>): string {
+  const catalog: Readonly<Record<string, string>> = CATALOGS[current];
+  const english: Readonly<Record<string, string>> = en;
+  return format(catalog[key] ?? english[key] ?? key, params);
+}

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { asEventId, evolve, initialState, viewOf } from '@floorsync/domain';
+import type { InventoryEvent } from '@floorsync/domain';
+import { A, C, L, P, Q, S, received, serial, warehouse } from '@floorsync/domain/testing';
+import { en } from '../i18n/en.js';
+import type { Advance, FlowState } from './flows.js';
+import { FLOW_KINDS, advance, next, start } from './flows.js';
+
+const GS = '\u001d';
+const viewWith = (...extra: InventoryEvent[]) => {
+  let state = initialState();
+  [...warehouse(), ...extra].forEach(
+    (e, i) => (state = evolve(state, { ...e, id: asEventId(`e${i}`) })),
+  );
+  return viewOf(state);
+};
+const view = viewWith(received(S, Q, 1, { serial: serial('SN-1') }));
+
+/** Feeds inputs in order; every one must be accepted. */
+function feed(state: FlowState, ...inputs: string[]): Advance {
+  let r: Advance = { ok: true, state };
+  for (const input of inputs) {
+    r = advance(r.state, input, view);
+    if (!r.ok) throw new Error(`"${input}" refused: ${r.error.key}`);
+  }
+  return r;
+}
+
+describe('scanner flows', () => {
+  it('receive: position, item, quantity → receiveStock; the position stays for the next item', () => {
+    const s = start('receive');
+    expect(s.step).toBe('position');
+    const r = feed(s, 'P', '4006381333931', '12');
+    expect(r.ok && r.command).toEqual({
+      name: 'receiveStock',
+      args: { itemId: A, positionId: P, quantity: 12 },
+    });
+    const again = next(r.state);
+    expect(again.step).toBe('item');
+    expect(again.values.position?.id).toBe(P);
+  });
+
+  it('Enter on an empty quantity means 1; scanning the item again counts one more', () => {
+    const one = feed(start('receive'), 'P', 'A', '');
+    expect(one.ok && one.command?.args).toMatchObject({ quantity: 1 });
+    const counted = feed(start('receive'), 'P', 'A', 'A', 'A');
+    expect(counted.state.values.quantity).toBe(3);
+    const done = advance(counted.state, '', view);
+    // Empty input at the quantity step takes 1 only when nothing was counted yet.
+    expect(done.ok && done.command?.args).toMatchObject({ quantity: 1 });
+  });
+
+  it('a GS1 code fills lot, expiry and count: no questions left', () => {
+    const r = feed(start('receive'), 'Q', `]C101095060001343521025-L7${GS}17270630${GS}3712`);
+    expect(r.ok && r.command).toEqual({
+      name: 'receiveStock',
+      args: { itemId: L, positionId: Q, quantity: 12, lot: '25-L7', expiresOn: '2027-06-30' },
+    });
+  });
+
+  it('a lot-tracked item without a lot in its code asks for the lot', () => {
+    const r = feed(start('receive'), 'Q', 'L');
+    expect(r.state.step).toBe('lot');
+    const done = feed(r.state, 'LOT-9', '4');
+    expect(done.ok && done.command?.args).toMatchObject({ lot: 'LOT-9', quantity: 4 });
+  });
+
+  it('a serialized item asks for the serial and never for a quantity', () => {
+    const r = feed(start('receive'), 'R', 'S', 'SN-2');
+    expect(r.ok && r.command).toEqual({
+      name: 'receiveStock',
+      args: { itemId: S, positionId: 'pos-R', quantity: 1, serial: 'SN-2' },
+    });
+  });
+
+  it('move: from, item, quantity, to; ship: from, item, quantity', () => {
+    const m = feed(start('move'), 'P', 'A', '3', 'Q');
+    expect(m.ok && m.command).toEqual({
+      name: 'moveStock',
+      args: { itemId: A, from: P, to: Q, quantity: 3 },
+    });
+    const s = feed(start('ship'), 'Q', 'SN-1');
+    expect(s.ok && s.command).toEqual({
+      name: 'shipStock',
+      args: { itemId: S, from: Q, quantity: 1, serial: 'SN-1' },
+    });
+  });
+
+  it('move a pallet: only containers move, and not onto where they are', () => {
+    const fixed = advance(start('container'), 'P', view);
+    expect(fixed.ok).toBe(false);
+    expect(!fixed.ok && fixed.error).toEqual({ key: 'flow.error.fixed', params: { code: 'P' } });
+    const r = feed(start('container'), 'C', 'Q');
+    expect(r.ok && r.command).toEqual({ name: 'moveContainer', args: { containerId: C, to: Q } });
+    const same = advance(feed(start('move'), 'P', 'A', '1').state, 'P', view);
+    expect(same.ok).toBe(false);
+  });
+
+  it('adjust: a signed change and a reason', () => {
+    const r = feed(start('adjust'), 'P', 'A', '-2', 'damaged');
+    expect(r.ok && r.command).toEqual({
+      name: 'adjustStock',
+      args: { itemId: A, positionId: P, delta: -2, reason: 'damaged' },
+    });
+    expect(advance(feed(start('adjust'), 'P', 'A').state, '0', view).ok).toBe(false);
+    expect(advance(feed(start('adjust'), 'P', 'A', '1').state, 'because', view).ok).toBe(false);
+  });
+
+  it('refuses what cannot be right, in words the operator can act on, and stays on the step', () => {
+    const s = start('receive');
+    const cases: [FlowState, string, string][] = [
+      [s, 'A', 'flow.error.expectedPosition'],
+      [s, 'NOPE', 'flow.error.expectedPosition'],
+      [feed(s, 'P').state, 'Q', 'flow.error.expectedItem'],
+      [feed(s, 'P').state, 'UNKNOWN-42', 'flow.error.unknown'],
+      [feed(s, 'P').state, '4006381333932', 'flow.error.invalid'],
+      [feed(s, 'P', 'A').state, 'twelve', 'flow.error.notANumber'],
+      [feed(s, 'P', 'A').state, '-3', 'flow.error.quantityPositive'],
+    ];
+    for (const [state, input, key] of cases) {
+      const r = advance(state, input, view);
+      expect(r.ok, input).toBe(false);
+      if (!r.ok) {
+        expect(r.error.key, input).toBe(key);
+        expect(r.state).toBe(state);
+        expect(en).toHaveProperty([key]);
+      }
+    }
+  });
+
+  it('every step of every flow has a prompt in the catalog', () => {
+    for (const kind of FLOW_KINDS) {
+      expect(en).toHaveProperty([`flow.kind.${kind}`]);
+      let r: Advance = { ok: true, state: start(kind) };
+      const inputs = {
+        position: 'P',
+        from: 'P',
+        to: 'R',
+        container: 'C',
+        item: 'L',
+        lot: 'X',
+        serial: 'Y',
+        quantity: '1',
+        delta: '1',
+        reason: 'other',
+      } as const;
+      while (r.ok && r.state.step !== null && !r.command) {
+        expect(en).toHaveProperty([`flow.ask.${r.state.step}`]);
+        r = advance(r.state, inputs[r.state.step], view);
+      }
+      expect(r.ok).toBe(true);
+    }
+  });
+});

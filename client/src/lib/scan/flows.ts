@@ -1,0 +1,257 @@
+import type { AdjustmentReason, InventoryView, Item, Position } from '@floorsync/domain';
+import { ADJUSTMENT_REASONS, resolveScan } from '@floorsync/domain';
+
+/**
+ * The scanner's flows as a pure step machine: what to ask for next, what a scanned or typed
+ * input means at this step, and — once everything is known — the command to queue. No I/O:
+ * the screen feeds it inputs and queues the command it returns, and tests drive it directly.
+ *
+ * Messages are catalog keys with parameters (see `$lib/i18n`), never English text.
+ */
+
+export type FlowKind = 'receive' | 'move' | 'container' | 'ship' | 'adjust';
+export const FLOW_KINDS: readonly FlowKind[] = ['receive', 'move', 'container', 'ship', 'adjust'];
+
+export type Field =
+  | 'position'
+  | 'from'
+  | 'to'
+  | 'container'
+  | 'item'
+  | 'lot'
+  | 'serial'
+  | 'quantity'
+  | 'delta'
+  | 'reason';
+
+export interface Values {
+  readonly position?: Position;
+  readonly from?: Position;
+  readonly to?: Position;
+  readonly container?: Position;
+  readonly item?: Item;
+  readonly lot?: string;
+  readonly serial?: string;
+  readonly expiresOn?: string;
+  readonly quantity?: number;
+  readonly delta?: number;
+  readonly reason?: AdjustmentReason;
+}
+
+export interface FlowState {
+  readonly kind: FlowKind;
+  readonly values: Values;
+  /** The field asked for now; null once the command is complete. */
+  readonly step: Field | null;
+}
+
+export interface Message {
+  readonly key: string;
+  readonly params?: Readonly<Record<string, string | number>>;
+}
+
+export interface Command {
+  readonly name: 'receiveStock' | 'moveStock' | 'moveContainer' | 'shipStock' | 'adjustStock';
+  readonly args: Record<string, unknown>;
+}
+
+export type Advance =
+  | { readonly ok: true; readonly state: FlowState; readonly command?: Command }
+  | { readonly ok: false; readonly state: FlowState; readonly error: Message };
+
+const STEPS: Readonly<Record<FlowKind, readonly Field[]>> = {
+  receive: ['position', 'item', 'lot', 'serial', 'quantity'],
+  move: ['from', 'item', 'lot', 'serial', 'quantity', 'to'],
+  container: ['container', 'to'],
+  ship: ['from', 'item', 'lot', 'serial', 'quantity'],
+  adjust: ['position', 'item', 'lot', 'serial', 'delta', 'reason'],
+};
+
+/** What stays after a command was queued, so the next scan continues where the operator is. */
+const KEEP: Readonly<Record<FlowKind, readonly Field[]>> = {
+  receive: ['position'],
+  move: ['from'],
+  container: [],
+  ship: ['from'],
+  adjust: ['position'],
+};
+
+export function start(kind: FlowKind, values: Values = {}): FlowState {
+  return settle({ kind, values, step: null });
+}
+
+/** The same flow again, keeping the position the operator works at. */
+export function next(state: FlowState): FlowState {
+  const kept: Record<string, unknown> = {};
+  for (const f of KEEP[state.kind]) kept[f] = state.values[f];
+  return start(state.kind, kept);
+}
+
+/** Whether a field still has to be asked for, given what is known. */
+function needed(kind: FlowKind, field: Field, v: Values): boolean {
+  if (v[field as keyof Values] !== undefined) return false;
+  if (field === 'lot') return v.item?.tracking === 'lot';
+  if (field === 'serial') return v.item?.tracking === 'serial';
+  if (field === 'quantity') return v.item?.tracking !== 'serial';
+  return STEPS[kind].includes(field);
+}
+
+/** Moves to the first field still needed (null when complete). */
+function settle(s: FlowState): FlowState {
+  const step = STEPS[s.kind].find((f) => needed(s.kind, f, s.values)) ?? null;
+  return { ...s, step };
+}
+
+const fail = (state: FlowState, key: string, params?: Message['params']): Advance => ({
+  ok: false,
+  state,
+  error: params ? { key, params } : { key },
+});
+
+const isPositionField = (f: Field) =>
+  f === 'position' || f === 'from' || f === 'to' || f === 'container';
+
+/** A quantity typed or scanned at a quantity step: positive, at most 6 decimals. */
+function parseNumber(text: string): number | null {
+  const t = text.trim().replace(',', '.');
+  if (!/^[+-]?\d+(\.\d{1,6})?$/.test(t)) return null;
+  return Number(t);
+}
+
+/**
+ * Feeds one input — the text of a scan or of a typed entry — to the flow. An empty input at
+ * a quantity step means 1 (scan, Enter, next).
+ */
+export function advance(state: FlowState, input: string, view: InventoryView): Advance {
+  const step = state.step;
+  if (step === null) return { ok: true, state };
+  const v = state.values;
+
+  if (step === 'quantity' || step === 'delta') {
+    const text = input.trim();
+    if (step === 'quantity' && text === '') return complete(state, { quantity: 1 });
+    const n = parseNumber(text);
+    if (n === null) {
+      // A scan of the same item again at the quantity step counts one more.
+      const r = resolveScan(view, input);
+      if (step === 'quantity' && r.kind === 'item' && r.item.id === v.item?.id)
+        return { ok: true, state: { ...state, values: { ...v, quantity: (v.quantity ?? 1) + 1 } } };
+      return fail(state, 'flow.error.notANumber', { text });
+    }
+    if (step === 'quantity' && n <= 0) return fail(state, 'flow.error.quantityPositive');
+    if (step === 'delta' && n === 0) return fail(state, 'flow.error.deltaZero');
+    return complete(state, step === 'quantity' ? { quantity: n } : { delta: n });
+  }
+
+  if (step === 'reason') {
+    const reason = ADJUSTMENT_REASONS.find((r) => r === input.trim());
+    if (!reason) return fail(state, 'flow.error.reason');
+    return complete(state, { reason });
+  }
+
+  if (step === 'lot' || step === 'serial') {
+    const r = resolveScan(view, input);
+    // A GS1 code of the same item may carry the lot or serial.
+    if (r.kind === 'item' && r.item.id === v.item?.id) {
+      const value = step === 'lot' ? r.lot : r.serial;
+      if (value === undefined) return fail(state, `flow.error.no_${step}`);
+      return complete(state, { [step]: value });
+    }
+    const text = input.trim();
+    if (text === '' || text.length > 64) return fail(state, `flow.error.no_${step}`);
+    return complete(state, { [step]: text });
+  }
+
+  const r = resolveScan(view, input);
+  if (r.kind === 'invalid') return fail(state, 'flow.error.invalid', { message: r.message });
+
+  if (isPositionField(step)) {
+    if (r.kind !== 'position') {
+      return fail(state, 'flow.error.expectedPosition', { code: input.trim() });
+    }
+    const p = r.position;
+    if (p.retired) return fail(state, 'flow.error.retired', { code: p.code });
+    if (step === 'container' && p.fixed) return fail(state, 'flow.error.fixed', { code: p.code });
+    if (step === 'to' && (v.from?.id === p.id || v.container?.id === p.id))
+      return fail(state, 'flow.error.sameTarget', { code: p.code });
+    return complete(state, { [step]: p });
+  }
+
+  // step === 'item'
+  if (r.kind === 'item') {
+    return complete(state, {
+      item: r.item,
+      ...(r.lot !== undefined ? { lot: r.lot } : {}),
+      ...(r.serial !== undefined ? { serial: r.serial } : {}),
+      ...(r.expiresOn !== undefined ? { expiresOn: r.expiresOn } : {}),
+      ...(r.quantity !== undefined ? { quantity: r.quantity } : {}),
+    });
+  }
+  if (r.kind === 'serial') return complete(state, { item: r.item, serial: r.serial });
+  if (r.kind === 'lot') {
+    return complete(state, {
+      item: r.item,
+      lot: r.lot,
+      ...(r.expiresOn !== null ? { expiresOn: r.expiresOn } : {}),
+    });
+  }
+  if (r.kind === 'position') {
+    return fail(state, 'flow.error.expectedItem', { code: r.position.code });
+  }
+  return fail(state, 'flow.error.unknown', { code: input.trim() });
+}
+
+/** Sets values; when nothing more is needed, returns the command to queue. */
+function complete(state: FlowState, set: Partial<Values>): Advance {
+  const s = settle({ ...state, values: { ...state.values, ...set } });
+  if (s.step !== null) return { ok: true, state: s };
+  return { ok: true, state: s, command: commandOf(s) };
+}
+
+function stockRef(v: Values) {
+  return {
+    ...(v.lot !== undefined ? { lot: v.lot } : {}),
+    ...(v.serial !== undefined ? { serial: v.serial } : {}),
+  };
+}
+
+function commandOf(s: FlowState): Command {
+  const v = s.values;
+  const quantity = v.item?.tracking === 'serial' ? 1 : (v.quantity ?? 1);
+  switch (s.kind) {
+    case 'receive':
+      return {
+        name: 'receiveStock',
+        args: {
+          itemId: v.item?.id,
+          positionId: v.position?.id,
+          quantity,
+          ...stockRef(v),
+          ...(v.expiresOn !== undefined ? { expiresOn: v.expiresOn } : {}),
+        },
+      };
+    case 'move':
+      return {
+        name: 'moveStock',
+        args: { itemId: v.item?.id, from: v.from?.id, to: v.to?.id, quantity, ...stockRef(v) },
+      };
+    case 'container':
+      return { name: 'moveContainer', args: { containerId: v.container?.id, to: v.to?.id } };
+    case 'ship':
+      return {
+        name: 'shipStock',
+        args: { itemId: v.item?.id, from: v.from?.id, quantity, ...stockRef(v) },
+      };
+    case 'adjust':
+      return {
+        name: 'adjustStock',
+        args: {
+          itemId: v.item?.id,
+          positionId: v.position?.id,
+          delta: v.delta,
+          reason: v.reason,
+          ...stockRef(v),
+        },
+      };
+  }
+}
