@@ -11,7 +11,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-rm -rf ./*/test-results
+# The end-to-end tests drive Debian's Chromium (never a downloaded browser).
+if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (apt-get)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get install -y chromium >/dev/null || { $SUDO apt-get update && $SUDO apt-get install -y chromium; }
+fi
+
+rm -rf ./*/test-results e2e/artifacts
 status=0
 echo "== format"
 npx prettier --check . || status=1

@@ -133,6 +133,10 @@ describe('SyncScheduler', () => {
     await s.request();
     expect(calls).toBe(0);
     expect(s.current).toMatchObject({ status: 'idle', lastSyncedAt: null });
+    // It looks again soon (3 s, not the 30 s idle interval): the syncing tab may be closed.
+    const start = time.now().getTime();
+    expect(time.next() - start).toBe(3000);
+    s.stop();
   });
 });
 

@@ -45,6 +45,11 @@ export interface SchedulerDeps {
   readonly maxDelayMs?: number;
   /** Periodic sync while idle (ms). Default 30 s. */
   readonly intervalMs?: number;
+  /**
+   * When another tab held the sync lock, try again this soon (ms), so a tab takes over
+   * quickly when the syncing one is closed. Default 3 s.
+   */
+  readonly lockRetryMs?: number;
 }
 
 export function backoffDelay(attempt: number, base: number, max: number, random: number): number {
@@ -76,6 +81,7 @@ export class SyncScheduler {
       baseDelayMs: 1000,
       maxDelayMs: 60_000,
       intervalMs: 30_000,
+      lockRetryMs: 3000,
       ...deps,
     };
   }
@@ -139,7 +145,7 @@ export class SyncScheduler {
         progress: null,
         ...(ran ? { lastSyncedAt: this.d.now().toISOString() } : {}),
       });
-      this.schedule(this.d.intervalMs);
+      this.schedule(ran ? this.d.intervalMs : this.d.lockRetryMs);
     } catch (error) {
       this.fail(error);
     }

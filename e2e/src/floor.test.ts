@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import type { Server } from './harness.js';
+import {
+  chooseFlow,
+  device,
+  launch,
+  pending,
+  scan,
+  screenshot,
+  serverQuantity,
+  startServer,
+  synced,
+} from './harness.js';
+
+/**
+ * Devices on the floor: each a browser context of Debian's Chromium with its own replica,
+ * against one real server process with the demo warehouse.
+ */
+let server: Server;
+let browser: Browser;
+let supervisorToken: string;
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launch();
+  supervisorToken = await server.token('supervisor');
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('on the floor', () => {
+  it('scenario 10: a supervisor’s stock view updates within a second of another device’s sync, without a reload', async () => {
+    const sup = await device(browser, server.base, 'supervisor');
+    await sup.page.waitForURL('**/stock');
+    await synced(sup.page);
+    await sup.page.getByRole('searchbox').fill('A-01-04');
+    const rows = sup.page.getByTestId('stock-row');
+    expect(await rows.count()).toBe(0);
+
+    const op = await device(browser, server.base, 'operator');
+    await op.page.waitForURL('**/scan');
+    await synced(op.page);
+    await scan(op.page, 'A-01-04', '4006381333931', '7');
+    await expect
+      .poll(() => op.page.getByTestId('scan-result').textContent())
+      .toContain('Saved: Receive 7 × BOLT-M8 at A-01-04');
+    await synced(op.page);
+    const acknowledged = Date.now();
+    // The supervisor's page was not touched: the poke, the pull and the re-render did it.
+    await rows.first().waitFor({ timeout: 5000 });
+    const seenAfterMs = Date.now() - acknowledged;
+    expect(await rows.first().getByTestId('stock-qty').textContent()).toBe('7');
+    expect(seenAfterMs).toBeLessThan(5000);
+    console.log(`e2e: stock view updated ${seenAfterMs} ms after the operator's sync`);
+    await screenshot(sup.page, 'supervisor-stock');
+    await screenshot(op.page, 'operator-scan');
+    expect([...sup.errors, ...op.errors]).toEqual([]);
+    await sup.context.close();
+    await op.context.close();
+  });
+
+  it('scenario 1 and cold start: offline scans survive an app restart with no network, then sync exactly once', async () => {
+    const op = await device(browser, server.base, 'operator');
+    await op.page.waitForURL('**/scan');
+    await synced(op.page);
+    // The app shell is cached by the service worker once it is active.
+    await op.page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    const before = await serverQuantity(server, supervisorToken, 'NUT-M8', 'A-02-01');
+
+    await op.context.setOffline(true);
+    await scan(op.page, 'A-02-01');
+    const SCANS = 60;
+    for (let i = 0; i < SCANS; i++) await scan(op.page, '5901234123457', '');
+    await expect.poll(() => pending(op.page)).toBe(SCANS);
+    await expect
+      .poll(() => op.page.getByTestId('sync-badge').getAttribute('data-status'))
+      .toBe('offline');
+    await screenshot(op.page, 'operator-offline');
+
+    // Restart the app while still offline: the shell comes from the service worker, the queue
+    // and the last data from IndexedDB.
+    await op.page.reload();
+    await op.page.getByLabel('Scan', { exact: true }).waitFor();
+    expect(await pending(op.page)).toBe(SCANS);
+    await op.page.goto(`${server.base}/lookup`);
+    await scan(op.page, 'A-02-01');
+    await expect
+      .poll(() => op.page.getByTestId('lookup-result').textContent())
+      .toMatch(/NUT-M8.*60/s);
+
+    await op.context.setOffline(false);
+    await synced(op.page);
+    expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'A-02-01')).toBe(before + SCANS);
+    expect(op.errors).toEqual([]);
+    await op.context.close();
+  });
+
+  it('scenario 5: two offline devices pick the last units; both recorded, one conflict, an admin compensates, all converge', async () => {
+    // P = A-02-02 holds 10 A (here: bolts).
+    const seed = await device(browser, server.base, 'operator');
+    await seed.page.waitForURL('**/scan');
+    await scan(seed.page, 'A-02-02', 'BOLT-M8', '10');
+    await synced(seed.page);
+    await seed.context.close();
+
+    const d1 = await device(browser, server.base, 'operator');
+    const d2 = await device(browser, server.base, 'operator2');
+    for (const d of [d1, d2]) {
+      await synced(d.page);
+      await chooseFlow(d.page, 'Move');
+      await d.context.setOffline(true);
+    }
+    await scan(d1.page, 'A-02-02', 'BOLT-M8', '8', 'A-02-03');
+    await scan(d2.page, 'A-02-02', 'BOLT-M8', '6', 'A-02-04');
+    await expect.poll(() => pending(d1.page)).toBe(1);
+    await expect.poll(() => pending(d2.page)).toBe(1);
+    for (const d of [d1, d2]) {
+      await d.context.setOffline(false);
+      await synced(d.page);
+    }
+    expect(await serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-02-02')).toBe(-4);
+    expect(await serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-02-03')).toBe(8);
+    expect(await serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-02-04')).toBe(6);
+    const open = await server.api<{ id: string; kind: string; mutations: unknown[] }[]>(
+      supervisorToken,
+      '/api/conflicts?status=open',
+    );
+    const conflict = open.find((c) => c.kind === 'negative-stock');
+    expect(conflict?.mutations).toHaveLength(2);
+
+    // The admin resolves it in the console: a compensating adjustment after a recount.
+    const admin = await device(browser, server.base, 'admin');
+    await admin.page.waitForURL('**/conflicts');
+    await admin.page.getByTestId('conflict-list').getByRole('button').first().click();
+    await admin.page.getByTestId('conflict-detail').waitFor();
+    await screenshot(admin.page, 'admin-conflict');
+    await admin.page.getByLabel('Compensate').check();
+    const args = admin.page.getByLabel('Compensating command');
+    expect(JSON.parse(await args.inputValue())).toMatchObject({
+      name: 'adjustStock',
+      args: { delta: 4, reason: 'conflict-resolution' },
+    });
+    await admin.page.getByRole('button', { name: 'Resolve conflict' }).click();
+    // A note is mandatory: refused in plain words, nothing queued.
+    await expect.poll(() => admin.page.getByRole('alert').textContent()).toContain('Write a note');
+    expect(await pending(admin.page)).toBe(0);
+    await admin.page.getByLabel('Note (required)').fill('Recounted: the bin is empty.');
+    await admin.page.getByRole('button', { name: 'Resolve conflict' }).click();
+    await synced(admin.page);
+    expect(await serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-02-02')).toBe(0);
+    const still = await server.api<{ id: string }[]>(supervisorToken, '/api/conflicts?status=open');
+    expect(still.map((c) => c.id)).not.toContain(conflict?.id);
+
+    // Both devices converge to the server's view.
+    for (const d of [d1, d2]) {
+      await d.page.getByTestId('sync-badge').click();
+      await synced(d.page);
+      await d.page.goto(`${server.base}/lookup`);
+      await scan(d.page, 'A-02-02');
+      await expect
+        .poll(() => d.page.getByTestId('lookup-result').textContent())
+        .toContain('Nothing in stock');
+      expect(d.errors).toEqual([]);
+      await d.context.close();
+    }
+    expect(admin.errors).toEqual([]);
+    await admin.context.close();
+  });
+});
