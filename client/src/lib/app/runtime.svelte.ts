@@ -44,13 +44,13 @@ class Runtime {
   async boot(): Promise<void> {
     if (this.engine) return;
     try {
-      const stored = loadSession();
+      this.db = openReplica();
+      const stored = await loadSession(this.db);
       if (stored) {
         this.user = stored.user;
         this.token = stored.token;
         this.signedIn = stored.token !== null;
       }
-      this.db = openReplica();
       this.engine = await SyncEngine.open({
         db: this.db,
         baseUrl: '',
@@ -97,7 +97,7 @@ class Runtime {
     this.token = res.token;
     this.user = res.user;
     this.signedIn = true;
-    saveSession({ token: res.token, user: res.user });
+    if (this.db) await saveSession(this.db, { token: res.token, user: res.user });
     this.startSyncing();
   }
 
@@ -140,7 +140,7 @@ class Runtime {
   private dropToken(): void {
     this.token = null;
     this.signedIn = false;
-    if (this.user) saveSession({ token: null, user: this.user });
+    if (this.user && this.db) void saveSession(this.db, { token: null, user: this.user });
   }
 
   private startSyncing(): void {

@@ -1,30 +1,26 @@
 import type { PublicUser } from '@floorsync/domain';
+import type { ReplicaDB } from '$lib/sync/db.js';
 
 /**
- * The signed-in session, kept in `localStorage` so a handheld restarted offline still knows
- * who is scanning (the token is only ever sent in an Authorization header, never in a URL).
- * After a 401 the token is dropped but the user is kept: the login screen offers them first,
- * and the queue waits untouched.
+ * The signed-in session, kept in the replica's IndexedDB (not `localStorage`, which browsers
+ * write lazily: a handheld killed right after sign-in could forget who was scanning). A
+ * handheld restarted offline still knows who scans. The token is only ever sent in an
+ * Authorization header, never in a URL. After a 401 the token is dropped but the user is
+ * kept: the login screen offers them first, and the queue waits untouched.
  */
 export interface StoredSession {
   readonly token: string | null;
   readonly user: PublicUser;
 }
 
-const KEY = 'floorsync.session';
+const KEY = 'session';
 
-export function loadSession(storage: Storage = localStorage): StoredSession | null {
-  try {
-    const raw = storage.getItem(KEY);
-    if (!raw) return null;
-    const s = JSON.parse(raw) as StoredSession;
-    return typeof s.user?.id === 'string' ? s : null;
-  } catch {
-    return null;
-  }
+export async function loadSession(db: ReplicaDB): Promise<StoredSession | null> {
+  const s = (await db.meta.get(KEY))?.value as StoredSession | undefined;
+  return s && typeof s.user?.id === 'string' ? s : null;
 }
 
-export function saveSession(s: StoredSession | null, storage: Storage = localStorage): void {
-  if (s === null) storage.removeItem(KEY);
-  else storage.setItem(KEY, JSON.stringify(s));
+export async function saveSession(db: ReplicaDB, s: StoredSession | null): Promise<void> {
+  if (s === null) await db.meta.delete(KEY);
+  else await db.meta.put({ key: KEY, value: s });
 }

@@ -1,0 +1,177 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import type { Server } from './harness.js';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  device,
+  launch,
+  pending,
+  scan,
+  serverQuantity,
+  signIn,
+  startServer,
+  synced,
+  watch,
+} from './harness.js';
+
+/** One device's hard days: a killed browser, an expired login, two tabs. */
+let server: Server | undefined;
+let browser: Browser | undefined;
+afterEach(async () => {
+  await browser?.close();
+  browser = undefined;
+  await server?.stop();
+  server = undefined;
+});
+
+/** Chromium as a process this test owns (so it can SIGKILL it), on a persistent profile. */
+async function ownChromium(profile: string): Promise<{ proc: ChildProcess; browser: Browser }> {
+  const proc = spawn(
+    CHROMIUM,
+    [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'],
+    // Its own process group, so a kill takes the renderers with it, as a crash would.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
+  );
+  const ws = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    const t = setTimeout(() => reject(new Error(`chromium did not start: ${err}`)), 30_000);
+    proc.stderr?.on('data', (b: Buffer) => {
+      err += b.toString();
+      const m = err.match(/DevTools listening on (ws:\/\/\S+)/);
+      if (m?.[1]) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
+    });
+  });
+  return { proc, browser: await chromium.connectOverCDP(ws) };
+}
+
+async function kill(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.pid === undefined) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  process.kill(-proc.pid, 'SIGKILL');
+  await exited;
+}
+
+describe('a device’s hard days', () => {
+  it('scenario 7: the browser is killed right after a scan is confirmed; after restart it is queued and synced once', async () => {
+    server = await startServer();
+    const token = await server.token('supervisor');
+    const before = await serverQuantity(server, token, 'NUT-M8', 'B-01-03');
+    const profile = mkdtempSync(path.join(os.tmpdir(), 'floorsync-profile-'));
+    try {
+      const first = await ownChromium(profile);
+      const context = first.browser.contexts()[0]!;
+      const page = await context.newPage();
+      const errors = watch(page);
+      await signIn(page, server.base, 'operator');
+      await synced(page);
+      await context.setOffline(true);
+      await scan(page, 'B-01-03', 'NUT-M8', '3');
+      await expect
+        .poll(() => page.getByTestId('scan-result').textContent())
+        .toContain('Saved: Receive 3 × NUT-M8');
+      expect(errors).toEqual([]);
+      // Confirmed means committed: kill the whole browser at once, no chance to flush anything.
+      await kill(first.proc);
+
+      const second = await ownChromium(profile);
+      try {
+        const page2 = await second.browser.contexts()[0]!.newPage();
+        await page2.goto(`${server.base}/scan`);
+        await synced(page2);
+        expect(await serverQuantity(server, token, 'NUT-M8', 'B-01-03')).toBe(before + 3);
+        // And once only: another sync changes nothing.
+        await page2.getByTestId('sync-badge').click();
+        await synced(page2);
+        expect(await serverQuantity(server, token, 'NUT-M8', 'B-01-03')).toBe(before + 3);
+      } finally {
+        await kill(second.proc);
+      }
+    } finally {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    }
+  });
+
+  it('scenario 6: the login expires while offline; the queue is kept, the operator signs in again, the same scans are sent and attributed to them', async () => {
+    // Sessions of 5.4 seconds.
+    server = await startServer({ SESSION_TTL_HOURS: '0.0015' });
+    browser = await launch();
+    const op = await device(browser, server.base, 'operator');
+    await op.page.waitForURL('**/scan');
+    await synced(op.page);
+    const signedInAt = Date.now();
+    await op.context.setOffline(true);
+    await scan(op.page, 'B-01-04', 'CABLE-3G', '12.5');
+    await scan(op.page, 'CABLE-3G', '2');
+    await expect.poll(() => pending(op.page)).toBe(2);
+    await new Promise((r) => setTimeout(r, Math.max(0, signedInAt + 6000 - Date.now())));
+    await op.context.setOffline(false);
+    await expect
+      .poll(() => op.page.getByTestId('sync-badge').getAttribute('data-status'), {
+        timeout: 15_000,
+      })
+      .toBe('signed-out');
+    expect(await pending(op.page)).toBe(2);
+
+    await op.page.getByRole('link', { name: 'Sign in again' }).click();
+    await op.page.getByText('2 scans are waiting on this device').waitFor();
+    await op.page.getByLabel('Password').fill('operator-demo');
+    await op.page.getByRole('button', { name: 'Sign in' }).click();
+    await synced(op.page);
+
+    const login = await server.api<{ token: string; user: { id: string } }>('', '/api/auth/login', {
+      json: { username: 'supervisor', password: 'supervisor-demo' },
+    });
+    const opLogin = await server.api<{ user: { id: string } }>('', '/api/auth/login', {
+      json: { username: 'operator', password: 'operator-demo' },
+    });
+    expect(await serverQuantity(server, login.token, 'CABLE-3G', 'B-01-04')).toBe(14.5);
+    const events = await server.api<{ type: string; meta: { userId: string } }[]>(
+      login.token,
+      '/api/events?after=0&limit=2000',
+    );
+    const receipts = events.filter((e) => e.type === 'StockReceived').slice(-2);
+    expect(receipts.map((e) => e.meta.userId)).toEqual([opLogin.user.id, opLogin.user.id]);
+    expect(op.errors).toEqual([]);
+  });
+
+  it('scenario 8: two tabs scan; one syncs at a time; closing the syncing tab mid-push loses and duplicates nothing', async () => {
+    server = await startServer();
+    browser = await launch();
+    const token = await server.token('supervisor');
+    const before = await serverQuantity(server, token, 'BOLT-M8', 'B-02-03');
+    const tab1 = await device(browser, server.base, 'operator');
+    await tab1.page.waitForURL('**/scan');
+    await synced(tab1.page);
+    const tab2 = await tab1.context.newPage();
+    const errors2 = watch(tab2);
+    await tab2.goto(`${server.base}/scan`);
+    await synced(tab2);
+
+    await tab1.context.setOffline(true);
+    await scan(tab1.page, 'B-02-03');
+    await scan(tab2, 'B-02-03');
+    const PER_TAB = 40;
+    for (let i = 0; i < PER_TAB; i++) {
+      await scan(tab1.page, 'BOLT-M8', '');
+      await scan(tab2, 'BOLT-M8', '2');
+    }
+    await expect.poll(() => pending(tab1.page)).toBeGreaterThanOrEqual(PER_TAB);
+    await tab1.context.setOffline(false);
+    // Close the first tab while a sync is (probably) under way; the other takes over.
+    await new Promise((r) => setTimeout(r, 30));
+    await tab1.page.close();
+    await synced(tab2, 60_000);
+    expect(await serverQuantity(server, token, 'BOLT-M8', 'B-02-03')).toBe(before + PER_TAB * 3);
+    expect([...tab1.errors, ...errors2]).toEqual([]);
+  });
+});
