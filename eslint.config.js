@@ -84,7 +84,11 @@ export default tseslint.config(
         projectService: {
           // Files outside any tsconfig's include: config files, and the service worker (its
           // own tsconfig, with the webworker lib, is checked by `npm run check`).
-          allowDefaultProject: ['client/vitest.config.ts', 'client/src/service-worker.ts'],
+          allowDefaultProject: [
+            'client/vitest.config.ts',
+            'client/capacitor.config.ts',
+            'client/src/service-worker.ts',
+          ],
         },
         tsconfigRootDir: import.meta.dirname,
       },

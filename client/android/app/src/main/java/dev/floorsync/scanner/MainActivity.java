@@ -1,0 +1,5 @@
+package dev.floorsync.scanner;
+
+import com.getcapacitor.BridgeActivity;
+
+public class MainActivity extends BridgeActivity {}
