@@ -6,7 +6,9 @@ import type { CapacitorConfig } from '@capacitor/cli';
  * (`FLOORSYNC_SERVER_URL`, e.g. https://floorsync.example.com); without it, the WebView
  * serves the app itself and the server must be reachable at the same origin via `server.url`.
  */
-const serverUrl = process.env.FLOORSYNC_SERVER_URL;
+// Read by the Capacitor CLI under Node; this file is outside the app's (browser) tsconfig.
+declare const process: { readonly env: Readonly<Record<string, string | undefined>> };
+const serverUrl = process.env['FLOORSYNC_SERVER_URL'];
 
 const config: CapacitorConfig = {
   appId: 'dev.floorsync.scanner',
