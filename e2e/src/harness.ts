@@ -124,7 +124,11 @@ export function launch(): Promise<Browser> {
 /** Errors in the page fail the test that caused them, with their message. */
 export function watch(page: Page): string[] {
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('pageerror', (e) =>
+    errors.push(
+      `${e.name}: ${e.message}${e.stack ? `\n${e.stack.split('\n').slice(0, 4).join('\n')}` : ''}`,
+    ),
+  );
   return errors;
 }
 

@@ -57,6 +57,7 @@ class Runtime {
         token: () => this.token,
         user: () => (this.user ? { id: this.user.id, role: this.user.role } : null),
         onChange: () => this.changed(),
+        appVersion: __APP_VERSION__,
       });
       const withLock = locks();
       this.scheduler = new SyncScheduler({
@@ -140,7 +141,9 @@ class Runtime {
   private dropToken(): void {
     this.token = null;
     this.signedIn = false;
-    if (this.user && this.db) void saveSession(this.db, { token: null, user: this.user });
+    // A plain copy: IndexedDB cannot store the reactive proxy (DataCloneError).
+    if (this.user && this.db)
+      void saveSession(this.db, { token: null, user: $state.snapshot(this.user) });
   }
 
   private startSyncing(): void {

@@ -87,6 +87,8 @@ export interface SyncEngineOptions {
   readonly pullLimit?: number;
   /** Called after every change of the overlay or the pending count. */
   readonly onChange?: () => void;
+  /** This build's version, reported with each push (the devices screen shows it). */
+  readonly appVersion?: string;
 }
 
 export interface PullProgress {
@@ -429,6 +431,7 @@ export class SyncEngine {
       profileID: this.clientGroupID,
       schemaVersion: SCHEMA_VERSION,
       pending: this.pendingRows.length,
+      ...(this.o.appVersion ? { appVersion: this.o.appVersion } : {}),
       mutations: batch.map((r) => ({
         clientID: r.clientID,
         id: r.id,
