@@ -491,6 +491,12 @@ export class SyncEngine {
     res: ReturnType<typeof pullResponseSchema.parse>,
   ): Promise<{ events: number; entries: number }> {
     const clears = res.patch.some((p) => p.op === 'clear');
+    // A stale answer (replayed by a proxy, or late) must never move the replica backwards or
+    // apply an event twice: without a reset, a page behind the cookie is ignored, and events
+    // at or before the cookie are skipped.
+    const at = typeof this.cookie === 'number' ? this.cookie : null;
+    if (!clears && at !== null && typeof res.cookie === 'number' && res.cookie < at)
+      return { events: 0, entries: 0 };
     let state = clears ? initialState() : cloneState(this.confirmed);
     const touched = new Map<string, unknown>();
     const events: EventRow[] = [];
@@ -499,6 +505,7 @@ export class SyncEngine {
       if (op.op === 'clear') continue;
       if (op.key.startsWith('e/') && op.op === 'put') {
         const e = op.value as EventRow;
+        if (!clears && at !== null && e.seq <= at) continue;
         events.push(e);
         if (isInventoryEvent(e)) {
           const changes = changesOf({ ...e, id: asEventId(e.id) });

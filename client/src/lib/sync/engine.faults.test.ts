@@ -1,0 +1,617 @@
+import 'fake-indexeddb/auto';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { MutationResult, Role, StockLine } from '@floorsync/domain';
+import {
+  argon2Hasher,
+  bootstrap,
+  createApp,
+  inProcessBus,
+  openSqliteStorage,
+  silentLogger,
+} from '@floorsync/sync-server';
+import type { DBCore, DBCoreMutateRequest, DBCoreTable } from 'dexie';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openReplica } from './db.js';
+import type { ReplicaDB } from './db.js';
+import { AuthRequiredError, RetryableError, SyncEngine } from './engine.js';
+
+/**
+ * The sync engine under faults: Dexie on fake-indexeddb, against the real server (the Hono app
+ * on a temp SQLite file, driven in-process), with each fault injected where it happens in the
+ * field — the network between them (duplicated, delayed, replayed, lost answers), the server
+ * process (a 401 mid-drain, a crash and a restart on the same file) or the device's database
+ * (closed under a transaction).
+ */
+const ADMIN = 'admin-test-password';
+const BASE = 'http://floorsync.test';
+const hasher = argon2Hasher({ memoryCost: 1024, timeCost: 1 });
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** One request the device makes, and what the network does with it. */
+interface SyncRequest {
+  readonly path: string;
+  readonly body: unknown;
+}
+/** A fault: decides what reaches the server (`send()`, any number of times) and what comes back. */
+type Fault = (req: SyncRequest, send: () => Promise<Response>) => Promise<Response>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+const statusesOf = async (res: Response): Promise<string[]> =>
+  ((await res.clone().json()) as { results: MutationResult[] }).results.map((r) => r.status);
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * The sync server as a process on one SQLite file: `stop()` kills it (requests then fail as a
+ * refused connection does), `start()` opens a new one on the same file, as `main.ts` does.
+ */
+async function server() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-faults-'));
+  const file = path.join(dir, 'floorsync.db');
+  const clock = { ms: Date.parse('2026-11-25T21:00:00Z') };
+  const now = () => new Date(clock.ms);
+  let proc: {
+    storage: ReturnType<typeof openSqliteStorage>;
+    handle: ReturnType<typeof createApp>;
+  } | null = null;
+  const start = async () => {
+    if (proc) throw new Error('already running');
+    const storage = openSqliteStorage({ path: file });
+    await bootstrap({
+      storage,
+      hasher,
+      log: silentLogger,
+      clock: now,
+      newId: randomUUID,
+      adminPassword: ADMIN,
+      demo: false,
+      announce: () => {},
+    });
+    const handle = createApp({
+      storage,
+      bus: inProcessBus(),
+      hasher,
+      log: silentLogger,
+      clock: now,
+      newId: randomUUID,
+    });
+    proc = { storage, handle };
+  };
+  const stop = async () => {
+    const p = proc;
+    proc = null;
+    if (p) {
+      await p.handle.close();
+      await p.storage.close();
+    }
+  };
+  await start();
+  cleanups.push(async () => {
+    await stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** Delivers a request to the running process; no process: the connection is refused. */
+  const deliver = async (p: string, init?: RequestInit) => {
+    if (!proc) throw new TypeError('fetch failed (connect ECONNREFUSED)');
+    return proc.handle.app.request(p, init);
+  };
+  /** A device's fetch: every request goes through `net.fault` when one is set. */
+  const transport = (net: { fault: Fault | null }): typeof fetch => {
+    return async (input, init) => {
+      const url = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
+      const p = url.replace(BASE, '');
+      const send = () => deliver(p, init);
+      const fault = net.fault;
+      if (!fault) return send();
+      const body: unknown = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+      return fault({ path: p, body }, send);
+    };
+  };
+  const api = async (p: string, init: RequestInit & { token?: string | null } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.token) headers.set('authorization', `Bearer ${init.token}`);
+    return deliver(p, { ...init, headers });
+  };
+  const login = async (username: string, password: string, clientGroupID?: string) => {
+    const res = await api('/api/auth/login', {
+      method: 'POST',
+      body: JSON.stringify({ username, password, ...(clientGroupID ? { clientGroupID } : {}) }),
+    });
+    if (res.status !== 200) throw new Error(`login: ${res.status}`);
+    return (await res.json()) as { token: string; user: { id: string; role: Role } };
+  };
+  const admin = await login('admin', ADMIN);
+  for (const [username, role] of [
+    ['op1', 'operator'],
+    ['sup', 'supervisor'],
+  ] as const) {
+    await api('/api/users', {
+      method: 'POST',
+      token: admin.token,
+      body: JSON.stringify({ username, password: `${username}-password`, name: username, role }),
+    });
+  }
+  // Master data, as a supervisor's device would push it.
+  const sup = await login('sup', 'sup-password');
+  const master = [
+    { name: 'definePosition', args: { positionId: 'P', code: 'P', kind: 'bin' } },
+    { name: 'definePosition', args: { positionId: 'Q', code: 'Q', kind: 'bin' } },
+    { name: 'defineItem', args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' } },
+  ].map((m, i) => ({ clientID: 'c-master', id: i + 1, ...m }));
+  const seeded = await api('/sync/push', {
+    method: 'POST',
+    token: sup.token,
+    body: JSON.stringify({ pushVersion: 1, clientGroupID: 'g-master', mutations: master }),
+  });
+  if (seeded.status !== 200) throw new Error(`master data: ${seeded.status}`);
+
+  const events = async () =>
+    (await (await api('/api/events?after=0&limit=2000', { token: admin.token })).json()) as {
+      seq: number;
+      type: string;
+      meta: { clientID: string; mutationID: number };
+    }[];
+  /** The server's head: the seq of its last event. */
+  const head = async () => (await events()).at(-1)?.seq ?? 0;
+  /**
+   * The mutation ids of `clientID` the server applied, sorted. A mutation applied twice would
+   * show twice (its events are recorded again), so this is "exactly once" when it is 1…n.
+   */
+  const appliedIDs = async (clientID: string) => {
+    const mine = (await events()).filter((e) => e.meta.clientID === clientID);
+    const ids: number[] = [];
+    const seen = new Set<string>();
+    for (const { type, meta } of mine) {
+      const again = seen.has(`${meta.mutationID}:${type}`); // the same event of one mutation
+      if (again || !ids.includes(meta.mutationID)) ids.push(meta.mutationID);
+      seen.add(`${meta.mutationID}:${type}`);
+    }
+    return ids.sort((a, b) => a - b);
+  };
+  const stock = async () =>
+    (await (await api('/api/stock', { token: admin.token })).json()) as StockLine[];
+  const stockAt = async (itemId: string, positionId: string) =>
+    sum(
+      (await stock())
+        .filter((l) => l.itemId === itemId && l.positionId === positionId)
+        .map((l) => l.quantity),
+    );
+  return { transport, api, login, start, stop, head, appliedIDs, stock, stockAt, clock };
+}
+
+type Server = Awaited<ReturnType<typeof server>>;
+
+/** A handheld: its own IndexedDB database, a session, the engine, and the network it sees. */
+async function device(
+  s: Server,
+  username: string,
+  options: { batchSize?: number; onChange?: () => void } = {},
+) {
+  const dbName = `device-${randomUUID()}`;
+  const net = { fault: null as Fault | null };
+  const session = { token: null as string | null, user: null as { id: string; role: Role } | null };
+  const openEngine = (db: ReplicaDB) =>
+    SyncEngine.open({
+      db,
+      baseUrl: BASE,
+      fetch: s.transport(net),
+      token: () => session.token,
+      user: () => session.user,
+      batchSize: options.batchSize ?? 50,
+      ...(options.onChange ? { onChange: options.onChange } : {}),
+    });
+  const db = openReplica(dbName);
+  cleanups.push(() => db.close());
+  const engine = await openEngine(db);
+  const signIn = async () => {
+    const r = await s.login(username, `${username}-password`, engine.clientGroupID);
+    session.token = r.token;
+    session.user = r.user;
+  };
+  await signIn();
+  /** The app restarts: a new Dexie instance on the same database, a new engine over it. */
+  const reopen = async (prepare?: (db: ReplicaDB) => void) => {
+    const db2 = openReplica(dbName);
+    prepare?.(db2);
+    cleanups.push(() => db2.close());
+    return { db: db2, engine: await openEngine(db2) };
+  };
+  return { db, engine, session, signIn, net, reopen };
+}
+
+const qty = (engine: SyncEngine, item: string, position: string) =>
+  engine.view.quantity(item as never, position as never, null, null);
+
+const lineKey = (l: StockLine) => `${l.itemId}@${l.positionId}/${l.lot ?? ''}/${l.serial ?? ''}`;
+
+/** The replica (persisted and in memory) holds exactly the server's stock. */
+async function expectReplicaEqualsServer(s: Server, db: ReplicaDB, engine: SyncEngine) {
+  const server = (await s.stock())
+    .filter((l) => l.quantity !== 0)
+    .map((l) => `${lineKey(l)}=${l.quantity}`)
+    .sort();
+  const persisted = (await db.entries.toArray())
+    .filter((e) => e.key.startsWith('s/stock/'))
+    .map((e) => e.value as StockLine)
+    .filter((l) => l.quantity !== 0)
+    .map((l) => `${lineKey(l)}=${l.quantity}`)
+    .sort();
+  expect(persisted).toEqual(server);
+  const inMemory = (await s.stock()).map(
+    (l) =>
+      `${lineKey(l)}=${engine.confirmedView.quantity(l.itemId, l.positionId, l.lot, l.serial)}`,
+  );
+  expect(inMemory.filter((l) => !l.endsWith('=0')).sort()).toEqual(server);
+}
+
+/** Receives `quantity` of A at P: each scan adds what it says, so a double count shows. */
+const receive = (engine: SyncEngine, quantity: number, positionId = 'P') =>
+  engine.mutate('receiveStock', { itemId: 'A', positionId, quantity });
+
+describe('engine under faults', () => {
+  it('duplicates: every batch and pull delivered twice, the device seeing the second answer — applied once, outbox drained, stock counted once', async () => {
+    const s = await server();
+    const d = await device(s, 'op1', { batchSize: 5 });
+    await d.engine.pull();
+    const quantities = [3, 1, 4, 1, 5, 9, 2]; // two batches: 5 and 2
+    for (const q of quantities) await receive(d.engine, q);
+
+    const pushes: { first: string[]; second: string[] }[] = [];
+    d.net.fault = async (req, send) => {
+      const first = await send();
+      const second = await send(); // the network delivered the request again
+      if (req.path === '/sync/push')
+        pushes.push({ first: await statusesOf(first), second: await statusesOf(second) });
+      return second; // …and the device sees the second answer
+    };
+    const pushed = await d.engine.push();
+    expect(pushes).toEqual([
+      { first: Array(5).fill('applied'), second: Array(5).fill('duplicate') },
+      { first: Array(2).fill('applied'), second: Array(2).fill('duplicate') },
+    ]);
+    expect(pushed.results.map((r) => [r.id, r.status])).toEqual(
+      range(1, 7).map((id) => [id, 'duplicate']),
+    );
+    await d.engine.pull();
+    expect(d.engine.pending).toBe(0);
+    expect(await d.db.outbox.count()).toBe(0);
+    expect(await d.db.outcomes.count()).toBe(0); // a duplicate is no refusal or conflict
+    expect(await s.stockAt('A', 'P')).toBe(sum(quantities));
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 7));
+    await expectReplicaEqualsServer(s, d.db, d.engine);
+
+    // The device carries on over the same network: the next id is applied once too.
+    await receive(d.engine, 6);
+    await d.engine.sync();
+    expect(d.engine.pending).toBe(0);
+    expect(await s.stockAt('A', 'P')).toBe(sum(quantities) + 6);
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 8));
+    await expectReplicaEqualsServer(s, d.db, d.engine);
+  });
+
+  it('duplicates: two copies of each batch race each other into the server — each mutation applied by exactly one copy', async () => {
+    const s = await server();
+    const d = await device(s, 'op1', { batchSize: 4 });
+    await d.engine.pull();
+    const quantities = [2, 7, 1, 8, 2, 8];
+    for (const q of quantities) await receive(d.engine, q);
+
+    const perMutation = new Map<number, string[]>();
+    d.net.fault = async (req, send) => {
+      if (req.path !== '/sync/push') return send();
+      const copies = await Promise.all([send(), send()]); // both in flight at once
+      const statuses = await Promise.all(copies.map(statusesOf));
+      const ids = (req.body as { mutations: { id: number }[] }).mutations.map((m) => m.id);
+      ids.forEach((id, i) => perMutation.set(id, statuses.map((st) => st[i] ?? 'missing').sort()));
+      // The device sees the copy that lost the race (all duplicates), when there is one.
+      const lost = statuses.findIndex((st) => st.every((x) => x === 'duplicate'));
+      return copies[lost === -1 ? 1 : lost] as Response;
+    };
+    await d.engine.sync();
+    expect([...perMutation].sort(([a], [b]) => a - b)).toEqual(
+      range(1, 6).map((id) => [id, ['applied', 'duplicate']]),
+    );
+    expect(d.engine.pending).toBe(0);
+    expect(await d.db.outbox.count()).toBe(0);
+    expect(await s.stockAt('A', 'P')).toBe(sum(quantities));
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 6));
+    await expectReplicaEqualsServer(s, d.db, d.engine);
+  });
+
+  it('reordering: a pull answer held in the network is not overtaken — the next sync waits behind it, the replica never goes back and ends at the server’s head', async () => {
+    const s = await server();
+    const sup = await device(s, 'sup');
+    await receive(sup.engine, 10);
+    await sup.engine.sync();
+    const cookies: unknown[] = [];
+    const holder: { engine?: SyncEngine } = {};
+    const d = await device(s, 'op1', { onChange: () => cookies.push(holder.engine?.pullCookie) });
+    holder.engine = d.engine;
+    await d.engine.pull(); // reset snapshot
+
+    let pulls = 0;
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    d.net.fault = async (req, send) => {
+      if (req.path !== '/sync/pull' || pulls++ > 0) return send();
+      const answer = await send(); // the server answers now…
+      await gate; // …the answer arrives later, stale by then
+      return answer;
+    };
+    await d.engine.mutate('moveStock', { itemId: 'A', from: 'P', to: 'Q', quantity: 2 });
+    const first = d.engine.sync();
+    await until(() => pulls === 1, 'the first pull');
+    // Meanwhile another device changes the stock, and this device is asked to sync again.
+    await receive(sup.engine, 5);
+    await sup.engine.sync();
+    const second = d.engine.sync();
+    const third = d.engine.pull();
+    await sleep(30);
+    expect(pulls).toBe(1); // single flight: nothing overtakes the held answer
+    release();
+    await Promise.all([first, second, third]);
+
+    const numeric = cookies.filter((c): c is number => typeof c === 'number');
+    expect(numeric.length).toBeGreaterThanOrEqual(3);
+    expect(numeric).toEqual([...numeric].sort((a, b) => a - b));
+    expect(d.engine.pullCookie).toBe(await s.head());
+    expect(d.engine.pending).toBe(0);
+    expect([qty(d.engine, 'A', 'P'), qty(d.engine, 'A', 'Q')]).toEqual([
+      await s.stockAt('A', 'P'),
+      await s.stockAt('A', 'Q'),
+    ]);
+    await expectReplicaEqualsServer(s, d.db, d.engine);
+  });
+
+  // Found by this test (fixed in engine.ts applyPage): a pull answer used to be applied
+  // whatever its cookie. An old events page replayed in reply to a newer request (a proxy or
+  // cache between device and server) set the cookie back and folded that page's events a
+  // second time (addStock deltas are not idempotent); the replica drifted for good. Now a page
+  // behind the cookie is ignored and events at or before it are skipped.
+  it('reordering: a stale pull answer replayed after a newer one is ignored — the replica neither goes back nor counts events twice', async () => {
+    const s = await server();
+    const sup = await device(s, 'sup');
+    await receive(sup.engine, 10);
+    await sup.engine.sync();
+    const d = await device(s, 'op1');
+    await d.engine.pull(); // reset snapshot
+
+    await receive(sup.engine, 5, 'Q');
+    await sup.engine.sync();
+    let recorded: string | null = null;
+    d.net.fault = async (req, send) => {
+      const res = await send();
+      if (req.path === '/sync/pull') recorded ??= await res.clone().text();
+      return res;
+    };
+    await d.engine.pull(); // an events page (Q +5), recorded on the way
+    d.net.fault = null;
+    await receive(sup.engine, 3);
+    await sup.engine.sync();
+    await d.engine.pull(); // a newer page (P +3)
+    const cookie = d.engine.pullCookie as number;
+    expect(cookie).toBe(await s.head());
+
+    // The old answer arrives again, in reply to the next pull.
+    const stale = recorded;
+    expect(stale).not.toBeNull();
+    d.net.fault = () =>
+      Promise.resolve(
+        new Response(stale, { status: 200, headers: { 'content-type': 'application/json' } }),
+      );
+    await d.engine.pull();
+    d.net.fault = null;
+    // Soft: every symptom is checked. The cookie must not go back, nor the stock move.
+    expect.soft(d.engine.pullCookie).toBe(cookie);
+    expect
+      .soft([qty(d.engine, 'A', 'P'), qty(d.engine, 'A', 'Q')])
+      .toEqual([await s.stockAt('A', 'P'), await s.stockAt('A', 'Q')]);
+    await d.engine.sync(); // and the network is sound again: the replica must end as the server
+
+    expect(d.engine.pullCookie).toBe(await s.head());
+    expect([qty(d.engine, 'A', 'P'), qty(d.engine, 'A', 'Q')]).toEqual([
+      await s.stockAt('A', 'P'),
+      await s.stockAt('A', 'Q'),
+    ]);
+    await expectReplicaEqualsServer(s, d.db, d.engine);
+  });
+
+  it('a 401 in the middle of a multi-batch push: the outbox keeps everything, and after a new sign-in the rest lands exactly once', async () => {
+    const s = await server();
+    const d = await device(s, 'op1', { batchSize: 5 });
+    await d.engine.pull();
+    const quantities = range(1, 12);
+    for (const q of quantities) await receive(d.engine, q);
+
+    const answers: { status: number; results: string[] }[] = [];
+    d.net.fault = async (req, send) => {
+      const res = await send();
+      if (req.path !== '/sync/push') return res;
+      answers.push({ status: res.status, results: res.ok ? await statusesOf(res) : [] });
+      if (answers.length === 1) {
+        // The session is revoked while the device drains (signed out elsewhere, or expired).
+        const out = await s.api('/api/auth/logout', { method: 'POST', token: d.session.token });
+        expect(out.ok).toBe(true);
+      }
+      return res;
+    };
+    await expect(d.engine.sync()).rejects.toBeInstanceOf(AuthRequiredError);
+    expect(answers).toEqual([
+      { status: 200, results: Array(5).fill('applied') },
+      { status: 401, results: [] },
+    ]);
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 5));
+    expect(await s.stockAt('A', 'P')).toBe(sum(quantities.slice(0, 5)));
+    // Nothing is lost: a row leaves the outbox only when a pull confirms it.
+    expect((await d.db.outbox.toArray()).map((r) => r.id)).toEqual(range(1, 12));
+    expect(d.engine.pending).toBe(12);
+    expect(qty(d.engine, 'A', 'P')).toBe(sum(quantities));
+
+    await d.signIn(); // a new token
+    await d.engine.sync();
+    expect(answers.slice(2).every((a) => a.status === 200)).toBe(true);
+    expect(answers.flatMap((a) => a.results)).not.toContain('gap');
+    expect(answers.slice(2).flatMap((a) => a.results)).toContain('applied');
+    expect(d.engine.pending).toBe(0);
+    expect(await d.db.outbox.count()).toBe(0);
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 12));
+    expect(await s.stockAt('A', 'P')).toBe(sum(quantities));
+    await expectReplicaEqualsServer(s, d.db, d.engine);
+  });
+
+  it('server restart mid-drain: the process dies after committing a batch, before answering; a new process on the same SQLite file takes the rest exactly once', async () => {
+    const s = await server();
+    const d = await device(s, 'op1', { batchSize: 5 });
+    await d.engine.pull();
+    const quantities = range(1, 12).map((i) => i * 10);
+    for (const q of quantities) await receive(d.engine, q);
+
+    let pushes = 0;
+    const results: string[] = [];
+    d.net.fault = async (req, send) => {
+      if (req.path === '/sync/push' && ++pushes === 2) {
+        await send(); // the server commits the second batch…
+        await s.stop(); // …and its process dies before the answer leaves
+        throw new TypeError('socket hang up');
+      }
+      const res = await send();
+      if (req.path === '/sync/push') results.push(...(await statusesOf(res)));
+      return res;
+    };
+    await expect(d.engine.sync()).rejects.toBeInstanceOf(RetryableError);
+    expect(pushes).toBe(2);
+    // While the server is down, retries fail the same way and keep everything.
+    await expect(d.engine.sync()).rejects.toBeInstanceOf(RetryableError);
+    expect((await d.db.outbox.toArray()).map((r) => r.id)).toEqual(range(1, 12));
+    expect(d.engine.pending).toBe(12);
+
+    await s.start(); // a new server process on the same file
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 10)); // the commit survived
+    await d.engine.sync();
+    expect(results).not.toContain('gap');
+    expect(results).toContain('duplicate'); // the unanswered batch was sent again…
+    expect(d.engine.pending).toBe(0);
+    expect(await d.db.outbox.count()).toBe(0);
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 12)); // …and applied once
+    expect(await s.stockAt('A', 'P')).toBe(sum(quantities));
+    await expectReplicaEqualsServer(s, d.db, d.engine);
+  });
+
+  it('database closed under a mutate: it rejects or commits whole, never half; after reopening, ids stay gap-free and the server takes them all', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    await d.engine.pull();
+    // Powers of two: the server's total tells exactly which scans landed.
+    const landed: { id: number; quantity: number }[] = [];
+    const scan = async (engine: SyncEngine, quantity: number) => {
+      const r = await receive(engine, quantity);
+      landed.push({ id: r.id, quantity });
+      return r;
+    };
+    /** The persisted queue is whole: ids 1…n without a gap, and the next id right after. */
+    const expectWholeQueue = async (db: ReplicaDB) => {
+      const rows = await db.outbox.orderBy('id').toArray();
+      expect(rows.map((r) => [r.id, r.args['quantity']])).toEqual(
+        landed.map((l) => [l.id, l.quantity]),
+      );
+      expect(rows.map((r) => r.id)).toEqual(range(1, rows.length));
+      expect((await db.meta.get('nextMutationID'))?.value).toBe(rows.length + 1);
+    };
+    await scan(d.engine, 1);
+
+    // 1. Closed just before: the scan is refused, and the screen does not show it.
+    d.db.close();
+    await expect(receive(d.engine, 2)).rejects.toThrow(/closed/i);
+    expect(d.engine.pending).toBe(1);
+    expect(qty(d.engine, 'A', 'P')).toBe(1);
+
+    // 2. The connection is closed forcibly mid-transaction (as a browser does when it drops
+    //    the database: the transaction aborts) — after the outbox row, before the next id.
+    let abortOnce = false;
+    const r2 = await d.reopen((db) =>
+      db.use({
+        stack: 'dbcore',
+        name: 'close-mid-transaction',
+        create: (down: DBCore): DBCore => ({
+          ...down,
+          table: (name: string): DBCoreTable => {
+            const table = down.table(name);
+            if (name !== 'outbox') return table;
+            return {
+              ...table,
+              mutate: async (req: DBCoreMutateRequest) => {
+                const res = await table.mutate(req);
+                if (abortOnce) {
+                  abortOnce = false;
+                  (req.trans as unknown as IDBTransaction).abort();
+                  db.close();
+                }
+                return res;
+              },
+            };
+          },
+        }),
+      }),
+    );
+    await expectWholeQueue(r2.db);
+    expect(r2.engine.pending).toBe(1);
+    abortOnce = true;
+    await expect(receive(r2.engine, 4)).rejects.toThrow();
+    expect(r2.engine.pending).toBe(1);
+
+    // 3. Closed (gracefully) while a mutate is in flight, at several points of its transaction:
+    //    each either commits whole (and resolves) or leaves nothing (and rejects).
+    let quantity = 8;
+    const outcomes: string[] = [];
+    for (const ticks of [0, 1, 2, 3, 5, 8, 13]) {
+      const r = await d.reopen();
+      await expectWholeQueue(r.db);
+      const q = quantity;
+      quantity *= 2;
+      const inFlight = scan(r.engine, q).then(
+        () => 'committed',
+        (e: unknown) => (e instanceof Error ? e.name : 'rejected'),
+      );
+      for (let i = 0; i < ticks; i++) await Promise.resolve();
+      r.db.close();
+      outcomes.push(await inFlight);
+    }
+    // The points straddle the start of the transaction: closed before it, the scan is refused;
+    // closed once it runs, IndexedDB lets it finish and the scan is queued whole.
+    expect(new Set(outcomes)).toEqual(new Set(['DatabaseClosedError', 'committed']));
+
+    // After reopening, new scans continue the ids without a gap, and the server takes them all.
+    const last = await d.reopen();
+    await expectWholeQueue(last.db);
+    await scan(last.engine, quantity);
+    await scan(last.engine, quantity * 2);
+    await expectWholeQueue(last.db);
+    const results: string[] = [];
+    d.net.fault = async (req, send) => {
+      const res = await send();
+      if (req.path === '/sync/push') results.push(...(await statusesOf(res)));
+      return res;
+    };
+    await last.engine.sync();
+    expect(results).toEqual(Array(landed.length).fill('applied')); // no gap blocks the queue
+    expect(last.engine.pending).toBe(0);
+    expect(await last.db.outbox.count()).toBe(0);
+    expect(await s.appliedIDs(last.engine.clientID)).toEqual(range(1, landed.length));
+    expect(await s.stockAt('A', 'P')).toBe(sum(landed.map((l) => l.quantity)));
+    await expectReplicaEqualsServer(s, last.db, last.engine);
+  });
+});
