@@ -13,7 +13,6 @@ import {
   asEventId,
   asUserId,
   changesOf,
-  cloneState,
   decideMutation,
   foldEvent,
   initialState,
@@ -27,6 +26,7 @@ import {
 } from '@floorsync/domain';
 import type { ReplayDecision } from '@floorsync/domain';
 import type { EventRow, OutboxRow, ReplicaDB } from './db.js';
+import { flatten, overlayState } from './layered.js';
 import { entriesTouched, stateFromEntries } from './replica-state.js';
 
 /**
@@ -382,7 +382,7 @@ export class SyncEngine {
   /** Folds a pending mutation's local events into the overlay (copy-on-write of confirmed). */
   private foldLocal(row: OutboxRow, decision: ReplayDecision): void {
     if (decision.kind !== 'accepted') return;
-    if (this.overlay === this.confirmed) this.overlay = cloneState(this.confirmed);
+    if (this.overlay === this.confirmed) this.overlay = overlayState(this.confirmed);
     decision.events.forEach((e, n) => {
       this.overlay = foldEvent(this.overlay, { ...e, id: `local:${row.clientID}:${row.id}:${n}` });
     });
@@ -497,7 +497,7 @@ export class SyncEngine {
     const at = typeof this.cookie === 'number' ? this.cookie : null;
     if (!clears && at !== null && typeof res.cookie === 'number' && res.cookie < at)
       return { events: 0, entries: 0 };
-    let state = clears ? initialState() : cloneState(this.confirmed);
+    let state = clears ? initialState() : overlayState(this.confirmed);
     const touched = new Map<string, unknown>();
     const events: EventRow[] = [];
     let entries = 0;
@@ -537,7 +537,9 @@ export class SyncEngine {
       if (lmid !== undefined) await db.outbox.where('id').belowOrEqual(lmid).delete();
       await db.meta.put({ key: META.cookie, value: res.cookie });
     });
-    this.confirmed = state;
+    // Committed: the page's layer becomes part of the confirmed state (in place), and the
+    // overlay is rebuilt on top of it just below.
+    this.confirmed = clears ? state : flatten(state);
     this.cookie = res.cookie;
     if (lmid !== undefined) this.pendingRows = this.pendingRows.filter((r) => r.id > lmid);
     this.rebase();
