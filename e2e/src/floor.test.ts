@@ -98,6 +98,23 @@ describe('on the floor', () => {
     await op.context.close();
   });
 
+  it('a wedge scanner firing codes back to back while syncing: no scan dropped, none doubled', async () => {
+    const op = await device(browser, server.base, 'operator');
+    await op.page.waitForURL('**/scan');
+    await synced(op.page);
+    const before = await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-01');
+    const field = op.page.getByLabel('Scan', { exact: true });
+    // Keystrokes as a scanner sends them: code, Enter, at once, no waiting for the screen.
+    await field.pressSequentially('B-01-01\n');
+    const N = 40;
+    for (let i = 0; i < N; i++) await field.pressSequentially('NUT-M8\n\n', { delay: 0 });
+    await expect.poll(() => op.page.getByTestId('scan-result').textContent()).toContain('NUT-M8');
+    await synced(op.page);
+    expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-01')).toBe(before + N);
+    expect(op.errors).toEqual([]);
+    await op.context.close();
+  });
+
   it('scenario 5: two offline devices pick the last units; both recorded, one conflict, an admin compensates, all converge', async () => {
     // P = A-02-02 holds 10 A (here: bolts).
     const seed = await device(browser, server.base, 'operator');
