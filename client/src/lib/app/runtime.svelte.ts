@@ -114,9 +114,21 @@ class Runtime {
   async mutate(name: string, args: Record<string, unknown>) {
     if (!this.engine) throw new Error('not ready');
     const r = await this.engine.mutate(name, args);
-    this.channel?.postMessage('outbox');
-    void this.scheduler?.request();
+    this.queued();
     return r;
+  }
+
+  /** Queues a scan unless the device already refuses it (see `SyncEngine.scan`). */
+  async scan(name: string, args: Record<string, unknown>) {
+    if (!this.engine) throw new Error('not ready');
+    const r = await this.engine.scan(name, args);
+    if (r.queued) this.queued();
+    return r;
+  }
+
+  private queued(): void {
+    this.channel?.postMessage('queue');
+    void this.scheduler?.request();
   }
 
   requestSync(): void {
@@ -176,8 +188,8 @@ class Runtime {
     // Other tabs of this installation share the replica: re-read it when they change it.
     if (typeof BroadcastChannel !== 'undefined') {
       this.channel = new BroadcastChannel('floorsync');
-      this.channel.onmessage = () => {
-        void this.engine?.refresh();
+      this.channel.onmessage = (e: MessageEvent) => {
+        void this.engine?.refresh(e.data === 'queue' ? 'queue' : 'replica');
       };
     }
     // The tab that synced tells the others (after each run that pulled or pushed).
@@ -187,7 +199,7 @@ class Runtime {
         const at = this.sync.lastSyncedAt;
         if (at !== last) {
           last = at;
-          this.channel?.postMessage('pulled');
+          this.channel?.postMessage('replica');
         }
       });
     });

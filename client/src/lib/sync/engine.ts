@@ -170,35 +170,42 @@ export class SyncEngine {
     return this.pendingRows;
   }
 
-  /**
-   * Reads the replica again: after another tab of this installation queued scans or pulled
-   * (tabs share the database; each keeps its own memory).
-   */
-  refresh(): Promise<void> {
-    return this.exclusive(async () => {
-      const [entries, pending, cookie] = await this.o.db.transaction(
-        'r',
-        [this.o.db.entries, this.o.db.outbox, this.o.db.meta],
-        async () =>
-          [
-            await this.o.db.entries.toArray(),
-            await this.o.db.outbox.orderBy('id').toArray(),
-            (await this.o.db.meta.get(META.cookie))?.value ?? null,
-          ] as const,
-      );
-      this.confirmed = stateFromEntries(entries);
-      this.pendingRows = pending;
-      this.cookie = cookie;
-      this.pushedUpTo = 0;
-      this.rebase();
-      this.o.onChange?.();
-    });
-  }
   get pending(): number {
     return this.pendingRows.length;
   }
   get pullCookie(): unknown {
     return this.cookie;
+  }
+
+  /**
+   * Reads the replica again after another tab of this installation changed it (tabs share
+   * the database; each keeps its own memory): `'queue'` when it queued scans (the outbox
+   * only), `'replica'` when it pulled (everything).
+   */
+  refresh(what: 'queue' | 'replica'): Promise<void> {
+    return this.exclusive(async () => {
+      const db = this.o.db;
+      if (what === 'queue') {
+        this.pendingRows = await db.outbox.orderBy('id').toArray();
+      } else {
+        const [entries, pending, cookie] = await db.transaction(
+          'r',
+          [db.entries, db.outbox, db.meta],
+          async () =>
+            [
+              await db.entries.toArray(),
+              await db.outbox.orderBy('id').toArray(),
+              (await db.meta.get(META.cookie))?.value ?? null,
+            ] as const,
+        );
+        this.confirmed = stateFromEntries(entries);
+        this.pendingRows = pending;
+        this.cookie = cookie;
+      }
+      this.pushedUpTo = 0;
+      this.rebase();
+      this.o.onChange?.();
+    });
   }
 
   /**
@@ -211,6 +218,28 @@ export class SyncEngine {
     name: string,
     args: Record<string, unknown>,
   ): Promise<{ readonly id: number; readonly decision: ReplayDecision }> {
+    const { user, decision } = this.prepare(name, args);
+    return { id: await this.enqueue(name, args, user, decision), decision };
+  }
+
+  /**
+   * A scan: queued like `mutate`, unless the device itself already refuses it (a malformed
+   * command, moving a bin) — then nothing is queued and the refusal is returned for the
+   * operator to read before walking on. Decided once.
+   */
+  async scan(
+    name: string,
+    args: Record<string, unknown>,
+  ): Promise<
+    | { readonly queued: true; readonly id: number; readonly decision: ReplayDecision }
+    | { readonly queued: false; readonly decision: ReplayDecision }
+  > {
+    const { user, decision } = this.prepare(name, args);
+    if (decision.kind === 'rejected') return { queued: false, decision };
+    return { queued: true, id: await this.enqueue(name, args, user, decision), decision };
+  }
+
+  private prepare(name: string, args: Record<string, unknown>) {
     const parsed = parseCommand(name, args);
     if (!parsed.ok) throw new InvalidCommandError(parsed.code, parsed.message);
     if (JSON.stringify(args).length > MAX_MUTATION_CHARS) {
@@ -221,7 +250,16 @@ export class SyncEngine {
     }
     const user = this.o.user();
     if (!user) throw new AuthRequiredError('sign in to scan');
-    const decision = this.decideLocally(name, args, user);
+    return { user, decision: this.decideLocally(name, args, user) };
+  }
+
+  /** One Dexie transaction: the outbox row with the next id. Then the overlay follows. */
+  private async enqueue(
+    name: string,
+    args: Record<string, unknown>,
+    user: { readonly id: string; readonly role: Role },
+    decision: ReplayDecision,
+  ): Promise<number> {
     const at = this.now();
     const row = await this.o.db.transaction('rw', this.o.db.outbox, this.o.db.meta, async () => {
       const next = ((await this.o.db.meta.get(META.next))?.value as number | undefined) ?? 1;
@@ -242,17 +280,7 @@ export class SyncEngine {
     this.pendingRows.push(row);
     this.foldLocal(row, decision);
     this.o.onChange?.();
-    return { id: row.id, decision };
-  }
-
-  /**
-   * What the device would decide for this command now, without queueing it: screens refuse
-   * what cannot be right (a malformed command, moving a bin) before the operator walks on.
-   */
-  preview(name: string, args: Record<string, unknown>): ReplayDecision {
-    const user = this.o.user();
-    if (!user) throw new AuthRequiredError('sign in to scan');
-    return this.decideLocally(name, args, user);
+    return row.id;
   }
 
   /** Pushes everything pending in bounded batches. */
