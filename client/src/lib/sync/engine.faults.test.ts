@@ -1,22 +1,12 @@
 import 'fake-indexeddb/auto';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { MutationResult, Role, StockLine } from '@floorsync/domain';
-import {
-  argon2Hasher,
-  bootstrap,
-  createApp,
-  inProcessBus,
-  openSqliteStorage,
-  silentLogger,
-} from '@floorsync/sync-server';
 import type { DBCore, DBCoreMutateRequest, DBCoreTable } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openReplica } from './db.js';
 import type { ReplicaDB } from './db.js';
 import { AuthRequiredError, RetryableError, SyncEngine } from './engine.js';
+import { TEST_BASE, startTestServer } from './test-server.js';
 
 /**
  * The sync engine under faults: Dexie on fake-indexeddb, against the real server (the Hono app
@@ -25,9 +15,7 @@ import { AuthRequiredError, RetryableError, SyncEngine } from './engine.js';
  * process (a 401 mid-drain, a crash and a restart on the same file) or the device's database
  * (closed under a transaction).
  */
-const ADMIN = 'admin-test-password';
-const BASE = 'http://floorsync.test';
-const hasher = argon2Hasher({ memoryCost: 1024, timeCost: 1 });
+const BASE = TEST_BASE;
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -55,109 +43,22 @@ const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
-/**
- * The sync server as a process on one SQLite file: `stop()` kills it (requests then fail as a
- * refused connection does), `start()` opens a new one on the same file, as `main.ts` does.
- */
+/** The test server (`test-server.ts`), plus a faulty network and the log's view of things. */
 async function server() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-faults-'));
-  const file = path.join(dir, 'floorsync.db');
-  const clock = { ms: Date.parse('2026-11-25T21:00:00Z') };
-  const now = () => new Date(clock.ms);
-  let proc: {
-    storage: ReturnType<typeof openSqliteStorage>;
-    handle: ReturnType<typeof createApp>;
-  } | null = null;
-  const start = async () => {
-    if (proc) throw new Error('already running');
-    const storage = openSqliteStorage({ path: file });
-    await bootstrap({
-      storage,
-      hasher,
-      log: silentLogger,
-      clock: now,
-      newId: randomUUID,
-      adminPassword: ADMIN,
-      demo: false,
-      announce: () => {},
-    });
-    const handle = createApp({
-      storage,
-      bus: inProcessBus(),
-      hasher,
-      log: silentLogger,
-      clock: now,
-      newId: randomUUID,
-    });
-    proc = { storage, handle };
-  };
-  const stop = async () => {
-    const p = proc;
-    proc = null;
-    if (p) {
-      await p.handle.close();
-      await p.storage.close();
-    }
-  };
-  await start();
-  cleanups.push(async () => {
-    await stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  /** Delivers a request to the running process; no process: the connection is refused. */
-  const deliver = async (p: string, init?: RequestInit) => {
-    if (!proc) throw new TypeError('fetch failed (connect ECONNREFUSED)');
-    return proc.handle.app.request(p, init);
-  };
+  const s = await startTestServer((fn) => cleanups.push(fn));
+  const { api, admin } = s;
   /** A device's fetch: every request goes through `net.fault` when one is set. */
   const transport = (net: { fault: Fault | null }): typeof fetch => {
     return async (input, init) => {
       const url = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
       const p = url.replace(BASE, '');
-      const send = () => deliver(p, init);
+      const send = () => s.deliver(p, init);
       const fault = net.fault;
       if (!fault) return send();
       const body: unknown = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
       return fault({ path: p, body }, send);
     };
   };
-  const api = async (p: string, init: RequestInit & { token?: string | null } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.token) headers.set('authorization', `Bearer ${init.token}`);
-    return deliver(p, { ...init, headers });
-  };
-  const login = async (username: string, password: string, clientGroupID?: string) => {
-    const res = await api('/api/auth/login', {
-      method: 'POST',
-      body: JSON.stringify({ username, password, ...(clientGroupID ? { clientGroupID } : {}) }),
-    });
-    if (res.status !== 200) throw new Error(`login: ${res.status}`);
-    return (await res.json()) as { token: string; user: { id: string; role: Role } };
-  };
-  const admin = await login('admin', ADMIN);
-  for (const [username, role] of [
-    ['op1', 'operator'],
-    ['sup', 'supervisor'],
-  ] as const) {
-    await api('/api/users', {
-      method: 'POST',
-      token: admin.token,
-      body: JSON.stringify({ username, password: `${username}-password`, name: username, role }),
-    });
-  }
-  // Master data, as a supervisor's device would push it.
-  const sup = await login('sup', 'sup-password');
-  const master = [
-    { name: 'definePosition', args: { positionId: 'P', code: 'P', kind: 'bin' } },
-    { name: 'definePosition', args: { positionId: 'Q', code: 'Q', kind: 'bin' } },
-    { name: 'defineItem', args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' } },
-  ].map((m, i) => ({ clientID: 'c-master', id: i + 1, ...m }));
-  const seeded = await api('/sync/push', {
-    method: 'POST',
-    token: sup.token,
-    body: JSON.stringify({ pushVersion: 1, clientGroupID: 'g-master', mutations: master }),
-  });
-  if (seeded.status !== 200) throw new Error(`master data: ${seeded.status}`);
 
   const events = async () =>
     (await (await api('/api/events?after=0&limit=2000', { token: admin.token })).json()) as {
@@ -184,13 +85,7 @@ async function server() {
   };
   const stock = async () =>
     (await (await api('/api/stock', { token: admin.token })).json()) as StockLine[];
-  const stockAt = async (itemId: string, positionId: string) =>
-    sum(
-      (await stock())
-        .filter((l) => l.itemId === itemId && l.positionId === positionId)
-        .map((l) => l.quantity),
-    );
-  return { transport, api, login, start, stop, head, appliedIDs, stock, stockAt, clock };
+  return { ...s, transport, head, appliedIDs, stock };
 }
 
 type Server = Awaited<ReturnType<typeof server>>;

@@ -1,119 +1,37 @@
 import 'fake-indexeddb/auto';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Role } from '@floorsync/domain';
-import {
-  argon2Hasher,
-  bootstrap,
-  createApp,
-  inProcessBus,
-  openSqliteStorage,
-  silentLogger,
-} from '@floorsync/sync-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openReplica } from './db.js';
 import { AuthRequiredError, InvalidCommandError, RetryableError, SyncEngine } from './engine.js';
 import { listenForPokes } from './pokes.js';
+import { TEST_ADMIN_PASSWORD, TEST_BASE, startTestServer } from './test-server.js';
 
 /**
  * The sync engine in Node: Dexie on fake-indexeddb, against the real server (Hono app on a
  * temp SQLite file, driven in-process), with faults injected into the transport.
  */
-const ADMIN = 'admin-test-password';
-const hasher = argon2Hasher({ memoryCost: 1024, timeCost: 1 });
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 async function server() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-client-'));
-  const storage = openSqliteStorage({ path: path.join(dir, 'floorsync.db') });
-  const clock = { ms: Date.parse('2026-11-25T21:00:00Z') };
-  const now = () => new Date(clock.ms);
-  await bootstrap({
-    storage,
-    hasher,
-    log: silentLogger,
-    clock: now,
-    newId: randomUUID,
-    adminPassword: ADMIN,
-    demo: false,
-    announce: () => {},
-  });
-  const handle = createApp({
-    storage,
-    bus: inProcessBus(),
-    hasher,
-    log: silentLogger,
-    clock: now,
-    newId: randomUUID,
-  });
-  cleanups.push(async () => {
-    await handle.close();
-    await storage.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const s = await startTestServer((fn) => cleanups.push(fn));
   /** A fetch that reaches the in-process app, with fault switches. */
   const net = { down: false, dropResponses: 0, calls: [] as string[] };
   const fetchFn: typeof fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
     net.calls.push(url);
     if (net.down) throw new TypeError('fetch failed');
-    const res = await handle.app.request(url.replace('http://floorsync.test', ''), init);
+    const res = await s.deliver(url, init);
     if (net.dropResponses > 0) {
       net.dropResponses--;
       throw new TypeError('connection reset after the server answered');
     }
     return res;
   };
-  const api = async (p: string, init: RequestInit & { token?: string } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.token) headers.set('authorization', `Bearer ${init.token}`);
-    return handle.app.request(p, { ...init, headers });
-  };
-  const login = async (username: string, password: string, clientGroupID?: string) => {
-    const res = await api('/api/auth/login', {
-      method: 'POST',
-      body: JSON.stringify({ username, password, ...(clientGroupID ? { clientGroupID } : {}) }),
-    });
-    if (res.status !== 200) throw new Error(`login: ${res.status}`);
-    return (await res.json()) as { token: string; user: { id: string; role: Role } };
-  };
-  const admin = await login('admin', ADMIN);
-  for (const [username, role] of [
-    ['op1', 'operator'],
-    ['op2', 'operator'],
-    ['sup', 'supervisor'],
-  ] as const) {
-    await api('/api/users', {
-      method: 'POST',
-      token: admin.token,
-      body: JSON.stringify({ username, password: `${username}-password`, name: username, role }),
-    });
-  }
-  // Master data, as a supervisor's device would push it.
-  const sup = await login('sup', 'sup-password');
-  const master = [
-    { name: 'definePosition', args: { positionId: 'P', code: 'P', kind: 'bin' } },
-    { name: 'definePosition', args: { positionId: 'Q', code: 'Q', kind: 'bin' } },
-    { name: 'definePosition', args: { positionId: 'R', code: 'R', kind: 'bin' } },
-    { name: 'defineItem', args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' } },
-  ].map((m, i) => ({ clientID: 'c-sup', id: i + 1, ...m }));
-  await api('/sync/push', {
-    method: 'POST',
-    token: sup.token,
-    body: JSON.stringify({ pushVersion: 1, clientGroupID: 'g-sup', mutations: master }),
-  });
-  const stockAt = async (itemId: string, positionId: string) => {
-    const lines = (await (
-      await api(`/api/stock?itemId=${itemId}&positionId=${positionId}`, { token: admin.token })
-    ).json()) as { quantity: number }[];
-    return lines.reduce((s, l) => s + l.quantity, 0);
-  };
-  return { fetchFn, net, login, api, admin, stockAt, clock };
+  return { ...s, fetchFn, net };
 }
 
 type Server = Awaited<ReturnType<typeof server>>;
@@ -129,7 +47,7 @@ async function device(
   const session = { token: null as string | null, user: null as { id: string; role: Role } | null };
   const engine = await SyncEngine.open({
     db,
-    baseUrl: 'http://floorsync.test',
+    baseUrl: TEST_BASE,
     fetch: s.fetchFn,
     token: () => session.token,
     user: () => session.user,
@@ -167,7 +85,7 @@ describe('sync engine', () => {
     cleanups.push(() => db2.close());
     const engine2 = await SyncEngine.open({
       db: db2,
-      baseUrl: 'http://floorsync.test',
+      baseUrl: TEST_BASE,
       fetch: s.fetchFn,
       token: () => d.session.token,
       user: () => d.session.user,
@@ -211,7 +129,7 @@ describe('sync engine', () => {
     await d.signIn('op2'); // the next shift signs in on the same handheld
     await d.engine.sync();
     expect(d.engine.pending).toBe(0);
-    const admin = await s.login('admin', ADMIN);
+    const admin = await s.login('admin', TEST_ADMIN_PASSWORD);
     const events = (await (await s.api('/api/events?after=0', { token: admin.token })).json()) as {
       type: string;
       meta: { clientID: string; userId: string };
@@ -355,7 +273,7 @@ describe('sync engine', () => {
     cleanups.push(() => db2.close());
     const tab2 = await SyncEngine.open({
       db: db2,
-      baseUrl: 'http://floorsync.test',
+      baseUrl: TEST_BASE,
       fetch: s.fetchFn,
       token: () => tab1.session.token,
       user: () => tab1.session.user,
@@ -374,7 +292,7 @@ describe('sync engine', () => {
     );
     const syncer = await SyncEngine.open({
       db: db2,
-      baseUrl: 'http://floorsync.test',
+      baseUrl: TEST_BASE,
       fetch: s.fetchFn,
       token: () => tab1.session.token,
       user: () => tab1.session.user,
@@ -394,7 +312,7 @@ describe('pokes', () => {
     const heads: number[] = [];
     let pulled: Promise<unknown> = Promise.resolve();
     const listening = listenForPokes({
-      baseUrl: 'http://floorsync.test',
+      baseUrl: TEST_BASE,
       fetch: s.fetchFn,
       token: () => watcher.session.token,
       signal: controller.signal,
@@ -429,7 +347,7 @@ describe('engine under concurrency (review findings)', () => {
     cleanups.push(() => dbB.close());
     const tabB = await SyncEngine.open({
       db: dbB,
-      baseUrl: 'http://floorsync.test',
+      baseUrl: TEST_BASE,
       fetch: s.fetchFn,
       token: () => tabA.session.token,
       user: () => tabA.session.user,
