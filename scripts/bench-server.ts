@@ -1,7 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
+import { spawnServer } from './server-process.js';
 
 /**
  * A real sync-server process (built `sync-server/dist/main.js`) on a temp data directory, for
@@ -9,7 +8,6 @@ import path from 'node:path';
  * and the calling load generator core 1, so the two do not preempt each other.
  */
 export const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
-const root = path.resolve(import.meta.dirname, '..');
 
 const pinned = (() => {
   if (os.cpus().length < 2) return false;
@@ -20,45 +18,16 @@ const pinned = (() => {
 })();
 
 export async function withServer<T>(fn: (base: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'floorsync-bench-'));
-  const main = path.join(root, 'sync-server/dist/main.js');
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const [cmd, args] = pinned
-    ? ['taskset', ['-c', '0', process.execPath, ...nodeArgs, main]]
-    : [process.execPath, [...nodeArgs, main]];
-  const child = spawn(cmd, args, {
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dir,
-      ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
-      DEMO: '',
-      LOG_LEVEL: 'info',
-      NATS_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const server = await spawnServer({
+    env: { ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, DEMO: '' },
+    nodeArgs,
+    ...(pinned ? { command: ['taskset', '-c', '0'] } : {}),
   });
   try {
-    const base = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
-      child.stdout?.on('data', (b: Buffer) => {
-        out += b.toString();
-        const m = out.match(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/);
-        if (m?.[1]) {
-          clearTimeout(t);
-          resolve(m[1]);
-        }
-      });
-    });
-    return await fn(base);
+    return await fn(server.base);
   } finally {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
   }
 }

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { spawnServer } from '../../scripts/server-process.js';
 
 /**
  * The real thing: the built sync server (`sync-server/dist/main.js`) as a child process on a
@@ -42,40 +41,11 @@ export interface Server {
 }
 
 export async function startServer(env: Record<string, string> = {}): Promise<Server> {
-  const main = path.join(root, 'sync-server/dist/main.js');
   const client = path.join(root, 'client/build');
-  if (!existsSync(main) || !existsSync(path.join(client, 'index.html')))
+  if (!existsSync(path.join(client, 'index.html')))
     throw new Error('build first: the e2e tests run the built server and client (npm test does)');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'floorsync-e2e-'));
-  const child = spawn(process.execPath, [main], {
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dir,
-      DEMO: '1',
-      ADMIN_PASSWORD: '',
-      CLIENT_DIR: client,
-      NATS_URL: '',
-      LOG_LEVEL: 'info', // the 'listening' line carries the URL
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stderr?.on('data', (b: Buffer) => (log += b.toString()));
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`server did not start: ${out}${log}`)), 30_000);
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = out.match(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/);
-      if (m?.[1]) {
-        clearTimeout(t);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${log}`)));
+  const { base, dir, child, stop } = await spawnServer({
+    env: { DEMO: '1', ADMIN_PASSWORD: '', CLIENT_DIR: client, ...env },
   });
   const api = async <T>(
     token: string,
@@ -103,13 +73,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ser
       return (await api<{ token: string }>('', '/api/auth/login', { json: { username, password } }))
         .token;
     },
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }
 
