@@ -118,7 +118,8 @@ async function readJson(
   if (declared > maxBytes) throw over();
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const text = incoming ? await readStream(incoming, maxBytes, over) : await c.req.text();
-  if (Buffer.byteLength(text) > maxBytes) throw over();
+  // The stream is counted while read; a body from `c.req.text()` is measured here.
+  if (!incoming && Buffer.byteLength(text) > maxBytes) throw over();
   try {
     return JSON.parse(text) as unknown;
   } catch {
