@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Bench, BenchResult } from '../../scripts/bench-kit.js';
 import { BENCH_ADMIN_PASSWORD, withServer } from '../../scripts/bench-server.js';
+import { LeanClient } from '../../scripts/lean-http.js';
 
 /**
  * Sync-server benchmarks over loopback HTTP against a real server process on a real file
@@ -24,45 +24,32 @@ async function withApi<T>(fn: (api: Api) => Promise<T>): Promise<T> {
   });
 }
 
-/** A lean keep-alive HTTP client: the load generator shares the 2 cores with the server. */
+/**
+ * The load generator's HTTP client: raw keep-alive sockets (`scripts/lean-http.ts`), because
+ * Node's `http` client costs about as much CPU per request as the server spends answering,
+ * and on 2 cores it, not the server, would set the pace.
+ */
 class Api {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  private readonly url: URL;
+  private readonly client: LeanClient;
   constructor(readonly base: string) {
-    this.url = new URL(base);
+    this.client = new LeanClient(base);
   }
-  request(
+  async request(
     method: string,
     path: string,
     body?: unknown,
     token?: string,
   ): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      const data = body === undefined ? '' : JSON.stringify(body);
-      const req = http.request(
-        {
-          host: this.url.hostname,
-          port: Number(this.url.port),
-          path,
-          method,
-          agent: this.agent,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(data),
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(data);
-    });
+    const r = await this.client.request(
+      method,
+      path,
+      body === undefined ? '' : JSON.stringify(body),
+      {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+    );
+    return { status: r.status, text: r.body.toString() };
   }
   async post(path: string, body: unknown, token?: string): Promise<unknown> {
     const res = await this.request('POST', path, body, token);
@@ -79,7 +66,7 @@ class Api {
     return (buckets.find(([, n]) => n >= total * 0.99)?.[0] ?? Infinity) * 1000;
   }
   close() {
-    this.agent.destroy();
+    this.client.close();
   }
   async login(group: string): Promise<string> {
     return (

@@ -1,5 +1,6 @@
 import type {
   ConflictDraft,
+  DeviceTime,
   DomainEvent,
   EventMeta,
   MutationResult,
@@ -118,7 +119,26 @@ export function replayPush(tx: WriteTx, input: PushInput, deps: ReplayDeps): Pus
   let appended = 0;
   // One server time for the whole request: its mutations commit together.
   const now = deps.now();
-  const recordedAt = { iso: now.toISOString(), ms: now.getTime() };
+  // Mutations of one batch mostly share a device time (scanned in the same millisecond, or
+  // queued with one timestamp): format each distinct one once.
+  const times = new Map<string | number | undefined, DeviceTime>();
+  const recordedAt = {
+    iso: now.toISOString(),
+    ms: now.getTime(),
+    deviceTime(m: PushMutation): DeviceTime {
+      const key = m.occurredAt ?? m.timestamp;
+      let time = times.get(key);
+      if (!time) {
+        time = assessDeviceTime(
+          { occurredAt: m.occurredAt, timestamp: m.timestamp },
+          this.iso,
+          this.ms,
+        );
+        times.set(key, time);
+      }
+      return time;
+    },
+  };
 
   for (const m of input.mutations) {
     const gapAt = stopped.get(m.clientID);
@@ -171,14 +191,10 @@ function applyOne(
   input: PushInput,
   m: PushMutation,
   deps: ReplayDeps,
-  at: { readonly iso: string; readonly ms: number },
+  at: { readonly iso: string; readonly deviceTime: (m: PushMutation) => DeviceTime },
 ): MutationResult {
   const recordedAt = at.iso;
-  const time = assessDeviceTime(
-    { occurredAt: m.occurredAt, timestamp: m.timestamp },
-    at.iso,
-    at.ms,
-  );
+  const time = at.deviceTime(m);
   const who = attribute(tx, input.clientGroupID, m, input.session);
   const actor = who.ok ? who.actor : input.session;
 

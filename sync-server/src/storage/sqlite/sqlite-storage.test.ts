@@ -11,7 +11,7 @@ import type { NewEvent, ReadTx, Storage, WriteTx } from '../port.js';
 import { StorageUnavailableError } from '../port.js';
 import { MIGRATIONS } from './schema.js';
 import { startCheckpointer } from './checkpointer.js';
-import { openSqliteStorage } from './sqlite-storage.js';
+import { LAST_MUTATION_ID_CHANGES, openSqliteStorage } from './sqlite-storage.js';
 
 /**
  * The SQLite adapter on real files (WAL needs a file: `:memory:` would not exercise it):
@@ -217,6 +217,26 @@ describe('sqlite specifics', () => {
     expect(second).toEqual(first);
     const again = store(file);
     expect(await again.read((tx) => tx.eventsAfter(0, 10).map((e) => e.id))).toEqual(['kept']);
+  });
+
+  it('answers lastMutationIDChanges from the rowid range of the page, not a scan of the log', async () => {
+    const file = newFile();
+    await store(file).close();
+    const db = connect(file);
+    // Migration 3 dropped the (client group, seq) index: the query must stay a range of seq.
+    const plan = (
+      db.prepare(`EXPLAIN QUERY PLAN ${LAST_MUTATION_ID_CHANGES}`).all(0, 10, 'g') as {
+        detail: string;
+      }[]
+    )
+      .map((r) => r.detail)
+      .join('\n');
+    expect(plan).toMatch(/SEARCH events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
+    const indexes = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+      .pluck()
+      .all();
+    expect(indexes).toEqual(['events_mutation']);
   });
 
   it('puts the file in WAL mode', async () => {

@@ -263,6 +263,14 @@ const deviceOf = (r: Row): DeviceRow => ({
   appVersion: nullable(r['app_version']),
 });
 
+/**
+ * The clients of a group whose mutations have events in (after, upTo]: asked about the seq
+ * range of one pull page, so a rowid range scan of at most a page of rows. No index on the
+ * group is needed, and every append saves maintaining one (migration 3 dropped it).
+ */
+export const LAST_MUTATION_ID_CHANGES = `SELECT client_id, MAX(mutation_id) AS m FROM events
+  WHERE seq > ? AND seq <= ? AND client_group_id = ? GROUP BY client_id`;
+
 // ─── The transaction view ───────────────────────────────────────────────────────────────────
 
 /** Reads and writes on the one connection. Statements are prepared once. */
@@ -411,13 +419,7 @@ class SqliteTx implements WriteTx {
     );
   }
   lastMutationIDChanges(clientGroupID: string, after: number, upTo: number) {
-    const rows = this.all(
-      `SELECT client_id, MAX(mutation_id) AS m FROM events
-       WHERE client_group_id = ? AND seq > ? AND seq <= ? GROUP BY client_id`,
-      clientGroupID,
-      after,
-      upTo,
-    );
+    const rows = this.all(LAST_MUTATION_ID_CHANGES, after, upTo, clientGroupID);
     return Object.fromEntries(rows.map((r) => [str(r['client_id']), num(r['m'])]));
   }
   clientsOfGroup(clientGroupID: string) {
