@@ -37,7 +37,7 @@ import { Metrics } from './metrics.js';
 import { pull } from './replay/pull.js';
 import { foreignClients, replayPush } from './replay/push.js';
 import { SseHub } from './sse.js';
-import type { Storage, UserRow, WriteTx } from './storage/port.js';
+import type { DeviceRow, Storage, UserRow, WriteTx } from './storage/port.js';
 import { StorageUnavailableError } from './storage/port.js';
 
 /**
@@ -191,8 +191,21 @@ export function createApp(deps: AppDeps): AppHandle {
   const heartbeat = setInterval(() => hub.heartbeat(), deps.config?.heartbeatMs ?? 15_000);
   heartbeat.unref();
 
-  // Device last-pull times: coalesced, so a pull never costs a durable write of its own.
-  const activity = new Map<string, { userId: string; at: string }>();
+  // Device activity (last push and pull, pending count, app version): coalesced in memory and
+  // written every `activityFlushMs`, so neither a pull nor a push pays a write of its own for
+  // it. `/api/devices` overlays what is not written yet, so supervisors see it at once.
+  interface Activity {
+    userId: string;
+    pullAt?: string;
+    pushAt?: string;
+    pending?: number;
+    appVersion?: string;
+  }
+  const activity = new Map<string, Activity>();
+  const noteActivity = (
+    group: string,
+    a: Omit<Activity, 'pullAt' | 'pushAt'> & Partial<Activity>,
+  ) => activity.set(group, { ...activity.get(group), ...a });
   // Expired sessions and tickets are forgotten once a minute, with the activity write or alone.
   let lastPurge = 0;
   const flushActivity = async () => {
@@ -200,10 +213,24 @@ export function createApp(deps: AppDeps): AppHandle {
     if (activity.size === 0 && !purge) return;
     const batch = [...activity];
     activity.clear();
-    await storage.write((tx) => {
-      for (const [group, a] of batch) tx.touchDevice(group, a.userId, a.at, 'pull');
-      if (purge) tx.purgeExpired(clock().toISOString());
-    });
+    try {
+      await storage.write((tx) => {
+        for (const [group, a] of batch) {
+          if (a.pullAt) tx.touchDevice(group, a.userId, a.pullAt, 'pull');
+          if (a.pushAt) {
+            tx.touchDevice(group, a.userId, a.pushAt, 'push', {
+              ...(a.pending !== undefined ? { pending: a.pending } : {}),
+              ...(a.appVersion !== undefined ? { appVersion: a.appVersion } : {}),
+            });
+          }
+        }
+        if (purge) tx.purgeExpired(clock().toISOString());
+      });
+    } catch (error) {
+      // Not lost: kept for the next flush, under anything newer noted meanwhile.
+      for (const [group, a] of batch) activity.set(group, { ...a, ...activity.get(group) });
+      throw error;
+    }
     if (purge) lastPurge = clock().getTime();
   };
   const activityTimer = setInterval(() => {
@@ -448,12 +475,6 @@ export function createApp(deps: AppDeps): AppHandle {
       checkAndBind(tx, session, req.clientGroupID);
       const foreign = foreignClients(tx, req.clientGroupID, req.mutations);
       if (foreign.length > 0) throw forbidden(`client ${foreign[0]} belongs to another device`);
-      tx.touchDevice(req.clientGroupID, session.user.id, clock().toISOString(), 'push', {
-        ...(typeof extra.pending === 'number' ? { pending: extra.pending } : {}),
-        ...(typeof extra.appVersion === 'string'
-          ? { appVersion: extra.appVersion.slice(0, 64) }
-          : {}),
-      });
       return replayPush(
         tx,
         {
@@ -463,6 +484,18 @@ export function createApp(deps: AppDeps): AppHandle {
         },
         { now: clock, newId },
       );
+    });
+    noteActivity(req.clientGroupID, {
+      userId: session.user.id,
+      pushAt: clock().toISOString(),
+      ...(typeof extra.pending === 'number' &&
+      Number.isSafeInteger(extra.pending) &&
+      extra.pending >= 0
+        ? { pending: extra.pending }
+        : {}),
+      ...(typeof extra.appVersion === 'string'
+        ? { appVersion: extra.appVersion.slice(0, 64) }
+        : {}),
     });
     if (outcome.appended > 0) await bus.publish(POKE_SUBJECT, { head: outcome.head });
     for (const r of outcome.results) metrics.inc('floorsync_mutations_total', { status: r.status });
@@ -488,7 +521,7 @@ export function createApp(deps: AppDeps): AppHandle {
         conflictsOf: roleAllows(session.user.role, 'supervisor') ? null : session.user.id,
       }),
     );
-    activity.set(req.clientGroupID, { userId: session.user.id, at: clock().toISOString() });
+    noteActivity(req.clientGroupID, { userId: session.user.id, pullAt: clock().toISOString() });
     metrics.inc('floorsync_pulls_total');
     return c.json(answer);
   });
@@ -661,12 +694,28 @@ export function createApp(deps: AppDeps): AppHandle {
 
   app.get('/api/devices', requireRole('supervisor'), async (c) => {
     const devices = await storage.read((tx) =>
-      tx.devices().map((d) => ({
-        ...d,
-        username: d.userId ? (tx.userById(d.userId)?.username ?? null) : null,
-        clients: tx.clientsOfGroup(d.clientGroupID),
-      })),
+      tx.devices().map((stored) => {
+        const a = activity.get(stored.clientGroupID);
+        const d = a
+          ? {
+              ...stored,
+              userId: a.userId,
+              lastPushAt: a.pushAt ?? stored.lastPushAt,
+              lastPullAt: a.pullAt ?? stored.lastPullAt,
+              pending: a.pending ?? stored.pending,
+              appVersion: a.appVersion ?? stored.appVersion,
+            }
+          : stored;
+        return {
+          ...d,
+          username: d.userId ? (tx.userById(d.userId)?.username ?? null) : null,
+          clients: tx.clientsOfGroup(d.clientGroupID),
+        };
+      }),
     );
+    // Most recently active first, counting what is not written yet.
+    const seen = (d: DeviceRow) => d.lastPushAt ?? d.lastPullAt ?? d.createdAt;
+    devices.sort((a, b) => (seen(a) < seen(b) ? 1 : seen(a) > seen(b) ? -1 : 0));
     return c.json(devices);
   });
 

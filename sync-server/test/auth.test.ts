@@ -241,6 +241,41 @@ describe('admin API', () => {
       }),
     ]);
   });
+  it('shows a push at once in the device list, and writes it with the next activity flush', async () => {
+    server = await startServer();
+    const admin = await server.login('admin', ADMIN_PASSWORD);
+    const d = new Device(server, admin);
+    const res = await d.push(
+      [d.mutation('definePosition', { positionId: 'P', code: 'P', kind: 'bin' })],
+      { pending: 7, appVersion: 'scanner-1.2.3' },
+    );
+    expect(res.status).toBe(200);
+    const stored = () => server.storage.read((tx) => tx.device(d.clientGroupID));
+    // Not written yet (a push costs no write of its own for it)…
+    expect((await stored())?.lastPushAt).toBeNull();
+    // …but supervisors see it at once.
+    const listed = (await (await server.request('/api/devices', { token: admin })).json()) as {
+      clientGroupID: string;
+      lastPushAt: string | null;
+      pending: number | null;
+      appVersion: string | null;
+    }[];
+    expect(listed.find((x) => x.clientGroupID === d.clientGroupID)).toEqual(
+      expect.objectContaining({
+        lastPushAt: expect.any(String),
+        pending: 7,
+        appVersion: 'scanner-1.2.3',
+      }),
+    );
+    await server.handle.close(); // flushes the coalesced activity
+    expect(await stored()).toEqual(
+      expect.objectContaining({
+        lastPushAt: expect.any(String),
+        pending: 7,
+        appVersion: 'scanner-1.2.3',
+      }),
+    );
+  });
 });
 
 describe('health and metrics', () => {
