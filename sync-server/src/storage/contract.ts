@@ -993,6 +993,78 @@ export function storageContract(
         expect(await s.write((tx) => tx.appendEvent(plainEvent('after')))).toBe(before.head + 1);
       });
 
+      it('a write that fails after its stock changes were read back leaves the other stock changes of its batch whole', async () => {
+        const { s } = await seeded();
+        const [r0, q0] = await s.read((tx) => [
+          tx.quantity(A, R, null, null),
+          tx.quantity(A, Q, null, null),
+        ]);
+        const boom = new Error('boom');
+        const results = await Promise.allSettled([
+          s.write((tx) => {
+            record(tx, 'wb-r1', received(A, R, 1), { clientID: 'c5', mutationID: 1, group: 'g5' });
+            // A line the failing write below never touches, though its query writes it out.
+            record(tx, 'wb-q1', received(A, Q, 1), { clientID: 'c5', mutationID: 1, group: 'g5' });
+            return tx.quantity(A, R, null, null);
+          }),
+          s.write((tx) => {
+            record(tx, 'wb-r10', received(A, R, 10), {
+              clientID: 'c5',
+              mutationID: 2,
+              group: 'g5',
+            });
+            // Queries see every change so far, this write's and the batch's earlier ones.
+            expect(tx.linesAt(R).find((l) => l.itemId === A)?.quantity).toBe(r0 + 11);
+            expect(tx.linesOfItem(A).find((l) => l.positionId === R)?.quantity).toBe(r0 + 11);
+            throw boom;
+          }),
+          s.write((tx) => {
+            const seen = tx.quantity(A, R, null, null);
+            record(tx, 'wb-r2', received(A, R, 2), { clientID: 'c5', mutationID: 2, group: 'g5' });
+            tx.savepoint(() => {
+              record(tx, 'wb-r7', received(A, R, 7), {
+                clientID: 'c5',
+                mutationID: 3,
+                group: 'g5',
+              });
+              tx.linesAt(R);
+              tx.savepoint(() => undefined); // a nested savepoint that succeeds
+            });
+            try {
+              tx.savepoint(() => {
+                record(tx, 'wb-r100', received(A, R, 100), {
+                  clientID: 'c5',
+                  mutationID: 4,
+                  group: 'g5',
+                });
+                expect(tx.stock({ itemId: A, positionId: R })[0]?.quantity).toBe(r0 + 110);
+                throw boom;
+              });
+            } catch (error) {
+              expect(error).toBe(boom);
+            }
+            return [seen, tx.quantity(A, R, null, null)];
+          }),
+        ]);
+        expect(results).toEqual([
+          { status: 'fulfilled', value: r0 + 1 },
+          { status: 'rejected', reason: boom },
+          { status: 'fulfilled', value: [r0 + 1, r0 + 10] },
+        ]);
+        const after = await s.read((tx) => ({
+          q: tx.quantity(A, Q, null, null),
+          quantity: tx.quantity(A, R, null, null),
+          line: tx.stock({ itemId: A, positionId: R })[0]?.quantity,
+          snapshot: tx
+            .snapshotEntries({ afterKey: null, limit: 10_000 })
+            .find((e) => e.key === stockKey(A, R, null, null))?.value,
+        }));
+        expect(after.q).toBe(q0 + 1);
+        expect(after.quantity).toBe(r0 + 10);
+        expect(after.line).toBe(r0 + 10);
+        expect(after.snapshot).toEqual(expect.objectContaining({ quantity: r0 + 10 }));
+      });
+
       it('concurrent writes: a failing one rolls back alone, the others commit', async () => {
         const { s, known } = await seeded();
         const before = await s.read((tx) => dump(tx, known));

@@ -130,16 +130,22 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
       try {
         db.exec('BEGIN IMMEDIATE');
         for (const fn of writes) {
+          tx.beginScope();
           try {
             // A nested better-sqlite3 transaction is a savepoint: a throw rolls back only this write.
             outcomes.push({ ok: true, value: runNested(() => fn(tx)) });
+            tx.endScope(true);
           } catch (error) {
+            tx.endScope(false);
             tx.resetCaches(); // this write's savepoint was rolled back
             outcomes.push({ ok: false, error: toUnavailable(error) });
           }
         }
+        tx.flushStock(); // the batch's stock lines, once each
         db.exec('COMMIT');
+        tx.endBatch();
       } catch (error) {
+        tx.endBatch();
         tx.resetCaches();
         if (db.inTransaction) db.exec('ROLLBACK');
         throw error;
@@ -271,6 +277,20 @@ const deviceOf = (r: Row): DeviceRow => ({
 export const LAST_MUTATION_ID_CHANGES = `SELECT client_id, MAX(mutation_id) AS m FROM events
   WHERE seq > ? AND seq <= ? AND client_group_id = ? GROUP BY client_id`;
 
+/** A stock line in the write-back cache of a batch (see `SqliteTx.stockLines`). */
+interface StockEntry {
+  readonly itemId: string;
+  readonly positionId: string;
+  readonly lot: string;
+  readonly serial: string;
+  quantity: number;
+  seq: number;
+  /** Changed since last written. */
+  dirty: boolean;
+  /** Changed in this batch at all. */
+  changed: boolean;
+}
+
 // ─── The transaction view ───────────────────────────────────────────────────────────────────
 
 /** Reads and writes on the one connection. Statements are prepared once. */
@@ -286,10 +306,71 @@ class SqliteTx implements WriteTx {
   /** (device, user) pairs known to be recorded: never deleted, so a hit needs no read. */
   private readonly deviceUsers = new Set<string>();
 
+  /**
+   * Stock lines touched by the write batch in progress, with their quantity as of now: a
+   * write-back cache. A line's quantity is read once per batch, changed in memory by each
+   * `addStock` (with the domain's own rounding, `roundQty`, as the in-memory twin does) and
+   * written once, when the batch commits, however many scans of the batch touched it. Queries
+   * on the stock table flush it first. Valid for one batch: the batch holds SQLite's write
+   * lock, so no other connection changes a line meanwhile.
+   */
+  private readonly stockLines = new Map<string, StockEntry>();
+  /**
+   * One frame per open write or savepoint: the lines it changed, as they were before (null:
+   * not cached then). A failure restores them; a success hands them to the enclosing frame.
+   */
+  private readonly stockUndo: Map<string, StockEntry | null>[] = [];
+
   resetCaches(): void {
     this.itemsById.clear();
     this.positionsById.clear();
     this.deviceUsers.clear();
+  }
+
+  /** Starts a write or savepoint scope for the stock cache. */
+  beginScope(): void {
+    this.stockUndo.push(new Map());
+  }
+  /** Ends the innermost scope: kept on success, undone on failure. */
+  endScope(ok: boolean): void {
+    const frame = this.stockUndo.pop();
+    if (!frame) return;
+    const parent = this.stockUndo.at(-1);
+    if (ok) {
+      if (parent) for (const [k, v] of frame) if (!parent.has(k)) parent.set(k, v);
+      return;
+    }
+    for (const [k, before] of frame) {
+      if (before) this.stockLines.set(k, before);
+      else this.stockLines.delete(k);
+    }
+    // A flush inside the failed scope was rolled back with it: write every changed line again
+    // (absolute quantities, so writing twice is harmless).
+    for (const e of this.stockLines.values()) if (e.changed) e.dirty = true;
+  }
+  /** Writes the changed lines (before any stock query, and before the batch commits). */
+  flushStock(): void {
+    for (const [key, e] of this.stockLines) {
+      if (!e.dirty) continue;
+      this.run(
+        `INSERT INTO stock (skey, item_id, position_id, lot, serial, quantity, seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (skey) DO UPDATE SET quantity = excluded.quantity, seq = excluded.seq`,
+        key,
+        e.itemId,
+        e.positionId,
+        e.lot,
+        e.serial,
+        e.quantity,
+        e.seq,
+      );
+      e.dirty = false;
+    }
+  }
+  /** The batch ended (committed or rolled back): nothing cached survives it. */
+  endBatch(): void {
+    this.stockLines.clear();
+    this.stockUndo.length = 0;
   }
 
   constructor(private readonly db: Database.Database) {}
@@ -348,21 +429,24 @@ class SqliteTx implements WriteTx {
     return this.all('SELECT * FROM positions WHERE parent_id = ?', id).map(positionOf);
   }
   quantity(itemId: ItemId, positionId: PositionId, lot: Lot | null, serial: Serial | null) {
-    const r = this.get(
-      'SELECT quantity FROM stock WHERE skey = ?',
-      stockKey(itemId, positionId, lot, serial),
-    );
+    const key = stockKey(itemId, positionId, lot, serial);
+    const cached = this.stockLines.get(key);
+    if (cached) return cached.quantity;
+    const r = this.get('SELECT quantity FROM stock WHERE skey = ?', key);
     return r ? num(r['quantity']) : 0;
   }
   linesAt(positionId: PositionId) {
+    this.flushStock();
     return this.all('SELECT * FROM stock WHERE position_id = ? AND quantity <> 0', positionId).map(
       lineOf,
     );
   }
   linesOfItem(itemId: ItemId) {
+    this.flushStock();
     return this.all('SELECT * FROM stock WHERE item_id = ? AND quantity <> 0', itemId).map(lineOf);
   }
   linesWithSerial(serial: Serial) {
+    this.flushStock();
     return this.all(
       "SELECT * FROM stock WHERE serial = ? AND serial <> '' AND quantity <> 0",
       serial,
@@ -431,6 +515,7 @@ class SqliteTx implements WriteTx {
   }
 
   snapshotEntries(opts: SnapshotQuery): SnapshotEntry[] {
+    this.flushStock();
     const user = opts.conflictsOf ?? null;
     const tables: {
       table: string;
@@ -491,6 +576,7 @@ class SqliteTx implements WriteTx {
   }
 
   stock(q: StockQuery) {
+    this.flushStock();
     const where = ['quantity <> 0'];
     const args: unknown[] = [];
     if (q.itemId !== undefined) {
@@ -630,11 +716,14 @@ class SqliteTx implements WriteTx {
   savepoint<T>(fn: () => T): T {
     const name = `sp${++this.savepoints}`;
     this.st(`SAVEPOINT ${name}`).run();
+    this.beginScope();
     try {
       const result = fn();
       this.st(`RELEASE ${name}`).run();
+      this.endScope(true);
       return result;
     } catch (error) {
+      this.endScope(false);
       this.resetCaches();
       this.st(`ROLLBACK TO ${name}`).run();
       this.st(`RELEASE ${name}`).run();
@@ -718,24 +807,32 @@ class SqliteTx implements WriteTx {
         this.run('UPDATE positions SET retired = 1, seq = ? WHERE id = ?', seq, change.positionId);
         return;
       case 'addStock': {
-        // The in-memory twin's arithmetic, in one statement: rounded to 6 decimals, and 0
-        // within the 1e-6 tolerance (the row stays as a tombstone for snapshot paging).
-        const q = roundQty(change.delta);
-        this.run(
-          `INSERT INTO stock (skey, item_id, position_id, lot, serial, quantity, seq)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (skey) DO UPDATE SET
-             quantity = CASE WHEN ABS(ROUND(stock.quantity + excluded.quantity, 6)) < 1e-6 THEN 0
-                             ELSE ROUND(stock.quantity + excluded.quantity, 6) END,
-             seq = excluded.seq`,
-          stockKey(change.itemId, change.positionId, change.lot, change.serial),
-          change.itemId,
-          change.positionId,
-          change.lot ?? '',
-          change.serial ?? '',
-          qtyIsZero(q) ? 0 : q,
-          seq,
-        );
+        const key = stockKey(change.itemId, change.positionId, change.lot, change.serial);
+        let e = this.stockLines.get(key);
+        const frame = this.stockUndo.at(-1);
+        if (frame && !frame.has(key)) frame.set(key, e ? { ...e } : null);
+        if (!e) {
+          const r = this.get('SELECT quantity FROM stock WHERE skey = ?', key);
+          e = {
+            itemId: change.itemId,
+            positionId: change.positionId,
+            lot: change.lot ?? '',
+            serial: change.serial ?? '',
+            quantity: r ? num(r['quantity']) : 0,
+            seq,
+            dirty: false,
+            changed: false,
+          };
+          this.stockLines.set(key, e);
+        }
+        // The domain's arithmetic (the in-memory twin's too): rounded to 6 decimals, and 0
+        // within the tolerance (the row stays as a tombstone for snapshot paging).
+        const q = roundQty(e.quantity + change.delta);
+        e.quantity = qtyIsZero(q) ? 0 : q;
+        e.seq = seq;
+        e.dirty = true;
+        e.changed = true;
+        if (!frame) this.flushStock(); // outside a write scope (none today): write through
         return;
       }
       case 'putLot': {
