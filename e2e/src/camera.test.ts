@@ -76,11 +76,16 @@ async function cameraDevice(browser: Browser) {
  * so the next `show` is what the next capture sees. Returns the milliseconds from press to
  * closed.
  */
-async function cameraScan(page: Page, camera: FakeCamera, code: string): Promise<number> {
+async function cameraScan(
+  page: Page,
+  camera: FakeCamera,
+  code: string,
+  symbology: 'qr' | 'ean13' = 'qr',
+): Promise<number> {
   const events = dialogEvents.get(page)!;
   const button = page.getByRole('button', { name: 'Scan with the camera' });
   await button.waitFor(); // the scan field is on the page
-  camera.show(code);
+  camera.show(code, symbology);
   events.length = 0;
   const t0 = Date.now();
   await button.click();
@@ -112,24 +117,33 @@ describe('camera scan through a fake video device', () => {
     await op.context.close();
   });
 
-  it('receive: position and item from the camera, quantity typed; the flow advances as with typed scans and the server gets it', async () => {
+  it('receive: the bin’s QR code and the box’s EAN-13 from the camera, quantity typed; the flow advances as with typed scans and the server gets it', async () => {
     const op = await cameraDevice(browser);
     await synced(op.page);
-    const before = await serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-01-04');
+    const bolts = await serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-01-04');
     await chooseFlow(op.page, 'Receive');
     const prompt = op.page.locator('label[for="scan-input"]');
+    const result = op.page.getByTestId('scan-result');
 
     await cameraScan(op.page, camera, 'A-01-04');
     await expect.poll(() => prompt.textContent()).toBe('Scan the item');
-    await cameraScan(op.page, camera, '4006381333931');
+    await cameraScan(op.page, camera, '4006381333931', 'ean13');
     await expect.poll(() => prompt.textContent()).toBe('Quantity? (Enter = 1)');
     await scan(op.page, '7');
     await expect
-      .poll(() => op.page.getByTestId('scan-result').textContent())
+      .poll(() => result.textContent())
       .toContain('Saved: Receive 7 × BOLT-M8 at A-01-04');
     await screenshot(op.page, 'operator-camera-scan');
+
+    // The flow stays at the bin: the next box from the camera, Enter for one.
+    await expect.poll(() => prompt.textContent()).toBe('Scan the item');
+    await cameraScan(op.page, camera, '5901234123457', 'ean13');
+    await scan(op.page, '');
+    await expect.poll(() => result.textContent()).toContain('Saved: Receive 1 × NUT-M8 at A-01-04');
+
     await synced(op.page);
-    expect(await serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-01-04')).toBe(before + 7);
+    expect(await serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-01-04')).toBe(bolts + 7);
+    expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'A-01-04')).toBe(1);
     expect(op.errors).toEqual([]);
     await op.context.close();
   });

@@ -49,6 +49,64 @@ export function y4mOfQr(text: string): Buffer {
   return y4m(luma);
 }
 
+const EAN_L = [
+  '0001101',
+  '0011001',
+  '0010011',
+  '0111101',
+  '0100011',
+  '0110001',
+  '0101111',
+  '0111011',
+  '0110111',
+  '0001011',
+];
+const EAN_PARITY = [
+  'LLLLLL',
+  'LLGLGG',
+  'LLGGLG',
+  'LLGGGL',
+  'LGLLGG',
+  'LGGLLG',
+  'LGGGLL',
+  'LGLGLG',
+  'LGLGGL',
+  'LGGLGL',
+];
+const invert = (bits: string) => bits.replace(/./g, (b) => (b === '1' ? '0' : '1'));
+
+/** The 95 modules of an EAN-13 (dark: true), check digit verified. */
+export function ean13Modules(code: string): boolean[] {
+  if (!/^\d{13}$/.test(code)) throw new Error(`not an EAN-13: ${code}`);
+  const d = [...code].map(Number);
+  const sum = d.slice(0, 12).reduce((s, x, i) => s + x * (i % 2 ? 3 : 1), 0);
+  if ((10 - (sum % 10)) % 10 !== d[12]) throw new Error(`bad EAN-13 check digit: ${code}`);
+  const parity = EAN_PARITY[d[0]!]!;
+  let bits = '101';
+  for (let i = 1; i <= 6; i++) {
+    const l = EAN_L[d[i]!]!;
+    bits += parity[i - 1] === 'L' ? l : [...invert(l)].reverse().join('');
+  }
+  bits += '01010';
+  for (let i = 7; i <= 12; i++) bits += invert(EAN_L[d[i]!]!);
+  bits += '101';
+  return [...bits].map((b) => b === '1');
+}
+
+/** A Y4M clip of an EAN-13 in the centre, bars as wide as fit in the middle square. */
+export function y4mOfEan13(code: string): Buffer {
+  const m = ean13Modules(code);
+  const px = Math.floor((HEIGHT * 0.8) / (m.length + 18));
+  const x0 = Math.floor((WIDTH - m.length * px) / 2);
+  const y0 = Math.floor(HEIGHT * 0.25);
+  const luma = Buffer.alloc(WIDTH * HEIGHT, WHITE);
+  for (let y = y0; y < HEIGHT - y0; y++)
+    m.forEach((dark, i) => {
+      if (dark) luma.fill(BLACK, y * WIDTH + x0 + i * px, y * WIDTH + x0 + (i + 1) * px);
+    });
+  return y4m(luma);
+}
+
 /** 4:2:0 frames of grey (chroma neutral), the same picture `FRAMES` times. */
 function y4m(luma: Buffer): Buffer {
   const chroma = Buffer.alloc((WIDTH / 2) * (HEIGHT / 2) * 2, 128);
@@ -69,9 +127,15 @@ export class FakeCamera {
   }
 
   /** The next capture sees the QR code of `code` (an empty code: a blank white picture). */
-  show(code: string): void {
+  show(code: string, symbology: 'qr' | 'ean13' = 'qr'): void {
     const next = `${this.file}.next`;
-    writeFileSync(next, code === '' ? y4m(Buffer.alloc(WIDTH * HEIGHT, WHITE)) : y4mOfQr(code));
+    const clip =
+      code === ''
+        ? y4m(Buffer.alloc(WIDTH * HEIGHT, WHITE))
+        : symbology === 'ean13'
+          ? y4mOfEan13(code)
+          : y4mOfQr(code);
+    writeFileSync(next, clip);
     renameSync(next, this.file);
   }
 
