@@ -102,6 +102,7 @@ describe('camera scan through a fake video device', () => {
   });
   afterAll(async () => {
     await browser?.close();
+    camera?.remove();
   });
 
   it('lookup: a QR code of a bin seen by the camera shows what is in that bin', async () => {

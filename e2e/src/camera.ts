@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import QRCode from 'qrcode';
@@ -120,8 +120,10 @@ function y4m(luma: Buffer): Buffer {
 /** A camera file Chromium can be started with; `show` points it at a code. */
 export class FakeCamera {
   readonly file: string;
+  readonly dir: string;
   constructor(dir = path.join(tmpdir(), `floorsync-camera-${process.pid}-${Date.now()}`)) {
     mkdirSync(dir, { recursive: true });
+    this.dir = dir;
     this.file = path.join(dir, 'camera.y4m');
     this.show('');
   }
@@ -137,6 +139,11 @@ export class FakeCamera {
           : y4mOfQr(code);
     writeFileSync(next, clip);
     renameSync(next, this.file);
+  }
+
+  /** Deletes the clip (a few MB) and its folder. */
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Chromium's flags for this camera: fake devices, no permission prompt, this clip. */
