@@ -77,12 +77,13 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ser
   };
 }
 
-export function launch(): Promise<Browser> {
+/** Debian's Chromium with the harness's flags, plus `extra` (e.g. a fake camera's). */
+export function launch(extra: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM))
     throw new Error(
       `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
     );
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extra] });
 }
 
 /** Errors in the page fail the test that caused them, with their message. */

@@ -53,6 +53,13 @@ export const de: Catalog = {
   'scan.camera': 'Mit der Kamera scannen',
   'scan.cameraInstructions': 'Kamera auf den Barcode richten',
   'scan.cameraError': 'Die Kamera konnte nicht scannen: {message}',
+  'scan.cameraClose': 'Abbrechen',
+  'scan.cameraNone': 'Keine Kamera gefunden. Mit dem Scanner scannen oder den Code eintippen.',
+  'scan.cameraDenied':
+    'Die Kamera ist für diese App gesperrt. In den Browser- oder Geräteeinstellungen erlauben.',
+  'scan.cameraBusy':
+    'Die Kamera wird von einer anderen App benutzt. Diese schließen und erneut versuchen.',
+  'scan.cameraInsecure': 'Die Kamera braucht eine sichere Verbindung (https) zum Server.',
   'scan.queued': 'Gespeichert: {what}',
   'scan.queuedWithConflict':
     'Gespeichert, aber der Bestand geht nicht auf: {what}. Ein Admin prüft das.',

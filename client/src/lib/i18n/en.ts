@@ -53,6 +53,12 @@ export const en = {
   'scan.camera': 'Scan with the camera',
   'scan.cameraInstructions': 'Point the camera at the barcode',
   'scan.cameraError': 'The camera could not scan: {message}',
+  'scan.cameraClose': 'Cancel',
+  'scan.cameraNone': 'No camera found on this device. Use the scanner or type the code.',
+  'scan.cameraDenied':
+    'The camera is blocked for this app. Allow it in the browser or device settings.',
+  'scan.cameraBusy': 'The camera is in use by another app. Close it and try again.',
+  'scan.cameraInsecure': 'The camera needs a secure (https) connection to the server.',
   'scan.queued': 'Saved: {what}',
   'scan.queuedWithConflict': 'Saved, but stock does not add up: {what}. An admin will review it.',
   'scan.failed': 'Not saved: {message}',
