@@ -45,9 +45,12 @@ describe('scanner flows', () => {
     expect(one.ok && one.command?.args).toMatchObject({ quantity: 1 });
     const counted = feed(start('receive'), 'P', 'A', 'A', 'A');
     expect(counted.state.values.quantity).toBe(3);
+    // Empty input at the quantity step takes what was counted: three scans of the item are 3.
     const done = advance(counted.state, '', view);
-    // Empty input at the quantity step takes 1 only when nothing was counted yet.
-    expect(done.ok && done.command?.args).toMatchObject({ quantity: 1 });
+    expect(done.ok && done.command?.args).toMatchObject({ quantity: 3 });
+    // A typed number replaces the count.
+    const typed = advance(counted.state, '5', view);
+    expect(typed.ok && typed.command?.args).toMatchObject({ quantity: 5 });
   });
 
   it('a GS1 code fills lot, expiry and count: no questions left', () => {

@@ -120,7 +120,8 @@ function parseNumber(text: string): number | null {
 
 /**
  * Feeds one input — the text of a scan or of a typed entry — to the flow. An empty input at
- * a quantity step means 1 (scan, Enter, next).
+ * a quantity step takes what was counted by scanning the item again, or 1 (scan, Enter,
+ * next).
  */
 export function advance(state: FlowState, input: string, view: InventoryView): Advance {
   const step = state.step;
@@ -129,7 +130,7 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
 
   if (step === 'quantity' || step === 'delta') {
     const text = input.trim();
-    if (step === 'quantity' && text === '') return complete(state, { quantity: 1 });
+    if (step === 'quantity' && text === '') return complete(state, { quantity: v.quantity ?? 1 });
     const n = parseNumber(text);
     if (n === null) {
       // A scan of the same item again at the quantity step counts one more.
