@@ -521,6 +521,8 @@ export function createApp(deps: AppDeps): AppHandle {
         conflictsOf: roleAllows(session.user.role, 'supervisor') ? null : session.user.id,
       }),
     );
+    // The cookie names a position in the log: never one a power cut could take back.
+    await storage.durable();
     noteActivity(req.clientGroupID, { userId: session.user.id, pullAt: clock().toISOString() });
     metrics.inc('floorsync_pulls_total');
     return c.json(answer);

@@ -533,6 +533,7 @@ describe('a failure mid-request (scenario 26: nothing half-written)', () => {
     const storage: Storage = {
       read: (fn) => base.read(fn),
       close: () => base.close(),
+      durable: () => base.durable(),
       write: (fn) =>
         base.write((tx) =>
           fn(

@@ -21,7 +21,17 @@ export function groupCommitStorage(o: {
   readonly runBatch: (writes: readonly ((tx: WriteTx) => unknown)[]) => Outcome[];
   readonly toError: (e: unknown) => Error;
   readonly close: () => void | Promise<void>;
+  /**
+   * Makes what the batches committed so far durable (an fsync of the log). When given,
+   * commits do not wait for the disk themselves: a batch's writes resolve once a `sync`
+   * started after its commit has finished, so the event loop never blocks on an fsync and
+   * one sync serves every batch committed while the previous one ran.
+   */
+  readonly sync?: () => Promise<void>;
 }): Storage {
+  const syncer = o.sync ? coalescing(o.sync) : null;
+  let committed = 0; // batches committed
+  let synced = 0; // batches known durable
   let queue: {
     fn: (tx: WriteTx) => unknown;
     resolve: (v: unknown) => void;
@@ -43,11 +53,27 @@ export function groupCommitStorage(o: {
       for (const w of batch) w.reject(failure);
       return;
     }
-    batch.forEach((w, i) => {
-      const out = outcomes[i];
-      if (out?.ok) w.resolve(out.value);
-      else w.reject(out?.error ?? new Error('write lost its outcome'));
-    });
+    const settle = () =>
+      batch.forEach((w, i) => {
+        const out = outcomes[i];
+        if (out?.ok) w.resolve(out.value);
+        else w.reject(out?.error ?? new Error('write lost its outcome'));
+      });
+    committed++;
+    if (!syncer) return settle();
+    const mark = committed;
+    syncer().then(
+      () => {
+        synced = Math.max(synced, mark);
+        settle();
+      },
+      (error: unknown) => {
+        // Committed but maybe not on disk: report it unavailable. A device retries, and the
+        // retry finds the mutations applied (duplicate) if they did survive.
+        const failure = o.toError(error);
+        for (const w of batch) w.reject(failure);
+      },
+    );
   };
 
   return {
@@ -69,11 +95,53 @@ export function groupCommitStorage(o: {
         return Promise.reject(o.toError(error));
       }
     },
-    close() {
-      if (closed) return Promise.resolve();
+    durable() {
+      if (!syncer || synced >= committed) return Promise.resolve();
+      const mark = committed;
+      return syncer().then(
+        () => {
+          synced = Math.max(synced, mark);
+        },
+        (error: unknown) => Promise.reject(o.toError(error)),
+      );
+    },
+    async close() {
+      if (closed) return;
       flush(); // writes issued before close still commit
       closed = true;
-      return Promise.resolve(o.close());
+      if (syncer && synced < committed) await syncer().catch(() => undefined);
+      await o.close();
     },
+  };
+}
+
+/**
+ * Coalesces calls of `run` (an fsync): a call resolves when a run that started after the call
+ * has finished. Calls made while a run is in flight share the one run after it.
+ */
+export function coalescing(run: () => Promise<void>): () => Promise<void> {
+  let inFlight: Promise<void> | null = null;
+  let next: Promise<void> | null = null;
+  const start = (): Promise<void> => {
+    const p = run().finally(() => {
+      inFlight = null;
+    });
+    inFlight = p;
+    return p;
+  };
+  return () => {
+    if (!inFlight) return start();
+    // The one in flight may have started before what the caller needs synced: wait for it,
+    // then run once more for everyone who asked meanwhile.
+    next ??= inFlight
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        next = null;
+        return start();
+      });
+    return next;
   };
 }

@@ -22,7 +22,7 @@ import type {
  *
  * Guarantees every adapter gives (the contract suite in `contract.ts` checks them):
  * - `write(fn)` runs `fn` inside one transaction and resolves only after that transaction is
- *   durable. Concurrent writes may share a transaction (group commit), but each `fn` is
+ *   durable (see `durable()` for reads in between). Concurrent writes may share a transaction (group commit), but each `fn` is
  *   isolated by a savepoint: if it throws, only its own effects are rolled back and only its
  *   promise rejects.
  * - `tx.savepoint(fn)` nests: a throw inside rolls back exactly what `fn` did.
@@ -35,6 +35,13 @@ import type {
 export interface Storage {
   write<T>(fn: (tx: WriteTx) => T): Promise<T>;
   read<T>(fn: (tx: ReadTx) => T): Promise<T>;
+  /**
+   * Resolves once everything committed so far is durable. A read can see a write's effects
+   * a moment before that write's promise resolves (committed, on its way to disk): an answer
+   * that hands out a position in the log (a pull's cookie) awaits this first, so no device
+   * is ever told of an event a power cut could take back.
+   */
+  durable(): Promise<void>;
   close(): Promise<void>;
 }
 

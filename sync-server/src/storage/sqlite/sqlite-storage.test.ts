@@ -249,26 +249,69 @@ describe('sqlite specifics', () => {
     expect(existsSync(`${file}-wal`)).toBe(true);
   });
 
-  it('runs its connection with synchronous = FULL, on every open', async (ctx) => {
+  it('acknowledges a write only once the WAL is synced, off the commit; durable() waits for it too', async () => {
     const file = newFile();
-    const first = store(file);
-    await first.write((tx) => tx.appendEvent(plain('x')));
-    const db = await connectionOf(first);
-    // synchronous is per connection: only the store's own can tell. The port does not expose
-    // it; if the adapter's private connection cannot be reached, skip rather than guess.
-    if (!db) return ctx.skip('the store does not expose its connection');
-    expect(db.pragma('synchronous', { simple: true })).toBe(2);
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    await first.close();
-    open.delete(first);
+    // The WAL sync, held until the test lets it finish.
+    const syncs: { fd: number; done: () => void; fail: (e: Error) => void }[] = [];
+    let held = true;
+    const s = openSqliteStorage({
+      path: file,
+      syncWal: (fd) =>
+        held
+          ? new Promise<void>((resolve, reject) => syncs.push({ fd, done: resolve, fail: reject }))
+          : Promise.resolve(),
+    });
+    open.add(s);
+    const settled = (p: Promise<unknown>) => {
+      const state = { done: false, error: undefined as unknown };
+      p.then(
+        () => (state.done = true),
+        (e: unknown) => (state.error = e),
+      );
+      return state;
+    };
+    const tick = () => new Promise((r) => setImmediate(r));
 
-    // Reopened: a new connection on a file already in WAL mode, which better-sqlite3 opens with
-    // synchronous = NORMAL (1) unless told otherwise; the adapter must set FULL again.
-    const again = store(file);
-    const db2 = await connectionOf(again);
-    if (!db2) return ctx.skip('the store does not expose its connection');
-    expect(db2).not.toBe(db);
-    expect(db2.pragma('synchronous', { simple: true })).toBe(2);
+    const first = settled(s.write((tx) => tx.appendEvent(plain('a'))));
+    await tick();
+    await tick();
+    // Committed (another connection reads it) but not acknowledged: the sync is running.
+    const db = connect(file);
+    expect(db.prepare('SELECT COUNT(*) FROM events').pluck().get()).toBe(1);
+    expect(syncs).toHaveLength(1);
+    expect(syncs[0]?.fd).toBeGreaterThan(2);
+    expect(first.done).toBe(false);
+    const durable = settled(s.durable());
+
+    // A second commit while the first sync runs needs a sync of its own, started after it.
+    const second = settled(s.write((tx) => tx.appendEvent(plain('b'))));
+    await tick();
+    await tick();
+    expect(db.prepare('SELECT COUNT(*) FROM events').pluck().get()).toBe(2);
+    syncs[0]?.done();
+    await tick();
+    expect(first.done).toBe(true);
+    expect(second.done).toBe(false);
+    expect(syncs).toHaveLength(2);
+    syncs[1]?.done();
+    await tick();
+    expect(second.done).toBe(true);
+    expect(durable.done).toBe(true);
+    // Nothing committed since: durable() needs no sync.
+    await s.durable();
+    expect(syncs).toHaveLength(2);
+
+    // A failed sync: the write is reported unavailable (the device retries and finds it applied).
+    const third = s.write((tx) => tx.appendEvent(plain('c')));
+    await tick();
+    await tick();
+    syncs[2]?.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await expect(third).rejects.toBeInstanceOf(StorageUnavailableError);
+    held = false; // close() syncs what is still pending
+
+    // Commits themselves do not fsync (NORMAL); the WAL sync above is what makes them durable.
+    const own = await connectionOf(s);
+    if (own) expect(own.pragma('synchronous', { simple: true })).toBe(1);
   });
 
   it('commits writes issued in the same tick in one transaction, each isolated', async () => {

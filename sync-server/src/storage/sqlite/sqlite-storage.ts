@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import type {
@@ -43,10 +44,16 @@ import { MIGRATIONS } from './schema.js';
 /**
  * The embedded default: one SQLite file through better-sqlite3.
  *
- * - WAL with `synchronous = FULL`: a commit is on disk when `COMMIT` returns, so a push
- *   response (sent after `write()` resolves) never acknowledges something a power cut loses.
+ * - WAL; a write resolves only once its commit is on disk, so a push response (sent after
+ *   `write()` resolves) never acknowledges something a power cut loses. The fsync of the WAL
+ *   does not block the event loop: commits run with `synchronous = NORMAL` (no fsync of their
+ *   own) and the WAL is then fdatasync'ed on libuv's thread pool; a batch's writes resolve
+ *   when a sync started after its commit has finished (one sync serves every batch committed
+ *   meanwhile). Reads may see a commit a moment before it is durable; pulls await
+ *   `durable()` before handing out a cookie. SQLite's own FULL mode would fsync inside
+ *   `COMMIT` on the main thread: measured, a sixth of a single-scan push's time.
  * - Group commit: `write()` calls that arrive while the event loop is busy are queued and
- *   run together in one `BEGIN IMMEDIATE … COMMIT` (one fsync), each inside its own savepoint.
+ *   run together in one `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint.
  * - better-sqlite3 is synchronous, so a read or a write transaction runs without interleaving:
  *   `read()` is trivially a consistent snapshot, and seqs become visible in order.
  * - One process owns the file (the embedded mode); scale-out uses ArangoDB.
@@ -61,7 +68,12 @@ export interface SqliteOptions {
   readonly checkpointEveryMs?: number;
   /** Told when something degrades without failing (the checkpoint worker stopped). */
   readonly onWarning?: (message: string) => void;
+  /** Makes the WAL durable (default: `fdatasync` on the thread pool). Tests replace it. */
+  readonly syncWal?: (walFd: number) => Promise<void>;
 }
+
+const fdatasync = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
 
 /** SQLite's automatic checkpoint threshold, in pages, when the checkpoint worker is off. */
 const AUTO_CHECKPOINT_PAGES = 4000;
@@ -96,9 +108,11 @@ const toUnavailable = (e: unknown): Error =>
       : new Error(String(e));
 
 export function openSqliteStorage(options: SqliteOptions): Storage {
+  const onDisk = options.path !== ':memory:' && options.path !== '';
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  // On disk, durability comes from the WAL sync below, off the event loop.
+  db.pragma(onDisk ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = OFF');
   // Working set in memory; checkpoints less often (each one fsyncs the main file).
@@ -110,7 +124,7 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
 
   const every = options.checkpointEveryMs ?? 1000;
   let checkpointer: Checkpointer | null = null;
-  if (every > 0 && options.path !== ':memory:' && options.path !== '') {
+  if (every > 0 && onDisk) {
     db.pragma('wal_autocheckpoint = 0');
     checkpointer = startCheckpointer({
       path: options.path,
@@ -121,6 +135,20 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
       },
     });
   }
+
+  // The WAL exists once something committed: opened at the first sync.
+  let walFd: number | null = null;
+  const syncWal = options.syncWal ?? fdatasync;
+  const sync = async () => {
+    try {
+      await syncWal((walFd ??= fs.openSync(`${options.path}-wal`, 'r')));
+    } catch (error) {
+      throw new StorageUnavailableError(
+        `the log could not be synced to disk: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  };
 
   const runNested = db.transaction((fn: () => unknown) => fn());
   return groupCommitStorage({
@@ -153,8 +181,10 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
       return outcomes;
     },
     toError: toUnavailable,
+    ...(onDisk ? { sync } : {}),
     async close() {
       await checkpointer?.stop();
+      if (walFd !== null) fs.closeSync(walFd);
       db.close();
     },
   });
