@@ -11,6 +11,7 @@ let counter = 0;
 // Randomness is drawn in blocks: one syscall per 256 ids instead of one per id.
 const pool = Buffer.alloc(16 * 256);
 let poolAt = pool.length;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function uuidv7(now: number = Date.now()): string {
   if (now <= lastMs) {
@@ -27,18 +28,31 @@ export function uuidv7(now: number = Date.now()): string {
     randomFillSync(pool);
     poolAt = 0;
   }
-  const b = Buffer.from(pool.subarray(poolAt, poolAt + 16));
+  // Built from a hex table straight into the string: no Buffer copy, no slicing.
+  const r = poolAt;
   poolAt += 16;
   const ms = lastMs;
-  b[0] = Math.floor(ms / 2 ** 40) & 0xff;
-  b[1] = Math.floor(ms / 2 ** 32) & 0xff;
-  b[2] = (ms >>> 24) & 0xff;
-  b[3] = (ms >>> 16) & 0xff;
-  b[4] = (ms >>> 8) & 0xff;
-  b[5] = ms & 0xff;
-  b[6] = 0x70 | ((counter >>> 8) & 0x0f);
-  b[7] = counter & 0xff;
-  b[8] = 0x80 | ((b[8] ?? 0) & 0x3f);
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const hi = Math.floor(ms / 2 ** 32); // the top 16 of the 48 timestamp bits
+  return (
+    HEX[(hi >>> 8) & 0xff]! +
+    HEX[hi & 0xff]! +
+    HEX[(ms >>> 24) & 0xff]! +
+    HEX[(ms >>> 16) & 0xff]! +
+    '-' +
+    HEX[(ms >>> 8) & 0xff]! +
+    HEX[ms & 0xff]! +
+    '-' +
+    HEX[0x70 | ((counter >>> 8) & 0x0f)]! +
+    HEX[counter & 0xff]! +
+    '-' +
+    HEX[0x80 | (pool[r + 8]! & 0x3f)]! +
+    HEX[pool[r + 9]!]! +
+    '-' +
+    HEX[pool[r + 10]!]! +
+    HEX[pool[r + 11]!]! +
+    HEX[pool[r + 12]!]! +
+    HEX[pool[r + 13]!]! +
+    HEX[pool[r + 14]!]! +
+    HEX[pool[r + 15]!]!
+  );
 }
