@@ -8,7 +8,7 @@ import { LeanClient } from '../../scripts/lean-http.js';
 
 /**
  * Sync-server benchmarks over loopback HTTP against a real server process on a real file
- * (WAL, synchronous=FULL). The load generator runs in this process; on a 2-core machine it
+ * (WAL, every acknowledged write on disk). The load generator runs in this process; on a 2-core machine it
  * competes with the server, so absolute figures are conservative — compare ratios.
  */
 const PASSWORD = BENCH_ADMIN_PASSWORD;
