@@ -134,7 +134,8 @@ export const benches: Bench[] = [
         };
         // Usable means the whole snapshot is on the device (it survives a restart offline).
         const lines = await op.page.evaluate<number>(STOCK_LINES_STORED);
-        if (lines !== LINES) throw new Error(`the replica holds ${lines} stock lines`);
+        // (the demo data adds a few lines of its own)
+        if (lines < LINES) throw new Error(`the replica holds ${lines} stock lines`);
         // 200 receipts into a bin, online: each one a full scan (position kept, item, Enter).
         await scan(op.page, 'BB7');
         for (let i = 0; i < 200; i++) await scan(op.page, `BI${i % ITEMS}`, '');
