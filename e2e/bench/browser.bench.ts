@@ -13,7 +13,7 @@ import type { Server } from '../src/harness.js';
  * - `client.propagation_p95_ms`: from a push acknowledged by the server to the change shown
  *   on another online device's stock page (poke, pull, render), polled every animation frame.
  *
- * Cores (2026-11-27): on a machine of 2+ cores with `taskset`, the server runs on core 0 and
+ * Cores (changed 2026-11-26): on a machine of 2+ cores with `taskset`, the server runs on core 0 and
  * Chromium (all its processes) with this driver on core 1. Before, the server was started
  * without pinning and so inherited this process's core 1: server, browser and driver shared
  * one core while the other idled, and the server's work on each pull page was counted as the
