@@ -17,13 +17,19 @@ const pinned = (() => {
   return r.status === 0;
 })();
 
+/**
+ * How to start a server process so that it runs on core 0 (empty when nothing is pinned).
+ * Child processes of this one (a browser, a server started without this) inherit core 1.
+ */
+export const serverCommand = (): readonly string[] => (pinned ? ['taskset', '-c', '0'] : []);
+
 export async function withServer<T>(fn: (base: string) => Promise<T>): Promise<T> {
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const server = await spawnServer({
     env: { ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, DEMO: '' },
     nodeArgs,
-    ...(pinned ? { command: ['taskset', '-c', '0'] } : {}),
+    command: serverCommand(),
   });
   try {
     return await fn(server.base);

@@ -40,12 +40,17 @@ export interface Server {
   api<T>(token: string, path: string, init?: { method?: string; json?: unknown }): Promise<T>;
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<Server> {
+/** `command` wraps the server's node invocation (the benchmarks pin it with `taskset`). */
+export async function startServer(
+  env: Record<string, string> = {},
+  o: { command?: readonly string[] } = {},
+): Promise<Server> {
   const client = path.join(root, 'client/build');
   if (!existsSync(path.join(client, 'index.html')))
     throw new Error('build first: the e2e tests run the built server and client (npm test does)');
   const { base, dir, child, stop } = await spawnServer({
     env: { DEMO: '1', ADMIN_PASSWORD: '', CLIENT_DIR: client, ...env },
+    ...(o.command ? { command: o.command } : {}),
   });
   const api = async <T>(
     token: string,

@@ -128,6 +128,9 @@ class Runtime {
 
   private queued(): void {
     this.channel?.postMessage('queue');
+    // Sent when the scanning pauses (or every few seconds of a burst): a sync's work never
+    // sits between two scans of a wedge scanner.
+    this.scheduler?.noteActivity();
     void this.scheduler?.request();
   }
 

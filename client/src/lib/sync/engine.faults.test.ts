@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { MutationResult, Role, StockLine } from '@floorsync/domain';
 import type { DBCore, DBCoreMutateRequest, DBCoreTable } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openReplica } from './db.js';
+import { openReplica, readConfirmed } from './db.js';
 import type { ReplicaDB } from './db.js';
 import { AuthRequiredError, RetryableError, SyncEngine } from './engine.js';
 import { TEST_BASE, startTestServer } from './test-server.js';
@@ -139,9 +139,9 @@ async function expectReplicaEqualsServer(s: Server, db: ReplicaDB, engine: SyncE
     .filter((l) => l.quantity !== 0)
     .map((l) => `${lineKey(l)}=${l.quantity}`)
     .sort();
-  const persisted = (await db.entries.toArray())
-    .filter((e) => e.key.startsWith('s/stock/'))
-    .map((e) => e.value as StockLine)
+  const persisted = [...(await readConfirmed(db))]
+    .filter(([key]) => key.startsWith('s/stock/'))
+    .map(([, value]) => value as StockLine)
     .filter((l) => l.quantity !== 0)
     .map((l) => `${lineKey(l)}=${l.quantity}`)
     .sort();

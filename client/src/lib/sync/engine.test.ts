@@ -1,8 +1,9 @@
 import 'fake-indexeddb/auto';
 import { randomUUID } from 'node:crypto';
 import type { Role } from '@floorsync/domain';
+import { Dexie } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openReplica } from './db.js';
+import { openReplica, readConfirmed } from './db.js';
 import { AuthRequiredError, InvalidCommandError, RetryableError, SyncEngine } from './engine.js';
 import { listenForPokes } from './pokes.js';
 import { TEST_ADMIN_PASSWORD, TEST_BASE, startTestServer } from './test-server.js';
@@ -257,7 +258,7 @@ describe('sync engine', () => {
       expect(
         fresh.engine.view.quantity(`I${i}` as never, ['P', 'Q', 'R'][i % 3] as never, null, null),
       ).toBe(i + 1);
-    expect(await fresh.db.entries.count()).toBe(30 + 3 + 1 + 30);
+    expect((await readConfirmed(fresh.db)).size).toBe(30 + 3 + 1 + 30);
     await sup.engine.mutate('moveStock', { itemId: 'I0', from: 'P', to: 'Q', quantity: 1 });
     await sup.engine.sync();
     const next = await fresh.engine.pull();
@@ -368,11 +369,11 @@ describe('engine under concurrency (review findings)', () => {
     const d = await device(s, 'op1');
     await Promise.all([d.engine.pull(), d.engine.pull(), d.engine.sync()]);
     expect(qty(d.engine, 'A', 'P')).toBe(5);
-    const entries = await d.db.entries.toArray();
+    const entries = await readConfirmed(d.db);
     expect(
-      entries
-        .filter((e) => e.key.startsWith('s/stock/'))
-        .map((e) => (e.value as { quantity: number }).quantity),
+      [...entries]
+        .filter(([key]) => key.startsWith('s/stock/'))
+        .map(([, value]) => (value as { quantity: number }).quantity),
     ).toEqual([5]);
   });
 
@@ -395,5 +396,128 @@ describe('engine under concurrency (review findings)', () => {
     await d.engine.sync();
     const outcome = await d.db.outcomes.toArray();
     expect(outcome).toEqual([expect.objectContaining({ status: 'rejected', code: 'FORBIDDEN' })]); // …and the server agrees
+  });
+
+  it('a scan committed while a pull page is being written is neither lost nor applied twice', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    await d.engine.pull();
+    await d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 });
+    await d.engine.push();
+    // The next page confirms mutation 1 and writes its stock line; while its transaction is
+    // open, the operator scans again (mutation 2).
+    let during: Promise<{ id: number }> | null = null;
+    const scanNow = () => {
+      during ??= Dexie.ignoreTransaction(() =>
+        d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 2 }),
+      );
+    };
+    d.db.entries.hook('creating', scanNow);
+    d.db.entries.hook('updating', scanNow);
+    const page = await d.engine.pull();
+    d.db.entries.hook('creating').unsubscribe(scanNow);
+    d.db.entries.hook('updating').unsubscribe(scanNow);
+    expect(page.events).toBe(1);
+    expect(during).not.toBeNull();
+    expect((await during!).id).toBe(2);
+    // Mutation 1 confirmed, 2 queued: each counted once, in memory and after a restart.
+    expect(d.engine.pending).toBe(1);
+    expect(qty(d.engine, 'A', 'P')).toBe(3);
+    expect(qty({ view: d.engine.confirmedView } as SyncEngine, 'A', 'P')).toBe(1);
+    expect((await d.db.outbox.toArray()).map((r) => r.id)).toEqual([2]);
+    const restarted = await SyncEngine.open({
+      db: d.db,
+      baseUrl: TEST_BASE,
+      fetch: s.fetchFn,
+      token: () => d.session.token,
+      user: () => d.session.user,
+    });
+    expect(restarted.pending).toBe(1);
+    expect(qty(restarted, 'A', 'P')).toBe(3);
+    await d.engine.sync();
+    expect(d.engine.pending).toBe(0);
+    expect(await s.stockAt('A', 'P')).toBe(3);
+    expect(qty(d.engine, 'A', 'P')).toBe(3);
+    expect(await d.db.outbox.count()).toBe(0);
+  });
+
+  it('a pulled page never waits for the outbox: it is written outside the scan’s tables, and confirmed rows are dropped after the pull', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    await d.engine.pull();
+    const scopes: string[][] = [];
+    const original = d.db.transaction.bind(d.db) as (...a: unknown[]) => unknown;
+    (d.db as unknown as { transaction: (...a: unknown[]) => unknown }).transaction = (
+      ...a: unknown[]
+    ) => {
+      const tables = a.slice(1, -1).flat() as { name: string }[];
+      scopes.push(tables.map((t) => t.name).sort());
+      return original(...a);
+    };
+    for (let i = 0; i < 3; i++)
+      await d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 });
+    await d.engine.sync();
+    const pageScopes = scopes.filter((t) => t.includes('cursor'));
+    expect(pageScopes.length).toBeGreaterThan(0);
+    for (const t of pageScopes) expect(t).not.toContain('outbox');
+    for (const t of pageScopes) expect(t).not.toContain('meta');
+    expect(await d.db.outbox.count()).toBe(0);
+    expect(d.engine.pending).toBe(0);
+    expect(qty(d.engine, 'A', 'P')).toBe(3);
+  });
+});
+
+describe('replica storage', () => {
+  it('a replica of version 1 (cookie in meta, one row per entry) opens as version 2 with its queue and state', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    await d.engine.pull();
+    const confirmed = await readConfirmed(d.db);
+    const name = `device-v1-${randomUUID()}`;
+    const v1 = new Dexie(name);
+    v1.version(1).stores({
+      outbox: 'id',
+      entries: 'key',
+      events: 'seq',
+      outcomes: 'key, mutationID',
+      meta: 'key',
+    });
+    await v1.open();
+    const row = {
+      id: 2,
+      clientID: 'c-old',
+      name: 'receiveStock',
+      args: { itemId: 'A', positionId: 'P', quantity: 4 },
+      userID: d.session.user?.id ?? null,
+      role: 'operator',
+      occurredAt: new Date(0).toISOString(),
+      timestamp: 0,
+    };
+    await v1.table('meta').bulkPut([
+      { key: 'clientGroupID', value: 'g-old' },
+      { key: 'clientID', value: 'c-old' },
+      { key: 'nextMutationID', value: 3 },
+      { key: 'cookie', value: 42 },
+    ]);
+    await v1.table('entries').bulkPut([...confirmed].map(([key, value]) => ({ key, value })));
+    await v1.table('outbox').put(row);
+    v1.close();
+
+    const db = openReplica(name);
+    cleanups.push(() => db.close());
+    const engine = await SyncEngine.open({
+      db,
+      baseUrl: TEST_BASE,
+      fetch: s.fetchFn,
+      token: () => d.session.token,
+      user: () => d.session.user,
+    });
+    expect(engine.clientID).toBe('c-old');
+    expect(engine.pullCookie).toBe(42);
+    expect(engine.queued.map((r) => r.id)).toEqual([2]);
+    expect(qty(engine, 'A', 'P')).toBe(4);
+    expect(await db.meta.get('cookie')).toBeUndefined();
+    expect(await db.cursor.toArray()).toEqual([{ key: 'pull', cookie: 42, acked: 0 }]);
+    expect(await readConfirmed(db)).toEqual(confirmed);
   });
 });

@@ -26,6 +26,7 @@ import {
 } from '@floorsync/domain';
 import type { ReplayDecision } from '@floorsync/domain';
 import type { EventRow, OutboxRow, ReplicaDB } from './db.js';
+import { PULL_CURSOR, readConfirmed } from './db.js';
 import { flatten, overlayState } from './layered.js';
 import { entriesTouched, stateFromEntries } from './replica-state.js';
 
@@ -83,7 +84,10 @@ export interface SyncEngineOptions {
   readonly newId?: () => string;
   /** Mutations per push (shrinks by itself on 413). Default 200. */
   readonly batchSize?: number;
-  /** Events or entries per pull page. Default: the server's. */
+  /**
+   * Events or entries per pull page. Default: the server's for events, `RESET_PAGE_LIMIT`
+   * for the pages of a reset snapshot.
+   */
   readonly pullLimit?: number;
   /** Called after every change of the overlay or the pending count. */
   readonly onChange?: () => void;
@@ -105,14 +109,35 @@ const META = {
   group: 'clientGroupID',
   client: 'clientID',
   next: 'nextMutationID',
-  cookie: 'cookie',
 } as const;
+
+/**
+ * Entries per page of a reset snapshot (the protocol lets a client ask for up to 10,000):
+ * fewer round trips and transactions for a new device, while one page still parses and
+ * applies in tens of milliseconds on the main thread.
+ */
+export const RESET_PAGE_LIMIT = 5000;
+
+const isStaleAgainst = (
+  at: unknown,
+  res: { cookie: unknown; patch: readonly { op: string }[] },
+): boolean =>
+  typeof at === 'number' &&
+  typeof res.cookie === 'number' &&
+  res.cookie < at &&
+  !res.patch.some((p) => p.op === 'clear');
 
 export class SyncEngine {
   private confirmed: InventoryState;
   private overlay: InventoryState;
   private pendingRows: OutboxRow[];
   private cookie: unknown;
+  /** This client's last mutation the server confirmed: outbox rows up to it are not pending. */
+  private acked: number;
+  /** Outbox rows up to here are deleted (after a pull; see `dropConfirmed`). */
+  private droppedUpTo = 0;
+  /** The mutation id this tab expects to write next (checked in the scan's transaction). */
+  private nextId: number | null = null;
   private tail: Promise<unknown> = Promise.resolve();
   /** Highest id the server acknowledged in this session (re-sending after a restart is harmless). */
   private pushedUpTo = 0;
@@ -127,10 +152,12 @@ export class SyncEngine {
     confirmed: InventoryState,
     pending: OutboxRow[],
     cookie: unknown,
+    acked: number,
   ) {
     this.confirmed = confirmed;
     this.pendingRows = pending;
     this.cookie = cookie;
+    this.acked = acked;
     this.overlay = confirmed;
     this.batchSize = o.batchSize ?? 200;
     this.fetcher = o.fetch ?? ((input, init) => fetch(input, init));
@@ -141,17 +168,16 @@ export class SyncEngine {
   /** Opens (or creates) the replica: identities persist for the installation. */
   static async open(o: SyncEngineOptions): Promise<SyncEngine> {
     const newId = o.newId ?? (() => crypto.randomUUID());
-    const { group, client, cookie } = await o.db.transaction('rw', o.db.meta, async () => {
+    const { group, client } = await o.db.transaction('rw', o.db.meta, async () => {
       const get = async (key: string) => (await o.db.meta.get(key))?.value;
       let g = (await get(META.group)) as string | undefined;
       let c = (await get(META.client)) as string | undefined;
       if (!g) await o.db.meta.put({ key: META.group, value: (g = `g-${newId()}`) });
       if (!c) await o.db.meta.put({ key: META.client, value: (c = `c-${newId()}`) });
-      return { group: g, client: c, cookie: (await get(META.cookie)) ?? null };
+      return { group: g, client: c };
     });
-    const entries = await o.db.entries.toArray();
-    const pending = await o.db.outbox.orderBy('id').toArray();
-    return new SyncEngine(o, group, client, stateFromEntries(entries), pending, cookie);
+    const r = await readReplica(o.db);
+    return new SyncEngine(o, group, client, r.confirmed, r.pending, r.cookie, r.acked);
   }
 
   /** What the operator sees: confirmed state plus their pending scans. */
@@ -186,21 +212,15 @@ export class SyncEngine {
     return this.exclusive(async () => {
       const db = this.o.db;
       if (what === 'queue') {
-        this.pendingRows = await db.outbox.orderBy('id').toArray();
+        const q = await readQueue(db);
+        this.pendingRows = q.pending;
+        this.acked = Math.max(this.acked, q.acked);
       } else {
-        const [entries, pending, cookie] = await db.transaction(
-          'r',
-          [db.entries, db.outbox, db.meta],
-          async () =>
-            [
-              await db.entries.toArray(),
-              await db.outbox.orderBy('id').toArray(),
-              (await db.meta.get(META.cookie))?.value ?? null,
-            ] as const,
-        );
-        this.confirmed = stateFromEntries(entries);
-        this.pendingRows = pending;
-        this.cookie = cookie;
+        const r = await readReplica(db);
+        this.confirmed = r.confirmed;
+        this.pendingRows = r.pending;
+        this.cookie = r.cookie;
+        this.acked = r.acked;
       }
       this.pushedUpTo = 0;
       this.rebase();
@@ -261,26 +281,59 @@ export class SyncEngine {
     decision: ReplayDecision,
   ): Promise<number> {
     const at = this.now();
-    const row = await this.o.db.transaction('rw', this.o.db.outbox, this.o.db.meta, async () => {
-      const next = ((await this.o.db.meta.get(META.next))?.value as number | undefined) ?? 1;
-      const r: OutboxRow = {
-        id: next,
-        clientID: this.clientID,
-        name,
-        args,
-        userID: user.id,
-        role: user.role,
-        occurredAt: at.toISOString(),
-        timestamp: at.getTime(),
-      };
-      await this.o.db.outbox.add(r);
-      await this.o.db.meta.put({ key: META.next, value: next + 1 });
-      return r;
-    });
+    const row = await this.writeRow((id) => ({
+      id,
+      clientID: this.clientID,
+      name,
+      args,
+      userID: user.id,
+      role: user.role,
+      occurredAt: at.toISOString(),
+      timestamp: at.getTime(),
+    }));
     this.pendingRows.push(row);
     this.foldLocal(row, decision);
     this.o.onChange?.();
     return row.id;
+  }
+
+  /**
+   * Writes an outbox row with the next mutation id, in one transaction with the counter.
+   * The id this tab expects is sent with the writes at once (one round trip to the storage
+   * instead of three); the transaction reads the stored counter alongside and is rolled back
+   * when another tab of this installation took that id meanwhile — then the counter is read
+   * first and the row written after it.
+   */
+  private async writeRow(make: (id: number) => OutboxRow): Promise<OutboxRow> {
+    const db = this.o.db;
+    const guess = this.nextId;
+    if (guess !== null) {
+      const row = make(guess);
+      try {
+        await db.transaction('rw', db.outbox, db.meta, async () => {
+          const [stored] = await Promise.all([
+            db.meta.get(META.next),
+            db.outbox.add(row),
+            db.meta.put({ key: META.next, value: guess + 1 }),
+          ]);
+          if (((stored?.value as number | undefined) ?? 1) !== guess) throw new StaleNextId();
+        });
+        this.nextId = guess + 1;
+        return row;
+      } catch (e) {
+        this.nextId = null;
+        if (!(e instanceof StaleNextId) && (e as Error | null)?.name !== 'ConstraintError') throw e;
+      }
+    }
+    const row = await db.transaction('rw', db.outbox, db.meta, async () => {
+      const next = ((await db.meta.get(META.next))?.value as number | undefined) ?? 1;
+      const r = make(next);
+      await db.outbox.add(r);
+      await db.meta.put({ key: META.next, value: next + 1 });
+      return r;
+    });
+    this.nextId = row.id + 1;
+    return row;
   }
 
   /** Pushes everything pending in bounded batches. */
@@ -306,7 +359,9 @@ export class SyncEngine {
         // The server wants an earlier id. Another tab of this installation may have queued it
         // (the ids are shared): read the queue again. If it is not there, this device no
         // longer has what the server expects — stop instead of re-sending forever.
-        this.pendingRows = await this.o.db.outbox.orderBy('id').toArray();
+        const q = await readQueue(this.o.db);
+        this.acked = Math.max(this.acked, q.acked);
+        this.pendingRows = q.pending.filter((r) => r.id > this.acked);
         if (!this.pendingRows.some((r) => r.id === gap.expectedID)) {
           throw new ClientStateLostError(
             `the server expects mutation ${gap.expectedID}, which this device no longer has`,
@@ -337,39 +392,71 @@ export class SyncEngine {
       entries: 0,
       resetting: this.cookie === null,
     };
-    for (;;) {
-      const body = {
-        pullVersion: PULL_VERSION,
-        clientGroupID: this.clientGroupID,
-        cookie: this.cookie,
-        profileID: this.clientGroupID,
-        schemaVersion: SCHEMA_VERSION,
-        ...(this.o.pullLimit ? { limit: this.o.pullLimit } : {}),
-      };
-      const json = await this.post('/sync/pull', body);
-      if (isProtocolError(json)) {
-        if (json.error === 'ClientStateNotFound') {
-          // The server does not know this device's history (a restored or replaced server):
-          // start over from a snapshot; the outbox stays and is re-sent.
-          this.cookie = null;
-          this.pushedUpTo = 0;
-          continue;
+    // The next page is requested while this one is being written (its cookie is known once
+    // this one is parsed): the network and the server overlap the device's storage.
+    let prefetched: Promise<unknown> | null = null;
+    try {
+      for (;;) {
+        const json = await (prefetched ?? this.post('/sync/pull', this.pullBody(this.cookie)));
+        prefetched = null;
+        if (isProtocolError(json)) {
+          if (json.error === 'ClientStateNotFound') {
+            // The server does not know this device's history (a restored or replaced server):
+            // start over from a snapshot; the outbox stays and is re-sent.
+            this.cookie = null;
+            this.pushedUpTo = 0;
+            continue;
+          }
+          throw new UpdateRequiredError(
+            `the server refused this app version (${json.versionType ?? json.error})`,
+          );
         }
-        throw new UpdateRequiredError(
-          `the server refused this app version (${json.versionType ?? json.error})`,
-        );
+        const res = pullResponseSchema.parse(json);
+        if (res.hasMore && !isStaleAgainst(this.cookie, res)) {
+          prefetched = this.post('/sync/pull', this.pullBody(res.cookie));
+          prefetched.catch(() => undefined); // awaited (and thrown) in the next round
+        }
+        const page = await this.applyPage(res);
+        progress = {
+          pages: progress.pages + 1,
+          events: progress.events + page.events,
+          entries: progress.entries + page.entries,
+          resetting: progress.resetting,
+        };
+        onProgress?.(progress);
+        if (!res.hasMore) break;
       }
-      const res = pullResponseSchema.parse(json);
-      const page = await this.applyPage(res);
-      progress = {
-        pages: progress.pages + 1,
-        events: progress.events + page.events,
-        entries: progress.entries + page.entries,
-        resetting: progress.resetting,
-      };
-      onProgress?.(progress);
-      if (!res.hasMore) return progress;
+    } finally {
+      // A page failed to apply: the request already sent for the next one is dropped.
+      prefetched?.catch(() => undefined);
     }
+    await this.dropConfirmed();
+    return progress;
+  }
+
+  private pullBody(cookie: unknown) {
+    const resetting = cookie === null || typeof cookie === 'object';
+    const limit = this.o.pullLimit ?? (resetting ? RESET_PAGE_LIMIT : undefined);
+    return {
+      pullVersion: PULL_VERSION,
+      clientGroupID: this.clientGroupID,
+      cookie,
+      profileID: this.clientGroupID,
+      schemaVersion: SCHEMA_VERSION,
+      ...(limit ? { limit } : {}),
+    };
+  }
+
+  /**
+   * Deletes the outbox rows a pull confirmed. Their being confirmed was already written with
+   * the page (`cursor.acked`), so this is housekeeping, in a transaction of its own, once per
+   * pull: the page's transaction never touches the outbox a scan writes.
+   */
+  private async dropConfirmed(): Promise<void> {
+    const upTo = this.acked;
+    if (upTo <= this.droppedUpTo) return;
+    await this.o.db.outbox.where('id').belowOrEqual(upTo).delete();
+    this.droppedUpTo = upTo;
   }
 
   /** Push, then pull: what to run on a poke, on reconnect, on focus and on a timer. */
@@ -523,8 +610,9 @@ export class SyncEngine {
     // apply an event twice: without a reset, a page behind the cookie is ignored, and events
     // at or before the cookie are skipped.
     const at = typeof this.cookie === 'number' ? this.cookie : null;
-    if (!clears && at !== null && typeof res.cookie === 'number' && res.cookie < at)
-      return { events: 0, entries: 0 };
+    if (isStaleAgainst(this.cookie, res)) return { events: 0, entries: 0 };
+    // The pages of a reset snapshot are written as snapshot rows, later pages as entries.
+    const snapshotPage = clears || (this.cookie !== null && typeof this.cookie === 'object');
     let state = clears ? initialState() : overlayState(this.confirmed);
     const touched = new Map<string, unknown>();
     const events: EventRow[] = [];
@@ -549,26 +637,38 @@ export class SyncEngine {
       }
     }
     const lmid = res.lastMutationIDChanges[this.clientID];
+    const acked = lmid ?? this.acked;
     const db = this.o.db;
-    await db.transaction('rw', [db.entries, db.events, db.outbox, db.meta], async () => {
-      if (clears) {
-        await db.entries.clear();
-        await db.events.clear();
-      }
-      const puts = [...touched]
-        .filter(([, v]) => v !== null)
-        .map(([key, value]) => ({ key, value }));
-      const dels = [...touched].filter(([, v]) => v === null).map(([key]) => key);
-      if (puts.length > 0) await db.entries.bulkPut(puts);
-      if (dels.length > 0) await db.entries.bulkDelete(dels);
-      if (events.length > 0) await db.events.bulkPut(events);
-      if (lmid !== undefined) await db.outbox.where('id').belowOrEqual(lmid).delete();
-      await db.meta.put({ key: META.cookie, value: res.cookie });
-    });
+    // Nothing new (a poke for a change this device already has): nothing to write.
+    const unchanged =
+      !clears &&
+      touched.size === 0 &&
+      events.length === 0 &&
+      acked === this.acked &&
+      typeof res.cookie === 'number' &&
+      res.cookie === this.cookie;
+    // Not the outbox nor `meta`: a scan queued meanwhile commits without waiting for this.
+    if (!unchanged)
+      await db.transaction('rw', [db.entries, db.events, db.snapshot, db.cursor], async () => {
+        if (clears) {
+          await db.entries.clear();
+          await db.events.clear();
+          await db.snapshot.clear();
+        }
+        if (snapshotPage) {
+          if (touched.size > 0) await db.snapshot.add({ entries: [...touched] });
+        } else if (touched.size > 0) {
+          // A removal is kept as `null`: the entry may live in a snapshot row.
+          await db.entries.bulkPut([...touched].map(([key, value]) => ({ key, value })));
+        }
+        if (events.length > 0) await db.events.bulkPut(events);
+        await db.cursor.put({ key: PULL_CURSOR, cookie: res.cookie, acked });
+      });
     // Committed: the page's layer becomes part of the confirmed state (in place), and the
     // overlay is rebuilt on top of it just below.
     this.confirmed = clears ? state : flatten(state);
     this.cookie = res.cookie;
+    this.acked = acked;
     if (lmid !== undefined) this.pendingRows = this.pendingRows.filter((r) => r.id > lmid);
     this.rebase();
     this.o.onChange?.();
@@ -577,6 +677,33 @@ export class SyncEngine {
 }
 
 class PayloadTooLarge extends Error {}
+/** Another tab took the mutation id this one expected. */
+class StaleNextId extends Error {}
+
+/** This client's queue: the outbox rows the server has not confirmed. */
+async function readQueue(db: ReplicaDB): Promise<{ pending: OutboxRow[]; acked: number }> {
+  return db.transaction('r', [db.outbox, db.cursor], async () => {
+    const acked = (await db.cursor.get(PULL_CURSOR))?.acked ?? 0;
+    const rows = await db.outbox.where('id').above(acked).toArray();
+    return { pending: rows, acked };
+  });
+}
+
+/** Everything the engine keeps in memory, read in one consistent transaction. */
+async function readReplica(db: ReplicaDB) {
+  return db.transaction('r', [db.snapshot, db.entries, db.outbox, db.cursor], async () => {
+    const cursor = await db.cursor.get(PULL_CURSOR);
+    const acked = cursor?.acked ?? 0;
+    const merged = await readConfirmed(db);
+    const pending = await db.outbox.where('id').above(acked).toArray();
+    return {
+      confirmed: stateFromEntries(Array.from(merged, ([key, value]) => ({ key, value }))),
+      pending,
+      cookie: cursor?.cookie ?? null,
+      acked,
+    };
+  });
+}
 
 const isProtocolError = (json: unknown): json is { error: string; versionType?: string } =>
   typeof json === 'object' &&

@@ -28,6 +28,19 @@ function fakeTime() {
       t.fn();
       return t.at;
     },
+    /** Moves the clock on by `ms`, firing the timers that fall due on the way. */
+    advance: (ms: number) => {
+      const end = now + ms;
+      for (;;) {
+        timers.sort((a, b) => a.at - b.at);
+        const t = timers[0];
+        if (!t || t.at > end) break;
+        timers.shift();
+        now = t.at;
+        t.fn();
+      }
+      now = end;
+    },
     pending: () => timers.length,
   };
 }
@@ -148,5 +161,59 @@ describe('SSE frames', () => {
       id: '42',
     });
     expect(parseFrame(': heartbeat')).toEqual({ event: null, data: null, id: null });
+  });
+});
+
+describe('SyncScheduler while the operator scans', () => {
+  const scheduler = (time: ReturnType<typeof fakeTime>, runs: number[]) =>
+    new SyncScheduler({
+      sync: () => {
+        runs.push(time.now().getTime());
+        return Promise.resolve();
+      },
+      onState: () => undefined,
+      ...time,
+      intervalMs: 60_000,
+    });
+
+  it('a burst of scans is synced once it pauses, not between two scans', async () => {
+    const time = fakeTime();
+    const runs: number[] = [];
+    const s = scheduler(time, runs);
+    const t0 = time.now().getTime();
+    for (let i = 0; i < 10; i++) {
+      s.noteActivity();
+      await s.request();
+      time.advance(100); // the next code 100 ms later
+    }
+    expect(runs).toEqual([]); // nothing ran between the scans
+    time.advance(200); // 250 ms after the last scan
+    await s.settled();
+    expect(runs).toEqual([t0 + 900 + 250]);
+  });
+
+  it('a burst that does not pause is still synced every few seconds', async () => {
+    const time = fakeTime();
+    const runs: number[] = [];
+    const s = scheduler(time, runs);
+    const t0 = time.now().getTime();
+    for (let i = 0; i < 100; i++) {
+      s.noteActivity();
+      await s.request();
+      await s.settled();
+      time.advance(100);
+    }
+    // 10 s of scans, one every 100 ms: a sync about every 3 s (the first scan's request waits).
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(runs[0]).toBe(t0 + 3000);
+    for (let i = 1; i < runs.length; i++) expect(runs[i]! - runs[i - 1]!).toBeLessThanOrEqual(3100);
+  });
+
+  it('without scans, a request syncs at once', async () => {
+    const time = fakeTime();
+    const runs: number[] = [];
+    const s = scheduler(time, runs);
+    await s.request();
+    expect(runs).toEqual([time.now().getTime()]);
   });
 });

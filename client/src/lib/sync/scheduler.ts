@@ -50,6 +50,14 @@ export interface SchedulerDeps {
    * quickly when the syncing one is closed. Default 3 s.
    */
   readonly lockRetryMs?: number;
+  /**
+   * While the operator scans in a burst (a wedge scanner, a pallet of cartons), a sync waits
+   * until no scan came for this long (ms), so that the sync's work does not delay the next
+   * scan's confirmation; 0 never waits. Default 250 ms.
+   */
+  readonly quietMs?: number;
+  /** …but never longer than this (ms) in a row: queued scans still leave. Default 3 s. */
+  readonly maxDeferMs?: number;
 }
 
 export function backoffDelay(attempt: number, base: number, max: number, random: number): number {
@@ -70,6 +78,9 @@ export class SyncScheduler {
   private failures = 0;
   private timer: unknown = null;
   private stopped = false;
+  private lastActivity = -Infinity;
+  private deferredSince: number | null = null;
+  private deferTimer: unknown = null;
   private readonly d: Required<Omit<SchedulerDeps, 'withLock'>> & Pick<SchedulerDeps, 'withLock'>;
 
   constructor(deps: SchedulerDeps) {
@@ -82,6 +93,8 @@ export class SyncScheduler {
       maxDelayMs: 60_000,
       intervalMs: 30_000,
       lockRetryMs: 3000,
+      quietMs: 250,
+      maxDeferMs: 3000,
       ...deps,
     };
   }
@@ -90,9 +103,22 @@ export class SyncScheduler {
     return this.state;
   }
 
-  /** Something happened (poke, online, focus, a scan): sync soon. Coalesces while running. */
+  /** The operator just scanned: syncs wait for a pause (see `quietMs`). */
+  noteActivity(): void {
+    this.lastActivity = this.d.now().getTime();
+  }
+
+  /**
+   * Something happened (poke, online, focus, a scan): sync soon — at once, or when the
+   * operator's scanning pauses. Coalesces while running.
+   */
   request(): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    const wait = this.quietWait();
+    if (wait > 0) {
+      this.defer(wait);
+      return this.running ?? Promise.resolve();
+    }
     if (this.running) {
       this.again = true;
       return this.running;
@@ -111,6 +137,31 @@ export class SyncScheduler {
   stop(): void {
     this.stopped = true;
     if (this.timer !== null) this.d.clearTimer(this.timer);
+    if (this.deferTimer !== null) this.d.clearTimer(this.deferTimer);
+  }
+
+  /** How long a sync should still wait for the scanning to pause (0: go now). */
+  private quietWait(): number {
+    const now = this.d.now().getTime();
+    const since = now - this.lastActivity;
+    if (since >= this.d.quietMs) {
+      this.deferredSince = null;
+      return 0;
+    }
+    this.deferredSince ??= now;
+    if (now - this.deferredSince >= this.d.maxDeferMs) {
+      this.deferredSince = null;
+      return 0;
+    }
+    return this.d.quietMs - since;
+  }
+
+  private defer(ms: number): void {
+    if (this.deferTimer !== null) this.d.clearTimer(this.deferTimer);
+    this.deferTimer = this.d.setTimer(() => {
+      this.deferTimer = null;
+      void this.request();
+    }, ms);
   }
 
   private set(patch: Partial<SyncState>): void {
@@ -131,6 +182,11 @@ export class SyncScheduler {
     do {
       this.again = false;
       await this.runOnce();
+      if (this.again && this.quietWait() > 0) {
+        // More came in while syncing, but the operator is scanning: later (request() again).
+        this.again = false;
+        this.defer(this.quietWait());
+      }
     } while (this.again && !this.stopped && this.state.status === 'idle');
   }
 
