@@ -498,7 +498,9 @@ export function createApp(deps: AppDeps): AppHandle {
         : {}),
     });
     if (outcome.appended > 0) await bus.publish(POKE_SUBJECT, { head: outcome.head });
-    for (const r of outcome.results) metrics.inc('floorsync_mutations_total', { status: r.status });
+    const byStatus = new Map<string, number>();
+    for (const r of outcome.results) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+    for (const [status, n] of byStatus) metrics.inc('floorsync_mutations_total', { status }, n);
     metrics.observeMs('floorsync_push_duration_seconds', performance.now() - t0);
     return c.json({ results: outcome.results, head: outcome.head });
   });

@@ -287,5 +287,17 @@ describe('health and metrics', () => {
     const text = await metrics.text();
     expect(text).toMatch(/^floorsync_log_head \d+$/m);
     expect(text).toMatch(/^floorsync_conflicts_open 0$/m);
+
+    // Mutations are counted by outcome.
+    const admin = await server.login('admin', ADMIN_PASSWORD);
+    const d = new Device(server, admin);
+    await d.pushOk([
+      d.mutation('definePosition', { positionId: 'M1', code: 'M1', kind: 'bin' }),
+      d.mutation('definePosition', { positionId: 'M2', code: 'M2', kind: 'bin' }),
+      d.mutation('noSuchCommand', {}),
+    ]);
+    const after = await (await server.request('/metrics')).text();
+    expect(after).toMatch(/^floorsync_mutations_total\{status="applied"\} 2$/m);
+    expect(after).toMatch(/^floorsync_mutations_total\{status="rejected"\} 1$/m);
   });
 });

@@ -71,12 +71,13 @@ export function foreignClients(
   clientGroupID: string,
   mutations: readonly PushMutation[],
 ): string[] {
-  const foreign = new Set<string>();
-  for (const m of mutations) {
-    const known = tx.lastMutationID(m.clientID);
-    if (known && known.clientGroupID !== clientGroupID) foreign.add(m.clientID);
+  const foreign: string[] = [];
+  // A batch is nearly always one client's: look each client up once, not once per mutation.
+  for (const clientID of new Set(mutations.map((m) => m.clientID))) {
+    const known = tx.lastMutationID(clientID);
+    if (known && known.clientGroupID !== clientGroupID) foreign.push(clientID);
   }
-  return [...foreign];
+  return foreign;
 }
 
 const recorded = (m: PushMutation): RecordedMutation => ({
