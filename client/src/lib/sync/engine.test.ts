@@ -361,6 +361,30 @@ describe('engine under concurrency (review findings)', () => {
     expect(await dbB.outbox.count()).toBe(0);
   });
 
+  it('a tab whose next id went stale while the other tab sent and cleared that id takes the next one (no id used twice)', async () => {
+    const s = await server();
+    const name = `device-${randomUUID()}`;
+    const tabA = await device(s, 'op1', { dbName: name });
+    const dbB = openReplica(name);
+    cleanups.push(() => dbB.close());
+    const tabB = await SyncEngine.open({
+      db: dbB,
+      baseUrl: TEST_BASE,
+      fetch: s.fetchFn,
+      token: () => tabA.session.token,
+      user: () => tabA.session.user,
+    });
+    await tabB.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }); // id 1: both tabs now expect 2
+    await tabA.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 2 }); // id 2
+    await tabA.engine.sync(); // sends 1 and 2; the acknowledged rows leave the outbox
+    expect(await dbB.outbox.count()).toBe(0);
+    // Tab B still expects id 2. Row 2 is gone, so only the stored counter tells it is taken.
+    const r = await tabB.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 4 });
+    expect(r.id).toBe(3);
+    await tabB.sync();
+    expect(await s.stockAt('A', 'P')).toBe(7); // a reused id 2 would be a duplicate: 3
+  });
+
   it('overlapping pulls never apply a page twice', async () => {
     const s = await server();
     const sup = await device(s, 'sup');
