@@ -8,8 +8,9 @@ import type { Server } from '../src/harness.js';
  * - `client.scan_p95_ms`: scan to confirmation (flow step, local decision, the IndexedDB
  *   transaction, the overlay) with 100,000 stock lines in the replica, measured inside the
  *   page (`performance.measure('floorsync:scan')`). The codes arrive as a keyboard wedge
- *   sends them (key events into the focused field) and the next one after the confirmation,
- *   as an operator scans; syncing runs as it does on the floor (after a pause in scanning);
+ *   sends them (key events into the focused field); Enter for the quantity once the page
+ *   asks for it, and the next code after the confirmation, as an operator scans; syncing
+ *   runs as it does on the floor (after a pause in scanning);
  * - `client.bootstrap100k_s`: a fresh device (new browser context) from sign-in to a usable
  *   replica of 100,000 stock lines (the reset snapshot applied, nothing pending, idle);
  * - `client.propagation_p95_ms`: from a push acknowledged by the server to the change shown
@@ -149,12 +150,19 @@ export const benches: Bench[] = [
           op.page.waitForFunction(
             (k) => performance.getEntriesByName('floorsync:scan').length >= k,
             n,
-            { polling: 'raf' },
+            { polling: 5 },
+          );
+        const asked = () =>
+          op.page.waitForFunction(
+            () => document.querySelector('[data-step="quantity"]') !== null,
+            undefined,
+            { polling: 5 },
           );
         for (let i = 0; i < 200; i++) {
           await op.page.keyboard.type(`BI${i % ITEMS}`);
           await op.page.keyboard.press('Enter');
-          await op.page.keyboard.press('Enter'); // quantity: 1
+          await asked(); // the operator reads "Quantity?"…
+          await op.page.keyboard.press('Enter'); // …and takes 1
           await confirmed(i + 1); // the beep: the operator aims at the next code
         }
         await synced(op.page, 120_000);
