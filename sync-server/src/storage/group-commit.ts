@@ -61,18 +61,22 @@ export function groupCommitStorage(o: {
       });
     committed++;
     if (!syncer) return settle();
+    syncCommitted().then(settle, (failure: Error) => {
+      // Committed but maybe not on disk: report it unavailable. A device retries, and the
+      // retry finds the mutations applied (duplicate) if they did survive.
+      for (const w of batch) w.reject(failure);
+    });
+  };
+
+  /** Resolves once every batch committed so far is durable; rejects with the store's error. */
+  const syncCommitted = (): Promise<void> => {
+    if (!syncer || synced >= committed) return Promise.resolve();
     const mark = committed;
-    syncer().then(
+    return syncer().then(
       () => {
         synced = Math.max(synced, mark);
-        settle();
       },
-      (error: unknown) => {
-        // Committed but maybe not on disk: report it unavailable. A device retries, and the
-        // retry finds the mutations applied (duplicate) if they did survive.
-        const failure = o.toError(error);
-        for (const w of batch) w.reject(failure);
-      },
+      (error: unknown) => Promise.reject(o.toError(error)),
     );
   };
 
@@ -95,21 +99,12 @@ export function groupCommitStorage(o: {
         return Promise.reject(o.toError(error));
       }
     },
-    durable() {
-      if (!syncer || synced >= committed) return Promise.resolve();
-      const mark = committed;
-      return syncer().then(
-        () => {
-          synced = Math.max(synced, mark);
-        },
-        (error: unknown) => Promise.reject(o.toError(error)),
-      );
-    },
+    durable: syncCommitted,
     async close() {
       if (closed) return;
       flush(); // writes issued before close still commit
       closed = true;
-      if (syncer && synced < committed) await syncer().catch(() => undefined);
+      await syncCommitted().catch(() => undefined);
       await o.close();
     },
   };

@@ -64,6 +64,26 @@ async function device(
   return { db, engine, session, signIn };
 }
 
+/** Another engine on the same installation's database (a second tab, or the app restarted). */
+async function sameInstallation(
+  s: Server,
+  name: string,
+  session: { readonly token: string | null; readonly user: { id: string; role: Role } | null },
+  options: { batchSize?: number } = {},
+) {
+  const db = openReplica(name);
+  cleanups.push(() => db.close());
+  const engine = await SyncEngine.open({
+    db,
+    baseUrl: TEST_BASE,
+    fetch: s.fetchFn,
+    token: () => session.token,
+    user: () => session.user,
+    ...options,
+  });
+  return { db, engine };
+}
+
 const qty = (engine: SyncEngine, item: string, position: string) =>
   engine.view.quantity(item as never, position as never, null, null);
 
@@ -82,14 +102,7 @@ describe('sync engine', () => {
 
     // The app restarts mid-shift: a new engine over the same database.
     d.db.close();
-    const db2 = openReplica(name);
-    cleanups.push(() => db2.close());
-    const engine2 = await SyncEngine.open({
-      db: db2,
-      baseUrl: TEST_BASE,
-      fetch: s.fetchFn,
-      token: () => d.session.token,
-      user: () => d.session.user,
+    const { db: db2, engine: engine2 } = await sameInstallation(s, name, d.session, {
       batchSize: 50,
     });
     expect(engine2.pending).toBe(120);
@@ -270,15 +283,7 @@ describe('sync engine', () => {
     const s = await server();
     const name = `device-${randomUUID()}`;
     const tab1 = await device(s, 'op1', { dbName: name });
-    const db2 = openReplica(name);
-    cleanups.push(() => db2.close());
-    const tab2 = await SyncEngine.open({
-      db: db2,
-      baseUrl: TEST_BASE,
-      fetch: s.fetchFn,
-      token: () => tab1.session.token,
-      user: () => tab1.session.user,
-    });
+    const { db: db2, engine: tab2 } = await sameInstallation(s, name, tab1.session);
     const ids = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         (i % 2 ? tab1.engine : tab2).mutate('receiveStock', {
@@ -344,15 +349,7 @@ describe('engine under concurrency (review findings)', () => {
     const s = await server();
     const name = `device-${randomUUID()}`;
     const tabA = await device(s, 'op1', { dbName: name });
-    const dbB = openReplica(name);
-    cleanups.push(() => dbB.close());
-    const tabB = await SyncEngine.open({
-      db: dbB,
-      baseUrl: TEST_BASE,
-      fetch: s.fetchFn,
-      token: () => tabA.session.token,
-      user: () => tabA.session.user,
-    });
+    const { db: dbB, engine: tabB } = await sameInstallation(s, name, tabA.session);
     await tabB.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }); // id 1, unseen by tab A
     await tabA.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 2 }); // id 2
     await tabA.engine.sync();
@@ -365,15 +362,7 @@ describe('engine under concurrency (review findings)', () => {
     const s = await server();
     const name = `device-${randomUUID()}`;
     const tabA = await device(s, 'op1', { dbName: name });
-    const dbB = openReplica(name);
-    cleanups.push(() => dbB.close());
-    const tabB = await SyncEngine.open({
-      db: dbB,
-      baseUrl: TEST_BASE,
-      fetch: s.fetchFn,
-      token: () => tabA.session.token,
-      user: () => tabA.session.user,
-    });
+    const { db: dbB, engine: tabB } = await sameInstallation(s, name, tabA.session);
     await tabB.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }); // id 1: both tabs now expect 2
     await tabA.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 2 }); // id 2
     await tabA.engine.sync(); // sends 1 and 2; the acknowledged rows leave the outbox

@@ -307,13 +307,12 @@ export class SyncEngine {
   private async writeRow(make: (id: number) => OutboxRow): Promise<OutboxRow> {
     const db = this.o.db;
     const guess = this.nextId;
-    if (guess !== null) {
+    // On IndexedDB itself while the connection is open; else the Dexie path below says why it
+    // cannot write (closed, blocked) the way every other write does.
+    if (guess !== null && db.isOpen()) {
       const row = make(guess);
       try {
-        // On IndexedDB itself while the connection is open; else through Dexie, which says
-        // why it cannot (closed, blocked) the way every other write does.
-        if (db.isOpen()) await writeGuessed(db.backendDB(), row, guess);
-        else await dexieWriteGuessed(db, row, guess);
+        await writeGuessed(db.backendDB(), row, guess);
         this.nextId = guess + 1;
         return row;
       } catch (e) {
@@ -788,16 +787,5 @@ function writeGuessed(idb: IDBDatabase, row: OutboxRow, guess: number): Promise<
     };
     tx.oncomplete = () => resolve();
     tx.onabort = () => reject(stale ? new StaleNextId() : (tx.error ?? new StaleNextId()));
-  });
-}
-
-function dexieWriteGuessed(db: ReplicaDB, row: OutboxRow, guess: number): Promise<void> {
-  return db.transaction('rw', db.outbox, db.meta, async () => {
-    const [stored] = await Promise.all([
-      db.meta.get(META.next),
-      db.outbox.add(row),
-      db.meta.put({ key: META.next, value: guess + 1 }),
-    ]);
-    if (((stored?.value as number | undefined) ?? 1) !== guess) throw new StaleNextId();
   });
 }
