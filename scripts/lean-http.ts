@@ -165,3 +165,36 @@ export class LeanClient {
     this.idle.length = 0;
   }
 }
+
+/**
+ * A device's open poke stream (`GET /sync/stream`), as every Floorsync device holds one:
+ * read and counted, nothing more. Benchmarks open one per device so that what the server
+ * does for listeners (a poke to each after commits) is part of what they measure.
+ */
+export class LeanPokeStream {
+  private readonly socket: net.Socket;
+  private count = 0;
+  private tail = '';
+  constructor(base: string, ticket: string) {
+    const url = new URL(base);
+    this.socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+    this.socket.write(
+      `GET /sync/stream?ticket=${encodeURIComponent(ticket)} HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\n\r\n`,
+    );
+    this.socket.on('data', (chunk: Buffer) => {
+      const text = this.tail + chunk.toString('latin1');
+      this.count += text.split('event: poke').length - 1;
+      // One character short of the marker: a marker split across chunks is found next time,
+      // and none is counted twice.
+      this.tail = text.slice(-('event: poke'.length - 1));
+    });
+    this.socket.on('error', () => undefined);
+  }
+  /** Pokes received so far (the one at connect included). */
+  get pokes(): number {
+    return this.count;
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Bench, BenchResult } from '../../scripts/bench-kit.js';
 import { BENCH_ADMIN_PASSWORD, withServer } from '../../scripts/bench-server.js';
-import { LeanClient } from '../../scripts/lean-http.js';
+import { LeanClient, LeanPokeStream } from '../../scripts/lean-http.js';
 
 /**
  * Sync-server benchmarks over loopback HTTP against a real server process on a real file
@@ -65,7 +65,9 @@ class Api {
     const total = buckets.at(-1)?.[1] ?? 0;
     return (buckets.find(([, n]) => n >= total * 0.99)?.[0] ?? Infinity) * 1000;
   }
+  readonly devices: Device[] = [];
   close() {
+    for (const d of this.devices) d.stream?.close();
     this.client.close();
   }
   async login(group: string): Promise<string> {
@@ -79,16 +81,27 @@ class Api {
   }
 }
 
+/** A device: its own session and client group, and (as every device holds one) a poke stream. */
 class Device {
   next = 1;
   constructor(
     readonly api: Api,
     readonly token: string,
     readonly group: string,
+    readonly stream: LeanPokeStream | null,
     readonly client = `${group}-c`,
   ) {}
-  static async create(api: Api, name: string) {
-    return new Device(api, await api.login(name), name);
+  static async create(api: Api, name: string, listen = true) {
+    const token = await api.login(name);
+    const stream = listen
+      ? new LeanPokeStream(
+          api.base,
+          ((await api.post('/api/auth/ticket', {}, token)) as { ticket: string }).ticket,
+        )
+      : null;
+    const device = new Device(api, token, name, stream);
+    api.devices.push(device);
+    return device;
   }
   async push(mutations: { name: string; args: unknown }[]) {
     const res = (await this.api.post(
@@ -112,7 +125,7 @@ class Device {
 
 const BINS = 50;
 async function seed(api: Api) {
-  const d = await Device.create(api, 'seed');
+  const d = await Device.create(api, 'seed', false);
   const m: { name: string; args: unknown }[] = [
     { name: 'defineItem', args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' } },
   ];
@@ -143,6 +156,9 @@ async function pushLoad(api: Api, devices: number, batch: number, perDevice: num
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  // The streams must have worked, or the run measured a server with nobody listening.
+  if (!ds.some((d) => (d.stream?.pokes ?? 0) > 1)) throw new Error('no device heard a poke');
+  for (const d of ds) d.stream?.close(); // the next run's devices are the only listeners
   latencies.sort((a, b) => a - b);
   return {
     perSecond: (devices * batch * perDevice) / seconds,
@@ -179,6 +195,7 @@ async function openLoop(api: Api, devices: number, perSecond: number, seconds: n
       }
     }),
   );
+  for (const d of ds) d.stream?.close();
   latencies.sort((a, b) => a - b);
   return {
     pushes: latencies.length,
@@ -275,10 +292,10 @@ export const benches: Bench[] = [
     async run() {
       return withApi(async (api) => {
         await seed(api);
-        const writer = await Device.create(api, 'writer');
+        const writer = await Device.create(api, 'writer', false);
         for (let i = 0; i < 100; i++)
           await writer.push(Array.from({ length: 1000 }, (_, j) => scan(i * 1000 + j)));
-        const reader = await Device.create(api, 'fresh');
+        const reader = await Device.create(api, 'fresh', false);
         const t0 = performance.now();
         let cookie = 0;
         let events = 0;

@@ -20,6 +20,7 @@ const envSchema = z.object({
     .positive()
     .max(24 * 90)
     .default(12),
+  POKE_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(50),
   CLIENT_DIR: z.string().optional(),
 });
 
@@ -33,6 +34,8 @@ export interface Config {
   readonly natsUrl: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly sessionTtlMs: number;
+  /** SSE pokes: at most one per this many ms per stream, with the newest head. */
+  readonly pokeIntervalMs: number;
   readonly clientDir: string | undefined;
 }
 
@@ -53,6 +56,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     natsUrl: e.NATS_URL === '' ? undefined : e.NATS_URL,
     logLevel: e.LOG_LEVEL,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    pokeIntervalMs: e.POKE_INTERVAL_MS,
     clientDir: e.CLIENT_DIR,
   };
 }

@@ -6,9 +6,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createApp } from './app.js';
+import { serveNode } from './http/node.js';
 import { argon2Hasher } from './auth/passwords.js';
 import { DEMO_USERS, DEMO_ADMIN_PASSWORD, bootstrap } from './bootstrap.js';
 import { inProcessBus } from './bus/in-process.js';
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     log,
     clock,
     newId,
-    config: { sessionTtlMs: config.sessionTtlMs },
+    config: { sessionTtlMs: config.sessionTtlMs, pokeIntervalMs: config.pokeIntervalMs },
     staticRoutes: (app) => {
       if (existsSync(path.join(clientDir, 'index.html'))) {
         const root = path.relative(process.cwd(), clientDir);
@@ -78,25 +78,22 @@ async function main(): Promise<void> {
     },
   });
 
-  const server = serve(
-    { fetch: handle.app.fetch, port: config.port, hostname: config.host },
-    (info) => {
-      log.log('info', 'listening', {
-        url: `http://${config.host}:${info.port}`,
-        dataFile: file,
-        demo: config.demo,
-      });
-      if (config.demo && created) {
-        const users = [
-          ...DEMO_USERS.map((u) => `${u.username} / ${u.password}`),
-          `admin / ${config.adminPassword ? '(ADMIN_PASSWORD)' : DEMO_ADMIN_PASSWORD}`,
-        ];
-        process.stderr.write(
-          `\n  Floorsync demo at http://${config.host}:${info.port}\n  Sign in as: ${users.join(',  ')}\n\n`,
-        );
-      }
-    },
-  );
+  const server = serveNode(handle, { port: config.port, hostname: config.host }, (info) => {
+    log.log('info', 'listening', {
+      url: `http://${config.host}:${info.port}`,
+      dataFile: file,
+      demo: config.demo,
+    });
+    if (config.demo && created) {
+      const users = [
+        ...DEMO_USERS.map((u) => `${u.username} / ${u.password}`),
+        `admin / ${config.adminPassword ? '(ADMIN_PASSWORD)' : DEMO_ADMIN_PASSWORD}`,
+      ];
+      process.stderr.write(
+        `\n  Floorsync demo at http://${config.host}:${info.port}\n  Sign in as: ${users.join(',  ')}\n\n`,
+      );
+    }
+  });
 
   let stopping = false;
   const stop = (signal: string) => {

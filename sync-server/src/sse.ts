@@ -3,10 +3,23 @@ import type { SSEStreamingApi } from 'hono/streaming';
 /**
  * Connected SSE clients of this instance. A poke carries no data — only the head — so a
  * lost one costs latency, never data; clients also pull on reconnect, focus and a timer.
+ *
+ * Pokes are coalesced: at most one every `intervalMs`, carrying the newest head. The first
+ * poke after a quiet interval goes out at once; pokes arriving within the interval after it
+ * are sent together when it ends. Without this, every push wrote to every open stream: with
+ * 100 devices listening, a single-scan push cost 100 writes, and measured throughput fell
+ * from about 4,500 to 350 pushes/s (and every device pulled after each one).
  */
 export class SseHub {
   private readonly streams = new Set<SSEStreamingApi>();
   private closing: (() => void)[] = [];
+  /** The newest head told to this hub, and the newest sent to the streams. */
+  private latest = -1;
+  private sent = -1;
+  private sentAt = -Infinity;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly intervalMs = 50) {}
 
   get size(): number {
     return this.streams.size;
@@ -20,7 +33,24 @@ export class SseHub {
     this.streams.delete(stream);
   }
 
+  /** A commit made `head` the newest seq: every stream hears of it within `intervalMs`. */
   poke(head: number): void {
+    if (head > this.latest) this.latest = head;
+    if (this.latest <= this.sent || this.timer !== null) return;
+    const wait = this.sentAt + this.intervalMs - performance.now();
+    if (wait <= 0) this.send();
+    else {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.send();
+      }, wait);
+    }
+  }
+
+  private send(): void {
+    const head = this.latest;
+    this.sent = head;
+    this.sentAt = performance.now();
     for (const s of this.streams) {
       s.writeSSE({ event: 'poke', data: JSON.stringify({ head }), id: String(head) }).catch(() =>
         this.streams.delete(s),
@@ -38,6 +68,8 @@ export class SseHub {
   }
 
   close(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
     for (const s of this.streams) void s.close();
     this.streams.clear();
     for (const r of this.closing) r();

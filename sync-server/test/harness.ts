@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import type { Role } from '@floorsync/domain';
 import type { AppHandle } from '../src/app.js';
 import { createApp } from '../src/app.js';
+import { serveNode } from '../src/http/node.js';
 import type { PasswordHasher } from '../src/auth/passwords.js';
 import { argon2Hasher } from '../src/auth/passwords.js';
 import { bootstrap } from '../src/bootstrap.js';
@@ -51,7 +52,7 @@ export interface TestServer {
 }
 
 export async function startServer(
-  options: { demo?: boolean; storage?: Storage; dir?: string } = {},
+  options: { demo?: boolean; storage?: Storage; dir?: string; pokeIntervalMs?: number } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'floorsync-test-'));
   const file = path.join(dir, 'floorsync.db');
@@ -75,9 +76,12 @@ export async function startServer(
     log: silentLogger,
     clock: clock.now,
     newId,
-    config: { heartbeatMs: 200 },
+    config: {
+      heartbeatMs: 200,
+      ...(options.pokeIntervalMs !== undefined ? { pokeIntervalMs: options.pokeIntervalMs } : {}),
+    },
   });
-  let server: ReturnType<typeof serve> | undefined;
+  let server: Server | undefined;
 
   const request: TestServer['request'] = (p, init = {}) => {
     const headers = new Headers(init.headers);
@@ -120,9 +124,8 @@ export async function startServer(
     },
     listen() {
       return new Promise((resolve) => {
-        server = serve(
-          { fetch: handle.app.fetch, port: 0, hostname: '127.0.0.1' },
-          (info: AddressInfo) => resolve(`http://127.0.0.1:${info.port}`),
+        server = serveNode(handle, { port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
+          resolve(`http://127.0.0.1:${info.port}`),
         );
       });
     },
@@ -226,7 +229,9 @@ export const masterData = [
 ];
 
 /** Starts a server with admin + a supervisor device that defined the master data. */
-export async function warehouseServer(options: { storage?: Storage } = {}) {
+export async function warehouseServer(
+  options: { storage?: Storage; pokeIntervalMs?: number } = {},
+) {
   const server = await startServer(options);
   const admin = await server.login('admin', ADMIN_PASSWORD);
   await server.createUser(admin, 'sup', 'supervisor');

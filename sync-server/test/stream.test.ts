@@ -91,6 +91,76 @@ describe('GET /sync/stream (SSE pokes)', () => {
   });
 });
 
+describe('poke coalescing', () => {
+  it('a burst of pushes gives a few pokes, the last with the final head; a quiet push is poked at once', async () => {
+    // An interval long enough that "at once" and "coalesced" cannot be confused.
+    const w = await warehouseServer({ pokeIntervalMs: 1500 });
+    server = w.server;
+    const base = await server.listen();
+    const op1 = new Device(server, await server.login('op1', 'op1-password'));
+    const open = async () => {
+      const { ticket } = (await (
+        await fetch(`${base}/api/auth/ticket`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${op1.token}` },
+        })
+      ).json()) as { ticket: string };
+      return fetch(`${base}/sync/stream?ticket=${encodeURIComponent(ticket)}`);
+    };
+    const heads = (frames: string[]) =>
+      frames
+        .filter((f) => f.includes('event: poke'))
+        .map((f) => Number(/data: \{"head":(\d+)\}/.exec(f)?.[1]));
+
+    // A quiet push: its poke follows its commit without waiting out an interval.
+    const quiet = await open();
+    await new Promise((r) => setTimeout(r, 1600)); // a quiet interval
+    const started = performance.now();
+    const pushedQuiet = w.supervisor.pushOk([
+      w.supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    const quietFrames = await readFrames(quiet, (f) => heads(f).length >= 2);
+    const { head: quietHead } = await pushedQuiet;
+    expect(heads(quietFrames).at(-1)).toBe(quietHead);
+    expect(performance.now() - started).toBeLessThan(1000); // not held for the interval
+
+    // A burst of 40 single-scan pushes from 4 devices: far fewer pokes than commits, and the
+    // newest head always arrives.
+    const stream = await open();
+    const devices = [
+      w.supervisor,
+      ...(await Promise.all(
+        ['op2', 'op2', 'op1'].map(
+          async (u) => new Device(server, await server.login(u, `${u}-password`)),
+        ),
+      )),
+    ];
+    const burstStarted = performance.now();
+    const burst = Promise.all(
+      devices.map(async (d) => {
+        let last = 0;
+        for (let i = 0; i < 10; i++) {
+          last = (
+            await d.pushOk([
+              d.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+            ])
+          ).head;
+        }
+        return last;
+      }),
+    );
+    const finalHead = Math.max(...(await burst));
+    const frames = await readFrames(stream, (f) => heads(f).at(-1) === finalHead);
+    const seen = heads(frames);
+    expect(seen.at(-1)).toBe(finalHead);
+    // The connect poke, the first of the burst at once, then one per 1.5 s at most.
+    expect(seen.length).toBeLessThanOrEqual(
+      3 + Math.ceil((performance.now() - burstStarted) / 1500),
+    );
+    expect(seen).toEqual([...seen].sort((a, b) => a - b)); // never backwards
+  });
+});
+
 describe('SSE tickets', () => {
   it('are single-use, and refused for a revoked device', async () => {
     const w = await warehouseServer();

@@ -18,19 +18,19 @@ export class HttpProblem extends Error {
   }
 }
 
+/** The problem+json document of `p`. */
+export const problemDocument = (p: HttpProblem): string =>
+  JSON.stringify({
+    type: `https://floorsync.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`,
+    title: p.title,
+    status: p.status,
+    ...(p.detail !== undefined ? { detail: p.detail } : {}),
+    code: p.code,
+  });
+
 export const problem = (c: Context, p: HttpProblem) => {
   for (const [k, v] of Object.entries(p.headers)) c.header(k, v);
-  return c.body(
-    JSON.stringify({
-      type: `https://floorsync.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`,
-      title: p.title,
-      status: p.status,
-      ...(p.detail !== undefined ? { detail: p.detail } : {}),
-      code: p.code,
-    }),
-    p.status,
-    { 'content-type': 'application/problem+json' },
-  );
+  return c.body(problemDocument(p), p.status, { 'content-type': 'application/problem+json' });
 };
 
 export const badRequest = (detail: string, code = 'BAD_REQUEST') =>

@@ -1,0 +1,40 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { AppHandle } from '../app.js';
+
+/**
+ * The app on a Node HTTP server. Every route goes through Hono (`@hono/node-server`) except
+ * `POST /sync/push`, the hot path of a floor full of scanners, which `leanPush` answers from
+ * Node's request directly — the same handler, checks, problems and metrics, without building
+ * web `Request`/`Response` objects (measured: about a fifth of a single-scan push's time).
+ */
+export function serveNode(
+  handle: AppHandle,
+  options: { port: number; hostname: string },
+  onListening?: (info: AddressInfo) => void,
+): Server {
+  const hono = getRequestListener(handle.app.fetch, { hostname: options.hostname });
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'POST' && req.url === '/sync/push') {
+      handle.leanPush(req).then(
+        (r) => {
+          res.writeHead(r.status, {
+            ...r.headers,
+            'content-length': String(Buffer.byteLength(r.body)),
+          });
+          res.end(r.body);
+        },
+        // leanPush answers every failure itself; this is a broken socket or a bug in it.
+        () => res.destroy(),
+      );
+      return;
+    }
+    void hono(req, res);
+  });
+  server.listen(options.port, options.hostname, () => {
+    onListening?.(server.address() as AddressInfo);
+  });
+  return server;
+}

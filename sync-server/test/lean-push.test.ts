@@ -1,0 +1,173 @@
+import { MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES } from '@floorsync/domain';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, startServer } from './harness.js';
+import type { TestServer } from './harness.js';
+
+/**
+ * A listening server answers `POST /sync/push` on the lean Node path (`serveNode` →
+ * `leanPush`); `app.request()` goes through the Hono route. Both must answer every push
+ * alike: status, the headers a client reads, the body, and what `/metrics` counts.
+ */
+let server: TestServer;
+afterEach(async () => {
+  await server.close();
+});
+
+interface Answer {
+  status: number;
+  contentType: string | null;
+  wwwAuthenticate: string | null;
+  body: unknown;
+}
+const answer = async (res: Response): Promise<Answer> => ({
+  status: res.status,
+  contentType: res.headers.get('content-type'),
+  wwwAuthenticate: res.headers.get('www-authenticate'),
+  body: JSON.parse(await res.text()) as unknown,
+});
+
+const mutation = (clientID: string, id: number, quantity: unknown = 1) => ({
+  clientID,
+  id,
+  name: 'receiveStock',
+  args: { itemId: 'A', positionId: 'P', quantity },
+  timestamp: Date.parse('2026-11-25T21:00:00.000Z'),
+});
+
+describe('the lean push path answers as the Hono route does', () => {
+  it('for every kind of refusal, byte for byte in the body', async () => {
+    server = await startServer();
+    const base = await server.listen();
+    const admin = await server.login('admin', ADMIN_PASSWORD);
+    const push = (viaSocket: boolean, body: string, token?: string) => {
+      const init = {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+      };
+      return viaSocket
+        ? fetch(`${base}/sync/push`, init)
+        : Promise.resolve(server.handle.app.request('/sync/push', init));
+    };
+    const valid = (group: string, mutations: unknown[]) =>
+      JSON.stringify({ pushVersion: 1, clientGroupID: group, profileID: 'p', mutations });
+    const cases: [string, string, string | undefined][] = [
+      ['no token', valid('g1', [mutation('c1', 1)]), undefined],
+      ['a forged token', valid('g1', [mutation('c1', 1)]), 'forged-token-forged-token-forged'],
+      ['malformed JSON', '{"pushVersion": 1,', admin],
+      ['wrong types', JSON.stringify({ pushVersion: 1, clientGroupID: 7, mutations: {} }), admin],
+      [
+        'too many mutations',
+        valid(
+          'g1',
+          Array.from({ length: MAX_MUTATIONS_PER_PUSH + 1 }, (_, i) => mutation('c1', i + 1)),
+        ),
+        admin,
+      ],
+      ['too many bytes', 'x'.repeat(MAX_PUSH_BYTES + 1), admin],
+      ['an unknown push version', JSON.stringify({ pushVersion: 9 }), admin],
+    ];
+    const head = async () =>
+      ((await (await server.request('/health')).json()) as { head: number }).head;
+    const headBefore = await head();
+    for (const [what, body, token] of cases) {
+      const lean = await answer(await push(true, body, token));
+      const hono = await answer(await push(false, body, token));
+      expect(lean, what).toEqual(hono);
+      expect(lean.status, what).not.toBe(500);
+    }
+    // Nothing of it was written: no event, no stock, no device bound.
+    expect(await head()).toBe(headBefore);
+    expect(await (await server.request('/api/stock', { token: admin })).json()).toEqual([]);
+    const devices = (await (await server.request('/api/devices', { token: admin })).json()) as {
+      clientGroupID: string;
+    }[];
+    expect(devices.map((d) => d.clientGroupID)).not.toContain('g1');
+  });
+
+  it('for an accepted push: the same results, the same counters', async () => {
+    server = await startServer();
+    const base = await server.listen();
+    const tokenA = await server.login('admin', ADMIN_PASSWORD, 'group-a');
+    const tokenB = await server.login('admin', ADMIN_PASSWORD, 'group-b');
+    const setup = await server.request('/sync/push', {
+      method: 'POST',
+      token: tokenA,
+      json: {
+        pushVersion: 1,
+        clientGroupID: 'group-a',
+        profileID: 'p',
+        mutations: [
+          {
+            ...mutation('a', 1),
+            name: 'defineItem',
+            args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' },
+          },
+          {
+            ...mutation('a', 2),
+            name: 'definePosition',
+            args: { positionId: 'P', code: 'P', kind: 'bin' },
+          },
+        ],
+      },
+    });
+    expect(setup.status).toBe(200);
+    const metric = async (series: string) => {
+      const text = await (await server.request('/metrics')).text();
+      return Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${series} `))
+          ?.split(' ')[1] ?? 0,
+      );
+    };
+    const ok = 'floorsync_http_requests_total{method="POST",status="200"}';
+    const applied = 'floorsync_mutations_total{status="applied"}';
+    const before = [await metric(ok), await metric(applied)];
+
+    const body = (group: string, client: string) =>
+      JSON.stringify({
+        pushVersion: 1,
+        clientGroupID: group,
+        profileID: 'p',
+        mutations: [mutation(client, 1), mutation(client, 2, 2)],
+      });
+    const headers = (token: string) => ({
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+    });
+    const lean = await answer(
+      await fetch(`${base}/sync/push`, {
+        method: 'POST',
+        body: body('group-b', 'b'),
+        headers: headers(tokenB),
+      }),
+    );
+    const hono = await answer(
+      await server.handle.app.request('/sync/push', {
+        method: 'POST',
+        body: body('group-a', 'a2'),
+        headers: headers(tokenA),
+      }),
+    );
+    type Results = { results: { clientID: string; status: string }[]; head: number };
+    const strip = (a: Answer) => ({
+      ...a,
+      body: (a.body as Results).results.map((r) => r.status),
+    });
+    expect(strip(lean)).toEqual(strip(hono));
+    expect(strip(lean).body).toEqual(['applied', 'applied']);
+    expect((hono.body as Results).head).toBeGreaterThan((lean.body as Results).head);
+    // Both counted once each: the request and its mutations.
+    expect([await metric(ok), await metric(applied)]).toEqual([before[0]! + 2, before[1]! + 4]);
+    // And the lean push's device activity is visible to supervisors at once.
+    const devices = (await (await server.request('/api/devices', { token: tokenA })).json()) as {
+      clientGroupID: string;
+      lastPushAt: string | null;
+    }[];
+    expect(devices.find((d) => d.clientGroupID === 'group-b')?.lastPushAt).not.toBeNull();
+  });
+});
