@@ -10,7 +10,7 @@ import { spawnServer } from './server-process.js';
 export const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
 
 const pinned = (() => {
-  if (os.cpus().length < 2 || process.env.NOPIN) return false;
+  if (os.cpus().length < 2) return false;
   const r = spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   if (r.status === 0)
     process.stderr.write('bench: server pinned to core 0, load generator to core 1\n');
