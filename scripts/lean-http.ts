@@ -174,19 +174,26 @@ export class LeanClient {
 export class LeanPokeStream {
   private readonly socket: net.Socket;
   private count = 0;
-  private tail = '';
-  constructor(base: string, ticket: string) {
+  private buffer = '';
+  constructor(base: string, ticket: string, onPoke?: (head: number) => void) {
     const url = new URL(base);
     this.socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
     this.socket.write(
       `GET /sync/stream?ticket=${encodeURIComponent(ticket)} HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\n\r\n`,
     );
     this.socket.on('data', (chunk: Buffer) => {
-      const text = this.tail + chunk.toString('latin1');
-      this.count += text.split('event: poke').length - 1;
-      // One character short of the marker: a marker split across chunks is found next time,
-      // and none is counted twice.
-      this.tail = text.slice(-('event: poke'.length - 1));
+      this.buffer += chunk.toString('latin1');
+      // Frames end with a blank line; chunked-encoding size lines in between do not matter.
+      let at: number;
+      while ((at = this.buffer.indexOf('\n\n')) >= 0) {
+        const frame = this.buffer.slice(0, at);
+        this.buffer = this.buffer.slice(at + 2);
+        const head = /event: poke\ndata: \{"head":(\d+)\}/.exec(frame)?.[1];
+        if (head !== undefined) {
+          this.count++;
+          onPoke?.(Number(head));
+        }
+      }
     });
     this.socket.on('error', () => undefined);
   }

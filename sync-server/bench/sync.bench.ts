@@ -84,6 +84,8 @@ class Api {
 /** A device: its own session and client group, and (as every device holds one) a poke stream. */
 class Device {
   next = 1;
+  /** Patch operations received by pulls. */
+  pulled = 0;
   constructor(
     readonly api: Api,
     readonly token: string,
@@ -91,19 +93,33 @@ class Device {
     readonly stream: LeanPokeStream | null,
     readonly client = `${group}-c`,
   ) {}
-  static async create(api: Api, name: string, listen = true) {
+  static async create(api: Api, name: string, listen = true, onPoke?: (head: number) => void) {
     const token = await api.login(name);
     const stream = listen
       ? new LeanPokeStream(
           api.base,
           ((await api.post('/api/auth/ticket', {}, token)) as { ticket: string }).ticket,
+          onPoke,
         )
       : null;
     const device = new Device(api, token, name, stream);
     api.devices.push(device);
     return device;
   }
-  async push(mutations: { name: string; args: unknown }[]) {
+  /** Pulls from `cookie` until the server has no more; returns the new cookie. */
+  async pullFrom(cookie: number): Promise<number> {
+    for (;;) {
+      const res = (await this.api.post(
+        '/sync/pull',
+        { pullVersion: 1, clientGroupID: this.group, cookie, profileID: 'p', schemaVersion: '1' },
+        this.token,
+      )) as { cookie: number; hasMore?: boolean; patch: unknown[] };
+      this.pulled += res.patch.length;
+      cookie = res.cookie;
+      if (!res.hasMore) return cookie;
+    }
+  }
+  async push(mutations: { name: string; args: unknown }[]): Promise<number> {
     const res = (await this.api.post(
       '/sync/push',
       {
@@ -117,9 +133,10 @@ class Device {
         })),
       },
       this.token,
-    )) as { results: { status: string }[] };
+    )) as { results: { status: string }[]; head: number };
     if (res.results.some((r) => r.status !== 'applied'))
       throw new Error(`not applied: ${JSON.stringify(res.results[0])}`);
+    return res.head;
   }
 }
 
@@ -204,6 +221,117 @@ async function openLoop(api: Api, devices: number, perSecond: number, seconds: n
   };
 }
 
+/**
+ * A working floor: `devices` devices, each holding a poke stream and pulling when poked (one
+ * pull at a time, and one more after it when poked meanwhile), as the client does; each scans
+ * at random (Poisson) times, `perSecond` scans a second on average, and pushes one scan at a
+ * time. One more device only watches, as a supervisor's screen does. Reports the push latency
+ * (scan → acknowledgement, including time queued behind the device's previous push), how long
+ * until the watching device has pulled an acknowledged scan, and the pulls the pokes caused.
+ */
+let floorRuns = 0;
+async function floor(api: Api, devices: number, perSecond: number, seconds: number) {
+  const run = ++floorRuns;
+  const start = (JSON.parse((await api.request('GET', '/health')).text) as { head: number }).head;
+  const pullLatencies: number[] = [];
+  /** Pulls on pokes, one at a time; calls `pulled` with each new cookie. */
+  const puller = (d: () => Device, pulled: (cookie: number) => void) => {
+    let cookie = start;
+    let pulling = false;
+    let pokedAt: number | null = null; // the first poke not yet answered by a pull
+    return (head: number) => {
+      if (head <= cookie) return;
+      pokedAt ??= performance.now();
+      if (pulling) return;
+      pulling = true;
+      void (async () => {
+        while (pokedAt !== null) {
+          const since = pokedAt;
+          pokedAt = null;
+          cookie = await d().pullFrom(cookie);
+          pullLatencies.push(performance.now() - since);
+          pulled(cookie);
+        }
+        pulling = false;
+      })();
+    };
+  };
+  // Acknowledged heads waiting to be seen by the watcher, in order.
+  const acked: { head: number; at: number }[] = [];
+  const propagation: number[] = [];
+  let watcher: Device | null = null;
+  watcher = await Device.create(
+    api,
+    `floor${run}-watcher`,
+    true,
+    puller(
+      () => watcher as Device,
+      (cookie) => {
+        const now = performance.now();
+        acked.sort((a, b) => a.head - b.head);
+        while (acked.length > 0 && (acked[0]?.head ?? Infinity) <= cookie)
+          propagation.push(now - (acked.shift()?.at ?? now));
+      },
+    ),
+  );
+  const ds: Device[] = [];
+  for (let i = 0; i < devices; i++) {
+    let self: Device | null = null;
+    self = await Device.create(
+      api,
+      `floor${run}-${i}`,
+      true,
+      puller(
+        () => self as Device,
+        () => undefined,
+      ),
+    );
+    ds.push(self);
+  }
+  const latencies: number[] = [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
+  const end = t0 + seconds * 1000;
+  await Promise.all(
+    ds.map(async (d, k) => {
+      const gap = () => -Math.log(1 - Math.random()) * (1000 / perSecond);
+      const times: number[] = [];
+      for (let t = t0 + gap(); t < end; t += gap()) times.push(t);
+      for (const [i, at] of times.entries()) {
+        await sleep(at - performance.now());
+        const head = await d.push([scan(k + i)]);
+        const now = performance.now();
+        latencies.push(now - at);
+        acked.push({ head, at: now });
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  lag.disable();
+  process.stderr.write(`GENLAG p99 ${lag.percentile(99) / 1e6} max ${lag.max / 1e6}\n`);
+  const busy = (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
+  await sleep(500); // the last pokes and pulls
+  for (const d of [...ds, watcher]) d.stream?.close();
+  const pct = (xs: number[], q: number) =>
+    [...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)] ?? 0;
+  return {
+    pushes: latencies.length,
+    p50: pct(latencies, 0.5),
+    p99: pct(latencies, 0.99),
+    seenP99: pct(propagation, 0.99),
+    unseen: acked.length,
+    pullsPerSecond: pullLatencies.length / seconds,
+    /** The load generator's CPU share of its one core: near 1, it would be what is measured. */
+    generatorBusy: busy,
+    eventsPerPull: [...ds, watcher].reduce((n, d) => n + d.pulled, 0) / pullLatencies.length,
+    pullP99: pct(pullLatencies, 0.99),
+  };
+}
+
 /** The ceiling: plain inserts of event-sized rows into the same kind of file, 100 per transaction. */
 function rawInsertPerSecond(): number {
   const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-raw-'));
@@ -282,6 +410,32 @@ export const benches: Bench[] = [
           }
           if (devices === 100 && batch === 1)
             out['push.single_p99_ms'] = { value: r.p99, unit: 'ms' };
+        }
+      });
+      return out;
+    },
+  },
+  {
+    name: 'push.floor100_p99_ms',
+    async run() {
+      const out: Record<string, BenchResult> = {};
+      await withApi(async (api) => {
+        await seed(api);
+        await floor(api, 20, 5, 2); // warm-up
+        for (const [perSecond, label] of [
+          [1, 'floor100'],
+          [5, 'floor100_busy'],
+        ] as const) {
+          const f = await floor(api, 100, perSecond, 10);
+          if (f.unseen > 0) throw new Error(`${f.unseen} acknowledged scans never seen`);
+          const unit = `ms (100 devices × ${perSecond} scan/s, listening and pulling)`;
+          out[`push.${label}_p50_ms`] = { value: f.p50, unit };
+          out[`push.${label}_p99_ms`] = { value: f.p99, unit };
+          out[`push.${label}_seen_p99_ms`] = { value: f.seenP99, unit };
+          out[`push.${label}_pull_p99_ms`] = { value: f.pullP99, unit };
+          out[`push.${label}_pulls_per_s`] = { value: f.pullsPerSecond, unit: 'pulls/s' };
+          out[`push.${label}_events_per_pull`] = { value: f.eventsPerPull, unit: 'events' };
+          out[`push.${label}_generator_cpu`] = { value: f.generatorBusy, unit: 'share of a core' };
         }
       });
       return out;

@@ -36,6 +36,7 @@ import {
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { pull } from './replay/pull.js';
+import { RecentEvents } from './replay/recent-events.js';
 import type { AuthenticatedPush } from './replay/apply-push.js';
 import { applyPush, checkAndBind } from './replay/apply-push.js';
 import { SseHub } from './sse.js';
@@ -97,8 +98,15 @@ export interface LeanResponse {
 
 export interface AppHandle {
   readonly app: Hono<Env>;
-  /** `POST /sync/push` for a Node request, as the Hono route answers it (see `serveNode`). */
-  readonly leanPush: (incoming: IncomingMessage) => Promise<LeanResponse>;
+  /**
+   * The handler of a route answered straight from Node's request (`POST /sync/push` and
+   * `/sync/pull`), as the Hono route answers it; undefined for every other route. See
+   * `serveNode`.
+   */
+  readonly lean: (
+    method: string | undefined,
+    path: string | undefined,
+  ) => ((incoming: IncomingMessage) => Promise<LeanResponse>) | undefined;
   readonly hub: SseHub;
   readonly metrics: Metrics;
   /** Stops timers, flushes pending device activity, closes SSE streams. */
@@ -191,6 +199,18 @@ function readStream(
   });
 }
 
+/** A body already serialized (a pull's page of events, see `RecentEvents`). */
+const isSerialized = (body: unknown): body is { json: string } =>
+  typeof body === 'object' &&
+  body !== null &&
+  typeof (body as { json?: unknown }).json === 'string';
+
+/** A 200 JSON answer through Hono, of an object or of an already serialized body. */
+const jsonResponse = (c: Context, body: unknown) =>
+  isSerialized(body)
+    ? c.body(body.json, 200, { 'content-type': 'application/json' })
+    : c.json(body as object);
+
 function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
@@ -209,6 +229,7 @@ export function createApp(deps: AppDeps): AppHandle {
   const sessionTtlMs = deps.config?.sessionTtlMs ?? 12 * 3600_000;
   const ticketTtlMs = deps.config?.ticketTtlMs ?? 60_000;
   const hub = new SseHub(deps.config?.pokeIntervalMs ?? 50);
+  const recentEvents = new RecentEvents();
   const app = new Hono<Env>();
 
   // A hash to verify against when the user does not exist, so timing does not reveal usernames.
@@ -311,7 +332,12 @@ export function createApp(deps: AppDeps): AppHandle {
   const sessionCacheMs = deps.config?.sessionCacheMs ?? 5000;
   const sessionCache = new Map<string, { session: Session; expires: string; until: number }>();
   /** Forget every cached session: after any change to sessions, users or devices. */
-  const forgetSessions = () => sessionCache.clear();
+  const forgetSessions = () => {
+    sessionCache.clear();
+    devicesChecked.clear();
+  };
+  /** Devices seen not revoked, until when (ms): a pull checks its device at most this often. */
+  const devicesChecked = new Map<string, number>();
 
   const authenticate = async (header: string | undefined): Promise<Session> => {
     const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
@@ -360,8 +386,14 @@ export function createApp(deps: AppDeps): AppHandle {
     if (session.clientGroupID !== null) {
       if (session.clientGroupID !== clientGroupID)
         throw forbidden('this session belongs to another device');
+      const now = clock().getTime();
+      if ((devicesChecked.get(clientGroupID) ?? 0) > now) return;
       const device = await storage.read((tx) => tx.device(clientGroupID));
       if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
+      if (sessionCacheMs > 0) {
+        if (devicesChecked.size >= 10_000) devicesChecked.clear();
+        devicesChecked.set(clientGroupID, now + sessionCacheMs);
+      }
       return;
     }
     await storage.write((tx) =>
@@ -471,7 +503,7 @@ export function createApp(deps: AppDeps): AppHandle {
 
   /**
    * A push once its sender is authenticated: one implementation for the Hono route and the
-   * lean Node path (`leanPush`). Returns the response body (200).
+   * lean Node path (`lean`). Returns the response body (200).
    */
   const push = async (session: Session, body: unknown, t0: number): Promise<unknown> => {
     const version = (body as { pushVersion?: unknown } | null)?.pushVersion;
@@ -521,66 +553,93 @@ export function createApp(deps: AppDeps): AppHandle {
   app.post('/sync/push', async (c) => {
     const t0 = performance.now();
     const session = await authorize(header(c, 'authorization'), 'operator');
-    return c.json(await push(session, await readJson(c, MAX_PUSH_BYTES, pushTooLarge), t0));
+    return jsonResponse(
+      c,
+      await push(session, await readJson(c, MAX_PUSH_BYTES, pushTooLarge), t0),
+    );
   });
 
-  /**
-   * `POST /sync/push` straight from Node's request, without Hono's request and response
-   * objects: the same authorization, body limits, handler, problems, metrics and log line.
-   * `serveNode` routes pushes here; measured, Hono's part cost a single-scan push about a
-   * fifth of its time.
-   */
-  const leanPush = async (incoming: IncomingMessage): Promise<LeanResponse> => {
-    const t0 = performance.now();
-    let response: LeanResponse;
-    try {
-      const session = await authorize(incoming.headers.authorization, 'operator');
-      const body = await push(
-        session,
-        await readNodeJson(incoming, MAX_PUSH_BYTES, pushTooLarge),
-        t0,
-      );
-      response = {
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      };
-    } catch (err) {
-      const p = toProblem(err, '/sync/push');
-      response = {
-        status: p.status,
-        headers: { ...p.headers, 'content-type': 'application/problem+json' },
-        body: problemDocument(p),
-      };
-    }
-    recordRequest('POST', '/sync/push', response.status, performance.now() - t0);
-    return response;
-  };
-
-  app.post('/sync/pull', requireRole('operator'), async (c) => {
-    const body = await readJson(c);
+  /** A pull once its sender is authenticated (the Hono route and the lean path share it). */
+  const pullFor = async (session: Session, body: unknown): Promise<unknown> => {
     const version = (body as { pullVersion?: unknown } | null)?.pullVersion;
     if (typeof version === 'number' && version !== PULL_VERSION)
-      return c.json({ error: 'VersionNotSupported', versionType: 'pull' });
+      return { error: 'VersionNotSupported', versionType: 'pull' };
     const req = validate(pullRequestSchema, body);
     if (!schemaSupported(req.schemaVersion))
-      return c.json({ error: 'VersionNotSupported', versionType: 'schema' });
-    const session = c.get('session');
+      return { error: 'VersionNotSupported', versionType: 'schema' };
     await bindDevice(session, req.clientGroupID);
     const answer = await storage.read((tx) =>
-      pull(tx, {
-        clientGroupID: req.clientGroupID,
-        cookie: req.cookie,
-        limit: req.limit,
-        conflictsOf: roleAllows(session.user.role, 'supervisor') ? null : session.user.id,
-      }),
+      pull(
+        tx,
+        {
+          clientGroupID: req.clientGroupID,
+          cookie: req.cookie,
+          limit: req.limit,
+          conflictsOf: roleAllows(session.user.role, 'supervisor') ? null : session.user.id,
+        },
+        recentEvents,
+      ),
     );
     // The cookie names a position in the log: never one a power cut could take back.
     await storage.durable();
     noteActivity(req.clientGroupID, { userId: session.user.id, pullAt: clock().toISOString() });
     metrics.inc('floorsync_pulls_total');
-    return c.json(answer);
+    return answer;
+  };
+
+  app.post('/sync/pull', async (c) => {
+    const session = await authorize(header(c, 'authorization'), 'operator');
+    return jsonResponse(c, await pullFor(session, await readJson(c)));
   });
+
+  /**
+   * `POST /sync/push` and `POST /sync/pull` straight from Node's request, without Hono's
+   * request and response objects: the same authorization, body limits, handlers, problems,
+   * metrics and log line. `serveNode` routes them here. Measured, Hono's part cost a
+   * single-scan push about a tenth of its time; a floor's devices pull far more often than
+   * they push (every poke).
+   */
+  const lean =
+    (
+      path: string,
+      maxBytes: number,
+      detail: string,
+      handle: (s: Session, body: unknown, t0: number) => Promise<unknown>,
+    ) =>
+    async (incoming: IncomingMessage): Promise<LeanResponse> => {
+      const t0 = performance.now();
+      let response: LeanResponse;
+      try {
+        const session = await authorize(incoming.headers.authorization, 'operator');
+        const body = await handle(session, await readNodeJson(incoming, maxBytes, detail), t0);
+        response = {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: isSerialized(body) ? body.json : JSON.stringify(body),
+        };
+      } catch (err) {
+        const p = toProblem(err, path);
+        response = {
+          status: p.status,
+          headers: { ...p.headers, 'content-type': 'application/problem+json' },
+          body: problemDocument(p),
+        };
+      }
+      recordRequest('POST', path, response.status, performance.now() - t0);
+      return response;
+    };
+  const leanRoutes = new Map<string, (incoming: IncomingMessage) => Promise<LeanResponse>>([
+    ['/sync/push', lean('/sync/push', MAX_PUSH_BYTES, pushTooLarge, push)],
+    [
+      '/sync/pull',
+      lean(
+        '/sync/pull',
+        MAX_BODY_BYTES,
+        `this request may carry at most ${MAX_BODY_BYTES} bytes`,
+        pullFor,
+      ),
+    ],
+  ]);
 
   app.get('/sync/stream', async (c) => {
     const ticket = c.req.query('ticket');
@@ -790,7 +849,8 @@ export function createApp(deps: AppDeps): AppHandle {
     app,
     hub,
     metrics,
-    leanPush,
+    lean: (method, path) =>
+      method === 'POST' && path !== undefined ? leanRoutes.get(path) : undefined,
     async close() {
       clearInterval(heartbeat);
       clearInterval(activityTimer);

@@ -6,9 +6,9 @@ import type { AppHandle } from '../app.js';
 
 /**
  * The app on a Node HTTP server. Every route goes through Hono (`@hono/node-server`) except
- * `POST /sync/push`, the hot path of a floor full of scanners, which `leanPush` answers from
- * Node's request directly — the same handler, checks, problems and metrics, without building
- * web `Request`/`Response` objects (measured: about a fifth of a single-scan push's time).
+ * `POST /sync/push` and `POST /sync/pull`, the hot paths of a floor full of scanners, which
+ * `handle.lean` answers from Node's request directly — the same handlers, checks, problems
+ * and metrics, without building web `Request`/`Response` objects.
  */
 export function serveNode(
   handle: AppHandle,
@@ -17,8 +17,9 @@ export function serveNode(
 ): Server {
   const hono = getRequestListener(handle.app.fetch, { hostname: options.hostname });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === 'POST' && req.url === '/sync/push') {
-      handle.leanPush(req).then(
+    const lean = handle.lean(req.method, req.url);
+    if (lean) {
+      lean(req).then(
         (r) => {
           res.writeHead(r.status, {
             ...r.headers,
@@ -26,7 +27,7 @@ export function serveNode(
           });
           res.end(r.body);
         },
-        // leanPush answers every failure itself; this is a broken socket or a bug in it.
+        // A lean handler answers every failure itself; this is a broken socket or a bug.
         () => res.destroy(),
       );
       return;

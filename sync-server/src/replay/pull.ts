@@ -1,6 +1,8 @@
 import type { Cookie, PatchOp, PullResponse } from '@floorsync/domain';
-import { DEFAULT_PULL_LIMIT, eventKey } from '@floorsync/domain';
+import { DEFAULT_PULL_LIMIT } from '@floorsync/domain';
 import type { ReadTx } from '../storage/port.js';
+import type { RecentEvents, SerializedEvent } from './recent-events.js';
+import { serializeEvent } from './recent-events.js';
 
 /**
  * Pull, from one consistent read (the caller's `read()`):
@@ -17,7 +19,12 @@ import type { ReadTx } from '../storage/port.js';
  * - A cookie beyond the head cannot come from this server's log: `ClientStateNotFound`.
  */
 
-export type PullAnswer = PullResponse | { readonly error: 'ClientStateNotFound' };
+/**
+ * A reset page or `ClientStateNotFound` as an object; a page of events as its JSON text (see
+ * `RecentEvents`).
+ */
+export type PullAnswer =
+  PullResponse | { readonly error: 'ClientStateNotFound' } | { readonly json: string };
 
 export interface PullInput {
   readonly clientGroupID: string;
@@ -27,7 +34,7 @@ export interface PullInput {
   readonly conflictsOf: string | null;
 }
 
-export function pull(tx: ReadTx, input: PullInput): PullAnswer {
+export function pull(tx: ReadTx, input: PullInput, recent?: RecentEvents): PullAnswer {
   const limit = Math.min(input.limit ?? DEFAULT_PULL_LIMIT, 10_000);
   const head = tx.head();
   const cookie = input.cookie;
@@ -75,26 +82,45 @@ export function pull(tx: ReadTx, input: PullInput): PullAnswer {
   }
 
   if (cookie > head) return { error: 'ClientStateNotFound' };
-  const events = tx.eventsAfter(cookie, limit);
-  // A page never ends inside a mutation: lastMutationIDChanges may only name mutations whose
-  // every event is in the page (a compensating resolution writes two events, for instance).
-  for (let tail = events.at(-1); tail;) {
-    const next = tx.eventsAfter(tail.seq, 1)[0];
-    if (
-      !next ||
-      next.meta.clientID !== tail.meta.clientID ||
-      next.meta.mutationID !== tail.meta.mutationID
-    )
-      break;
-    events.push(next);
+  const page = eventPage(tx, cookie, head, limit, recent);
+  const last = page.at(-1)?.seq ?? cookie;
+  const changes =
+    page.length === 0 ? {} : tx.lastMutationIDChanges(input.clientGroupID, cookie, last);
+  // The answer as `JSON.stringify` would write it, from operations serialized once per event.
+  return {
+    json: `{"cookie":${last},"lastMutationIDChanges":${JSON.stringify(changes)},"patch":[${page.map((e) => e.op).join(',')}],"hasMore":${last < head}}`,
+  };
+}
+
+/**
+ * The events after `cookie`: at most `limit`, but a page never ends inside a mutation —
+ * `lastMutationIDChanges` may only name mutations whose every event is in the page (a
+ * compensating resolution writes two events, for instance). From `recent` when it knows
+ * them all, else from the store (and then `recent` learns them).
+ */
+function eventPage(
+  tx: ReadTx,
+  cookie: number,
+  head: number,
+  limit: number,
+  recent: RecentEvents | undefined,
+): SerializedEvent[] {
+  let known = recent?.slice(cookie, head) ?? null;
+  /** Every event up to here is in `known`. */
+  let knownTo = head;
+  if (known === null) {
+    known = tx.eventsAfter(cookie, limit).map(serializeEvent);
+    knownTo = known.length < limit ? head : (known.at(-1)?.seq ?? head);
+    recent?.add(cookie, knownTo, known);
+  }
+  const page = known.slice(0, limit);
+  for (let tail = page.at(-1); tail;) {
+    const next =
+      known[page.length] ??
+      (knownTo < head ? tx.eventsAfter(tail.seq, 1).map(serializeEvent)[0] : undefined);
+    if (!next || next.clientID !== tail.clientID || next.mutationID !== tail.mutationID) break;
+    page.push(next);
     tail = next;
   }
-  const last = events.at(-1)?.seq ?? cookie;
-  return {
-    cookie: last,
-    lastMutationIDChanges:
-      events.length === 0 ? {} : tx.lastMutationIDChanges(input.clientGroupID, cookie, last),
-    patch: events.map((e) => ({ op: 'put', key: eventKey(e.seq), value: e })),
-    hasMore: last < head,
-  };
+  return page;
 }

@@ -4,8 +4,8 @@ import { ADMIN_PASSWORD, startServer } from './harness.js';
 import type { TestServer } from './harness.js';
 
 /**
- * A listening server answers `POST /sync/push` on the lean Node path (`serveNode` →
- * `leanPush`); `app.request()` goes through the Hono route. Both must answer every push
+ * A listening server answers `POST /sync/push` and `POST /sync/pull` on the lean Node path
+ * (`serveNode` → `handle.lean`); `app.request()` goes through the Hono routes. Both must answer
  * alike: status, the headers a client reads, the body, and what `/metrics` counts.
  */
 let server: TestServer;
@@ -34,7 +34,7 @@ const mutation = (clientID: string, id: number, quantity: unknown = 1) => ({
   timestamp: Date.parse('2026-11-25T21:00:00.000Z'),
 });
 
-describe('the lean push path answers as the Hono route does', () => {
+describe('the lean paths answer as the Hono routes do', () => {
   it('for every kind of refusal, byte for byte in the body', async () => {
     server = await startServer();
     const base = await server.listen();
@@ -169,5 +169,68 @@ describe('the lean push path answers as the Hono route does', () => {
       lastPushAt: string | null;
     }[];
     expect(devices.find((d) => d.clientGroupID === 'group-b')?.lastPushAt).not.toBeNull();
+  });
+
+  it('for pulls: refusals, ClientStateNotFound, a reset page and a page of events', async () => {
+    server = await startServer();
+    const base = await server.listen();
+    const token = await server.login('admin', ADMIN_PASSWORD, 'puller');
+    const setup = await server.request('/sync/push', {
+      method: 'POST',
+      token,
+      json: {
+        pushVersion: 1,
+        clientGroupID: 'puller',
+        profileID: 'p',
+        mutations: [
+          {
+            ...mutation('p', 1),
+            name: 'defineItem',
+            args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' },
+          },
+          {
+            ...mutation('p', 2),
+            name: 'definePosition',
+            args: { positionId: 'P', code: 'P', kind: 'bin' },
+          },
+          mutation('p', 3),
+        ],
+      },
+    });
+    expect(setup.status).toBe(200);
+    const pull = (viaSocket: boolean, body: string, auth?: string) => {
+      const init = {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+        },
+      };
+      return viaSocket
+        ? fetch(`${base}/sync/pull`, init)
+        : Promise.resolve(server.handle.app.request('/sync/pull', init));
+    };
+    const request = (cookie: unknown) =>
+      JSON.stringify({ pullVersion: 1, clientGroupID: 'puller', cookie, profileID: 'p' });
+    const cases: [string, string, string | undefined][] = [
+      ['no token', request(0), undefined],
+      ['malformed JSON', '{"pullVersion":', token],
+      ['wrong types', JSON.stringify({ pullVersion: 1, clientGroupID: [], cookie: 'x' }), token],
+      ['an unknown pull version', JSON.stringify({ pullVersion: 7 }), token],
+      ['too many bytes', 'x'.repeat(64 * 1024 + 1), token],
+      ['a cookie beyond the head', request(1_000_000), token],
+      ['a reset', request(null), token],
+      ['a page of events', request(1), token],
+      ['the same page again', request(1), token],
+    ];
+    for (const [what, body, auth] of cases) {
+      const lean = await answer(await pull(true, body, auth));
+      const hono = await answer(await pull(false, body, auth));
+      expect(lean, what).toEqual(hono);
+      expect(lean.status, what).not.toBe(500);
+    }
+    const page = await answer(await pull(true, request(1), token));
+    expect(page.body).toMatchObject({ cookie: 3, hasMore: false, lastMutationIDChanges: { p: 3 } });
   });
 });
