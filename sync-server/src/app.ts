@@ -64,7 +64,7 @@ export interface AppDeps {
     readonly ticketTtlMs?: number;
     /**
      * Pokes to SSE streams are coalesced to at most one per this many ms, carrying the newest
-     * head (the first after a quiet interval goes at once). Default 50.
+     * head (the first after a quiet interval goes at once). Default 250.
      */
     readonly pokeIntervalMs?: number;
     /** Heartbeat interval of SSE streams. Default 15 s. */
@@ -228,7 +228,7 @@ export function createApp(deps: AppDeps): AppHandle {
   const throttle = deps.throttle ?? new LoginThrottle();
   const sessionTtlMs = deps.config?.sessionTtlMs ?? 12 * 3600_000;
   const ticketTtlMs = deps.config?.ticketTtlMs ?? 60_000;
-  const hub = new SseHub(deps.config?.pokeIntervalMs ?? 50);
+  const hub = new SseHub(deps.config?.pokeIntervalMs ?? 250);
   const recentEvents = new RecentEvents();
   const app = new Hono<Env>();
 

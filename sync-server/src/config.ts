@@ -20,7 +20,7 @@ const envSchema = z.object({
     .positive()
     .max(24 * 90)
     .default(12),
-  POKE_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(50),
+  POKE_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   CLIENT_DIR: z.string().optional(),
 });
 

@@ -4,11 +4,12 @@ import type { SSEStreamingApi } from 'hono/streaming';
  * Connected SSE clients of this instance. A poke carries no data — only the head — so a
  * lost one costs latency, never data; clients also pull on reconnect, focus and a timer.
  *
- * Pokes are coalesced: at most one every `intervalMs`, carrying the newest head. The first
- * poke after a quiet interval goes out at once; pokes arriving within the interval after it
- * are sent together when it ends. Without this, every push wrote to every open stream: with
- * 100 devices listening, a single-scan push cost 100 writes, and measured throughput fell
- * from about 4,500 to 350 pushes/s (and every device pulled after each one).
+ * Pokes are coalesced: at most one every `intervalMs` per stream, carrying the newest head.
+ * The first poke after a quiet interval goes out at once; pokes arriving within the interval
+ * after it are sent when it ends, spread over the next interval. Without this, every push
+ * wrote to every open stream: with 100 devices listening, a single-scan push cost 100 writes,
+ * and measured throughput fell from about 4,500 to 350 pushes/s — and every device pulled
+ * after each push, which costs a floor far more than its pushes do.
  */
 /** A send of pokes is spread over this many slices of the interval. */
 const SLICES = 10;
@@ -24,7 +25,7 @@ export class SseHub {
   /** Slices of a send still to go. */
   private readonly pending = new Set<ReturnType<typeof setTimeout>>();
 
-  constructor(private readonly intervalMs = 50) {}
+  constructor(private readonly intervalMs = 250) {}
 
   get size(): number {
     return this.streams.size;
@@ -43,23 +44,27 @@ export class SseHub {
     if (head > this.latest) this.latest = head;
     if (this.latest <= this.sent || this.timer !== null) return;
     const wait = this.sentAt + this.intervalMs - performance.now();
-    if (wait <= 0) this.send();
+    if (wait <= 0) this.send(false);
     else {
       this.timer = setTimeout(() => {
         this.timer = null;
-        this.send();
+        this.send(true);
       }, wait);
     }
   }
 
-  private send(): void {
+  /**
+   * Pokes every stream. Under load (`spread`, a send held back by the interval) the streams
+   * are poked in slices across the interval: every device pulls when poked, and poking 100
+   * streams at once brought 100 pulls at once, with pushes queued behind them. The first poke
+   * after a quiet interval goes to all at once.
+   */
+  private send(spread: boolean): void {
     const head = this.latest;
     this.sent = head;
     this.sentAt = performance.now();
-    // Spread over the interval in slices: every device pulls when poked, so poking 100 streams
-    // at once brought 100 pulls at once, and pushes queued behind them.
     const streams = [...this.streams];
-    const slices = Math.min(streams.length, SLICES);
+    const slices = spread ? Math.min(streams.length, SLICES) : 1;
     for (let j = 0; j < slices; j++) {
       const part = streams.filter((_, i) => i % slices === j);
       if (j === 0) this.write(part, head);

@@ -3,7 +3,7 @@ import { openReplica } from '$lib/sync/db.js';
 import type { OutcomeRow, ReplicaDB } from '$lib/sync/db.js';
 import { SyncEngine } from '$lib/sync/engine.js';
 import type { PullProgress } from '$lib/sync/engine.js';
-import { listenForPokes } from '$lib/sync/pokes.js';
+import { listenForPokes, pokeNeedsSync } from '$lib/sync/pokes.js';
 import { SyncScheduler } from '$lib/sync/scheduler.js';
 import type { SyncState } from '$lib/sync/scheduler.js';
 import { ApiError, api } from './api.js';
@@ -168,7 +168,10 @@ class Runtime {
     void listenForPokes({
       baseUrl: '',
       token: () => this.token,
-      onPoke: () => this.requestSync(),
+      onPoke: (head) => {
+        const e = this.engine;
+        if (!e || pokeNeedsSync(head, e.pullCookie, e.pending)) this.requestSync();
+      },
       signal: this.pokes.signal,
     });
   }

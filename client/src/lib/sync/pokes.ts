@@ -16,6 +16,16 @@ export interface PokeOptions {
   readonly retryMs?: number;
 }
 
+/**
+ * Whether a poke for `head` calls for a sync: not when the device already pulled up to it
+ * and has nothing to push. The server pokes every device after commits (its own included),
+ * and every sync a poke starts is a pull the server answers; on a floor of devices, pulls
+ * far outnumber pushes.
+ */
+export function pokeNeedsSync(head: number, cookie: unknown, pending: number): boolean {
+  return pending > 0 || typeof cookie !== 'number' || head > cookie;
+}
+
 export async function listenForPokes(o: PokeOptions): Promise<void> {
   const fetcher = o.fetch ?? ((input, init) => fetch(input, init));
   let lastEventId: string | null = null;
