@@ -662,7 +662,7 @@ export function createApp(deps: AppDeps): AppHandle {
     if (!opened.ok) throw unauthorized(opened.why);
     const head = opened.head;
     return streamSSE(c, async (stream) => {
-      hub.add(stream);
+      hub.add(stream, head);
       const closed = hub.untilClosed();
       const aborted = new Promise<void>((resolve) => stream.onAbort(resolve));
       // On connect (and on reconnect with Last-Event-ID) the client learns the head at once.

@@ -4,9 +4,11 @@ import type { SSEStreamingApi } from 'hono/streaming';
  * Connected SSE clients of this instance. A poke carries no data — only the head — so a
  * lost one costs latency, never data; clients also pull on reconnect, focus and a timer.
  *
- * Pokes are coalesced: at most one every `intervalMs` per stream, carrying the newest head.
- * The first poke after a quiet interval goes out at once; pokes arriving within the interval
- * after it are sent when it ends, spread over the next interval. Without this, every push
+ * Pokes are coalesced: a round of pokes at most once every `intervalMs`, carrying the newest
+ * head. The first round after a quiet interval goes to every stream at once; commits within
+ * the interval after it share the next round, sent when it ends and spread over the interval
+ * in slices. A stream is never sent a head it already has or an older one (the poke at
+ * connect counts). Without this, every push
  * wrote to every open stream: with 100 devices listening, a single-scan push cost 100 writes,
  * and measured throughput fell from about 4,500 to 350 pushes/s — and every device pulled
  * after each push, which costs a floor far more than its pushes do.
@@ -15,7 +17,8 @@ import type { SSEStreamingApi } from 'hono/streaming';
 const SLICES = 10;
 
 export class SseHub {
-  private readonly streams = new Set<SSEStreamingApi>();
+  /** Open streams, each with the newest head it was sent. */
+  private readonly streams = new Map<SSEStreamingApi, number>();
   private closing: (() => void)[] = [];
   /** The newest head told to this hub, and the newest sent to the streams. */
   private latest = -1;
@@ -24,6 +27,7 @@ export class SseHub {
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** Slices of a send still to go. */
   private readonly pending = new Set<ReturnType<typeof setTimeout>>();
+  private closed = false;
 
   constructor(private readonly intervalMs = 250) {}
 
@@ -31,16 +35,21 @@ export class SseHub {
     return this.streams.size;
   }
 
-  add(stream: SSEStreamingApi): void {
-    this.streams.add(stream);
+  /** A stream opened, and was sent `head` (the poke at connect). */
+  add(stream: SSEStreamingApi, head: number): void {
+    this.streams.set(stream, head);
   }
 
   remove(stream: SSEStreamingApi): void {
     this.streams.delete(stream);
   }
 
-  /** A commit made `head` the newest seq: every stream hears of it within `intervalMs`. */
+  /**
+   * A commit made `head` the newest seq: every stream hears of it (or of a newer head)
+   * within two intervals — one to wait out, one to spread over.
+   */
   poke(head: number): void {
+    if (this.closed) return; // a poke published just before shutdown
     if (head > this.latest) this.latest = head;
     if (this.latest <= this.sent || this.timer !== null) return;
     const wait = this.sentAt + this.intervalMs - performance.now();
@@ -50,6 +59,7 @@ export class SseHub {
         this.timer = null;
         this.send(true);
       }, wait);
+      this.timer.unref();
     }
   }
 
@@ -63,7 +73,7 @@ export class SseHub {
     const head = this.latest;
     this.sent = head;
     this.sentAt = performance.now();
-    const streams = [...this.streams];
+    const streams = [...this.streams.keys()];
     const slices = spread ? Math.min(streams.length, SLICES) : 1;
     for (let j = 0; j < slices; j++) {
       const part = streams.filter((_, i) => i % slices === j);
@@ -76,21 +86,26 @@ export class SseHub {
           },
           (j * this.intervalMs) / slices,
         );
+        t.unref();
         this.pending.add(t);
       }
     }
   }
 
+  /** Pokes `streams` with `head`, except those already sent it or a newer one. */
   private write(streams: readonly SSEStreamingApi[], head: number): void {
     const data = JSON.stringify({ head });
     for (const s of streams) {
-      if (!this.streams.has(s)) continue; // gone meanwhile
+      const sent = this.streams.get(s);
+      if (sent === undefined || sent >= head) continue; // gone meanwhile, or knows it
+      this.streams.set(s, head);
       s.writeSSE({ event: 'poke', data, id: String(head) }).catch(() => this.streams.delete(s));
     }
   }
 
   heartbeat(): void {
-    for (const s of this.streams) s.write(': heartbeat\n\n').catch(() => this.streams.delete(s));
+    for (const s of this.streams.keys())
+      s.write(': heartbeat\n\n').catch(() => this.streams.delete(s));
   }
 
   /** Resolves when the hub closes (server shutdown): keeps a stream's handler alive until then. */
@@ -99,11 +114,12 @@ export class SseHub {
   }
 
   close(): void {
+    this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     for (const t of this.pending) clearTimeout(t);
     this.pending.clear();
-    for (const s of this.streams) void s.close();
+    for (const s of this.streams.keys()) void s.close();
     this.streams.clear();
     for (const r of this.closing) r();
     this.closing = [];

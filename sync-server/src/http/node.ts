@@ -19,17 +19,16 @@ export function serveNode(
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const lean = handle.lean(req.method, req.url);
     if (lean) {
-      lean(req).then(
-        (r) => {
+      lean(req)
+        .then((r) => {
           res.writeHead(r.status, {
             ...r.headers,
             'content-length': String(Buffer.byteLength(r.body)),
           });
           res.end(r.body);
-        },
+        })
         // A lean handler answers every failure itself; this is a broken socket or a bug.
-        () => res.destroy(),
-      );
+        .catch(() => res.destroy());
       return;
     }
     void hono(req, res);

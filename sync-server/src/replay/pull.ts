@@ -105,9 +105,11 @@ function eventPage(
   limit: number,
   recent: RecentEvents | undefined,
 ): SerializedEvent[] {
-  let known = recent?.slice(cookie, head) ?? null;
+  // A page and room to finish its last mutation; a device far behind copies no more.
+  const max = limit + 64;
+  let known = recent?.slice(cookie, head, max) ?? null;
   /** Every event up to here is in `known`. */
-  let knownTo = head;
+  let knownTo = known !== null && known.length === max ? (known.at(-1)?.seq ?? head) : head;
   if (known === null) {
     known = tx.eventsAfter(cookie, limit).map(serializeEvent);
     knownTo = known.length < limit ? head : (known.at(-1)?.seq ?? head);

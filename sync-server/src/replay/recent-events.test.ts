@@ -22,6 +22,7 @@ describe('RecentEvents', () => {
     expect(r.slice(9, 20)).toBeNull(); // seq 10 is not known
     expect(r.slice(10, 21)).toBeNull(); // nor 21
     expect(r.slice(15, 15)).toEqual([]);
+    expect(seqs(r.slice(10, 20, 3))).toEqual([11, 12, 13]); // at most `max`
   });
 
   it('knows gaps in the seqs as gaps: a range is complete, not dense', () => {
@@ -51,6 +52,13 @@ describe('RecentEvents', () => {
     r.add(30, 35, range(30, 35));
     expect(r.slice(10, 20)).toBeNull();
     expect(seqs(r.slice(30, 35))).toEqual([31, 32, 33, 34, 35]);
+  });
+
+  it('trims in steps of a tenth of its capacity', () => {
+    const r = new RecentEvents(100);
+    r.add(0, 101, range(0, 101));
+    expect(r.slice(9, 101)).toBeNull(); // seqs 1–10 dropped at once
+    expect(seqs(r.slice(10, 101))).toHaveLength(91);
   });
 
   it('keeps at most its capacity, dropping the oldest, and then no longer claims them', () => {

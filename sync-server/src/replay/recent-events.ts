@@ -36,11 +36,15 @@ export class RecentEvents {
 
   constructor(private readonly capacity = 20_000) {}
 
-  /** Every event with `after < seq <= upTo`, if all are known; else null. */
-  slice(after: number, upTo: number): SerializedEvent[] | null {
+  /**
+   * The events with `after < seq <= upTo` (at most the first `max` of them), if all are
+   * known; else null.
+   */
+  slice(after: number, upTo: number, max = Infinity): SerializedEvent[] | null {
     if (upTo <= after) return [];
     if (after < this.from || upTo > this.to || this.entries.length === 0) return null;
-    return this.entries.slice(this.firstAfter(after), this.firstAfter(upTo));
+    const start = this.firstAfter(after);
+    return this.entries.slice(start, Math.min(this.firstAfter(upTo), start + max));
   }
 
   /**
@@ -57,17 +61,18 @@ export class RecentEvents {
       this.to = upTo;
     } else {
       // Overlapping or touching: the union is known completely.
-      const before = events.filter((e) => e.seq <= this.from);
-      const after_ = events.filter((e) => e.seq > this.to);
-      if (before.length > 0 || after_.length > 0)
-        this.entries = [...before, ...this.entries, ...after_];
+      const older = events.filter((e) => e.seq <= this.from);
+      if (older.length > 0) this.entries = [...older, ...this.entries];
+      for (const e of events) if (e.seq > this.to) this.entries.push(e); // the usual case
       this.from = Math.min(this.from, after);
       this.to = Math.max(this.to, upTo);
     }
+    // Trimmed in steps of a tenth, not per event: a copy of the array once in a while.
     const excess = this.entries.length - this.capacity;
     if (excess > 0) {
-      this.from = this.entries[excess - 1]?.seq ?? this.from;
-      this.entries = this.entries.slice(excess);
+      const drop = Math.max(excess, Math.ceil(this.capacity / 10));
+      this.from = this.entries[drop - 1]?.seq ?? this.from;
+      this.entries = this.entries.slice(drop);
     }
   }
 

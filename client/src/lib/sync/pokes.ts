@@ -17,13 +17,14 @@ export interface PokeOptions {
 }
 
 /**
- * Whether a poke for `head` calls for a sync: not when the device already pulled up to it
- * and has nothing to push. The server pokes every device after commits (its own included),
- * and every sync a poke starts is a pull the server answers; on a floor of devices, pulls
- * far outnumber pushes.
+ * Whether a poke for `head` calls for a sync: not when the device already pulled exactly up
+ * to it and has nothing to push. The server pokes every device after commits (its own
+ * included), and every sync a poke starts is a pull the server answers; on a floor of
+ * devices, pulls far outnumber pushes. A head below the cookie cannot come from the log the
+ * device pulled from (a restored or replaced server): the pull that follows resets it.
  */
 export function pokeNeedsSync(head: number, cookie: unknown, pending: number): boolean {
-  return pending > 0 || typeof cookie !== 'number' || head > cookie;
+  return pending > 0 || typeof cookie !== 'number' || head !== cookie;
 }
 
 export async function listenForPokes(o: PokeOptions): Promise<void> {
