@@ -63,6 +63,9 @@ class Runtime {
       this.scheduler = new SyncScheduler({
         sync: (onProgress: (p: PullProgress) => void) =>
           this.engine ? this.engine.sync(onProgress) : Promise.resolve(),
+        push: async () => {
+          await this.engine?.push();
+        },
         ...(withLock ? { withLock } : {}),
         onState: (s) => {
           this.sync = s;

@@ -209,6 +209,85 @@ describe('SyncScheduler while the operator scans', () => {
     for (let i = 1; i < runs.length; i++) expect(runs[i]! - runs[i - 1]!).toBeLessThanOrEqual(3100);
   });
 
+  it('a burst that does not pause only pushes every few seconds; the pull waits for the pause', async () => {
+    const time = fakeTime();
+    const runs: [string, number][] = [];
+    const states: SyncState[] = [];
+    const at = () => time.now().getTime();
+    const s = new SyncScheduler({
+      sync: () => {
+        runs.push(['sync', at()]);
+        return Promise.resolve();
+      },
+      push: () => {
+        runs.push(['push', at()]);
+        return Promise.resolve();
+      },
+      onState: (st) => states.push(st),
+      ...time,
+      intervalMs: 60_000,
+    });
+    await s.request(); // signed in: a full sync
+    const before = states.at(-1)?.lastSyncedAt;
+    expect(before).not.toBeNull();
+    runs.length = 0;
+    states.length = 0;
+    const t0 = at();
+    for (let i = 0; i < 70; i++) {
+      s.noteActivity();
+      await s.request();
+      await s.settled();
+      time.advance(100);
+    }
+    // 7 s of scans, one every 100 ms: sent twice (3 s apart), never pulled in between.
+    expect(runs).toEqual([
+      ['push', t0 + 3000],
+      ['push', t0 + 6000],
+    ]);
+    // A push alone does not claim the replica is up to date.
+    expect(states.every((st) => st.lastSyncedAt === before)).toBe(true);
+    time.advance(150); // 250 ms after the last scan: the owed pull
+    await s.settled();
+    expect(runs.at(-1)).toEqual(['sync', t0 + 6900 + 250]);
+    expect(states.at(-1)?.lastSyncedAt).toBe(new Date(t0 + 6900 + 250).toISOString());
+  });
+
+  it('a burst that never pauses still pulls every intervalMs', async () => {
+    const time = fakeTime();
+    const runs: [string, number][] = [];
+    const at = () => time.now().getTime();
+    const s = new SyncScheduler({
+      sync: () => {
+        runs.push(['sync', at()]);
+        return Promise.resolve();
+      },
+      push: () => {
+        runs.push(['push', at()]);
+        return Promise.resolve();
+      },
+      onState: () => undefined,
+      ...time,
+      intervalMs: 10_000,
+    });
+    await s.request();
+    const t0 = at();
+    for (let i = 0; i < 250; i++) {
+      s.noteActivity();
+      await s.request();
+      await s.settled();
+      time.advance(100);
+    }
+    // 25 s of scans: pushed every 3 s, and a full sync once 10 s passed since the last one.
+    const full = runs.filter(([k]) => k === 'sync').map(([, t]) => t - t0);
+    expect(full.length).toBe(3);
+    expect(full[0]).toBe(0);
+    for (let i = 1; i < full.length; i++) {
+      expect(full[i]! - full[i - 1]!).toBeGreaterThanOrEqual(10_000);
+      expect(full[i]! - full[i - 1]!).toBeLessThanOrEqual(13_100);
+    }
+    expect(runs.filter(([k]) => k === 'push').length).toBeGreaterThanOrEqual(5);
+  });
+
   it('without scans, a request syncs at once', async () => {
     const time = fakeTime();
     const runs: number[] = [];

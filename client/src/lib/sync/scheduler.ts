@@ -31,6 +31,14 @@ export interface SyncState {
 export interface SchedulerDeps {
   readonly sync: (onProgress: (p: PullProgress) => void) => Promise<void>;
   /**
+   * Only sends the queue (no pull). When given, a sync that a burst of scans forces (see
+   * `maxDeferMs`) runs this instead of `sync`: the scans reach the server, and the pull —
+   * the replica's writes, deleting confirmed outbox rows, which share the device's one core
+   * and its IndexedDB with the next scans — follows once the scanning pauses (or after
+   * `intervalMs` of a burst that never pauses).
+   */
+  readonly push?: () => Promise<void>;
+  /**
    * Runs `fn` holding the device-wide sync lock; resolves false without running it when
    * another tab holds it (browsers: `navigator.locks.request(name, { ifAvailable: true })`).
    */
@@ -81,7 +89,12 @@ export class SyncScheduler {
   private lastActivity = -Infinity;
   private deferredSince: number | null = null;
   private deferTimer: unknown = null;
-  private readonly d: Required<Omit<SchedulerDeps, 'withLock'>> & Pick<SchedulerDeps, 'withLock'>;
+  /** The run about to start was forced by a burst that has not paused (push only). */
+  private burst = false;
+  /** When the last full sync (push and pull) ran. */
+  private pulledAt = -Infinity;
+  private readonly d: Required<Omit<SchedulerDeps, 'withLock' | 'push'>> &
+    Pick<SchedulerDeps, 'withLock' | 'push'>;
 
   constructor(deps: SchedulerDeps) {
     this.d = {
@@ -146,11 +159,13 @@ export class SyncScheduler {
     const since = now - this.lastActivity;
     if (since >= this.d.quietMs) {
       this.deferredSince = null;
+      this.burst = false;
       return 0;
     }
     this.deferredSince ??= now;
     if (now - this.deferredSince >= this.d.maxDeferMs) {
       this.deferredSince = null;
+      this.burst = true;
       return 0;
     }
     return this.d.quietMs - since;
@@ -191,17 +206,29 @@ export class SyncScheduler {
   }
 
   private async runOnce(): Promise<void> {
+    // A burst that never pauses still pulls every `intervalMs` (others' changes, the queue's
+    // confirmations), like an idle device.
+    const pushOnly =
+      this.burst &&
+      this.d.push !== undefined &&
+      this.d.now().getTime() - this.pulledAt < this.d.intervalMs;
+    this.burst = false;
+    if (!pushOnly) this.pulledAt = this.d.now().getTime();
     this.set({ status: 'syncing', message: null, retryAt: null });
     try {
-      const run = () => this.d.sync((progress) => this.set({ progress }));
+      const push = this.d.push;
+      const run = pushOnly && push ? push : () => this.d.sync((progress) => this.set({ progress }));
       const ran = this.d.withLock ? await this.d.withLock(run) : (await run(), true);
       this.failures = 0;
       this.set({
         status: 'idle',
         progress: null,
-        ...(ran ? { lastSyncedAt: this.d.now().toISOString() } : {}),
+        // Only a pull brings the replica up to date (and tells the other tabs to re-read it).
+        ...(ran && !pushOnly ? { lastSyncedAt: this.d.now().toISOString() } : {}),
       });
       this.schedule(ran ? this.d.intervalMs : this.d.lockRetryMs);
+      // The pull is owed: it runs once the scanning pauses (or as the next forced run's push).
+      if (pushOnly) this.defer(Math.max(1, this.quietWait()));
     } catch (error) {
       this.fail(error);
     }
