@@ -185,17 +185,17 @@ async function pushLoad(api: Api, devices: number, batch: number, perDevice: num
 }
 
 /**
- * Open loop: each of `devices` devices scans at random (Poisson) times, `perSecond` scans a
- * second on average, for `seconds`; a device pushes one scan at a time, as the client does.
- * A scan's latency runs from the moment it was scanned to its acknowledgement, so time spent
- * queued behind the device's previous push counts (no coordinated omission).
+ * Each device scans at random (Poisson) times, `perSecond` scans a second on average, for
+ * `seconds`, and pushes one scan at a time, as the client does. A scan's latency runs from the
+ * moment it was scanned to its acknowledgement, so time queued behind the device's previous
+ * push counts (no coordinated omission). `onAck` hears each acknowledged head.
  */
-let openRuns = 0;
-async function openLoop(api: Api, devices: number, perSecond: number, seconds: number) {
-  const run = ++openRuns;
-  const ds = await Promise.all(
-    Array.from({ length: devices }, (_, i) => Device.create(api, `open${run}-${i}`)),
-  );
+async function scanAtRandom(
+  ds: readonly Device[],
+  perSecond: number,
+  seconds: number,
+  onAck?: (head: number, at: number) => void,
+): Promise<number[]> {
   const latencies: number[] = [];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
   const t0 = performance.now();
@@ -208,11 +208,29 @@ async function openLoop(api: Api, devices: number, perSecond: number, seconds: n
       for (let t = t0 + gap(); t < end; t += gap()) times.push(t);
       for (const [i, at] of times.entries()) {
         await sleep(at - performance.now());
-        await d.push([scan(k + i)]);
-        latencies.push(performance.now() - at);
+        const head = await d.push([scan(k + i)]);
+        const now = performance.now();
+        latencies.push(now - at);
+        onAck?.(head, now);
       }
     }),
   );
+  return latencies;
+}
+
+/**
+ * Open loop: each of `devices` devices scans at random (Poisson) times, `perSecond` scans a
+ * second on average, for `seconds`; a device pushes one scan at a time, as the client does.
+ * A scan's latency runs from the moment it was scanned to its acknowledgement, so time spent
+ * queued behind the device's previous push counts (no coordinated omission).
+ */
+let openRuns = 0;
+async function openLoop(api: Api, devices: number, perSecond: number, seconds: number) {
+  const run = ++openRuns;
+  const ds = await Promise.all(
+    Array.from({ length: devices }, (_, i) => Device.create(api, `open${run}-${i}`)),
+  );
+  const latencies = await scanAtRandom(ds, perSecond, seconds);
   for (const d of ds) d.stream?.close();
   latencies.sort((a, b) => a - b);
   return {
@@ -289,32 +307,18 @@ async function floor(api: Api, devices: number, perSecond: number, seconds: numb
     );
     ds.push(self);
   }
-  const latencies: number[] = [];
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   // The load generator's own event-loop delay: it is inside every latency measured here.
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
-  const end = t0 + seconds * 1000;
-  await Promise.all(
-    ds.map(async (d, k) => {
-      const gap = () => -Math.log(1 - Math.random()) * (1000 / perSecond);
-      const times: number[] = [];
-      for (let t = t0 + gap(); t < end; t += gap()) times.push(t);
-      for (const [i, at] of times.entries()) {
-        await sleep(at - performance.now());
-        const head = await d.push([scan(k + i)]);
-        const now = performance.now();
-        latencies.push(now - at);
-        acked.push({ head, at: now });
-      }
-    }),
+  const latencies = await scanAtRandom(ds, perSecond, seconds, (head, at) =>
+    acked.push({ head, at }),
   );
   const cpu = process.cpuUsage(cpu0);
   lag.disable();
   const busy = (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
-  await sleep(500); // the last pokes and pulls
+  await new Promise((r) => setTimeout(r, 500)); // the last pokes and pulls
   for (const d of [...ds, watcher]) d.stream?.close();
   const pct = (xs: number[], q: number) =>
     [...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)] ?? 0;
