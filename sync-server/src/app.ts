@@ -63,8 +63,8 @@ export interface AppDeps {
     /** Lifetime of an SSE ticket. Default 60 s. */
     readonly ticketTtlMs?: number;
     /**
-     * Pokes to SSE streams are coalesced to at most one per this many ms, carrying the newest
-     * head (the first after a quiet interval goes at once). Default 250.
+     * SSE pokes are coalesced: a round at most once per this many ms, carrying the newest head
+     * (the first after a quiet interval goes at once; see `sse.ts`). Default 250.
      */
     readonly pokeIntervalMs?: number;
     /** Heartbeat interval of SSE streams. Default 15 s. */

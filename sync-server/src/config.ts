@@ -34,7 +34,7 @@ export interface Config {
   readonly natsUrl: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly sessionTtlMs: number;
-  /** SSE pokes: at most one per this many ms per stream, with the newest head. */
+  /** SSE pokes: a round at most once per this many ms, with the newest head. */
   readonly pokeIntervalMs: number;
   readonly clientDir: string | undefined;
 }
