@@ -551,8 +551,8 @@ export function createApp(deps: AppDeps): AppHandle {
   const pushTooLarge = `a push may carry at most ${MAX_PUSH_BYTES} bytes; send smaller batches`;
 
   app.post('/sync/push', async (c) => {
-    const t0 = performance.now();
     const session = await authorize(header(c, 'authorization'), 'operator');
+    const t0 = performance.now(); // push duration: from after authentication, as always
     return jsonResponse(
       c,
       await push(session, await readJson(c, MAX_PUSH_BYTES, pushTooLarge), t0),
@@ -611,7 +611,12 @@ export function createApp(deps: AppDeps): AppHandle {
       let response: LeanResponse;
       try {
         const session = await authorize(incoming.headers.authorization, 'operator');
-        const body = await handle(session, await readNodeJson(incoming, maxBytes, detail), t0);
+        const authorized = performance.now(); // push duration counts from here
+        const body = await handle(
+          session,
+          await readNodeJson(incoming, maxBytes, detail),
+          authorized,
+        );
         response = {
           status: 200,
           headers: { 'content-type': 'application/json' },
