@@ -26,6 +26,21 @@ const answer = async (res: Response): Promise<Answer> => ({
   body: JSON.parse(await res.text()) as unknown,
 });
 
+/** POSTs `body` over a real socket (the lean path) or through `app.request()` (Hono). */
+const post = (base: string, path: string, viaSocket: boolean, body: string, token?: string) => {
+  const init = {
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+  };
+  return viaSocket
+    ? fetch(`${base}${path}`, init)
+    : Promise.resolve(server.handle.app.request(path, init));
+};
+
 const mutation = (clientID: string, id: number, quantity: unknown = 1) => ({
   clientID,
   id,
@@ -39,19 +54,8 @@ describe('the lean paths answer as the Hono routes do', () => {
     server = await startServer();
     const base = await server.listen();
     const admin = await server.login('admin', ADMIN_PASSWORD);
-    const push = (viaSocket: boolean, body: string, token?: string) => {
-      const init = {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-      };
-      return viaSocket
-        ? fetch(`${base}/sync/push`, init)
-        : Promise.resolve(server.handle.app.request('/sync/push', init));
-    };
+    const push = (viaSocket: boolean, body: string, token?: string) =>
+      post(base, '/sync/push', viaSocket, body, token);
     const valid = (group: string, mutations: unknown[]) =>
       JSON.stringify({ pushVersion: 1, clientGroupID: group, profileID: 'p', mutations });
     const cases: [string, string, string | undefined][] = [
@@ -135,24 +139,8 @@ describe('the lean paths answer as the Hono routes do', () => {
         profileID: 'p',
         mutations: [mutation(client, 1), mutation(client, 2, 2)],
       });
-    const headers = (token: string) => ({
-      'content-type': 'application/json',
-      authorization: `Bearer ${token}`,
-    });
-    const lean = await answer(
-      await fetch(`${base}/sync/push`, {
-        method: 'POST',
-        body: body('group-b', 'b'),
-        headers: headers(tokenB),
-      }),
-    );
-    const hono = await answer(
-      await server.handle.app.request('/sync/push', {
-        method: 'POST',
-        body: body('group-a', 'a2'),
-        headers: headers(tokenA),
-      }),
-    );
+    const lean = await answer(await post(base, '/sync/push', true, body('group-b', 'b'), tokenB));
+    const hono = await answer(await post(base, '/sync/push', false, body('group-a', 'a2'), tokenA));
     type Results = { results: { clientID: string; status: string }[]; head: number };
     const strip = (a: Answer) => ({
       ...a,
@@ -198,19 +186,8 @@ describe('the lean paths answer as the Hono routes do', () => {
       },
     });
     expect(setup.status).toBe(200);
-    const pull = (viaSocket: boolean, body: string, auth?: string) => {
-      const init = {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          ...(auth ? { authorization: `Bearer ${auth}` } : {}),
-        },
-      };
-      return viaSocket
-        ? fetch(`${base}/sync/pull`, init)
-        : Promise.resolve(server.handle.app.request('/sync/pull', init));
-    };
+    const pull = (viaSocket: boolean, body: string, auth?: string) =>
+      post(base, '/sync/pull', viaSocket, body, auth);
     const request = (cookie: unknown) =>
       JSON.stringify({ pullVersion: 1, clientGroupID: 'puller', cookie, profileID: 'p' });
     const cases: [string, string, string | undefined][] = [
