@@ -14,6 +14,8 @@ export interface LeanResponse {
 }
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+/** Idle connections older than this are closed, not reused (below Node's 5 s keep-alive). */
+const IDLE_MS = 4000;
 
 export class LeanConnection {
   private readonly socket: net.Socket;
@@ -24,9 +26,14 @@ export class LeanConnection {
     reject: (e: Error) => void;
   } | null = null;
   private failure: Error | null = null;
-  /** The server closed it (keep-alive timeout) or it failed: not to be reused. */
+  private lastUsed = performance.now();
+  /**
+   * The server closed it or it failed: not to be reused. Nor is a connection idle for
+   * longer than `IDLE_MS`: the server closes it after its keep-alive timeout (Node's default
+   * is 5 s), and a request written as that close crosses it fails with ECONNRESET.
+   */
   get usable(): boolean {
-    return this.failure === null;
+    return this.failure === null && performance.now() - this.lastUsed < IDLE_MS;
   }
 
   constructor(
@@ -111,6 +118,7 @@ export class LeanConnection {
     this.buffer = rest.length === 0 ? Buffer.alloc(0) : Buffer.from(rest);
     const { resolve } = this.pending;
     this.pending = null;
+    this.lastUsed = performance.now();
     resolve({ status, body });
   }
 
@@ -142,6 +150,7 @@ export class LeanClient {
     let c = this.idle.pop();
     while (c && !c.usable) {
       this.all.delete(c);
+      c.close();
       c = this.idle.pop();
     }
     if (!c) {

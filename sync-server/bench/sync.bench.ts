@@ -174,8 +174,12 @@ async function pushLoad(api: Api, devices: number, batch: number, perDevice: num
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  // The streams must have worked, or the run measured a server with nobody listening.
-  if (!ds.some((d) => (d.stream?.pokes ?? 0) > 1)) throw new Error('no device heard a poke');
+  // The streams must have worked, or the run measured a server with nobody listening. Pokes
+  // are coalesced (one round per POKE_INTERVAL_MS), so a short run may end before its round.
+  const heard = () => ds.some((d) => (d.stream?.pokes ?? 0) > 1);
+  for (let waited = 0; !heard() && waited < 2000; waited += 20)
+    await new Promise((r) => setTimeout(r, 20));
+  if (!heard()) throw new Error('no device heard a poke within 2 s of the last push');
   for (const d of ds) d.stream?.close(); // the next run's devices are the only listeners
   latencies.sort((a, b) => a - b);
   return {
@@ -253,6 +257,7 @@ async function floor(api: Api, devices: number, perSecond: number, seconds: numb
   const run = ++floorRuns;
   const start = (JSON.parse((await api.request('GET', '/health')).text) as { head: number }).head;
   const pullLatencies: number[] = [];
+  const pullErrors: unknown[] = [];
   /** Pulls on pokes, one at a time; calls `pulled` with each new cookie. */
   const puller = (d: () => Device, pulled: (cookie: number) => void) => {
     let cookie = start;
@@ -272,7 +277,7 @@ async function floor(api: Api, devices: number, perSecond: number, seconds: numb
           pulled(cookie);
         }
         pulling = false;
-      })();
+      })().catch((e: unknown) => pullErrors.push(e)); // reported after the run
     };
   };
   // Acknowledged heads waiting to be seen by the watcher, in order.
@@ -320,6 +325,8 @@ async function floor(api: Api, devices: number, perSecond: number, seconds: numb
   const busy = (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
   await new Promise((r) => setTimeout(r, 500)); // the last pokes and pulls
   for (const d of [...ds, watcher]) d.stream?.close();
+  if (pullErrors.length > 0)
+    throw new Error(`${pullErrors.length} pulls failed; the first: ${String(pullErrors[0])}`);
   const pct = (xs: number[], q: number) =>
     [...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)] ?? 0;
   return {
