@@ -7,8 +7,10 @@ import {
   MAX_MUTATIONS_PER_PUSH,
   MAX_PUSH_BYTES,
   PULL_VERSION,
+  PokeMessage,
   PUSH_VERSION,
   SCHEMA_VERSION,
+  SUBJECTS,
   createUserRequestSchema,
   loginRequestSchema,
   pullRequestSchema,
@@ -21,7 +23,6 @@ import type { PasswordHasher } from './auth/passwords.js';
 import { LoginThrottle } from './auth/throttle.js';
 import { hashToken, newToken } from './auth/tokens.js';
 import type { Bus } from './bus/port.js';
-import { POKE_SUBJECT } from './bus/port.js';
 import {
   HttpProblem,
   badRequest,
@@ -235,9 +236,9 @@ export function createApp(deps: AppDeps): AppHandle {
   // A hash to verify against when the user does not exist, so timing does not reveal usernames.
   const dummyHash = hasher.hash(newToken());
 
-  const unsubscribe = bus.subscribe(POKE_SUBJECT, (payload) => {
-    const head = (payload as { head?: unknown }).head;
-    if (typeof head === 'number') hub.poke(head);
+  const unsubscribe = bus.subscribe(SUBJECTS.poke, (payload) => {
+    const poke = PokeMessage.safeParse(payload); // from the network when the bus is NATS
+    if (poke.success) hub.poke(poke.data.head);
   });
   const heartbeat = setInterval(() => hub.heartbeat(), deps.config?.heartbeatMs ?? 15_000);
   heartbeat.unref();
@@ -541,7 +542,7 @@ export function createApp(deps: AppDeps): AppHandle {
         ? { appVersion: extra.appVersion.slice(0, 64) }
         : {}),
     });
-    if (outcome.appended > 0) await bus.publish(POKE_SUBJECT, { head: outcome.head });
+    if (outcome.appended > 0) await bus.publish(SUBJECTS.poke, { head: outcome.head });
     const byStatus = new Map<string, number>();
     for (const r of outcome.results) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
     for (const [status, n] of byStatus) metrics.inc('floorsync_mutations_total', { status }, n);

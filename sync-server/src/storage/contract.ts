@@ -1341,6 +1341,21 @@ export function storageContract(
     // ─── Sync bookkeeping ─────────────────────────────────────────────────────────────────
 
     describe('sync bookkeeping', () => {
+      it('progress of a named reader: 0 until set, then the last value set; a rolled-back write leaves it', async () => {
+        const s = await fresh();
+        expect(await s.read((tx) => tx.progress('relay'))).toBe(0);
+        await s.write((tx) => tx.setProgress('relay', 41));
+        await s.write((tx) => tx.setProgress('relay', 42));
+        await s.write((tx) => tx.setProgress('other', 7));
+        await expect(
+          s.write((tx) => {
+            tx.setProgress('relay', 99);
+            throw new Error('rolled back');
+          }),
+        ).rejects.toThrow('rolled back');
+        expect(await s.read((tx) => [tx.progress('relay'), tx.progress('other')])).toEqual([42, 7]);
+      });
+
       it('setLastMutationID, lastMutationID and clientsOfGroup', async () => {
         const s = await fresh();
         expect(await s.read((tx) => tx.lastMutationID('c1'))).toBeUndefined();

@@ -28,6 +28,12 @@ export function groupCommitStorage(o: {
    * one sync serves every batch committed while the previous one ran.
    */
   readonly sync?: () => Promise<void>;
+  /**
+   * Runs before every read; true when another process sharing the store committed since
+   * (SQLite's `data_version`). Its commits may not be durable yet, and this read may hand out
+   * their seqs: the next `durable()` syncs for them too (an fsync covers the whole file).
+   */
+  readonly beforeRead?: () => boolean;
 }): Storage {
   const syncer = o.sync ? coalescing(o.sync) : null;
   let committed = 0; // batches committed
@@ -94,6 +100,7 @@ export function groupCommitStorage(o: {
     read<T>(fn: (tx: ReadTx) => T): Promise<T> {
       if (closed) return Promise.reject(new StorageUnavailableError('storage is closed'));
       try {
+        if (o.beforeRead?.() === true) committed++;
         return Promise.resolve(fn(o.tx));
       } catch (error) {
         return Promise.reject(o.toError(error));

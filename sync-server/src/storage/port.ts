@@ -185,6 +185,8 @@ export interface ReadTx extends ReplayView {
   devices(): DeviceRow[];
   /** Has this user logged in on this device (client group)? */
   userOnDevice(clientGroupID: string, userId: string): boolean;
+  /** How far a named reader of the log has got (the outbox relay): a seq, 0 if never set. */
+  progress(name: string): number;
 }
 
 export interface WriteTx extends ReadTx {
@@ -240,6 +242,8 @@ export interface WriteTx extends ReadTx {
   deleteTicket(ticketHash: string): void;
   /** Forgets expired tickets and sessions. */
   purgeExpired(now: string): void;
+  /** Records how far a named reader of the log has got. */
+  setProgress(name: string, seq: number): void;
   /** Records a device on first sight, and that `userId` logged in on it. */
   touchDevice(
     clientGroupID: string,

@@ -45,6 +45,7 @@ interface Rest {
   tickets: Map<string, { userId: string; clientGroupID: string | null; expiresAt: string }>;
   devices: Map<string, DeviceRow>;
   deviceUsers: Set<string>;
+  progress: Map<string, number>;
 }
 
 interface Data {
@@ -62,6 +63,7 @@ const freshRest = (): Rest => ({
   tickets: new Map(),
   devices: new Map(),
   deviceUsers: new Set(),
+  progress: new Map(),
 });
 
 export function openMemoryStorage(): Storage {
@@ -390,6 +392,12 @@ class MemoryTx implements WriteTx {
   }
   deleteTicket(ticketHash: string) {
     this.d.rest.tickets.delete(ticketHash);
+  }
+  progress(name: string) {
+    return this.d.rest.progress.get(name) ?? 0;
+  }
+  setProgress(name: string, seq: number) {
+    this.d.rest.progress.set(name, seq);
   }
   purgeExpired(now: string) {
     for (const [k, t] of this.d.rest.tickets) if (t.expiresAt < now) this.d.rest.tickets.delete(k);

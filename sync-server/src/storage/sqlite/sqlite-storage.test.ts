@@ -239,6 +239,35 @@ describe('sqlite specifics', () => {
     expect(indexes).toEqual(['events_mutation']);
   });
 
+  it('two stores on one file (two server processes): each sees what the other committed, caches included', async () => {
+    const file = newFile();
+    const a = store(file);
+    // b's WAL syncs are counted: a read that sees a's commits makes the next durable() sync.
+    let bSyncs = 0;
+    const b = openSqliteStorage({
+      path: file,
+      syncWal: () => {
+        bSyncs++;
+        return Promise.resolve();
+      },
+    });
+    open.add(b);
+    // b looks the item up (and positions) before it exists: cached as missing.
+    expect(await b.read((tx) => tx.item(A))).toBeUndefined();
+    await b.write((tx) => tx.appendEvent(plain('from-b')));
+    const syncsBefore = bSyncs;
+    await a.write((tx) => {
+      for (const [i, e] of warehouse().entries()) record(tx, `w${i}`, e);
+    });
+    const seen = await b.read((tx) => ({ item: tx.item(A)?.sku, head: tx.head() }));
+    expect(seen).toEqual({ item: 'A', head: warehouse().length + 1 });
+    await b.durable();
+    expect(bSyncs).toBe(syncsBefore + 1); // a's commit is made durable before b hands it out
+    // A write through b decides against a's items too (its cache was dropped).
+    const inB = await b.write((tx) => [tx.item(A)?.sku, tx.position(P)?.code]);
+    expect(inB).toEqual(['A', 'P']);
+  });
+
   it('puts the file in WAL mode', async () => {
     const file = newFile();
     const s = store(file);

@@ -56,7 +56,10 @@ import { MIGRATIONS } from './schema.js';
  *   run together in one `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint.
  * - better-sqlite3 is synchronous, so a read or a write transaction runs without interleaving:
  *   `read()` is trivially a consistent snapshot, and seqs become visible in order.
- * - One process owns the file (the embedded mode); scale-out uses ArangoDB.
+ * - Several processes may share the file (WAL; writes serialise on SQLite's lock, waiting up
+ *   to the busy timeout): what this connection caches is dropped when `data_version` shows
+ *   another connection committed. One process is the embedded default; a large site's
+ *   scale-out uses ArangoDB.
  */
 export interface SqliteOptions {
   /** Path of the database file, or `:memory:` for tests that need no durability. */
@@ -157,6 +160,7 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
       const outcomes: Outcome[] = [];
       try {
         db.exec('BEGIN IMMEDIATE');
+        tx.noticeOtherWriters();
         for (const fn of writes) {
           tx.beginScope();
           try {
@@ -181,6 +185,7 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
       return outcomes;
     },
     toError: toUnavailable,
+    beforeRead: () => tx.noticeOtherWriters(),
     ...(onDisk ? { sync } : {}),
     async close() {
       await checkpointer?.stop();
@@ -350,6 +355,23 @@ class SqliteTx implements WriteTx {
    * not cached then). A failure restores them; a success hands them to the enclosing frame.
    */
   private readonly stockUndo: Map<string, StockEntry | null>[] = [];
+
+  /**
+   * SQLite's `data_version` changes when another connection (another server process sharing
+   * the file, an operator's `sqlite3` shell) commits: then nothing cached here can be trusted.
+   * Our own commits leave it as it is.
+   */
+  private dataVersion: number | null = null;
+  noticeOtherWriters(): boolean {
+    const v = (this.versionStatement ??= this.db.prepare('PRAGMA data_version').pluck()).get();
+    if (v === this.dataVersion) return false;
+    const first = this.dataVersion === null;
+    this.dataVersion = v as number;
+    if (first) return false;
+    this.resetCaches();
+    return true;
+  }
+  private versionStatement: Statement | null = null;
 
   resetCaches(): void {
     this.itemsById.clear();
@@ -1054,6 +1076,17 @@ class SqliteTx implements WriteTx {
   }
   deleteTicket(ticketHash: string) {
     this.run('DELETE FROM tickets WHERE ticket_hash = ?', ticketHash);
+  }
+  progress(name: string) {
+    const v = this.get('SELECT value FROM meta WHERE key = ?', `progress:${name}`)?.['value'];
+    return v === undefined ? 0 : Number(v);
+  }
+  setProgress(name: string, seq: number) {
+    this.run(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      `progress:${name}`,
+      String(seq),
+    );
   }
   purgeExpired(now: string) {
     this.run('DELETE FROM tickets WHERE expires_at < ?', now);
