@@ -18,6 +18,13 @@ if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get install -y chromium >/dev/null || { $SUDO apt-get update && $SUDO apt-get install -y chromium; }
 fi
 
+# The scale-out tests start a real nats-server (Debian's, with JetStream) on a free port.
+if [ -z "${NATS_SERVER_BIN:-}" ] && ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
+  echo "== installing nats-server (apt-get)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get install -y nats-server >/dev/null || { $SUDO apt-get update && $SUDO apt-get install -y nats-server; }
+fi
+
 rm -rf ./*/test-results e2e/artifacts
 status=0
 echo "== format"
