@@ -40,6 +40,7 @@ import { pull } from './replay/pull.js';
 import { RecentEvents } from './replay/recent-events.js';
 import type { AuthenticatedPush } from './replay/apply-push.js';
 import { applyPush, checkAndBind } from './replay/apply-push.js';
+import type { RelayStatus } from './relay.js';
 import { SseHub } from './sse.js';
 import type { DeviceRow, Storage, UserRow } from './storage/port.js';
 import { StorageUnavailableError } from './storage/port.js';
@@ -58,6 +59,8 @@ export interface AppDeps {
   readonly newId: () => string;
   readonly throttle?: LoginThrottle;
   readonly metrics?: Metrics;
+  /** The outbox relay, when this process runs one (NATS): its state in /health and /metrics. */
+  readonly relay?: { status(): RelayStatus };
   readonly config?: {
     /** Lifetime of a session token. Default 12 h: a shift, with margin. */
     readonly sessionTtlMs?: number;
@@ -409,15 +412,28 @@ export function createApp(deps: AppDeps): AppHandle {
 
   app.get('/health', async (c) => {
     const head = await storage.read((tx) => tx.head());
-    return c.json({ status: 'ok', head });
+    const relay = deps.relay?.status();
+    return c.json({ status: 'ok', head, ...(relay ? { relay } : {}) });
   });
 
   app.get('/metrics', async (c) => {
     const [head, open] = await storage.read(
       (tx) => [tx.head(), tx.conflicts({ status: 'open' }).length] as const,
     );
+    const relay = deps.relay?.status();
     return c.text(
-      metrics.render({ floorsync_log_head: head, floorsync_conflicts_open: open }),
+      metrics.render({
+        floorsync_log_head: head,
+        floorsync_conflicts_open: open,
+        // Only the relaying instance reports the stream's position (others would report 0).
+        ...(relay?.leader
+          ? {
+              floorsync_relay_seq: relay.relayedTo,
+              floorsync_relay_lag_events: head - relay.relayedTo,
+              floorsync_relay_failing: relay.failing ? 1 : 0,
+            }
+          : {}),
+      }),
       200,
       {
         'content-type': 'text/plain; version=0.0.4',

@@ -4,6 +4,7 @@
  * the bus, and listens. `npm start` at the repository root runs this.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
@@ -11,7 +12,10 @@ import { createApp } from './app.js';
 import { serveNode } from './http/node.js';
 import { argon2Hasher } from './auth/passwords.js';
 import { DEMO_USERS, DEMO_ADMIN_PASSWORD, bootstrap } from './bootstrap.js';
+import { SUBJECTS } from '@floorsync/domain';
 import { inProcessBus } from './bus/in-process.js';
+import { natsBus, natsHost } from './bus/nats.js';
+import { OutboxRelay } from './relay.js';
 import { readConfig } from './config.js';
 import { uuidv7 } from './ids.js';
 import { jsonLogger } from './log.js';
@@ -25,21 +29,26 @@ async function main(): Promise<void> {
       'STORAGE=arango: the ArangoDB adapter arrives with the scale-out work (issue #5); use STORAGE=sqlite',
     );
   }
-  if (config.natsUrl !== undefined) {
-    throw new Error(
-      'NATS_URL is set, but the NATS JetStream bus arrives with the scale-out work (issue #5); unset it to use the in-process bus',
-    );
-  }
   mkdirSync(config.dataDir, { recursive: true });
   const file = path.join(config.dataDir, 'floorsync.db');
   const storage = openSqliteStorage({
     path: file,
     onWarning: (message) => log.log('warn', 'storage degraded', { message }),
   });
-  const bus = inProcessBus();
+  const holder = `${os.hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
+  // NATS_URL: fan-out across instances and the event stream for consumers elsewhere, fed by
+  // the outbox relay. Without it everything stays in this process and nothing needs a relay.
+  const bus =
+    config.natsUrl === undefined
+      ? inProcessBus()
+      : await natsBus({ url: config.natsUrl, name: `sync-server ${holder}`, log });
   const hasher = argon2Hasher();
   const clock = () => new Date();
   const newId = () => uuidv7();
+  const relay =
+    config.natsUrl === undefined
+      ? null
+      : new OutboxRelay({ storage, bus, log, now: () => clock().getTime(), holder });
 
   const { created } = await bootstrap({
     storage,
@@ -62,6 +71,7 @@ async function main(): Promise<void> {
     clock,
     newId,
     config: { sessionTtlMs: config.sessionTtlMs, pokeIntervalMs: config.pokeIntervalMs },
+    ...(relay ? { relay } : {}),
     staticRoutes: (app) => {
       if (existsSync(path.join(clientDir, 'index.html'))) {
         const root = path.relative(process.cwd(), clientDir);
@@ -78,11 +88,17 @@ async function main(): Promise<void> {
     },
   });
 
+  if (relay) {
+    // Every commit on any instance is a poke on the bus: the relay looks at once.
+    bus.subscribe(SUBJECTS.poke, () => relay.wake());
+    relay.start();
+  }
   const server = serveNode(handle, { port: config.port, hostname: config.host }, (info) => {
     log.log('info', 'listening', {
       url: `http://${config.host}:${info.port}`,
       dataFile: file,
       demo: config.demo,
+      bus: config.natsUrl === undefined ? 'in-process' : `nats ${natsHost(config.natsUrl)}`,
     });
     if (config.demo && created) {
       const users = [
@@ -105,6 +121,7 @@ async function main(): Promise<void> {
     server.close();
     void handle
       .close()
+      .then(() => relay?.stop())
       .then(() => bus.close())
       .then(() => storage.close())
       .then(() => {

@@ -40,9 +40,16 @@ export const EVENTS_STREAM: Partial<StreamConfig> & { name: string; subjects: st
 };
 
 /**
+ * How long the server waits for an ack before delivering a message again. Short, because with
+ * one message in flight a delivery lost in a NATS restart holds the consumer this long
+ * (measured: a 30 s stall with 30 s); handlers that run longer report `working()`.
+ */
+const EVENT_ACK_WAIT_MS = 5000;
+
+/**
  * A durable consumer of the event stream: explicit acks, one message in flight (so a failed
- * handler holds back everything after it and order is kept), redelivery after 30 s if a
- * consumer dies holding a message.
+ * handler holds back everything after it and order is kept), redelivery after
+ * `EVENT_ACK_WAIT_MS` if a consumer dies holding a message or its delivery was lost.
  */
 export const eventConsumerConfig = (durable: string): Partial<ConsumerConfig> => ({
   durable_name: durable,
@@ -50,7 +57,7 @@ export const eventConsumerConfig = (durable: string): Partial<ConsumerConfig> =>
   deliver_policy: DeliverPolicy.All,
   filter_subject: `${SUBJECTS.events}.>`,
   max_ack_pending: 1,
-  ack_wait: ns(30_000),
+  ack_wait: ns(EVENT_ACK_WAIT_MS),
 });
 
 export interface NatsBusOptions {
@@ -225,9 +232,25 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
       const retryMs = opts.retryMs ?? 1000;
       await jsm.consumers.add(EVENTS_STREAM.name, eventConsumerConfig(durable));
       const c = await js.consumers.get(EVENTS_STREAM.name, durable);
-      const messages = await c.consume({ max_messages: 64 });
+      const messages = await c.consume({ max_messages: 64, expires: 2000 });
       /** The newest event seq handled in this consumer's life: a redelivery of it is skipped. */
       let handled = 0;
+      /**
+       * Acks and waits for the server to confirm, retrying while the connection is down: an
+       * ack lost in a NATS restart would otherwise hold the consumer (one message in flight)
+       * until `ack_wait` ran out.
+       */
+      const confirmAck = async (m: JsMsg) => {
+        for (let attempt = 0; running; attempt++) {
+          try {
+            if (await m.ackAck({ timeout: 2000 })) return;
+          } catch {
+            // disconnected or timed out: try again
+          }
+          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+        }
+      };
+      let running = true;
       const handle = async (m: JsMsg) => {
         const seq = Number(m.headers?.get(SEQ_HEADER));
         if (Number.isSafeInteger(seq) && seq <= handled) {
@@ -240,14 +263,18 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
           type: m.subject.slice(SUBJECTS.events.length + 1),
           json: m.string(),
         };
+        // A handler may take longer than `ack_wait`: tell the server it is still at work.
+        const working = setInterval(() => m.working(), EVENT_ACK_WAIT_MS / 2);
         try {
           await handler(event);
         } catch {
           m.nak(retryMs);
           return;
+        } finally {
+          clearInterval(working);
         }
         handled = seq;
-        m.ack();
+        await confirmAck(m);
       };
       const loop = (async () => {
         for await (const m of messages) await handle(m);
@@ -255,6 +282,7 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
       const consumer: EventConsumer = {
         async stop() {
           consumers.delete(consumer);
+          running = false;
           messages.stop();
           await loop.catch(() => undefined);
         },

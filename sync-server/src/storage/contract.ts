@@ -1356,6 +1356,19 @@ export function storageContract(
         expect(await s.read((tx) => [tx.progress('relay'), tx.progress('other')])).toEqual([42, 7]);
       });
 
+      it('a lease is held by one holder until it expires; its holder renews it', async () => {
+        const s = await fresh();
+        const take = (holder: string, now: number) =>
+          s.write((tx) => tx.acquireLease('relay', holder, now, 10_000));
+        expect(await take('a', 1000)).toBe(true);
+        expect(await take('b', 2000)).toBe(false); // a holds it until 11,000
+        expect(await take('a', 9000)).toBe(true); // renewed: until 19,000
+        expect(await take('b', 12_000)).toBe(false);
+        expect(await take('b', 19_001)).toBe(true); // expired: b takes it
+        expect(await take('a', 19_002)).toBe(false);
+        expect(await s.write((tx) => tx.acquireLease('other', 'a', 19_003, 1000))).toBe(true);
+      });
+
       it('setLastMutationID, lastMutationID and clientsOfGroup', async () => {
         const s = await fresh();
         expect(await s.read((tx) => tx.lastMutationID('c1'))).toBeUndefined();

@@ -244,6 +244,12 @@ export interface WriteTx extends ReadTx {
   purgeExpired(now: string): void;
   /** Records how far a named reader of the log has got. */
   setProgress(name: string, seq: number): void;
+  /**
+   * Takes or renews the lease `name` for `holder` until `nowMs + ttlMs` when it is free,
+   * expired, or already `holder`'s; true when `holder` holds it afterwards. Several server
+   * processes sharing a store elect one of them for a job (the outbox relay) this way.
+   */
+  acquireLease(name: string, holder: string, nowMs: number, ttlMs: number): boolean;
   /** Records a device on first sight, and that `userId` logged in on it. */
   touchDevice(
     clientGroupID: string,

@@ -46,6 +46,7 @@ interface Rest {
   devices: Map<string, DeviceRow>;
   deviceUsers: Set<string>;
   progress: Map<string, number>;
+  leases: Map<string, { holder: string; until: number }>;
 }
 
 interface Data {
@@ -64,6 +65,7 @@ const freshRest = (): Rest => ({
   devices: new Map(),
   deviceUsers: new Set(),
   progress: new Map(),
+  leases: new Map(),
 });
 
 export function openMemoryStorage(): Storage {
@@ -398,6 +400,12 @@ class MemoryTx implements WriteTx {
   }
   setProgress(name: string, seq: number) {
     this.d.rest.progress.set(name, seq);
+  }
+  acquireLease(name: string, holder: string, nowMs: number, ttlMs: number) {
+    const l = this.d.rest.leases.get(name);
+    if (l && l.holder !== holder && l.until > nowMs) return false;
+    this.d.rest.leases.set(name, { holder, until: nowMs + ttlMs });
+    return true;
   }
   purgeExpired(now: string) {
     for (const [k, t] of this.d.rest.tickets) if (t.expiresAt < now) this.d.rest.tickets.delete(k);

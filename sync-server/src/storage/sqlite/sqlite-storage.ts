@@ -1088,6 +1088,20 @@ class SqliteTx implements WriteTx {
       String(seq),
     );
   }
+  acquireLease(name: string, holder: string, nowMs: number, ttlMs: number) {
+    const key = `lease:${name}`;
+    const v = this.get('SELECT value FROM meta WHERE key = ?', key)?.['value'];
+    if (v !== undefined) {
+      const l = json<{ holder: string; until: number }>(v);
+      if (l.holder !== holder && l.until > nowMs) return false;
+    }
+    this.run(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      key,
+      JSON.stringify({ holder, until: nowMs + ttlMs }),
+    );
+    return true;
+  }
   purgeExpired(now: string) {
     this.run('DELETE FROM tickets WHERE expires_at < ?', now);
     this.run('DELETE FROM sessions WHERE expires_at < ?', now);
