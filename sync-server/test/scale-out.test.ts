@@ -182,7 +182,22 @@ describe('two sync servers, one SQLite file, one NATS', () => {
       await Promise.all(restarts);
       expect(restarts).toHaveLength(1);
       const head = ((await (await fetch(`${a.base}/health`)).json()) as { head: number }).head;
-      await until(() => counts.size >= head, `all ${head} events at the consumer`, 60_000);
+      const health = async () =>
+        JSON.stringify(
+          await Promise.all([a, b].map(async (s) => (await fetch(`${s.base}/health`)).text())),
+        );
+      await until(() => counts.size >= head, `all ${head} events at the consumer`, 60_000).catch(
+        async (e: unknown) => {
+          const nc = await connect({ servers: nats.url });
+          const ci = await (
+            await jetstreamManager(nc)
+          ).consumers.info(STREAMS.events, 'scale-out-test');
+          await nc.close();
+          throw new Error(
+            `${String(e)}; the consumer has ${counts.size}; ${await health()}; ${JSON.stringify({ delivered: ci.delivered, ack_floor: ci.ack_floor, num_ack_pending: ci.num_ack_pending, num_redelivered: ci.num_redelivered, num_waiting: ci.num_waiting, num_pending: ci.num_pending })}`,
+          );
+        },
+      );
       await new Promise((r) => setTimeout(r, 300)); // anything late and doubled would show now
       expect(pushed).toBe(100);
       expect(counts.size).toBe(head);

@@ -1,5 +1,5 @@
 import { SEQ_HEADER, STREAMS, SUBJECTS, eventSubject } from '@floorsync/domain';
-import type { ConsumerConfig, JsMsg, StreamConfig } from '@nats-io/jetstream';
+import type { ConsumerConfig, ConsumerMessages, JsMsg, StreamConfig } from '@nats-io/jetstream';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -231,25 +231,9 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
       if (!DURABLE_NAME.test(durable)) throw new Error(`not a durable consumer name: ${durable}`);
       const retryMs = opts.retryMs ?? 1000;
       await jsm.consumers.add(EVENTS_STREAM.name, eventConsumerConfig(durable));
-      const c = await js.consumers.get(EVENTS_STREAM.name, durable);
-      const messages = await c.consume({ max_messages: 64, expires: 2000 });
+      let messages: ConsumerMessages | null = null;
       /** The newest event seq handled in this consumer's life: a redelivery of it is skipped. */
       let handled = 0;
-      /**
-       * Acks and waits for the server to confirm, retrying while the connection is down: an
-       * ack lost in a NATS restart would otherwise hold the consumer (one message in flight)
-       * until `ack_wait` ran out.
-       */
-      const confirmAck = async (m: JsMsg) => {
-        for (let attempt = 0; running; attempt++) {
-          try {
-            if (await m.ackAck({ timeout: 2000 })) return;
-          } catch {
-            // disconnected or timed out: try again
-          }
-          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
-        }
-      };
       let running = true;
       const handle = async (m: JsMsg) => {
         const seq = Number(m.headers?.get(SEQ_HEADER));
@@ -274,16 +258,37 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
           clearInterval(working);
         }
         handled = seq;
-        await confirmAck(m);
+        // Not confirmed: an ack lost in a NATS restart (the client allows one ack per
+        // message) means a redelivery after `ack_wait`, which the check above skips.
+        m.ack();
       };
+      // The client's iterator ends on some failures (a restart it did not ride out, heartbeats
+      // missed for long): then consume again, from where the durable consumer stands.
       const loop = (async () => {
-        for await (const m of messages) await handle(m);
+        for (let failures = 0; running; failures++) {
+          try {
+            const c = await js.consumers.get(EVENTS_STREAM.name, durable);
+            messages = await c.consume({ max_messages: 64, expires: 2000 });
+            if (!running) messages.stop();
+            for await (const m of messages) {
+              failures = 0;
+              await handle(m);
+            }
+          } catch (error) {
+            if (failures === 0)
+              log.log('warn', 'event consumer interrupted; resuming', {
+                durable,
+                error: error instanceof Error ? error.message : String(error),
+              });
+          }
+          if (running) await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** failures)));
+        }
       })();
       const consumer: EventConsumer = {
         async stop() {
           consumers.delete(consumer);
           running = false;
-          messages.stop();
+          messages?.stop();
           await loop.catch(() => undefined);
         },
       };
