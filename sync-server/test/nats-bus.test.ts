@@ -5,8 +5,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { busContract } from '../src/bus/contract.js';
 import { natsBus } from '../src/bus/nats.js';
 import { silentLogger } from '../src/log.js';
-import type { NatsServer } from './nats-server.js';
-import { startNatsServer } from './nats-server.js';
+import type { NatsServer } from '../../scripts/nats-server.js';
+import { startNatsServer } from '../../scripts/nats-server.js';
 
 // The same contract against a real nats-server with JetStream; each test starts from an
 // empty event stream, and `peer` is a second connection, as another instance would hold.

@@ -11,8 +11,8 @@ import { spawnServer } from '../../scripts/server-process.js';
 import { natsBus } from '../src/bus/nats.js';
 import type { BusEvent } from '../src/bus/port.js';
 import { silentLogger } from '../src/log.js';
-import type { NatsServer } from './nats-server.js';
-import { startNatsServer } from './nats-server.js';
+import type { NatsServer } from '../../scripts/nats-server.js';
+import { startNatsServer } from '../../scripts/nats-server.js';
 
 /**
  * Scale-out on one host: two sync server processes (the built `dist/main.js`) sharing one
