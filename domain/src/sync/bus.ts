@@ -14,12 +14,23 @@ export const SUBJECTS = {
   poke: 'floorsync.poke',
   /** Prefix of the event subjects: `floorsync.events.<EventType>`. */
   events: 'floorsync.events',
+  /** Prefix of job subjects: `floorsync.jobs.<kind>` (a work queue: each job to one worker). */
+  jobs: 'floorsync.jobs',
+  /** Prefix of dead-lettered jobs: `floorsync.jobs-dead.<kind>`. */
+  deadJobs: 'floorsync.jobs-dead',
 } as const;
 
 export const STREAMS = {
   /** Every committed event, in seq order (limits retention: a copy, kept for a while). */
   events: 'FLOORSYNC_EVENTS',
+  /** Jobs waiting for a worker (work-queue retention: gone once acknowledged). */
+  jobs: 'FLOORSYNC_JOBS',
+  /** Jobs given up on, with the reason (kept 30 days for an operator to look at). */
+  deadJobs: 'FLOORSYNC_JOBS_DEAD',
 } as const;
+
+/** The durable consumer every worker process shares on the jobs stream. */
+export const WORKERS_CONSUMER = 'workers';
 
 /** The header carrying an event message's seq in the log. */
 export const SEQ_HEADER = 'Floorsync-Seq';
@@ -31,6 +42,22 @@ export function eventSubject(type: string): string {
   if (!EVENT_TYPE.test(type)) throw new Error(`not an event type usable in a subject: ${type}`);
   return `${SUBJECTS.events}.${type}`;
 }
+
+/** A job kind is one subject token: lower-case words joined by dashes (`bulk-adjust`). */
+export const JOB_KIND = /^[a-z][a-z0-9-]{0,63}$/;
+
+export function jobSubject(kind: string, dead = false): string {
+  if (!JOB_KIND.test(kind)) throw new Error(`not a job kind usable in a subject: ${kind}`);
+  return `${dead ? SUBJECTS.deadJobs : SUBJECTS.jobs}.${kind}`;
+}
+
+/** A job as the queue carries it: its id is the message id, so enqueueing twice stores once. */
+export const JobEnvelope = z.object({
+  id: z.string().min(1).max(128),
+  kind: z.string().regex(JOB_KIND),
+  payload: z.unknown(),
+});
+export type JobEnvelope = z.infer<typeof JobEnvelope>;
 
 /** The body of a poke (a payload from the network: parsed, never trusted). */
 export const PokeMessage = z.object({ head: z.number().int().nonnegative() });

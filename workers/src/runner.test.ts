@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { inProcessQueue } from './queue/in-process.js';
+import type { JobQueue } from './queue/port.js';
+import type { JobHandler, RunnerEvent } from './runner.js';
+import { JobInterruptedError, PoisonJobError, backoffMs, startRunner } from './runner.js';
+
+async function until(check: () => boolean, what: string, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const handler = (
+  run: (p: { n: number }, attempt: number, signal: AbortSignal) => Promise<void>,
+): JobHandler<{ n: number }> => ({
+  kind: 'count',
+  payload: z.object({ n: z.number().int() }),
+  run: (p, ctx) => run(p, ctx.attempt, ctx.signal),
+});
+
+async function setup(h: JobHandler<{ n: number }>, options: { maxAttempts?: number } = {}) {
+  const queue = inProcessQueue();
+  const events: RunnerEvent[] = [];
+  const runner = await startRunner({
+    queue,
+    handlers: [h],
+    baseBackoffMs: 10,
+    maxBackoffMs: 40,
+    onEvent: (e) => events.push(e),
+    ...options,
+  });
+  return { queue, events, runner };
+}
+
+describe('job runner', () => {
+  it('runs a job by its kind and acknowledges it after the handler succeeded', async () => {
+    const seen: number[] = [];
+    const { queue, events, runner } = await setup(
+      handler(async (p) => {
+        await sleep(5);
+        seen.push(p.n);
+      }),
+    );
+    await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 7 } });
+    await until(() => events.length === 1, 'done');
+    expect(seen).toEqual([7]);
+    expect(events[0]).toMatchObject({ type: 'done', job: { id: 'j1' } });
+    await runner.drain();
+  });
+
+  it('dead-letters what it cannot run: no envelope, an unknown kind, a payload its schema refuses', async () => {
+    let runs = 0;
+    const { queue, runner } = await setup(
+      handler(() => {
+        runs++;
+        return Promise.resolve();
+      }),
+    );
+    await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 'seven' } });
+    await queue.enqueue({ id: 'j2', kind: 'print-label', payload: {} });
+    await until(() => runs === 0 && true, 'nothing');
+    let letters: Awaited<ReturnType<JobQueue['deadLetters']>> = [];
+    await until(() => {
+      void queue.deadLetters().then((l) => (letters = l));
+      return letters.length === 2;
+    }, 'two dead letters');
+    expect(letters.map((l) => l.reason)).toEqual([
+      expect.stringMatching(/^invalid count payload/),
+      'no worker knows the job kind "print-label"',
+    ]);
+    expect(runs).toBe(0);
+    await runner.drain();
+  });
+
+  it('a PoisonJobError is never retried', async () => {
+    let runs = 0;
+    const { queue, events, runner } = await setup(
+      handler(() => {
+        runs++;
+        return Promise.reject(new PoisonJobError('row 3: unknown item code X'));
+      }),
+    );
+    await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 1 } });
+    await until(() => events.some((e) => e.type === 'dead'), 'the dead letter');
+    await sleep(100);
+    expect(runs).toBe(1);
+    expect((await queue.deadLetters())[0]).toMatchObject({ reason: 'row 3: unknown item code X' });
+    await runner.drain();
+  });
+
+  it('retries a failing job with growing delays, then dead-letters it after maxAttempts', async () => {
+    const at: number[] = [];
+    const { queue, events, runner } = await setup(
+      handler(() => {
+        at.push(performance.now());
+        return Promise.reject(new Error('sync server unavailable'));
+      }),
+      { maxAttempts: 4 },
+    );
+    await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 1 } });
+    await until(() => events.some((e) => e.type === 'dead'), 'giving up');
+    expect(at).toHaveLength(4);
+    expect(
+      events.filter((e) => e.type === 'retry').map((e) => e.type === 'retry' && e.delayMs),
+    ).toEqual([10, 20, 40]);
+    expect((await queue.deadLetters())[0]?.reason).toBe(
+      'gave up after 4 attempts; last error: sync server unavailable',
+    );
+    expect(backoffMs(10, 1000, 60_000)).toBe(60_000);
+    await runner.drain();
+  });
+
+  it('a job that succeeds on a retry is done once', async () => {
+    let runs = 0;
+    const { queue, events, runner } = await setup(
+      handler(() => (++runs < 3 ? Promise.reject(new Error('flaky')) : Promise.resolve())),
+    );
+    await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 1 } });
+    await until(() => events.some((e) => e.type === 'done'), 'done');
+    expect(runs).toBe(3);
+    expect(await queue.deadLetters()).toEqual([]);
+    await runner.drain();
+  });
+
+  it('reports working() while a long job runs', async () => {
+    const queue = inProcessQueue();
+    let working = 0;
+    const counting: JobQueue = {
+      ...queue,
+      consume: (h, opts) =>
+        queue.consume(
+          (d) =>
+            h({
+              ...d,
+              job: d.job,
+              attempt: d.attempt,
+              working: () => void working++,
+              ack: () => d.ack(),
+              nak: (ms) => d.nak(ms),
+              term: (r) => d.term(r),
+            }),
+          opts,
+        ),
+    };
+    const events: RunnerEvent[] = [];
+    const runner = await startRunner({
+      queue: counting,
+      handlers: [handler(() => sleep(120).then(() => undefined))],
+      heartbeatMs: 20,
+      onEvent: (e) => events.push(e),
+    });
+    await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 1 } });
+    await until(() => events.length === 1, 'done');
+    expect(working).toBeGreaterThanOrEqual(4);
+    await runner.drain();
+  });
+
+  it('drain: running jobs are asked to stop at a checkpoint and handed back; another worker finishes them', async () => {
+    const done: number[] = [];
+    const queue = inProcessQueue();
+    const longJob = handler(async (p, _attempt, signal) => {
+      for (let step = 0; step < 50; step++) {
+        if (signal.aborted) throw new JobInterruptedError('draining');
+        await sleep(10);
+      }
+      done.push(p.n);
+    });
+    const events: RunnerEvent[] = [];
+    const first = await startRunner({
+      queue,
+      handlers: [longJob],
+      drainTimeoutMs: 30,
+      onEvent: (e) => events.push(e),
+    });
+    await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 1 } });
+    await sleep(50);
+    await first.drain();
+    expect(events.map((e) => e.type)).toEqual(['interrupted']);
+    expect(done).toEqual([]);
+    const second = await startRunner({ queue, handlers: [longJob] });
+    await until(() => done.length === 1, 'the second worker to finish it', 3000);
+    await second.drain();
+  });
+});

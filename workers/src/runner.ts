@@ -1,0 +1,138 @@
+import type { JobEnvelope } from '@floorsync/domain';
+import { JobEnvelope as JobEnvelopeSchema } from '@floorsync/domain';
+import type { z } from 'zod';
+import type { Delivery, JobQueue, JobSubscription } from './queue/port.js';
+
+/**
+ * The job runner: takes jobs from the queue, at most `concurrency` at a time, runs the handler
+ * registered for their kind, and settles each delivery:
+ *
+ * - success → ack (only now: the job's effects were committed by the sync server);
+ * - `PoisonJobError`, an unknown kind or a payload its schema refuses → term, with a dead
+ *   letter saying why (running it again cannot help);
+ * - any other error → nak with exponential backoff (1 s, 2 s, 4 s … at most `maxBackoffMs`),
+ *   and a dead letter once `maxAttempts` deliveries have failed;
+ * - a long job reports `working()` every `heartbeatMs`, so the queue does not hand it to
+ *   another worker meanwhile;
+ * - `drain()` takes no new jobs, asks running ones to stop at their next checkpoint
+ *   (`signal`) after `drainTimeoutMs`, and naks them at once so another worker resumes them.
+ */
+export interface JobContext {
+  readonly jobId: string;
+  /** 1 on the first delivery. */
+  readonly attempt: number;
+  /** Aborted when the worker is draining: stop at the next checkpoint (throw `signal.reason`). */
+  readonly signal: AbortSignal;
+}
+
+export interface JobHandler<P = unknown> {
+  readonly kind: string;
+  readonly payload: z.ZodType<P>;
+  run(payload: P, context: JobContext): Promise<void>;
+}
+
+/** Running the job again cannot succeed (bad data, a refused precondition). */
+export class PoisonJobError extends Error {
+  override readonly name = 'PoisonJobError';
+}
+
+/** The worker is draining: the job stopped at a checkpoint and is handed back. */
+export class JobInterruptedError extends Error {
+  override readonly name = 'JobInterruptedError';
+}
+
+export interface RunnerOptions {
+  readonly queue: JobQueue;
+  readonly handlers: readonly JobHandler<unknown>[];
+  readonly concurrency?: number;
+  readonly maxAttempts?: number;
+  /** The first retry's delay; doubled for each attempt after. Default 1000. */
+  readonly baseBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly heartbeatMs?: number;
+  readonly drainTimeoutMs?: number;
+  readonly onEvent?: (e: RunnerEvent) => void;
+}
+
+export type RunnerEvent =
+  | { readonly type: 'done'; readonly job: JobEnvelope; readonly ms: number }
+  | {
+      readonly type: 'retry';
+      readonly job: JobEnvelope;
+      readonly attempt: number;
+      readonly error: string;
+      readonly delayMs: number;
+    }
+  | { readonly type: 'dead'; readonly job: unknown; readonly reason: string }
+  | { readonly type: 'interrupted'; readonly job: JobEnvelope };
+
+export interface Runner {
+  drain(): Promise<void>;
+}
+
+export const backoffMs = (attempt: number, base: number, max: number): number =>
+  Math.min(max, base * 2 ** Math.max(0, attempt - 1));
+
+export async function startRunner(o: RunnerOptions): Promise<Runner> {
+  const byKind = new Map(o.handlers.map((h) => [h.kind, h]));
+  const maxAttempts = o.maxAttempts ?? 8;
+  const maxBackoffMs = o.maxBackoffMs ?? 60_000;
+  const heartbeatMs = o.heartbeatMs ?? 3000;
+  const drainTimeoutMs = o.drainTimeoutMs ?? 20_000;
+  const stop = new AbortController();
+  const emit = (e: RunnerEvent) => o.onEvent?.(e);
+
+  const dead = async (d: Delivery, reason: string) => {
+    await d.term(reason);
+    emit({ type: 'dead', job: d.job, reason });
+  };
+
+  const handle = async (d: Delivery): Promise<void> => {
+    const envelope = JobEnvelopeSchema.safeParse(d.job);
+    if (!envelope.success) return dead(d, `not a job envelope: ${envelope.error.message}`);
+    const job = envelope.data;
+    const handler = byKind.get(job.kind);
+    if (!handler) return dead(d, `no worker knows the job kind "${job.kind}"`);
+    const payload = handler.payload.safeParse(job.payload);
+    if (!payload.success) return dead(d, `invalid ${job.kind} payload: ${payload.error.message}`);
+    const heartbeat = setInterval(() => d.working(), heartbeatMs);
+    const t0 = performance.now();
+    try {
+      await handler.run(payload.data, { jobId: job.id, attempt: d.attempt, signal: stop.signal });
+      await d.ack();
+      emit({ type: 'done', job, ms: performance.now() - t0 });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof PoisonJobError) return dead(d, message);
+      if (error instanceof JobInterruptedError || stop.signal.aborted) {
+        d.nak(0);
+        emit({ type: 'interrupted', job });
+        return;
+      }
+      if (d.attempt >= maxAttempts)
+        return dead(d, `gave up after ${d.attempt} attempts; last error: ${message}`);
+      const delayMs = backoffMs(d.attempt, o.baseBackoffMs ?? 1000, maxBackoffMs);
+      d.nak(delayMs);
+      emit({ type: 'retry', job, attempt: d.attempt, error: message, delayMs });
+    } finally {
+      clearInterval(heartbeat);
+    }
+  };
+
+  const sub: JobSubscription = await o.queue.consume(handle, {
+    concurrency: o.concurrency ?? 4,
+  });
+  return {
+    async drain() {
+      const timer = setTimeout(
+        () => stop.abort(new JobInterruptedError('the worker is shutting down')),
+        drainTimeoutMs,
+      );
+      try {
+        await sub.drain();
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
