@@ -30,3 +30,4 @@ export * from './codes/gtin.js';
 export * from './codes/gs1.js';
 export * from './codes/resolve.js';
 export * from './projection.js';
+export * from './jobs/bulk-adjust.js';

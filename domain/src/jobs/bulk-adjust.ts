@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import { adjustStockArgs } from '../inventory/commands.js';
+import type { InventoryView } from '../inventory/state.js';
+import { normalizeBarcode } from '../codes/gtin.js';
+
+/**
+ * Bulk stock adjustment from a file (CSV, or a spreadsheet turned into rows by the server):
+ * one row per adjustment, checked here against the master data before anything is applied.
+ * The valid rows become the job's plan; the job applies row k of the plan as mutation k of
+ * its own client (`job-<id>`), so a crashed and redelivered job never applies a row twice.
+ *
+ * Columns (first row, any order, case and spaces ignored; `;` or `,` separated):
+ * `item` (SKU or barcode), `position` (position code), `delta` (signed quantity, `.` or `,`
+ * as decimal mark), `reason` (an adjustment reason code), and optional `lot`, `serial`, `note`.
+ */
+export const BULK_ADJUST_COLUMNS = ['item', 'position', 'delta', 'reason'] as const;
+export const BULK_ADJUST_OPTIONAL = ['lot', 'serial', 'note'] as const;
+/** Rows in one file at most (a larger file is refused whole). */
+export const BULK_ADJUST_MAX_ROWS = 100_000;
+
+/** One row of a plan: the `adjustStock` arguments it becomes, and where it came from. */
+export const bulkAdjustRowSchema = z.object({
+  line: z.number().int().positive(),
+  args: adjustStockArgs,
+});
+export type BulkAdjustRow = z.infer<typeof bulkAdjustRowSchema>;
+
+export interface RowError {
+  /** 1-based line of the file (the header is line 1). */
+  readonly line: number;
+  readonly column: string | null;
+  readonly message: string;
+}
+
+export interface BulkAdjustReport {
+  /** Data rows in the file (blank lines not counted). */
+  readonly rows: number;
+  readonly valid: BulkAdjustRow[];
+  /** Problems, in file order; a file-level problem has line 1 and no column. */
+  readonly errors: RowError[];
+}
+
+/** The master data a file is checked against (the replay's view has it all). */
+export type BulkAdjustView = Pick<InventoryView, 'itemBySku' | 'itemByBarcode' | 'positionByCode'>;
+
+/**
+ * RFC 4180 CSV: quoted fields may hold the separator, line breaks and doubled quotes; CRLF or
+ * LF; a byte-order mark is dropped. The separator is `;` when the first line has more `;` than
+ * `,` outside quotes (spreadsheets in German and other locales write `;`).
+ */
+export function parseCsv(text: string): string[][] {
+  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const firstLine = src.slice(0, src.search(/\r?\n|$/));
+  const count = (ch: string) => firstLine.replace(/"[^"]*"/g, '').split(ch).length - 1;
+  const sep = count(';') > count(',') ? ';' : ',';
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i] as string;
+    if (quoted) {
+      if (c === '"') {
+        if (src[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+      } else field += c;
+      i++;
+      continue;
+    }
+    if (c === '"' && field === '') quoted = true;
+    else if (c === sep) {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      if (c === '\r' && src[i + 1] === '\n') i++;
+    } else field += c;
+    i++;
+  }
+  if (quoted) throw new Error('the file ends inside a quoted field');
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+const headerKey = (h: string) => h.trim().toLowerCase().replace(/\s+/g, '');
+
+/** A quantity as people type it: `-3`, `2.5`, `2,5`, ` +1 `. Anything else is NaN. */
+function parseDelta(raw: string): number {
+  const s = raw.trim().replace(',', '.');
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(s) ? Number(s) : NaN;
+}
+
+/**
+ * Checks a file's rows (`table[0]` the header) against the master data: every row either
+ * becomes a valid `adjustStock` (validated by the command's own schema, the same rule a
+ * scanner's adjustment meets) or gets an error saying which line and column and why. Stock
+ * levels are not checked here: an adjustment below zero is a fact the replay records with a
+ * conflict, as for a scan.
+ */
+export function validateBulkAdjust(
+  table: readonly (readonly string[])[],
+  view: BulkAdjustView,
+): BulkAdjustReport {
+  const header = (table[0] ?? []).map(headerKey);
+  const data = table
+    .slice(1)
+    .map((cells, i) => ({ cells, line: i + 2 }))
+    .filter(({ cells }) => cells.some((c) => c.trim() !== ''));
+  const fileError = (message: string): BulkAdjustReport => ({
+    rows: data.length,
+    valid: [],
+    errors: [{ line: 1, column: null, message }],
+  });
+  const missing = BULK_ADJUST_COLUMNS.filter((c) => !header.includes(c));
+  if (missing.length > 0)
+    return fileError(
+      `missing column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (the first row must name the columns ${BULK_ADJUST_COLUMNS.join(', ')}; optional: ${BULK_ADJUST_OPTIONAL.join(', ')})`,
+    );
+  if (data.length === 0) return fileError('the file has no rows below its header');
+  if (data.length > BULK_ADJUST_MAX_ROWS)
+    return fileError(`the file has ${data.length} rows; at most ${BULK_ADJUST_MAX_ROWS} per file`);
+  const col = (name: string) => header.indexOf(name);
+
+  const valid: BulkAdjustRow[] = [];
+  const errors: RowError[] = [];
+  for (const { cells, line } of data) {
+    const get = (name: string) => {
+      const i = col(name);
+      return i < 0 ? '' : (cells[i] ?? '').trim();
+    };
+    const rowErrors: RowError[] = [];
+    const fail = (column: string, message: string) => rowErrors.push({ line, column, message });
+
+    const itemCode = get('item');
+    const item = itemCode
+      ? (view.itemBySku(itemCode) ?? view.itemByBarcode(normalizeBarcode(itemCode)))
+      : undefined;
+    if (!itemCode) fail('item', 'no item code');
+    else if (!item) fail('item', `unknown item "${itemCode}" (neither a SKU nor a barcode)`);
+    const positionCode = get('position');
+    const position = positionCode ? view.positionByCode(positionCode) : undefined;
+    if (!positionCode) fail('position', 'no position code');
+    else if (!position) fail('position', `unknown position "${positionCode}"`);
+    const deltaRaw = get('delta');
+    const delta = parseDelta(deltaRaw);
+    if (Number.isNaN(delta)) fail('delta', `"${deltaRaw}" is not a quantity`);
+
+    if (rowErrors.length === 0 && item && position) {
+      const lot = get('lot');
+      const serial = get('serial');
+      const note = get('note');
+      const args = adjustStockArgs.safeParse({
+        itemId: item.id,
+        positionId: position.id,
+        delta,
+        reason: get('reason'),
+        ...(lot ? { lot } : {}),
+        ...(serial ? { serial } : {}),
+        ...(note ? { note } : {}),
+      });
+      if (!args.success) {
+        for (const issue of args.error.issues) {
+          const field = String(issue.path[0] ?? '');
+          fail(
+            field === 'itemId' ? 'item' : field === 'positionId' ? 'position' : field,
+            issue.message,
+          );
+        }
+      } else if (item.tracking === 'lot' && !args.data.lot) {
+        fail('lot', `item ${item.sku} is tracked by lot: the row needs a lot`);
+      } else if (item.tracking === 'serial' && !args.data.serial) {
+        fail('serial', `item ${item.sku} is tracked by serial: the row needs a serial`);
+      } else if (item.tracking === 'serial' && Math.abs(args.data.delta) !== 1) {
+        fail('delta', 'a serial is adjusted by +1 or -1');
+      } else if (item.tracking === 'none' && (args.data.lot || args.data.serial)) {
+        fail(args.data.lot ? 'lot' : 'serial', `item ${item.sku} is not tracked by lot or serial`);
+      } else {
+        valid.push({ line, args: args.data });
+      }
+    }
+    errors.push(...rowErrors);
+  }
+  return { rows: data.length, valid, errors };
+}
