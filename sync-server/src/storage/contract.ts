@@ -1356,6 +1356,56 @@ export function storageContract(
         expect(await s.read((tx) => [tx.progress('relay'), tx.progress('other')])).toEqual([42, 7]);
       });
 
+      it('jobs: created with their plan, listed newest first, updated, a plan read in slices', async () => {
+        const s = await fresh();
+        const job = (id: string, createdAt: string) => ({
+          id,
+          kind: 'bulk-adjust',
+          status: 'validated' as const,
+          createdBy: 'u1',
+          createdAt,
+          fileName: `${id}.csv`,
+          rows: 3,
+          total: 2,
+          errors: [{ line: 3, column: 'item', message: 'unknown item "X"' }],
+          startedAt: null,
+          error: null,
+        });
+        const plan = [
+          { line: 2, args: { n: 1 } },
+          { line: 4, args: { n: 2 } },
+        ];
+        await s.write((tx) => tx.createJob(job('j1', '2026-03-02T08:00:00.000Z'), plan));
+        await s.write((tx) => tx.createJob(job('j2', '2026-03-02T09:00:00.000Z'), []));
+        await expect(s.write((tx) => tx.createJob(job('j1', T0), []))).rejects.toThrow();
+        await s.write((tx) =>
+          tx.updateJob('j1', { status: 'queued', startedAt: '2026-03-02T08:01:00.000Z' }),
+        );
+        await s.write((tx) => tx.updateJob('missing', { status: 'failed' }));
+        const r = await s.read((tx) => ({
+          j1: tx.job('j1'),
+          list: tx.jobs(10).map((j) => j.id),
+          one: tx.jobs(1).map((j) => j.id),
+          plan: tx.jobPlan('j1', 0, 10),
+          second: tx.jobPlan('j1', 1, 10),
+          none: tx.jobPlan('missing', 0, 10),
+          missing: tx.job('missing'),
+        }));
+        expect(r).toEqual({
+          j1: {
+            ...job('j1', '2026-03-02T08:00:00.000Z'),
+            status: 'queued',
+            startedAt: '2026-03-02T08:01:00.000Z',
+          },
+          list: ['j2', 'j1'],
+          one: ['j2'],
+          plan,
+          second: [plan[1]],
+          none: [],
+          missing: undefined,
+        });
+      });
+
       it('a lease is held by one holder until it expires; its holder renews it', async () => {
         const s = await fresh();
         const take = (holder: string, now: number) =>

@@ -187,6 +187,11 @@ export interface ReadTx extends ReplayView {
   userOnDevice(clientGroupID: string, userId: string): boolean;
   /** How far a named reader of the log has got (the outbox relay): a seq, 0 if never set. */
   progress(name: string): number;
+  job(id: string): JobRow | undefined;
+  /** Newest first. */
+  jobs(limit: number): JobRow[];
+  /** Rows `offset … offset + limit - 1` of a job's plan (as stored). */
+  jobPlan(id: string, offset: number, limit: number): unknown[];
 }
 
 export interface WriteTx extends ReadTx {
@@ -259,6 +264,32 @@ export interface WriteTx extends ReadTx {
     info?: { readonly pending?: number; readonly appVersion?: string },
   ): void;
   revokeDevice(clientGroupID: string, at: string): void;
+  createJob(job: JobRow, plan: readonly unknown[]): void;
+  updateJob(id: string, patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'error'>>): void;
+}
+
+/**
+ * A worker job (a bulk adjustment): what was checked and what will be applied. How far it has
+ * got is not stored here: it is the `lastMutationID` of the job's own client (`job-<id>`),
+ * advanced in the same transaction as the job's events, so progress can never disagree with
+ * what was applied.
+ */
+export interface JobRow {
+  readonly id: string;
+  readonly kind: string;
+  /** `validated` (checked, waiting for a go), `queued` (handed to the workers), `cancelled`, `failed`. */
+  readonly status: 'validated' | 'queued' | 'cancelled' | 'failed';
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly fileName: string | null;
+  /** Data rows in the file. */
+  readonly rows: number;
+  /** Rows in the plan (the valid ones). */
+  readonly total: number;
+  /** The check's problems (the first 1,000 kept). */
+  readonly errors: readonly { line: number; column: string | null; message: string }[];
+  readonly startedAt: string | null;
+  readonly error: string | null;
 }
 
 export type { ConflictRecord, LotInfo };

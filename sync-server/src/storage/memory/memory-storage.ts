@@ -11,6 +11,7 @@ import { conflictKey, itemKey, lotKey, positionKey, stockKey } from '../keys.js'
 import type {
   ConflictRow,
   DeviceRow,
+  JobRow,
   NewEvent,
   SessionRow,
   SnapshotEntry,
@@ -47,6 +48,7 @@ interface Rest {
   deviceUsers: Set<string>;
   progress: Map<string, number>;
   leases: Map<string, { holder: string; until: number }>;
+  jobs: Map<string, { row: JobRow; plan: readonly unknown[] }>;
 }
 
 interface Data {
@@ -66,6 +68,7 @@ const freshRest = (): Rest => ({
   deviceUsers: new Set(),
   progress: new Map(),
   leases: new Map(),
+  jobs: new Map(),
 });
 
 export function openMemoryStorage(): Storage {
@@ -400,6 +403,26 @@ class MemoryTx implements WriteTx {
   }
   setProgress(name: string, seq: number) {
     this.d.rest.progress.set(name, seq);
+  }
+  job(id: string) {
+    return this.d.rest.jobs.get(id)?.row;
+  }
+  jobs(limit: number) {
+    return [...this.d.rest.jobs.values()]
+      .map((j) => j.row)
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+      .slice(0, limit);
+  }
+  jobPlan(id: string, offset: number, limit: number) {
+    return structuredClone(this.d.rest.jobs.get(id)?.plan.slice(offset, offset + limit) ?? []);
+  }
+  createJob(job: JobRow, plan: readonly unknown[]) {
+    if (this.d.rest.jobs.has(job.id)) throw new Error(`job ${job.id} exists`);
+    this.d.rest.jobs.set(job.id, { row: structuredClone(job), plan: structuredClone(plan) });
+  }
+  updateJob(id: string, patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'error'>>) {
+    const j = this.d.rest.jobs.get(id);
+    if (j) j.row = { ...j.row, ...patch };
   }
   acquireLease(name: string, holder: string, nowMs: number, ttlMs: number) {
     const l = this.d.rest.leases.get(name);

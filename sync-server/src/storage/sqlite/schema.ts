@@ -212,4 +212,25 @@ CREATE INDEX movements_item ON movements (item_id, seq);
     // a batched push).
     sql: `DROP INDEX IF EXISTS events_group_seq;`,
   },
+  {
+    version: 4,
+    name: 'jobs (bulk adjustments and other worker jobs: their check report and plan)',
+    sql: `
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  file_name TEXT,
+  rows INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  errors TEXT NOT NULL,
+  plan TEXT NOT NULL,
+  started_at TEXT,
+  error TEXT
+);
+CREATE INDEX jobs_created ON jobs (created_at);
+`,
+  },
 ];

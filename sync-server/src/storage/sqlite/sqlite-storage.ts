@@ -24,6 +24,7 @@ import { conflictKey, itemKey, lotKey, positionKey, stockKey } from '../keys.js'
 import type {
   ConflictRow,
   DeviceRow,
+  JobRow,
   NewEvent,
   SessionRow,
   SnapshotEntry,
@@ -87,6 +88,19 @@ const num = (v: unknown): number => v as number;
 const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
 const nullable = (v: unknown): string | null =>
   v === null || v === undefined || v === '' ? null : (v as string);
+const jobOf = (r: Row): JobRow => ({
+  id: str(r['id']),
+  kind: str(r['kind']),
+  status: str(r['status']) as JobRow['status'],
+  createdBy: str(r['created_by']),
+  createdAt: str(r['created_at']),
+  fileName: nullable(r['file_name']),
+  rows: num(r['rows']),
+  total: num(r['total']),
+  errors: json<JobRow['errors']>(r['errors']),
+  startedAt: nullable(r['started_at']),
+  error: nullable(r['error']),
+});
 
 const TRANSIENT = new Set([
   'SQLITE_BUSY',
@@ -1086,6 +1100,47 @@ class SqliteTx implements WriteTx {
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       `progress:${name}`,
       String(seq),
+    );
+  }
+  job(id: string) {
+    const r = this.get('SELECT * FROM jobs WHERE id = ?', id);
+    return r ? jobOf(r) : undefined;
+  }
+  jobs(limit: number) {
+    return this.all('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?', limit).map(jobOf);
+  }
+  jobPlan(id: string, offset: number, limit: number) {
+    const plan = this.get('SELECT plan FROM jobs WHERE id = ?', id)?.['plan'];
+    return plan === undefined ? [] : json<unknown[]>(plan).slice(offset, offset + limit);
+  }
+  createJob(job: JobRow, plan: readonly unknown[]) {
+    this.run(
+      `INSERT INTO jobs (id, kind, status, created_by, created_at, file_name, rows, total, errors, plan, started_at, error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      job.id,
+      job.kind,
+      job.status,
+      job.createdBy,
+      job.createdAt,
+      job.fileName,
+      job.rows,
+      job.total,
+      JSON.stringify(job.errors),
+      JSON.stringify(plan),
+      job.startedAt,
+      job.error,
+    );
+  }
+  updateJob(id: string, patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'error'>>) {
+    const j = this.job(id);
+    if (!j) return;
+    const next = { ...j, ...patch };
+    this.run(
+      'UPDATE jobs SET status = ?, started_at = ?, error = ? WHERE id = ?',
+      next.status,
+      next.startedAt,
+      next.error,
+      id,
     );
   }
   acquireLease(name: string, holder: string, nowMs: number, ttlMs: number) {
