@@ -40,6 +40,8 @@ import { pull } from './replay/pull.js';
 import { RecentEvents } from './replay/recent-events.js';
 import type { AuthenticatedPush } from './replay/apply-push.js';
 import { applyPush, checkAndBind } from './replay/apply-push.js';
+import type { JobSink } from './jobs/routes.js';
+import { jobRoutes } from './jobs/routes.js';
 import type { RelayStatus } from './relay.js';
 import { SseHub } from './sse.js';
 import type { DeviceRow, Storage, UserRow } from './storage/port.js';
@@ -59,6 +61,8 @@ export interface AppDeps {
   readonly newId: () => string;
   readonly throttle?: LoginThrottle;
   readonly metrics?: Metrics;
+  /** Where started jobs go (the workers' queue); without it, jobs can be checked, not started. */
+  readonly jobs?: JobSink;
   /** The outbox relay, when this process runs one (NATS): its state in /health and /metrics. */
   readonly relay?: { status(): RelayStatus };
   readonly config?: {
@@ -91,7 +95,7 @@ export interface Session {
   readonly tokenHash: string;
   readonly clientGroupID: string | null;
 }
-type Env = { Variables: { session: Session } };
+export type Env = { Variables: { session: Session } };
 
 /** A complete HTTP response, for the paths served without Hono (`serveNode`). */
 export interface LeanResponse {
@@ -170,7 +174,18 @@ async function readNodeJson(
 ): Promise<unknown> {
   const over = () => tooLarge(detail);
   if (Number(incoming.headers['content-length']) > maxBytes) throw over();
-  return parseJson(await readStream(incoming, maxBytes, over));
+  return parseJson((await readStream(incoming, maxBytes, over)).toString('utf8'));
+}
+
+/** A raw body (an uploaded file) of at most `maxBytes`, counted while read. */
+export async function readBytes(c: Context, maxBytes: number, detail: string): Promise<Buffer> {
+  const over = () => tooLarge(detail);
+  if (Number(c.req.header('content-length')) > maxBytes) throw over();
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming) return readStream(incoming, maxBytes, over);
+  const bytes = Buffer.from(await c.req.arrayBuffer());
+  if (bytes.length > maxBytes) throw over();
+  return bytes;
 }
 
 function parseJson(text: string): unknown {
@@ -185,7 +200,7 @@ function readStream(
   incoming: IncomingMessage,
   maxBytes: number,
   over: () => Error,
-): Promise<string> {
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -198,7 +213,7 @@ function readStream(
       } else chunks.push(chunk);
     };
     incoming.on('data', onData);
-    incoming.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    incoming.once('end', () => resolve(Buffer.concat(chunks, size)));
     incoming.once('error', reject);
   });
 }
@@ -864,6 +879,8 @@ export function createApp(deps: AppDeps): AppHandle {
     log.log('info', 'device revoked', { by: c.get('session').user.username, device: group });
     return c.json(await storage.read((tx) => tx.device(group)));
   });
+
+  jobRoutes(app, { storage, clock, newId, requireRole, jobs: deps.jobs });
 
   deps.staticRoutes?.(app);
 

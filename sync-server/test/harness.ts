@@ -1,3 +1,4 @@
+import type { JobSink } from '../src/jobs/routes.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -52,7 +53,13 @@ export interface TestServer {
 }
 
 export async function startServer(
-  options: { demo?: boolean; storage?: Storage; dir?: string; pokeIntervalMs?: number } = {},
+  options: {
+    demo?: boolean;
+    storage?: Storage;
+    dir?: string;
+    pokeIntervalMs?: number;
+    jobs?: JobSink;
+  } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'floorsync-test-'));
   const file = path.join(dir, 'floorsync.db');
@@ -76,6 +83,7 @@ export async function startServer(
     log: silentLogger,
     clock: clock.now,
     newId,
+    ...(options.jobs ? { jobs: options.jobs } : {}),
     config: {
       heartbeatMs: 200,
       ...(options.pokeIntervalMs !== undefined ? { pokeIntervalMs: options.pokeIntervalMs } : {}),
@@ -230,7 +238,7 @@ export const masterData = [
 
 /** Starts a server with admin + a supervisor device that defined the master data. */
 export async function warehouseServer(
-  options: { storage?: Storage; pokeIntervalMs?: number } = {},
+  options: { storage?: Storage; pokeIntervalMs?: number; jobs?: JobSink } = {},
 ) {
   const server = await startServer(options);
   const admin = await server.login('admin', ADMIN_PASSWORD);

@@ -1,0 +1,152 @@
+import type { JobEnvelope } from '@floorsync/domain';
+import { validateBulkAdjust } from '@floorsync/domain';
+import type { Hono, MiddlewareHandler } from 'hono';
+import type { Env } from '../app.js';
+import { readBytes } from '../app.js';
+import { HttpProblem, badRequest, notFound } from '../http/problem.js';
+import type { JobRow, ReadTx, Storage } from '../storage/port.js';
+import { MAX_UPLOAD_BYTES, tableOf } from './files.js';
+
+/** Where jobs go to be run (the workers' queue); absent: nothing can be started here. */
+export interface JobSink {
+  enqueue(job: JobEnvelope): Promise<void>;
+}
+
+/** The client (and client group) a job pushes as: its mutation ids are its plan's rows. */
+export const jobClient = (jobId: string): string => `job-${jobId}`;
+
+/** A job as the API shows it: its record, and how far it got (from the log). */
+export interface JobView extends JobRow {
+  /** Plan rows applied (or recorded as rejected) so far. */
+  readonly done: number;
+  readonly state: 'validated' | 'queued' | 'running' | 'completed' | 'cancelled' | 'failed';
+}
+
+export function jobView(tx: ReadTx, job: JobRow): JobView {
+  const done = tx.lastMutationID(jobClient(job.id))?.lastMutationID ?? 0;
+  const state =
+    job.status !== 'queued'
+      ? job.status
+      : done >= job.total
+        ? 'completed'
+        : done > 0
+          ? 'running'
+          : 'queued';
+  return { ...job, done, state };
+}
+
+const KEPT_ERRORS = 1000;
+const conflict = (code: string, detail: string) => new HttpProblem(409, code, 'Conflict', detail);
+
+/**
+ * The jobs API (supervisors and admins): upload a bulk-adjustment file and get its check
+ * report; start it (all rows valid, or `applyValidRows`); follow its progress. The plan is
+ * stored with the job, so what runs is exactly what was checked, whatever changes meanwhile.
+ */
+export function jobRoutes(
+  app: Hono<Env>,
+  o: {
+    readonly storage: Storage;
+    readonly clock: () => Date;
+    readonly newId: () => string;
+    readonly requireRole: (role: 'supervisor') => MiddlewareHandler<Env>;
+    readonly jobs: JobSink | undefined;
+  },
+): void {
+  const { storage } = o;
+  const find = async (id: string) => {
+    const view = await storage.read((tx) => {
+      const job = tx.job(id);
+      return job && jobView(tx, job);
+    });
+    if (!view) throw notFound(`no job ${id}`);
+    return view;
+  };
+
+  app.post('/api/jobs/bulk-adjust', o.requireRole('supervisor'), async (c) => {
+    const fileName = (c.req.query('fileName') ?? '').slice(0, 200) || null;
+    const bytes = await readBytes(
+      c,
+      MAX_UPLOAD_BYTES,
+      `a file may be at most ${MAX_UPLOAD_BYTES / 1024 / 1024} MB; split it into several`,
+    );
+    if (bytes.length === 0) throw badRequest('the file is empty', 'EMPTY_FILE');
+    const table = await tableOf(bytes);
+    const id = o.newId();
+    const view = await storage.write((tx) => {
+      const report = validateBulkAdjust(table, tx);
+      const job: JobRow = {
+        id,
+        kind: 'bulk-adjust',
+        status: 'validated',
+        createdBy: c.get('session').user.id,
+        createdAt: o.clock().toISOString(),
+        fileName,
+        rows: report.rows,
+        total: report.valid.length,
+        errors: report.errors.slice(0, KEPT_ERRORS),
+        startedAt: null,
+        error: null,
+      };
+      tx.createJob(job, report.valid);
+      return jobView(tx, job);
+    });
+    return c.json({ ...view, errorCount: view.rows - view.total }, 201);
+  });
+
+  app.get('/api/jobs', o.requireRole('supervisor'), async (c) =>
+    c.json(await storage.read((tx) => tx.jobs(50).map((j) => jobView(tx, j)))),
+  );
+
+  app.get('/api/jobs/:id', o.requireRole('supervisor'), async (c) =>
+    c.json(await find(c.req.param('id'))),
+  );
+
+  app.get('/api/jobs/:id/plan', o.requireRole('supervisor'), async (c) => {
+    const id = c.req.param('id');
+    const offset = Number(c.req.query('offset') ?? 0);
+    const limit = Number(c.req.query('limit') ?? 100);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw badRequest('offset must be an integer ≥ 0');
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
+      throw badRequest('limit must be an integer from 1 to 1000');
+    await find(id);
+    return c.json(await storage.read((tx) => tx.jobPlan(id, offset, limit)));
+  });
+
+  app.post('/api/jobs/:id/start', o.requireRole('supervisor'), async (c) => {
+    const id = c.req.param('id');
+    const body = (await c.req.json().catch(() => ({}))) as { applyValidRows?: unknown };
+    const applyValidRows = body.applyValidRows === true;
+    if (!o.jobs)
+      throw new HttpProblem(
+        503,
+        'NO_WORKERS',
+        'Service unavailable',
+        'this server runs no job queue',
+      );
+    const job = await find(id);
+    if (job.status === 'cancelled' || job.status === 'failed')
+      throw conflict('JOB_ENDED', `the job is ${job.status}`);
+    if (job.status === 'validated') {
+      if (job.total === 0)
+        throw conflict(
+          'NOTHING_TO_APPLY',
+          'no row of the file is valid: fix the file and upload it again',
+        );
+      const invalid = job.rows - job.total;
+      if (invalid > 0 && !applyValidRows)
+        throw conflict(
+          'INVALID_ROWS',
+          `${invalid} of ${job.rows} rows are invalid: fix the file and upload it again, or start with "applyValidRows": true to apply the ${job.total} valid rows only`,
+        );
+      await storage.write((tx) =>
+        tx.updateJob(id, { status: 'queued', startedAt: o.clock().toISOString() }),
+      );
+    }
+    // Queued again if it already was (the queue keeps a job id once): after a restart of the
+    // embedded queue, starting a job again resumes it where its client's lastMutationID is.
+    await o.jobs.enqueue({ id, kind: job.kind, payload: { jobId: id } });
+    return c.json(await find(id), 202);
+  });
+}

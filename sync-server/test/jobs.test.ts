@@ -1,0 +1,197 @@
+import type { JobEnvelope } from '@floorsync/domain';
+import ExcelJS from 'exceljs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JobView } from '../src/jobs/routes.js';
+import { jobClient } from '../src/jobs/routes.js';
+import type { TestServer } from './harness.js';
+import { Device, warehouseServer } from './harness.js';
+
+/**
+ * The jobs API: a bulk-adjustment file is checked on upload (CSV or XLSX), reported row by
+ * row, and started only when valid (or when the supervisor chooses to apply the valid rows).
+ * Nothing in the warehouse changes until a worker applies the plan through the replay.
+ */
+let server: TestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function setup() {
+  const enqueued: JobEnvelope[] = [];
+  const w = await warehouseServer({
+    jobs: {
+      enqueue: (job) => {
+        enqueued.push(job);
+        return Promise.resolve();
+      },
+    },
+  });
+  server = w.server;
+  const supervisor = await w.server.login('sup', 'sup-password');
+  const operator = await w.server.login('op1', 'op1-password');
+  const upload = (body: string | Buffer, token = supervisor, fileName = 'counts.csv') =>
+    w.server.request(`/api/jobs/bulk-adjust?fileName=${encodeURIComponent(fileName)}`, {
+      method: 'POST',
+      token,
+      body: typeof body === 'string' ? body : new Uint8Array(body),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+  const start = (id: string, json: unknown = {}) =>
+    w.server.request(`/api/jobs/${id}/start`, { method: 'POST', token: supervisor, json });
+  const stock = async () => {
+    const res = await w.server.request('/api/stock', { token: supervisor });
+    return (await res.json()) as unknown[];
+  };
+  return { ...w, supervisor, operator, upload, start, stock, enqueued };
+}
+
+const GOOD = 'item;position;delta;reason;lot\nA;P;5;found;\nA;Q;-2;damaged;\nL;R;1,5;found;L-1\n';
+
+async function xlsx(rows: (string | number)[][]): Promise<Buffer> {
+  const wb = new ExcelJS.Workbook();
+  const sheet = wb.addWorksheet('adjustments');
+  for (const r of rows) sheet.addRow(r);
+  return Buffer.from(await wb.xlsx.writeBuffer());
+}
+
+describe('jobs API: bulk adjustment files', () => {
+  it('checks a CSV on upload, reports it, and queues it on start; the plan is what was checked', async () => {
+    const t = await setup();
+    const res = await t.upload(GOOD.replace('L-1', ''));
+    expect(res.status).toBe(201);
+    const job = (await res.json()) as JobView & { errorCount: number };
+    expect(job).toMatchObject({
+      kind: 'bulk-adjust',
+      state: 'validated',
+      fileName: 'counts.csv',
+      rows: 3,
+      total: 2,
+      errorCount: 1,
+      done: 0,
+    });
+    expect(job.errors).toEqual([
+      { line: 4, column: 'lot', message: 'item L is tracked by lot: the row needs a lot' },
+    ]);
+    // Invalid rows: a start needs the supervisor's explicit choice.
+    const refused = await t.start(job.id);
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ code: 'INVALID_ROWS' });
+    expect(t.enqueued).toEqual([]);
+    const started = await t.start(job.id, { applyValidRows: true });
+    expect(started.status).toBe(202);
+    expect(await started.json()).toMatchObject({ state: 'queued', done: 0 });
+    expect(t.enqueued).toEqual([{ id: job.id, kind: 'bulk-adjust', payload: { jobId: job.id } }]);
+    const plan = await t.server.request(`/api/jobs/${job.id}/plan?offset=1&limit=5`, {
+      token: t.supervisor,
+    });
+    expect(await plan.json()).toEqual([
+      { line: 3, args: { itemId: 'A', positionId: 'Q', delta: -2, reason: 'damaged' } },
+    ]);
+    expect(await t.stock()).toEqual([]); // nothing applied by the server itself
+  });
+
+  it('reads an XLSX workbook the same way', async () => {
+    const t = await setup();
+    const res = await t.upload(
+      await xlsx([
+        ['Item', 'Position', 'Delta', 'Reason', 'Lot'],
+        ['A', 'P', 5, 'found', ''],
+        ['L', 'R', -1.5, 'expired', 'L-1'],
+        ['X', 'P', 1, 'found', ''],
+      ]),
+      t.supervisor,
+      'counts.xlsx',
+    );
+    expect(res.status).toBe(201);
+    const job = (await res.json()) as JobView;
+    expect(job).toMatchObject({ rows: 3, total: 2 });
+    expect(job.errors).toEqual([
+      { line: 4, column: 'item', message: 'unknown item "X" (neither a SKU nor a barcode)' },
+    ]);
+    const plan = await t.server.request(`/api/jobs/${job.id}/plan`, { token: t.supervisor });
+    expect(await plan.json()).toEqual([
+      { line: 2, args: { itemId: 'A', positionId: 'P', delta: 5, reason: 'found' } },
+      {
+        line: 3,
+        args: { itemId: 'L', positionId: 'R', delta: -1.5, reason: 'expired', lot: 'L-1' },
+      },
+    ]);
+  });
+
+  it('bad files get a clear answer and leave nothing to start', async () => {
+    const t = await setup();
+    // Missing columns: a report with one file-level error, nothing to apply.
+    const missing = (await (await t.upload('item,position,quantity\nA,P,1\n')).json()) as JobView;
+    expect(missing.total).toBe(0);
+    expect(missing.errors[0]?.message).toMatch(/^missing columns: delta, reason/);
+    const nothing = await t.start(missing.id, { applyValidRows: true });
+    expect(nothing.status).toBe(409);
+    expect(await nothing.json()).toMatchObject({ code: 'NOTHING_TO_APPLY' });
+    // Wrong types and unknown codes, row by row.
+    const typed = (await (
+      await t.upload('item,position,delta,reason\nA,P,lots,found\nA,P,-1,bogus\nZZ,P,1,found\n')
+    ).json()) as JobView;
+    expect(typed.errors.map((e) => [e.line, e.column])).toEqual([
+      [2, 'delta'],
+      [3, 'reason'],
+      [4, 'item'],
+    ]);
+    // Not a spreadsheet at all, a broken workbook, an empty body.
+    const binary = await t.upload(Buffer.from([0, 1, 2, 3, 0, 0, 255, 254]));
+    expect(binary.status).toBe(422);
+    expect(await binary.json()).toMatchObject({ code: 'UNREADABLE_FILE' });
+    const broken = await t.upload(Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(100, 7)]));
+    expect(broken.status).toBe(422);
+    expect((await broken.json()) as { detail: string }).toMatchObject({
+      detail: expect.stringMatching(/^not a valid XLSX workbook/),
+    });
+    expect((await t.upload('')).status).toBe(400);
+    const unclosed = await t.upload('item,position,delta,reason\nA,P,1,"found\n');
+    expect(unclosed.status).toBe(422);
+    // A 50 MB file is refused before it is read whole: no job for it.
+    const huge = await t.upload(Buffer.alloc(50 * 1024 * 1024, 'A,P,1,found\n'));
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ detail: expect.stringMatching(/at most 10 MB/) });
+    const list = (await (
+      await t.server.request('/api/jobs', { token: t.supervisor })
+    ).json()) as JobView[];
+    expect(list.map((j) => j.id).sort()).toEqual([missing.id, typed.id].sort());
+    expect(t.enqueued).toEqual([]);
+    expect(await t.stock()).toEqual([]);
+  });
+
+  it('operators may not upload or start jobs; an unknown job is a 404', async () => {
+    const t = await setup();
+    expect((await t.upload(GOOD, t.operator)).status).toBe(403);
+    expect((await t.server.request('/api/jobs', { token: t.operator })).status).toBe(403);
+    expect((await t.start('no-such-job')).status).toBe(404);
+  });
+
+  it("progress is the job client's lastMutationID: it counts rows applied through the replay", async () => {
+    const t = await setup();
+    const job = (await (await t.upload(GOOD)).json()) as JobView;
+    expect(job.total).toBe(3);
+    await t.start(job.id);
+    // A worker pushes the plan as the job's own client (here by hand, two rows of three).
+    const worker = new Device(
+      t.server,
+      await t.server.login('sup', 'sup-password', jobClient(job.id)),
+      jobClient(job.id),
+      jobClient(job.id),
+    );
+    const plan = (await (
+      await t.server.request(`/api/jobs/${job.id}/plan`, { token: t.supervisor })
+    ).json()) as { args: Record<string, unknown> }[];
+    await worker.pushOk(plan.slice(0, 2).map((p) => worker.mutation('adjustStock', p.args)));
+    const half = (await (
+      await t.server.request(`/api/jobs/${job.id}`, { token: t.supervisor })
+    ).json()) as JobView;
+    expect(half).toMatchObject({ state: 'running', done: 2, total: 3 });
+    await worker.pushOk(plan.slice(2).map((p) => worker.mutation('adjustStock', p.args)));
+    const all = (await (
+      await t.server.request(`/api/jobs/${job.id}`, { token: t.supervisor })
+    ).json()) as JobView;
+    expect(all).toMatchObject({ state: 'completed', done: 3 });
+  });
+});
