@@ -153,3 +153,35 @@ export function demoWarehouse(): PushMutation[] {
   receive('demo-nut', 'demo-tote-1', 200);
   return m.map((x, i) => ({ ...x, clientID: 'server:demo', id: i + 1 }));
 }
+
+/**
+ * The `worker` service user jobs sign in as (supervisor: it reads job plans and adjusts
+ * stock). Created on first need; its password is set to `password` at every start, so the
+ * embedded mode can use a fresh random one and a scale-out site the `WORKER_PASSWORD` it gave
+ * its workers.
+ */
+export async function ensureWorkerUser(o: {
+  storage: Storage;
+  hasher: PasswordHasher;
+  clock: () => Date;
+  newId: () => string;
+  password: string;
+}): Promise<void> {
+  const passwordHash = await o.hasher.hash(o.password);
+  await o.storage.write((tx) => {
+    const existing = tx.userByUsername(WORKER_USERNAME);
+    if (existing) tx.updateUser(existing.id, { passwordHash, active: true, role: 'supervisor' });
+    else
+      tx.createUser({
+        id: o.newId(),
+        username: WORKER_USERNAME,
+        name: 'Job worker',
+        role: 'supervisor',
+        active: true,
+        passwordHash,
+        createdAt: o.clock().toISOString(),
+      });
+  });
+}
+
+export const WORKER_USERNAME = 'worker';

@@ -22,6 +22,10 @@ const envSchema = z.object({
     .default(12),
   POKE_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   CLIENT_DIR: z.string().optional(),
+  WORKER_PASSWORD: z
+    .string()
+    .refine((v) => v === '' || v.length >= 16, 'WORKER_PASSWORD must be at least 16 characters')
+    .optional(),
 });
 
 export interface Config {
@@ -37,6 +41,8 @@ export interface Config {
   /** SSE pokes: a round at most once per this many ms, with the newest head. */
   readonly pokeIntervalMs: number;
   readonly clientDir: string | undefined;
+  /** The `worker` service user's password (workers sign in with it); unset: random per start. */
+  readonly workerPassword: string | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): Config {
@@ -58,5 +64,6 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     pokeIntervalMs: e.POKE_INTERVAL_MS,
     clientDir: e.CLIENT_DIR,
+    workerPassword: e.WORKER_PASSWORD === '' ? undefined : e.WORKER_PASSWORD,
   };
 }

@@ -3,6 +3,7 @@
  * The composition root: the only place that reads the environment, opens the database and
  * the bus, and listens. `npm start` at the repository root runs this.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,11 +12,20 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { createApp } from './app.js';
 import { serveNode } from './http/node.js';
 import { argon2Hasher } from './auth/passwords.js';
-import { DEMO_USERS, DEMO_ADMIN_PASSWORD, bootstrap } from './bootstrap.js';
+import {
+  DEMO_USERS,
+  DEMO_ADMIN_PASSWORD,
+  WORKER_USERNAME,
+  bootstrap,
+  ensureWorkerUser,
+} from './bootstrap.js';
 import { SUBJECTS } from '@floorsync/domain';
 import { inProcessBus } from './bus/in-process.js';
 import { natsBus, natsHost } from './bus/nats.js';
 import { OutboxRelay } from './relay.js';
+import type { Runner } from '@floorsync/workers';
+import { SyncApi, bulkAdjustJob, inProcessQueue, natsQueue, startRunner } from '@floorsync/workers';
+import { jobView } from './jobs/routes.js';
 import { readConfig } from './config.js';
 import { uuidv7 } from './ids.js';
 import { jsonLogger } from './log.js';
@@ -49,6 +59,15 @@ async function main(): Promise<void> {
     config.natsUrl === undefined
       ? null
       : new OutboxRelay({ storage, bus, log, now: () => clock().getTime(), holder });
+  // Jobs: with NATS they go to the workers' JetStream queue (worker processes run them);
+  // embedded, to a queue in this process and a runner here.
+  const queue =
+    config.natsUrl === undefined
+      ? inProcessQueue()
+      : await natsQueue({ url: config.natsUrl, name: `sync-server ${holder}` });
+  const workerPassword =
+    config.workerPassword ??
+    (config.natsUrl === undefined ? randomBytes(24).toString('base64url') : undefined);
 
   const { created } = await bootstrap({
     storage,
@@ -60,6 +79,9 @@ async function main(): Promise<void> {
     demo: config.demo,
     announce: (text) => process.stderr.write(text + '\n'),
   });
+  // After the bootstrap: a fresh database's first user must be its admin.
+  if (workerPassword !== undefined)
+    await ensureWorkerUser({ storage, hasher, clock, newId, password: workerPassword });
 
   const here = path.dirname(fileURLToPath(import.meta.url));
   const clientDir = config.clientDir ?? path.resolve(here, '../../client/build');
@@ -72,6 +94,7 @@ async function main(): Promise<void> {
     newId,
     config: { sessionTtlMs: config.sessionTtlMs, pokeIntervalMs: config.pokeIntervalMs },
     ...(relay ? { relay } : {}),
+    jobs: queue,
     staticRoutes: (app) => {
       if (existsSync(path.join(clientDir, 'index.html'))) {
         const root = path.relative(process.cwd(), clientDir);
@@ -93,7 +116,16 @@ async function main(): Promise<void> {
     bus.subscribe(SUBJECTS.poke, () => relay.wake());
     relay.start();
   }
+  let runner: Runner | null = null;
   const server = serveNode(handle, { port: config.port, hostname: config.host }, (info) => {
+    if (config.natsUrl === undefined && workerPassword !== undefined) {
+      // The embedded runner reaches this server over loopback, as a worker process would.
+      const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host;
+      void startEmbeddedRunner(
+        `http://${host.includes(':') ? `[${host}]` : host}:${info.port}`,
+        workerPassword,
+      );
+    }
     log.log('info', 'listening', {
       url: `http://${config.host}:${info.port}`,
       dataFile: file,
@@ -111,6 +143,39 @@ async function main(): Promise<void> {
     }
   });
 
+  async function startEmbeddedRunner(base: string, password: string) {
+    try {
+      const api = new SyncApi({ base, username: WORKER_USERNAME, password });
+      runner = await startRunner({
+        queue,
+        handlers: [bulkAdjustJob(api)],
+        onEvent: (e) => {
+          if (e.type === 'done')
+            log.log('info', 'job done', { job: e.job.id, ms: Math.round(e.ms) });
+          else if (e.type === 'retry')
+            log.log('warn', 'job failed; retrying', {
+              job: e.job.id,
+              attempt: e.attempt,
+              error: e.error,
+            });
+          else if (e.type === 'dead') log.log('error', 'job given up', { reason: e.reason });
+        },
+      });
+      // Jobs queued when this process stopped: the in-process queue forgot them; resume them
+      // (each from its client's lastMutationID).
+      const unfinished = await storage.read((tx) =>
+        tx
+          .jobs(1000)
+          .map((j) => jobView(tx, j))
+          .filter((j) => j.state === 'queued' || j.state === 'running'),
+      );
+      for (const j of unfinished)
+        await queue.enqueue({ id: j.id, kind: j.kind, payload: { jobId: j.id } });
+    } catch (error) {
+      log.log('error', 'the job runner did not start', { error: String(error) });
+    }
+  }
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -119,8 +184,9 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     server.close();
-    void handle
-      .close()
+    void (runner?.drain() ?? Promise.resolve())
+      .then(() => queue.close())
+      .then(() => handle.close())
       .then(() => relay?.stop())
       .then(() => bus.close())
       .then(() => storage.close())

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * A worker process (scale-out): takes jobs from the JetStream work queue and applies them
+ * through the sync server's API. The composition root of `workers/`: the only place that
+ * reads the environment. In the embedded mode the sync server runs the same runner in its
+ * own process instead (no worker process needed).
+ *
+ *   NATS_URL=nats://127.0.0.1:4222 FLOORSYNC_URL=http://127.0.0.1:8787 \
+ *   WORKER_PASSWORD=… node workers/dist/main.js
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import { bulkAdjustJob } from './jobs/bulk-adjust.js';
+import { natsQueue } from './queue/nats.js';
+import type { RunnerEvent } from './runner.js';
+import { startRunner } from './runner.js';
+import { SyncApi } from './sync-api.js';
+
+const env = z
+  .object({
+    NATS_URL: z.string().min(1, 'NATS_URL is required: the worker takes its jobs from NATS'),
+    FLOORSYNC_URL: z.url('FLOORSYNC_URL must be the sync server URL, e.g. http://127.0.0.1:8787'),
+    WORKER_USERNAME: z.string().min(1).default('worker'),
+    WORKER_PASSWORD: z.string().min(1, 'WORKER_PASSWORD is required'),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  })
+  .safeParse(process.env);
+
+const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =>
+  process.stdout.write(
+    JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + '\n',
+  );
+
+async function main(): Promise<void> {
+  if (!env.success) throw new Error(env.error.issues.map((i) => i.message).join('; '));
+  const config = env.data;
+  const name = `worker ${os.hostname()}:${process.pid}`;
+  const queue = await natsQueue({ url: config.NATS_URL, name });
+  const api = new SyncApi({
+    base: config.FLOORSYNC_URL.replace(/\/$/, ''),
+    username: config.WORKER_USERNAME,
+    password: config.WORKER_PASSWORD,
+  });
+  const runner = await startRunner({
+    queue,
+    handlers: [bulkAdjustJob(api)],
+    concurrency: config.WORKER_CONCURRENCY,
+    onEvent: (e: RunnerEvent) => {
+      if (e.type === 'done')
+        log('info', 'job done', { job: e.job.id, kind: e.job.kind, ms: Math.round(e.ms) });
+      else if (e.type === 'retry')
+        log('warn', 'job failed; retrying', {
+          job: e.job.id,
+          attempt: e.attempt,
+          error: e.error,
+          delayMs: e.delayMs,
+        });
+      else if (e.type === 'dead') log('error', 'job given up', { reason: e.reason });
+      else log('info', 'job handed back (draining)', { job: e.job.id });
+    },
+  });
+  log('info', 'worker ready', {
+    concurrency: config.WORKER_CONCURRENCY,
+    sync: config.FLOORSYNC_URL,
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('info', 'draining', { signal });
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    void runner
+      .drain()
+      .then(() => queue.close())
+      .then(() => {
+        log('info', 'stopped');
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `floorsync worker: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,103 @@
+import { PoisonJobError } from './runner.js';
+
+/**
+ * A job's way into the system: the sync server's HTTP API, as a client of the protocol like
+ * any device. Each job signs in with its own client group (`job-<id>`), so its session is
+ * bound to it and its mutations are numbered by the job alone.
+ *
+ * Failures the same job cannot get past (400, 404, 409, 422: the job or its data is wrong)
+ * are `PoisonJobError`s; everything else (no answer, 5xx, 429, 401 while credentials are being
+ * fixed) is worth retrying later and is thrown as a plain error.
+ */
+export interface SyncApiOptions {
+  /** The sync server, e.g. `http://127.0.0.1:8787`. */
+  readonly base: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface PushResult {
+  readonly results: readonly { readonly id: number; readonly status: string }[];
+  readonly head: number;
+}
+
+export class SyncSession {
+  constructor(
+    private readonly base: string,
+    readonly clientGroupID: string,
+    private readonly token: string,
+  ) {}
+
+  get<T>(path: string): Promise<T> {
+    return call<T>(this.base, 'GET', path, undefined, this.token);
+  }
+
+  /** Pushes `mutations` as the group's one client (`clientID` = the group). */
+  push(mutations: readonly { id: number; name: string; args: unknown }[]): Promise<PushResult> {
+    const now = Date.now();
+    return call<PushResult>(
+      this.base,
+      'POST',
+      '/sync/push',
+      {
+        pushVersion: 1,
+        clientGroupID: this.clientGroupID,
+        profileID: this.clientGroupID,
+        schemaVersion: '1',
+        mutations: mutations.map((m) => ({ clientID: this.clientGroupID, timestamp: now, ...m })),
+      },
+      this.token,
+    );
+  }
+}
+
+export class SyncApi {
+  constructor(private readonly o: SyncApiOptions) {}
+
+  async session(clientGroupID: string): Promise<SyncSession> {
+    const { token } = await call<{ token: string }>(this.o.base, 'POST', '/api/auth/login', {
+      username: this.o.username,
+      password: this.o.password,
+      clientGroupID,
+    });
+    return new SyncSession(this.o.base, clientGroupID, token);
+  }
+}
+
+const POISON = new Set([400, 404, 409, 413, 422]);
+
+async function call<T>(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+  token?: string,
+): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(base + path, {
+      method,
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    throw new Error(`the sync server did not answer ${method} ${path}: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  const text = await res.text();
+  if (res.ok) return JSON.parse(text) as T;
+  let detail = text.slice(0, 300);
+  try {
+    const p = JSON.parse(text) as { detail?: string; title?: string };
+    detail = p.detail ?? p.title ?? detail;
+  } catch {
+    // not a problem document: keep the text
+  }
+  const message = `${method} ${path}: ${res.status} ${detail}`;
+  throw POISON.has(res.status) ? new PoisonJobError(message) : new Error(message);
+}
