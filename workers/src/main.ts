@@ -23,6 +23,8 @@ const env = z
     WORKER_USERNAME: z.string().min(1).default('worker'),
     WORKER_PASSWORD: z.string().min(1, 'WORKER_PASSWORD is required'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    /** Plan rows per push (a bulk adjustment). */
+    WORKER_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .safeParse(process.env);
 
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   });
   const runner = await startRunner({
     queue,
-    handlers: [bulkAdjustJob(api)],
+    handlers: [bulkAdjustJob(api, { batch: config.WORKER_BATCH })],
     concurrency: config.WORKER_CONCURRENCY,
     onEvent: (e: RunnerEvent) => {
       if (e.type === 'done')

@@ -1,0 +1,205 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NatsServer } from '../../scripts/nats-server.js';
+import { startNatsServer } from '../../scripts/nats-server.js';
+import type { ServerProcess } from '../../scripts/server-process.js';
+import { spawnServer } from '../../scripts/server-process.js';
+
+/**
+ * A bulk adjustment of 1,000 lines, run by a real worker process (`workers/dist/main.js`)
+ * taking the job from a real nats-server, against a real sync server process. The worker is
+ * killed with SIGKILL in the middle; another worker gets the job again when the first one's
+ * delivery times out, and resumes. Every line must be applied exactly once (stock equals the
+ * sum of the file's deltas) and progress must reach 100 %.
+ */
+const root = path.resolve(import.meta.dirname, '../..');
+const ADMIN = 'worker-test-admin-password';
+const WORKER_PASSWORD = 'worker-test-password-0123456789';
+let nats: NatsServer;
+let server: ServerProcess;
+const workers: ChildProcess[] = [];
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  server = await spawnServer({
+    env: { NATS_URL: nats.url, ADMIN_PASSWORD: ADMIN, WORKER_PASSWORD, DEMO: '' },
+  });
+}, 60_000);
+afterAll(async () => {
+  for (const w of workers) w.kill('SIGKILL');
+  await server?.stop();
+  await nats?.dispose();
+});
+
+function startWorker(): ChildProcess {
+  const w = spawn(process.execPath, [path.join(root, 'workers/dist/main.js')], {
+    env: {
+      ...process.env,
+      NATS_URL: nats.url,
+      FLOORSYNC_URL: server.base,
+      WORKER_PASSWORD,
+      WORKER_CONCURRENCY: '1',
+      WORKER_BATCH: '10', // 100 pushes: time to kill it in the middle
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  w.stdout?.resume();
+  w.stderr?.resume();
+  workers.push(w);
+  return w;
+}
+
+async function call<T>(
+  method: string,
+  p: string,
+  token?: string,
+  body?: string | object,
+): Promise<T> {
+  const res = await fetch(server.base + p, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined
+        ? { 'content-type': typeof body === 'string' ? 'text/csv' : 'application/json' }
+        : {}),
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+interface Job {
+  id: string;
+  state: string;
+  done: number;
+  total: number;
+}
+
+describe('a worker killed in the middle of a 1,000-line bulk adjustment', () => {
+  it('another worker resumes it: every line applied exactly once, progress reaches 100 %', async () => {
+    const { token } = await call<{ token: string }>('POST', '/api/auth/login', undefined, {
+      username: 'admin',
+      password: ADMIN,
+      clientGroupID: 'worker-test-admin',
+    });
+    await call('POST', '/sync/push', token, {
+      pushVersion: 1,
+      clientGroupID: 'worker-test-admin',
+      schemaVersion: '1',
+      mutations: [
+        { name: 'defineItem', args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' } },
+        ...Array.from({ length: 10 }, (_, i) => ({
+          name: 'definePosition',
+          args: { positionId: `B${i}`, code: `B${i}`, kind: 'bin' },
+        })),
+      ].map((m, i) => ({
+        clientID: 'worker-test-admin-c',
+        id: i + 1,
+        timestamp: Date.now(),
+        ...m,
+      })),
+    });
+    const lines = ['item,position,delta,reason'];
+    let expected = 0;
+    for (let i = 0; i < 1000; i++) {
+      const delta = 1 + (i % 3);
+      expected += delta;
+      lines.push(`A,B${i % 10},${delta},found`);
+    }
+    const job = await call<Job>(
+      'POST',
+      '/api/jobs/bulk-adjust?fileName=big.csv',
+      token,
+      lines.join('\n'),
+    );
+    expect(job.total).toBe(1000);
+    await call('POST', `/api/jobs/${job.id}/start`, token, {});
+
+    const first = startWorker();
+    const progress = () => call<Job>('GET', `/api/jobs/${job.id}`, token);
+    let now = await progress();
+    for (
+      const end = Date.now() + 30_000;
+      now.done < 300 && Date.now() < end;
+      now = await progress()
+    )
+      await new Promise((r) => setTimeout(r, 5));
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const atKill = (await progress()).done;
+    expect(atKill).toBeGreaterThanOrEqual(300);
+    expect(atKill).toBeLessThan(1000); // killed in the middle, not after the end
+
+    startWorker(); // gets the job once the dead worker's delivery times out (10 s)
+    for (
+      const end = Date.now() + 60_000;
+      now.state !== 'completed' && Date.now() < end;
+      now = await progress()
+    )
+      await new Promise((r) => setTimeout(r, 50));
+    expect(now).toMatchObject({ state: 'completed', done: 1000, total: 1000 });
+
+    const stock = await call<{ itemId: string; quantity: number }[]>(
+      'GET',
+      '/api/stock?itemId=A',
+      token,
+    );
+    expect(stock.reduce((sum, l) => sum + l.quantity, 0)).toBe(expected);
+  }, 120_000);
+});
+
+describe('the embedded mode (no NATS): the server runs jobs itself', () => {
+  it('a bulk adjustment uploaded and started completes in the same process', async () => {
+    const embedded = await spawnServer({ env: { ADMIN_PASSWORD: ADMIN, DEMO: '1' } });
+    try {
+      const login = await fetch(`${embedded.base}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'supervisor', password: 'supervisor-demo' }),
+      });
+      const { token } = (await login.json()) as { token: string };
+      const req = async <T>(method: string, p: string, body?: string | object) => {
+        const res = await fetch(embedded.base + p, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': typeof body === 'string' ? 'text/csv' : 'application/json',
+          },
+          ...(body !== undefined
+            ? { body: typeof body === 'string' ? body : JSON.stringify(body) }
+            : {}),
+        });
+        if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+        return (await res.json()) as T;
+      };
+      const before = await req<{ quantity: number }[]>(
+        'GET',
+        '/api/stock?itemId=demo-bolt&positionId=demo-bin-A-01-01',
+      );
+      const csv = [
+        'item;position;delta;reason',
+        'BOLT-M8;A-01-01;-3;damaged',
+        '04006381333931;A-01-01;10;found',
+      ];
+      const job = await req<Job>('POST', '/api/jobs/bulk-adjust?fileName=demo.csv', csv.join('\n'));
+      expect(job).toMatchObject({ total: 2, state: 'validated' });
+      await req('POST', `/api/jobs/${job.id}/start`, {});
+      let now = job;
+      for (const end = Date.now() + 20_000; now.state !== 'completed' && Date.now() < end;) {
+        await new Promise((r) => setTimeout(r, 20));
+        now = await req<Job>('GET', `/api/jobs/${job.id}`);
+      }
+      expect(now).toMatchObject({ state: 'completed', done: 2 });
+      const after = await req<{ quantity: number }[]>(
+        'GET',
+        '/api/stock?itemId=demo-bolt&positionId=demo-bin-A-01-01',
+      );
+      expect((after[0]?.quantity ?? 0) - (before[0]?.quantity ?? 0)).toBe(7);
+    } finally {
+      await embedded.stop();
+    }
+  }, 60_000);
+});
