@@ -15,17 +15,20 @@ export class ApiError extends Error {
 export async function api<T>(
   token: string | null,
   path: string,
-  init: { method?: string; json?: unknown } = {},
+  init: { method?: string; json?: unknown; file?: Blob } = {},
 ): Promise<T> {
   let res: Response;
+  const hasBody = init.json !== undefined || init.file !== undefined;
   try {
     res = await fetch(path, {
-      method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),
+      method: init.method ?? (hasBody ? 'POST' : 'GET'),
       headers: {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(init.file !== undefined ? { 'content-type': 'application/octet-stream' } : {}),
       },
       ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
+      ...(init.file !== undefined ? { body: init.file } : {}),
     });
   } catch {
     throw new ApiError(0, 'offline');

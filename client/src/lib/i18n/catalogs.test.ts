@@ -47,6 +47,9 @@ describe('message catalogs', () => {
       ...['idle', 'syncing', 'offline', 'signed-out', 'refused', 'update-required'].map(
         (s) => `sync.status.${s}`,
       ),
+      ...['validated', 'queued', 'running', 'completed', 'cancelled', 'failed'].map(
+        (s) => `jobs.state.${s}`,
+      ),
     ];
     expect(need.filter((k) => !keys.has(k))).toEqual([]);
   });
