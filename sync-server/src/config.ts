@@ -22,6 +22,9 @@ const envSchema = z.object({
     .default(12),
   POKE_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   CLIENT_DIR: z.string().optional(),
+  ERP_EXPORT_DIR: z.string().optional(),
+  ERP_EXPORT_URL: z.url().optional().or(z.literal('')),
+  ERP_EXPORT_AUTHORIZATION: z.string().optional(),
   WORKER_PASSWORD: z
     .string()
     .refine((v) => v === '' || v.length >= 16, 'WORKER_PASSWORD must be at least 16 characters')
@@ -43,6 +46,11 @@ export interface Config {
   readonly clientDir: string | undefined;
   /** The `worker` service user's password (workers sign in with it); unset: random per start. */
   readonly workerPassword: string | undefined;
+  /** Embedded ERP export of confirmed movements: to a folder, or to an HTTP endpoint. */
+  readonly erpExport:
+    | { readonly dir: string }
+    | { readonly url: string; readonly authorization: string | undefined }
+    | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): Config {
@@ -65,5 +73,10 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     pokeIntervalMs: e.POKE_INTERVAL_MS,
     clientDir: e.CLIENT_DIR,
     workerPassword: e.WORKER_PASSWORD === '' ? undefined : e.WORKER_PASSWORD,
+    erpExport: e.ERP_EXPORT_URL
+      ? { url: e.ERP_EXPORT_URL, authorization: e.ERP_EXPORT_AUTHORIZATION || undefined }
+      : e.ERP_EXPORT_DIR
+        ? { dir: path.resolve(e.ERP_EXPORT_DIR) }
+        : undefined,
   };
 }

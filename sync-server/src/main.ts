@@ -23,8 +23,17 @@ import { SUBJECTS } from '@floorsync/domain';
 import { inProcessBus } from './bus/in-process.js';
 import { natsBus, natsHost } from './bus/nats.js';
 import { OutboxRelay } from './relay.js';
-import type { Runner } from '@floorsync/workers';
-import { SyncApi, bulkAdjustJob, inProcessQueue, natsQueue, startRunner } from '@floorsync/workers';
+import type { Exporter, Runner } from '@floorsync/workers';
+import {
+  SyncApi,
+  bulkAdjustJob,
+  folderPlugin,
+  httpPlugin,
+  inProcessQueue,
+  natsQueue,
+  startExporter,
+  startRunner,
+} from '@floorsync/workers';
 import { jobView } from './jobs/routes.js';
 import { readConfig } from './config.js';
 import { uuidv7 } from './ids.js';
@@ -117,6 +126,7 @@ async function main(): Promise<void> {
     relay.start();
   }
   let runner: Runner | null = null;
+  let exporter: Exporter | null = null;
   const server = serveNode(handle, { port: config.port, hostname: config.host }, (info) => {
     if (config.natsUrl === undefined && workerPassword !== undefined) {
       // The embedded runner reaches this server over loopback, as a worker process would.
@@ -161,6 +171,23 @@ async function main(): Promise<void> {
           else if (e.type === 'dead') log.log('error', 'job given up', { reason: e.reason });
         },
       });
+      const erp = config.erpExport;
+      if (erp) {
+        const plugin =
+          'url' in erp
+            ? httpPlugin(erp.url, erp.authorization ? { authorization: erp.authorization } : {})
+            : folderPlugin(erp.dir);
+        exporter = await startExporter({
+          api,
+          plugin,
+          cursorFile: path.join(config.dataDir, `erp-export-${plugin.name}.cursor`),
+          onError: (e) =>
+            log.log('warn', 'ERP export failed; retrying', {
+              plugin: plugin.name,
+              error: String(e),
+            }),
+        });
+      }
       // Jobs queued when this process stopped: the in-process queue forgot them; resume them
       // (each from its client's lastMutationID).
       const unfinished = await storage.read((tx) =>
@@ -185,6 +212,7 @@ async function main(): Promise<void> {
     force.unref();
     server.close();
     void (runner?.drain() ?? Promise.resolve())
+      .then(() => exporter?.stop())
       .then(() => queue.close())
       .then(() => handle.close())
       .then(() => relay?.stop())

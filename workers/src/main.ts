@@ -10,6 +10,9 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
+import { startExporter } from './erp/exporter.js';
+import { folderPlugin } from './erp/folder.js';
+import { httpPlugin } from './erp/http.js';
 import { bulkAdjustJob } from './jobs/bulk-adjust.js';
 import { natsQueue } from './queue/nats.js';
 import type { RunnerEvent } from './runner.js';
@@ -25,6 +28,11 @@ const env = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
     /** Plan rows per push (a bulk adjustment). */
     WORKER_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
+    /** ERP export (run it in one worker process only): to a folder, or to an HTTP endpoint. */
+    ERP_EXPORT_DIR: z.string().optional(),
+    ERP_EXPORT_URL: z.url().optional(),
+    ERP_EXPORT_AUTHORIZATION: z.string().optional(),
+    ERP_EXPORT_CURSOR: z.string().default('./erp-export.cursor'),
   })
   .safeParse(process.env);
 
@@ -61,6 +69,23 @@ async function main(): Promise<void> {
       else log('info', 'job handed back (draining)', { job: e.job.id });
     },
   });
+  const plugin = config.ERP_EXPORT_URL
+    ? httpPlugin(
+        config.ERP_EXPORT_URL,
+        config.ERP_EXPORT_AUTHORIZATION ? { authorization: config.ERP_EXPORT_AUTHORIZATION } : {},
+      )
+    : config.ERP_EXPORT_DIR
+      ? folderPlugin(config.ERP_EXPORT_DIR)
+      : null;
+  const exporter = plugin
+    ? await startExporter({
+        api,
+        plugin,
+        cursorFile: config.ERP_EXPORT_CURSOR,
+        onError: (e) =>
+          log('warn', 'ERP export failed; retrying', { plugin: plugin.name, error: String(e) }),
+      })
+    : null;
   log('info', 'worker ready', {
     concurrency: config.WORKER_CONCURRENCY,
     sync: config.FLOORSYNC_URL,
@@ -75,6 +100,7 @@ async function main(): Promise<void> {
     force.unref();
     void runner
       .drain()
+      .then(() => exporter?.stop())
       .then(() => queue.close())
       .then(() => {
         log('info', 'stopped');

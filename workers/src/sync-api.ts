@@ -32,6 +32,27 @@ export class SyncSession {
     return call<T>(this.base, 'GET', path, undefined, this.token);
   }
 
+  /** One pull page after `cookie` (a seq): the events as the protocol's patch carries them. */
+  pull(cookie: number): Promise<{
+    cookie: number;
+    hasMore?: boolean;
+    patch: readonly { op: string; key?: string; value?: unknown }[];
+  }> {
+    return call(
+      this.base,
+      'POST',
+      '/sync/pull',
+      {
+        pullVersion: 1,
+        clientGroupID: this.clientGroupID,
+        cookie,
+        profileID: this.clientGroupID,
+        schemaVersion: '1',
+      },
+      this.token,
+    );
+  }
+
   /** Pushes `mutations` as the group's one client (`clientID` = the group). */
   push(mutations: readonly { id: number; name: string; args: unknown }[]): Promise<PushResult> {
     const now = Date.now();

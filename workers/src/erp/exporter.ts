@@ -1,0 +1,100 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { eventEnvelopeSchema } from '@floorsync/domain';
+import type { SyncApi } from '../sync-api.js';
+import type { ErpPlugin } from './plugin.js';
+import { MOVEMENT_TYPES, movementOf } from './plugin.js';
+
+/**
+ * Feeds an ERP plugin the confirmed movements, through the sync protocol like any device: it
+ * pulls the log from its cookie, hands each movement to the plugin in seq order, and keeps the
+ * cookie in a small file (`cursorFile`) after each page. After a crash it pulls that page
+ * again; the plugin sees those movements twice and its idempotency key keeps the ERP right.
+ * Works the same embedded and scaled out (it needs the sync server, not NATS).
+ */
+export interface ExporterOptions {
+  readonly api: SyncApi;
+  readonly plugin: ErpPlugin;
+  readonly cursorFile: string;
+  /** How often to look for new movements when caught up. Default 2000. */
+  readonly pollMs?: number;
+  /** A failing plugin is retried after this long (doubling, at most 60 s). Default 1000. */
+  readonly retryMs?: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface Exporter {
+  /** The cookie (seq) everything up to which has been exported. */
+  readonly cursor: number;
+  /** Resolves once the exporter has caught up with `seq`. */
+  caughtUp(seq: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startExporter(o: ExporterOptions): Promise<Exporter> {
+  const pollMs = o.pollMs ?? 2000;
+  let cursor = Number((await readFile(o.cursorFile, 'utf8').catch(() => '0')).trim()) || 0;
+  const waiters = new Set<{ seq: number; resolve: () => void }>();
+  let running = true;
+  let wake: (() => void) | null = null;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  const save = async (c: number) => {
+    await writeFile(`${o.cursorFile}.tmp`, String(c));
+    await rename(`${o.cursorFile}.tmp`, o.cursorFile);
+  };
+
+  const loop = (async () => {
+    let session: Awaited<ReturnType<SyncApi['session']>> | null = null;
+    let failures = 0;
+    while (running) {
+      try {
+        session ??= await o.api.session(`erp-${o.plugin.name}`);
+        const page = await session.pull(cursor);
+        for (const op of page.patch) {
+          if (op.op !== 'put' || !op.key?.startsWith('e/')) continue;
+          const event = eventEnvelopeSchema.parse(op.value);
+          if (MOVEMENT_TYPES.has(event.type)) await o.plugin.exportMovement(movementOf(event));
+        }
+        if (page.cookie !== cursor) {
+          cursor = page.cookie;
+          await save(cursor);
+        }
+        failures = 0;
+        for (const w of [...waiters])
+          if (cursor >= w.seq) {
+            waiters.delete(w);
+            w.resolve();
+          }
+        if (!page.hasMore) await sleep(pollMs);
+      } catch (error) {
+        o.onError?.(error);
+        session = null; // a fresh sign-in after e.g. an expired session
+        await sleep(Math.min(60_000, (o.retryMs ?? 1000) * 2 ** failures++));
+      }
+    }
+  })();
+
+  return {
+    get cursor() {
+      return cursor;
+    },
+    caughtUp(seq) {
+      if (cursor >= seq) return Promise.resolve();
+      return new Promise((resolve) => {
+        waiters.add({ seq, resolve });
+        wake?.();
+      });
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { EventEnvelope } from '@floorsync/domain';
+
+/**
+ * An ERP integration plugin. Floorsync hands it every confirmed movement, in the log's order,
+ * with the event id as the idempotency key: after a crash the exporter may hand it the same
+ * movement again, and the plugin must make sure the ERP books it once (a file named by the
+ * key, an `Idempotency-Key` header the ERP honours, a lookup before insert).
+ *
+ * Throwing means "not now": the exporter retries the same movement after a pause and does
+ * not go past it, so the ERP never sees movements out of order.
+ */
+export interface ErpPlugin {
+  readonly name: string;
+  exportMovement(movement: MovementExport): Promise<void>;
+}
+
+/** A confirmed movement as plugins receive it. */
+export interface MovementExport {
+  /** The event id: the same movement always carries the same key. */
+  readonly idempotencyKey: string;
+  readonly seq: number;
+  /** `StockReceived`, `StockMoved`, `ContainerMoved`, `StockShipped`, `StockAdjusted`, `MovementReversed`. */
+  readonly type: string;
+  /** The event's data as the domain defines it (item, positions, quantity, lot, serial, reason…). */
+  readonly data: unknown;
+  /** Device time of the scan; `recordedAt` is the server's commit time. */
+  readonly occurredAt: string;
+  readonly recordedAt: string;
+  readonly userId: string;
+}
+
+/** The event types that move or change stock: what an ERP books. */
+export const MOVEMENT_TYPES: ReadonlySet<string> = new Set([
+  'StockReceived',
+  'StockMoved',
+  'ContainerMoved',
+  'StockShipped',
+  'StockAdjusted',
+  'MovementReversed',
+]);
+
+export const movementOf = (e: EventEnvelope): MovementExport => ({
+  idempotencyKey: e.id,
+  seq: e.seq,
+  type: e.type,
+  data: e.data,
+  occurredAt: e.meta.occurredAt,
+  recordedAt: e.meta.recordedAt,
+  userId: e.meta.userId,
+});
