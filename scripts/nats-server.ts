@@ -45,7 +45,8 @@ export const freePort = (): Promise<number> =>
     });
   });
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** `args` adds to the command line (e.g. `['--user', 'u', '--pass', 'p']`). */
+export async function startNatsServer(args: readonly string[] = []): Promise<NatsServer> {
   const bin = natsServerBinary();
   const port = await freePort();
   const store = mkdtempSync(path.join(tmpdir(), 'floorsync-nats-'));
@@ -53,7 +54,7 @@ export async function startNatsServer(): Promise<NatsServer> {
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const p = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], {
+      const p = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store, ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = p;

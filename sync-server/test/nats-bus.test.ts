@@ -1,7 +1,7 @@
 import { STREAMS } from '@floorsync/domain';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busContract } from '../src/bus/contract.js';
 import { natsBus } from '../src/bus/nats.js';
 import { silentLogger } from '../src/log.js';
@@ -29,4 +29,37 @@ busContract('NATS JetStream', {
     return connectBus('contract-a');
   },
   peer: () => connectBus('contract-b'),
+});
+
+describe('NATS with credentials', () => {
+  it('signs in with the user and password in NATS_URL, and never shows them in an error', async () => {
+    const secured = await startNatsServer(['--user', 'floorsync', '--pass', 's3cret-pw']);
+    try {
+      const bus = await natsBus({
+        url: `nats://floorsync:s3cret-pw@127.0.0.1:${secured.port}`,
+        name: 'auth-test',
+        log: silentLogger,
+      });
+      const got: unknown[] = [];
+      bus.subscribe('floorsync.poke', (p) => got.push(p));
+      await new Promise((r) => setTimeout(r, 50));
+      await bus.publish('floorsync.poke', { head: 1 });
+      for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toEqual([{ head: 1 }]);
+      await bus.close();
+      const refused = await natsBus({
+        url: `nats://floorsync:wrong-pw@127.0.0.1:${secured.port}`,
+        name: 'auth-test',
+        log: silentLogger,
+      }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(refused).toBeInstanceOf(Error);
+      expect(String(refused)).toMatch(/cannot reach NATS at nats:\/\/127\.0\.0\.1:\d+/);
+      expect(String(refused)).not.toMatch(/wrong-pw|floorsync:/);
+    } finally {
+      await secured.dispose();
+    }
+  });
 });

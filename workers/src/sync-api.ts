@@ -33,11 +33,14 @@ export class SyncSession {
   }
 
   /** One pull page after `cookie` (a seq): the events as the protocol's patch carries them. */
-  pull(cookie: number): Promise<{
-    cookie: number;
-    hasMore?: boolean;
-    patch: readonly { op: string; key?: string; value?: unknown }[];
-  }> {
+  pull(cookie: number): Promise<
+    | {
+        cookie: number;
+        hasMore?: boolean;
+        patch: readonly { op: string; key?: string; value?: unknown }[];
+      }
+    | { error: string }
+  > {
     return call(
       this.base,
       'POST',

@@ -62,3 +62,42 @@ export type JobEnvelope = z.infer<typeof JobEnvelope>;
 /** The body of a poke (a payload from the network: parsed, never trusted). */
 export const PokeMessage = z.object({ head: z.number().int().nonnegative() });
 export type PokeMessage = z.infer<typeof PokeMessage>;
+
+/**
+ * `NATS_URL` as a NATS client wants it: the servers without credentials, and the credentials
+ * apart (the client drops user info from server URLs). `nats://user:pass@host:4222` gives a
+ * user and password, `nats://token@host` a token; several servers are comma-separated and
+ * share the first one's credentials. Never log anything but `servers`.
+ */
+export function natsConnectOptions(url: string): {
+  servers: string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+} {
+  let user: string | undefined;
+  let pass: string | undefined;
+  let token: string | undefined;
+  const servers = url
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      const m = /^([a-z][a-z0-9+.-]*:\/\/)?(?:([^@/]*)@)?(.*)$/i.exec(s);
+      const [, scheme = '', info, rest = ''] = m ?? [];
+      if (info !== undefined && user === undefined && token === undefined) {
+        const i = info.indexOf(':');
+        if (i >= 0) {
+          user = decodeURIComponent(info.slice(0, i));
+          pass = decodeURIComponent(info.slice(i + 1));
+        } else token = decodeURIComponent(info);
+      }
+      return scheme + rest;
+    });
+  return {
+    servers,
+    ...(user !== undefined ? { user } : {}),
+    ...(pass !== undefined ? { pass } : {}),
+    ...(token !== undefined ? { token } : {}),
+  };
+}

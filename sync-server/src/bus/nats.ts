@@ -1,10 +1,9 @@
-import { SEQ_HEADER, STREAMS, SUBJECTS, eventSubject } from '@floorsync/domain';
+import { SEQ_HEADER, STREAMS, SUBJECTS, eventSubject, natsConnectOptions } from '@floorsync/domain';
 import type { ConsumerConfig, ConsumerMessages, JsMsg, StreamConfig } from '@nats-io/jetstream';
 import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
-  JetStreamApiError,
   RetentionPolicy,
   StorageType,
   jetstream,
@@ -61,7 +60,7 @@ export const eventConsumerConfig = (durable: string): Partial<ConsumerConfig> =>
 });
 
 export interface NatsBusOptions {
-  /** `nats://host:port` (credentials in it are used, never logged). */
+  /** `nats://host:port`; `nats://user:pass@…` or `nats://token@…` (used, never logged). */
   readonly url: string;
   /** The connection's name, as NATS monitoring shows it (e.g. `sync-server@host`). */
   readonly name: string;
@@ -70,12 +69,8 @@ export interface NatsBusOptions {
   readonly ackTimeoutMs?: number;
 }
 
-/** The server part of a NATS URL, for log lines: never its credentials. */
-export const natsHost = (url: string): string =>
-  url
-    .split(',')
-    .map((u) => u.replace(/^[a-z]+:\/\//i, '').replace(/^[^@/]*@/, ''))
-    .join(',');
+/** The servers of a NATS URL, for log lines: never its credentials. */
+export const natsHost = (url: string): string => natsConnectOptions(url).servers.join(',');
 
 /**
  * The scale-out bus on NATS (`@nats-io/transport-node` and `@nats-io/jetstream`, the
@@ -92,7 +87,7 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers: options.url.split(','),
+      ...natsConnectOptions(options.url),
       name: options.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -112,13 +107,10 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
   })();
 
   const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.streams.add(EVENTS_STREAM);
-  } catch (error) {
-    // Already there (another instance, an earlier run): bring its settings up to date.
-    if (!(error instanceof JetStreamApiError)) throw error;
-    await jsm.streams.update(EVENTS_STREAM.name, EVENTS_STREAM);
-  }
+  // Created, or (another instance, an earlier run) brought up to date.
+  const existing = await jsm.streams.info(EVENTS_STREAM.name).catch(() => null);
+  if (existing) await jsm.streams.update(EVENTS_STREAM.name, EVENTS_STREAM);
+  else await jsm.streams.add(EVENTS_STREAM);
   const js = jetstream(nc);
 
   // Stream acknowledgements of `appendEvents`, by reply subject.
@@ -230,7 +222,10 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
     async consumeEvents(durable, handler, opts = {}) {
       if (!DURABLE_NAME.test(durable)) throw new Error(`not a durable consumer name: ${durable}`);
       const retryMs = opts.retryMs ?? 1000;
-      await jsm.consumers.add(EVENTS_STREAM.name, eventConsumerConfig(durable));
+      const config = eventConsumerConfig(durable);
+      const known = await jsm.consumers.info(EVENTS_STREAM.name, durable).catch(() => null);
+      if (known) await jsm.consumers.update(EVENTS_STREAM.name, durable, config);
+      else await jsm.consumers.add(EVENTS_STREAM.name, config);
       let messages: ConsumerMessages | null = null;
       /** The newest event seq handled in this consumer's life: a redelivery of it is skipped. */
       let handled = 0;

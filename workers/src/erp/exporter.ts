@@ -6,9 +6,9 @@ import { MOVEMENT_TYPES, movementOf } from './plugin.js';
 
 /**
  * Feeds an ERP plugin the confirmed movements, through the sync protocol like any device: it
- * pulls the log from its cookie, hands each movement to the plugin in seq order, and keeps the
- * cookie in a small file (`cursorFile`) after each page. After a crash it pulls that page
- * again; the plugin sees those movements twice and its idempotency key keeps the ERP right.
+ * pulls the log from its cookie, hands each movement to the plugin in seq order, and writes the
+ * movement's seq to a small file (`cursorFile`) once the plugin has taken it. A crash between
+ * the two hands that one movement over again: its idempotency key keeps the ERP right.
  * Works the same embedded and scaled out (it needs the sync server, not NATS).
  */
 export interface ExporterOptions {
@@ -56,10 +56,18 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
       try {
         session ??= await o.api.session(`erp-${o.plugin.name}`);
         const page = await session.pull(cursor);
+        if ('error' in page)
+          throw new Error(
+            `the server's log ends before this exporter's cursor ${cursor} (${String(page.error)}): was the database restored from a backup? Check what the ERP has, then set ${o.cursorFile} to the seq to go on from`,
+          );
         for (const op of page.patch) {
           if (op.op !== 'put' || !op.key?.startsWith('e/')) continue;
           const event = eventEnvelopeSchema.parse(op.value);
-          if (MOVEMENT_TYPES.has(event.type)) await o.plugin.exportMovement(movementOf(event));
+          if (!MOVEMENT_TYPES.has(event.type)) continue;
+          await o.plugin.exportMovement(movementOf(event));
+          // After each movement: a failure later in the page does not hand this one over again.
+          cursor = event.seq;
+          await save(cursor);
         }
         if (page.cookie !== cursor) {
           cursor = page.cookie;

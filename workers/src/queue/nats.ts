@@ -1,11 +1,16 @@
 import type { JobEnvelope } from '@floorsync/domain';
-import { STREAMS, SUBJECTS, WORKERS_CONSUMER, jobSubject } from '@floorsync/domain';
+import {
+  STREAMS,
+  SUBJECTS,
+  WORKERS_CONSUMER,
+  jobSubject,
+  natsConnectOptions,
+} from '@floorsync/domain';
 import type { ConsumerConfig, ConsumerMessages, JsMsg, StreamConfig } from '@nats-io/jetstream';
 import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
-  JetStreamApiError,
   RetentionPolicy,
   StorageType,
   jetstream,
@@ -56,16 +61,14 @@ export const workersConsumerConfig = (maxAckPending: number): Partial<ConsumerCo
   max_ack_pending: maxAckPending,
 });
 
+/** Creates the stream, or brings an existing one's settings up to date. */
 async function ensureStream(
   jsm: Awaited<ReturnType<typeof jetstreamManager>>,
   config: Partial<StreamConfig> & { name: string },
 ) {
-  try {
-    await jsm.streams.add(config);
-  } catch (error) {
-    if (!(error instanceof JetStreamApiError)) throw error;
-    await jsm.streams.update(config.name, config);
-  }
+  const existing = await jsm.streams.info(config.name).catch(() => null);
+  if (existing) await jsm.streams.update(config.name, config);
+  else await jsm.streams.add(config);
 }
 
 export interface NatsQueueOptions {
@@ -80,26 +83,23 @@ export async function natsQueue(options: NatsQueueOptions): Promise<JobQueue> {
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers: options.url.split(','),
+      ...natsConnectOptions(options.url),
       name: options.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       timeout: 5000,
     });
   } catch (error) {
-    const host = options.url.replace(/^[a-z]+:\/\//i, '').replace(/^[^@/]*@/, '');
-    throw new Error(`cannot reach NATS at ${host}: ${String(error)}`, { cause: error });
+    const hosts = natsConnectOptions(options.url).servers.join(',');
+    throw new Error(`cannot reach NATS at ${hosts}: ${String(error)}`, { cause: error });
   }
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, JOBS_STREAM);
   await ensureStream(jsm, DEAD_JOBS_STREAM);
   const consumerConfig = workersConsumerConfig(options.maxInFlight ?? 256);
-  try {
-    await jsm.consumers.add(STREAMS.jobs, consumerConfig);
-  } catch (error) {
-    if (!(error instanceof JetStreamApiError)) throw error;
-    await jsm.consumers.update(STREAMS.jobs, WORKERS_CONSUMER, consumerConfig);
-  }
+  const known = await jsm.consumers.info(STREAMS.jobs, WORKERS_CONSUMER).catch(() => null);
+  if (known) await jsm.consumers.update(STREAMS.jobs, WORKERS_CONSUMER, consumerConfig);
+  else await jsm.consumers.add(STREAMS.jobs, consumerConfig);
   const js = jetstream(nc);
   const subscriptions = new Set<JobSubscription>();
 
