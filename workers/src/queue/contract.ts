@@ -142,6 +142,27 @@ export function queueContract(name: string, fixture: QueueFixture): void {
       expect(max).toBe(3);
     });
 
+    it('a worker at its limit holds no other job: a second worker runs it meanwhile', async () => {
+      const q = await open();
+      const other = await fixture.peer(q);
+      if (other !== q) cleanup.push(() => other.close());
+      const started: { who: string; at: number }[] = [];
+      const slow = (who: string) => async (d: Delivery) => {
+        started.push({ who, at: Date.now() });
+        await sleep(1500);
+        await d.ack();
+      };
+      await consume(q, slow('a'), 2);
+      await q.enqueue(job());
+      await q.enqueue(job());
+      await until(() => started.length === 2, 'a to start two jobs');
+      await consume(other, slow('b'), 1);
+      await sleep(300); // b is waiting for work
+      await q.enqueue(job());
+      await until(() => started.length === 3, 'the third job to start', 1000);
+      expect(started.map((s) => s.who)).toEqual(['a', 'a', 'b']);
+    });
+
     it('workers share the queue: each job runs once in all; a drained worker leaves the rest to the others', async () => {
       const q = await open();
       const other = await fixture.peer(q);

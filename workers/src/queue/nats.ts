@@ -168,12 +168,17 @@ export async function natsQueue(options: NatsQueueOptions): Promise<JobQueue> {
       const inFlight = new Set<Promise<void>>();
       let slot: (() => void) | null = null;
       const loop = (async () => {
-        for (let failures = 0; running; failures++) {
+        let failures = 0;
+        while (running) {
+          while (inFlight.size >= concurrency && running)
+            await new Promise<void>((r) => (slot = r));
+          if (!running) break;
           try {
             const c = await js.consumers.get(STREAMS.jobs, WORKERS_CONSUMER);
-            // Never more buffered than this worker may run: the rest stay for other workers.
-            messages = await c.consume({ max_messages: concurrency, expires: 5000 });
-            if (!running) messages.stop();
+            // Only as many as there are free slots: a job fetched but not started would get no
+            // `working()` and go to another worker after `ack_wait`, then run twice. A fetch
+            // waits up to 2 s for jobs (a long poll), then the loop asks again.
+            messages = await c.fetch({ max_messages: concurrency - inFlight.size, expires: 2000 });
             for await (const m of messages) {
               failures = 0;
               if (!running) {
@@ -188,13 +193,12 @@ export async function natsQueue(options: NatsQueueOptions): Promise<JobQueue> {
                   slot?.();
                 });
               inFlight.add(run);
-              while (inFlight.size >= concurrency && running)
-                await new Promise<void>((r) => (slot = r));
             }
           } catch {
-            // the client's iterator failed (NATS restart): consume again below
+            // NATS unreachable or restarting: ask again after a pause
+            if (running)
+              await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** failures++)));
           }
-          if (running) await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** failures)));
         }
       })();
       const sub: JobSubscription = {
