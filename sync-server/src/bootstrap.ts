@@ -170,7 +170,8 @@ export async function ensureWorkerUser(o: {
   const passwordHash = await o.hasher.hash(o.password);
   await o.storage.write((tx) => {
     const existing = tx.userByUsername(WORKER_USERNAME);
-    if (existing) tx.updateUser(existing.id, { passwordHash, active: true, role: 'supervisor' });
+    // Only the password: an admin who deactivated the account (a leaked password) keeps it so.
+    if (existing) tx.updateUser(existing.id, { passwordHash });
     else
       tx.createUser({
         id: o.newId(),

@@ -93,7 +93,7 @@ export class OutboxRelay {
     };
   }
 
-  /** Finishes the append in progress, saves how far it got, gives the lease up to expiry. */
+  /** Finishes the append in progress, saves how far it got, and lets the lease go. */
   async stop(): Promise<void> {
     this.running = false;
     this.wakeUp?.();
@@ -188,5 +188,11 @@ export class OutboxRelay {
       }
     }
     await save().catch(() => undefined);
+    // Hand the lease on at once (it lapses now), rather than leave a gap of `leaseMs`.
+    if (this.leader)
+      await storage
+        .write((tx) => tx.acquireLease(RELAY, this.o.holder, this.o.now(), 0))
+        .catch(() => undefined);
+    this.leader = false;
   }
 }

@@ -149,6 +149,20 @@ describe('jobs API: bulk adjustment files', () => {
     expect((await t.upload('')).status).toBe(400);
     const unclosed = await t.upload('item,position,delta,reason\nA,P,1,"found\n');
     expect(unclosed.status).toBe(422);
+    // A workbook whose zip directory says it unpacks to gigabytes (a "zip bomb"): refused
+    // before anything is inflated.
+    const bomb = await xlsx([['item', 'position', 'delta', 'reason']]);
+    for (
+      let at = bomb.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+      at >= 0;
+      at = bomb.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]), at + 4)
+    )
+      bomb.writeUInt32LE(0xf0000000, at + 24);
+    const bombed = await t.upload(bomb, t.supervisor, 'bomb.xlsx');
+    expect(bombed.status).toBe(413);
+    expect(await bombed.json()).toMatchObject({
+      detail: expect.stringMatching(/unpacks to more than/),
+    });
     // A 50 MB file is refused before it is read whole: no job for it.
     const huge = await t.upload(Buffer.alloc(50 * 1024 * 1024, 'A,P,1,found\n'));
     expect(huge.status).toBe(413);
@@ -159,6 +173,34 @@ describe('jobs API: bulk adjustment files', () => {
     expect(list.map((j) => j.id).sort()).toEqual([missing.id, typed.id].sort());
     expect(t.enqueued).toEqual([]);
     expect(await t.stock()).toEqual([]);
+  });
+
+  it('a queue that does not take the job: 503, and the job can be started again', async () => {
+    let up = false;
+    const w = await warehouseServer({
+      jobs: {
+        enqueue: () => (up ? Promise.resolve() : Promise.reject(new Error('NATS is down'))),
+      },
+    });
+    server = w.server;
+    const token = await w.server.login('sup', 'sup-password');
+    const res = await w.server.request('/api/jobs/bulk-adjust', {
+      method: 'POST',
+      token,
+      body: GOOD,
+    });
+    const job = (await res.json()) as JobView;
+    const start = () =>
+      w.server.request(`/api/jobs/${job.id}/start`, { method: 'POST', token, json: {} });
+    const refused = await start();
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+    const after = (await (
+      await w.server.request(`/api/jobs/${job.id}`, { token })
+    ).json()) as JobView;
+    expect(after).toMatchObject({ state: 'validated', startedAt: null });
+    up = true;
+    expect((await start()).status).toBe(202);
   });
 
   it('operators may not upload or start jobs; an unknown job is a 404', async () => {

@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import { parseCsv } from '@floorsync/domain';
-import { HttpProblem } from '../http/problem.js';
+import { HttpProblem, tooLarge } from '../http/problem.js';
 
 /** Uploaded files at most this large (a 100,000-row CSV is about 4 MB). */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
@@ -35,7 +35,42 @@ export async function tableOf(bytes: Buffer): Promise<string[][]> {
   }
 }
 
+/** What an XLSX may hold uncompressed: its sheets and shared strings for 100,000 rows. */
+export const MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024;
+
+/**
+ * The uncompressed size a zip archive declares, from its central directory (a few bytes at
+ * its end), before anything is inflated: a 10 MB "zip bomb" could otherwise inflate to many
+ * gigabytes inside the server. ZIP64 archives (sizes beyond 4 GiB) count as too large.
+ */
+export function zipUncompressedSize(b: Buffer): number {
+  const EOCD = 0x06054b50;
+  let end = -1;
+  for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 65_535); i--)
+    if (b.readUInt32LE(i) === EOCD) {
+      end = i;
+      break;
+    }
+  if (end < 0) throw unreadable('not a valid XLSX workbook: its zip directory is missing');
+  const entries = b.readUInt16LE(end + 10);
+  let at = b.readUInt32LE(end + 16);
+  let total = 0;
+  for (let n = 0; n < entries; n++) {
+    if (at + 46 > b.length || b.readUInt32LE(at) !== 0x02014b50)
+      throw unreadable('not a valid XLSX workbook: its zip directory is damaged');
+    const size = b.readUInt32LE(at + 24);
+    if (size === 0xffffffff) return Infinity;
+    total += size;
+    at += 46 + b.readUInt16LE(at + 28) + b.readUInt16LE(at + 30) + b.readUInt16LE(at + 32);
+  }
+  return total;
+}
+
 async function xlsxTable(bytes: Buffer): Promise<string[][]> {
+  if (zipUncompressedSize(bytes) > MAX_XLSX_UNCOMPRESSED)
+    throw tooLarge(
+      `the workbook unpacks to more than ${MAX_XLSX_UNCOMPRESSED / 1024 / 1024} MB; split it into several files`,
+    );
   const workbook = new ExcelJS.Workbook();
   try {
     await workbook.xlsx.load(bytes as unknown as ArrayBuffer);

@@ -73,8 +73,10 @@ export function jobRoutes(
     if (bytes.length === 0) throw badRequest('the file is empty', 'EMPTY_FILE');
     const table = await tableOf(bytes);
     const id = o.newId();
+    // Checked against a read of the master data, outside the write lock (a big file takes a
+    // while); the replay decides each row again when it is applied.
+    const report = await storage.read((tx) => validateBulkAdjust(table, tx));
     const view = await storage.write((tx) => {
-      const report = validateBulkAdjust(table, tx);
       const job: JobRow = {
         id,
         kind: 'bulk-adjust',
@@ -146,7 +148,19 @@ export function jobRoutes(
     }
     // Queued again if it already was (the queue keeps a job id once): after a restart of the
     // embedded queue, starting a job again resumes it where its client's lastMutationID is.
-    await o.jobs.enqueue({ id, kind: job.kind, payload: { jobId: id } });
+    try {
+      await o.jobs.enqueue({ id, kind: job.kind, payload: { jobId: id } });
+    } catch (error) {
+      // Not queued: as it was, so that starting it again is the remedy.
+      if (job.status === 'validated')
+        await storage.write((tx) => tx.updateJob(id, { status: 'validated', startedAt: null }));
+      throw new HttpProblem(
+        503,
+        'QUEUE_UNAVAILABLE',
+        'Service unavailable',
+        `the job queue did not take the job (${error instanceof Error ? error.message : String(error)}); start it again in a moment`,
+      );
+    }
     return c.json(await find(id), 202);
   });
 }

@@ -34,6 +34,8 @@ export function groupCommitStorage(o: {
    * their seqs: the next `durable()` syncs for them too (an fsync covers the whole file).
    */
   readonly beforeRead?: () => boolean;
+  /** Runs after every read (SQLite: ends the read transaction `beforeRead` began). */
+  readonly afterRead?: () => void;
 }): Storage {
   const syncer = o.sync ? coalescing(o.sync) : null;
   let committed = 0; // batches committed
@@ -104,6 +106,8 @@ export function groupCommitStorage(o: {
         return Promise.resolve(fn(o.tx));
       } catch (error) {
         return Promise.reject(o.toError(error));
+      } finally {
+        o.afterRead?.();
       }
     },
     durable: syncCommitted,

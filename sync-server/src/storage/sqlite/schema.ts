@@ -226,11 +226,17 @@ CREATE TABLE jobs (
   rows INTEGER NOT NULL,
   total INTEGER NOT NULL,
   errors TEXT NOT NULL,
-  plan TEXT NOT NULL,
   started_at TEXT,
   error TEXT
 );
 CREATE INDEX jobs_created ON jobs (created_at);
+-- A job's plan, a row each: a worker reads it a page at a time.
+CREATE TABLE job_rows (
+  job_id TEXT NOT NULL,
+  row INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (job_id, row)
+) WITHOUT ROWID;
 `,
   },
 ];

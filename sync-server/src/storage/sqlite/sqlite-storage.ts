@@ -168,6 +168,7 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
   };
 
   const runNested = db.transaction((fn: () => unknown) => fn());
+  const snapshot = db.prepare('SELECT 1 FROM migrations LIMIT 1');
   return groupCommitStorage({
     tx,
     runBatch(writes) {
@@ -199,7 +200,17 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
       return outcomes;
     },
     toError: toUnavailable,
-    beforeRead: () => tx.noticeOtherWriters(),
+    // A read is one snapshot even while other processes commit to the file: a read
+    // transaction, begun by a first table read, then the check for their commits (which
+    // covers everything this snapshot can see).
+    beforeRead: () => {
+      db.exec('BEGIN');
+      snapshot.get();
+      return tx.noticeOtherWriters();
+    },
+    afterRead: () => {
+      if (db.inTransaction) db.exec('COMMIT');
+    },
     ...(onDisk ? { sync } : {}),
     async close() {
       await checkpointer?.stop();
@@ -1110,13 +1121,24 @@ class SqliteTx implements WriteTx {
     return this.all('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?', limit).map(jobOf);
   }
   jobPlan(id: string, offset: number, limit: number) {
-    const plan = this.get('SELECT plan FROM jobs WHERE id = ?', id)?.['plan'];
-    return plan === undefined ? [] : json<unknown[]>(plan).slice(offset, offset + limit);
+    return this.all(
+      'SELECT data FROM job_rows WHERE job_id = ? AND row >= ? ORDER BY row LIMIT ?',
+      id,
+      offset,
+      limit,
+    ).map((r) => json<unknown>(r['data']));
   }
   createJob(job: JobRow, plan: readonly unknown[]) {
+    for (const [i, row] of plan.entries())
+      this.run(
+        'INSERT INTO job_rows (job_id, row, data) VALUES (?, ?, ?)',
+        job.id,
+        i,
+        JSON.stringify(row),
+      );
     this.run(
-      `INSERT INTO jobs (id, kind, status, created_by, created_at, file_name, rows, total, errors, plan, started_at, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO jobs (id, kind, status, created_by, created_at, file_name, rows, total, errors, started_at, error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       job.id,
       job.kind,
       job.status,
@@ -1126,7 +1148,6 @@ class SqliteTx implements WriteTx {
       job.rows,
       job.total,
       JSON.stringify(job.errors),
-      JSON.stringify(plan),
       job.startedAt,
       job.error,
     );
