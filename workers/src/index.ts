@@ -8,3 +8,4 @@ export * from './erp/plugin.js';
 export { folderPlugin } from './erp/folder.js';
 export { httpPlugin } from './erp/http.js';
 export * from './erp/exporter.js';
+export { connectNats, ensureConsumer, ensureStream } from './nats.js';

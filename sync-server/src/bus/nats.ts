@@ -7,10 +7,9 @@ import {
   RetentionPolicy,
   StorageType,
   jetstream,
-  jetstreamManager,
 } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { connect, createInbox, headers } from '@nats-io/transport-node';
+import { createInbox, headers } from '@nats-io/transport-node';
+import { connectNats, ensureConsumer, ensureStream } from '@floorsync/workers';
 import type { Logger } from '../log.js';
 import type { Bus, BusEvent, EventConsumer } from './port.js';
 import { BusUnavailableError, DURABLE_NAME } from './port.js';
@@ -50,7 +49,9 @@ const EVENT_ACK_WAIT_MS = 5000;
  * handler holds back everything after it and order is kept), redelivery after
  * `EVENT_ACK_WAIT_MS` if a consumer dies holding a message or its delivery was lost.
  */
-export const eventConsumerConfig = (durable: string): Partial<ConsumerConfig> => ({
+export const eventConsumerConfig = (
+  durable: string,
+): Partial<ConsumerConfig> & { durable_name: string } => ({
   durable_name: durable,
   ack_policy: AckPolicy.Explicit,
   deliver_policy: DeliverPolicy.All,
@@ -84,33 +85,11 @@ export const natsHost = (url: string): string => natsConnectOptions(url).servers
 export async function natsBus(options: NatsBusOptions): Promise<Bus> {
   const { log } = options;
   const ackTimeoutMs = options.ackTimeoutMs ?? 5000;
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      ...natsConnectOptions(options.url),
-      name: options.name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      timeout: 5000,
-    });
-  } catch (error) {
-    throw new Error(
-      `cannot reach NATS at ${natsHost(options.url)}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
-  }
-  void (async () => {
-    for await (const s of nc.status()) {
-      if (s.type === 'disconnect') log.log('warn', 'NATS disconnected', { server: s.server });
-      else if (s.type === 'reconnect') log.log('info', 'NATS reconnected', { server: s.server });
-    }
-  })();
-
-  const jsm = await jetstreamManager(nc);
-  // Created, or (another instance, an earlier run) brought up to date.
-  const existing = await jsm.streams.info(EVENTS_STREAM.name).catch(() => null);
-  if (existing) await jsm.streams.update(EVENTS_STREAM.name, EVENTS_STREAM);
-  else await jsm.streams.add(EVENTS_STREAM);
+  const { nc, jsm } = await connectNats(options.url, options.name, (s) => {
+    if (s.type === 'disconnect') log.log('warn', 'NATS disconnected', { server: s.server });
+    else if (s.type === 'reconnect') log.log('info', 'NATS reconnected', { server: s.server });
+  });
+  await ensureStream(jsm, EVENTS_STREAM);
   const js = jetstream(nc);
 
   // Stream acknowledgements of `appendEvents`, by reply subject.
@@ -222,10 +201,7 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
     async consumeEvents(durable, handler, opts = {}) {
       if (!DURABLE_NAME.test(durable)) throw new Error(`not a durable consumer name: ${durable}`);
       const retryMs = opts.retryMs ?? 1000;
-      const config = eventConsumerConfig(durable);
-      const known = await jsm.consumers.info(EVENTS_STREAM.name, durable).catch(() => null);
-      if (known) await jsm.consumers.update(EVENTS_STREAM.name, durable, config);
-      else await jsm.consumers.add(EVENTS_STREAM.name, config);
+      await ensureConsumer(jsm, EVENTS_STREAM.name, eventConsumerConfig(durable));
       let messages: ConsumerMessages | null = null;
       /** The newest event seq handled in this consumer's life: a redelivery of it is skipped. */
       let handled = 0;

@@ -1,11 +1,5 @@
 import type { JobEnvelope } from '@floorsync/domain';
-import {
-  STREAMS,
-  SUBJECTS,
-  WORKERS_CONSUMER,
-  jobSubject,
-  natsConnectOptions,
-} from '@floorsync/domain';
+import { STREAMS, SUBJECTS, WORKERS_CONSUMER, jobSubject } from '@floorsync/domain';
 import type { ConsumerConfig, ConsumerMessages, JsMsg, StreamConfig } from '@nats-io/jetstream';
 import {
   AckPolicy,
@@ -14,10 +8,8 @@ import {
   RetentionPolicy,
   StorageType,
   jetstream,
-  jetstreamManager,
 } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { connect } from '@nats-io/transport-node';
+import { connectNats, ensureConsumer, ensureStream } from '../nats.js';
 import type { DeadLetter, Delivery, JobQueue, JobSubscription } from './port.js';
 
 const ns = (ms: number): number => ms * 1_000_000;
@@ -53,23 +45,15 @@ export const DEAD_JOBS_STREAM: Partial<StreamConfig> & { name: string; subjects:
 };
 
 /** The consumer all workers share: each job to one of them. */
-export const workersConsumerConfig = (maxAckPending: number): Partial<ConsumerConfig> => ({
+export const workersConsumerConfig = (
+  maxAckPending: number,
+): Partial<ConsumerConfig> & { durable_name: string } => ({
   durable_name: WORKERS_CONSUMER,
   ack_policy: AckPolicy.Explicit,
   deliver_policy: DeliverPolicy.All,
   ack_wait: ns(JOB_ACK_WAIT_MS),
   max_ack_pending: maxAckPending,
 });
-
-/** Creates the stream, or brings an existing one's settings up to date. */
-async function ensureStream(
-  jsm: Awaited<ReturnType<typeof jetstreamManager>>,
-  config: Partial<StreamConfig> & { name: string },
-) {
-  const existing = await jsm.streams.info(config.name).catch(() => null);
-  if (existing) await jsm.streams.update(config.name, config);
-  else await jsm.streams.add(config);
-}
 
 export interface NatsQueueOptions {
   readonly url: string;
@@ -80,26 +64,10 @@ export interface NatsQueueOptions {
 
 /** The scale-out queue on JetStream (a work-queue stream and one shared durable consumer). */
 export async function natsQueue(options: NatsQueueOptions): Promise<JobQueue> {
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      ...natsConnectOptions(options.url),
-      name: options.name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      timeout: 5000,
-    });
-  } catch (error) {
-    const hosts = natsConnectOptions(options.url).servers.join(',');
-    throw new Error(`cannot reach NATS at ${hosts}: ${String(error)}`, { cause: error });
-  }
-  const jsm = await jetstreamManager(nc);
+  const { nc, jsm } = await connectNats(options.url, options.name);
   await ensureStream(jsm, JOBS_STREAM);
   await ensureStream(jsm, DEAD_JOBS_STREAM);
-  const consumerConfig = workersConsumerConfig(options.maxInFlight ?? 256);
-  const known = await jsm.consumers.info(STREAMS.jobs, WORKERS_CONSUMER).catch(() => null);
-  if (known) await jsm.consumers.update(STREAMS.jobs, WORKERS_CONSUMER, consumerConfig);
-  else await jsm.consumers.add(STREAMS.jobs, consumerConfig);
+  await ensureConsumer(jsm, STREAMS.jobs, workersConsumerConfig(options.maxInFlight ?? 256));
   const js = jetstream(nc);
   const subscriptions = new Set<JobSubscription>();
 
