@@ -203,6 +203,29 @@ describe('jobs API: bulk adjustment files', () => {
     expect((await start()).status).toBe(202);
   });
 
+  it('a job a worker gave up on shows why, and can be started again', async () => {
+    const t = await setup();
+    const job = (await (await t.upload(GOOD)).json()) as JobView;
+    const fail = (reason: unknown) =>
+      t.server.request(`/api/jobs/${job.id}/fail`, {
+        method: 'POST',
+        token: t.supervisor,
+        json: { reason },
+      });
+    expect((await fail('too early')).status).toBe(409); // not started
+    await t.start(job.id);
+    expect((await fail('')).status).toBe(400);
+    const failed = await fail('gave up after 8 attempts; last error: 503');
+    expect(await failed.json()).toMatchObject({
+      state: 'failed',
+      error: 'gave up after 8 attempts; last error: 503',
+    });
+    const again = await t.start(job.id);
+    expect(again.status).toBe(202);
+    expect(await again.json()).toMatchObject({ state: 'queued', error: null });
+    expect(t.enqueued.map((j) => j.id)).toEqual([job.id, job.id]);
+  });
+
   it('operators may not upload or start jobs; an unknown job is a 404', async () => {
     const t = await setup();
     expect((await t.upload(GOOD, t.operator)).status).toBe(403);

@@ -76,29 +76,43 @@ describe('job runner', () => {
     await runner.drain();
   });
 
-  it('a PoisonJobError is never retried', async () => {
+  it('a PoisonJobError is never retried; the handler hears why it was given up', async () => {
     let runs = 0;
-    const { queue, events, runner } = await setup(
-      handler(() => {
+    const told: string[] = [];
+    const { queue, events, runner } = await setup({
+      ...handler(() => {
         runs++;
         return Promise.reject(new PoisonJobError('row 3: unknown item code X'));
       }),
-    );
+      onDead: (p, reason) => {
+        told.push(`${p.n}: ${reason}`);
+        return Promise.resolve();
+      },
+    });
     await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 1 } });
     await until(() => events.some((e) => e.type === 'dead'), 'the dead letter');
     await sleep(100);
     expect(runs).toBe(1);
     expect((await queue.deadLetters())[0]).toMatchObject({ reason: 'row 3: unknown item code X' });
+    expect(told).toEqual(['1: row 3: unknown item code X']);
     await runner.drain();
   });
 
   it('retries a failing job with growing delays, then dead-letters it after maxAttempts', async () => {
     const at: number[] = [];
+    const told: string[] = [];
     const { queue, events, runner } = await setup(
-      handler(() => {
-        at.push(performance.now());
-        return Promise.reject(new Error('sync server unavailable'));
-      }),
+      {
+        ...handler(() => {
+          at.push(performance.now());
+          return Promise.reject(new Error('sync server unavailable'));
+        }),
+        // A failing onDead does not keep the dead letter from being written.
+        onDead: (_p, reason) => {
+          told.push(reason);
+          return Promise.reject(new Error('the server is still down'));
+        },
+      },
       { maxAttempts: 4 },
     );
     await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 1 } });
@@ -110,6 +124,7 @@ describe('job runner', () => {
     expect((await queue.deadLetters())[0]?.reason).toBe(
       'gave up after 4 attempts; last error: sync server unavailable',
     );
+    expect(told).toEqual(['gave up after 4 attempts; last error: sync server unavailable']);
     expect(backoffMs(10, 1000, 60_000)).toBe(60_000);
     await runner.drain();
   });

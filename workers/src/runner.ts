@@ -29,6 +29,12 @@ export interface JobHandler<P = unknown> {
   readonly kind: string;
   readonly payload: z.ZodType<P>;
   run(payload: P, context: JobContext): Promise<void>;
+  /**
+   * The job is given up on (poison, or out of attempts): tell whoever follows it, e.g. mark
+   * it failed with the reason so a supervisor sees why. Best effort: the dead letter is kept
+   * whatever this does.
+   */
+  onDead?(payload: P, reason: string): Promise<void>;
 }
 
 /** Running the job again cannot succeed (bad data, a refused precondition). */
@@ -103,14 +109,20 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
       emit({ type: 'done', job, ms: performance.now() - t0 });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (error instanceof PoisonJobError) return dead(d, message);
+      if (error instanceof PoisonJobError) {
+        await handler.onDead?.(payload.data, message).catch(() => undefined);
+        return dead(d, message);
+      }
       if (error instanceof JobInterruptedError || stop.signal.aborted) {
         d.nak(0);
         emit({ type: 'interrupted', job });
         return;
       }
-      if (d.attempt >= maxAttempts)
-        return dead(d, `gave up after ${d.attempt} attempts; last error: ${message}`);
+      if (d.attempt >= maxAttempts) {
+        const reason = `gave up after ${d.attempt} attempts; last error: ${message}`;
+        await handler.onDead?.(payload.data, reason).catch(() => undefined);
+        return dead(d, reason);
+      }
       const delayMs = backoffMs(d.attempt, o.baseBackoffMs ?? 1000, maxBackoffMs);
       d.nak(delayMs);
       emit({ type: 'retry', job, attempt: d.attempt, error: message, delayMs });

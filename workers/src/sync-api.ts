@@ -32,6 +32,10 @@ export class SyncSession {
     return call<T>(this.base, 'GET', path, undefined, this.token);
   }
 
+  post<T>(path: string, body: unknown): Promise<T> {
+    return call<T>(this.base, 'POST', path, body, this.token);
+  }
+
   /** One pull page after `cookie` (a seq): the events as the protocol's patch carries them. */
   pull(cookie: number): Promise<
     | {

@@ -96,6 +96,20 @@ export function jobRoutes(
     return c.json({ ...view, errorCount: view.rows - view.total }, 201);
   });
 
+  // A worker gave the job up (poison, or out of attempts): the reason, for the jobs screen.
+  app.post('/api/jobs/:id/fail', o.requireRole('supervisor'), async (c) => {
+    const id = c.req.param('id');
+    const body = (await c.req.json().catch(() => ({}))) as { reason?: unknown };
+    if (typeof body.reason !== 'string' || body.reason.trim() === '')
+      throw badRequest('reason must be a non-empty string');
+    const job = await find(id);
+    if (job.status !== 'queued') throw conflict('JOB_NOT_RUNNING', `the job is ${job.state}`);
+    await storage.write((tx) =>
+      tx.updateJob(id, { status: 'failed', error: (body.reason as string).slice(0, 1000) }),
+    );
+    return c.json(await find(id));
+  });
+
   app.get('/api/jobs', o.requireRole('supervisor'), async (c) =>
     c.json(await storage.read((tx) => tx.jobs(50).map((j) => jobView(tx, j)))),
   );
@@ -128,9 +142,11 @@ export function jobRoutes(
         'this server runs no job queue',
       );
     const job = await find(id);
-    if (job.status === 'cancelled' || job.status === 'failed')
-      throw conflict('JOB_ENDED', `the job is ${job.status}`);
-    if (job.status === 'validated') {
+    if (job.status === 'cancelled') throw conflict('JOB_ENDED', 'the job was cancelled');
+    if (job.status === 'failed') {
+      // Started again after its cause was fixed: it resumes after the rows already applied.
+      await storage.write((tx) => tx.updateJob(id, { status: 'queued', error: null }));
+    } else if (job.status === 'validated') {
       if (job.total === 0)
         throw conflict(
           'NOTHING_TO_APPLY',
@@ -152,8 +168,15 @@ export function jobRoutes(
       await o.jobs.enqueue({ id, kind: job.kind, payload: { jobId: id } });
     } catch (error) {
       // Not queued: as it was, so that starting it again is the remedy.
-      if (job.status === 'validated')
-        await storage.write((tx) => tx.updateJob(id, { status: 'validated', startedAt: null }));
+      if (job.status === 'validated' || job.status === 'failed')
+        await storage.write((tx) =>
+          tx.updateJob(
+            id,
+            job.status === 'validated'
+              ? { status: 'validated', startedAt: null }
+              : { status: 'failed', error: job.error },
+          ),
+        );
       throw new HttpProblem(
         503,
         'QUEUE_UNAVAILABLE',

@@ -65,5 +65,9 @@ export function bulkAdjustJob(
         next += rows.length;
       }
     },
+    async onDead({ jobId }, reason) {
+      const session = await api.session(`job-${jobId}`);
+      await session.post(`/api/jobs/${encodeURIComponent(jobId)}/fail`, { reason });
+    },
   };
 }

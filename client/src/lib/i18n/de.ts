@@ -207,6 +207,7 @@ export const de: Catalog = {
   'jobs.state.completed': 'fertig',
   'jobs.state.cancelled': 'abgebrochen',
   'jobs.state.failed': 'fehlgeschlagen',
+  'jobs.retry': 'Erneut starten',
   'jobs.none': 'Noch keine Aufträge.',
 
   'devices.title': 'Geräte',

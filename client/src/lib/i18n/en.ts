@@ -204,6 +204,7 @@ export const en = {
   'jobs.state.completed': 'done',
   'jobs.state.cancelled': 'cancelled',
   'jobs.state.failed': 'failed',
+  'jobs.retry': 'Start again',
   'jobs.none': 'No jobs yet.',
 
   'devices.title': 'Devices',
