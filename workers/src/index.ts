@@ -9,3 +9,4 @@ export { folderPlugin } from './erp/folder.js';
 export { httpPlugin } from './erp/http.js';
 export * from './erp/exporter.js';
 export { connectNats, ensureConsumer, ensureStream } from './nats.js';
+export { ns } from './nats.js';

@@ -4,6 +4,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
 
+/** Milliseconds as JetStream writes durations (nanoseconds). */
+export const ns = (ms: number): number => ms * 1_000_000;
+
 /**
  * Connecting to NATS and setting up JetStream, once for every Floorsync process (sync
  * servers' bus and job queue, workers): credentials from the URL, reconnects for ever after

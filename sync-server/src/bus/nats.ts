@@ -9,13 +9,10 @@ import {
   jetstream,
 } from '@nats-io/jetstream';
 import { createInbox, headers } from '@nats-io/transport-node';
-import { connectNats, ensureConsumer, ensureStream } from '@floorsync/workers';
+import { connectNats, ensureConsumer, ensureStream, ns } from '@floorsync/workers';
 import type { Logger } from '../log.js';
 import type { Bus, BusEvent, EventConsumer } from './port.js';
 import { BusUnavailableError, DURABLE_NAME } from './port.js';
-
-/** Nanoseconds, as JetStream's durations are written. */
-const ns = (ms: number): number => ms * 1_000_000;
 
 /**
  * The event stream, as code (`deploy/nats/README.md` shows it for operators): every committed

@@ -9,10 +9,8 @@ import {
   StorageType,
   jetstream,
 } from '@nats-io/jetstream';
-import { connectNats, ensureConsumer, ensureStream } from '../nats.js';
+import { connectNats, ensureConsumer, ensureStream, ns } from '../nats.js';
 import type { DeadLetter, Delivery, JobQueue, JobSubscription } from './port.js';
-
-const ns = (ms: number): number => ms * 1_000_000;
 
 /** How long a delivery may go without `working()` or a settlement before it is redelivered. */
 export const JOB_ACK_WAIT_MS = 10_000;
