@@ -40,13 +40,19 @@ export function bulkAdjustJob(
       let next = job.done + 1;
       while (next <= job.total) {
         if (signal.aborted) throw new JobInterruptedError(`stopped before row ${next}`);
-        const rows = z
+        const page = z
           .array(bulkAdjustRowSchema)
-          .parse(
+          .safeParse(
             await session.get<unknown>(
               `/api/jobs/${encodeURIComponent(jobId)}/plan?offset=${next - 1}&limit=${batch}`,
             ),
           );
+        // A plan the schema refuses will not get better by trying again.
+        if (!page.success)
+          throw new PoisonJobError(
+            `job ${jobId}: plan rows from ${next} are not valid: ${page.error.message}`,
+          );
+        const rows = page.data;
         if (rows.length === 0)
           throw new PoisonJobError(`job ${jobId}: the plan ends at row ${next - 1}`);
         const res = await session.push(
