@@ -200,13 +200,17 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
       const retryMs = opts.retryMs ?? 1000;
       await ensureConsumer(jsm, EVENTS_STREAM.name, eventConsumerConfig(durable));
       let messages: ConsumerMessages | null = null;
-      /** The newest event seq handled in this consumer's life: a redelivery of it is skipped. */
+      /**
+       * The newest stream sequence handled in this consumer's life. A redelivery is the same
+       * stream message (its ack was lost in a reconnect): skipped. The stream's own sequence,
+       * not the event's seq, so an event stored late by a second relay is still delivered.
+       */
       let handled = 0;
       let running = true;
       const handle = async (m: JsMsg) => {
         const seq = Number(m.headers?.get(SEQ_HEADER));
-        if (Number.isSafeInteger(seq) && seq <= handled) {
-          m.ack(); // its ack was lost (a reconnect): handled already
+        if (m.seq <= handled) {
+          m.ack();
           return;
         }
         const event: BusEvent = {
@@ -225,7 +229,7 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
         } finally {
           clearInterval(working);
         }
-        handled = seq;
+        handled = m.seq;
         // Not confirmed: an ack lost in a NATS restart (the client allows one ack per
         // message) means a redelivery after `ack_wait`, which the check above skips.
         m.ack();
