@@ -268,6 +268,27 @@ describe('sqlite specifics', () => {
     expect(inB).toEqual(['A', 'P']);
   });
 
+  it('a read is one snapshot even when another process commits in the middle of it', async () => {
+    const file = newFile();
+    const s = store(file);
+    await s.write((tx) => tx.appendEvent(plain('first')));
+    const other = connect(file); // another process's connection to the same file
+    other.pragma('busy_timeout = 5000');
+    const seen = await s.read((tx) => {
+      const before = { head: tx.head(), events: tx.eventsAfter(0, 10).length };
+      other
+        .prepare(
+          `INSERT INTO events (id, type, data, meta, client_group_id, client_id, mutation_id)
+           VALUES ('from-other', 'MutationRejected', '{}', '{"clientID":"c9","mutationID":1,"userId":"u","occurredAt":"x","recordedAt":"x","conflicts":[]}', 'g9', 'c9', 1)`,
+        )
+        .run();
+      return { before, after: { head: tx.head(), events: tx.eventsAfter(0, 10).length } };
+    });
+    expect(seen.after).toEqual(seen.before); // the other commit is not half-seen inside the read
+    expect(seen.before).toEqual({ head: 1, events: 1 });
+    expect(await s.read((tx) => tx.head())).toBe(2); // the next read sees it
+  });
+
   it('puts the file in WAL mode', async () => {
     const file = newFile();
     const s = store(file);
