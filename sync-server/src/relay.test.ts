@@ -164,6 +164,33 @@ describe('outbox relay', () => {
     await until(() => !r.status().failing, 'recovery in the status');
   });
 
+  it("after a failure whose events were stored anyway (the acknowledgement lost), goes on after the stream's end", async () => {
+    const { s } = openStore();
+    const inner = inProcessBus();
+    const attempted: number[] = [];
+    let loseAck = true;
+    const bus: Bus = {
+      ...inner,
+      async appendEvents(events) {
+        attempted.push(...events.map((e) => e.seq));
+        await inner.appendEvents(events);
+        if (loseAck) {
+          loseAck = false;
+          throw new BusUnavailableError('JetStream did not acknowledge 5 events (test)');
+        }
+      },
+    };
+    await append(s, 5);
+    const r = relayOn(s, bus);
+    r.start();
+    await until(() => !loseAck && r.status().relayedTo === 5, 'the relay to go on');
+    await append(s, 3);
+    r.wake();
+    await until(() => r.status().relayedTo === 8, 'the next events');
+    expect(attempted).toEqual([1, 2, 3, 4, 5, 6, 7, 8]); // 1–5 were not sent again
+    expect(await inner.lastEventSeq()).toBe(8);
+  });
+
   it('sends only what is on disk: an event waits for its WAL sync', async () => {
     let release: (() => void) | null = null;
     let hold = false;

@@ -126,6 +126,8 @@ export class OutboxRelay {
     let savedAt = -Infinity;
     let saved = 0;
     let backoff = 0;
+    /** Look at the stream's end before sending (at start, after a failure). */
+    let resync = true;
     const save = async () => {
       if (saved === this.cursor) return;
       const to = this.cursor;
@@ -146,12 +148,33 @@ export class OutboxRelay {
           if (this.leader && !had) {
             // (Re)gained: another process may have relayed meanwhile.
             this.cursor = saved = await storage.read((tx) => tx.progress(RELAY));
+            resync = true;
             log.log('info', 'relaying the log to the bus', { from: this.cursor });
           }
         }
         if (!this.leader) {
           await this.pause(this.leaseMs / 3);
           continue;
+        }
+        if (resync) {
+          // Go on after what the stream already holds: what was stored before a crash or an
+          // outage (its acknowledgement lost) is not sent again, even past the stream's
+          // two-minute deduplication window. Never beyond the log's own head.
+          const [stored, head] = await Promise.all([
+            bus.lastEventSeq(),
+            storage.read((tx) => tx.head()),
+          ]);
+          if (stored > head)
+            log.log(
+              'warn',
+              'the event stream is ahead of the log: was the database restored? (deploy/nats/README.md)',
+              {
+                stream: stored,
+                head,
+              },
+            );
+          this.cursor = Math.max(this.cursor, Math.min(stored, head));
+          resync = false;
         }
 
         const events = await storage.read((tx) => tx.eventsAfter(this.cursor, this.batch));
@@ -182,6 +205,7 @@ export class OutboxRelay {
             error: error instanceof Error ? error.message : String(error),
           });
         this.failing = true;
+        resync = true;
         backoff = Math.min(this.maxBackoffMs, backoff === 0 ? 100 : backoff * 2);
         this.woken = false;
         await this.pause(backoff);

@@ -108,6 +108,14 @@ export function busContract(name: string, fixture: BusFixture): void {
       expect(seen[41]).toEqual(event(42)); // id, type and body as appended
     });
 
+    it('tells the seq of the newest event it holds (0 when empty)', async () => {
+      const bus = await open();
+      expect(await bus.lastEventSeq()).toBe(0);
+      await bus.appendEvents(events(1, 7));
+      await bus.appendEvents(events(3, 5)); // again: not stored, the end stays
+      expect(await bus.lastEventSeq()).toBe(7);
+    });
+
     it('stores an event id once: appending the same events again (a relay retrying) changes nothing', async () => {
       const bus = await open();
       await bus.appendEvents(events(1, 10));

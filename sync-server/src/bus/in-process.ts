@@ -60,6 +60,9 @@ export function inProcessBus(options: InProcessBusOptions = {}): Bus {
       wake();
       return Promise.resolve();
     },
+    lastEventSeq() {
+      return Promise.resolve(stream.at(-1)?.seq ?? 0);
+    },
     consumeEvents(durable, handler, opts = {}) {
       if (!DURABLE_NAME.test(durable))
         return Promise.reject(new Error(`not a durable consumer name: ${durable}`));

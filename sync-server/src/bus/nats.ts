@@ -195,6 +195,19 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
       }
     },
 
+    async lastEventSeq() {
+      try {
+        const { state } = await jsm.streams.info(EVENTS_STREAM.name);
+        if (state.messages === 0) return 0;
+        const last = await jsm.streams.getMessage(EVENTS_STREAM.name, { seq: state.last_seq });
+        return Number(last?.header.get(SEQ_HEADER)) || 0;
+      } catch (error) {
+        throw new BusUnavailableError(`cannot read the event stream's end: ${String(error)}`, {
+          cause: error,
+        });
+      }
+    },
+
     async consumeEvents(durable, handler, opts = {}) {
       if (!DURABLE_NAME.test(durable)) throw new Error(`not a durable consumer name: ${durable}`);
       const retryMs = opts.retryMs ?? 1000;

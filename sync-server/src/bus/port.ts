@@ -27,6 +27,12 @@ export interface Bus {
    */
   appendEvents(events: readonly BusEvent[]): Promise<void>;
   /**
+   * The seq of the newest event the stream holds, 0 when it holds none. The relay asks after
+   * a failure: events stored whose acknowledgement was lost are not sent again (after a long
+   * outage the stream's deduplication window may have passed).
+   */
+  lastEventSeq(): Promise<number>;
+  /**
    * Delivers the event stream to `handler`, one event at a time in seq order, from where the
    * durable consumer named `durable` left off (from the oldest stored event the first time).
    * An event counts as consumed when `handler` resolves; if it throws, the same event is
