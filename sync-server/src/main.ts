@@ -34,7 +34,7 @@ import {
   startExporter,
   startRunner,
 } from '@floorsync/workers';
-import { jobView } from './jobs/routes.js';
+import { jobMessage, jobView } from './jobs/routes.js';
 import { readConfig } from './config.js';
 import { uuidv7 } from './ids.js';
 import { jsonLogger } from './log.js';
@@ -196,8 +196,7 @@ async function main(): Promise<void> {
           .map((j) => jobView(tx, j))
           .filter((j) => j.state === 'queued' || j.state === 'running'),
       );
-      for (const j of unfinished)
-        await queue.enqueue({ id: j.id, kind: j.kind, payload: { jobId: j.id } });
+      for (const j of unfinished) await queue.enqueue(jobMessage(j));
     } catch (error) {
       log.log('error', 'the job runner did not start', { error: String(error) });
     }

@@ -188,7 +188,41 @@ describe('outbox relay', () => {
     r.wake();
     await until(() => r.status().relayedTo === 8, 'the next events');
     expect(attempted).toEqual([1, 2, 3, 4, 5, 6, 7, 8]); // 1–5 were not sent again
-    expect(await inner.lastEventSeq()).toBe(8);
+    expect((await inner.lastEvent())?.seq).toBe(8);
+  });
+
+  it("a stream left from another database (a restore) does not make it skip this log's events", async () => {
+    const { s } = openStore();
+    const inner = inProcessBus();
+    // The stream already ends at seq 10, with events this log never had.
+    await inner.appendEvents(
+      Array.from({ length: 10 }, (_, i) => ({
+        seq: i + 1,
+        id: `foreign-${i + 1}`,
+        type: 'StockReceived',
+        json: '{}',
+      })),
+    );
+    let failOnce = true;
+    const bus: Bus = {
+      ...inner,
+      appendEvents(events) {
+        if (failOnce && events.some((e) => e.seq > 4)) {
+          failOnce = false;
+          return Promise.reject(new BusUnavailableError('NATS is down (test)'));
+        }
+        return inner.appendEvents(events);
+      },
+    };
+    await append(s, 4);
+    const r = relayOn(s, bus);
+    r.start();
+    await until(() => r.status().relayedTo === 4, 'the first 4');
+    await append(s, 4);
+    r.wake();
+    await until(() => r.status().relayedTo === 8 && !failOnce, 'the next 4, after a failure');
+    expect(r.status().published).toBe(8);
+    expect((await inner.lastEvent())?.seq).toBe(8);
   });
 
   it('sends only what is on disk: an event waits for its WAL sync', async () => {

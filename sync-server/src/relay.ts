@@ -160,20 +160,19 @@ export class OutboxRelay {
           // Go on after what the stream already holds: what was stored before a crash or an
           // outage (its acknowledgement lost) is not sent again, even past the stream's
           // two-minute deduplication window. Never beyond the log's own head.
-          const [stored, head] = await Promise.all([
-            bus.lastEventSeq(),
-            storage.read((tx) => tx.head()),
-          ]);
-          if (stored > head)
-            log.log(
-              'warn',
-              'the event stream is ahead of the log: was the database restored? (deploy/nats/README.md)',
-              {
-                stream: stored,
-                head,
-              },
-            );
-          this.cursor = Math.max(this.cursor, Math.min(stored, head));
+          // Only when the stream's last event is this log's event at that seq: a stream left
+          // from another database (a restore, a reset) says nothing about this log.
+          const stored = await bus.lastEvent();
+          if (stored && stored.seq > this.cursor) {
+            const mine = await storage.read((tx) => tx.eventsAfter(stored.seq - 1, 1)[0]);
+            if (mine?.seq === stored.seq && mine.id === stored.id) this.cursor = stored.seq;
+            else
+              log.log(
+                'warn',
+                'the event stream holds events this log does not: was the database restored? (deploy/nats/README.md)',
+                { stream: stored.seq, relayedTo: this.cursor },
+              );
+          }
           resync = false;
         }
 

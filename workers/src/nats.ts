@@ -1,6 +1,6 @@
 import { natsConnectOptions } from '@floorsync/domain';
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
 
@@ -45,7 +45,9 @@ export async function ensureStream(
   jsm: JetStreamManager,
   config: Partial<StreamConfig> & { name: string },
 ): Promise<void> {
-  const existing = await jsm.streams.info(config.name).catch(() => null);
+  const existing = await jsm.streams
+    .info(config.name)
+    .catch(absentWhen(JetStreamApiCodes.StreamNotFound));
   if (existing) await jsm.streams.update(config.name, config);
   else await jsm.streams.add(config);
 }
@@ -56,7 +58,17 @@ export async function ensureConsumer(
   stream: string,
   config: Partial<ConsumerConfig> & { durable_name: string },
 ): Promise<void> {
-  const known = await jsm.consumers.info(stream, config.durable_name).catch(() => null);
+  const known = await jsm.consumers
+    .info(stream, config.durable_name)
+    .catch(absentWhen(JetStreamApiCodes.ConsumerNotFound));
   if (known) await jsm.consumers.update(stream, config.durable_name, config);
   else await jsm.consumers.add(stream, config);
 }
+
+/** "Not found" means absent; any other failure (a timeout, a permission) is reported as is. */
+const absentWhen =
+  (code: number) =>
+  (error: unknown): null => {
+    if (error instanceof JetStreamApiError && error.code === code) return null;
+    throw error;
+  };

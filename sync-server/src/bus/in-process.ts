@@ -60,8 +60,9 @@ export function inProcessBus(options: InProcessBusOptions = {}): Bus {
       wake();
       return Promise.resolve();
     },
-    lastEventSeq() {
-      return Promise.resolve(stream.at(-1)?.seq ?? 0);
+    lastEvent() {
+      const last = stream.at(-1);
+      return Promise.resolve(last ? { seq: last.seq, id: last.id } : null);
     },
     consumeEvents(durable, handler, opts = {}) {
       if (!DURABLE_NAME.test(durable))

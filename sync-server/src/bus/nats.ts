@@ -195,12 +195,14 @@ export async function natsBus(options: NatsBusOptions): Promise<Bus> {
       }
     },
 
-    async lastEventSeq() {
+    async lastEvent() {
       try {
         const { state } = await jsm.streams.info(EVENTS_STREAM.name);
-        if (state.messages === 0) return 0;
+        if (state.messages === 0) return null;
         const last = await jsm.streams.getMessage(EVENTS_STREAM.name, { seq: state.last_seq });
-        return Number(last?.header.get(SEQ_HEADER)) || 0;
+        const seq = Number(last?.header.get(SEQ_HEADER));
+        const id = last?.header.get('Nats-Msg-Id') ?? '';
+        return Number.isSafeInteger(seq) && seq > 0 && id !== '' ? { seq, id } : null;
       } catch (error) {
         throw new BusUnavailableError(`cannot read the event stream's end: ${String(error)}`, {
           cause: error,

@@ -27,11 +27,11 @@ export interface Bus {
    */
   appendEvents(events: readonly BusEvent[]): Promise<void>;
   /**
-   * The seq of the newest event the stream holds, 0 when it holds none. The relay asks after
+   * The seq and id of the newest event the stream holds, null when it holds none. The relay asks after
    * a failure: events stored whose acknowledgement was lost are not sent again (after a long
    * outage the stream's deduplication window may have passed).
    */
-  lastEventSeq(): Promise<number>;
+  lastEvent(): Promise<{ readonly seq: number; readonly id: string } | null>;
   /**
    * Delivers the event stream to `handler`, one event at a time in seq order, from where the
    * durable consumer named `durable` left off (from the oldest stored event the first time).

@@ -1,3 +1,4 @@
+import { inflateRawSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { parseCsv } from '@floorsync/domain';
 import { HttpProblem, tooLarge } from '../http/problem.js';
@@ -36,14 +37,21 @@ export async function tableOf(bytes: Buffer): Promise<string[][]> {
 }
 
 /** What an XLSX may hold uncompressed: its sheets and shared strings for 100,000 rows. */
-export const MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024;
+export const MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024;
 
 /**
- * The uncompressed size a zip archive declares, from its central directory (a few bytes at
- * its end), before anything is inflated: a 10 MB "zip bomb" could otherwise inflate to many
- * gigabytes inside the server. ZIP64 archives (sizes beyond 4 GiB) count as too large.
+ * Inflates every entry of a zip archive, at most `limit` bytes in all, before ExcelJS sees it:
+ * a 10 MB "zip bomb" could otherwise inflate to gigabytes inside the server. Neither the
+ * archive's entry count nor its declared sizes are trusted (the zip reader under ExcelJS
+ * trusts neither either: it walks the directory by signature and inflates everything); the
+ * bytes are really inflated, with Node's `maxOutputLength` as the cap.
  */
-export function zipUncompressedSize(b: Buffer): number {
+export function checkZipInflation(b: Buffer, limit = MAX_XLSX_UNCOMPRESSED): void {
+  const damaged = (what: string) => unreadable(`not a valid XLSX workbook: ${what}`);
+  const tooBig = () =>
+    tooLarge(
+      `the workbook unpacks to more than ${limit / 1024 / 1024} MB; split it into several files`,
+    );
   const EOCD = 0x06054b50;
   let end = -1;
   for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 65_535); i--)
@@ -51,26 +59,35 @@ export function zipUncompressedSize(b: Buffer): number {
       end = i;
       break;
     }
-  if (end < 0) throw unreadable('not a valid XLSX workbook: its zip directory is missing');
-  const entries = b.readUInt16LE(end + 10);
-  let at = b.readUInt32LE(end + 16);
+  if (end < 0) throw damaged('its zip directory is missing');
   let total = 0;
-  for (let n = 0; n < entries; n++) {
-    if (at + 46 > b.length || b.readUInt32LE(at) !== 0x02014b50)
-      throw unreadable('not a valid XLSX workbook: its zip directory is damaged');
-    const size = b.readUInt32LE(at + 24);
-    if (size === 0xffffffff) return Infinity;
-    total += size;
+  for (let at = b.readUInt32LE(end + 16); at + 46 <= end && b.readUInt32LE(at) === 0x02014b50;) {
+    const method = b.readUInt16LE(at + 10);
+    const compressed = b.readUInt32LE(at + 20);
+    const local = b.readUInt32LE(at + 42);
     at += 46 + b.readUInt16LE(at + 28) + b.readUInt16LE(at + 30) + b.readUInt16LE(at + 32);
+    if (compressed === 0xffffffff) throw tooBig(); // ZIP64: beyond 4 GiB
+    if (local + 30 > b.length || b.readUInt32LE(local) !== 0x04034b50)
+      throw damaged('an entry points outside the file');
+    const from = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
+    if (from + compressed > b.length) throw damaged('an entry is cut short');
+    if (method === 0) total += compressed;
+    else if (method === 8) {
+      try {
+        total += inflateRawSync(b.subarray(from, from + compressed), {
+          maxOutputLength: Math.max(1, limit - total + 1),
+        }).length;
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooBig();
+        throw damaged('an entry does not inflate');
+      }
+    } else throw damaged(`an entry uses compression method ${method}`);
+    if (total > limit) throw tooBig();
   }
-  return total;
 }
 
 async function xlsxTable(bytes: Buffer): Promise<string[][]> {
-  if (zipUncompressedSize(bytes) > MAX_XLSX_UNCOMPRESSED)
-    throw tooLarge(
-      `the workbook unpacks to more than ${MAX_XLSX_UNCOMPRESSED / 1024 / 1024} MB; split it into several files`,
-    );
+  checkZipInflation(bytes);
   const workbook = new ExcelJS.Workbook();
   try {
     await workbook.xlsx.load(bytes as unknown as ArrayBuffer);

@@ -12,6 +12,18 @@ export interface JobSink {
   enqueue(job: JobEnvelope): Promise<void>;
 }
 
+/**
+ * A start of a job as the queue carries it. Its id is the job's and the start's time: the
+ * queue keeps a message id once for a while (two minutes on NATS, even after it was done), so
+ * a job started again after it failed needs a new one; starting a queued job again sends the
+ * same (harmless if it is still queued).
+ */
+export const jobMessage = (job: JobRow): JobEnvelope => ({
+  id: `${job.id}:${job.startedAt ?? ''}`,
+  kind: job.kind,
+  payload: { jobId: job.id },
+});
+
 /** The client (and client group) a job pushes as: its mutation ids are its plan's rows. */
 export const jobClient = (jobId: string): string => `job-${jobId}`;
 
@@ -103,7 +115,8 @@ export function jobRoutes(
     if (typeof body.reason !== 'string' || body.reason.trim() === '')
       throw badRequest('reason must be a non-empty string');
     const job = await find(id);
-    if (job.status !== 'queued') throw conflict('JOB_NOT_RUNNING', `the job is ${job.state}`);
+    if (job.status !== 'queued' || job.state === 'completed')
+      throw conflict('JOB_NOT_RUNNING', `the job is ${job.state}`);
     await storage.write((tx) =>
       tx.updateJob(id, { status: 'failed', error: (body.reason as string).slice(0, 1000) }),
     );
@@ -145,7 +158,10 @@ export function jobRoutes(
     if (job.status === 'cancelled') throw conflict('JOB_ENDED', 'the job was cancelled');
     if (job.status === 'failed') {
       // Started again after its cause was fixed: it resumes after the rows already applied.
-      await storage.write((tx) => tx.updateJob(id, { status: 'queued', error: null }));
+      // A new start time is a new message id: the queue would drop the old one for a while.
+      await storage.write((tx) =>
+        tx.updateJob(id, { status: 'queued', error: null, startedAt: o.clock().toISOString() }),
+      );
     } else if (job.status === 'validated') {
       if (job.total === 0)
         throw conflict(
@@ -165,7 +181,7 @@ export function jobRoutes(
     // Queued again if it already was (the queue keeps a job id once): after a restart of the
     // embedded queue, starting a job again resumes it where its client's lastMutationID is.
     try {
-      await o.jobs.enqueue({ id, kind: job.kind, payload: { jobId: id } });
+      await o.jobs.enqueue(jobMessage(await find(id)));
     } catch (error) {
       // Not queued: as it was, so that starting it again is the remedy.
       if (job.status === 'validated' || job.status === 'failed')
@@ -174,7 +190,7 @@ export function jobRoutes(
             id,
             job.status === 'validated'
               ? { status: 'validated', startedAt: null }
-              : { status: 'failed', error: job.error },
+              : { status: 'failed', error: job.error, startedAt: job.startedAt },
           ),
         );
       throw new HttpProblem(

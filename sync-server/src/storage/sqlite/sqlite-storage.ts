@@ -169,6 +169,7 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
 
   const runNested = db.transaction((fn: () => unknown) => fn());
   const snapshot = db.prepare('SELECT 1 FROM migrations LIMIT 1');
+  let readBegun = false;
   return groupCommitStorage({
     tx,
     runBatch(writes) {
@@ -204,12 +205,18 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
     // transaction, begun by a first table read, then the check for their commits (which
     // covers everything this snapshot can see).
     beforeRead: () => {
+      // Reads are synchronous and never nest, nor run inside a write batch: if one ever did,
+      // it must not end the transaction it found.
+      if (db.inTransaction) throw new Error('a storage read inside another read or a write');
       db.exec('BEGIN');
+      readBegun = true;
       snapshot.get();
       return tx.noticeOtherWriters();
     },
     afterRead: () => {
-      if (db.inTransaction) db.exec('COMMIT');
+      if (!readBegun) return;
+      readBegun = false;
+      db.exec('COMMIT');
     },
     ...(onDisk ? { sync } : {}),
     async close() {
