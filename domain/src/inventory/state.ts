@@ -480,6 +480,165 @@ export function applyChange(state: InventoryState, change: StateChange): Invento
   }
 }
 
+// ─── Entries: one record of the state, by kind and key ────────────────────────────────────
+
+/**
+ * The records `InventoryState` is made of, by kind. Everything else in it (`skus`, `codes`,
+ * `children`, `byPosition`, …) is an index derived from these. An entry is what a savepoint
+ * remembers and what a replica ships: putting every changed entry back restores the state
+ * exactly, indexes included.
+ */
+export interface EntryValues {
+  readonly item: Item;
+  readonly position: Position;
+  readonly stock: StockLine;
+  readonly lot: LotInfo;
+  readonly movement: Movement;
+}
+export type EntryKind = keyof EntryValues;
+export const ENTRY_KINDS: readonly EntryKind[] = ['item', 'position', 'stock', 'lot', 'movement'];
+
+/** The entries one change writes: their values before it are all an undo needs. */
+export function entriesOf(change: StateChange): readonly (readonly [EntryKind, string])[] {
+  switch (change.op) {
+    case 'putItem':
+      return [['item', change.item.id]];
+    case 'putPosition':
+      return [['position', change.position.id]];
+    case 'setParent':
+    case 'retire':
+      return [['position', change.positionId]];
+    case 'addStock':
+      return [['stock', stockKey(change.itemId, change.positionId, change.lot, change.serial)]];
+    case 'putLot':
+      return [['lot', lotKey(change.lot.itemId, change.lot.lot)]];
+    case 'putMovement':
+      return [['movement', change.movement.id]];
+    case 'markReversed':
+      return [['movement', change.movementId]];
+    default: {
+      const unreachable: never = change;
+      return unreachable;
+    }
+  }
+}
+
+const entryMaps = (state: InventoryState) =>
+  ({
+    item: state.items,
+    position: state.positions,
+    stock: state.stock,
+    lot: state.lots,
+    movement: state.movements,
+  }) as { readonly [K in EntryKind]: Map<string, EntryValues[K]> };
+
+export function entryOf<K extends EntryKind>(
+  state: InventoryState,
+  kind: K,
+  key: string,
+): EntryValues[K] | undefined {
+  return entryMaps(state)[kind].get(key);
+}
+
+/**
+ * Sets one entry to `value` (`undefined`: removes it), keeping every index right. Used to roll
+ * a savepoint back and to apply what another process committed.
+ */
+export function putEntry<K extends EntryKind>(
+  state: InventoryState,
+  kind: K,
+  key: string,
+  value: EntryValues[K] | undefined,
+): void {
+  const s = state as unknown as {
+    items: Map<string, Item>;
+    skus: Map<string, string>;
+    barcodes: Map<string, string>;
+    positions: Map<string, Position>;
+    codes: Map<string, string>;
+    children: Map<string, Set<string>>;
+    stock: Map<string, StockLine>;
+    byPosition: Map<string, Set<string>>;
+    byItem: Map<string, Set<string>>;
+    bySerial: Map<string, Set<string>>;
+    lots: Map<string, LotInfo>;
+    lotsByCode: Map<string, Set<string>>;
+    movements: Map<string, Movement>;
+  };
+  switch (kind) {
+    case 'item': {
+      const cur = s.items.get(key);
+      if (cur) {
+        if (s.skus.get(cur.sku) === key) s.skus.delete(cur.sku);
+        for (const b of cur.barcodes) if (s.barcodes.get(b) === key) s.barcodes.delete(b);
+        s.items.delete(key);
+      }
+      const v = value as Item | undefined;
+      if (v) {
+        s.items.set(key, v);
+        s.skus.set(v.sku, key);
+        for (const b of v.barcodes) s.barcodes.set(b, key);
+      }
+      return;
+    }
+    case 'position': {
+      const cur = s.positions.get(key);
+      if (cur) {
+        if (s.codes.get(cur.code) === key) s.codes.delete(cur.code);
+        if (cur.parentId) removeFromIndex(s.children, cur.parentId, key);
+        s.positions.delete(key);
+      }
+      const v = value as Position | undefined;
+      if (v) {
+        s.positions.set(key, v);
+        s.codes.set(v.code, key);
+        if (v.parentId) addToIndex(s.children, v.parentId, key);
+      }
+      return;
+    }
+    case 'stock': {
+      const cur = s.stock.get(key);
+      if (cur) {
+        s.stock.delete(key);
+        removeFromIndex(s.byPosition, cur.positionId, key);
+        removeFromIndex(s.byItem, cur.itemId, key);
+        if (cur.serial) removeFromIndex(s.bySerial, cur.serial, key);
+      }
+      const v = value as StockLine | undefined;
+      if (v) {
+        s.stock.set(key, v);
+        addToIndex(s.byPosition, v.positionId, key);
+        addToIndex(s.byItem, v.itemId, key);
+        if (v.serial) addToIndex(s.bySerial, v.serial, key);
+      }
+      return;
+    }
+    case 'lot': {
+      const cur = s.lots.get(key);
+      if (cur) {
+        s.lots.delete(key);
+        removeFromIndex(s.lotsByCode, cur.lot, key);
+      }
+      const v = value as LotInfo | undefined;
+      if (v) {
+        s.lots.set(key, v);
+        addToIndex(s.lotsByCode, v.lot, key);
+      }
+      return;
+    }
+    case 'movement': {
+      const v = value as Movement | undefined;
+      if (v) s.movements.set(key, v);
+      else s.movements.delete(key);
+      return;
+    }
+    default: {
+      const unreachable: never = kind;
+      return unreachable;
+    }
+  }
+}
+
 /** Folds one event into the state (in place; see `InventoryState`). */
 export function evolve(state: InventoryState, event: IdentifiedEvent): InventoryState {
   for (const change of changesOf(event)) applyChange(state, change);

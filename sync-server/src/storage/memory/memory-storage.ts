@@ -1,12 +1,21 @@
 import type {
   ConflictId,
   ConflictRecord,
+  EntryKind,
   InventoryState,
   ItemId,
   PositionId,
   StateChange,
 } from '@floorsync/domain';
-import { applyChange, cloneState, initialState, viewOf } from '@floorsync/domain';
+import {
+  ENTRY_KINDS,
+  applyChange,
+  entriesOf,
+  entryOf,
+  initialState,
+  putEntry,
+  viewOf,
+} from '@floorsync/domain';
 import { conflictKey, itemKey, lotKey, positionKey, stockKey } from '../keys.js';
 import type {
   ConflictRow,
@@ -27,37 +36,66 @@ import { groupCommitStorage } from '../group-commit.js';
 
 /**
  * The in-memory twin of the storage port: the domain's own in-memory inventory state plus
- * Maps. It is the executable reference the contract suite holds adapters to, and a fast
- * store for tests of the HTTP layer. Not durable; savepoints copy the state.
+ * Maps. It is the executable reference the contract suite holds adapters to, a fast store for
+ * tests of the HTTP layer, and the working copy the ArangoDB adapter decides against (see
+ * `replica.ts`). Not durable.
+ *
+ * Savepoints keep an undo journal: before a write changes a record it remembers the record as
+ * it was, and a rollback puts those back (`putEntry` keeps the inventory's indexes right), so
+ * a savepoint costs what it changes, not the size of the state.
+ *
+ * Every record lives in a named table under a string key (`TwinTable`), and every write goes
+ * through one of two doors that also report the key to `onTouch`: that is how a replica learns
+ * what a batch changed without a second description of each write.
  */
 
-interface Rest {
-  clients: Map<string, { group: string; lmid: number; seq: number }>;
+interface StoredConflict extends Omit<ConflictRow, 'seqs' | 'mutations'> {
+  readonly links: readonly { seq: number; clientID: string; mutationID: number }[];
+}
+
+/** A logged event as the twin keeps it. */
+export type TwinEvent = StoredEvent & { readonly clientGroupID: string | null };
+
+interface RestTables {
+  readonly clients: Map<string, { group: string; lmid: number; seq: number }>;
   /** Snapshot key → seq that last changed it (tombstones stay). */
-  changed: Map<string, number>;
-  conflicts: Map<
+  readonly changed: Map<string, number>;
+  readonly conflicts: Map<string, StoredConflict>;
+  readonly users: Map<string, UserRow>;
+  readonly sessions: Map<string, SessionRow>;
+  readonly tickets: Map<
     string,
-    Omit<ConflictRow, 'seqs' | 'mutations'> & {
-      links: { seq: number; clientID: string; mutationID: number }[];
-    }
+    { userId: string; clientGroupID: string | null; expiresAt: string }
   >;
-  users: Map<string, UserRow>;
-  sessions: Map<string, SessionRow>;
-  tickets: Map<string, { userId: string; clientGroupID: string | null; expiresAt: string }>;
-  devices: Map<string, DeviceRow>;
-  deviceUsers: Set<string>;
-  progress: Map<string, number>;
-  leases: Map<string, { holder: string; until: number }>;
-  jobs: Map<string, { row: JobRow; plan: readonly unknown[] }>;
+  readonly devices: Map<string, DeviceRow>;
+  /** `clientGroupID \0 userId` → true. */
+  readonly deviceUsers: Map<string, true>;
+  readonly progress: Map<string, number>;
+  readonly leases: Map<string, { holder: string; until: number }>;
+  readonly jobs: Map<string, JobRow>;
+  readonly jobPlans: Map<string, readonly unknown[]>;
 }
+export type RestTable = keyof RestTables;
+export const REST_TABLES: readonly RestTable[] = [
+  'clients',
+  'changed',
+  'conflicts',
+  'users',
+  'sessions',
+  'tickets',
+  'devices',
+  'deviceUsers',
+  'progress',
+  'leases',
+  'jobs',
+  'jobPlans',
+];
 
-interface Data {
-  inv: InventoryState;
-  events: (StoredEvent & { clientGroupID: string | null })[];
-  rest: Rest;
-}
+/** Every table of the twin: inventory entries, the log (key: the seq), the rest. */
+export type TwinTable = EntryKind | 'event' | RestTable;
+export const TWIN_TABLES: readonly TwinTable[] = [...ENTRY_KINDS, 'event', ...REST_TABLES];
 
-const freshRest = (): Rest => ({
+const freshRest = (): RestTables => ({
   clients: new Map(),
   changed: new Map(),
   conflicts: new Map(),
@@ -65,15 +103,15 @@ const freshRest = (): Rest => ({
   sessions: new Map(),
   tickets: new Map(),
   devices: new Map(),
-  deviceUsers: new Set(),
+  deviceUsers: new Map(),
   progress: new Map(),
   leases: new Map(),
   jobs: new Map(),
+  jobPlans: new Map(),
 });
 
 export function openMemoryStorage(): Storage {
-  const data: Data = { inv: initialState(), events: [], rest: freshRest() };
-  const tx = new MemoryTx(data);
+  const tx = new MemoryTx();
   return groupCommitStorage({
     tx,
     runBatch: (writes) =>
@@ -114,11 +152,167 @@ const snapshotKeyOf = (c: StateChange): string | null => {
   }
 };
 
-class MemoryTx implements WriteTx {
-  private view;
-  constructor(private readonly d: Data) {
-    this.view = viewOf(d.inv);
+const mutationKey = (clientID: string, mutationID: number) => `${clientID}\u0000${mutationID}`;
+
+export class MemoryTx implements WriteTx {
+  private readonly inv: InventoryState = initialState();
+  private readonly view = viewOf(this.inv);
+  private readonly events: TwinEvent[] = [];
+  private readonly eventSeq = new Map<string, number>();
+  private readonly mutationSeqs = new Map<string, number[]>();
+  private readonly rest: RestTables = freshRest();
+  /** Undo steps of the open savepoints, oldest first. */
+  private readonly undo: (() => void)[] = [];
+  private frames = 0;
+  /**
+   * Told the table and key of every record a write is about to change, before it changes (a
+   * replica's dirty set: `valueOf` then still gives the record as it was).
+   */
+  onTouch: ((table: TwinTable, key: string) => void) | undefined;
+
+  // ─── The two doors every write goes through ─────────────────────────────────────────────
+
+  private set<T extends RestTable>(
+    table: T,
+    key: string,
+    value: RestTables[T] extends Map<string, infer V> ? V | undefined : never,
+  ): void {
+    const m = this.rest[table] as Map<string, unknown>;
+    this.onTouch?.(table, key);
+    if (this.frames > 0) {
+      const had = m.has(key);
+      const prev = m.get(key);
+      this.undo.push(() => (had ? m.set(key, prev) : m.delete(key)));
+    }
+    if (value === undefined) m.delete(key);
+    else m.set(key, value);
   }
+
+  private change(c: StateChange): void {
+    for (const [kind, key] of entriesOf(c)) {
+      if (this.frames > 0) {
+        const prev = entryOf(this.inv, kind, key);
+        this.undo.push(() => putEntry(this.inv, kind, key, prev as never));
+      }
+      this.onTouch?.(kind, key);
+    }
+    applyChange(this.inv, c);
+  }
+
+  // ─── Savepoints ─────────────────────────────────────────────────────────────────────────
+
+  /** Opens a frame: what is written until `end` can be taken back. Returns its mark. */
+  begin(): number {
+    this.frames++;
+    return this.undo.length;
+  }
+  /** Closes the frame `mark` opened: keeps its writes, or takes them back. */
+  end(mark: number, keep: boolean): void {
+    if (!keep) while (this.undo.length > mark) this.undo.pop()?.();
+    this.frames--;
+    if (this.frames === 0) this.undo.length = 0;
+  }
+  savepoint<T>(fn: () => T): T {
+    const mark = this.begin();
+    let ok = false;
+    try {
+      const result = fn();
+      ok = true;
+      return result;
+    } finally {
+      this.end(mark, ok);
+    }
+  }
+
+  // ─── Replication: records by table and key ──────────────────────────────────────────────
+
+  /** The record under `key` in `table` as it is now (`undefined`: there is none). */
+  valueOf(table: TwinTable, key: string): unknown {
+    if (table === 'event') return this.events[Number(key) - 1];
+    if ((ENTRY_KINDS as readonly string[]).includes(table))
+      return entryOf(this.inv, table as EntryKind, key);
+    return (this.rest[table as RestTable] as Map<string, unknown>).get(key);
+  }
+
+  /**
+   * Puts a record another process committed (or a stored one, at load): no journal, no
+   * `onTouch`. Events arrive in seq order: seq n after n - 1.
+   */
+  putRecord(table: TwinTable, key: string, value: unknown): void {
+    if (this.frames > 0) throw new Error('putRecord inside a write');
+    if (table === 'event') {
+      const e = value as TwinEvent | undefined | null;
+      const seq = Number(key);
+      // A seq a rolled-back savepoint took and nobody reused: there is no such event.
+      if (!e) {
+        if (seq <= this.events.length) throw new Error(`replica: event ${seq} cannot be removed`);
+        return;
+      }
+      if (seq <= this.events.length) {
+        if (this.events[seq - 1]?.id !== e.id)
+          throw new Error(`replica: event ${seq} differs from the one already held`);
+        return;
+      }
+      if (seq !== this.events.length + 1)
+        throw new Error(`replica: event ${seq} arrived after ${this.events.length}`);
+      this.pushEvent(e);
+      return;
+    }
+    if ((ENTRY_KINDS as readonly string[]).includes(table)) {
+      putEntry(this.inv, table as EntryKind, key, value as never);
+      return;
+    }
+    const m = this.rest[table as RestTable] as Map<string, unknown>;
+    if (value === undefined || value === null) m.delete(key);
+    else m.set(key, value);
+  }
+
+  /** Every record of a table, for a full copy. */
+  *records(table: TwinTable): Iterable<[string, unknown]> {
+    if (table === 'event') {
+      for (const e of this.events) yield [String(e.seq), e];
+      return;
+    }
+    if ((ENTRY_KINDS as readonly string[]).includes(table)) {
+      for (const k of ['item', 'position', 'stock', 'lot', 'movement'] as const) {
+        if (k !== table) continue;
+        const m = {
+          item: this.inv.items,
+          position: this.inv.positions,
+          stock: this.inv.stock,
+          lot: this.inv.lots,
+          movement: this.inv.movements,
+        }[k] as Map<string, unknown>;
+        for (const [key, v] of m) {
+          // The virtual positions every state starts with are not records of the store.
+          if (k === 'position' && (v as { virtual?: boolean }).virtual) continue;
+          yield [key, v];
+        }
+      }
+      return;
+    }
+    yield* (this.rest[table as RestTable] as Map<string, unknown>).entries();
+  }
+
+  private pushEvent(e: TwinEvent): void {
+    this.events.push(e);
+    this.eventSeq.set(e.id, e.seq);
+    const mk = mutationKey(e.meta.clientID, e.meta.mutationID);
+    const seqs = this.mutationSeqs.get(mk);
+    if (seqs) seqs.push(e.seq);
+    else this.mutationSeqs.set(mk, [e.seq]);
+  }
+  private popEvent(): void {
+    const e = this.events.pop();
+    if (!e) return;
+    this.eventSeq.delete(e.id);
+    const mk = mutationKey(e.meta.clientID, e.meta.mutationID);
+    const seqs = this.mutationSeqs.get(mk);
+    seqs?.pop();
+    if (seqs?.length === 0) this.mutationSeqs.delete(mk);
+  }
+
+  // ─── Reads ──────────────────────────────────────────────────────────────────────────────
 
   item = (id: ItemId) => this.view.item(id);
   itemBySku = (sku: string) => this.view.itemBySku(sku);
@@ -133,29 +327,29 @@ class MemoryTx implements WriteTx {
   lotsWithCode: WriteTx['lotsWithCode'] = (l) => this.view.lotsWithCode(l);
   movement: WriteTx['movement'] = (id) => this.view.movement(id);
   conflict(id: ConflictId): ConflictRecord | undefined {
-    const c = this.d.rest.conflicts.get(id);
+    const c = this.rest.conflicts.get(id);
     return c && { id: c.id as ConflictId, kind: c.kind, status: c.status, mutation: c.mutation };
   }
 
   head() {
-    return this.d.events.at(-1)?.seq ?? 0;
+    return this.events.length;
   }
   eventsAfter(after: number, limit: number) {
     // seq n is at index n - 1: the log has no holes.
-    return this.d.events.slice(after, after + limit).map(strip);
+    return this.events.slice(after, after + limit).map(strip);
   }
   eventsOfMutation(clientID: string, mutationID: number) {
-    return this.d.events
-      .filter((e) => e.meta.clientID === clientID && e.meta.mutationID === mutationID)
-      .map(strip);
+    return (this.mutationSeqs.get(mutationKey(clientID, mutationID)) ?? []).map((seq) =>
+      strip(this.events[seq - 1] as TwinEvent),
+    );
   }
   lastMutationID(clientID: string) {
-    const c = this.d.rest.clients.get(clientID);
+    const c = this.rest.clients.get(clientID);
     return c && { clientGroupID: c.group, lastMutationID: c.lmid };
   }
   lastMutationIDChanges(clientGroupID: string, after: number, upTo: number) {
     const out: Record<string, number> = {};
-    for (const e of this.d.events.slice(after, upTo)) {
+    for (const e of this.events.slice(after, upTo)) {
       if (e.clientGroupID !== clientGroupID) continue;
       out[e.meta.clientID] = Math.max(out[e.meta.clientID] ?? 0, e.meta.mutationID);
     }
@@ -163,13 +357,13 @@ class MemoryTx implements WriteTx {
   }
   clientsOfGroup(clientGroupID: string) {
     const out: Record<string, number> = {};
-    for (const [id, c] of this.d.rest.clients) if (c.group === clientGroupID) out[id] = c.lmid;
+    for (const [id, c] of this.rest.clients) if (c.group === clientGroupID) out[id] = c.lmid;
     return out;
   }
 
   private liveEntries(conflictsOf: string | null): Map<string, unknown> {
     const m = new Map<string, unknown>();
-    for (const c of this.d.rest.conflicts.values()) {
+    for (const c of this.rest.conflicts.values()) {
       if (c.status === 'open' && (conflictsOf === null || c.userId === conflictsOf))
         m.set(conflictKey(c.id), {
           id: c.id,
@@ -181,17 +375,17 @@ class MemoryTx implements WriteTx {
           detail: c.detail,
         });
     }
-    for (const i of this.d.inv.items.values()) m.set(itemKey(i.id), i);
-    for (const l of this.d.inv.lots.values()) m.set(lotKey(l.itemId, l.lot), l);
-    for (const p of this.d.inv.positions.values()) if (!p.virtual) m.set(positionKey(p.id), p);
-    for (const s of this.d.inv.stock.values())
+    for (const i of this.inv.items.values()) m.set(itemKey(i.id), i);
+    for (const l of this.inv.lots.values()) m.set(lotKey(l.itemId, l.lot), l);
+    for (const p of this.inv.positions.values()) if (!p.virtual) m.set(positionKey(p.id), p);
+    for (const s of this.inv.stock.values())
       m.set(stockKey(s.itemId, s.positionId, s.lot, s.serial), s);
     return m;
   }
   snapshotEntries(opts: SnapshotQuery): SnapshotEntry[] {
     const live = this.liveEntries(opts.conflictsOf ?? null);
     if ('changedAfter' in opts) {
-      return [...this.d.rest.changed]
+      return [...this.rest.changed]
         .filter(([k, seq]) => seq > opts.changedAfter && k <= opts.upToKey)
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([key, seq]) => ({ key, value: live.get(key) ?? null, seq }));
@@ -200,11 +394,11 @@ class MemoryTx implements WriteTx {
       .filter(([k]) => k > (opts.afterKey ?? ''))
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .slice(0, opts.limit)
-      .map(([key, value]) => ({ key, value, seq: this.d.rest.changed.get(key) ?? 0 }));
+      .map(([key, value]) => ({ key, value, seq: this.rest.changed.get(key) ?? 0 }));
   }
 
   stock(q: StockQuery) {
-    return [...this.d.inv.stock.values()]
+    return [...this.inv.stock.values()]
       .filter(
         (l) =>
           (q.itemId === undefined || l.itemId === q.itemId) &&
@@ -221,14 +415,14 @@ class MemoryTx implements WriteTx {
       .slice(0, q.limit ?? 10_000);
   }
   items() {
-    return [...this.d.inv.items.values()].sort((a, b) => (a.sku < b.sku ? -1 : 1));
+    return [...this.inv.items.values()].sort((a, b) => (a.sku < b.sku ? -1 : 1));
   }
   positions() {
-    return [...this.d.inv.positions.values()]
+    return [...this.inv.positions.values()]
       .filter((p) => !p.virtual)
       .sort((a, b) => (a.code < b.code ? -1 : 1));
   }
-  private row(c: Rest['conflicts'] extends Map<string, infer V> ? V : never): ConflictRow {
+  private row(c: StoredConflict): ConflictRow {
     const { links, ...rest } = c;
     const mutations: { clientID: string; mutationID: number }[] = [];
     for (const l of links) {
@@ -238,7 +432,7 @@ class MemoryTx implements WriteTx {
     return { ...rest, seqs: links.map((l) => l.seq).sort((a, b) => a - b), mutations };
   }
   conflicts(filter: { readonly status?: 'open' | 'resolved'; readonly userId?: string }) {
-    return [...this.d.rest.conflicts.values()]
+    return [...this.rest.conflicts.values()]
       .filter(
         (c) =>
           (!filter.status || c.status === filter.status) &&
@@ -248,57 +442,58 @@ class MemoryTx implements WriteTx {
       .map((c) => this.row(c));
   }
   conflictRow(id: string) {
-    const c = this.d.rest.conflicts.get(id);
+    const c = this.rest.conflicts.get(id);
     return c && this.row(c);
   }
 
   userByUsername(username: string) {
-    return [...this.d.rest.users.values()].find(
+    return [...this.rest.users.values()].find(
       (u) => u.username.toLowerCase() === username.toLowerCase(),
     );
   }
   userById(id: string) {
-    return this.d.rest.users.get(id);
+    return this.rest.users.get(id);
   }
   users() {
-    return [...this.d.rest.users.values()].sort((a, b) => (a.username < b.username ? -1 : 1));
+    return [...this.rest.users.values()].sort((a, b) => (a.username < b.username ? -1 : 1));
   }
   session(tokenHash: string) {
-    return this.d.rest.sessions.get(tokenHash);
+    return this.rest.sessions.get(tokenHash);
   }
   ticket(ticketHash: string) {
-    return this.d.rest.tickets.get(ticketHash);
+    return this.rest.tickets.get(ticketHash);
   }
   device(clientGroupID: string) {
-    return this.d.rest.devices.get(clientGroupID);
+    return this.rest.devices.get(clientGroupID);
   }
   devices() {
-    return [...this.d.rest.devices.values()];
+    return [...this.rest.devices.values()];
   }
   userOnDevice(clientGroupID: string, userId: string) {
-    return this.d.rest.deviceUsers.has(`${clientGroupID}\u0000${userId}`);
+    return this.rest.deviceUsers.has(`${clientGroupID}\u0000${userId}`);
+  }
+  progress(name: string) {
+    return this.rest.progress.get(name) ?? 0;
+  }
+  job(id: string) {
+    return this.rest.jobs.get(id);
+  }
+  jobs(limit: number) {
+    return [...this.rest.jobs.values()]
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+      .slice(0, limit);
+  }
+  jobPlan(id: string, offset: number, limit: number) {
+    return structuredClone(this.rest.jobPlans.get(id)?.slice(offset, offset + limit) ?? []);
   }
 
-  savepoint<T>(fn: () => T): T {
-    const saved = {
-      inv: cloneState(this.d.inv),
-      events: this.d.events.length,
-      rest: structuredClone(this.d.rest),
-    };
-    try {
-      return fn();
-    } catch (error) {
-      Object.assign(this.d.inv, saved.inv);
-      this.d.events.length = saved.events;
-      this.d.rest = saved.rest;
-      throw error;
-    }
-  }
+  // ─── Writes ─────────────────────────────────────────────────────────────────────────────
+
   appendEvent(e: NewEvent) {
-    if (this.d.events.some((x) => x.id === e.id))
-      throw new Error('UNIQUE constraint failed: events.id');
+    if (this.eventSeq.has(e.id)) throw new Error('UNIQUE constraint failed: events.id');
     const seq = this.head() + 1;
-    this.d.events.push({
+    this.onTouch?.('event', String(seq));
+    this.pushEvent({
       seq,
       id: e.id,
       type: e.type,
@@ -306,82 +501,87 @@ class MemoryTx implements WriteTx {
       meta: structuredClone(e.meta),
       clientGroupID: e.clientGroupID,
     });
+    if (this.frames > 0) this.undo.push(() => this.popEvent());
     return seq;
   }
   applyChange(change: StateChange, seq: number) {
-    applyChange(this.d.inv, change);
+    this.change(change);
     const key = snapshotKeyOf(change);
-    if (key) this.d.rest.changed.set(key, seq);
+    if (key) this.set('changed', key, seq);
   }
   setLastMutationID(clientID: string, clientGroupID: string, id: number, seq: number) {
-    this.d.rest.clients.set(clientID, { group: clientGroupID, lmid: id, seq });
+    this.set('clients', clientID, { group: clientGroupID, lmid: id, seq });
   }
   openConflict(c: Parameters<WriteTx['openConflict']>[0]) {
-    this.d.rest.conflicts.set(c.id, { ...c, status: 'open', resolution: null, links: [] });
-    this.d.rest.changed.set(conflictKey(c.id), c.openedSeq);
+    this.set('conflicts', c.id, { ...c, status: 'open', resolution: null, links: [] });
+    this.set('changed', conflictKey(c.id), c.openedSeq);
   }
   openConflictByKey(key: string) {
     let best: { id: string; seq: number } | undefined;
-    for (const c of this.d.rest.conflicts.values()) {
+    for (const c of this.rest.conflicts.values()) {
       if (c.key === key && c.status === 'open' && (!best || c.openedSeq > best.seq))
         best = { id: c.id, seq: c.openedSeq };
     }
     return best?.id;
   }
   linkConflict(conflictId: string, link: { seq: number; clientID: string; mutationID: number }) {
-    const c = this.d.rest.conflicts.get(conflictId);
-    if (c && !c.links.some((l) => l.seq === link.seq)) c.links.push({ ...link });
+    const c = this.rest.conflicts.get(conflictId);
+    if (c && !c.links.some((l) => l.seq === link.seq))
+      this.set('conflicts', conflictId, { ...c, links: [...c.links, { ...link }] });
   }
   resolveConflict(conflictId: string, resolution: NonNullable<ConflictRow['resolution']>) {
-    const c = this.d.rest.conflicts.get(conflictId);
+    const c = this.rest.conflicts.get(conflictId);
     if (!c) return;
-    this.d.rest.conflicts.set(conflictId, { ...c, status: 'resolved', resolution });
-    this.d.rest.changed.set(conflictKey(conflictId), resolution.seq);
+    this.set('conflicts', conflictId, { ...c, status: 'resolved', resolution });
+    this.set('changed', conflictKey(conflictId), resolution.seq);
   }
   competingOutflows(itemId: ItemId, positionId: PositionId, lot: string | null) {
-    const movements = [...this.d.inv.movements.values()];
-    const seqOf = new Map(this.d.events.map((e) => [e.id, e] as const));
-    const lastIn = Math.max(
-      0,
-      ...movements
-        .filter((m) => m.itemId === itemId && m.to === positionId && (m.lot ?? '') === (lot ?? ''))
-        .map((m) => seqOf.get(m.id)?.seq ?? 0),
-    );
-    return movements
-      .filter((m) => m.itemId === itemId && m.from === positionId && (m.lot ?? '') === (lot ?? ''))
-      .map((m) => seqOf.get(m.id))
-      .filter((e): e is NonNullable<typeof e> => e !== undefined && e.seq > lastIn)
-      .sort((a, b) => a.seq - b.seq)
+    const seqOf = (id: string) => this.eventSeq.get(id) ?? 0;
+    const same = (m: { itemId: ItemId; lot: string | null }) =>
+      m.itemId === itemId && (m.lot ?? '') === (lot ?? '');
+    let lastIn = 0;
+    const outs: number[] = [];
+    for (const m of this.inv.movements.values()) {
+      if (!same(m)) continue;
+      if (m.to === positionId) lastIn = Math.max(lastIn, seqOf(m.id));
+      if (m.from === positionId && this.eventSeq.has(m.id)) outs.push(seqOf(m.id));
+    }
+    return outs
+      .filter((seq) => seq > lastIn)
+      .sort((a, b) => a - b)
       .slice(0, 50)
-      .map((e) => ({ seq: e.seq, clientID: e.meta.clientID, mutationID: e.meta.mutationID }));
+      .map((seq) => {
+        const e = this.events[seq - 1] as TwinEvent;
+        return { seq, clientID: e.meta.clientID, mutationID: e.meta.mutationID };
+      });
   }
 
   createUser(u: UserRow) {
     if (this.userByUsername(u.username))
       throw new Error(`UNIQUE constraint failed: users.username`);
-    this.d.rest.users.set(u.id, { ...u });
+    this.set('users', u.id, { ...u });
   }
   updateUser(
     id: string,
     patch: Partial<Pick<UserRow, 'name' | 'role' | 'active' | 'passwordHash'>>,
   ) {
-    const u = this.d.rest.users.get(id);
-    if (u) this.d.rest.users.set(id, { ...u, ...patch });
+    const u = this.rest.users.get(id);
+    if (u) this.set('users', id, { ...u, ...patch });
   }
   createSession(s: SessionRow) {
-    this.d.rest.sessions.set(s.tokenHash, { ...s });
+    this.set('sessions', s.tokenHash, { ...s });
   }
   bindSession(tokenHash: string, clientGroupID: string) {
-    const s = this.d.rest.sessions.get(tokenHash);
-    if (s && s.clientGroupID === null) this.d.rest.sessions.set(tokenHash, { ...s, clientGroupID });
+    const s = this.rest.sessions.get(tokenHash);
+    if (s && s.clientGroupID === null) this.set('sessions', tokenHash, { ...s, clientGroupID });
   }
   revokeSession(tokenHash: string) {
-    const s = this.d.rest.sessions.get(tokenHash);
-    if (s) this.d.rest.sessions.set(tokenHash, { ...s, revoked: true });
+    const s = this.rest.sessions.get(tokenHash);
+    if (s) this.set('sessions', tokenHash, { ...s, revoked: true });
   }
   revokeSessionsOfUser(userId: string) {
-    for (const [k, s] of this.d.rest.sessions)
-      if (s.userId === userId) this.d.rest.sessions.set(k, { ...s, revoked: true });
+    for (const [k, s] of this.rest.sessions)
+      if (s.userId === userId && !s.revoked) this.set('sessions', k, { ...s, revoked: true });
   }
   createTicket(t: {
     ticketHash: string;
@@ -389,51 +589,38 @@ class MemoryTx implements WriteTx {
     clientGroupID: string | null;
     expiresAt: string;
   }) {
-    this.d.rest.tickets.set(t.ticketHash, {
+    this.set('tickets', t.ticketHash, {
       userId: t.userId,
       clientGroupID: t.clientGroupID,
       expiresAt: t.expiresAt,
     });
   }
   deleteTicket(ticketHash: string) {
-    this.d.rest.tickets.delete(ticketHash);
-  }
-  progress(name: string) {
-    return this.d.rest.progress.get(name) ?? 0;
+    if (this.rest.tickets.has(ticketHash)) this.set('tickets', ticketHash, undefined);
   }
   setProgress(name: string, seq: number) {
-    this.d.rest.progress.set(name, seq);
-  }
-  job(id: string) {
-    return this.d.rest.jobs.get(id)?.row;
-  }
-  jobs(limit: number) {
-    return [...this.d.rest.jobs.values()]
-      .map((j) => j.row)
-      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
-      .slice(0, limit);
-  }
-  jobPlan(id: string, offset: number, limit: number) {
-    return structuredClone(this.d.rest.jobs.get(id)?.plan.slice(offset, offset + limit) ?? []);
+    this.set('progress', name, seq);
   }
   createJob(job: JobRow, plan: readonly unknown[]) {
-    if (this.d.rest.jobs.has(job.id)) throw new Error(`job ${job.id} exists`);
-    this.d.rest.jobs.set(job.id, { row: structuredClone(job), plan: structuredClone(plan) });
+    if (this.rest.jobs.has(job.id)) throw new Error(`job ${job.id} exists`);
+    this.set('jobs', job.id, structuredClone(job));
+    this.set('jobPlans', job.id, structuredClone(plan));
   }
   updateJob(id: string, patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'error'>>) {
-    const j = this.d.rest.jobs.get(id);
-    if (j) j.row = { ...j.row, ...patch };
+    const j = this.rest.jobs.get(id);
+    if (j) this.set('jobs', id, { ...j, ...patch });
   }
   acquireLease(name: string, holder: string, nowMs: number, ttlMs: number) {
-    const l = this.d.rest.leases.get(name);
+    const l = this.rest.leases.get(name);
     if (l && l.holder !== holder && l.until > nowMs) return false;
-    this.d.rest.leases.set(name, { holder, until: nowMs + ttlMs });
+    this.set('leases', name, { holder, until: nowMs + ttlMs });
     return true;
   }
   purgeExpired(now: string) {
-    for (const [k, t] of this.d.rest.tickets) if (t.expiresAt < now) this.d.rest.tickets.delete(k);
-    for (const [k, s] of this.d.rest.sessions)
-      if (s.expiresAt < now) this.d.rest.sessions.delete(k);
+    for (const [k, t] of this.rest.tickets)
+      if (t.expiresAt < now) this.set('tickets', k, undefined);
+    for (const [k, s] of this.rest.sessions)
+      if (s.expiresAt < now) this.set('sessions', k, undefined);
   }
   touchDevice(
     clientGroupID: string,
@@ -442,7 +629,7 @@ class MemoryTx implements WriteTx {
     what: 'login' | 'push' | 'pull',
     info: { pending?: number; appVersion?: string } = {},
   ) {
-    const d: DeviceRow = this.d.rest.devices.get(clientGroupID) ?? {
+    const d: DeviceRow = this.rest.devices.get(clientGroupID) ?? {
       clientGroupID,
       userId,
       createdAt: at,
@@ -452,7 +639,7 @@ class MemoryTx implements WriteTx {
       pending: null,
       appVersion: null,
     };
-    this.d.rest.devices.set(clientGroupID, {
+    this.set('devices', clientGroupID, {
       ...d,
       userId,
       ...(what === 'push' ? { lastPushAt: at } : {}),
@@ -460,11 +647,12 @@ class MemoryTx implements WriteTx {
       ...(info.pending !== undefined ? { pending: info.pending } : {}),
       ...(info.appVersion !== undefined ? { appVersion: info.appVersion } : {}),
     });
-    this.d.rest.deviceUsers.add(`${clientGroupID}\u0000${userId}`);
+    const du = `${clientGroupID}\u0000${userId}`;
+    if (!this.rest.deviceUsers.has(du)) this.set('deviceUsers', du, true);
   }
   revokeDevice(clientGroupID: string, at: string) {
-    const d = this.d.rest.devices.get(clientGroupID);
-    this.d.rest.devices.set(clientGroupID, {
+    const d = this.rest.devices.get(clientGroupID);
+    this.set('devices', clientGroupID, {
       ...(d ?? {
         clientGroupID,
         userId: null,
@@ -479,7 +667,7 @@ class MemoryTx implements WriteTx {
   }
 }
 
-const strip = (e: StoredEvent & { clientGroupID: string | null }): StoredEvent => ({
+const strip = (e: TwinEvent): StoredEvent => ({
   seq: e.seq,
   id: e.id,
   type: e.type,
