@@ -14,6 +14,8 @@ import { openReplicaStorage } from './replica.js';
  */
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+/** A round trip: the store answers on a later turn of the event loop, as over the network. */
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 class LogStore implements ReplicaStore {
   commits: Commit[] = [];
@@ -30,6 +32,7 @@ class LogStore implements ReplicaStore {
   }
 
   async load() {
+    await tick();
     const version = this.version;
     const rows = [...this.records.values()].sort(([ta, ka], [tb, kb]) =>
       ta === 'event' && tb === 'event' ? Number(ka) - Number(kb) : 0,
@@ -38,12 +41,16 @@ class LogStore implements ReplicaStore {
     return {
       version,
       records: (async function* () {
-        for (const r of copied) yield r;
+        for (const r of copied) {
+          await tick();
+          yield r;
+        }
       })(),
     };
   }
 
   async since(version: number): Promise<Missed> {
+    await tick();
     if (version < this.pruned) return 'reload';
     return { commits: json(this.commits.filter((c) => c.version > version).slice(0, 7)) };
   }
@@ -64,6 +71,7 @@ class LogStore implements ReplicaStore {
       missed,
       commit: async (c: Commit) => {
         try {
+          await tick();
           if (this.failNext === 'before') throw new Error('connection reset');
           if (c.version !== this.version + 1)
             throw new Error(`commit ${c.version} does not follow ${this.version}`);
@@ -80,7 +88,10 @@ class LogStore implements ReplicaStore {
           release();
         }
       },
-      abort: async () => release(),
+      abort: async () => {
+        await tick();
+        release();
+      },
     };
   }
 
@@ -90,6 +101,7 @@ class LogStore implements ReplicaStore {
   }
 
   async close() {
+    await tick();
     this.closed++;
   }
 }
