@@ -21,4 +21,8 @@ for (const pkg of ['domain', 'sync-server', 'workers', 'client', 'e2e']) {
   }
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+if (skipped > 0 && !process.env.ARANGO_URL)
+  console.log(
+    '  skipped: the ArangoDB adapter tests (sync-server/src/storage/arango) need ARANGO_URL, an ArangoDB server to run against',
+  );
 if (failed > 0 || passed === 0) process.exit(1);

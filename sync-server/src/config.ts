@@ -38,6 +38,8 @@ export interface Config {
   readonly adminPassword: string | undefined;
   readonly demo: boolean;
   readonly storage: 'sqlite' | 'arango';
+  /** ArangoDB, with credentials and database in the URL; never logged as given. */
+  readonly arangoUrl: string | undefined;
   readonly natsUrl: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly sessionTtlMs: number;
@@ -67,6 +69,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     adminPassword: e.ADMIN_PASSWORD === '' ? undefined : e.ADMIN_PASSWORD,
     demo: e.DEMO === '1' || e.DEMO === 'true',
     storage: e.STORAGE,
+    arangoUrl: e.ARANGO_URL === '' ? undefined : e.ARANGO_URL,
     natsUrl: e.NATS_URL === '' ? undefined : e.NATS_URL,
     logLevel: e.LOG_LEVEL,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,

@@ -38,22 +38,23 @@ import { jobMessage, jobView } from './jobs/routes.js';
 import { readConfig } from './config.js';
 import { uuidv7 } from './ids.js';
 import { jsonLogger } from './log.js';
+import { openArangoStorage, parseArangoUrl } from './storage/arango/arango-store.js';
+import type { Storage } from './storage/port.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
   const log = jsonLogger(config.logLevel);
+  const onWarning = (message: string) => log.log('warn', 'storage degraded', { message });
+  let storage: Storage;
   if (config.storage === 'arango') {
-    throw new Error(
-      'STORAGE=arango: the ArangoDB adapter arrives with the scale-out work (issue #5); use STORAGE=sqlite',
-    );
+    if (config.arangoUrl === undefined)
+      throw new Error('STORAGE=arango needs ARANGO_URL (http://user:password@host:8529/database)');
+    storage = await openArangoStorage(config.arangoUrl, { onWarning });
+  } else {
+    mkdirSync(config.dataDir, { recursive: true });
+    storage = openSqliteStorage({ path: path.join(config.dataDir, 'floorsync.db'), onWarning });
   }
-  mkdirSync(config.dataDir, { recursive: true });
-  const file = path.join(config.dataDir, 'floorsync.db');
-  const storage = openSqliteStorage({
-    path: file,
-    onWarning: (message) => log.log('warn', 'storage degraded', { message }),
-  });
   const holder = `${os.hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
   // NATS_URL: fan-out across instances and the event stream for consumers elsewhere, fed by
   // the outbox relay. Without it everything stays in this process and nothing needs a relay.
@@ -138,7 +139,10 @@ async function main(): Promise<void> {
     }
     log.log('info', 'listening', {
       url: `http://${config.host}:${info.port}`,
-      dataFile: file,
+      storage:
+        config.storage === 'arango' && config.arangoUrl !== undefined
+          ? parseArangoUrl(config.arangoUrl).display
+          : path.join(config.dataDir, 'floorsync.db'),
       demo: config.demo,
       bus: config.natsUrl === undefined ? 'in-process' : `nats ${natsHost(config.natsUrl)}`,
     });
