@@ -22,6 +22,7 @@ export {
   SNAPSHOT_KINDS,
   conflictKey,
   itemKey,
+  listKey,
   lotKey,
   positionKey,
   stockKey as snapshotStockKey,

@@ -6,6 +6,7 @@ import { asEventId } from './shared/ids.js';
 import type { ConflictRecord, ReplayView } from './sync/decide.js';
 import type { ConflictId } from './shared/ids.js';
 import { viewOf } from './inventory/state.js';
+import type { ListsView } from './lists/state.js';
 
 /** Any event of the log, as stored: id, type, data. */
 export interface LoggedEvent {
@@ -26,10 +27,27 @@ export function foldEvent(state: InventoryState, event: LoggedEvent): InventoryS
   return evolve(state, { ...(event as InventoryEvent), id: asEventId(event.id) });
 }
 
-/** An in-memory `ReplayView`: inventory state plus a conflicts map (device replica, tests). */
+/** No lists: for views of inventory alone. */
+const NO_LISTS: ListsView = {
+  list: () => undefined,
+  listByCode: () => undefined,
+  line: () => undefined,
+};
+
+/**
+ * An in-memory `ReplayView`: inventory state plus a conflicts map and lists (device replica,
+ * tests).
+ */
 export function replayViewOf(
   state: InventoryState,
   conflicts: ReadonlyMap<ConflictId, ConflictRecord> = new Map(),
+  lists: ListsView = NO_LISTS,
 ): ReplayView {
-  return { ...viewOf(state), conflict: (id) => conflicts.get(id) };
+  return {
+    ...viewOf(state),
+    list: (id) => lists.list(id),
+    listByCode: (type, code) => lists.listByCode(type, code),
+    line: (listId, lineNo) => lists.line(listId, lineNo),
+    conflict: (id) => conflicts.get(id),
+  };
 }

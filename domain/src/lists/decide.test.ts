@@ -1,3 +1,4 @@
+import { conflictKindForRejection } from '../shared/decision.js';
 import { describe, expect, it } from 'vitest';
 import { stockLines, totalQuantity } from '../inventory/queries.js';
 import type { InventoryState } from '../inventory/state.js';
@@ -7,22 +8,14 @@ import { foldEvent, replayViewOf } from '../projection.js';
 import type { ItemId, PositionId } from '../shared/ids.js';
 import { asUserId } from '../shared/ids.js';
 import type { Role } from '../shared/roles.js';
+import type { ReplayView } from '../sync/decide.js';
 import { decideMutation, parseCommand } from '../sync/decide.js';
+import { inventoryCommandArgs } from '../inventory/commands.js';
 import { A, L, P, Q, R, S, warehouse } from '../testing/index.js';
-import type { ListCommandName, ListId } from './commands.js';
-import { asListId, listCommandArgs } from './commands.js';
-import type {
-  ListConfirmationCheck,
-  ListDecideView,
-  ListRejectionCode,
-  ListWarning,
-} from './decide.js';
-import {
-  checkListConfirmation,
-  checkListedCommand,
-  decideListCommand,
-  listConflictKind,
-} from './decide.js';
+import type { ListId } from './commands.js';
+import { asListId } from './commands.js';
+import type { ListConfirmationCheck, ListRejectionCode, ListWarning } from './decide.js';
+import { checkListConfirmation, checkListedCommand } from './decide.js';
 import { listProgress } from './queries.js';
 import type { ListsState, MovementList } from './state.js';
 import { evolveLists, initialListsState, listsViewOf } from './state.js';
@@ -50,42 +43,22 @@ class Floor {
     return logged.id;
   }
 
-  get view(): ListDecideView {
-    return { ...replayViewOf(this.inventory), ...listsViewOf(this.lists) };
+  get view(): ReplayView {
+    return replayViewOf(this.inventory, new Map(), listsViewOf(this.lists));
   }
 
   /** Runs one mutation; returns the decision, the ids of the events it appended and warnings. */
   run(name: string, args: Record<string, unknown>, role: Role = 'operator') {
     const actor = { userId: asUserId('u-spec'), role };
-    let outcome:
-      | { kind: 'accepted'; events: readonly { type: string; data: unknown }[] }
-      | { kind: 'rejected'; code: ListRejectionCode; message: string };
     let warnings: readonly ListWarning[] = [];
-    if (Object.hasOwn(listCommandArgs, name)) {
-      const parsed = listCommandArgs[name as ListCommandName].safeParse(args);
-      outcome = parsed.success
-        ? decideListCommand(
-            this.view,
-            { name, args: parsed.data } as Parameters<typeof decideListCommand>[1],
-            { actor },
-          )
-        : { kind: 'rejected', code: 'VALIDATION_FAILED', message: parsed.error.message };
-    } else {
-      const parsed = parseCommand(name, args);
-      const check =
-        parsed.ok && parsed.command.name !== 'resolveConflict'
-          ? checkListedCommand(this.view, parsed.command)
-          : null;
-      if (check?.kind === 'rejected') outcome = check;
-      else {
-        warnings = check?.warnings ?? [];
-        outcome = decideMutation(
-          replayViewOf(this.inventory),
-          { name, args },
-          { actor, mode: 'record' },
-        );
-      }
-    }
+    const parsed = parseCommand(name, args);
+    const check =
+      parsed.ok && Object.hasOwn(inventoryCommandArgs, name)
+        ? checkListedCommand(this.view, parsed.command as Parameters<typeof checkListedCommand>[1])
+        : null;
+    if (check?.kind === 'accepted') warnings = check.warnings;
+    // The replay itself: list commands to the lists' decider, listed movements checked first.
+    const outcome = decideMutation(this.view, { name, args }, { actor, mode: 'record' });
     const ids = outcome.kind === 'accepted' ? outcome.events.map((e) => this.append(e)) : [];
     return { outcome, ids, warnings };
   }
@@ -510,7 +483,7 @@ describe('assignList and closeList', () => {
     floor.ok('closeList', { listId: R1 }, 'supervisor');
     const message = floor.rejects('STALE_INTENT', 'closeList', { listId: R1 });
     expect(message).toBe('list R-1001 is already closed');
-    expect(listConflictKind('STALE_INTENT')).toBe('stale-intent');
+    expect(conflictKindForRejection('STALE_INTENT')).toBe('stale-intent');
     floor.rejects('STALE_INTENT', 'assignList', { listId: R1, userId: 'u-ana' });
   });
 
@@ -518,7 +491,7 @@ describe('assignList and closeList', () => {
     const floor = new Floor();
     expect(floor.rejects('UNKNOWN_LIST', 'closeList', { listId: R2 })).toBe(`unknown list ${R2}`);
     floor.rejects('UNKNOWN_LIST', 'assignList', { listId: R2, userId: null });
-    expect(listConflictKind('UNKNOWN_LIST')).toBe('unknown-code');
+    expect(conflictKindForRejection('UNKNOWN_LIST')).toBe('unknown-code');
   });
 });
 
@@ -550,7 +523,7 @@ describe('confirming a line: the check the replay runs', () => {
     ).toBe('R-1001 is a receipt list: confirm its lines with receiveStock, not shipStock');
     floor.rejects('VALIDATION_FAILED', 'receiveStock', rcv({ listId: R1 }));
     floor.rejects('VALIDATION_FAILED', 'receiveStock', rcv({ lineNo: 1 }));
-    expect(listConflictKind('LIST_MISMATCH')).toBe('invalid-command');
+    expect(conflictKindForRejection('LIST_MISMATCH')).toBe('invalid-command');
     expect(floor.qty(A, P)).toBe(5);
     expect(floor.line(R1, 1).confirmations).toEqual([]);
   });

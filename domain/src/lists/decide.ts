@@ -1,8 +1,7 @@
 import type { InventoryCommand } from '../inventory/commands.js';
 import type { InventoryView } from '../inventory/state.js';
 import { OUTSIDE } from '../inventory/state.js';
-import type { ConflictDraft, ConflictKind, RejectionCode } from '../shared/decision.js';
-import { conflictKindForRejection } from '../shared/decision.js';
+import type { Decision, RejectionCode } from '../shared/decision.js';
 import type { PositionId } from '../shared/ids.js';
 import { qtyEquals, qtyLess, roundQty } from '../shared/quantity.js';
 import type { Actor, Role } from '../shared/roles.js';
@@ -15,42 +14,17 @@ import { deviates, listedMovement, scannedPosition } from './state.js';
 
 // ─── Rejections ─────────────────────────────────────────────────────────────────────────────
 
-/**
- * Codes lists need that `REJECTION_CODES` does not have yet. Stable like the others (they
- * travel to devices): integration adds them to `REJECTION_CODES` and to
- * `conflictKindForRejection` (see `listConflictKind`), after which `ListDecision` is a plain
- * `Decision<ListEvent>`.
- */
+/** The list rejection codes, in `REJECTION_CODES` like every other (they travel to devices). */
 export const LIST_REJECTION_CODES = ['UNKNOWN_LIST', 'UNKNOWN_LIST_LINE', 'LIST_MISMATCH'] as const;
-export type ListRejectionCode = RejectionCode | (typeof LIST_REJECTION_CODES)[number];
-
-/** Which conflict a list rejection opens: unknown references are unknown codes, like items. */
-export const listConflictKind = (code: ListRejectionCode): ConflictKind => {
-  switch (code) {
-    case 'UNKNOWN_LIST':
-    case 'UNKNOWN_LIST_LINE':
-      return 'unknown-code';
-    case 'LIST_MISMATCH':
-      return 'invalid-command';
-    default:
-      return conflictKindForRejection(code);
-  }
-};
+export type ListRejectionCode = RejectionCode;
 
 export interface ListRejection {
   readonly kind: 'rejected';
-  readonly code: ListRejectionCode;
+  readonly code: RejectionCode;
   readonly message: string;
 }
 
-/** `Decision<ListEvent>` with the list codes (see `LIST_REJECTION_CODES`). */
-export type ListDecision =
-  | {
-      readonly kind: 'accepted';
-      readonly events: readonly ListEvent[];
-      readonly conflicts: readonly ConflictDraft[];
-    }
-  | ListRejection;
+export type ListDecision = Decision<ListEvent>;
 
 const rejected = (code: ListRejectionCode, message: string): ListRejection => ({
   kind: 'rejected',
@@ -313,7 +287,7 @@ const withRef = (
  * names half of one (`listId` without `lineNo` or the reverse).
  */
 export function listedMovementOfCommand(
-  command: InventoryCommand,
+  command: InventoryCommand | ListCommand,
 ): ListedMovement | ListRejection | null {
   switch (command.name) {
     case 'receiveStock': {
@@ -346,7 +320,7 @@ export function listedMovementOfCommand(
  */
 export function checkListedCommand(
   view: ListsView,
-  command: InventoryCommand,
+  command: InventoryCommand | ListCommand,
 ): ListConfirmationCheck | null {
   const m = listedMovementOfCommand(command);
   if (m === null || 'kind' in m) return m;

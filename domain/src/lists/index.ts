@@ -2,5 +2,6 @@
 export * from './commands.js';
 export * from './events.js';
 export * from './state.js';
+export * from './changes.js';
 export * from './decide.js';
 export * from './queries.js';

@@ -1,12 +1,10 @@
 import type { InventoryEvent } from '../inventory/events.js';
 import { OUTSIDE } from '../inventory/state.js';
 import type { EventId, ItemId, Lot, PositionId, Serial, UserId } from '../shared/ids.js';
-import { asEventId } from '../shared/ids.js';
 import { QTY_EPSILON, qtyLess, roundQty } from '../shared/quantity.js';
 import type { ListId, ListType } from './commands.js';
-import { asListId } from './commands.js';
-import type { ListEvent } from './events.js';
-import { isListEvent } from './events.js';
+import type { LineRef, ListRecord, ListsReadView, LoggedListEvent } from './changes.js';
+import { listChangesOf } from './changes.js';
 
 // ─── The model ──────────────────────────────────────────────────────────────────────────────
 
@@ -193,16 +191,6 @@ export function lineStatus(planned: number, confirmed: number, closed: boolean):
   return 'done';
 }
 
-const isDone = (s: LineStatus) => (s === 'done' || s === 'over' ? 1 : 0);
-const isStarted = (s: LineStatus) => (s === 'partial' || s === 'done' || s === 'over' ? 1 : 0);
-
-/** The list status from its counters: O(1) per scan, however long the list. */
-const statusOf = (lines: number, done: number, started: number, closed: boolean): ListStatus => {
-  if (closed) return 'closed';
-  if (done === lines) return 'completed';
-  return started > 0 ? 'in-progress' : 'open';
-};
-
 /** The list status from its lines (the definition the counters must agree with). */
 export function listStatus(lines: readonly ListLine[], closed: boolean): ListStatus {
   if (closed) return 'closed';
@@ -238,12 +226,6 @@ export const findLine = (list: MovementList, lineNo: number): ListLine | undefin
 
 // ─── The fold ───────────────────────────────────────────────────────────────────────────────
 
-/** Which line a movement confirmed: a `MovementReversed` names only the movement. */
-export interface LineRef {
-  readonly listId: ListId;
-  readonly lineNo: number;
-}
-
 /**
  * All lists, folded from the log. Immutable: `evolveLists` never changes the state it is
  * given — it returns the same object when the event concerns no list, or a new one sharing
@@ -263,197 +245,106 @@ export function initialListsState(): ListsState {
   return { lists: new Map(), codes: new Map(), confirmations: new Map() };
 }
 
-/** Any event of the log, as stored. Events that concern no list pass through unchanged. */
-export interface LoggedListEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly data: unknown;
-}
-
-interface Writes {
-  list(list: MovementList): void;
-  /** Replaces line `index` of `list` (as read from the state) with `line`. */
-  line(list: MovementList, index: number, line: ListLine): void;
-  code(key: string, id: ListId): void;
-  confirmation(eventId: EventId, ref: LineRef): void;
-}
-
-/** A list's fields that follow from replacing one line: counters and status. */
-const afterLine = (list: MovementList, index: number, line: ListLine) => {
-  const before = (list.lines[index] as ListLine).status;
-  const linesDone = list.linesDone - isDone(before) + isDone(line.status);
-  const linesStarted = list.linesStarted - isStarted(before) + isStarted(line.status);
-  const closed = list.status === 'closed';
-  return {
-    linesDone,
-    linesStarted,
-    status: statusOf(list.lines.length, linesDone, linesStarted, closed),
-  };
+const recordOf = (list: MovementList): ListRecord => {
+  const { lines, ...rest } = list;
+  return { ...rest, lineCount: lines.length };
 };
 
-/**
- * The one definition of what an event does to lists. Reads `state`, writes through `put`:
- * `evolveLists` copies on write, `foldLists` writes into maps it owns. The log is trusted
- * (deciders are the gate): a duplicate creation, an unknown list or line, or an event folded
- * twice changes nothing, so a replay never throws.
- */
-function applyListEvent(state: ListsState, event: LoggedListEvent, put: Writes): void {
-  const id = asEventId(event.id);
-  if (isListEvent(event)) {
-    const e = event as ListEvent;
-    switch (e.type) {
-      case 'ListCreated': {
-        const d = e.data;
-        const key = listCodeKey(d.type, d.code);
-        if (state.lists.has(d.listId) || state.codes.has(key)) return;
-        const lines = d.lines
-          .map((l): ListLine => ({
-            lineNo: l.lineNo,
-            itemId: l.itemId,
-            planned: roundQty(l.quantity),
-            lot: l.lot ?? null,
-            serial: l.serial ?? null,
-            suggestedPositionId: l.suggestedPositionId ?? null,
-            suggestedFromId: l.suggestedFromId ?? null,
-            confirmed: 0,
-            confirmations: [],
-            status: 'open',
-          }))
-          .sort((a, b) => a.lineNo - b.lineNo);
-        put.list({
-          id: d.listId,
-          type: d.type,
-          code: d.code,
-          partner: d.partner ?? null,
-          references: d.references,
-          dueOn: d.dueOn ?? null,
-          assignee: null,
-          status: 'open',
-          closeNote: null,
-          lines,
-          linesDone: 0,
-          linesStarted: 0,
-        });
-        put.code(key, d.listId);
-        return;
-      }
-      case 'ListAssigned': {
-        const list = state.lists.get(e.data.listId);
-        if (list) put.list({ ...list, assignee: e.data.userId });
-        return;
-      }
-      case 'ListClosed': {
-        const list = state.lists.get(e.data.listId);
-        if (!list || list.status === 'closed') return;
-        // Untouched lines become `cancelled`; partial ones stay partial (short-closed).
-        const lines = list.lines.map((l) => {
-          const status = lineStatus(l.planned, l.confirmed, true);
-          return status === l.status ? l : { ...l, status };
-        });
-        put.list({ ...list, lines, status: 'closed', closeNote: e.data.note ?? null });
-        return;
-      }
-      default: {
-        const unreachable: never = e;
-        return unreachable;
-      }
-    }
-  }
+/** The in-memory state as the read view `listChangesOf` needs. */
+export function listsReadViewOf(state: ListsState): ListsReadView {
+  const list = (id: ListId) => {
+    const l = state.lists.get(id);
+    return l && recordOf(l);
+  };
+  return {
+    list,
+    listByCode: (type, code) => {
+      const id = state.codes.get(listCodeKey(type, code));
+      return id === undefined ? undefined : list(id);
+    },
+    line: (listId, lineNo) => {
+      const l = state.lists.get(listId);
+      return l && findLine(l, lineNo);
+    },
+    lines: (listId) => state.lists.get(listId)?.lines ?? [],
+    lineOfMovement: (eventId) => state.confirmations.get(eventId),
+  };
+}
 
-  const inventory = event as InventoryEvent;
-  if (inventory.type === 'MovementReversed') {
-    const d = inventory.data;
-    const ref = state.confirmations.get(d.movementId);
-    const list = ref && state.lists.get(ref.listId);
-    if (!ref || !list) return;
-    const index = lineIndex(list.lines, ref.lineNo);
-    const line = list.lines[index];
-    if (!line) return;
-    const at = line.confirmations.findIndex((c) => c.eventId === d.movementId);
-    const confirmation = line.confirmations[at];
-    if (!confirmation || confirmation.reversedBy === id) return;
-    const confirmations = line.confirmations.slice();
-    confirmations[at] = {
-      ...confirmation,
-      reversed: roundQty(confirmation.reversed + d.quantity),
-      reversedBy: id,
-    };
-    // The reversed quantity re-opens on the line (DOMAIN.md): it counts as never confirmed.
-    const confirmed = roundQty(line.confirmed - d.quantity);
-    put.line(list, index, {
-      ...line,
-      confirmed,
-      confirmations,
-      status: lineStatus(line.planned, confirmed, list.status === 'closed'),
-    });
+/** The list as it is after `record` was put: the lines it had, the new header and counters. */
+const withRecord = (lines: readonly ListLine[], record: ListRecord): MovementList => {
+  const { lineCount: _lineCount, ...header } = record;
+  return { ...header, lines };
+};
+
+/** `lines` with `line` put in its place by number (replaced, or inserted in order). */
+const putLine = (lines: ListLine[], line: ListLine): void => {
+  const at = lineIndex(lines, line.lineNo);
+  if (at >= 0) {
+    lines[at] = line;
     return;
   }
-
-  const m = listedMovementOfEvent(inventory);
-  if (!m || state.confirmations.has(id)) return;
-  const listId = asListId(m.listId);
-  const list = state.lists.get(listId);
-  if (!list) return;
-  const index = lineIndex(list.lines, m.lineNo);
-  const line = list.lines[index];
-  if (!line) return;
-  const confirmed = roundQty(line.confirmed + m.quantity);
-  put.line(list, index, {
-    ...line,
-    confirmed,
-    confirmations: [
-      ...line.confirmations,
-      {
-        eventId: id,
-        quantity: m.quantity,
-        reversed: 0,
-        reversedBy: null,
-        from: m.from,
-        to: m.to,
-        positionId: scannedPosition(m),
-        lot: m.lot,
-        serial: m.serial,
-        suggestedPositionId: line.suggestedPositionId,
-        suggestedFromId: line.suggestedFromId,
-        deviation: deviates(line, m),
-      },
-    ],
-    status: lineStatus(line.planned, confirmed, list.status === 'closed'),
-  });
-  put.confirmation(id, { listId, lineNo: m.lineNo });
-}
+  const last = lines.at(-1);
+  if (!last || last.lineNo < line.lineNo) lines.push(line);
+  else {
+    let i = lines.findIndex((l) => l.lineNo > line.lineNo);
+    if (i < 0) i = lines.length;
+    lines.splice(i, 0, line);
+  }
+};
 
 /**
  * Folds one event, purely: `state` is left as it was. Copies the maps it writes (O(lists)),
  * so replaying a long log event by event is quadratic — replay with `foldLists` instead.
  */
 export function evolveLists(state: ListsState, event: LoggedListEvent): ListsState {
+  const changes = listChangesOf(listsReadViewOf(state), event);
+  if (changes.length === 0) return state;
   let lists: Map<ListId, MovementList> | undefined;
   let codes: Map<string, ListId> | undefined;
   let confirmations: Map<EventId, LineRef> | undefined;
-  applyListEvent(state, event, {
-    list: (l) => (lists ??= new Map(state.lists)).set(l.id, l),
-    line: (list, index, line) => {
-      const lines = list.lines.slice();
-      lines[index] = line;
-      (lists ??= new Map(state.lists)).set(list.id, {
-        ...list,
-        ...afterLine(list, index, line),
-        lines,
-      });
-    },
-    code: (k, v) => (codes ??= new Map(state.codes)).set(k, v),
-    confirmation: (k, v) => (confirmations ??= new Map(state.confirmations)).set(k, v),
-  });
-  if (!lists && !codes && !confirmations) return state;
+  // Lists copied for this event: their `lines` arrays are this event's own.
+  const copied = new Set<ListId>();
+  const own = (id: ListId): MovementList | undefined => {
+    lists ??= new Map(state.lists);
+    const l = lists.get(id);
+    if (!l || copied.has(id)) return l;
+    const copy = { ...l, lines: l.lines.slice() };
+    lists.set(id, copy);
+    copied.add(id);
+    return copy;
+  };
+  for (const c of changes) {
+    switch (c.op) {
+      case 'putList': {
+        const l = own(c.list.id);
+        (lists as Map<ListId, MovementList>).set(c.list.id, withRecord(l?.lines ?? [], c.list));
+        copied.add(c.list.id);
+        const key = listCodeKey(c.list.type, c.list.code);
+        if ((codes ?? state.codes).get(key) !== c.list.id)
+          (codes ??= new Map(state.codes)).set(key, c.list.id);
+        break;
+      }
+      case 'putListLine': {
+        const l = own(c.listId);
+        if (l) putLine(l.lines as ListLine[], c.line);
+        break;
+      }
+      case 'putListMovement':
+        (confirmations ??= new Map(state.confirmations)).set(c.eventId, c.ref);
+        break;
+      default: {
+        const unreachable: never = c;
+        return unreachable;
+      }
+    }
+  }
   return {
     lists: lists ?? state.lists,
     codes: codes ?? state.codes,
     confirmations: confirmations ?? state.confirmations,
   };
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * Folds many events (a replay, a pull page) in linear time: the maps are copied once, then
@@ -468,40 +359,48 @@ export function foldLists(
   const codes = new Map(from.codes);
   const confirmations = new Map(from.confirmations);
   const state: ListsState = { lists, codes, confirmations };
+  const view = listsReadViewOf(state);
   // Lists this fold copied, with their `lines` arrays: nobody else can hold them, so later
   // scans of the same list write in place instead of copying 10,000 lines each time.
-  const owned = new Set<MovementList>();
-  const put: Writes = {
-    list: (l) => lists.set(l.id, l),
-    line: (list, index, line) => {
-      const fields = afterLine(list, index, line);
-      let target = list as Mutable<MovementList>;
-      if (!owned.has(list)) {
-        target = { ...list, lines: list.lines.slice() };
-        owned.add(target);
-        lists.set(target.id, target);
-      }
-      (target.lines as ListLine[])[index] = line;
-      Object.assign(target, fields);
-    },
-    code: (k, v) => codes.set(k, v),
-    confirmation: (k, v) => confirmations.set(k, v),
+  const owned = new Set<ListId>();
+  const own = (id: ListId): MovementList | undefined => {
+    const l = lists.get(id);
+    if (!l || owned.has(id)) return l;
+    const copy = { ...l, lines: l.lines.slice() };
+    lists.set(id, copy);
+    owned.add(id);
+    return copy;
   };
-  for (const event of events) applyListEvent(state, event, put);
+  for (const event of events) {
+    for (const c of listChangesOf(view, event)) {
+      switch (c.op) {
+        case 'putList': {
+          const l = own(c.list.id);
+          const next = withRecord(l?.lines ?? [], c.list);
+          lists.set(c.list.id, next);
+          owned.add(c.list.id);
+          codes.set(listCodeKey(c.list.type, c.list.code), c.list.id);
+          break;
+        }
+        case 'putListLine': {
+          const l = own(c.listId);
+          if (l) putLine(l.lines as ListLine[], c.line);
+          break;
+        }
+        case 'putListMovement':
+          confirmations.set(c.eventId, c.ref);
+          break;
+        default: {
+          const unreachable: never = c;
+          return unreachable;
+        }
+      }
+    }
+  }
   return state;
 }
 
 /** The in-memory state as a `ListsView`: the reference every adapter is tested against. */
 export function listsViewOf(state: ListsState): ListsView {
-  return {
-    list: (id) => state.lists.get(id),
-    listByCode: (type, code) => {
-      const id = state.codes.get(listCodeKey(type, code));
-      return id === undefined ? undefined : state.lists.get(id);
-    },
-    line: (listId, lineNo) => {
-      const list = state.lists.get(listId);
-      return list && findLine(list, lineNo);
-    },
-  };
+  return listsReadViewOf(state);
 }

@@ -37,6 +37,9 @@ export const REJECTION_CODES = [
   'ALREADY_REVERSED',
   'REVERSAL_EXCEEDS',
   'STALE_INTENT',
+  'UNKNOWN_LIST',
+  'UNKNOWN_LIST_LINE',
+  'LIST_MISMATCH',
 ] as const;
 export const rejectionCodeSchema = z.enum(REJECTION_CODES);
 export type RejectionCode = z.infer<typeof rejectionCodeSchema>;
@@ -67,6 +70,8 @@ export const conflictKindForRejection = (code: RejectionCode): ConflictKind => {
     case 'UNKNOWN_POSITION':
     case 'UNKNOWN_MOVEMENT':
     case 'UNKNOWN_CONFLICT':
+    case 'UNKNOWN_LIST':
+    case 'UNKNOWN_LIST_LINE':
       return 'unknown-code';
     case 'STALE_INTENT':
     case 'ALREADY_REVERSED':
@@ -96,6 +101,7 @@ export const conflictKindForRejection = (code: RejectionCode): ConflictKind => {
     case 'LOT_REQUIRED':
     case 'LOT_NOT_ALLOWED':
     case 'NOT_REVERSIBLE':
+    case 'LIST_MISMATCH':
       return 'invalid-command';
     default: {
       const unreachable: never = code;

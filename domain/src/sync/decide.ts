@@ -13,17 +13,29 @@ import { roleAllows } from '../shared/roles.js';
 import type { SyncCommand } from './commands.js';
 import { syncCommandArgs } from './commands.js';
 import type { RecordedMutation, SyncEvent } from './events.js';
+import type { ListCommand } from '../lists/commands.js';
+import { listCommandArgs } from '../lists/commands.js';
+import { LIST_ROLES, checkListedCommand, decideListCommand } from '../lists/decide.js';
+import type { ListEvent } from '../lists/events.js';
+import type { ListsView } from '../lists/state.js';
 
 /** Every command the replay knows: name → args schema. Names are a public API. */
-export const COMMANDS = { ...inventoryCommandArgs, ...syncCommandArgs } as const;
+export const COMMANDS = {
+  ...inventoryCommandArgs,
+  ...listCommandArgs,
+  ...syncCommandArgs,
+} as const;
 export type CommandName = keyof typeof COMMANDS;
-export type Command = InventoryCommand | SyncCommand;
-export type DomainEvent = InventoryEvent | SyncEvent;
+export type Command = InventoryCommand | ListCommand | SyncCommand;
+export type DomainEvent = InventoryEvent | ListEvent | SyncEvent;
 
 export const COMMAND_ROLES: Readonly<Record<CommandName, Role>> = {
   ...INVENTORY_ROLES,
+  ...LIST_ROLES,
   resolveConflict: 'admin',
 };
+
+const isListCommand = (c: Command): c is ListCommand => Object.hasOwn(listCommandArgs, c.name);
 
 /** Commands that report what happened on the floor (contradictions become conflicts). */
 export const PHYSICAL_FACTS: ReadonlySet<CommandName> = new Set<CommandName>([
@@ -71,8 +83,8 @@ export interface ConflictRecord {
   readonly mutation: RecordedMutation | null;
 }
 
-/** What the replay needs besides inventory: conflicts, for `resolveConflict`. */
-export interface ReplayView extends InventoryView {
+/** What the replay needs besides inventory: lists, and conflicts for `resolveConflict`. */
+export interface ReplayView extends InventoryView, ListsView {
   conflict(id: ConflictId): ConflictRecord | undefined;
 }
 
@@ -86,6 +98,23 @@ export interface ReplayContext {
 }
 
 export type ReplayDecision = Decision<DomainEvent>;
+
+/**
+ * An inventory or list command, decided: list commands by the lists' decider; a movement that
+ * names a list line is checked against the line first (a wrong reference is refused, a
+ * difference from the plan is recorded by the fold), then decided as inventory.
+ */
+function decideCommand(
+  view: ReplayView,
+  command: InventoryCommand | ListCommand,
+  ctx: { readonly actor: Actor; readonly mode: FactMode },
+): ReplayDecision {
+  if (isListCommand(command)) return decideListCommand(view, command, { actor: ctx.actor });
+  const check = checkListedCommand(view, command);
+  if (check?.kind === 'rejected') return reject(check.code, check.message);
+  const decision: InventoryDecision = decideInventory(view, command, ctx);
+  return decision;
+}
 
 function decideResolveConflict(
   view: ReplayView,
@@ -130,7 +159,7 @@ function decideResolveConflict(
       }
       // A compensation is the admin's own correction: checked strictly. A re-application is
       // the original floor fact with corrected arguments: recorded like the original.
-      const inner = decideInventory(view, parsed.command, {
+      const inner = decideCommand(view, parsed.command, {
         actor: ctx.actor,
         mode: args.action === 'compensate' ? 'strict' : 'record',
       });
@@ -173,8 +202,7 @@ export function decideMutation(
   const command = parsed.command;
   if (command.name === 'resolveConflict') return decideResolveConflict(view, command.args, ctx);
   const mode: FactMode = PHYSICAL_FACTS.has(command.name) ? ctx.mode : 'strict';
-  const decision: InventoryDecision = decideInventory(view, command, { actor: ctx.actor, mode });
-  return decision;
+  return decideCommand(view, command, { actor: ctx.actor, mode });
 }
 
 /** The event that records a rejected mutation in the log, with its full payload. */

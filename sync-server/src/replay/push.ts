@@ -13,6 +13,7 @@ import {
   asEventId,
   asUserId,
   changesOf,
+  listChangesOf,
   conflictKindForRejection,
   decideMutation,
   isInventoryEvent,
@@ -254,6 +255,10 @@ function applyOne(
       clientGroupID: input.clientGroupID,
     });
     seqs.push(seq);
+    // Lists first: the changes are computed from the state before this event (a reversal
+    // reads the line its movement confirmed).
+    for (const change of listChangesOf(tx, { id, type: e.type, data: e.data }))
+      tx.applyListChange(change, seq);
     if (isInventoryEvent(e)) {
       for (const change of changesOf({ ...e, id: asEventId(id) })) tx.applyChange(change, seq);
     } else if (e.type === 'ConflictResolved') {

@@ -8,8 +8,10 @@ import type {
   InventoryView,
   Item,
   ItemId,
+  ListId,
   Lot,
   LotInfo,
+  MovementList,
   Position,
   PositionId,
   RecordedMutation,
@@ -28,6 +30,8 @@ import {
   asUserId,
   changesOf,
   decideMutation,
+  foldLists,
+  listChangesOf,
   foldEvent,
   initialState,
   isInventoryEvent,
@@ -58,7 +62,7 @@ import {
   shipStock,
   warehouse,
 } from '@floorsync/domain/testing';
-import { conflictKey, itemKey, lotKey, positionKey, stockKey } from './keys.js';
+import { conflictKey, itemKey, listKey, lotKey, positionKey, stockKey } from './keys.js';
 import type {
   ConflictRow,
   NewEvent,
@@ -133,6 +137,8 @@ function record(tx: WriteTx, id: string, event: DomainEvent, o: Origin = {}): nu
     meta: metaOf(o),
     clientGroupID: o.group === undefined ? 'g1' : o.group,
   });
+  for (const change of listChangesOf(tx, { id, type: event.type, data: event.data }))
+    tx.applyListChange(change, seq);
   if (isInventoryEvent(event)) {
     for (const change of changesOf({ ...event, id: asEventId(id) })) tx.applyChange(change, seq);
   }
@@ -2061,6 +2067,131 @@ export function storageContract(
     });
 
     // ─── Competing outflows ───────────────────────────────────────────────────────────────
+
+    describe('movement lists', () => {
+      const L1 = '0192f0c8-0000-7000-8000-00000000a001' as ListId;
+      const L2 = '0192f0c8-0000-7000-8000-00000000a002' as ListId;
+      const listCreated = (listId: ListId, code: string, lines: number): DomainEvent => ({
+        type: 'ListCreated',
+        data: {
+          listId,
+          type: 'receipt',
+          code,
+          references: ['PO-7'],
+          dueOn: '2026-03-05',
+          lines: Array.from({ length: lines }, (_, i) => ({
+            lineNo: (i + 1) * 10,
+            itemId: A,
+            quantity: 10,
+            suggestedPositionId: P,
+          })),
+        },
+      });
+      const onLine = (listId: ListId, lineNo: number, at: PositionId, q: number): DomainEvent => ({
+        type: 'StockReceived',
+        data: { itemId: A, positionId: at, quantity: q, listId, lineNo },
+      });
+      /** Two receipt lists, scanned split, over, reversed, assigned and one closed. */
+      const listScenario = (): { id: string; event: DomainEvent }[] => {
+        const out: { id: string; event: DomainEvent }[] = [];
+        const add = (event: DomainEvent) => out.push({ id: `le${out.length + 1}`, event });
+        for (const e of warehouse()) add(e);
+        add(listCreated(L1, 'R-1', 3));
+        add(listCreated(L2, 'R-2', 2));
+        add(onLine(L1, 10, P, 6)); // line 10: 6 to P (suggested) …
+        add(onLine(L1, 10, Q, 4)); // … and 4 to Q (a deviation): done
+        add(onLine(L1, 20, P, 4)); // line 20: partial
+        add(onLine(L1, 30, P, 12)); // line 30: over
+        const overId = asEventId(`le${out.length}`);
+        add({
+          type: 'MovementReversed',
+          data: { movementId: overId, itemId: A, from: P, to: OUTSIDE, quantity: 12 },
+        });
+        add({ type: 'ListAssigned', data: { listId: L1, userId: asUserId('u-ana') } });
+        add(onLine(L2, 10, P, 1));
+        add({ type: 'ListClosed', data: { listId: L2, note: 'short' } });
+        return out;
+      };
+      const recordOf = (l: MovementList) => {
+        const { lines, ...rest } = l;
+        return { ...rest, lineCount: lines.length };
+      };
+
+      it('answer every list query like the domain fold, after writes in several batches', async () => {
+        const s = await fresh();
+        const events = listScenario();
+        for (let i = 0; i < events.length; i += 4) {
+          await s.write((tx) => {
+            for (const [j, { id, event }] of events.slice(i, i + 4).entries())
+              record(tx, id, event, { mutationID: i + j + 1 });
+          });
+        }
+        const ref = foldLists(events.map(({ id, event }) => ({ id, ...event })));
+        await s.read((tx) => {
+          for (const id of [L1, L2]) {
+            const want = ref.lists.get(id) as MovementList;
+            expect(tx.list(id)).toEqual(recordOf(want));
+            expect(tx.listByCode('receipt', want.code)).toEqual(recordOf(want));
+            expect(tx.lines(id)).toEqual(want.lines);
+            for (const line of want.lines) expect(tx.line(id, line.lineNo)).toEqual(line);
+          }
+          expect(tx.listByCode('shipment', 'R-1')).toBeUndefined();
+          expect(tx.line(L1, 99)).toBeUndefined();
+          for (const [movement, lineRef] of ref.confirmations)
+            expect(tx.lineOfMovement(movement)).toEqual(lineRef);
+          expect(tx.list(L1)?.status).toBe('in-progress');
+          expect(tx.list(L1)?.assignee).toBe('u-ana');
+          expect(tx.lines(L1).map((l) => l.status)).toEqual(['done', 'partial', 'open']);
+          expect(tx.lines(L2).map((l) => l.status)).toEqual(['partial', 'cancelled']);
+          expect(tx.lists({}).map((l) => l.code)).toEqual(['R-1', 'R-2']);
+          expect(tx.lists({ status: ['closed'] }).map((l) => l.code)).toEqual(['R-2']);
+          expect(tx.lists({ status: ['open', 'in-progress'], assignee: 'u-ana' })).toHaveLength(1);
+          expect(tx.lists({ code: 'R-2', type: 'receipt' }).map((l) => l.id)).toEqual([L2]);
+          expect(tx.lists({ type: 'shipment' })).toEqual([]);
+        });
+      });
+
+      it('an open list is a snapshot entry with its lines; a closed one is a tombstone', async () => {
+        const s = await fresh();
+        const events = listScenario();
+        let createdAt = 0;
+        await s.write((tx) => {
+          events.forEach(({ id, event }, i) => {
+            const seq = record(tx, id, event, { mutationID: i + 1 });
+            if (event.type === 'ListCreated' && createdAt === 0) createdAt = seq;
+          });
+        });
+        const ref = foldLists(events.map(({ id, event }) => ({ id, ...event })));
+        await s.read((tx) => {
+          const all = tx.snapshotEntries({ afterKey: null, limit: 1000 });
+          const lists = all.filter((e) => e.key.startsWith('s/list/'));
+          expect(lists.map((e) => e.key)).toEqual([listKey(L1)]);
+          expect(lists[0]?.value).toEqual(ref.lists.get(L1));
+          const changed = tx.snapshotEntries({ changedAfter: createdAt, upToKey: LAST_KEY });
+          expect(changed.find((e) => e.key === listKey(L2))?.value).toBeNull();
+          expect(changed.find((e) => e.key === listKey(L1))?.value).toEqual(ref.lists.get(L1));
+        });
+      });
+
+      it('a savepoint that throws takes its list changes back', async () => {
+        const s = await fresh();
+        await s.write((tx) => {
+          warehouse().forEach((e, i) => record(tx, `w${i}`, e));
+          record(tx, 'l20', listCreated(L1, 'R-1', 2));
+        });
+        const before = await s.read((tx) => ({ list: tx.list(L1), lines: tx.lines(L1) }));
+        await expect(
+          s.write((tx) => {
+            record(tx, 'l21', onLine(L1, 10, P, 10));
+            throw new Error('no');
+          }),
+        ).rejects.toThrow('no');
+        await s.read((tx) => {
+          expect({ list: tx.list(L1), lines: tx.lines(L1) }).toEqual(before);
+          expect(tx.lineOfMovement(asEventId('l21'))).toBeUndefined();
+        });
+      });
+    });
 
     describe('competingOutflows', () => {
       it('returns the outflows of a line since its last inflow, with their mutations', async () => {

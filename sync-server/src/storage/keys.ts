@@ -3,6 +3,7 @@ export {
   SNAPSHOT_KINDS,
   conflictKey,
   itemKey,
+  listKey,
   lotKey,
   positionKey,
   snapshotStockKey as stockKey,

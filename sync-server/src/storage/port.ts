@@ -12,6 +12,12 @@ import type {
   StateChange,
   StockLine,
   Item,
+  ListChange,
+  ListId,
+  ListRecord,
+  ListStatus,
+  ListType,
+  ListsReadView,
   Position,
 } from '@floorsync/domain';
 
@@ -144,7 +150,18 @@ export interface StockQuery {
   readonly limit?: number;
 }
 
-export interface ReadTx extends ReplayView {
+/** A filter for `lists()`: every list when empty. */
+export interface ListQuery {
+  readonly status?: readonly ListStatus[];
+  readonly type?: ListType;
+  readonly assignee?: string;
+  readonly code?: string;
+  readonly limit?: number;
+}
+
+export interface ReadTx extends ReplayView, ListsReadView {
+  list(id: ListId): ListRecord | undefined;
+  listByCode(type: ListType, code: string): ListRecord | undefined;
   /** The seq of the last committed event; 0 for an empty log. */
   head(): number;
   /** Events with `seq > after`, in seq order, at most `limit`. */
@@ -192,6 +209,8 @@ export interface ReadTx extends ReplayView {
   jobs(limit: number): JobRow[];
   /** Rows `offset … offset + limit - 1` of a job's plan (as stored). */
   jobPlan(id: string, offset: number, limit: number): unknown[];
+  /** Lists (without lines), due date first (none last), then code. */
+  lists(q: ListQuery): ListRecord[];
 }
 
 export interface WriteTx extends ReadTx {
@@ -199,6 +218,8 @@ export interface WriteTx extends ReadTx {
   savepoint<T>(fn: () => T): T;
   /** Appends one event and returns its seq. */
   appendEvent(e: NewEvent): number;
+  /** Applies a list change (from the domain's `listChangesOf`) to the lists' read model. */
+  applyListChange(change: ListChange, seq: number): void;
   /** Applies a primitive state change (from the domain's `changesOf`) to the read models. */
   applyChange(change: StateChange, seq: number): void;
   setLastMutationID(clientID: string, clientGroupID: string, id: number, seq: number): void;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Database } from 'arangojs';
 import type { ConfigOptions } from 'arangojs/configuration';
 import { isArangoError, isNetworkError } from 'arangojs/errors';
@@ -36,8 +36,6 @@ export const KEEP_COMMITS = 10_000;
 const PAGE = 1000;
 const PLAN_CHUNK = 1000;
 const PAGE_COMMITS = 100;
-/** A process further behind than this loads everything again. */
-const MAX_CATCH_UP = 5000;
 /** Documents per write query: bounds one request's size. */
 const WRITE_CHUNK = 2000;
 
@@ -60,12 +58,19 @@ const COLLECTION: Readonly<Record<TwinTable, string>> = {
   leases: 'leases',
   jobs: 'jobs',
   jobPlans: 'job_rows',
+  lists: 'lists',
+  listLines: 'list_lines',
+  listMovements: 'list_movements',
 };
 const META = 'meta';
 const COMMITS = 'commits';
 const CONTAINS = 'contains';
-const DOCUMENT_COLLECTIONS = [...new Set([...Object.values(COLLECTION), META, COMMITS])];
-const ALL_COLLECTIONS = [...DOCUMENT_COLLECTIONS, CONTAINS];
+const SYNC_MARKS = 'sync_marks';
+const DOCUMENT_COLLECTIONS = [
+  ...new Set([...Object.values(COLLECTION), META, COMMITS, SYNC_MARKS]),
+];
+/** What a write transaction declares: everything but `sync_marks`. */
+const WRITE_COLLECTIONS = [...DOCUMENT_COLLECTIONS.filter((c) => c !== SYNC_MARKS), CONTAINS];
 
 const pad = (n: number) => String(n).padStart(12, '0');
 export const arangoKey = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -108,7 +113,7 @@ export function parseArangoUrl(raw: string): {
   const password = decodeURIComponent(u.password);
   const path = u.pathname.replace(/^\/+|\/+$/g, '').replace(/^_db\//, '');
   const databaseName = path === '' ? 'floorsync' : decodeURIComponent(path);
-  if (!/^[A-Za-z0-9_-][A-Za-z0-9_\-.]{0,63}$/.test(databaseName))
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(databaseName))
     throw new Error(`ARANGO_URL names an invalid database: ${databaseName}`);
   const url = `${u.protocol}//${u.host}`;
   return {
@@ -117,7 +122,10 @@ export function parseArangoUrl(raw: string): {
       ...(username ? { auth: { username, password } } : {}),
       // One request at a time per transaction anyway; a few for reads and catch-up.
       poolSize: 4,
-      timeout: 30_000,
+      // Well above the lock timeout (below): a begin that waits for the lock is answered by
+      // the server (granted or refused) before the driver gives up on it, so no transaction
+      // the driver does not know of is left holding the lock.
+      timeout: 90_000,
     },
     databaseName,
     display: `${url}/${databaseName}`,
@@ -298,12 +306,14 @@ export class ArangoStore implements ReplicaStore {
         n: PAGE_COMMITS,
       });
       const st = answer?.st;
-      if (!st || st.version <= version) return { commits: [] };
+      // No state: an empty database, unless this replica has seen commits (then the database
+      // was replaced or restored from a backup behind it, and it must load everything again).
+      if (!st) return version === 0 ? { commits: [] } : 'reload';
+      if (st.version < version) return 'reload';
+      if (st.version === version) return { commits: [] };
       if (version < st.pruned) return 'reload';
       found.push(...answer.cs);
       if (!all || answer.cs.length < PAGE_COMMITS || found.at(-1)?.version === st.version) break;
-      // Far behind: loading everything is cheaper than thousands of commits.
-      if (found.length >= MAX_CATCH_UP) return 'reload';
     }
     const commits: Commit[] = [];
     for (const c of found) {
@@ -330,13 +340,15 @@ export class ArangoStore implements ReplicaStore {
 
   async beginWrite(version: number) {
     const trx = await this.db.beginTransaction(
-      { exclusive: [META], write: ALL_COLLECTIONS.filter((c) => c !== META) },
-      { waitForSync: true, lockTimeout: 30, allowImplicit: false },
+      { exclusive: [META], write: WRITE_COLLECTIONS.filter((c) => c !== META) },
+      // lockTimeout is in seconds.
+      { waitForSync: true, lockTimeout: 10, allowImplicit: false },
     );
     const run = <T>(q: string, b: Record<string, unknown>) => this.step<T>(trx, q, b);
     let missed: Missed;
     try {
-      // Inside the lock: every commit up to the newest, so this one's version follows it.
+      // Inside the lock: every commit up to the newest, so this one's version follows it (the
+      // replica caught up just before taking the lock, so these are few).
       missed = await this.missed(version, run, true);
     } catch (error) {
       await trx.abort().catch(() => undefined);
@@ -419,9 +431,10 @@ export class ArangoStore implements ReplicaStore {
     await this.insert(trx, CONTAINS, edges);
     await this.remove(trx, CONTAINS, edgeRemoves);
 
-    await this.insert(trx, COMMITS, [
-      { _key: pad(c.version), version: c.version, head: c.head, writes: kept },
-    ]);
+    // A plain insert: a commit is never written over (a second one with this number fails).
+    await this.step(trx, `INSERT @doc INTO ${COMMITS}`, {
+      doc: { _key: pad(c.version), version: c.version, head: c.head, writes: kept },
+    });
     let pruned = state?.pruned ?? 0;
     if (c.version % 100 === 0 && c.version - KEEP_COMMITS > pruned) {
       pruned = c.version - KEEP_COMMITS;
@@ -449,6 +462,19 @@ export class ArangoStore implements ReplicaStore {
         { keys: keys.slice(i, i + WRITE_CHUNK) },
       );
   }
+
+  /**
+   * A write that waits for the disk: ArangoDB syncs its write-ahead log in order, so every
+   * commit visible before it is durable after it. One document per process, in `meta`'s
+   * neighbour `sync_marks` (not `meta`: writers hold an exclusive lock on it).
+   */
+  async sync(): Promise<void> {
+    await this.query(
+      `INSERT { _key: @key, at: DATE_NOW() } INTO ${SYNC_MARKS} OPTIONS { overwriteMode: "replace", waitForSync: true }`,
+      { key: this.mark },
+    );
+  }
+  private readonly mark = randomBytes(8).toString('hex');
 
   /**
    * Everything inside a position (a pallet, a zone), any depth, as stored: one AQL traversal

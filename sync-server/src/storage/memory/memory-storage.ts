@@ -2,7 +2,14 @@ import type {
   ConflictId,
   ConflictRecord,
   EntryKind,
+  EventId,
   InventoryState,
+  LineRef,
+  ListChange,
+  ListId,
+  ListLine,
+  ListRecord,
+  ListType,
   ItemId,
   PositionId,
   StateChange,
@@ -10,17 +17,20 @@ import type {
 import {
   ENTRY_KINDS,
   applyChange,
+  listIdOfChange,
   entriesOf,
   entryOf,
   initialState,
   putEntry,
   viewOf,
 } from '@floorsync/domain';
-import { conflictKey, itemKey, lotKey, positionKey, stockKey } from '../keys.js';
+import { conflictKey, itemKey, listKey, lotKey, positionKey, stockKey } from '../keys.js';
+import { byDueThenCode, listValue } from '../lists.js';
 import type {
   ConflictRow,
   DeviceRow,
   JobRow,
+  ListQuery,
   NewEvent,
   SessionRow,
   SnapshotEntry,
@@ -74,6 +84,11 @@ interface RestTables {
   readonly leases: Map<string, { holder: string; until: number }>;
   readonly jobs: Map<string, JobRow>;
   readonly jobPlans: Map<string, readonly unknown[]>;
+  readonly lists: Map<string, ListRecord>;
+  /** `listId \0 lineNo` → line. */
+  readonly listLines: Map<string, ListLine>;
+  /** Movement event id → the list line it confirmed. */
+  readonly listMovements: Map<string, LineRef>;
 }
 export type RestTable = keyof RestTables;
 export const REST_TABLES: readonly RestTable[] = [
@@ -89,6 +104,9 @@ export const REST_TABLES: readonly RestTable[] = [
   'leases',
   'jobs',
   'jobPlans',
+  'lists',
+  'listLines',
+  'listMovements',
 ];
 
 /** Every table of the twin: inventory entries, the log (key: the seq), the rest. */
@@ -108,7 +126,12 @@ const freshRest = (): RestTables => ({
   leases: new Map(),
   jobs: new Map(),
   jobPlans: new Map(),
+  lists: new Map(),
+  listLines: new Map(),
+  listMovements: new Map(),
 });
+
+const lineKey = (listId: string, lineNo: number) => `${listId}\u0000${lineNo}`;
 
 export function openMemoryStorage(): Storage {
   const tx = new MemoryTx();
@@ -161,6 +184,8 @@ export class MemoryTx implements WriteTx {
   private readonly eventSeq = new Map<string, number>();
   private readonly mutationSeqs = new Map<string, number[]>();
   private readonly rest: RestTables = freshRest();
+  /** List id → its line numbers (an index of `listLines`, kept by every door that writes it). */
+  private readonly linesOfList = new Map<string, Set<number>>();
   /** Undo steps of the open savepoints, oldest first. */
   private readonly undo: (() => void)[] = [];
   private frames = 0;
@@ -182,10 +207,29 @@ export class MemoryTx implements WriteTx {
     if (this.frames > 0) {
       const had = m.has(key);
       const prev = m.get(key);
-      this.undo.push(() => (had ? m.set(key, prev) : m.delete(key)));
+      this.undo.push(() => this.put(table, key, had ? prev : undefined));
     }
-    if (value === undefined) m.delete(key);
+    this.put(table, key, value);
+  }
+
+  /** Sets one record of a rest table, keeping its index. No journal, no `onTouch`. */
+  private put(table: RestTable, key: string, value: unknown): void {
+    const m = this.rest[table] as Map<string, unknown>;
+    if (value === undefined || value === null) m.delete(key);
     else m.set(key, value);
+    if (table === 'listLines') {
+      const at = key.lastIndexOf('\u0000');
+      const listId = key.slice(0, at);
+      const lineNo = Number(key.slice(at + 1));
+      let nos = this.linesOfList.get(listId);
+      if (value === undefined || value === null) {
+        nos?.delete(lineNo);
+        if (nos?.size === 0) this.linesOfList.delete(listId);
+      } else {
+        if (!nos) this.linesOfList.set(listId, (nos = new Set()));
+        nos.add(lineNo);
+      }
+    }
   }
 
   private change(c: StateChange): void {
@@ -262,36 +306,7 @@ export class MemoryTx implements WriteTx {
       putEntry(this.inv, table as EntryKind, key, value as never);
       return;
     }
-    const m = this.rest[table as RestTable] as Map<string, unknown>;
-    if (value === undefined || value === null) m.delete(key);
-    else m.set(key, value);
-  }
-
-  /** Every record of a table, for a full copy. */
-  *records(table: TwinTable): Iterable<[string, unknown]> {
-    if (table === 'event') {
-      for (const e of this.events) yield [String(e.seq), e];
-      return;
-    }
-    if ((ENTRY_KINDS as readonly string[]).includes(table)) {
-      for (const k of ['item', 'position', 'stock', 'lot', 'movement'] as const) {
-        if (k !== table) continue;
-        const m = {
-          item: this.inv.items,
-          position: this.inv.positions,
-          stock: this.inv.stock,
-          lot: this.inv.lots,
-          movement: this.inv.movements,
-        }[k] as Map<string, unknown>;
-        for (const [key, v] of m) {
-          // The virtual positions every state starts with are not records of the store.
-          if (k === 'position' && (v as { virtual?: boolean }).virtual) continue;
-          yield [key, v];
-        }
-      }
-      return;
-    }
-    yield* (this.rest[table as RestTable] as Map<string, unknown>).entries();
+    this.put(table as RestTable, key, value);
   }
 
   private pushEvent(e: TwinEvent): void {
@@ -376,6 +391,8 @@ export class MemoryTx implements WriteTx {
         });
     }
     for (const i of this.inv.items.values()) m.set(itemKey(i.id), i);
+    for (const l of this.rest.lists.values())
+      if (l.status !== 'closed') m.set(listKey(l.id), listValue(l, this.lines(l.id)));
     for (const l of this.inv.lots.values()) m.set(lotKey(l.itemId, l.lot), l);
     for (const p of this.inv.positions.values()) if (!p.virtual) m.set(positionKey(p.id), p);
     for (const s of this.inv.stock.values())
@@ -483,6 +500,36 @@ export class MemoryTx implements WriteTx {
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
       .slice(0, limit);
   }
+  list(id: ListId) {
+    return this.rest.lists.get(id);
+  }
+  listByCode(type: ListType, code: string) {
+    for (const l of this.rest.lists.values()) if (l.type === type && l.code === code) return l;
+    return undefined;
+  }
+  line(listId: ListId, lineNo: number) {
+    return this.rest.listLines.get(lineKey(listId, lineNo));
+  }
+  lines(listId: ListId) {
+    return [...(this.linesOfList.get(listId) ?? [])]
+      .sort((a, b) => a - b)
+      .map((n) => this.rest.listLines.get(lineKey(listId, n)) as ListLine);
+  }
+  lineOfMovement(eventId: EventId) {
+    return this.rest.listMovements.get(eventId);
+  }
+  lists(q: ListQuery) {
+    return [...this.rest.lists.values()]
+      .filter(
+        (l) =>
+          (q.status === undefined || q.status.includes(l.status)) &&
+          (q.type === undefined || l.type === q.type) &&
+          (q.assignee === undefined || l.assignee === q.assignee) &&
+          (q.code === undefined || l.code === q.code),
+      )
+      .sort(byDueThenCode)
+      .slice(0, q.limit ?? 1000);
+  }
   jobPlan(id: string, offset: number, limit: number) {
     return structuredClone(this.rest.jobPlans.get(id)?.slice(offset, offset + limit) ?? []);
   }
@@ -503,6 +550,24 @@ export class MemoryTx implements WriteTx {
     });
     if (this.frames > 0) this.undo.push(() => this.popEvent());
     return seq;
+  }
+  applyListChange(c: ListChange, seq: number) {
+    switch (c.op) {
+      case 'putList':
+        this.set('lists', c.list.id, c.list);
+        break;
+      case 'putListLine':
+        this.set('listLines', lineKey(c.listId, c.line.lineNo), c.line);
+        break;
+      case 'putListMovement':
+        this.set('listMovements', c.eventId, c.ref);
+        break;
+      default: {
+        const unreachable: never = c;
+        return unreachable;
+      }
+    }
+    this.set('changed', listKey(listIdOfChange(c)), seq);
   }
   applyChange(change: StateChange, seq: number) {
     this.change(change);

@@ -49,10 +49,28 @@ class LogStore implements ReplicaStore {
     };
   }
 
-  async since(version: number): Promise<Missed> {
+  async since(version: number, all = false): Promise<Missed> {
     await tick();
-    if (version < this.pruned) return 'reload';
-    return { commits: json(this.commits.filter((c) => c.version > version).slice(0, 7)) };
+    // Behind this replica (restored from a backup), or its commits pruned: load everything.
+    if (version > this.version || version < this.pruned) return 'reload';
+    const after = this.commits.filter((c) => c.version > version);
+    // `since` answers a page; inside the write lock, everything up to the newest.
+    return { commits: json(all ? after : after.slice(0, 7)) };
+  }
+
+  syncs = 0;
+  /** The next abort fails (the connection dropped). */
+  failAbort = false;
+  async sync() {
+    await tick();
+    this.syncs++;
+  }
+
+  /** Replaces everything with an older copy, as a restore from a backup does. */
+  restore(from: { commits: Commit[]; records: Map<string, Write> }): void {
+    this.commits = json(from.commits);
+    this.records.clear();
+    for (const [k, v] of from.records) this.records.set(k, json(v));
   }
 
   async beginWrite(version: number): Promise<WriteTransaction> {
@@ -62,7 +80,7 @@ class LogStore implements ReplicaStore {
     await previous;
     let missed: Missed;
     try {
-      missed = await this.since(version);
+      missed = await this.since(version, true);
     } catch (error) {
       release();
       throw error;
@@ -91,6 +109,10 @@ class LogStore implements ReplicaStore {
       abort: async () => {
         await tick();
         release();
+        if (this.failAbort) {
+          this.failAbort = false;
+          throw new Error('connection reset');
+        }
       },
     };
   }
@@ -237,5 +259,70 @@ describe('replica', () => {
     await s.close();
     expect(store.closed).toBe(1);
     await expect(s.read((tx) => tx.head())).rejects.toBeInstanceOf(StorageUnavailableError);
+  });
+
+  it('a store restored behind the replica: it loads everything again and goes on', async () => {
+    const store = new LogStore();
+    const s = await openOn(store);
+    await s.write((tx) => tx.appendEvent(event('e1')));
+    const backup = { commits: json(store.commits), records: new Map(store.records) };
+    await s.write((tx) => tx.appendEvent(event('e2')));
+    store.restore(backup);
+    expect(await s.read((tx) => tx.eventsAfter(0, 9).map((e) => e.id))).toEqual(['e1']);
+    expect(await s.write((tx) => tx.appendEvent(event('e3')))).toBe(2);
+    await s.close();
+  });
+
+  it('durable() syncs the store once another process’s commit was applied, and only then', async () => {
+    const store = new LogStore();
+    const a = await openOn(store);
+    const b = await openOn(store);
+    await a.write((tx) => tx.appendEvent(event('e1')));
+    await a.durable();
+    expect(store.syncs).toBe(0); // its own commit: durable when the write resolved
+    await b.read((tx) => tx.head());
+    await b.durable();
+    expect(store.syncs).toBe(1);
+    await b.durable();
+    expect(store.syncs).toBe(1);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a batch with nothing to commit keeps its outcomes when ending the transaction fails', async () => {
+    const store = new LogStore();
+    const s = await openOn(store);
+    store.failAbort = true;
+    await expect(
+      s.write(() => {
+        throw new Error('job j1 exists');
+      }),
+    ).rejects.toThrow('job j1 exists');
+    expect(await s.write((tx) => tx.head())).toBe(0);
+    await s.close();
+  });
+
+  it('a warning callback that throws does not leave a refused batch in memory', async () => {
+    const store = new LogStore();
+    const s = await openReplicaStorage(store, {
+      onWarning: () => {
+        throw new Error('logger broke');
+      },
+    });
+    store.failNext = 'before';
+    await expect(s.write((tx) => tx.appendEvent(event('e1')))).rejects.toBeInstanceOf(
+      StorageUnavailableError,
+    );
+    expect(await s.write((tx) => tx.appendEvent(event('e2')))).toBe(1);
+    expect(await (await openOn(store)).read((tx) => tx.eventsAfter(0, 9).map((e) => e.id))).toEqual(
+      ['e2'],
+    );
+    await s.close();
+  });
+
+  it('close() called twice at once closes the store once', async () => {
+    const store = new LogStore();
+    const s = await openOn(store);
+    await Promise.all([s.close(), s.close()]);
+    expect(store.closed).toBe(1);
   });
 });

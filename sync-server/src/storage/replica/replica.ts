@@ -21,8 +21,8 @@ import { MemoryTx, TWIN_TABLES } from '../memory/memory-storage.js';
  * - **Order.** Reads and writes run one after another in the order they were asked; reads that
  *   queue up together share one catch-up. A read sees only committed, durable state.
  *
- * `valueOf`/`putRecord`/`records` of the twin and `onTouch` are the whole interface between the
- * two: the replica adds no second description of any write.
+ * `valueOf`/`putRecord` of the twin and `onTouch` are the whole interface between the two: the
+ * replica adds no second description of any write.
  */
 
 /** One changed record: `null` when it was removed. */
@@ -46,9 +46,13 @@ export interface ReplicaStore {
   since(version: number): Promise<Missed>;
   /**
    * Opens the exclusive write transaction: nobody else commits until it ends. Tells what was
-   * committed since `version` first.
+   * committed since `version` first: every commit up to the newest (not a page), or `reload`.
+   * `since` and `beginWrite` answer `reload` too when the store is behind `version` (restored
+   * from a backup).
    */
   beginWrite(version: number): Promise<WriteTransaction>;
+  /** Makes everything committed so far durable (a write that waits for the disk). */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -96,6 +100,15 @@ export async function openReplicaStorage(
   const maxBatch = options.maxBatch ?? 1000;
   let tx = new MemoryTx();
   let version = 0;
+  /** A catch-up applied commits of other processes since the last `durable()`. */
+  let othersApplied = false;
+  const warn = (message: string): void => {
+    try {
+      options.onWarning?.(message);
+    } catch {
+      // A logger that throws must not leave a batch half-handled.
+    }
+  };
 
   const loadAll = async (): Promise<void> => {
     const fresh = new MemoryTx();
@@ -115,12 +128,13 @@ export async function openReplicaStorage(
         throw new Error(`replica: commit ${c.version} arrived after ${version}`);
       for (const [table, key, value] of c.writes) tx.putRecord(table, key, value ?? undefined);
       version = c.version;
+      othersApplied = true;
     }
   };
 
   const applyMissed = async (missed: Missed): Promise<boolean> => {
     if (missed === 'reload') {
-      options.onWarning?.('replica fell behind the commits the store keeps: loading everything');
+      warn('replica fell behind the commits the store keeps: loading everything');
       await loadAll();
       return false;
     }
@@ -157,17 +171,35 @@ export async function openReplicaStorage(
     }
   };
 
-  const runWrites = async (writes: Extract<Op, { kind: 'write' }>[]): Promise<void> => {
-    let w: WriteTransaction;
-    try {
-      w = await store.beginWrite(version);
+  /**
+   * Opens the store's write transaction with this replica caught up inside it. Catching up
+   * (and, when far behind, loading everything) happens before the lock is taken, so other
+   * processes never wait on one that is loading; inside, only the few commits made since.
+   */
+  const beginCaughtUp = async (): Promise<WriteTransaction> => {
+    for (let attempt = 0; ; attempt++) {
+      await catchUp();
+      const w = await store.beginWrite(version);
       try {
-        if (w.missed === 'reload') await applyMissed('reload');
-        else apply(w.missed.commits);
+        if (w.missed !== 'reload') {
+          apply(w.missed.commits);
+          return w;
+        }
       } catch (error) {
         await w.abort().catch(() => undefined);
         throw error;
       }
+      await w.abort().catch(() => undefined);
+      if (attempt >= 2) throw new Error('replica could not catch up with the store');
+      warn('replica fell behind the commits the store keeps: loading everything');
+      await loadAll();
+    }
+  };
+
+  const runWrites = async (writes: Extract<Op, { kind: 'write' }>[]): Promise<void> => {
+    let w: WriteTransaction;
+    try {
+      w = await beginCaughtUp();
     } catch (error) {
       const failure = unavailable(error);
       for (const op of writes) op.reject(failure);
@@ -196,24 +228,25 @@ export async function openReplicaStorage(
       if (after !== before) rows.push([table, key, after ?? null]);
     }
 
-    let kept = false;
-    try {
-      if (rows.length === 0) await w.abort();
-      else {
-        const c: Commit = { version: version + 1, head: tx.head(), writes: rows };
+    if (rows.length === 0) {
+      // Nothing to keep: the writes' own outcomes stand, whatever ending the transaction says.
+      tx.end(mark, true);
+      await w.abort().catch((error: unknown) => warn(`abort failed: ${asError(error).message}`));
+    } else {
+      const c: Commit = { version: version + 1, head: tx.head(), writes: rows };
+      try {
         await w.commit(c);
-        version = c.version;
+      } catch (error) {
+        // Undo first: nothing below may leave the twin holding what the store refused.
+        tx.end(mark, false);
+        await w.abort().catch(() => undefined);
+        const failure = unavailable(error);
+        for (const op of writes) op.reject(failure);
+        warn(`commit failed, ${writes.length} writes undone: ${failure.message}`);
+        return;
       }
-      kept = true;
-    } catch (error) {
-      await w.abort().catch(() => undefined);
-      const failure = unavailable(error);
-      options.onWarning?.(`commit failed, ${writes.length} writes undone: ${failure.message}`);
-      tx.end(mark, false);
-      for (const op of writes) op.reject(failure);
-      return;
-    } finally {
-      if (kept) tx.end(mark, true);
+      tx.end(mark, true);
+      version = c.version;
     }
     writes.forEach((op, i) => {
       const out = outcomes[i];
@@ -238,8 +271,14 @@ export async function openReplicaStorage(
           n++;
         const run = queue.slice(0, n);
         queue = queue.slice(n);
-        if (first.kind === 'read') await runReads(run as Extract<Op, { kind: 'read' }>[]);
-        else await runWrites(run as Extract<Op, { kind: 'write' }>[]);
+        try {
+          if (first.kind === 'read') await runReads(run as Extract<Op, { kind: 'read' }>[]);
+          else await runWrites(run as Extract<Op, { kind: 'write' }>[]);
+        } catch (error) {
+          // A bug, not the store: still, every caller hears back and the queue goes on.
+          const failure = asError(error);
+          for (const op of run) op.reject(failure);
+        }
       }
     } finally {
       running = false;
@@ -266,16 +305,30 @@ export async function openReplicaStorage(
           if (!running) void pump();
         });
 
+  let closing: Promise<void> | null = null;
   return {
     write: (fn) => enqueue('write', fn),
     read: (fn) => enqueue('read', fn as (tx: WriteTx) => ReturnType<typeof fn>),
-    // A read sees only what the store has made durable: nothing to wait for.
-    durable: () => Promise.resolve(),
-    async close() {
-      if (closed) return;
-      await drained();
-      closed = true;
-      await store.close();
+    /**
+     * This process's commits are on disk when their writes resolve. Another process's commit
+     * can be visible a moment before its store has synced it; once a catch-up applied one,
+     * the next `durable()` asks the store to sync (one sync covers everything before it).
+     */
+    durable: () => {
+      if (!othersApplied) return Promise.resolve();
+      othersApplied = false;
+      return store.sync().catch((error: unknown) => {
+        othersApplied = true;
+        return Promise.reject(unavailable(error));
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        await drained();
+        closed = true;
+        await store.close();
+      })();
+      return closing;
     },
   };
 }

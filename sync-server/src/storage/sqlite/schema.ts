@@ -239,4 +239,37 @@ CREATE TABLE job_rows (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 5,
+    name: 'movement lists: lists, their lines, and which line each movement confirmed',
+    sql: `
+-- A list without its lines (record = the domain's ListRecord as JSON); skey/seq as the other
+-- read models: a closed list is a tombstone for snapshot paging.
+CREATE TABLE lists (
+  id TEXT NOT NULL PRIMARY KEY,
+  skey TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  code TEXT NOT NULL,
+  status TEXT NOT NULL,
+  assignee TEXT,
+  due_on TEXT,
+  record TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  UNIQUE (type, code)
+);
+CREATE INDEX lists_status ON lists (status, assignee);
+CREATE INDEX lists_seq ON lists (seq);
+CREATE TABLE list_lines (
+  list_id TEXT NOT NULL,
+  line_no INTEGER NOT NULL,
+  line TEXT NOT NULL,
+  PRIMARY KEY (list_id, line_no)
+) WITHOUT ROWID;
+CREATE TABLE list_movements (
+  event_id TEXT NOT NULL PRIMARY KEY,
+  list_id TEXT NOT NULL,
+  line_no INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];

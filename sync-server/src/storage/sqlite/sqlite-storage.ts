@@ -8,6 +8,11 @@ import type {
   EventId,
   Item,
   ItemId,
+  ListChange,
+  ListId,
+  ListLine,
+  ListRecord,
+  ListType,
   Lot,
   LotInfo,
   Movement,
@@ -20,11 +25,13 @@ import type {
   StockLine,
 } from '@floorsync/domain';
 import { VIRTUAL_POSITIONS, roundQty, qtyIsZero } from '@floorsync/domain';
-import { conflictKey, itemKey, lotKey, positionKey, stockKey } from '../keys.js';
+import { conflictKey, itemKey, listKey, lotKey, positionKey, stockKey } from '../keys.js';
+import { listValue } from '../lists.js';
 import type {
   ConflictRow,
   DeviceRow,
   JobRow,
+  ListQuery,
   NewEvent,
   SessionRow,
   SnapshotEntry,
@@ -615,6 +622,14 @@ class SqliteTx implements WriteTx {
       },
       { table: 'items', value: itemOf, exists: '1' },
       {
+        table: 'lists',
+        value: (r) => {
+          const record = json<ListRecord>(r['record']);
+          return listValue(record, this.lines(record.id));
+        },
+        exists: "status <> 'closed'",
+      },
+      {
         table: 'lots',
         value: (r) => ({
           itemId: r['item_id'],
@@ -1119,6 +1134,103 @@ class SqliteTx implements WriteTx {
       `progress:${name}`,
       String(seq),
     );
+  }
+  list(id: ListId) {
+    const r = this.get('SELECT record FROM lists WHERE id = ?', id);
+    return r ? json<ListRecord>(r['record']) : undefined;
+  }
+  listByCode(type: ListType, code: string) {
+    const r = this.get('SELECT record FROM lists WHERE type = ? AND code = ?', type, code);
+    return r ? json<ListRecord>(r['record']) : undefined;
+  }
+  line(listId: ListId, lineNo: number) {
+    const r = this.get(
+      'SELECT line FROM list_lines WHERE list_id = ? AND line_no = ?',
+      listId,
+      lineNo,
+    );
+    return r ? json<ListLine>(r['line']) : undefined;
+  }
+  lines(listId: ListId) {
+    return this.all('SELECT line FROM list_lines WHERE list_id = ? ORDER BY line_no', listId).map(
+      (r) => json<ListLine>(r['line']),
+    );
+  }
+  lineOfMovement(eventId: EventId) {
+    const r = this.get('SELECT list_id, line_no FROM list_movements WHERE event_id = ?', eventId);
+    return r ? { listId: str(r['list_id']) as ListId, lineNo: num(r['line_no']) } : undefined;
+  }
+  lists(q: ListQuery) {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.status !== undefined) {
+      where.push(`status IN (${q.status.map(() => '?').join(', ') || "''"})`);
+      args.push(...q.status);
+    }
+    if (q.type !== undefined) {
+      where.push('type = ?');
+      args.push(q.type);
+    }
+    if (q.assignee !== undefined) {
+      where.push('assignee = ?');
+      args.push(q.assignee);
+    }
+    if (q.code !== undefined) {
+      where.push('code = ?');
+      args.push(q.code);
+    }
+    return this.all(
+      `SELECT record FROM lists ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY due_on IS NULL, due_on, code LIMIT ?`,
+      ...args,
+      q.limit ?? 1000,
+    ).map((r) => json<ListRecord>(r['record']));
+  }
+  applyListChange(c: ListChange, seq: number) {
+    switch (c.op) {
+      case 'putList': {
+        const l = c.list;
+        this.run(
+          `INSERT INTO lists (id, skey, type, code, status, assignee, due_on, record, seq)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET status = excluded.status, assignee = excluded.assignee,
+             due_on = excluded.due_on, record = excluded.record, seq = excluded.seq`,
+          l.id,
+          listKey(l.id),
+          l.type,
+          l.code,
+          l.status,
+          l.assignee,
+          l.dueOn,
+          JSON.stringify(l),
+          seq,
+        );
+        return;
+      }
+      case 'putListLine':
+        this.run(
+          `INSERT INTO list_lines (list_id, line_no, line) VALUES (?, ?, ?)
+           ON CONFLICT (list_id, line_no) DO UPDATE SET line = excluded.line`,
+          c.listId,
+          c.line.lineNo,
+          JSON.stringify(c.line),
+        );
+        // The list's entry changed with its line: its seq tells snapshot paging so.
+        this.run('UPDATE lists SET seq = ? WHERE id = ? AND seq < ?', seq, c.listId, seq);
+        return;
+      case 'putListMovement':
+        this.run(
+          'INSERT OR IGNORE INTO list_movements (event_id, list_id, line_no) VALUES (?, ?, ?)',
+          c.eventId,
+          c.ref.listId,
+          c.ref.lineNo,
+        );
+        return;
+      default: {
+        const unreachable: never = c;
+        return unreachable;
+      }
+    }
   }
   job(id: string) {
     const r = this.get('SELECT * FROM jobs WHERE id = ?', id);
