@@ -2,8 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { PublicUser, Role } from '@floorsync/domain';
+import type { ListId, ListStatus, ListType, PublicUser, Role } from '@floorsync/domain';
 import {
+  LIST_STATUSES,
+  LIST_TYPES,
   MAX_MUTATIONS_PER_PUSH,
   MAX_PUSH_BYTES,
   PULL_VERSION,
@@ -12,6 +14,7 @@ import {
   SCHEMA_VERSION,
   SUBJECTS,
   createUserRequestSchema,
+  listProgress,
   loginRequestSchema,
   pullRequestSchema,
   pushRequestSchema,
@@ -20,6 +23,7 @@ import {
 } from '@floorsync/domain';
 import type { z } from 'zod';
 import type { PasswordHasher } from './auth/passwords.js';
+import { listValue } from './storage/lists.js';
 import { LoginThrottle } from './auth/throttle.js';
 import { hashToken, newToken } from './auth/tokens.js';
 import type { Bus } from './bus/port.js';
@@ -747,6 +751,41 @@ export function createApp(deps: AppDeps): AppHandle {
     if (!row || (!roleAllows(s.user.role, 'supervisor') && row.userId !== s.user.id))
       throw notFound('no such conflict');
     return c.json(row);
+  });
+
+  // Movement lists: supervisors see all; an operator sees the lists assigned to them.
+  app.get('/api/lists', requireRole('operator'), async (c) => {
+    const q = c.req.query();
+    const status = q['status']?.split(',').filter((x) => x !== '');
+    if (status?.some((x) => !(LIST_STATUSES as readonly string[]).includes(x)))
+      throw badRequest(`status must be one or more of ${LIST_STATUSES.join(', ')}`);
+    const type = q['type'];
+    if (type !== undefined && !(LIST_TYPES as readonly string[]).includes(type))
+      throw badRequest(`type must be one of ${LIST_TYPES.join(', ')}`);
+    const s = c.get('session');
+    const mine = q['mine'] === '1' || !roleAllows(s.user.role, 'supervisor');
+    const rows = await storage.read((tx) =>
+      tx.lists({
+        ...(status ? { status: status as ListStatus[] } : {}),
+        ...(type ? { type: type as ListType } : {}),
+        ...(q['code'] ? { code: q['code'] } : {}),
+        ...(mine ? { assignee: s.user.id } : {}),
+        limit: 1000,
+      }),
+    );
+    return c.json(rows);
+  });
+
+  app.get('/api/lists/:id', requireRole('operator'), async (c) => {
+    const s = c.get('session');
+    const list = await storage.read((tx) => {
+      const id = c.req.param('id') as ListId;
+      const record = tx.list(id);
+      return record && { ...listValue(record, tx.lines(id)) };
+    });
+    if (!list || (!roleAllows(s.user.role, 'supervisor') && list.assignee !== s.user.id))
+      throw notFound('no such list');
+    return c.json({ ...list, progress: listProgress(list) });
   });
 
   app.get('/api/items', requireRole('operator'), async (c) =>
