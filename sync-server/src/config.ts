@@ -25,6 +25,8 @@ const envSchema = z.object({
   ERP_EXPORT_DIR: z.string().optional(),
   ERP_EXPORT_URL: z.url().optional().or(z.literal('')),
   ERP_EXPORT_AUTHORIZATION: z.string().optional(),
+  ERP_IMPORT_DIR: z.string().optional(),
+  ERP_IMPORT_TYPE: z.enum(['receipt', 'shipment', 'transfer']).default('receipt'),
   WORKER_PASSWORD: z
     .string()
     .refine((v) => v === '' || v.length >= 16, 'WORKER_PASSWORD must be at least 16 characters')
@@ -48,6 +50,9 @@ export interface Config {
   readonly clientDir: string | undefined;
   /** The `worker` service user's password (workers sign in with it); unset: random per start. */
   readonly workerPassword: string | undefined;
+  /** Embedded ERP import of movement lists from CSV files dropped in a folder. */
+  readonly erpImport:
+    { readonly dir: string; readonly defaultType: 'receipt' | 'shipment' | 'transfer' } | undefined;
   /** Embedded ERP export of confirmed movements: to a folder, or to an HTTP endpoint. */
   readonly erpExport:
     | { readonly dir: string }
@@ -76,6 +81,9 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     pokeIntervalMs: e.POKE_INTERVAL_MS,
     clientDir: e.CLIENT_DIR,
     workerPassword: e.WORKER_PASSWORD === '' ? undefined : e.WORKER_PASSWORD,
+    erpImport: e.ERP_IMPORT_DIR
+      ? { dir: path.resolve(e.ERP_IMPORT_DIR), defaultType: e.ERP_IMPORT_TYPE }
+      : undefined,
     erpExport: e.ERP_EXPORT_URL
       ? { url: e.ERP_EXPORT_URL, authorization: e.ERP_EXPORT_AUTHORIZATION || undefined }
       : e.ERP_EXPORT_DIR

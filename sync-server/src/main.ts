@@ -23,7 +23,7 @@ import { SUBJECTS } from '@floorsync/domain';
 import { inProcessBus } from './bus/in-process.js';
 import { natsBus, natsHost } from './bus/nats.js';
 import { OutboxRelay } from './relay.js';
-import type { Exporter, Runner } from '@floorsync/workers';
+import type { Exporter, ListDrop, Runner } from '@floorsync/workers';
 import {
   SyncApi,
   bulkAdjustJob,
@@ -32,6 +32,7 @@ import {
   inProcessQueue,
   natsQueue,
   startExporter,
+  startListDrop,
   startRunner,
 } from '@floorsync/workers';
 import { jobMessage, jobView } from './jobs/routes.js';
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
   }
   let runner: Runner | null = null;
   let exporter: Exporter | null = null;
+  let listDrop: ListDrop | null = null;
   const server = serveNode(handle, { port: config.port, hostname: config.host }, (info) => {
     if (config.natsUrl === undefined && workerPassword !== undefined) {
       // The embedded runner reaches this server over loopback, as a worker process would.
@@ -192,6 +194,21 @@ async function main(): Promise<void> {
             }),
         });
       }
+      if (config.erpImport) {
+        const dir = config.erpImport.dir;
+        listDrop = startListDrop({
+          api,
+          dir,
+          defaultType: config.erpImport.defaultType,
+          onFile: (r) =>
+            log.log(r.outcome === 'imported' ? 'info' : 'warn', `list file ${r.outcome}`, {
+              file: r.file,
+              lists: r.lists.length,
+              errors: r.errors.slice(0, 5),
+            }),
+          onError: (e) => log.log('warn', 'list import failed; retrying', { error: String(e) }),
+        });
+      }
       // Jobs queued when this process stopped: the in-process queue forgot them; resume them
       // (each from its client's lastMutationID).
       const unfinished = await storage.read((tx) =>
@@ -216,6 +233,7 @@ async function main(): Promise<void> {
     server.close();
     void (runner?.drain() ?? Promise.resolve())
       .then(() => exporter?.stop())
+      .then(() => listDrop?.stop())
       .then(() => queue.close())
       .then(() => handle.close())
       .then(() => relay?.stop())

@@ -10,3 +10,5 @@ export { httpPlugin } from './erp/http.js';
 export * from './erp/exporter.js';
 export { connectNats, ensureConsumer, ensureStream } from './nats.js';
 export { ns } from './nats.js';
+export * from './erp/list-drop.js';
+export { decodeText } from './text.js';

@@ -18,6 +18,7 @@ import { natsQueue } from './queue/nats.js';
 import type { RunnerEvent } from './runner.js';
 import { startRunner } from './runner.js';
 import { SyncApi } from './sync-api.js';
+import { startListDrop } from './erp/list-drop.js';
 
 const env = z
   .object({
@@ -33,6 +34,9 @@ const env = z
     ERP_EXPORT_URL: z.url().optional(),
     ERP_EXPORT_AUTHORIZATION: z.string().optional(),
     ERP_EXPORT_CURSOR: z.string().default('./erp-export.cursor'),
+    /** ERP list import (one worker process only): a folder the ERP drops list CSV files in. */
+    ERP_IMPORT_DIR: z.string().optional(),
+    ERP_IMPORT_TYPE: z.enum(['receipt', 'shipment', 'transfer']).default('receipt'),
   })
   .safeParse(process.env);
 
@@ -86,6 +90,20 @@ async function main(): Promise<void> {
           log('warn', 'ERP export failed; retrying', { plugin: plugin.name, error: String(e) }),
       })
     : null;
+  const drop = config.ERP_IMPORT_DIR
+    ? startListDrop({
+        api,
+        dir: config.ERP_IMPORT_DIR,
+        defaultType: config.ERP_IMPORT_TYPE,
+        onFile: (r) =>
+          log(r.outcome === 'imported' ? 'info' : 'warn', `list file ${r.outcome}`, {
+            file: r.file,
+            lists: r.lists.length,
+            errors: r.errors.slice(0, 5),
+          }),
+        onError: (e) => log('warn', 'list import failed; retrying', { error: String(e) }),
+      })
+    : null;
   log('info', 'worker ready', {
     concurrency: config.WORKER_CONCURRENCY,
     sync: config.FLOORSYNC_URL,
@@ -101,6 +119,7 @@ async function main(): Promise<void> {
     void runner
       .drain()
       .then(() => exporter?.stop())
+      .then(() => drop?.stop())
       .then(() => queue.close())
       .then(() => {
         log('info', 'stopped');

@@ -96,7 +96,8 @@ export function parseCsv(text: string): string[][] {
 const headerKey = (h: string) => h.trim().toLowerCase().replace(/\s+/g, '');
 
 /** A quantity as people type it: `-3`, `2.5`, `2,5`, ` +1 `. Anything else is NaN. */
-function parseDelta(raw: string): number {
+/** A quantity as a spreadsheet writes it: `.` or `,` as decimal mark, an optional sign. NaN if it is not one. */
+export function parseDelta(raw: string): number {
   const s = raw.trim().replace(',', '.');
   return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(s) ? Number(s) : NaN;
 }

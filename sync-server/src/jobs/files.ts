@@ -1,6 +1,7 @@
 import { inflateRawSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { parseCsv } from '@floorsync/domain';
+import { decodeText } from '@floorsync/workers';
 import { HttpProblem, tooLarge } from '../http/problem.js';
 
 /** Uploaded files at most this large (a 100,000-row CSV is about 4 MB). */
@@ -19,14 +20,8 @@ const isZip = (b: Buffer) => b.length >= 4 && b.readUInt32BE(0) === 0x504b0304;
  */
 export async function tableOf(bytes: Buffer): Promise<string[][]> {
   if (isZip(bytes)) return xlsxTable(bytes);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    text = new TextDecoder('windows-1252').decode(bytes);
-  }
-  if (text.includes('\u0000'))
-    throw unreadable('this is neither a CSV text file nor an XLSX workbook');
+  const text = decodeText(bytes);
+  if (text === null) throw unreadable('this is neither a CSV text file nor an XLSX workbook');
   try {
     return parseCsv(text);
   } catch (error) {

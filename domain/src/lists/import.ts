@@ -1,0 +1,223 @@
+import { normalizeBarcode } from '../codes/gtin.js';
+import type { InventoryView } from '../inventory/state.js';
+import type { RowError } from '../jobs/bulk-adjust.js';
+import { parseDelta } from '../jobs/bulk-adjust.js';
+import type { ListType } from './commands.js';
+import { LIST_TYPES, createListArgs } from './commands.js';
+import type { ListCommandArgs } from './commands.js';
+
+/**
+ * Movement lists from a file the ERP drops (CSV, one row per line of a list): the rows of
+ * each list become one `createList`, checked by the command's own schema against the master
+ * data before anything is sent. A file with any error imports nothing; the report says which
+ * line and column and why.
+ *
+ * Columns (first row, any order, case and spaces ignored; `;` or `,` separated):
+ * `list` (the document number), `line` (line number), `item` (SKU or barcode), `quantity`;
+ * optional `type` (receipt, shipment, transfer: default from the drop's setting), `partner`,
+ * `due` (YYYY-MM-DD or DD.MM.YYYY), `reference`, `lot`, `serial`, `position` (suggested
+ * destination code: receipts and transfers), `from` (suggested source code: shipments and
+ * transfers). A list's `partner`, `due` and `reference` may stand on any of its rows, and must
+ * not differ between rows.
+ */
+export const LIST_IMPORT_COLUMNS = ['list', 'line', 'item', 'quantity'] as const;
+export const LIST_IMPORT_OPTIONAL = [
+  'type',
+  'partner',
+  'due',
+  'reference',
+  'lot',
+  'serial',
+  'position',
+  'from',
+] as const;
+
+export type ListImportView = Pick<InventoryView, 'itemBySku' | 'itemByBarcode' | 'positionByCode'>;
+
+export interface ImportedList {
+  /** The file line of the list's first row. */
+  readonly line: number;
+  readonly args: ListCommandArgs<'createList'>;
+}
+
+export interface ListImportReport {
+  /** Data rows in the file (blank lines not counted). */
+  readonly rows: number;
+  /** In the order of their first row; empty when there is any error. */
+  readonly lists: readonly ImportedList[];
+  readonly errors: readonly RowError[];
+}
+
+export interface ListImportOptions {
+  /** The type of rows without a `type` column or cell. */
+  readonly defaultType: ListType;
+  /**
+   * The id of the list of this type and code: the same for the same document every time, so a
+   * file dropped twice (or re-sent by the ERP) names the list it already created.
+   */
+  readonly listIdOf: (type: ListType, code: string) => string;
+}
+
+const headerKey = (h: string) => h.trim().toLowerCase().replace(/\s+/g, '');
+
+/** `YYYY-MM-DD`, or `DD.MM.YYYY` as German spreadsheets write it, as an ISO date. */
+const isoDate = (raw: string): string => {
+  const de = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/.exec(raw);
+  return de ? `${de[3]}-${de[2]?.padStart(2, '0')}-${de[1]?.padStart(2, '0')}` : raw;
+};
+
+interface Draft {
+  readonly type: ListType;
+  readonly code: string;
+  readonly line: number;
+  header: { partner?: string; due?: string; reference?: string };
+  readonly lines: { line: number; value: Record<string, unknown> }[];
+}
+
+/** Reads the lists in a file's rows (`table[0]` the header). Pure: no ids minted, no I/O. */
+export function readListsCsv(
+  table: readonly (readonly string[])[],
+  view: ListImportView,
+  o: ListImportOptions,
+): ListImportReport {
+  const header = (table[0] ?? []).map(headerKey);
+  const data = table
+    .slice(1)
+    .map((cells, i) => ({ cells, line: i + 2 }))
+    .filter(({ cells }) => cells.some((c) => c.trim() !== ''));
+  const fileError = (message: string): ListImportReport => ({
+    rows: data.length,
+    lists: [],
+    errors: [{ line: 1, column: null, message }],
+  });
+  const missing = LIST_IMPORT_COLUMNS.filter((c) => !header.includes(c));
+  if (missing.length > 0)
+    return fileError(
+      `missing column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (the first row must name the columns ${LIST_IMPORT_COLUMNS.join(', ')}; optional: ${LIST_IMPORT_OPTIONAL.join(', ')})`,
+    );
+  if (data.length === 0) return fileError('the file has no rows below its header');
+
+  const errors: RowError[] = [];
+  const drafts = new Map<string, Draft>();
+  for (const { cells, line } of data) {
+    const get = (name: string) => {
+      const i = header.indexOf(name);
+      return i < 0 ? '' : (cells[i] ?? '').trim();
+    };
+    const fail = (column: string, message: string) => errors.push({ line, column, message });
+
+    const typeRaw = get('type').toLowerCase();
+    const type = (typeRaw || o.defaultType) as ListType;
+    if (!(LIST_TYPES as readonly string[]).includes(type)) {
+      fail('type', `"${typeRaw}" is not a list type (${LIST_TYPES.join(', ')})`);
+      continue;
+    }
+    const code = get('list');
+    if (!code) {
+      fail('list', 'no list (document) number');
+      continue;
+    }
+    const key = `${type}\u0000${code}`;
+    let draft = drafts.get(key);
+    if (!draft) drafts.set(key, (draft = { type, code, line, header: {}, lines: [] }));
+    for (const [column, field] of [
+      ['partner', 'partner'],
+      ['due', 'due'],
+      ['reference', 'reference'],
+    ] as const) {
+      const v = column === 'due' ? isoDate(get(column)) : get(column);
+      if (!v) continue;
+      const had = draft.header[field];
+      if (had !== undefined && had !== v)
+        fail(column, `list ${code} has ${column} "${had}" on an earlier row, "${v}" here`);
+      else draft.header[field] = v;
+    }
+
+    const lineRaw = get('line');
+    const lineNo = /^\d+$/.test(lineRaw) ? Number(lineRaw) : NaN;
+    if (!Number.isSafeInteger(lineNo)) fail('line', `"${lineRaw}" is not a line number`);
+    const itemCode = get('item');
+    const item = itemCode
+      ? (view.itemBySku(itemCode) ?? view.itemByBarcode(normalizeBarcode(itemCode)))
+      : undefined;
+    if (!itemCode) fail('item', 'no item code');
+    else if (!item) fail('item', `unknown item "${itemCode}" (neither a SKU nor a barcode)`);
+    const quantityRaw = get('quantity');
+    const quantity = parseDelta(quantityRaw);
+    if (Number.isNaN(quantity)) fail('quantity', `"${quantityRaw}" is not a quantity`);
+    const position = (column: 'position' | 'from') => {
+      const c = get(column);
+      if (!c) return undefined;
+      const p = view.positionByCode(c);
+      if (!p) fail(column, `unknown position "${c}"`);
+      return p?.id;
+    };
+    const to = position('position');
+    const from = position('from');
+    const lot = get('lot');
+    const serial = get('serial');
+    draft.lines.push({
+      line,
+      value: {
+        lineNo,
+        itemId: item?.id ?? '',
+        quantity,
+        ...(lot ? { lot } : {}),
+        ...(serial ? { serial } : {}),
+        ...(to !== undefined ? { suggestedPositionId: to } : {}),
+        ...(from !== undefined ? { suggestedFromId: from } : {}),
+      },
+    });
+  }
+
+  const lists: ImportedList[] = [];
+  if (errors.length === 0) {
+    for (const d of drafts.values()) {
+      const parsed = createListArgs.safeParse({
+        listId: o.listIdOf(d.type, d.code),
+        type: d.type,
+        code: d.code,
+        ...(d.header.partner ? { partner: d.header.partner } : {}),
+        ...(d.header.due ? { dueOn: d.header.due } : {}),
+        ...(d.header.reference ? { references: [d.header.reference] } : {}),
+        lines: d.lines.map((l) => l.value),
+      });
+      if (parsed.success) {
+        lists.push({ line: d.line, args: parsed.data });
+        continue;
+      }
+      // Issues by path: `lines.<i>.<field>` belongs to that row; the rest to the list's first.
+      for (const issue of parsed.error.issues) {
+        const [first, index, field] = issue.path;
+        const row = first === 'lines' && typeof index === 'number' ? d.lines[index] : undefined;
+        const column =
+          first === 'lines'
+            ? field === 'lineNo'
+              ? 'line'
+              : field === 'itemId'
+                ? 'item'
+                : field === 'suggestedPositionId'
+                  ? 'position'
+                  : field === 'suggestedFromId'
+                    ? 'from'
+                    : typeof field === 'string'
+                      ? field
+                      : null
+            : first === 'dueOn'
+              ? 'due'
+              : first === 'code'
+                ? 'list'
+                : typeof first === 'string'
+                  ? first
+                  : null;
+        errors.push({
+          line: row?.line ?? d.line,
+          column,
+          message: `list ${d.code}: ${issue.message}`,
+        });
+      }
+    }
+  }
+  errors.sort((a, b) => a.line - b.line);
+  return { rows: data.length, lists: errors.length === 0 ? lists : [], errors };
+}

@@ -1,0 +1,127 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ListDropReport } from '@floorsync/workers';
+import { SyncApi, listIdOf, startListDrop } from '@floorsync/workers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { warehouseServer } from './harness.js';
+
+/**
+ * Movement lists imported from CSV files an ERP drops in a folder, through the sync protocol
+ * against a real server: checked first (a file with an error imports nothing and says why),
+ * sent as the file's own client so a file sent twice creates nothing twice.
+ */
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function setup(settleMs = 0) {
+  const w = await warehouseServer();
+  const base = await w.server.listen();
+  cleanup.push(() => w.server.close());
+  const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-drop-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const api = new SyncApi({ base, username: 'sup', password: 'sup-password' });
+  const reports: ListDropReport[] = [];
+  const drop = startListDrop({
+    api,
+    dir,
+    pollMs: 3_600_000, // the test scans by hand
+    settleMs,
+    onFile: (r) => reports.push(r),
+  });
+  cleanup.push(() => drop.stop());
+  const lists = async (): Promise<{ code: string; lineCount: number; partner: string }[]> => {
+    const res = await w.server.request('/api/lists', { token: w.supervisor.token });
+    return (await res.json()) as { code: string; lineCount: number; partner: string }[];
+  };
+  const put = (name: string, text: string) => {
+    writeFileSync(path.join(dir, name), text);
+    const past = new Date(Date.now() - 5000);
+    utimesSync(path.join(dir, name), past, past);
+  };
+  const files = (sub: string) => readdirSync(path.join(dir, sub)).sort();
+  return { ...w, dir, drop, reports, lists, put, files };
+}
+
+const RECEIPTS = [
+  'list;line;item;quantity;partner;due;position',
+  'PO-100;1;A;10;ACME;2026-12-01;P',
+  'PO-100;2;L;5;;;Q',
+  'PO-101;1;A;3;Beta;;',
+].join('\n');
+
+describe('ERP list import from a folder', () => {
+  it('imports every list of a file, moves it to done/ with a report', async () => {
+    const t = await setup();
+    t.put('orders-1.csv', RECEIPTS);
+    await t.drop.scan();
+    expect(t.reports.map((r) => r.outcome)).toEqual(['imported']);
+    expect(t.reports[0]?.lists).toEqual([
+      { code: 'PO-100', status: 'applied' },
+      { code: 'PO-101', status: 'applied' },
+    ]);
+    expect((await t.lists()).map((l) => [l.code, l.lineCount, l.partner]).sort()).toEqual([
+      ['PO-100', 2, 'ACME'],
+      ['PO-101', 1, 'Beta'],
+    ]);
+    const done = t.files('done');
+    expect(done.some((f) => f.endsWith('orders-1.csv'))).toBe(true);
+    expect(done.some((f) => f.endsWith('orders-1.csv.report.json'))).toBe(true);
+    expect(readdirSync(t.dir).filter((f) => f.endsWith('.csv'))).toEqual([]);
+  });
+
+  it('a file dropped twice (or re-sent with another name) creates nothing twice', async () => {
+    const t = await setup();
+    t.put('a.csv', RECEIPTS);
+    await t.drop.scan();
+    // The same bytes again: the same client and mutations, already applied.
+    t.put('a-again.csv', RECEIPTS);
+    await t.drop.scan();
+    expect(t.reports[1]?.outcome).toBe('imported');
+    expect(t.reports[1]?.lists.map((l) => l.status)).toEqual(['duplicate', 'duplicate']);
+    // The same document in another file: refused as existing, reported.
+    t.put('b.csv', 'list;line;item;quantity\nPO-100;1;A;99\n');
+    await t.drop.scan();
+    expect(t.reports[2]?.outcome).toBe('failed');
+    expect(t.reports[2]?.errors[0]).toMatch(/list PO-100: list .* already exists/);
+    expect(await t.lists()).toHaveLength(2);
+    const failed = t.files('failed');
+    expect(failed.some((f) => f.endsWith('b.csv.errors.txt'))).toBe(true);
+  });
+
+  it('a file with an error imports nothing and says which line and column', async () => {
+    const t = await setup();
+    t.put('bad.csv', 'list;line;item;quantity;position\nPO-7;1;A;10;P\nPO-8;1;NOPE;two;ZZ\n');
+    t.put('binary.csv', '\u0000\u0001\u0002');
+    await t.drop.scan();
+    expect(t.reports.map((r) => [r.file, r.outcome])).toEqual([
+      ['bad.csv', 'failed'],
+      ['binary.csv', 'failed'],
+    ]);
+    expect(t.reports[0]?.errors).toEqual([
+      'line 3, item: unknown item "NOPE" (neither a SKU nor a barcode)',
+      'line 3, quantity: "two" is not a quantity',
+      'line 3, position: unknown position "ZZ"',
+    ]);
+    expect(await t.lists()).toEqual([]);
+    const note = t.files('failed').find((f) => f.endsWith('bad.csv.errors.txt')) as string;
+    expect(readFileSync(path.join(t.dir, 'failed', note), 'utf8')).toContain('line 3, item');
+  });
+
+  it('list ids come from the document, the same every time', () => {
+    const a = listIdOf('receipt', 'PO-1');
+    expect(a).toBe(listIdOf('receipt', 'PO-1'));
+    expect(a).not.toBe(listIdOf('shipment', 'PO-1'));
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('a file still being written waits', async () => {
+    const t = await setup(60_000);
+    writeFileSync(path.join(t.dir, 'fresh.csv'), RECEIPTS);
+    await t.drop.scan();
+    expect(t.reports).toEqual([]);
+    expect(readdirSync(t.dir)).toContain('fresh.csv');
+  });
+});
