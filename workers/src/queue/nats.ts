@@ -171,7 +171,9 @@ export async function natsQueue(options: NatsQueueOptions): Promise<JobQueue> {
         async drain() {
           running = false;
           subscriptions.delete(sub);
-          messages?.stop();
+          // Not `messages.stop()`: JetStream cannot cancel a pull request, so jobs the server
+          // sends it after a stop would reach nobody and wait out `ack_wait`. The fetch ends by
+          // itself within its 2 s, and the loop hands back (nak 0) what still arrives.
           slot?.();
           await Promise.all([...inFlight]);
           await loop;
