@@ -12,6 +12,7 @@ import {
   initialListsState,
   lineStatus,
   listStatus,
+  listsStateOf,
   listsViewOf,
 } from './state.js';
 
@@ -277,5 +278,21 @@ describe('folding lists (properties)', () => {
     );
     const list = foldLists(events).lists.get(LIST);
     expect(list?.status).toBe('completed');
+  });
+});
+
+describe('listsStateOf', () => {
+  it('rebuilds the state a device gets from a snapshot: codes and reversal refs included', () => {
+    const state = foldLists(
+      logged(
+        created([
+          { lineNo: 1, quantity: 10 },
+          { lineNo: 2, quantity: 5 },
+        ]),
+        receivedOn(1, 6),
+        receivedOn(2, 5),
+      ),
+    );
+    expect(listsStateOf(state.lists.values())).toEqual(state);
   });
 });

@@ -400,6 +400,26 @@ export function foldLists(
   return state;
 }
 
+/**
+ * The state that holds exactly these lists (as a snapshot hands them to a device): codes and
+ * the movement → line refs are read off the lists themselves.
+ */
+export function listsStateOf(lists: Iterable<MovementList>): ListsState {
+  const state = {
+    lists: new Map<ListId, MovementList>(),
+    codes: new Map<string, ListId>(),
+    confirmations: new Map<EventId, LineRef>(),
+  };
+  for (const l of lists) {
+    state.lists.set(l.id, l);
+    state.codes.set(listCodeKey(l.type, l.code), l.id);
+    for (const line of l.lines)
+      for (const c of line.confirmations)
+        state.confirmations.set(c.eventId, { listId: l.id, lineNo: line.lineNo });
+  }
+  return state;
+}
+
 /** The in-memory state as a `ListsView`: the reference every adapter is tested against. */
 export function listsViewOf(state: ListsState): ListsView {
   return listsReadViewOf(state);

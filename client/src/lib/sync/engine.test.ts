@@ -243,6 +243,67 @@ describe('sync engine', () => {
     expect(qty(d.engine, 'A', 'Q')).toBe(2);
   });
 
+  it('movement lists on the device: from the snapshot and the log, scanned offline, kept over a restart (scenario 18, engine level)', async () => {
+    const s = await server();
+    const LIST = '0192f0c8-0000-7000-8000-0000000000f1';
+    const sup = await device(s, 'sup');
+    await sup.engine.mutate('createList', {
+      listId: LIST,
+      type: 'receipt',
+      code: 'R-1001',
+      lines: [
+        { lineNo: 1, itemId: 'A', quantity: 10, suggestedPositionId: 'P' },
+        { lineNo: 2, itemId: 'A', quantity: 5 },
+      ],
+    });
+    await sup.engine.sync();
+    // A new device gets the open list in its snapshot.
+    const name = `device-${randomUUID()}`;
+    const d = await device(s, 'op1', { dbName: name });
+    await d.engine.pull();
+    expect(d.engine.lists.lists.get(LIST as never)?.code).toBe('R-1001');
+
+    // Offline: 6 to P and 4 to Q complete line 1 on the device at once.
+    s.net.down = true;
+    const scan = (positionId: string, quantity: number, lineNo = 1) =>
+      d.engine.mutate('receiveStock', { itemId: 'A', positionId, quantity, listId: LIST, lineNo });
+    expect((await scan('P', 6)).decision.kind).toBe('accepted');
+    expect((await scan('Q', 4)).decision.kind).toBe('accepted');
+    const line = () => d.engine.lists.lists.get(LIST as never)?.lines[0];
+    expect(line()).toMatchObject({ confirmed: 10, status: 'done' });
+    expect(line()?.confirmations.map((c) => [c.positionId, c.deviation])).toEqual([
+      ['P', false],
+      ['Q', true],
+    ]);
+    // A line the list does not have: the device already says why (the server decides).
+    const wrong = await scan('P', 1, 9);
+    expect(wrong.decision).toMatchObject({ kind: 'rejected', code: 'UNKNOWN_LIST_LINE' });
+
+    // The app restarts offline: the queue and the list as scanned are still there.
+    d.db.close();
+    const again = await sameInstallation(s, name, d.session);
+    expect(again.engine.lists.lists.get(LIST as never)?.lines[0]?.confirmed).toBe(10);
+
+    s.net.down = false;
+    await again.engine.sync();
+    expect(again.engine.pending).toBe(0);
+    // Confirmed by the server now: the list came back through the log, the same as scanned.
+    const confirmed = again.engine.lists.lists.get(LIST as never);
+    expect(confirmed?.status).toBe('in-progress');
+    expect(confirmed?.lines.map((l) => [l.confirmed, l.status])).toEqual([
+      [10, 'done'],
+      [0, 'open'],
+    ]);
+    // And the supervisor closes it: the device follows.
+    await sup.engine.mutate('closeList', { listId: LIST });
+    await sup.engine.sync();
+    await again.engine.pull();
+    expect(again.engine.lists.lists.get(LIST as never)?.lines.map((l) => l.status)).toEqual([
+      'done',
+      'cancelled',
+    ]);
+  });
+
   it('a new device starts from a paged snapshot with progress, then follows events (scenario 9, engine level)', async () => {
     const s = await server();
     const sup = await device(s, 'sup');

@@ -1,6 +1,8 @@
 import type {
   InventoryState,
   InventoryView,
+  ListsState,
+  MovementList,
   MutationResult,
   Role,
   StateChange,
@@ -14,9 +16,17 @@ import {
   asUserId,
   changesOf,
   decideMutation,
+  evolveLists,
   foldEvent,
+  initialListsState,
   initialState,
   isInventoryEvent,
+  listChangesOf,
+  listIdOfChange,
+  listKey,
+  listsReadViewOf,
+  listsStateOf,
+  listsViewOf,
   parseCommand,
   pullResponseSchema,
   pushResponseSchema,
@@ -130,6 +140,9 @@ const isStaleAgainst = (
 export class SyncEngine {
   private confirmed: InventoryState;
   private overlay: InventoryState;
+  /** Movement lists, confirmed and with pending scans on top (immutable states). */
+  private confirmedLists: ListsState;
+  private overlayLists: ListsState;
   private pendingRows: OutboxRow[];
   private cookie: unknown;
   /** This client's last mutation the server confirmed: outbox rows up to it are not pending. */
@@ -150,11 +163,14 @@ export class SyncEngine {
     readonly clientGroupID: string,
     readonly clientID: string,
     confirmed: InventoryState,
+    lists: ListsState,
     pending: OutboxRow[],
     cookie: unknown,
     acked: number,
   ) {
     this.confirmed = confirmed;
+    this.confirmedLists = lists;
+    this.overlayLists = lists;
     this.pendingRows = pending;
     this.cookie = cookie;
     this.acked = acked;
@@ -177,7 +193,7 @@ export class SyncEngine {
       return { group: g, client: c };
     });
     const r = await readReplica(o.db);
-    return new SyncEngine(o, group, client, r.confirmed, r.pending, r.cookie, r.acked);
+    return new SyncEngine(o, group, client, r.confirmed, r.lists, r.pending, r.cookie, r.acked);
   }
 
   /** What the operator sees: confirmed state plus their pending scans. */
@@ -186,6 +202,10 @@ export class SyncEngine {
   }
   get confirmedView(): InventoryView {
     return viewOf(this.confirmed);
+  }
+  /** Movement lists as the operator sees them: confirmed plus their pending scans. */
+  get lists(): ListsState {
+    return this.overlayLists;
   }
   /** The overlay state itself, for screens that list everything (read it, never change it). */
   get state(): InventoryState {
@@ -218,6 +238,7 @@ export class SyncEngine {
       } else {
         const r = await readReplica(db);
         this.confirmed = r.confirmed;
+        this.confirmedLists = r.lists;
         this.pendingRows = r.pending;
         this.cookie = r.cookie;
         this.acked = r.acked;
@@ -483,7 +504,7 @@ export class SyncEngine {
     user: { id: string; role: Role },
   ): ReplayDecision {
     return decideMutation(
-      replayViewOf(this.overlay),
+      replayViewOf(this.overlay, new Map(), listsViewOf(this.overlayLists)),
       { name, args },
       { actor: { userId: asUserId(user.id), role: user.role }, mode: 'record' },
     );
@@ -494,13 +515,16 @@ export class SyncEngine {
     if (decision.kind !== 'accepted') return;
     if (this.overlay === this.confirmed) this.overlay = overlayState(this.confirmed);
     decision.events.forEach((e, n) => {
-      this.overlay = foldEvent(this.overlay, { ...e, id: `local:${row.clientID}:${row.id}:${n}` });
+      const logged = { ...e, id: `local:${row.clientID}:${row.id}:${n}` };
+      this.overlay = foldEvent(this.overlay, logged);
+      this.overlayLists = evolveLists(this.overlayLists, logged);
     });
   }
 
   /** Overlay = confirmed state with every pending mutation decided again on top of it. */
   private rebase(): void {
     this.overlay = this.confirmed;
+    this.overlayLists = this.confirmedLists;
     for (const row of this.pendingRows) {
       // As the server decides: the author's role, never more than the session now pushing it.
       const session = this.o.user()?.role;
@@ -609,6 +633,7 @@ export class SyncEngine {
     // The pages of a reset snapshot are written as snapshot rows, later pages as entries.
     const snapshotPage = clears || (this.cookie !== null && typeof this.cookie === 'object');
     let state = clears ? initialState() : overlayState(this.confirmed);
+    let lists = clears ? initialListsState() : this.confirmedLists;
     const touched = new Map<string, unknown>();
     const events: EventRow[] = [];
     let entries = 0;
@@ -618,6 +643,12 @@ export class SyncEngine {
         const e = op.value as EventRow;
         if (!clears && at !== null && e.seq <= at) continue;
         events.push(e);
+        // Lists first, from the state before the event (a reversal finds its line there).
+        const listIds = new Set(listChangesOf(listsReadViewOf(lists), e).map(listIdOfChange));
+        if (listIds.size > 0) {
+          lists = evolveLists(lists, e);
+          for (const id of listIds) touched.set(listKey(id), lists.lists.get(id) ?? null);
+        }
         if (isInventoryEvent(e)) {
           const changes = changesOf({ ...e, id: asEventId(e.id) });
           for (const c of changes) {
@@ -627,6 +658,8 @@ export class SyncEngine {
         }
       } else if (op.key.startsWith('s/')) {
         entries++;
+        if (op.key.startsWith('s/list/'))
+          lists = withList(lists, op.op === 'put' ? (op.value as MovementList) : null, op.key);
         state = applyEntry(state, op.key, op.op === 'put' ? op.value : null);
         touched.set(op.key, op.op === 'put' ? op.value : null);
       }
@@ -662,6 +695,7 @@ export class SyncEngine {
     // Committed: the page's layer becomes part of the confirmed state (in place), and the
     // overlay is rebuilt on top of it just below.
     this.confirmed = clears ? state : flatten(state);
+    this.confirmedLists = lists;
     this.cookie = res.cookie;
     this.acked = acked;
     if (lmid !== undefined) this.pendingRows = this.pendingRows.filter((r) => r.id > lmid);
@@ -691,8 +725,12 @@ async function readReplica(db: ReplicaDB) {
     const acked = cursor?.acked ?? 0;
     const merged = await readConfirmed(db);
     const pending = await db.outbox.where('id').above(acked).toArray();
+    const lists: MovementList[] = [];
+    for (const [key, value] of merged)
+      if (key.startsWith('s/list/')) lists.push(value as MovementList);
     return {
       confirmed: stateFromEntries(Array.from(merged, ([key, value]) => ({ key, value }))),
+      lists: listsStateOf(lists),
       pending,
       cookie: cursor?.cookie ?? null,
       acked,
@@ -788,4 +826,10 @@ function writeGuessed(idb: IDBDatabase, row: OutboxRow, guess: number): Promise<
     tx.oncomplete = () => resolve();
     tx.onabort = () => reject(stale ? new StaleNextId() : (tx.error ?? new StaleNextId()));
   });
+}
+
+/** The lists with one snapshot entry applied: `list` under its key, or none (`null`). */
+function withList(state: ListsState, list: MovementList | null, key: string): ListsState {
+  const others = [...state.lists.values()].filter((l) => listKey(l.id) !== key);
+  return listsStateOf(list ? [...others, list] : others);
 }
