@@ -151,8 +151,27 @@ export function demoWarehouse(): PushMutation[] {
     receive('demo-drill', 'demo-bin-B-02-02', 1, { serial: sn });
   receive('demo-bolt', 'demo-pallet-1', 1000);
   receive('demo-nut', 'demo-tote-1', 200);
+  // An expected delivery for operators to receive line by line (Lists screen).
+  m.push({
+    name: 'createList',
+    args: {
+      listId: DEMO_LIST_ID,
+      type: 'receipt',
+      code: 'PO-4711',
+      partner: 'Schraubenwerk GmbH',
+      references: ['ORDER-2026-118'],
+      lines: [
+        { lineNo: 1, itemId: 'demo-nut', quantity: 20, suggestedPositionId: 'demo-bin-A-01-03' },
+        { lineNo: 2, itemId: 'demo-bolt', quantity: 10, suggestedPositionId: 'demo-bin-A-01-01' },
+        { lineNo: 3, itemId: 'demo-glue', quantity: 6, suggestedPositionId: 'demo-bin-B-01-01' },
+      ],
+    },
+  });
   return m.map((x, i) => ({ ...x, clientID: 'server:demo', id: i + 1 }));
 }
+
+/** The demo's receipt list `PO-4711`. */
+export const DEMO_LIST_ID = '0192f0c8-0000-7000-8000-00000000d471';
 
 /**
  * The `worker` service user jobs sign in as (supervisor: it reads job plans and adjusts

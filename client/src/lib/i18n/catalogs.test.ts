@@ -7,7 +7,12 @@ import {
   POSITION_KINDS,
   RESOLUTION_ACTIONS,
   ROLES,
+  LINE_STATUSES,
+  LIST_STATUSES,
+  LIST_TYPES,
+  REJECTION_CODES,
   inventoryEventData,
+  listEventData,
   syncEventData,
 } from '@floorsync/domain';
 import { de } from './de.js';
@@ -44,6 +49,11 @@ describe('message catalogs', () => {
       ...ROLES.map((r) => `role.${r}`),
       ...Object.keys(inventoryEventData).map((t) => `event.${t}`),
       ...Object.keys(syncEventData).map((t) => `event.${t}`),
+      ...Object.keys(listEventData).map((t) => `event.${t}`),
+      ...REJECTION_CODES.map((c) => `reject.${c}`),
+      ...LIST_TYPES.map((x) => `lists.type.${x}`),
+      ...LIST_STATUSES.map((x) => `lists.status.${x}`),
+      ...LINE_STATUSES.map((x) => `lists.lineStatus.${x}`),
       ...['idle', 'syncing', 'offline', 'signed-out', 'refused', 'update-required'].map(
         (s) => `sync.status.${s}`,
       ),
