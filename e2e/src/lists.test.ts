@@ -129,4 +129,28 @@ describe('movement lists in the web app', () => {
     await screenshot(sup.page, 'lists-board');
     for (const d of [sup, op1, op2]) expect(d.errors).toEqual([]);
   });
+
+  it('a supervisor types in a new list: a bad row is named, the fixed list is created and shown', async () => {
+    const sup = await device(browser, server.base, 'supervisor');
+    await sup.page.goto(`${server.base}/lists`);
+    await sup.page.getByRole('button', { name: 'New list' }).click();
+    await sup.page.getByLabel('Document number').fill('T-77');
+    await sup.page.getByLabel('Lines').fill('BOLT-M8; 5; A-01-01\nNO-SUCH; 2; A-01-02');
+    await sup.page.getByRole('button', { name: 'Create list' }).click();
+    await expect
+      .poll(() => sup.page.getByTestId('new-list-errors').innerText())
+      .toContain('Row 2: unknown item "NO-SUCH"');
+    await sup.page.getByLabel('Lines').fill('BOLT-M8; 5; A-01-01\nNUT-M8; 2; A-01-02');
+    await sup.page.getByRole('button', { name: 'Create list' }).click();
+    await sup.page.getByRole('heading', { name: 'Receipt T-77' }).waitFor();
+    expect(await sup.page.getByTestId('list-line').count()).toBe(2);
+    await synced(sup.page);
+    const token = await server.token('supervisor');
+    const lists = await server.api<{ code: string; lineCount: number }[]>(
+      token,
+      '/api/lists?code=T-77',
+    );
+    expect(lists.map((l) => [l.code, l.lineCount])).toEqual([['T-77', 2]]);
+    expect(sup.errors).toEqual([]);
+  });
 });
