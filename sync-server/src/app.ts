@@ -763,17 +763,20 @@ export function createApp(deps: AppDeps): AppHandle {
     if (type !== undefined && !(LIST_TYPES as readonly string[]).includes(type))
       throw badRequest(`type must be one of ${LIST_TYPES.join(', ')}`);
     const s = c.get('session');
-    const mine = q['mine'] === '1' || !roleAllows(s.user.role, 'supervisor');
+    const supervisor = roleAllows(s.user.role, 'supervisor');
     const rows = await storage.read((tx) =>
       tx.lists({
         ...(status ? { status: status as ListStatus[] } : {}),
         ...(type ? { type: type as ListType } : {}),
         ...(q['code'] ? { code: q['code'] } : {}),
-        ...(mine ? { assignee: s.user.id } : {}),
+        ...(supervisor && q['mine'] === '1' ? { assignee: s.user.id } : {}),
         limit: 1000,
       }),
     );
-    return c.json(rows);
+    // An operator works on the lists assigned to them and on those open for anyone.
+    return c.json(
+      supervisor ? rows : rows.filter((l) => l.assignee === s.user.id || l.assignee === null),
+    );
   });
 
   app.get('/api/lists/:id', requireRole('operator'), async (c) => {
@@ -783,7 +786,8 @@ export function createApp(deps: AppDeps): AppHandle {
       const record = tx.list(id);
       return record && { ...listValue(record, tx.lines(id)) };
     });
-    if (!list || (!roleAllows(s.user.role, 'supervisor') && list.assignee !== s.user.id))
+    const theirs = list?.assignee === s.user.id || list?.assignee === null;
+    if (!list || (!roleAllows(s.user.role, 'supervisor') && !theirs))
       throw notFound('no such list');
     return c.json({ ...list, progress: listProgress(list) });
   });

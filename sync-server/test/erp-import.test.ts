@@ -72,23 +72,47 @@ describe('ERP list import from a folder', () => {
     expect(readdirSync(t.dir).filter((f) => f.endsWith('.csv'))).toEqual([]);
   });
 
-  it('a file dropped twice (or re-sent with another name) creates nothing twice', async () => {
+  it('a file dropped twice (or a document re-sent in another file) creates nothing twice', async () => {
     const t = await setup();
     t.put('a.csv', RECEIPTS);
     await t.drop.scan();
-    // The same bytes again: the same client and mutations, already applied.
+    // The same bytes again, under another name.
     t.put('a-again.csv', RECEIPTS);
     await t.drop.scan();
     expect(t.reports[1]?.outcome).toBe('imported');
-    expect(t.reports[1]?.lists.map((l) => l.status)).toEqual(['duplicate', 'duplicate']);
-    // The same document in another file: refused as existing, reported.
+    expect(t.reports[1]?.lists.map((l) => l.status)).toEqual(['existing', 'existing']);
+    // The same document in another file (an ERP that re-exports open orders): left as it is.
     t.put('b.csv', 'list;line;item;quantity\nPO-100;1;A;99\n');
     await t.drop.scan();
-    expect(t.reports[2]?.outcome).toBe('failed');
-    expect(t.reports[2]?.errors[0]).toMatch(/list PO-100: list .* already exists/);
-    expect(await t.lists()).toHaveLength(2);
-    const failed = t.files('failed');
-    expect(failed.some((f) => f.endsWith('b.csv.errors.txt'))).toBe(true);
+    expect(t.reports[2]).toMatchObject({
+      outcome: 'imported',
+      lists: [{ code: 'PO-100', status: 'existing' }],
+    });
+    const lists = await t.lists();
+    expect(lists).toHaveLength(2);
+    expect(lists.find((l) => l.code === 'PO-100')?.lineCount).toBe(2);
+  });
+
+  it('a list the rules refuse (a lot for an item without lots) fails the whole file before anything is sent', async () => {
+    const t = await setup();
+    t.put('mixed.csv', 'list;line;item;quantity;lot\nPO-1;1;A;5;\nPO-2;1;A;5;LOT-9\n');
+    await t.drop.scan();
+    expect(t.reports[0]?.outcome).toBe('failed');
+    expect(t.reports[0]?.errors).toEqual([
+      'line 3, list PO-2: line 1: A is not lot-tracked; do not give a lot',
+    ]);
+    expect(await t.lists()).toEqual([]);
+  });
+
+  it('a file written again under the same name while the first is imported is a new file', async () => {
+    const t = await setup();
+    t.put('export.csv', RECEIPTS);
+    await t.drop.scan();
+    t.put('export.csv', 'list;line;item;quantity\nPO-200;1;A;1\n');
+    await t.drop.scan();
+    expect(t.reports.map((r) => r.outcome)).toEqual(['imported', 'imported']);
+    expect((await t.lists()).map((l) => l.code).sort()).toEqual(['PO-100', 'PO-101', 'PO-200']);
+    expect(t.files('done').filter((f) => f.endsWith('export.csv'))).toHaveLength(2);
   });
 
   it('a file with an error imports nothing and says which line and column', async () => {

@@ -111,7 +111,8 @@ describe('movement lists over the sync protocol', () => {
     expect(await quantityAt(w.server, w.supervisor.token, 'A', 'P')).toBe(stockBefore);
     expect(await quantityAt(w.server, w.supervisor.token, 'A', 'Q')).toBe(4);
 
-    // A scan against the closed list is refused as stale (and recorded, for the admin).
+    // A scan made offline against the list closed meanwhile: the goods were received, so the
+    // movement is recorded — without the list line, and with a conflict saying why.
     const late = await w.op1.pushOk([
       w.op1.mutation('receiveStock', {
         itemId: 'A',
@@ -121,7 +122,17 @@ describe('movement lists over the sync protocol', () => {
         lineNo: 2,
       }),
     ]);
-    expect(late.results[0]).toMatchObject({ status: 'rejected', error: { code: 'STALE_INTENT' } });
+    expect(late.results[0]).toMatchObject({ status: 'applied' });
+    expect(late.results[0]?.conflicts).toHaveLength(1);
+    expect(await quantityAt(w.server, w.supervisor.token, 'A', 'P')).toBe(stockBefore + 1);
+    expect((await w.get<ListView>(`/api/lists/${R1}`)).lines[1]).toMatchObject({ confirmed: 4 });
+    const conflicts = await w.get<{ kind: string; message: string }[]>(
+      '/api/conflicts?status=open',
+    );
+    expect(conflicts.map((c) => [c.kind, c.message])).toContainEqual([
+      'stale-intent',
+      'list R-1001 is closed: the movement is recorded without the list line',
+    ]);
   });
 
   it('reversing a confirmed line re-opens its quantity', async () => {
@@ -193,11 +204,22 @@ describe('movement lists over the sync protocol', () => {
       }),
       w.op1.mutation('shipStock', { itemId: 'A', from: 'P', quantity: 1, listId: R1, lineNo: 1 }),
     ]);
-    expect(scans.results.map((r) => r.error?.code)).toEqual([
+    // Replayed scans are facts: recorded without the reference that does not fit, flagged.
+    expect(scans.results.map((r) => [r.status, r.conflicts?.length])).toEqual([
+      ['applied', 1],
+      ['applied', 1],
+      ['applied', 1],
+    ]);
+    const flagged = await w.get<{ message: string; detail: { code: string } }[]>(
+      '/api/conflicts?status=open',
+    );
+    const withoutLine = flagged.filter((c) => c.message.endsWith('without the list line'));
+    expect(withoutLine.map((c) => c.detail.code).sort()).toEqual([
+      'LIST_MISMATCH',
       'UNKNOWN_LIST',
       'UNKNOWN_LIST_LINE',
-      'LIST_MISMATCH',
     ]);
+    expect((await w.get<ListView>(`/api/lists/${R1}`)).lines[0]).toMatchObject({ confirmed: 0 });
 
     const bad = await w.server.request('/api/lists?status=finished', { token: w.supervisor.token });
     expect(bad.status).toBe(400);
@@ -206,6 +228,10 @@ describe('movement lists over the sync protocol', () => {
     expect(missing.status).toBe(404);
     const all = await w.get<{ code: string }[]>('/api/lists?status=open&type=receipt');
     expect(all.map((l) => l.code)).toEqual(['R-1']);
+    // Unassigned: open for any operator, on the API as on the device.
+    const forOperator = await w.get<{ code: string }[]>('/api/lists', w.op2.token);
+    expect(forOperator.map((l) => l.code)).toEqual(['R-1']);
+    expect((await w.server.request(`/api/lists/${R1}`, { token: w.op2.token })).status).toBe(200);
   });
 
   it('a new device gets open lists in its snapshot', async () => {

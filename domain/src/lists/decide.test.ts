@@ -496,7 +496,7 @@ describe('assignList and closeList', () => {
 });
 
 describe('confirming a line: the check the replay runs', () => {
-  it('rejects unknown lists and lines, another item, the wrong movement type, half a reference', () => {
+  it('a scan whose list reference does not fit: refused when checked, recorded without the list when it happened', () => {
     const floor = withReceiptList();
     const rcv = (extra: Record<string, unknown>) => ({
       itemId: A,
@@ -504,42 +504,71 @@ describe('confirming a line: the check the replay runs', () => {
       quantity: 1,
       ...extra,
     });
-    floor.rejects('UNKNOWN_LIST', 'receiveStock', rcv({ listId: R2, lineNo: 1 }));
-    expect(floor.rejects('UNKNOWN_LIST_LINE', 'receiveStock', rcv({ listId: R1, lineNo: 9 }))).toBe(
-      'list R-1001 has no line 9',
-    );
-    expect(floor.rejects('LIST_MISMATCH', 'receiveStock', rcv({ listId: R1, lineNo: 2 }))).toBe(
-      `line 2 of R-1001 is for item ${L}, not ${A}`,
-    );
-    floor.ok('receiveStock', { itemId: A, positionId: P, quantity: 5 });
+    const strict = (name: string, args: Record<string, unknown>) =>
+      decideMutation(
+        floor.view,
+        { name, args },
+        { actor: { userId: asUserId('u-1'), role: 'operator' }, mode: 'strict' },
+      );
+    expect(strict('receiveStock', rcv({ listId: R2, lineNo: 1 }))).toMatchObject({
+      kind: 'rejected',
+      code: 'UNKNOWN_LIST',
+    });
+    expect(strict('receiveStock', rcv({ listId: R1, lineNo: 9 }))).toMatchObject({
+      code: 'UNKNOWN_LIST_LINE',
+      message: 'list R-1001 has no line 9',
+    });
+    expect(strict('receiveStock', rcv({ listId: R1, lineNo: 2 }))).toMatchObject({
+      code: 'LIST_MISMATCH',
+      message: `line 2 of R-1001 is for item ${L}, not ${A}`,
+    });
     expect(
-      floor.rejects('LIST_MISMATCH', 'shipStock', {
-        itemId: A,
-        from: P,
-        quantity: 1,
-        listId: R1,
-        lineNo: 1,
-      }),
-    ).toBe('R-1001 is a receipt list: confirm its lines with receiveStock, not shipStock');
+      strict('shipStock', { itemId: A, from: P, quantity: 1, listId: R1, lineNo: 1 }),
+    ).toMatchObject({
+      code: 'LIST_MISMATCH',
+      message: 'R-1001 is a receipt list: confirm its lines with receiveStock, not shipStock',
+    });
+
+    // Replayed facts (record mode): the goods moved; the reference is flagged, not followed.
+    for (const [extra, kind] of [
+      [{ listId: R2, lineNo: 1 }, 'unknown-code'],
+      [{ listId: R1, lineNo: 9 }, 'unknown-code'],
+      [{ listId: R1, lineNo: 2 }, 'invalid-command'],
+    ] as const) {
+      const r = floor.run('receiveStock', rcv(extra));
+      expect(r.outcome).toMatchObject({ kind: 'accepted' });
+      if (r.outcome.kind !== 'accepted') throw new Error('accepted');
+      expect(r.outcome.conflicts.map((c) => c.kind)).toEqual([kind]);
+      expect(r.outcome.events[0]?.data).not.toHaveProperty('listId');
+    }
+    expect(floor.qty(A, P)).toBe(3);
+    expect(floor.line(R1, 1).confirmations).toEqual([]);
+    expect(floor.line(R1, 2).confirmations).toEqual([]);
+    // Half a reference is malformed, in either mode.
     floor.rejects('VALIDATION_FAILED', 'receiveStock', rcv({ listId: R1 }));
     floor.rejects('VALIDATION_FAILED', 'receiveStock', rcv({ lineNo: 1 }));
     expect(conflictKindForRejection('LIST_MISMATCH')).toBe('invalid-command');
-    expect(floor.qty(A, P)).toBe(5);
-    expect(floor.line(R1, 1).confirmations).toEqual([]);
   });
 
-  it('a scan for a closed list is a stale intent, and no stock moves', () => {
+  it('a scan for a list closed meanwhile: the goods are received, the list stays as closed, a conflict says why', () => {
     const floor = withReceiptList();
     floor.ok('closeList', { listId: R1 }, 'supervisor');
-    const message = floor.rejects('STALE_INTENT', 'receiveStock', {
+    const r = floor.run('receiveStock', {
       itemId: A,
       positionId: P,
       quantity: 4,
       listId: R1,
       lineNo: 1,
     });
-    expect(message).toBe('list R-1001 is closed');
-    expect(floor.qty(A, P)).toBe(0);
+    if (r.outcome.kind !== 'accepted') throw new Error('accepted');
+    expect(r.outcome.conflicts).toMatchObject([
+      {
+        kind: 'stale-intent',
+        message: 'list R-1001 is closed: the movement is recorded without the list line',
+      },
+    ]);
+    expect(floor.qty(A, P)).toBe(4);
+    expect(floor.line(R1, 1)).toMatchObject({ confirmed: 0, status: 'cancelled' });
   });
 
   it('movements without a list reference are not the lists module’s business', () => {

@@ -315,8 +315,10 @@ export function listedMovementOfCommand(
 
 /**
  * The integration point for the replay: `null` when the command confirms no list line,
- * otherwise the outcome of `checkListConfirmation`. Run before the inventory decider; a
- * rejection here rejects the mutation, warnings travel with the accepted result.
+ * otherwise the outcome of `checkListConfirmation`. Run before the inventory decider: a
+ * rejection refuses a checked intent, and turns a recorded fact into a movement without the list
+ * reference plus a conflict (see `decideCommand` in sync/decide.ts). The warnings are for a
+ * screen to show before a scan; the fold records the same differences on the line.
  */
 export function checkListedCommand(
   view: ListsView,

@@ -101,8 +101,14 @@ export type ReplayDecision = Decision<DomainEvent>;
 
 /**
  * An inventory or list command, decided: list commands by the lists' decider; a movement that
- * names a list line is checked against the line first (a wrong reference is refused, a
- * difference from the plan is recorded by the fold), then decided as inventory.
+ * names a list line is checked against the line first (a difference from the plan is recorded
+ * by the fold), then decided as inventory.
+ *
+ * A reference that does not fit (an unknown list or line, another item, a list closed
+ * meanwhile) is refused when checked before the fact (`strict`). Replaying what happened on the
+ * floor (`record`), the goods did move: the movement is recorded without the list reference,
+ * and a conflict names the reference, so stock is right and a supervisor sees the scan that
+ * belongs to no list line. (Half a reference is malformed: refused in both modes.)
  */
 function decideCommand(
   view: ReplayView,
@@ -111,7 +117,25 @@ function decideCommand(
 ): ReplayDecision {
   if (isListCommand(command)) return decideListCommand(view, command, { actor: ctx.actor });
   const check = checkListedCommand(view, command);
-  if (check?.kind === 'rejected') return reject(check.code, check.message);
+  if (check?.kind === 'rejected') {
+    const fact = ctx.mode === 'record' && PHYSICAL_FACTS.has(command.name);
+    if (!fact || check.code === 'VALIDATION_FAILED') return reject(check.code, check.message);
+    const { listId, lineNo, ...args } = command.args as {
+      readonly listId?: string;
+      readonly lineNo?: number;
+    };
+    const bare = decideInventory(view, { name: command.name, args } as InventoryCommand, ctx);
+    if (bare.kind === 'rejected') return bare;
+    return accept<DomainEvent>(bare.events, [
+      ...bare.conflicts,
+      {
+        kind: conflictKindForRejection(check.code),
+        key: `list-line/${listId ?? ''}/${lineNo ?? ''}`,
+        message: `${check.message}: the movement is recorded without the list line`,
+        detail: { listId, lineNo, code: check.code },
+      },
+    ]);
+  }
   const decision: InventoryDecision = decideInventory(view, command, ctx);
   return decision;
 }

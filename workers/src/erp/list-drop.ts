@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Item, ListType, Position } from '@floorsync/domain';
-import { parseCsv, readListsCsv } from '@floorsync/domain';
+import type { Item, ListDecideView, ListRecord, ListType, Position } from '@floorsync/domain';
+import {
+  asUserId,
+  decideListCommand,
+  listCodeKey,
+  parseCsv,
+  readListsCsv,
+} from '@floorsync/domain';
+import { PoisonJobError } from '../runner.js';
 import type { SyncApi, SyncSession } from '../sync-api.js';
 import { decodeText } from '../text.js';
 
@@ -18,8 +25,12 @@ import { decodeText } from '../text.js';
  * as existing, never created twice.
  *
  * Folder: `<dir>/*.csv` waiting (the ERP should write a file under another name and rename it
- * in, or the drop waits until it has not changed for `settleMs`); `<dir>/done/` imported, with
- * a `.report.json` beside each; `<dir>/failed/` refused, with a `.errors.txt` saying why.
+ * in, or the drop waits until it has not changed for `settleMs`); `<dir>/processing/` claimed
+ * (moved there first, with a time stamp, so the ERP can reuse a name at once); `<dir>/done/`
+ * imported, with a `.report.json` beside each; `<dir>/failed/` refused, with a `.errors.txt`
+ * saying why. A file is checked whole first — the CSV, and each list against the lists' own
+ * rules and the lists that exist — so a refused file creates nothing (unless the rules change
+ * between the check and the push: then the report names the list that was refused).
  */
 export interface ListDropOptions {
   readonly api: SyncApi;
@@ -55,8 +66,9 @@ export const listIdOf = (type: ListType, code: string): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 };
 
-/** Mutations per push: lists can be long, a push has a size limit. */
-const PUSH_BATCH = 20;
+/** Mutations per push, and their size at most (the push limit is 5 MiB). */
+const PUSH_BATCH = 100;
+const PUSH_BYTES = 3 * 1024 * 1024;
 
 export function startListDrop(o: ListDropOptions): ListDrop {
   const pollMs = o.pollMs ?? 2000;
@@ -64,21 +76,26 @@ export function startListDrop(o: ListDropOptions): ListDrop {
   let running = true;
   let scanning: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
+  const processing = path.join(o.dir, 'processing');
+  /** One session per file (its own client group), kept across retries: no login per attempt. */
+  const sessions = new Map<string, SyncSession>();
 
-  const move = async (file: string, to: 'done' | 'failed', note: string, suffix: string) => {
+  /** Moves a file out of `processing/` with a note beside it. */
+  const finish = async (name: string, to: 'done' | 'failed', note: string, suffix: string) => {
     const folder = path.join(o.dir, to);
     await mkdir(folder, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const target = path.join(folder, `${stamp}-${file}`);
+    const target = path.join(folder, name);
     await writeFile(`${target}${suffix}`, note);
-    await rename(path.join(o.dir, file), target);
+    await rename(path.join(processing, name), target);
   };
 
-  const importFile = async (file: string): Promise<void> => {
-    const bytes = await readFile(path.join(o.dir, file));
-    const fail = async (errors: string[]) => {
-      await move(file, 'failed', `${errors.join('\n')}\n`, '.errors.txt');
-      o.onFile?.({ file, outcome: 'failed', lists: [], errors });
+  /** `name` is in `processing/`, its original name after the time stamp. */
+  const importFile = async (name: string): Promise<void> => {
+    const file = name.replace(/^\d{4}-\d{2}-\d{2}T[\d-]+Z-/, '');
+    const bytes = await readFile(path.join(processing, name));
+    const fail = async (errors: string[], lists: ListDropReport['lists'] = []) => {
+      await finish(name, 'failed', `${errors.join('\n')}\n`, '.errors.txt');
+      o.onFile?.({ file, outcome: 'failed', lists, errors });
     };
     const text = decodeText(bytes);
     if (text === null) return fail(['this is not a CSV text file']);
@@ -91,14 +108,17 @@ export function startListDrop(o: ListDropOptions): ListDrop {
       ]);
     }
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 24);
-    const session: SyncSession = await o.api.session(`erp-lists-${hash}`);
+    let session = sessions.get(hash);
+    if (!session) sessions.set(hash, (session = await o.api.session(`erp-lists-${hash}`)));
     const [items, positions] = await Promise.all([
       session.get<Item[]>('/api/items'),
       session.get<Position[]>('/api/positions'),
     ]);
+    const byId = new Map(items.map((i) => [i.id, i]));
     const bySku = new Map(items.map((i) => [i.sku, i]));
     const byBarcode = new Map(items.flatMap((i) => i.barcodes.map((b) => [b, i] as const)));
     const byCode = new Map(positions.map((p) => [p.code, p]));
+    const positionById = new Map(positions.map((p) => [p.id, p]));
     const report = readListsCsv(
       table,
       {
@@ -113,20 +133,71 @@ export function startListDrop(o: ListDropOptions): ListDrop {
         report.errors.map((e) => `line ${e.line}${e.column ? `, ${e.column}` : ''}: ${e.message}`),
       );
 
+    // The lists' own rules before anything is sent (tracking, positions, codes taken): one
+    // refusal and nothing of the file goes. A list that exists under the id this document
+    // always gets was imported before (another file with the same document): it stays as it
+    // is, and the file still counts as imported.
+    const existing = new Map<string, ListRecord>();
+    for (const l of report.lists) {
+      const q = `/api/lists?type=${l.args.type}&code=${encodeURIComponent(l.args.code)}`;
+      for (const found of await session.get<ListRecord[]>(q))
+        existing.set(listCodeKey(found.type, found.code), found);
+    }
+    const view: ListDecideView = {
+      item: (id) => byId.get(id),
+      position: (id) => positionById.get(id),
+      list: (id) => [...existing.values()].find((x) => x.id === id),
+      listByCode: (type, code) => existing.get(listCodeKey(type, code)),
+      line: () => undefined,
+    };
+    const already = new Set<number>();
+    const refusals: string[] = [];
+    report.lists.forEach((l, k) => {
+      const same = existing.get(listCodeKey(l.args.type, l.args.code));
+      if (same?.id === l.args.listId) {
+        already.add(k);
+        return;
+      }
+      const d = decideListCommand(
+        view,
+        { name: 'createList', args: l.args },
+        { actor: { userId: asUserId('erp'), role: 'supervisor' } },
+      );
+      if (d.kind === 'rejected') refusals.push(`line ${l.line}, list ${l.args.code}: ${d.message}`);
+    });
+    if (refusals.length > 0) return fail(refusals);
+
+    // List k is mutation k of this file's client, whatever happened before: a re-sent file
+    // is answered "duplicate". Batches stay well under the push size limit.
     const outcomes: { code: string; status: string }[] = [];
     const errors: string[] = [];
-    for (let i = 0; i < report.lists.length; i += PUSH_BATCH) {
-      const batch = report.lists.slice(i, i + PUSH_BATCH);
-      const res = await session.push(
-        batch.map((l, k) => ({ id: i + k + 1, name: 'createList', args: l.args })),
-      );
-      for (const [k, r] of res.results.entries()) {
-        const l = batch[k];
+    let k = 0;
+    while (k < report.lists.length) {
+      const batch: { id: number; name: string; args: unknown }[] = [];
+      let bytes = 0;
+      while (k < report.lists.length && batch.length < PUSH_BATCH) {
+        const args = (report.lists[k] as { args: unknown }).args;
+        const size = JSON.stringify(args).length;
+        if (batch.length > 0 && bytes + size > PUSH_BYTES) break;
+        batch.push({ id: k + 1, name: 'createList', args });
+        bytes += size;
+        k++;
+      }
+      const res = await session.push(batch);
+      for (const r of res.results as readonly {
+        id: number;
+        status: string;
+        error?: { code: string; message: string };
+      }[]) {
+        const l = report.lists[r.id - 1];
         if (!l) continue;
-        const result = r as { status: string; error?: { code: string; message: string } };
-        outcomes.push({ code: l.args.code, status: result.status });
-        if (result.status === 'rejected')
-          errors.push(`line ${l.line}, list ${l.args.code}: ${result.error?.message ?? 'refused'}`);
+        const existed = already.has(r.id - 1);
+        const ok = !r.error && (r.status === 'applied' || r.status === 'duplicate');
+        outcomes.push({ code: l.args.code, status: existed ? 'existing' : r.status });
+        // A refusal now (or, re-sent, the refusal the first attempt got) is an error, unless
+        // the list was there already.
+        if (!ok && !existed)
+          errors.push(`line ${l.line}, list ${l.args.code}: ${r.error?.message ?? r.status}`);
       }
     }
     const result: ListDropReport = {
@@ -135,33 +206,58 @@ export function startListDrop(o: ListDropOptions): ListDrop {
       lists: outcomes,
       errors,
     };
-    // Sent: what the server refused (a list that exists) is in the report, the rest is in.
-    await move(
-      file,
-      result.outcome === 'imported' ? 'done' : 'failed',
-      result.outcome === 'imported'
-        ? `${JSON.stringify(result, null, 2)}\n`
-        : `${errors.join('\n')}\n`,
-      result.outcome === 'imported' ? '.report.json' : '.errors.txt',
-    );
+    if (result.outcome === 'imported')
+      await finish(name, 'done', `${JSON.stringify(result, null, 2)}\n`, '.report.json');
+    else await finish(name, 'failed', `${errors.join('\n')}\n`, '.errors.txt');
     o.onFile?.(result);
   };
 
+  /** A failure the same file cannot get past: it goes to `failed/`, the folder moves on. */
+  const permanent = (error: unknown): boolean =>
+    error instanceof PoisonJobError ||
+    ['EACCES', 'EPERM', 'ENAMETOOLONG', 'EISDIR'].includes(
+      (error as NodeJS.ErrnoException | null)?.code ?? '',
+    );
+
   const scanOnce = async (): Promise<void> => {
-    const names = (await readdir(o.dir, { withFileTypes: true }).catch(() => []))
+    await mkdir(processing, { recursive: true });
+    // Claim new files first: renamed into processing/, so a file the ERP writes again under the
+    // same name meanwhile is a new file, not this one changed under our feet.
+    const waiting = (await readdir(o.dir, { withFileTypes: true }).catch(() => []))
       .filter((d) => d.isFile() && d.name.toLowerCase().endsWith('.csv'))
       .map((d) => d.name)
       .sort();
-    for (const name of names) {
-      if (!running) return;
+    for (const name of waiting) {
       const info = await stat(path.join(o.dir, name)).catch(() => null);
       if (!info || Date.now() - info.mtimeMs < settleMs) continue;
+      // Written a moment ago with an old time stamp (a copy that keeps it): wait for its size
+      // to stay the same for a moment.
+      await new Promise((r) => setTimeout(r, 50));
+      const again = await stat(path.join(o.dir, name)).catch(() => null);
+      if (!again || again.size !== info.size) continue;
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      await rename(path.join(o.dir, name), path.join(processing, `${stamp}-${name}`)).catch(
+        (error: unknown) => o.onError?.(error),
+      );
+    }
+    const claimed = (await readdir(processing).catch(() => []))
+      .filter((n) => n.toLowerCase().endsWith('.csv'))
+      .sort();
+    for (const name of claimed) {
+      if (!running) return;
       try {
         await importFile(name);
       } catch (error) {
-        // The server did not answer, or the file vanished: left where it is, tried again.
-        o.onError?.(error);
-        return;
+        if (permanent(error)) {
+          const message = error instanceof Error ? error.message : String(error);
+          await finish(name, 'failed', `${message}\n`, '.errors.txt').catch(() => undefined);
+          o.onFile?.({ file: name, outcome: 'failed', lists: [], errors: [message] });
+        } else {
+          // The server did not answer: the file stays claimed, tried again on the next scan;
+          // the others still go now.
+          sessions.clear();
+          o.onError?.(error);
+        }
       }
     }
   };

@@ -634,6 +634,8 @@ export class SyncEngine {
     const snapshotPage = clears || (this.cookie !== null && typeof this.cookie === 'object');
     let state = clears ? initialState() : overlayState(this.confirmed);
     let lists = clears ? initialListsState() : this.confirmedLists;
+    // Snapshot entries of lists, applied together (before the next event, and at the end).
+    const listEntries = new Map<string, MovementList | null>();
     const touched = new Map<string, unknown>();
     const events: EventRow[] = [];
     let entries = 0;
@@ -644,10 +646,17 @@ export class SyncEngine {
         if (!clears && at !== null && e.seq <= at) continue;
         events.push(e);
         // Lists first, from the state before the event (a reversal finds its line there).
+        lists = flushLists(lists, listEntries);
         const listIds = new Set(listChangesOf(listsReadViewOf(lists), e).map(listIdOfChange));
         if (listIds.size > 0) {
           lists = evolveLists(lists, e);
-          for (const id of listIds) touched.set(listKey(id), lists.lists.get(id) ?? null);
+          for (const id of listIds) {
+            const l = lists.lists.get(id) ?? null;
+            // A closed list leaves the device, as it leaves the server's snapshot (a tombstone).
+            const kept = l && l.status !== 'closed' ? l : null;
+            touched.set(listKey(id), kept);
+            if (!kept) listEntries.set(listKey(id), null);
+          }
         }
         if (isInventoryEvent(e)) {
           const changes = changesOf({ ...e, id: asEventId(e.id) });
@@ -659,11 +668,12 @@ export class SyncEngine {
       } else if (op.key.startsWith('s/')) {
         entries++;
         if (op.key.startsWith('s/list/'))
-          lists = withList(lists, op.op === 'put' ? (op.value as MovementList) : null, op.key);
+          listEntries.set(op.key, op.op === 'put' ? (op.value as MovementList) : null);
         state = applyEntry(state, op.key, op.op === 'put' ? op.value : null);
         touched.set(op.key, op.op === 'put' ? op.value : null);
       }
     }
+    lists = flushLists(lists, listEntries);
     const lmid = res.lastMutationIDChanges[this.clientID];
     const acked = lmid ?? this.acked;
     const db = this.o.db;
@@ -828,8 +838,17 @@ function writeGuessed(idb: IDBDatabase, row: OutboxRow, guess: number): Promise<
   });
 }
 
-/** The lists with one snapshot entry applied: `list` under its key, or none (`null`). */
-function withList(state: ListsState, list: MovementList | null, key: string): ListsState {
-  const others = [...state.lists.values()].filter((l) => listKey(l.id) !== key);
-  return listsStateOf(list ? [...others, list] : others);
+/**
+ * The lists with snapshot entries applied (`null`: gone), in one rebuild however many there
+ * are; `entries` is emptied.
+ */
+function flushLists(state: ListsState, entries: Map<string, MovementList | null>): ListsState {
+  if (entries.size === 0) return state;
+  const byKey = new Map([...state.lists.values()].map((l) => [listKey(l.id), l] as const));
+  for (const [key, list] of entries) {
+    if (list && list.status !== 'closed') byKey.set(key, list);
+    else byKey.delete(key);
+  }
+  entries.clear();
+  return listsStateOf(byKey.values());
 }
