@@ -1,0 +1,161 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FakePrinter, FakePrinterMode } from '../../test/fake-printer.js';
+import { closedPort, startFakePrinter } from '../../test/fake-printer.js';
+import { inProcessQueue } from '../queue/in-process.js';
+import type { JobContext, RunnerEvent } from '../runner.js';
+import { PoisonJobError, startRunner } from '../runner.js';
+import type { PrintLabelsPayload, PrintReport } from './job.js';
+import { PRINT_LABELS, printLabelsJob, printLabelsPayload } from './job.js';
+import { renderZpl } from './zpl.js';
+
+const context = (): JobContext => ({
+  jobId: 'print-1',
+  attempt: 1,
+  signal: new AbortController().signal,
+});
+
+const payload = (port: number, extra: Record<string, unknown> = {}): PrintLabelsPayload =>
+  printLabelsPayload.parse({
+    printer: { host: '127.0.0.1', port },
+    size: '100x50',
+    labels: [
+      { kind: 'position', code: 'A-01-02-03', name: 'Gang A' },
+      { kind: 'container', sscc: '106141411234567897', code: '106141411234567897' },
+    ],
+    ...extra,
+  });
+
+let printer: FakePrinter | null = null;
+afterEach(async () => {
+  await printer?.close();
+  printer = null;
+});
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the job to fail');
+}
+
+describe('print-labels job', () => {
+  it('is a job kind the bus can carry, with defaults for port, status and size', () => {
+    expect(PRINT_LABELS).toMatch(/^[a-z][a-z0-9-]{0,63}$/);
+    const p = printLabelsPayload.parse({
+      printer: { host: 'zebra-7' },
+      labels: [{ kind: 'position', code: 'B-1' }],
+    });
+    expect(p.printer).toEqual({ host: 'zebra-7', port: 9100, hostStatus: true });
+    expect(p.size).toBe('4x6');
+    expect(printLabelsPayload.safeParse({ printer: { host: '' }, labels: [] }).success).toBe(false);
+  });
+
+  it('ready: prints the rendered ZPL and reports the printer status', async () => {
+    printer = await startFakePrinter('ready');
+    const reports: PrintReport[] = [];
+    const job = printLabelsJob({ report: (r) => Promise.resolve(void reports.push(r)) });
+    const p = payload(printer.port);
+    await job.run(p, context());
+    expect(printer.received().toString('utf8')).toBe(`${renderZpl(p.labels, p.size)}~HS`);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ ok: true, jobId: 'print-1', status: { paperOut: false } });
+  });
+
+  it.each([
+    ['paper-out', 'paper out'],
+    ['head-open', 'head open'],
+    ['paused', 'paused'],
+  ] as const)(
+    '%s: fails for good, with the printer status in the message',
+    async (mode: FakePrinterMode, problem: string) => {
+      printer = await startFakePrinter(mode);
+      const error = await failure(printLabelsJob().run(payload(printer.port), context()));
+      expect(error).toBeInstanceOf(PoisonJobError);
+      expect(error.message).toContain(`reports ${problem}`);
+      expect(error.message).toContain('do not send them again');
+      expect(error.message).toContain('~HS: 030,');
+    },
+  );
+
+  it('no answer: fails for good (the labels may be out), saying so', async () => {
+    printer = await startFakePrinter('silent');
+    const job = printLabelsJob({ send: { statusTimeoutMs: 100 } });
+    const error = await failure(job.run(payload(printer.port), context()));
+    expect(error).toBeInstanceOf(PoisonJobError);
+    expect(error.message).toContain('did not answer ~HS');
+  });
+
+  it('connection refused: a plain error, so the runner retries it', async () => {
+    const error = await failure(printLabelsJob().run(payload(await closedPort()), context()));
+    expect(error).not.toBeInstanceOf(PoisonJobError);
+    expect(error.message).toContain('refused the connection');
+  });
+
+  it('a label that breaks a GS1 rule is poison, and nothing is sent', async () => {
+    printer = await startFakePrinter('ready');
+    const p = payload(printer.port, {
+      labels: [
+        {
+          kind: 'container',
+          sscc: '106141411234567897',
+          code: 'P-1',
+          contents: { gtin: '09506000134352' },
+        },
+      ],
+    });
+    const error = await failure(printLabelsJob().run(p, context()));
+    expect(error).toBeInstanceOf(PoisonJobError);
+    expect(error.message).toBe('container label: (02) needs (37) beside it');
+    expect(printer.connections).toHaveLength(0);
+  });
+
+  it('a printer without host status: "sent", no status', async () => {
+    printer = await startFakePrinter('silent');
+    const reports: PrintReport[] = [];
+    const job = printLabelsJob({ report: (r) => Promise.resolve(void reports.push(r)) });
+    await job.run(
+      payload(printer.port, {
+        printer: { host: '127.0.0.1', port: printer.port, hostStatus: false },
+      }),
+      context(),
+    );
+    expect(reports[0]).toMatchObject({ ok: true, status: null });
+  });
+
+  it('through the runner: refused is retried with backoff; paper out is dead-lettered and reported', async () => {
+    const queue = inProcessQueue();
+    const events: RunnerEvent[] = [];
+    const reports: PrintReport[] = [];
+    printer = await startFakePrinter('paper-out');
+    const runner = await startRunner({
+      queue,
+      handlers: [printLabelsJob({ report: (r) => Promise.resolve(void reports.push(r)) })],
+      baseBackoffMs: 10,
+      maxBackoffMs: 20,
+      maxAttempts: 3,
+      onEvent: (e) => events.push(e),
+    });
+    const refused = await closedPort();
+    await queue.enqueue({ id: 'j-refused', kind: PRINT_LABELS, payload: payload(refused) });
+    await queue.enqueue({ id: 'j-paper', kind: PRINT_LABELS, payload: payload(printer.port) });
+    const end = Date.now() + 10_000;
+    while (events.filter((e) => e.type === 'dead').length < 2 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await runner.drain();
+
+    const retries = events.filter((e) => e.type === 'retry' && e.job.id === 'j-refused');
+    expect(retries.length).toBe(2);
+    const letters = await queue.deadLetters();
+    const reasons = Object.fromEntries(
+      letters.map((l) => [(l.job as { id: string }).id, l.reason]),
+    );
+    expect(reasons['j-refused']).toMatch(/^gave up after 3 attempts; last error: .*refused/);
+    expect(reasons['j-paper']).toContain('reports paper out');
+    // The paper-out job ran once: its labels were not sent twice.
+    expect(printer.connections).toHaveLength(1);
+    expect(reports.map((r) => r.ok)).toEqual([false, false]);
+  });
+});

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import type { JobHandler } from '../runner.js';
+import { JobInterruptedError, PoisonJobError } from '../runner.js';
+import { LabelError, labelSchema, labelSizeSchema } from './model.js';
+import type { PrinterStatus, SendOptions } from './printer.js';
+import { PrinterError, describeStatus, sendToPrinter } from './printer.js';
+import { renderZpl } from './zpl.js';
+
+/**
+ * The job kind. Integration adds it where job kinds are listed (it matches `JOB_KIND` in
+ * `domain/src/sync/bus.ts`: one subject token).
+ */
+export const PRINT_LABELS = 'print-labels';
+
+export const printLabelsPayload = z.object({
+  /**
+   * Where to print. The server fills this in from its configured printers: a client names a
+   * printer, it never supplies an address (a worker would connect wherever it was told).
+   */
+  printer: z.object({
+    host: z.string().trim().min(1).max(253),
+    port: z.number().int().min(1).max(65_535).default(9100),
+    /** False for printers that do not answer `~HS`: the job then reports "sent", no status. */
+    hostStatus: z.boolean().default(true),
+  }),
+  size: labelSizeSchema.default('4x6'),
+  labels: z.array(labelSchema).min(1).max(500),
+});
+export type PrintLabelsPayload = z.infer<typeof printLabelsPayload>;
+
+/** What became of a print job, for whoever asked for it (a device waiting, a jobs screen). */
+export type PrintReport =
+  | {
+      readonly ok: true;
+      readonly payload: PrintLabelsPayload;
+      readonly jobId: string;
+      /** Null when the printer was not asked (`hostStatus: false`). */
+      readonly status: PrinterStatus | null;
+    }
+  | { readonly ok: false; readonly payload: PrintLabelsPayload; readonly reason: string };
+
+export interface PrintLabelsOptions {
+  readonly send?: Omit<SendOptions, 'hostStatus'>;
+  /** Told the outcome: on success, and once the job is given up on. Best effort. */
+  readonly report?: (report: PrintReport) => Promise<void>;
+}
+
+/**
+ * Renders the labels as ZPL and sends them to the printer in one connection, with `~HS` after
+ * them; succeeds when the printer reports nothing in the way.
+ *
+ * - Labels that cannot be drawn (GS1 rules, too long for the label): poison.
+ * - The printer refuses the connection, is unreachable, or the connection drops while the job
+ *   is written: a plain error, retried with the runner's backoff (no whole label can be in the
+ *   printer yet).
+ * - The printer took the job and reports paper out, head open, pause…: poison, with its
+ *   status in the message. Not retried: the labels wait in the printer and come out once it
+ *   is fixed; sending them again would print them twice.
+ * - The printer took the job and did not answer, or answered nonsense: poison too, for the
+ *   same reason.
+ */
+export function printLabelsJob(options: PrintLabelsOptions = {}): JobHandler<PrintLabelsPayload> {
+  return {
+    kind: PRINT_LABELS,
+    payload: printLabelsPayload,
+    async run(payload, { jobId, signal }) {
+      let zpl: string;
+      try {
+        zpl = renderZpl(payload.labels, payload.size);
+      } catch (error) {
+        if (error instanceof LabelError) throw new PoisonJobError(error.message, { cause: error });
+        throw error;
+      }
+      if (signal.aborted) throw new JobInterruptedError('stopped before printing');
+      const { host, port, hostStatus } = payload.printer;
+      let outcome;
+      try {
+        outcome = await sendToPrinter({ host, port }, zpl, { ...options.send, hostStatus });
+      } catch (error) {
+        if (error instanceof PrinterError && !error.retryable) {
+          throw new PoisonJobError(error.message, { cause: error });
+        }
+        throw error;
+      }
+      if (!outcome.ok) {
+        throw new PoisonJobError(
+          `printer ${host}:${port} took ${payload.labels.length} label(s) but reports ` +
+            `${describeStatus(outcome.status)}: they print once that is fixed — do not send ` +
+            `them again (~HS: ${outcome.status.raw.join(' | ')})`,
+        );
+      }
+      // The labels are out: a failing report must not make the runner print them again.
+      await options.report?.({ ok: true, payload, jobId, status: outcome.status }).catch(() => {});
+    },
+    async onDead(payload, reason) {
+      await options.report?.({ ok: false, payload, reason });
+    },
+  };
+}
