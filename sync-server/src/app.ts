@@ -24,6 +24,8 @@ import {
 import type { z } from 'zod';
 import type { PasswordHasher } from './auth/passwords.js';
 import { listValue } from './storage/lists.js';
+import type { LabelPrinter } from './labels/routes.js';
+import { labelRoutes } from './labels/routes.js';
 import { LoginThrottle } from './auth/throttle.js';
 import { hashToken, newToken } from './auth/tokens.js';
 import type { Bus } from './bus/port.js';
@@ -67,6 +69,8 @@ export interface AppDeps {
   readonly metrics?: Metrics;
   /** Where started jobs go (the workers' queue); without it, jobs can be checked, not started. */
   readonly jobs?: JobSink;
+  /** Network label printers a device may print on (`LABEL_PRINTERS`). */
+  readonly printers?: readonly LabelPrinter[];
   /** The outbox relay, when this process runs one (NATS): its state in /health and /metrics. */
   readonly relay?: { status(): RelayStatus };
   readonly config?: {
@@ -924,6 +928,14 @@ export function createApp(deps: AppDeps): AppHandle {
   });
 
   jobRoutes(app, { storage, clock, newId, requireRole, jobs: deps.jobs });
+  labelRoutes(app, {
+    storage,
+    clock,
+    newId,
+    requireRole,
+    jobs: deps.jobs,
+    printers: deps.printers ?? [],
+  });
 
   deps.staticRoutes?.(app);
 

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { LabelPrinter } from './labels/routes.js';
+import { parsePrinters } from './labels/routes.js';
 
 /**
  * The environment, validated once at start (ARCHITECTURE.md "Configuration"). Only
@@ -26,6 +28,7 @@ const envSchema = z.object({
   ERP_EXPORT_URL: z.url().optional().or(z.literal('')),
   ERP_EXPORT_AUTHORIZATION: z.string().optional(),
   ERP_IMPORT_DIR: z.string().optional(),
+  LABEL_PRINTERS: z.string().optional(),
   ERP_IMPORT_TYPE: z.enum(['receipt', 'shipment', 'transfer']).default('receipt'),
   WORKER_PASSWORD: z
     .string()
@@ -50,6 +53,8 @@ export interface Config {
   readonly clientDir: string | undefined;
   /** The `worker` service user's password (workers sign in with it); unset: random per start. */
   readonly workerPassword: string | undefined;
+  /** Network label printers (`LABEL_PRINTERS`, `id=host[:port][/size],…`). */
+  readonly printers: readonly LabelPrinter[];
   /** Embedded ERP import of movement lists from CSV files dropped in a folder. */
   readonly erpImport:
     { readonly dir: string; readonly defaultType: 'receipt' | 'shipment' | 'transfer' } | undefined;
@@ -81,6 +86,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     pokeIntervalMs: e.POKE_INTERVAL_MS,
     clientDir: e.CLIENT_DIR,
     workerPassword: e.WORKER_PASSWORD === '' ? undefined : e.WORKER_PASSWORD,
+    printers: parsePrinters(e.LABEL_PRINTERS),
     erpImport: e.ERP_IMPORT_DIR
       ? { dir: path.resolve(e.ERP_IMPORT_DIR), defaultType: e.ERP_IMPORT_TYPE }
       : undefined,

@@ -31,6 +31,8 @@ import {
   httpPlugin,
   inProcessQueue,
   natsQueue,
+  printLabelsJob,
+  reportToServer,
   startExporter,
   startListDrop,
   startRunner,
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
     config: { sessionTtlMs: config.sessionTtlMs, pokeIntervalMs: config.pokeIntervalMs },
     ...(relay ? { relay } : {}),
     jobs: queue,
+    printers: config.printers,
     staticRoutes: (app) => {
       if (existsSync(path.join(clientDir, 'index.html'))) {
         const root = path.relative(process.cwd(), clientDir);
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
       const api = new SyncApi({ base, username: WORKER_USERNAME, password });
       runner = await startRunner({
         queue,
-        handlers: [bulkAdjustJob(api)],
+        handlers: [bulkAdjustJob(api), printLabelsJob({ report: reportToServer(api) })],
         onEvent: (e) => {
           if (e.type === 'done')
             log.log('info', 'job done', { job: e.job.id, ms: Math.round(e.ms) });

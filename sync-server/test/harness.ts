@@ -1,3 +1,4 @@
+import type { LabelPrinter } from '../src/labels/routes.js';
 import type { JobSink } from '../src/jobs/routes.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,6 +60,7 @@ export async function startServer(
     dir?: string;
     pokeIntervalMs?: number;
     jobs?: JobSink;
+    printers?: readonly LabelPrinter[];
   } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'floorsync-test-'));
@@ -84,6 +86,7 @@ export async function startServer(
     clock: clock.now,
     newId,
     ...(options.jobs ? { jobs: options.jobs } : {}),
+    ...(options.printers ? { printers: options.printers } : {}),
     config: {
       heartbeatMs: 200,
       ...(options.pokeIntervalMs !== undefined ? { pokeIntervalMs: options.pokeIntervalMs } : {}),
@@ -238,7 +241,12 @@ export const masterData = [
 
 /** Starts a server with admin + a supervisor device that defined the master data. */
 export async function warehouseServer(
-  options: { storage?: Storage; pokeIntervalMs?: number; jobs?: JobSink } = {},
+  options: {
+    storage?: Storage;
+    pokeIntervalMs?: number;
+    jobs?: JobSink;
+    printers?: readonly LabelPrinter[];
+  } = {},
 ) {
   const server = await startServer(options);
   const admin = await server.login('admin', ADMIN_PASSWORD);
@@ -253,7 +261,9 @@ export async function warehouseServer(
 }
 
 /** The warehouse server plus two operators' devices, `op1` and `op2`. */
-export async function warehouseWithOperators(options: { storage?: Storage } = {}) {
+export async function warehouseWithOperators(
+  options: { storage?: Storage; jobs?: JobSink; printers?: readonly LabelPrinter[] } = {},
+) {
   const w = await warehouseServer(options);
   const op1 = new Device(w.server, await w.server.login('op1', 'op1-password'));
   const op2 = new Device(w.server, await w.server.login('op2', 'op2-password'));

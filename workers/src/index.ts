@@ -18,3 +18,4 @@ export { renderPdf } from './labels/pdf.js';
 export type { PdfOptions } from './labels/pdf.js';
 export * from './labels/printer.js';
 export * from './labels/job.js';
+export { reportToServer } from './labels/report.js';

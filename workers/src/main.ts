@@ -19,6 +19,8 @@ import type { RunnerEvent } from './runner.js';
 import { startRunner } from './runner.js';
 import { SyncApi } from './sync-api.js';
 import { startListDrop } from './erp/list-drop.js';
+import { printLabelsJob } from './labels/job.js';
+import { reportToServer } from './labels/report.js';
 
 const env = z
   .object({
@@ -57,7 +59,10 @@ async function main(): Promise<void> {
   });
   const runner = await startRunner({
     queue,
-    handlers: [bulkAdjustJob(api, { batch: config.WORKER_BATCH })],
+    handlers: [
+      bulkAdjustJob(api, { batch: config.WORKER_BATCH }),
+      printLabelsJob({ report: reportToServer(api) }),
+    ],
     concurrency: config.WORKER_CONCURRENCY,
     onEvent: (e: RunnerEvent) => {
       if (e.type === 'done')

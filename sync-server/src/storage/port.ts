@@ -298,8 +298,12 @@ export interface WriteTx extends ReadTx {
 export interface JobRow {
   readonly id: string;
   readonly kind: string;
-  /** `validated` (checked, waiting for a go), `queued` (handed to the workers), `cancelled`, `failed`. */
-  readonly status: 'validated' | 'queued' | 'cancelled' | 'failed';
+  /**
+   * `validated` (checked, waiting for a go), `queued` (handed to the workers), `cancelled`,
+   * `failed`; `completed` for jobs whose worker reports the end itself (printing), where
+   * progress is not read from the log.
+   */
+  readonly status: 'validated' | 'queued' | 'completed' | 'cancelled' | 'failed';
   readonly createdBy: string;
   readonly createdAt: string;
   readonly fileName: string | null;

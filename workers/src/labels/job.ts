@@ -25,6 +25,8 @@ export const printLabelsPayload = z.object({
   }),
   size: labelSizeSchema.default('4x6'),
   labels: z.array(labelSchema).min(1).max(500),
+  /** The asker's record of this job (the server's job id), handed back in the report. */
+  ref: z.string().max(128).optional(),
 });
 export type PrintLabelsPayload = z.infer<typeof printLabelsPayload>;
 

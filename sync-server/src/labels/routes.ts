@@ -1,0 +1,213 @@
+import type { Hono, MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import {
+  LabelError,
+  PRINT_LABELS,
+  labelSchema,
+  labelSizeSchema,
+  renderPdf,
+  renderZpl,
+} from '@floorsync/workers';
+import type { Env } from '../app.js';
+import type { JobSink } from '../jobs/routes.js';
+import { HttpProblem, badRequest, notFound } from '../http/problem.js';
+import type { Storage } from '../storage/port.js';
+
+/**
+ * Labels: a PDF for an office printer, at once; or ZPL for a network label printer, as a job a
+ * worker sends on TCP 9100, whose outcome (the printer's own status) the device then reads.
+ * Printers are configured on the server (`LABEL_PRINTERS`): a device names one, never an
+ * address, so nobody can make a worker connect elsewhere.
+ */
+export interface LabelPrinter {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly size: '4x6' | '100x50';
+}
+
+/**
+ * `LABEL_PRINTERS`: `id=host[:port][/size]`, comma-separated, e.g.
+ * `dock=10.0.4.20:9100/4x6,office=zebra-2.local/100x50` (port 9100 and size 4x6 by default).
+ */
+export function parsePrinters(raw: string | undefined): LabelPrinter[] {
+  if (!raw?.trim()) return [];
+  return raw.split(',').map((entry) => {
+    const m =
+      /^\s*([a-z0-9][a-z0-9_-]{0,31})=([A-Za-z0-9.-]{1,253})(?::(\d{1,5}))?(?:\/(4x6|100x50))?\s*$/.exec(
+        entry,
+      );
+    if (!m)
+      throw new Error(
+        `LABEL_PRINTERS: "${entry.trim()}" is not id=host[:port][/size] (size 4x6 or 100x50)`,
+      );
+    const port = m[3] ? Number(m[3]) : 9100;
+    if (port < 1 || port > 65_535) throw new Error(`LABEL_PRINTERS: bad port in "${entry.trim()}"`);
+    return {
+      id: m[1] as string,
+      host: m[2] as string,
+      port,
+      size: (m[4] ?? '4x6') as LabelPrinter['size'],
+    };
+  });
+}
+
+const labelsSchema = z
+  .array(labelSchema)
+  .min(1, 'no labels')
+  .max(200, 'at most 200 labels at once');
+const pdfRequest = z.strictObject({
+  size: labelSizeSchema.default('4x6'),
+  sheet: z.enum(['label', 'a4']).default('label'),
+  labels: labelsSchema,
+});
+const printRequest = z.strictObject({ printerId: z.string().min(1).max(32), labels: labelsSchema });
+const resultRequest = z.strictObject({
+  ok: z.boolean(),
+  status: z.string().max(500).nullable().optional(),
+  reason: z.string().max(2000).optional(),
+});
+
+const unprintable = (detail: string) =>
+  new HttpProblem(422, 'UNPRINTABLE_LABEL', 'The label cannot be drawn', detail);
+
+const parsed = <T>(schema: z.ZodType<T>, body: unknown): T => {
+  const r = schema.safeParse(body);
+  if (!r.success)
+    throw badRequest(
+      r.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+        .join('; '),
+    );
+  return r.data;
+};
+
+export function labelRoutes(
+  app: Hono<Env>,
+  o: {
+    readonly storage: Storage;
+    readonly clock: () => Date;
+    readonly newId: () => string;
+    readonly requireRole: (role: 'operator' | 'supervisor') => MiddlewareHandler<Env>;
+    readonly jobs: JobSink | undefined;
+    readonly printers: readonly LabelPrinter[];
+  },
+): void {
+  app.get('/api/labels/printers', o.requireRole('operator'), (c) =>
+    c.json(o.printers.map((p) => ({ id: p.id, size: p.size }))),
+  );
+
+  app.post('/api/labels/pdf', o.requireRole('operator'), async (c) => {
+    const req = parsed(pdfRequest, await c.req.json().catch(() => undefined));
+    let pdf: Uint8Array;
+    try {
+      pdf = await renderPdf(req.labels, {
+        size: req.size,
+        ...(req.sheet === 'a4' ? { sheet: 'a4' } : {}),
+      });
+    } catch (error) {
+      if (error instanceof LabelError) throw unprintable(error.message);
+      throw error;
+    }
+    return c.body(pdf as Uint8Array<ArrayBuffer>, 200, {
+      'content-type': 'application/pdf',
+      'content-disposition': 'inline; filename="labels.pdf"',
+    });
+  });
+
+  app.post('/api/labels/print', o.requireRole('operator'), async (c) => {
+    const req = parsed(printRequest, await c.req.json().catch(() => undefined));
+    const printer = o.printers.find((p) => p.id === req.printerId);
+    if (!printer) throw notFound(`no printer "${req.printerId}" (see GET /api/labels/printers)`);
+    // Drawn here first, so a label that cannot be printed is refused now, not in a worker.
+    try {
+      renderZpl(req.labels, printer.size);
+    } catch (error) {
+      if (error instanceof LabelError) throw unprintable(error.message);
+      throw error;
+    }
+    if (!o.jobs)
+      throw new HttpProblem(
+        503,
+        'NO_WORKERS',
+        'Service unavailable',
+        'no job queue on this server',
+      );
+    const user = c.get('session').user;
+    const id = o.newId();
+    const now = o.clock().toISOString();
+    await o.storage.write((tx) =>
+      tx.createJob(
+        {
+          id,
+          kind: PRINT_LABELS,
+          status: 'queued',
+          createdBy: user.id,
+          createdAt: now,
+          fileName: printer.id,
+          rows: req.labels.length,
+          total: req.labels.length,
+          errors: [],
+          startedAt: now,
+          error: null,
+        },
+        [],
+      ),
+    );
+    try {
+      await o.jobs.enqueue({
+        id: `${id}:print`,
+        kind: PRINT_LABELS,
+        payload: {
+          printer: { host: printer.host, port: printer.port },
+          size: printer.size,
+          labels: req.labels,
+          ref: id,
+        },
+      });
+    } catch (error) {
+      await o.storage.write((tx) =>
+        tx.updateJob(id, {
+          status: 'failed',
+          error: `the job queue did not take it: ${String(error)}`,
+        }),
+      );
+      throw new HttpProblem(
+        503,
+        'QUEUE_UNAVAILABLE',
+        'Service unavailable',
+        'the job queue did not take the labels; try again',
+      );
+    }
+    return c.json({ id, state: 'queued', printer: printer.id }, 202);
+  });
+
+  app.get('/api/labels/jobs/:id', o.requireRole('operator'), async (c) => {
+    const s = c.get('session');
+    const job = await o.storage.read((tx) => tx.job(c.req.param('id')));
+    const supervisor = s.user.role === 'supervisor' || s.user.role === 'admin';
+    if (!job || job.kind !== PRINT_LABELS || (!supervisor && job.createdBy !== s.user.id))
+      throw notFound('no such print job');
+    return c.json({ id: job.id, state: job.status, printer: job.fileName, error: job.error });
+  });
+
+  // The worker's answer: printed (with the printer's status), or given up with the reason.
+  app.post('/api/labels/jobs/:id/result', o.requireRole('supervisor'), async (c) => {
+    const r = parsed(resultRequest, await c.req.json().catch(() => undefined));
+    const id = c.req.param('id');
+    const found = await o.storage.write((tx) => {
+      const job = tx.job(id);
+      if (!job || job.kind !== PRINT_LABELS) return false;
+      tx.updateJob(
+        id,
+        r.ok
+          ? { status: 'completed', error: null }
+          : { status: 'failed', error: r.reason ?? 'failed' },
+      );
+      return true;
+    });
+    if (!found) throw notFound('no such print job');
+    return c.json({ id, state: r.ok ? 'completed' : 'failed' });
+  });
+}

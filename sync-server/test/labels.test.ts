@@ -1,0 +1,135 @@
+import {
+  inProcessQueue,
+  printLabelsJob,
+  reportToServer,
+  startRunner,
+  SyncApi,
+} from '@floorsync/workers';
+import type { Runner } from '@floorsync/workers';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FakePrinter } from '../../workers/test/fake-printer.js';
+import { startFakePrinter } from '../../workers/test/fake-printer.js';
+import { parsePrinters } from '../src/labels/routes.js';
+import type { TestServer } from './harness.js';
+import { warehouseWithOperators } from './harness.js';
+
+/**
+ * Labels from the device's point of view: a PDF at once, or a print job on a configured
+ * network printer that a worker sends over TCP 9100 (here a fake printer that records the
+ * bytes and answers `~HS`), the printer's own answer read back by the device.
+ */
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function setup(mode: FakePrinter['mode'] = 'ready') {
+  const printer = await startFakePrinter(mode);
+  cleanup.push(() => printer.close());
+  const queue = inProcessQueue();
+  const w = await warehouseWithOperators({
+    jobs: queue,
+    printers: [{ id: 'dock', host: '127.0.0.1', port: printer.port, size: '4x6' }],
+  });
+  const server: TestServer = w.server;
+  cleanup.push(() => server.close());
+  const base = await server.listen();
+  const api = new SyncApi({ base, username: 'sup', password: 'sup-password' });
+  const runner: Runner = await startRunner({
+    queue,
+    handlers: [printLabelsJob({ report: reportToServer(api) })],
+    baseBackoffMs: 20,
+  });
+  cleanup.push(() => runner.drain());
+  const state = async (id: string) => {
+    const res = await server.request(`/api/labels/jobs/${id}`, { token: w.op1.token });
+    return (await res.json()) as { state: string; error: string | null };
+  };
+  return { ...w, server, printer, state };
+}
+
+const ITEM = { kind: 'item', sku: 'BOLT-M8', name: 'Hex bolt M8×40', gtin: '4006381333931' };
+
+describe('labels', () => {
+  it('prints on a configured printer: the ZPL reaches it, its answer comes back to the device', async () => {
+    const t = await setup('ready');
+    const res = await t.server.request('/api/labels/print', {
+      method: 'POST',
+      token: t.op1.token,
+      json: { printerId: 'dock', labels: [ITEM] },
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await expect.poll(async () => (await t.state(id)).state, { timeout: 5000 }).toBe('completed');
+    const zpl = t.printer.received().toString('latin1');
+    expect(zpl).toContain('^XA');
+    expect(zpl).toContain('~HS');
+    expect(zpl).toContain('BOLT-M8');
+  });
+
+  it('a printer out of paper: the job fails with what the printer said', async () => {
+    const t = await setup('paper-out');
+    const res = await t.server.request('/api/labels/print', {
+      method: 'POST',
+      token: t.op1.token,
+      json: { printerId: 'dock', labels: [ITEM] },
+    });
+    const { id } = (await res.json()) as { id: string };
+    await expect.poll(async () => (await t.state(id)).state, { timeout: 5000 }).toBe('failed');
+    expect((await t.state(id)).error).toMatch(/paper/i);
+  });
+
+  it('a PDF for the office printer, at once; bad requests get clear answers', async () => {
+    const t = await setup();
+    const pdf = await t.server.request('/api/labels/pdf', {
+      method: 'POST',
+      token: t.op1.token,
+      json: { labels: [ITEM, { kind: 'position', code: 'A-01-01' }] },
+    });
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    expect(
+      Buffer.from(await pdf.arrayBuffer())
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('%PDF-');
+
+    const unknown = await t.server.request('/api/labels/print', {
+      method: 'POST',
+      token: t.op1.token,
+      json: { printerId: 'nowhere', labels: [ITEM] },
+    });
+    expect(unknown.status).toBe(404);
+    const bad = await t.server.request('/api/labels/print', {
+      method: 'POST',
+      token: t.op1.token,
+      json: {
+        printerId: 'dock',
+        labels: [{ kind: 'item', sku: 'X', name: 'X', gtin: '4006381333932' }],
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    const printers = await t.server.request('/api/labels/printers', { token: t.op1.token });
+    // Devices learn names and sizes, never addresses.
+    expect(await printers.json()).toEqual([{ id: 'dock', size: '4x6' }]);
+    const asOperator = await t.server.request('/api/labels/jobs/x/result', {
+      method: 'POST',
+      token: t.op1.token,
+      json: { ok: true },
+    });
+    expect(asOperator.status).toBe(403);
+    expect(t.printer.connections).toHaveLength(0);
+  });
+
+  it('reads LABEL_PRINTERS and says what is wrong with it', () => {
+    expect(parsePrinters('dock=10.0.4.20:9100/4x6, office=zebra-2.local/100x50,x=h')).toEqual([
+      { id: 'dock', host: '10.0.4.20', port: 9100, size: '4x6' },
+      { id: 'office', host: 'zebra-2.local', port: 9100, size: '100x50' },
+      { id: 'x', host: 'h', port: 9100, size: '4x6' },
+    ]);
+    expect(parsePrinters('')).toEqual([]);
+    expect(() => parsePrinters('dock')).toThrow(/not id=host\[:port\]\[\/size\]/);
+    expect(() => parsePrinters('dock=h:99999')).toThrow(/bad port/);
+  });
+});
