@@ -175,7 +175,7 @@ class Draft {
   }
 
   job(id: JobId): ProductionJob | undefined {
-    return this.jobs.get(id) ?? this.view.job(id);
+    return this.jobs.get(id) ?? this.view.productionJob(id);
   }
 
   /** The jobs and links written, and the trace, when the event did anything. */
@@ -224,7 +224,7 @@ function productionEventChanges(
   switch (e.type) {
     case 'ProductionJobCreated': {
       const d = e.data;
-      if (view.job(d.jobId) || view.jobByCode(d.code)) return [];
+      if (view.productionJob(d.jobId) || view.productionJobByCode(d.code)) return [];
       const job: ProductionJob = {
         id: d.jobId,
         code: d.code,
@@ -238,13 +238,13 @@ function productionEventChanges(
       return [{ op: 'putJob', job }];
     }
     case 'ProductionJobStarted': {
-      const job = view.job(e.data.jobId);
+      const job = view.productionJob(e.data.jobId);
       return job?.status === 'created'
         ? [{ op: 'putJob', job: { ...job, status: 'running' } }]
         : [];
     }
     case 'ProductionJobCompleted': {
-      const job = view.job(e.data.jobId);
+      const job = view.productionJob(e.data.jobId);
       if (!job || job.status === 'completed') return [];
       const completionNote = e.data.note ?? null;
       return [{ op: 'putJob', job: { ...job, status: 'completed', completionNote } }];

@@ -135,7 +135,7 @@ type Decider<N extends ProductionCommandName> = (
 const only = (...events: ProductionDecisionEvent[]): Decided => ({ events, conflicts: [] });
 
 function needJob(view: ProductionView, id: JobId): ProductionJob {
-  return view.job(id) ?? refuse('UNKNOWN_JOB', `unknown production job ${id}`);
+  return view.productionJob(id) ?? refuse('UNKNOWN_JOB', `unknown production job ${id}`);
 }
 
 function needItem(view: InventoryView, id: ItemId): Item {
@@ -170,8 +170,8 @@ function runningJob(view: ProductionView, id: JobId, what: 'consumed' | 'produce
 }
 
 const createProductionJob: Decider<'createProductionJob'> = (view, a) => {
-  if (view.job(a.jobId)) refuse('STALE_INTENT', `production job ${a.jobId} already exists`);
-  if (view.jobByCode(a.code))
+  if (view.productionJob(a.jobId)) refuse('STALE_INTENT', `production job ${a.jobId} already exists`);
+  if (view.productionJobByCode(a.code))
     refuse('DUPLICATE_CODE', `a production job with code ${a.code} already exists`);
   const item = needItem(view, a.itemId);
   if (

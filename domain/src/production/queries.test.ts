@@ -407,7 +407,7 @@ describe('recall', () => {
     const names = {
       item: (id: string) => ({ sku: id.replace('item-', '') }) as never,
       position: (id: string) => ({ code: id.toUpperCase() }) as never,
-      job: () => ({ code: 'J-1' }) as never,
+      productionJob: () => ({ code: 'J-1' }) as never,
     };
     const report = recallReport(port, { itemId: item, lot: asLot('L1') }, names);
     expect(report.truncated).toBe(false);

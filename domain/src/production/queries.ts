@@ -225,7 +225,7 @@ export function jobLinks(
 
 /** Where labels come from; anything missing falls back to the id. */
 export type GenealogyNames = Partial<Pick<InventoryView, 'item' | 'position'>> &
-  Partial<Pick<ProductionView, 'job'>>;
+  Partial<Pick<ProductionView, 'productionJob'>>;
 
 /** A node the way people read it: `L lot L1`, `PUMP serial P1`, `job J-1`, `container C`. */
 export function describeNode(node: GenealogyNode, names: GenealogyNames = {}): string {
@@ -236,7 +236,7 @@ export function describeNode(node: GenealogyNode, names: GenealogyNames = {}): s
     case 'serial':
       return `${sku(node.itemId)} serial ${node.serial}`;
     case 'job':
-      return `job ${names.job?.(node.jobId)?.code ?? node.jobId}`;
+      return `job ${names.productionJob?.(node.jobId)?.code ?? node.jobId}`;
     case 'container':
       return `container ${names.position?.(node.positionId)?.code ?? node.positionId}`;
     case 'shipment':

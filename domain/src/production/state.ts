@@ -252,9 +252,9 @@ export interface EventTrace {
  * below is the reference).
  */
 export interface ProductionView {
-  job(id: JobId): ProductionJob | undefined;
+  productionJob(id: JobId): ProductionJob | undefined;
   /** Job codes are unique. */
-  jobByCode(code: string): ProductionJob | undefined;
+  productionJobByCode(code: string): ProductionJob | undefined;
 }
 
 /**
@@ -358,8 +358,8 @@ const linksOf = (state: ProductionState, ids: Set<LinkId> | undefined): Genealog
 export function productionViewOf(state: ProductionState): ProductionReadView {
   const job = (id: JobId) => state.jobs.get(id);
   return {
-    job,
-    jobByCode: (code) => {
+    productionJob: job,
+    productionJobByCode: (code) => {
       const id = state.codes.get(code);
       return id === undefined ? undefined : job(id);
     },
