@@ -170,7 +170,8 @@ function runningJob(view: ProductionView, id: JobId, what: 'consumed' | 'produce
 }
 
 const createProductionJob: Decider<'createProductionJob'> = (view, a) => {
-  if (view.productionJob(a.jobId)) refuse('STALE_INTENT', `production job ${a.jobId} already exists`);
+  if (view.productionJob(a.jobId))
+    refuse('STALE_INTENT', `production job ${a.jobId} already exists`);
   if (view.productionJobByCode(a.code))
     refuse('DUPLICATE_CODE', `a production job with code ${a.code} already exists`);
   const item = needItem(view, a.itemId);
