@@ -530,6 +530,22 @@ describe('engine under concurrency (review findings)', () => {
     expect(await d.db.outbox.count()).toBe(0);
   });
 
+  it('a push takes along what another tab queued and never announced (it was closed at once)', async () => {
+    const s = await server();
+    const name = `device-${randomUUID()}`;
+    const tab1 = await device(s, 'op1', { dbName: name });
+    await tab1.engine.pull();
+    const tab2 = await sameInstallation(s, name, tab1.session);
+    // Tab 1 queues two scans and is closed before any message reaches tab 2.
+    await tab1.engine.mutate('receiveStock', { itemId: 'A', positionId: 'Q', quantity: 2 });
+    await tab1.engine.mutate('receiveStock', { itemId: 'A', positionId: 'Q', quantity: 3 });
+    tab1.db.close();
+    expect(tab2.engine.pending).toBe(0); // it has not heard of them
+    const pushed = await tab2.engine.push();
+    expect(pushed.sent).toBe(2);
+    expect(await s.stockAt('A', 'Q')).toBe(5);
+  });
+
   it('a pulled page never waits for the outbox: it is written outside the scan’s tables, and confirmed rows are dropped after the pull', async () => {
     const s = await server();
     const d = await device(s, 'op1');
@@ -540,7 +556,8 @@ describe('engine under concurrency (review findings)', () => {
       ...a: unknown[]
     ) => {
       const tables = a.slice(1, -1).flat() as { name: string }[];
-      scopes.push(tables.map((t) => t.name).sort());
+      // Writes only: a push reads the shared queue (read-only) to take other tabs' scans along.
+      if (a[0] === 'rw') scopes.push(tables.map((t) => t.name).sort());
       return original(...a);
     };
     for (let i = 0; i < 3; i++)

@@ -363,6 +363,19 @@ export class SyncEngine {
   }> {
     const all: MutationResult[] = [];
     let sent = 0;
+    // The outbox is shared by the installation's tabs: what another tab queued (and maybe
+    // never announced — it was closed right after) goes with this push too.
+    const q = await readQueue(this.o.db);
+    this.acked = Math.max(this.acked, q.acked);
+    const rows = q.pending.filter((r) => r.id > this.acked);
+    if (
+      rows.length !== this.pendingRows.length ||
+      rows.at(-1)?.id !== this.pendingRows.at(-1)?.id
+    ) {
+      this.pendingRows = rows;
+      this.rebase();
+      this.o.onChange?.();
+    }
     for (;;) {
       const batch = this.pendingRows.filter((r) => r.id > this.pushedUpTo).slice(0, this.batchSize);
       if (batch.length === 0) break;
