@@ -12,6 +12,7 @@ export * from './inventory/state.js';
 export * from './inventory/decide.js';
 export * from './inventory/queries.js';
 export * from './lists/index.js';
+export * from './production/index.js';
 export * from './sync/commands.js';
 export * from './sync/events.js';
 export * from './sync/protocol.js';

@@ -1,12 +1,14 @@
 import type { InventoryEvent } from './inventory/events.js';
 import { inventoryEventData } from './inventory/events.js';
-import type { InventoryState } from './inventory/state.js';
-import { evolve } from './inventory/state.js';
+import type { InventoryState, StateChange } from './inventory/state.js';
+import { applyChange, changesOf } from './inventory/state.js';
 import { asEventId } from './shared/ids.js';
 import type { ConflictRecord, ReplayView } from './sync/decide.js';
 import type { ConflictId } from './shared/ids.js';
 import { viewOf } from './inventory/state.js';
 import type { ListsView } from './lists/state.js';
+import { productionStockChangesOf } from './production/changes.js';
+import type { GenealogyLinks, ProductionView } from './production/state.js';
 
 /** Any event of the log, as stored: id, type, data. */
 export interface LoggedEvent {
@@ -23,9 +25,28 @@ export const isInventoryEvent = (e: { readonly type: string }): e is InventoryEv
  * (rejections, resolutions — their inventory effects are separate events) leave it as is.
  */
 export function foldEvent(state: InventoryState, event: LoggedEvent): InventoryState {
-  if (!isInventoryEvent(event)) return state;
-  return evolve(state, { ...(event as InventoryEvent), id: asEventId(event.id) });
+  for (const change of stockChangesOf(event)) applyChange(state, change);
+  return state;
 }
+
+/**
+ * What any logged event does to inventory state: an inventory event's changes, and the stock
+ * a production event consumes or produces. The one list the server, the device and the tests
+ * apply.
+ */
+export function stockChangesOf(event: LoggedEvent): StateChange[] {
+  if (isInventoryEvent(event))
+    return changesOf({ ...(event as InventoryEvent), id: asEventId(event.id) });
+  return productionStockChangesOf(event);
+}
+
+/** No production jobs or genealogy links: for views without them. */
+const NO_PRODUCTION: ProductionView & GenealogyLinks = {
+  productionJob: () => undefined,
+  productionJobByCode: () => undefined,
+  linksFrom: () => [],
+  linksTo: () => [],
+};
 
 /** No lists: for views of inventory alone. */
 const NO_LISTS: ListsView = {
@@ -42,9 +63,14 @@ export function replayViewOf(
   state: InventoryState,
   conflicts: ReadonlyMap<ConflictId, ConflictRecord> = new Map(),
   lists: ListsView = NO_LISTS,
+  production: ProductionView & GenealogyLinks = NO_PRODUCTION,
 ): ReplayView {
   return {
     ...viewOf(state),
+    productionJob: (id) => production.productionJob(id),
+    productionJobByCode: (code) => production.productionJobByCode(code),
+    linksFrom: (key) => production.linksFrom(key),
+    linksTo: (key) => production.linksTo(key),
     list: (id) => lists.list(id),
     listByCode: (type, code) => lists.listByCode(type, code),
     line: (listId, lineNo) => lists.line(listId, lineNo),

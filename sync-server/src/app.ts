@@ -26,6 +26,7 @@ import type { PasswordHasher } from './auth/passwords.js';
 import { listValue } from './storage/lists.js';
 import type { LabelPrinter } from './labels/routes.js';
 import { labelRoutes } from './labels/routes.js';
+import { genealogyRoutes } from './genealogy/routes.js';
 import { LoginThrottle } from './auth/throttle.js';
 import { hashToken, newToken } from './auth/tokens.js';
 import type { Bus } from './bus/port.js';
@@ -928,6 +929,7 @@ export function createApp(deps: AppDeps): AppHandle {
   });
 
   jobRoutes(app, { storage, clock, newId, requireRole, jobs: deps.jobs });
+  genealogyRoutes(app, { storage, requireRole });
   labelRoutes(app, {
     storage,
     clock,

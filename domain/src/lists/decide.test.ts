@@ -575,7 +575,9 @@ describe('confirming a line: the check the replay runs', () => {
     const floor = withReceiptList();
     const parsed = parseCommand('receiveStock', { itemId: A, positionId: P, quantity: 1 });
     if (!parsed.ok || parsed.command.name === 'resolveConflict') throw new Error('parse');
-    expect(checkListedCommand(floor.view, parsed.command)).toBeNull();
+    expect(
+      checkListedCommand(floor.view, parsed.command as Parameters<typeof checkListedCommand>[1]),
+    ).toBeNull();
   });
 
   it('works on any ListsView (the port the server will back with its tables)', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stockLines, totalQuantity } from '../inventory/queries.js';
 import type { InventoryState } from '../inventory/state.js';
-import { PRODUCTION, applyChange, initialState, viewOf } from '../inventory/state.js';
+import { PRODUCTION, initialState, viewOf } from '../inventory/state.js';
 import type { LoggedEvent } from '../projection.js';
 import { foldEvent, replayViewOf } from '../projection.js';
 import type { FactMode } from '../shared/decision.js';
@@ -12,7 +12,6 @@ import type { ReplayDecision } from '../sync/decide.js';
 import { decideMutation } from '../sync/decide.js';
 import { decide as decideInventory } from '../inventory/decide.js';
 import { A, C, L, P, Q, R, S, itemDefined, positionDefined, warehouse } from '../testing/index.js';
-import { productionStockChangesOf } from './changes.js';
 import type { ProductionCommand } from './commands.js';
 import { asJobId, isProductionCommandName, productionCommandArgs } from './commands.js';
 import type {
@@ -50,7 +49,7 @@ const P1 = serialNode(PUMP, asSerial('P1'));
 /**
  * A floor in miniature, folding as the server will once production is integrated: each event's
  * genealogy changes are computed from the state before it, then its stock changes applied —
- * `foldEvent` for inventory events, `productionStockChangesOf` for consumption and production.
+ * `foldEvent` for stock (inventory events, and what consumption and production move).
  * Production commands go to `decideProductionCommand` (args parsed by their schema), the rest
  * to the replay.
  */
@@ -67,8 +66,7 @@ class Floor {
     const logged = { ...e, id: `e${this.log.length + 1}` };
     this.log.push(logged);
     evolveProduction(this.production, viewOf(this.inventory), logged);
-    this.inventory = foldEvent(this.inventory, logged);
-    for (const c of productionStockChangesOf(logged)) applyChange(this.inventory, c);
+    this.inventory = foldEvent(this.inventory, logged); // production stock included
     return logged.id;
   }
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { InventoryState } from '../inventory/state.js';
-import { PRODUCTION, applyChange, initialState, viewOf } from '../inventory/state.js';
+import { PRODUCTION, initialState, viewOf } from '../inventory/state.js';
 import type { LoggedEvent } from '../projection.js';
 import { foldEvent } from '../projection.js';
 import { asEventId, asItemId, asLot, asPositionId, asSerial } from '../shared/ids.js';
@@ -44,8 +44,7 @@ function fold(events: readonly Draft[]): Folded {
     const logged = { ...e, id: `e${log.length + 1}` };
     log.push(logged);
     evolveProduction(production, viewOf(inventory), logged);
-    inventory = foldEvent(inventory, logged);
-    for (const c of productionStockChangesOf(logged)) applyChange(inventory, c);
+    inventory = foldEvent(inventory, logged); // production stock included
   }
   return { inventory, production, log };
 }

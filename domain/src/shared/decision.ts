@@ -40,6 +40,12 @@ export const REJECTION_CODES = [
   'UNKNOWN_LIST',
   'UNKNOWN_LIST_LINE',
   'LIST_MISMATCH',
+  'UNKNOWN_JOB',
+  'JOB_NOT_RUNNING',
+  'JOB_MISMATCH',
+  'SERIAL_ASSEMBLED',
+  'NOT_ASSEMBLED',
+  'ASSEMBLY_CYCLE',
 ] as const;
 export const rejectionCodeSchema = z.enum(REJECTION_CODES);
 export type RejectionCode = z.infer<typeof rejectionCodeSchema>;
@@ -72,6 +78,7 @@ export const conflictKindForRejection = (code: RejectionCode): ConflictKind => {
     case 'UNKNOWN_CONFLICT':
     case 'UNKNOWN_LIST':
     case 'UNKNOWN_LIST_LINE':
+    case 'UNKNOWN_JOB':
       return 'unknown-code';
     case 'STALE_INTENT':
     case 'ALREADY_REVERSED':
@@ -80,6 +87,8 @@ export const conflictKindForRejection = (code: RejectionCode): ConflictKind => {
     case 'INSUFFICIENT_STOCK':
     case 'SERIAL_ELSEWHERE':
     case 'REVERSAL_EXCEEDS':
+    case 'SERIAL_ASSEMBLED':
+    case 'NOT_ASSEMBLED':
       return 'stale-intent';
     case 'VALIDATION_FAILED':
     case 'UNKNOWN_COMMAND':
@@ -102,6 +111,9 @@ export const conflictKindForRejection = (code: RejectionCode): ConflictKind => {
     case 'LOT_NOT_ALLOWED':
     case 'NOT_REVERSIBLE':
     case 'LIST_MISMATCH':
+    case 'JOB_NOT_RUNNING':
+    case 'JOB_MISMATCH':
+    case 'ASSEMBLY_CYCLE':
       return 'invalid-command';
     default: {
       const unreachable: never = code;

@@ -18,27 +18,38 @@ import { listCommandArgs } from '../lists/commands.js';
 import { LIST_ROLES, checkListedCommand, decideListCommand } from '../lists/decide.js';
 import type { ListEvent } from '../lists/events.js';
 import type { ListsView } from '../lists/state.js';
+import type { ProductionCommand } from '../production/commands.js';
+import { PRODUCTION_PHYSICAL_FACTS, productionCommandArgs } from '../production/commands.js';
+import { PRODUCTION_ROLES, decideProductionCommand } from '../production/decide.js';
+import type { ProductionEvent } from '../production/events.js';
+import type { GenealogyLinks, ProductionView } from '../production/state.js';
 
 /** Every command the replay knows: name → args schema. Names are a public API. */
 export const COMMANDS = {
   ...inventoryCommandArgs,
   ...listCommandArgs,
+  ...productionCommandArgs,
   ...syncCommandArgs,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
-export type Command = InventoryCommand | ListCommand | SyncCommand;
-export type DomainEvent = InventoryEvent | ListEvent | SyncEvent;
+export type Command = InventoryCommand | ListCommand | ProductionCommand | SyncCommand;
+export type DomainEvent = InventoryEvent | ListEvent | ProductionEvent | SyncEvent;
 
 export const COMMAND_ROLES: Readonly<Record<CommandName, Role>> = {
   ...INVENTORY_ROLES,
   ...LIST_ROLES,
+  ...PRODUCTION_ROLES,
   resolveConflict: 'admin',
 };
+
+const isProductionCommand = (c: Command): c is ProductionCommand =>
+  Object.hasOwn(productionCommandArgs, c.name);
 
 const isListCommand = (c: Command): c is ListCommand => Object.hasOwn(listCommandArgs, c.name);
 
 /** Commands that report what happened on the floor (contradictions become conflicts). */
 export const PHYSICAL_FACTS: ReadonlySet<CommandName> = new Set<CommandName>([
+  ...PRODUCTION_PHYSICAL_FACTS,
   'receiveStock',
   'moveStock',
   'moveContainer',
@@ -83,8 +94,11 @@ export interface ConflictRecord {
   readonly mutation: RecordedMutation | null;
 }
 
-/** What the replay needs besides inventory: lists, and conflicts for `resolveConflict`. */
-export interface ReplayView extends InventoryView, ListsView {
+/**
+ * What the replay needs besides inventory: lists, production jobs and assembly links, and
+ * conflicts for `resolveConflict`.
+ */
+export interface ReplayView extends InventoryView, ListsView, ProductionView, GenealogyLinks {
   conflict(id: ConflictId): ConflictRecord | undefined;
 }
 
@@ -112,10 +126,11 @@ export type ReplayDecision = Decision<DomainEvent>;
  */
 function decideCommand(
   view: ReplayView,
-  command: InventoryCommand | ListCommand,
+  command: InventoryCommand | ListCommand | ProductionCommand,
   ctx: { readonly actor: Actor; readonly mode: FactMode },
 ): ReplayDecision {
   if (isListCommand(command)) return decideListCommand(view, command, { actor: ctx.actor });
+  if (isProductionCommand(command)) return decideProductionCommand(view, command, ctx);
   const check = checkListedCommand(view, command);
   if (check?.kind === 'rejected') {
     const fact = ctx.mode === 'record' && PHYSICAL_FACTS.has(command.name);

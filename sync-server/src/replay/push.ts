@@ -10,13 +10,12 @@ import type {
 } from '@floorsync/domain';
 import {
   assessDeviceTime,
-  asEventId,
   asUserId,
-  changesOf,
+  genealogyChangesOf,
   listChangesOf,
+  stockChangesOf,
   conflictKindForRejection,
   decideMutation,
-  isInventoryEvent,
   rejectionEvent,
   roleAllows,
 } from '@floorsync/domain';
@@ -257,11 +256,12 @@ function applyOne(
     seqs.push(seq);
     // Lists first: the changes are computed from the state before this event (a reversal
     // reads the line its movement confirmed).
-    for (const change of listChangesOf(tx, { id, type: e.type, data: e.data }))
-      tx.applyListChange(change, seq);
-    if (isInventoryEvent(e)) {
-      for (const change of changesOf({ ...e, id: asEventId(id) })) tx.applyChange(change, seq);
-    } else if (e.type === 'ConflictResolved') {
+    const logged = { id, type: e.type, data: e.data };
+    for (const change of listChangesOf(tx, logged)) tx.applyListChange(change, seq);
+    // Genealogy reads where the goods are before they move (the containers around them).
+    for (const change of genealogyChangesOf(tx, logged)) tx.applyProductionChange(change, seq);
+    for (const change of stockChangesOf(logged)) tx.applyChange(change, seq);
+    if (e.type === 'ConflictResolved') {
       tx.resolveConflict(e.data.conflictId, {
         action: e.data.action,
         note: e.data.note,

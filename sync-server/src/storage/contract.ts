@@ -30,8 +30,17 @@ import {
   asUserId,
   changesOf,
   decideMutation,
+  evolveProduction,
   foldLists,
+  genealogyChangesOf,
+  genealogyQueriesOf,
+  initialProductionState,
+  lotNode,
+  nodeKey,
+  productionViewOf,
+  serialNode,
   listChangesOf,
+  stockChangesOf,
   foldEvent,
   initialState,
   isInventoryEvent,
@@ -137,11 +146,10 @@ function record(tx: WriteTx, id: string, event: DomainEvent, o: Origin = {}): nu
     meta: metaOf(o),
     clientGroupID: o.group === undefined ? 'g1' : o.group,
   });
-  for (const change of listChangesOf(tx, { id, type: event.type, data: event.data }))
-    tx.applyListChange(change, seq);
-  if (isInventoryEvent(event)) {
-    for (const change of changesOf({ ...event, id: asEventId(id) })) tx.applyChange(change, seq);
-  }
+  const logged = { id, type: event.type, data: event.data };
+  for (const change of listChangesOf(tx, logged)) tx.applyListChange(change, seq);
+  for (const change of genealogyChangesOf(tx, logged)) tx.applyProductionChange(change, seq);
+  for (const change of stockChangesOf(logged)) tx.applyChange(change, seq);
   return seq;
 }
 
@@ -2189,6 +2197,96 @@ export function storageContract(
         await s.read((tx) => {
           expect({ list: tx.list(L1), lines: tx.lines(L1) }).toEqual(before);
           expect(tx.lineOfMovement(asEventId('l21'))).toBeUndefined();
+        });
+      });
+    });
+
+    describe('production and genealogy', () => {
+      const JOB = '0192f0c8-0000-7000-8000-00000000b001';
+      /** Scenario 23: J consumes lot L1 and serial S7, produces P1; P1 packed on C and shipped. */
+      const scenario23 = () => [
+        receiveStock(L, P, 5, { lot: 'L1' }),
+        receiveStock(S, P, 1, { serial: 'S7' }),
+        { name: 'createProductionJob', args: { jobId: JOB, code: 'J-23', itemId: S } },
+        { name: 'startProductionJob', args: { jobId: JOB } },
+        { name: 'consumeForJob', args: { jobId: JOB, itemId: L, from: P, quantity: 2, lot: 'L1' } },
+        {
+          name: 'consumeForJob',
+          args: { jobId: JOB, itemId: S, from: P, quantity: 1, serial: 'S7' },
+        },
+        {
+          name: 'produceForJob',
+          args: { jobId: JOB, itemId: S, to: P, quantity: 1, serial: 'P1' },
+        },
+        moveStock(S, P, C, 1, { serial: 'P1' }),
+        shipStock(S, C, 1, { serial: 'P1' }),
+      ];
+      const run = (tx: WriteTx, logged: { id: string; type: string; data: unknown }[]) => {
+        warehouse().forEach((e, i) => {
+          record(tx, `w${i}`, e);
+          logged.push({ id: `w${i}`, ...e });
+        });
+        scenario23().forEach((m, i) => {
+          const d = decideMutation(tx, m, { actor: SUPERVISOR, mode: 'record' });
+          if (d.kind !== 'accepted') throw new Error(`${m.name}: ${d.code} ${d.message}`);
+          d.events.forEach((e, n) => {
+            const id = `g${i}-${n}`;
+            record(tx, id, e);
+            logged.push({ id, ...e });
+          });
+        });
+      };
+      const byId = <T extends { id: string }>(xs: readonly T[]) =>
+        [...xs].sort((a, b) => (a.id < b.id ? -1 : 1));
+
+      it('answer jobs, links and traces like the domain fold; scenario 23 through the queries', async () => {
+        const s = await fresh();
+        const logged: { id: string; type: string; data: unknown }[] = [];
+        await s.write((tx) => run(tx, logged));
+        let inventory = initialState();
+        const production = initialProductionState();
+        for (const e of logged) {
+          evolveProduction(production, viewOf(inventory), e);
+          inventory = foldEvent(inventory, e);
+        }
+        const ref = productionViewOf(production);
+        expect(production.links.size).toBeGreaterThan(4);
+        await s.read((tx) => {
+          expect(tx.productionJob(JOB as never)).toEqual(production.jobs.get(JOB as never));
+          expect(tx.productionJobByCode('J-23')?.status).toBe('running');
+          for (const [id, link] of production.links) expect(tx.link(id)).toEqual(link);
+          const keys = new Set([...production.links.values()].flatMap((l) => [l.fromKey, l.toKey]));
+          for (const k of keys) {
+            expect(byId(tx.linksFrom(k))).toEqual(byId(ref.linksFrom(k)));
+            expect(byId(tx.linksTo(k))).toEqual(byId(ref.linksTo(k)));
+          }
+          for (const [id, trace] of production.traces) expect(tx.trace(id as never)).toEqual(trace);
+          // Stock moved to and from PRODUCTION as the fold says.
+          expect(tx.quantity(L, P, 'L1' as Lot, null)).toBe(3);
+          const q = genealogyQueriesOf(tx);
+          const into = q.ancestors(serialNode(S, 'P1' as Serial)).nodes.map((n) => n.key);
+          expect(into).toEqual(
+            expect.arrayContaining([
+              nodeKey(lotNode(L, 'L1' as Lot)),
+              nodeKey(serialNode(S, 'S7' as Serial)),
+            ]),
+          );
+          const went = q.descendants(lotNode(L, 'L1' as Lot)).nodes.map((n) => n.node.kind);
+          expect(went).toEqual(expect.arrayContaining(['job', 'serial', 'container', 'shipment']));
+        });
+      });
+
+      it('a savepoint that throws takes its genealogy back', async () => {
+        const s = await fresh();
+        await expect(
+          s.write((tx) => {
+            run(tx, []);
+            throw new Error('no');
+          }),
+        ).rejects.toThrow('no');
+        await s.read((tx) => {
+          expect(tx.productionJob(JOB as never)).toBeUndefined();
+          expect(tx.linksFrom(nodeKey(lotNode(L, 'L1' as Lot)))).toEqual([]);
         });
       });
     });

@@ -19,6 +19,8 @@ import type {
   ListType,
   ListsReadView,
   Position,
+  ProductionChange,
+  ProductionReadView,
 } from '@floorsync/domain';
 
 /**
@@ -159,7 +161,7 @@ export interface ListQuery {
   readonly limit?: number;
 }
 
-export interface ReadTx extends ReplayView, ListsReadView {
+export interface ReadTx extends ReplayView, ListsReadView, ProductionReadView {
   list(id: ListId): ListRecord | undefined;
   listByCode(type: ListType, code: string): ListRecord | undefined;
   /** The seq of the last committed event; 0 for an empty log. */
@@ -218,6 +220,8 @@ export interface WriteTx extends ReadTx {
   savepoint<T>(fn: () => T): T;
   /** Appends one event and returns its seq. */
   appendEvent(e: NewEvent): number;
+  /** Applies a production or genealogy change (from the domain's `genealogyChangesOf`). */
+  applyProductionChange(change: ProductionChange, seq: number): void;
   /** Applies a list change (from the domain's `listChangesOf`) to the lists' read model. */
   applyListChange(change: ListChange, seq: number): void;
   /** Applies a primitive state change (from the domain's `changesOf`) to the read models. */

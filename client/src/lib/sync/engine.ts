@@ -12,15 +12,12 @@ import {
   PUSH_VERSION,
   SCHEMA_VERSION,
   applyChange,
-  asEventId,
   asUserId,
-  changesOf,
   decideMutation,
   evolveLists,
   foldEvent,
   initialListsState,
   initialState,
-  isInventoryEvent,
   listChangesOf,
   listIdOfChange,
   listKey,
@@ -28,6 +25,7 @@ import {
   listsStateOf,
   listsViewOf,
   parseCommand,
+  stockChangesOf,
   pullResponseSchema,
   pushResponseSchema,
   replayViewOf,
@@ -671,12 +669,10 @@ export class SyncEngine {
             if (!kept) listEntries.set(listKey(id), null);
           }
         }
-        if (isInventoryEvent(e)) {
-          const changes = changesOf({ ...e, id: asEventId(e.id) });
-          for (const c of changes) {
-            applyChange(state, c);
-            for (const t of entriesTouched(state, c)) touched.set(t.key, t.value);
-          }
+        // Stock as the server moves it: inventory events, and what production consumed or made.
+        for (const c of stockChangesOf(e)) {
+          applyChange(state, c);
+          for (const t of entriesTouched(state, c)) touched.set(t.key, t.value);
         }
       } else if (op.key.startsWith('s/')) {
         entries++;

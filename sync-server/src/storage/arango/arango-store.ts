@@ -61,6 +61,9 @@ const COLLECTION: Readonly<Record<TwinTable, string>> = {
   lists: 'lists',
   listLines: 'list_lines',
   listMovements: 'list_movements',
+  productionJobs: 'production_jobs',
+  genealogyLinks: 'genealogy_links',
+  eventTraces: 'event_traces',
 };
 const META = 'meta';
 const COMMITS = 'commits';

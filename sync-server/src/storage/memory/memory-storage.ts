@@ -3,6 +3,9 @@ import type {
   ConflictRecord,
   EntryKind,
   EventId,
+  EventTrace,
+  GenealogyLink,
+  JobId,
   InventoryState,
   LineRef,
   ListChange,
@@ -10,6 +13,8 @@ import type {
   ListLine,
   ListRecord,
   ListType,
+  ProductionChange,
+  ProductionJob,
   ItemId,
   PositionId,
   StateChange,
@@ -89,6 +94,10 @@ interface RestTables {
   readonly listLines: Map<string, ListLine>;
   /** Movement event id → the list line it confirmed. */
   readonly listMovements: Map<string, LineRef>;
+  readonly productionJobs: Map<string, ProductionJob>;
+  readonly genealogyLinks: Map<string, GenealogyLink>;
+  /** Event id → what it did to the graph (how a reversal finds what to undo). */
+  readonly eventTraces: Map<string, EventTrace>;
 }
 export type RestTable = keyof RestTables;
 export const REST_TABLES: readonly RestTable[] = [
@@ -107,6 +116,9 @@ export const REST_TABLES: readonly RestTable[] = [
   'lists',
   'listLines',
   'listMovements',
+  'productionJobs',
+  'genealogyLinks',
+  'eventTraces',
 ];
 
 /** Every table of the twin: inventory entries, the log (key: the seq), the rest. */
@@ -129,6 +141,9 @@ const freshRest = (): RestTables => ({
   lists: new Map(),
   listLines: new Map(),
   listMovements: new Map(),
+  productionJobs: new Map(),
+  genealogyLinks: new Map(),
+  eventTraces: new Map(),
 });
 
 const lineKey = (listId: string, lineNo: number) => `${listId}\u0000${lineNo}`;
@@ -186,6 +201,9 @@ export class MemoryTx implements WriteTx {
   private readonly rest: RestTables = freshRest();
   /** List id → its line numbers (an index of `listLines`, kept by every door that writes it). */
   private readonly linesOfList = new Map<string, Set<number>>();
+  /** Node key → ids of links from / to it (indexes of `genealogyLinks`, kept the same way). */
+  private readonly linksFromKey = new Map<string, Set<string>>();
+  private readonly linksToKey = new Map<string, Set<string>>();
   /** Undo steps of the open savepoints, oldest first. */
   private readonly undo: (() => void)[] = [];
   private frames = 0;
@@ -215,6 +233,22 @@ export class MemoryTx implements WriteTx {
   /** Sets one record of a rest table, keeping its index. No journal, no `onTouch`. */
   private put(table: RestTable, key: string, value: unknown): void {
     const m = this.rest[table] as Map<string, unknown>;
+    if (table === 'genealogyLinks') {
+      const was = m.get(key) as GenealogyLink | undefined;
+      const now = (value ?? undefined) as GenealogyLink | undefined;
+      if (was && !now) {
+        this.linksFromKey.get(was.fromKey)?.delete(key);
+        this.linksToKey.get(was.toKey)?.delete(key);
+      }
+      if (now && !was) {
+        let from = this.linksFromKey.get(now.fromKey);
+        if (!from) this.linksFromKey.set(now.fromKey, (from = new Set()));
+        from.add(key);
+        let to = this.linksToKey.get(now.toKey);
+        if (!to) this.linksToKey.set(now.toKey, (to = new Set()));
+        to.add(key);
+      }
+    }
     if (value === undefined || value === null) m.delete(key);
     else m.set(key, value);
     if (table === 'listLines') {
@@ -518,6 +552,33 @@ export class MemoryTx implements WriteTx {
   lineOfMovement(eventId: EventId) {
     return this.rest.listMovements.get(eventId);
   }
+  productionJob(id: JobId) {
+    return this.rest.productionJobs.get(id);
+  }
+  productionJobByCode(code: string) {
+    for (const j of this.rest.productionJobs.values()) if (j.code === code) return j;
+    return undefined;
+  }
+  private linksOf(ids: Set<string> | undefined): GenealogyLink[] {
+    const out: GenealogyLink[] = [];
+    for (const id of ids ?? []) {
+      const l = this.rest.genealogyLinks.get(id);
+      if (l) out.push(l);
+    }
+    return out;
+  }
+  linksFrom(key: string) {
+    return this.linksOf(this.linksFromKey.get(key));
+  }
+  linksTo(key: string) {
+    return this.linksOf(this.linksToKey.get(key));
+  }
+  link(id: string) {
+    return this.rest.genealogyLinks.get(id);
+  }
+  trace(eventId: EventId) {
+    return this.rest.eventTraces.get(eventId);
+  }
   lists(q: ListQuery) {
     return [...this.rest.lists.values()]
       .filter(
@@ -550,6 +611,23 @@ export class MemoryTx implements WriteTx {
     });
     if (this.frames > 0) this.undo.push(() => this.popEvent());
     return seq;
+  }
+  applyProductionChange(c: ProductionChange, _seq: number) {
+    switch (c.op) {
+      case 'putJob':
+        this.set('productionJobs', c.job.id, c.job);
+        return;
+      case 'putLink':
+        this.set('genealogyLinks', c.link.id, c.link);
+        return;
+      case 'putTrace':
+        this.set('eventTraces', c.eventId, c.trace);
+        return;
+      default: {
+        const unreachable: never = c;
+        return unreachable;
+      }
+    }
   }
   applyListChange(c: ListChange, seq: number) {
     switch (c.op) {

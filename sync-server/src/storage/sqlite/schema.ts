@@ -272,4 +272,31 @@ CREATE TABLE list_movements (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 6,
+    name: 'production jobs and the genealogy graph',
+    sql: `
+CREATE TABLE production_jobs (
+  id TEXT NOT NULL PRIMARY KEY,
+  code TEXT NOT NULL UNIQUE,
+  job TEXT NOT NULL,
+  seq INTEGER NOT NULL
+);
+-- One row per link (the domain's GenealogyLink as JSON); traversals walk the two key indexes.
+CREATE TABLE genealogy_links (
+  id TEXT NOT NULL PRIMARY KEY,
+  from_key TEXT NOT NULL,
+  to_key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  link TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX genealogy_from ON genealogy_links (from_key);
+CREATE INDEX genealogy_to ON genealogy_links (to_key);
+-- What each event did to the graph: a reversal undoes exactly that.
+CREATE TABLE event_traces (
+  event_id TEXT NOT NULL PRIMARY KEY,
+  trace TEXT NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];

@@ -8,6 +8,9 @@ import type {
   EventId,
   Item,
   ItemId,
+  EventTrace,
+  GenealogyLink,
+  JobId,
   ListChange,
   ListId,
   ListLine,
@@ -18,6 +21,8 @@ import type {
   Movement,
   Position,
   PositionId,
+  ProductionChange,
+  ProductionJob,
   RecordedMutation,
   Role,
   Serial,
@@ -1134,6 +1139,69 @@ class SqliteTx implements WriteTx {
       `progress:${name}`,
       String(seq),
     );
+  }
+  productionJob(id: JobId) {
+    const r = this.get('SELECT job FROM production_jobs WHERE id = ?', id);
+    return r ? json<ProductionJob>(r['job']) : undefined;
+  }
+  productionJobByCode(code: string) {
+    const r = this.get('SELECT job FROM production_jobs WHERE code = ?', code);
+    return r ? json<ProductionJob>(r['job']) : undefined;
+  }
+  linksFrom(key: string) {
+    return this.all('SELECT link FROM genealogy_links WHERE from_key = ?', key).map((r) =>
+      json<GenealogyLink>(r['link']),
+    );
+  }
+  linksTo(key: string) {
+    return this.all('SELECT link FROM genealogy_links WHERE to_key = ?', key).map((r) =>
+      json<GenealogyLink>(r['link']),
+    );
+  }
+  link(id: string) {
+    const r = this.get('SELECT link FROM genealogy_links WHERE id = ?', id);
+    return r ? json<GenealogyLink>(r['link']) : undefined;
+  }
+  trace(eventId: EventId) {
+    const r = this.get('SELECT trace FROM event_traces WHERE event_id = ?', eventId);
+    return r ? json<EventTrace>(r['trace']) : undefined;
+  }
+  applyProductionChange(c: ProductionChange, seq: number) {
+    switch (c.op) {
+      case 'putJob':
+        this.run(
+          `INSERT INTO production_jobs (id, code, job, seq) VALUES (?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET code = excluded.code, job = excluded.job, seq = excluded.seq`,
+          c.job.id,
+          c.job.code,
+          JSON.stringify(c.job),
+          seq,
+        );
+        return;
+      case 'putLink':
+        this.run(
+          `INSERT INTO genealogy_links (id, from_key, to_key, status, link) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET status = excluded.status, link = excluded.link`,
+          c.link.id,
+          c.link.fromKey,
+          c.link.toKey,
+          c.link.status,
+          JSON.stringify(c.link),
+        );
+        return;
+      case 'putTrace':
+        this.run(
+          `INSERT INTO event_traces (event_id, trace) VALUES (?, ?)
+           ON CONFLICT (event_id) DO UPDATE SET trace = excluded.trace`,
+          c.eventId,
+          JSON.stringify(c.trace),
+        );
+        return;
+      default: {
+        const unreachable: never = c;
+        return unreachable;
+      }
+    }
   }
   list(id: ListId) {
     const r = this.get('SELECT record FROM lists WHERE id = ?', id);

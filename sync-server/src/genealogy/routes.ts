@@ -1,0 +1,81 @@
+import type { Hono, MiddlewareHandler } from 'hono';
+import type { ItemId, Lot } from '@floorsync/domain';
+import {
+  MAX_DEPTH_LIMIT,
+  genealogyQueriesOf,
+  nodeOfKey,
+  recallCsv,
+  recallReport,
+} from '@floorsync/domain';
+import type { Env } from '../app.js';
+import { badRequest } from '../http/problem.js';
+import type { Storage } from '../storage/port.js';
+
+/**
+ * Genealogy questions for supervisors (DOMAIN.md "Genealogy"): what went into a lot or serial
+ * (ancestors), where it went (descendants: products, containers, shipments), the full tree, and
+ * the recall report — every shipment that contains a lot — as JSON or CSV. The traversals are
+ * the domain's, over the store's two questions (a node's links out and in), in one read.
+ */
+export function genealogyRoutes(
+  app: Hono<Env>,
+  o: {
+    readonly storage: Storage;
+    readonly requireRole: (role: 'supervisor') => MiddlewareHandler<Env>;
+  },
+): void {
+  const options = (q: Record<string, string>) => {
+    const depth = q['maxDepth'] === undefined ? undefined : Number(q['maxDepth']);
+    if (depth !== undefined && !(Number.isInteger(depth) && depth >= 1 && depth <= MAX_DEPTH_LIMIT))
+      throw badRequest(`maxDepth must be a whole number from 1 to ${MAX_DEPTH_LIMIT}`);
+    return { ...(depth !== undefined ? { maxDepth: depth } : {}), history: q['history'] === '1' };
+  };
+
+  app.get('/api/genealogy', o.requireRole('supervisor'), async (c) => {
+    const q = c.req.query();
+    const node = nodeOfKey(q['node'] ?? '');
+    if (!node)
+      throw badRequest(
+        'node must be a node key: lot:<itemId>:<lot>, serial:<itemId>:<serial>, job:<jobId>, container:<positionId> or shipment:<eventId> (parts URI-encoded)',
+      );
+    const direction = q['direction'] ?? 'tree';
+    if (!['ancestors', 'descendants', 'tree'].includes(direction))
+      throw badRequest('direction must be ancestors, descendants or tree');
+    const opts = options(q);
+    const answer = await o.storage.read((tx) => {
+      const g = genealogyQueriesOf(tx);
+      return direction === 'ancestors'
+        ? g.ancestors(node, opts)
+        : direction === 'descendants'
+          ? g.descendants(node, opts)
+          : g.tree(node, opts);
+    });
+    return c.json(answer);
+  });
+
+  app.get('/api/genealogy/recall', o.requireRole('supervisor'), async (c) => {
+    const q = c.req.query();
+    const itemId = q['itemId'];
+    const lot = q['lot'];
+    if (!itemId || !lot) throw badRequest('itemId and lot are required');
+    const opts = options(q);
+    const report = await o.storage.read((tx) =>
+      recallReport(
+        tx,
+        { itemId: itemId as ItemId, lot: lot as Lot },
+        {
+          item: (id) => tx.item(id),
+          position: (id) => tx.position(id),
+          productionJob: (id) => tx.productionJob(id),
+        },
+        opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {},
+      ),
+    );
+    if (q['format'] === 'csv')
+      return c.body(recallCsv(report), 200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="recall-${encodeURIComponent(lot)}.csv"`,
+      });
+    return c.json(report);
+  });
+}
