@@ -68,10 +68,15 @@ export function startCheckpointer(o: {
       if (stopped) return Promise.resolve();
       stopped = true;
       return new Promise((resolve) => {
-        worker.once('exit', () => resolve());
+        // A worker that does not answer is not worth waiting for at shutdown. The timer is
+        // not unref'd: in a process with nothing else to do (a tool, a benchmark) an unref'd
+        // worker and timer would let it exit with this promise never settled.
+        const giveUp = setTimeout(() => void worker.terminate(), 2000);
+        worker.once('exit', () => {
+          clearTimeout(giveUp);
+          resolve();
+        });
         worker.postMessage('stop');
-        // A worker that does not answer is not worth waiting for at shutdown.
-        setTimeout(() => void worker.terminate(), 2000).unref();
       });
     },
   };
