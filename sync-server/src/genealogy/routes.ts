@@ -1,15 +1,17 @@
 import type { Hono, MiddlewareHandler } from 'hono';
-import type { ItemId, Lot } from '@floorsync/domain';
+import type { GenealogyNode, ItemId, Lot, Traversal, TraversalOptions } from '@floorsync/domain';
 import {
+  DEFAULT_MAX_DEPTH,
   MAX_DEPTH_LIMIT,
   genealogyQueriesOf,
+  nodeKey,
   nodeOfKey,
   recallCsv,
   recallReport,
 } from '@floorsync/domain';
 import type { Env } from '../app.js';
 import { badRequest } from '../http/problem.js';
-import type { Storage } from '../storage/port.js';
+import type { ReadTx, Storage } from '../storage/port.js';
 
 /**
  * Genealogy questions for supervisors (DOMAIN.md "Genealogy"): what went into a lot or serial
@@ -17,6 +19,30 @@ import type { Storage } from '../storage/port.js';
  * the recall report — every shipment that contains a lot — as JSON or CSV. The traversals are
  * the domain's, over the store's two questions (a node's links out and in), in one read.
  */
+/**
+ * Ancestors or descendants: in one query where the store has one (`reachable`, held equal to
+ * the domain's traversal by the storage contract), else the domain's traversal.
+ */
+export function reach(
+  tx: ReadTx,
+  node: GenealogyNode,
+  direction: 'up' | 'down',
+  opts: TraversalOptions,
+): Traversal {
+  const g = genealogyQueriesOf(tx);
+  if (!tx.reachable)
+    return direction === 'up' ? g.ancestors(node, opts) : g.descendants(node, opts);
+  const depth = Math.max(
+    0,
+    Math.min(MAX_DEPTH_LIMIT, Math.floor(opts.maxDepth ?? DEFAULT_MAX_DEPTH)),
+  );
+  const r = tx.reachable(nodeKey(node), direction, depth, opts.history ?? false);
+  const nodes = r.nodes
+    .map(({ key, depth: d }) => ({ node: nodeOfKey(key) as GenealogyNode, key, depth: d }))
+    .sort((a, b) => a.depth - b.depth || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { nodes, truncated: r.truncated };
+}
+
 export function genealogyRoutes(
   app: Hono<Env>,
   o: {
@@ -43,12 +69,9 @@ export function genealogyRoutes(
       throw badRequest('direction must be ancestors, descendants or tree');
     const opts = options(q);
     const answer = await o.storage.read((tx) => {
-      const g = genealogyQueriesOf(tx);
-      return direction === 'ancestors'
-        ? g.ancestors(node, opts)
-        : direction === 'descendants'
-          ? g.descendants(node, opts)
-          : g.tree(node, opts);
+      if (direction !== 'tree')
+        return reach(tx, node, direction === 'ancestors' ? 'up' : 'down', opts);
+      return genealogyQueriesOf(tx).tree(node, opts);
     });
     return c.json(answer);
   });

@@ -211,6 +211,20 @@ export interface ReadTx extends ReplayView, ListsReadView, ProductionReadView {
   jobs(limit: number): JobRow[];
   /** Rows `offset … offset + limit - 1` of a job's plan (as stored). */
   jobPlan(id: string, offset: number, limit: number): unknown[];
+  /**
+   * The genealogy nodes reachable from `rootKey` (not itself) following links out
+   * (`down`) or in (`up`) — active ones, and replaced assemblies with `history` — each at its
+   * shortest depth, at most `maxDepth`; `truncated` when a node at the limit has a link to a
+   * node not reached. Exactly what the domain's traversal (`genealogyQueriesOf`) answers over
+   * `linksFrom`/`linksTo`, which every adapter also answers; an adapter gives this when its
+   * store can do it in one query (SQLite's recursive CTE), and the contract holds the two equal.
+   */
+  reachable?(
+    rootKey: string,
+    direction: 'up' | 'down',
+    maxDepth: number,
+    history: boolean,
+  ): { readonly nodes: readonly { key: string; depth: number }[]; readonly truncated: boolean };
   /** Lists (without lines), due date first (none last), then code. */
   lists(q: ListQuery): ListRecord[];
 }

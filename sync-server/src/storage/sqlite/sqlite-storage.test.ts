@@ -3,8 +3,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { asEventId, changesOf } from '@floorsync/domain';
-import type { InventoryEvent } from '@floorsync/domain';
+import {
+  asEventId,
+  asItemId,
+  asLot,
+  changesOf,
+  genealogyQueriesOf,
+  linkIdOf,
+  lotNode,
+  nodeKey,
+} from '@floorsync/domain';
+import type { GenealogyLink, InventoryEvent } from '@floorsync/domain';
 import { A, P, received, warehouse } from '@floorsync/domain/testing';
 import { storageContract } from '../contract.js';
 import type { NewEvent, ReadTx, Storage, WriteTx } from '../port.js';
@@ -480,5 +489,70 @@ describe('sqlite specifics', () => {
       });
     });
     expect(failure.message).toMatch(/directory|unable|exited|open/i);
+  });
+});
+
+describe('sqlite genealogy in one query', () => {
+  it('reachable() answers exactly what the domain traversal answers, on random graphs with cycles, replaced and reversed links', async () => {
+    const s = openAt(newFile());
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const node = (i: number) => lotNode(asItemId('item'), asLot(`n${i}`));
+    const links: GenealogyLink[] = [];
+    for (let i = 0; i < 400; i++) {
+      const from = node(rnd(60));
+      const to = node(rnd(60));
+      const kind = (['consumed-into', 'produced', 'contained-in', 'packed-on'] as const)[
+        rnd(4)
+      ] as GenealogyLink['kind'];
+      const fromKey = nodeKey(from);
+      const toKey = nodeKey(to);
+      const eventId = asEventId(`e${i}`);
+      links.push({
+        id: linkIdOf(kind, fromKey, toKey, eventId),
+        kind,
+        from,
+        to,
+        fromKey,
+        toKey,
+        quantity: 1,
+        eventId,
+        lastEventId: eventId,
+        status: (['active', 'active', 'active', 'replaced', 'reversed'] as const)[
+          rnd(5)
+        ] as GenealogyLink['status'],
+        replacement: null,
+        shipment: null,
+      });
+    }
+    await s.write((tx) =>
+      links.forEach((l) => tx.applyProductionChange({ op: 'putLink', link: l }, 1)),
+    );
+    await s.read((tx) => {
+      const reachable = tx.reachable?.bind(tx);
+      expect(reachable).toBeDefined();
+      if (!reachable) return;
+      const g = genealogyQueriesOf(tx);
+      let compared = 0;
+      for (let i = 0; i < 60; i += 3) {
+        for (const direction of ['up', 'down'] as const)
+          for (const history of [false, true])
+            for (const maxDepth of [0, 1, 2, 4, 50]) {
+              const want =
+                direction === 'down'
+                  ? g.descendants(node(i), { maxDepth, history })
+                  : g.ancestors(node(i), { maxDepth, history });
+              const got = reachable(nodeKey(node(i)), direction, maxDepth, history);
+              const sorted = [...got.nodes].sort(
+                (a, b) => a.depth - b.depth || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+              );
+              expect(sorted).toEqual(want.nodes.map((n) => ({ key: n.key, depth: n.depth })));
+              expect(got.truncated).toBe(want.truncated);
+              compared++;
+            }
+      }
+      expect(compared).toBe(400);
+    });
+    await s.close();
   });
 });
