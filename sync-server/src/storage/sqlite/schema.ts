@@ -299,4 +299,16 @@ CREATE TABLE event_traces (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 7,
+    name: 'genealogy traversals read only the indexes',
+    // A traversal asks, level by level, for the other ends of a frontier's links that it may
+    // follow: with status and the other key in the index, no link row is read.
+    sql: `
+DROP INDEX IF EXISTS genealogy_from;
+DROP INDEX IF EXISTS genealogy_to;
+CREATE INDEX genealogy_from ON genealogy_links (from_key, status, to_key);
+CREATE INDEX genealogy_to ON genealogy_links (to_key, status, from_key);
+`,
+  },
 ];

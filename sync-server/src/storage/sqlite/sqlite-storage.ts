@@ -1159,38 +1159,32 @@ class SqliteTx implements WriteTx {
     );
   }
   reachable(rootKey: string, direction: 'up' | 'down', maxDepth: number, history: boolean) {
-    // One recursive query instead of a query per node. UNION drops repeated (key, depth)
-    // pairs, and the depth bound ends cycles; the shortest depth of each key is kept.
+    // Breadth first, a level per query: the frontier's links in one indexed lookup (the keys
+    // as a JSON array), only the other end's key read — no link parsed.
     const [near, far] = direction === 'down' ? ['from_key', 'to_key'] : ['to_key', 'from_key'];
-    const follows = `(l.status = 'active' OR (? = 1 AND l.status = 'replaced'))`;
-    const rows = this.all(
-      `WITH RECURSIVE walk(key, depth) AS (
-         SELECT ?, 0
-         UNION
-         SELECT l.${far}, w.depth + 1 FROM walk w JOIN genealogy_links l ON l.${near} = w.key
-         WHERE w.depth < ? AND ${follows}
-       )
-       SELECT key, MIN(depth) AS depth FROM walk GROUP BY key`,
-      rootKey,
-      maxDepth,
-      history ? 1 : 0,
-    );
-    const depthOf = new Map(rows.map((r) => [str(r['key']), num(r['depth'])] as const));
+    const sql = `SELECT l.${far} AS other FROM genealogy_links l
+      WHERE l.${near} IN (SELECT value FROM json_each(?))
+        AND (l.status = 'active' OR (? = 1 AND l.status = 'replaced'))`;
+    const depthOf = new Map<string, number>([[rootKey, 0]]);
+    let frontier = [rootKey];
     let truncated = false;
-    for (const [key, depth] of depthOf) {
-      if (depth !== maxDepth || truncated) continue;
-      for (const r of this.all(
-        `SELECT l.${far} AS other FROM genealogy_links l WHERE l.${near} = ? AND ${follows}`,
-        key,
-        history ? 1 : 0,
-      ))
-        if (!depthOf.has(str(r['other']))) truncated = true;
+    for (let depth = 0; frontier.length > 0; depth++) {
+      const rows = this.all(sql, JSON.stringify(frontier), history ? 1 : 0);
+      if (depth === maxDepth) {
+        truncated = rows.some((r) => !depthOf.has(str(r['other'])));
+        break;
+      }
+      const next: string[] = [];
+      for (const r of rows) {
+        const key = str(r['other']);
+        if (depthOf.has(key)) continue;
+        depthOf.set(key, depth + 1);
+        next.push(key);
+      }
+      frontier = next;
     }
     depthOf.delete(rootKey);
-    return {
-      nodes: [...depthOf].map(([key, depth]) => ({ key, depth })),
-      truncated,
-    };
+    return { nodes: [...depthOf].map(([key, depth]) => ({ key, depth })), truncated };
   }
   link(id: string) {
     const r = this.get('SELECT link FROM genealogy_links WHERE id = ?', id);
