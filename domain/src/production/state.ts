@@ -101,7 +101,9 @@ const enc = (part: string): string =>
 
 const ESCAPED_PART = /^(?:[A-Za-z0-9_.~-]|%[0-9a-f]{4})+$/;
 const dec = (part: string): string =>
-  part.replace(/%([0-9a-f]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  part.includes('%')
+    ? part.replace(/%([0-9a-f]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    : part;
 
 export function nodeKey(node: GenealogyNode): NodeKey {
   switch (node.kind) {

@@ -1,5 +1,12 @@
 import type { Hono, MiddlewareHandler } from 'hono';
-import type { GenealogyNode, ItemId, Lot, Traversal, TraversalOptions } from '@floorsync/domain';
+import type {
+  GenealogyNode,
+  ItemId,
+  Lot,
+  ReachedNode,
+  Traversal,
+  TraversalOptions,
+} from '@floorsync/domain';
 import {
   DEFAULT_MAX_DEPTH,
   MAX_DEPTH_LIMIT,
@@ -37,9 +44,14 @@ export function reach(
     Math.min(MAX_DEPTH_LIMIT, Math.floor(opts.maxDepth ?? DEFAULT_MAX_DEPTH)),
   );
   const r = tx.reachable(nodeKey(node), direction, depth, opts.history ?? false);
-  const nodes = r.nodes
-    .map(({ key, depth: d }) => ({ node: nodeOfKey(key) as GenealogyNode, key, depth: d }))
-    .sort((a, b) => a.depth - b.depth || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // By depth, then key (keys are ASCII: the native sort is the domain's order).
+  const byDepth: string[][] = [];
+  for (const { key, depth: d } of r.nodes) (byDepth[d] ??= []).push(key);
+  const nodes: ReachedNode[] = [];
+  byDepth.forEach((keys, d) => {
+    for (const key of keys.sort())
+      nodes.push({ node: nodeOfKey(key) as GenealogyNode, key, depth: d });
+  });
   return { nodes, truncated: r.truncated };
 }
 

@@ -18,6 +18,7 @@ import { A, P, received, warehouse } from '@floorsync/domain/testing';
 import { storageContract } from '../contract.js';
 import type { NewEvent, ReadTx, Storage, WriteTx } from '../port.js';
 import { StorageUnavailableError } from '../port.js';
+import { reach } from '../../genealogy/routes.js';
 import { MIGRATIONS } from './schema.js';
 import { startCheckpointer } from './checkpointer.js';
 import { LAST_MUTATION_ID_CHANGES, openSqliteStorage } from './sqlite-storage.js';
@@ -548,6 +549,8 @@ describe('sqlite genealogy in one query', () => {
               );
               expect(sorted).toEqual(want.nodes.map((n) => ({ key: n.key, depth: n.depth })));
               expect(got.truncated).toBe(want.truncated);
+              // And as the API answers it: nodes decoded, in the domain's order.
+              expect(reach(tx, node(i), direction, { maxDepth, history })).toEqual(want);
               compared++;
             }
       }

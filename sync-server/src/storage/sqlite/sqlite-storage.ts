@@ -375,6 +375,7 @@ interface StockEntry {
 /** Reads and writes on the one connection. Statements are prepared once. */
 class SqliteTx implements WriteTx {
   private readonly cache = new Map<string, Statement>();
+  private readonly pluckCache = new Map<string, Statement>();
   private savepoints = 0;
   /**
    * Items and positions change rarely and are read by nearly every decision: cached by id,
@@ -1165,18 +1166,23 @@ class SqliteTx implements WriteTx {
     const sql = `SELECT l.${far} AS other FROM genealogy_links l
       WHERE l.${near} IN (SELECT value FROM json_each(?))
         AND (l.status = 'active' OR (? = 1 AND l.status = 'replaced'))`;
+    // The keys alone, not a row object each (tens of thousands of rows for a recall).
+    const keysOf = (this.pluckCache.get(sql) ??
+      this.pluckCache.set(sql, this.db.prepare(sql).pluck()).get(sql)) as Statement<
+      unknown[],
+      string
+    >;
     const depthOf = new Map<string, number>([[rootKey, 0]]);
     let frontier = [rootKey];
     let truncated = false;
     for (let depth = 0; frontier.length > 0; depth++) {
-      const rows = this.all(sql, JSON.stringify(frontier), history ? 1 : 0);
+      const others = keysOf.all(JSON.stringify(frontier), history ? 1 : 0);
       if (depth === maxDepth) {
-        truncated = rows.some((r) => !depthOf.has(str(r['other'])));
+        truncated = others.some((key) => !depthOf.has(key));
         break;
       }
       const next: string[] = [];
-      for (const r of rows) {
-        const key = str(r['other']);
+      for (const key of others) {
         if (depthOf.has(key)) continue;
         depthOf.set(key, depth + 1);
         next.push(key);
