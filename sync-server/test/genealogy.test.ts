@@ -83,6 +83,14 @@ describe('production and genealogy over the API', () => {
     expect(csv.split('\n').length).toBeGreaterThan(1);
     expect(csv).toContain('P1');
 
+    // A recall cut short by the depth limit is not handed out as a letter.
+    const cut = await w.server.request(
+      '/api/genealogy/recall?itemId=L&lot=L1&format=csv&maxDepth=1',
+      { token: sup.token },
+    );
+    expect(cut.status).toBe(409);
+    expect(await cut.text()).toContain('RECALL_TRUNCATED');
+
     // Bad questions get clear answers; operators do not ask them.
     const bad = await w.server.request('/api/genealogy?node=nonsense', { token: sup.token });
     expect(bad.status).toBe(400);

@@ -61,6 +61,25 @@ describe('labels', () => {
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     await expect.poll(async () => (await t.state(id)).state, { timeout: 5000 }).toBe('completed');
+    // Settled: a second answer does not change it; print jobs are not bulk adjustments.
+    const again = await t.server.request(`/api/labels/jobs/${id}/result`, {
+      method: 'POST',
+      token: t.supervisor.token,
+      json: { ok: false, reason: 'forged' },
+    });
+    expect(again.status).toBe(404);
+    expect((await t.state(id)).state).toBe('completed');
+    const bulk = await t.server.request('/api/jobs', { token: t.supervisor.token });
+    expect(((await bulk.json()) as { id: string }[]).map((j) => j.id)).not.toContain(id);
+    expect(
+      (
+        await t.server.request(`/api/jobs/${id}/start`, {
+          method: 'POST',
+          token: t.supervisor.token,
+          json: {},
+        })
+      ).status,
+    ).toBe(404);
     const zpl = t.printer.received().toString('latin1');
     expect(zpl).toContain('^XA');
     expect(zpl).toContain('~HS');
@@ -129,6 +148,8 @@ describe('labels', () => {
       { id: 'x', host: 'h', port: 9100, size: '4x6' },
     ]);
     expect(parsePrinters('')).toEqual([]);
+    expect(parsePrinters('dock=h,')).toEqual([{ id: 'dock', host: 'h', port: 9100, size: '4x6' }]);
+    expect(() => parsePrinters('dock=h,dock=k')).toThrow(/"dock" is given twice/);
     expect(() => parsePrinters('dock')).toThrow(/not id=host\[:port\]\[\/size\]/);
     expect(() => parsePrinters('dock=h:99999')).toThrow(/bad port/);
   });

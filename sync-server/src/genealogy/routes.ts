@@ -17,7 +17,7 @@ import {
   recallReport,
 } from '@floorsync/domain';
 import type { Env } from '../app.js';
-import { badRequest } from '../http/problem.js';
+import { HttpProblem, badRequest } from '../http/problem.js';
 import type { ReadTx, Storage } from '../storage/port.js';
 
 /**
@@ -74,7 +74,7 @@ export function genealogyRoutes(
     const node = nodeOfKey(q['node'] ?? '');
     if (!node)
       throw badRequest(
-        'node must be a node key: lot:<itemId>:<lot>, serial:<itemId>:<serial>, job:<jobId>, container:<positionId> or shipment:<eventId> (parts URI-encoded)',
+        'node must be a node key: lot:<itemId>:<lot>, serial:<itemId>:<serial>, job:<jobId>, container:<positionId> or shipment:<eventId>, each character of a part other than A-Z a-z 0-9 _ . ~ - written as % and 4 lowercase hex digits',
       );
     const direction = q['direction'] ?? 'tree';
     if (!['ancestors', 'descendants', 'tree'].includes(direction))
@@ -106,6 +106,15 @@ export function genealogyRoutes(
         opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {},
       ),
     );
+    // A recall letter must not miss a shipment: a report the depth limit cut short is refused
+    // as CSV (the JSON says `truncated`).
+    if (q['format'] === 'csv' && report.truncated)
+      throw new HttpProblem(
+        409,
+        'RECALL_TRUNCATED',
+        'Conflict',
+        `the search stopped at depth ${opts.maxDepth ?? DEFAULT_MAX_DEPTH} with more beyond it: ask again with a larger maxDepth (at most ${MAX_DEPTH_LIMIT})`,
+      );
     if (q['format'] === 'csv')
       return c.body(recallCsv(report), 200, {
         'content-type': 'text/csv; charset=utf-8',

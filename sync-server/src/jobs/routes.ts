@@ -66,10 +66,12 @@ export function jobRoutes(
   },
 ): void {
   const { storage } = o;
+  // These routes are the bulk adjustments' (progress read from the log; start and fail): other
+  // kinds of jobs (printing) have their own routes and are not theirs to start or list.
   const find = async (id: string) => {
     const view = await storage.read((tx) => {
       const job = tx.job(id);
-      return job && jobView(tx, job);
+      return job && job.kind === 'bulk-adjust' ? jobView(tx, job) : undefined;
     });
     if (!view) throw notFound(`no job ${id}`);
     return view;
@@ -124,7 +126,15 @@ export function jobRoutes(
   });
 
   app.get('/api/jobs', o.requireRole('supervisor'), async (c) =>
-    c.json(await storage.read((tx) => tx.jobs(50).map((j) => jobView(tx, j)))),
+    c.json(
+      await storage.read((tx) =>
+        tx
+          .jobs(200)
+          .filter((j) => j.kind === 'bulk-adjust')
+          .slice(0, 50)
+          .map((j) => jobView(tx, j)),
+      ),
+    ),
   );
 
   app.get('/api/jobs/:id', o.requireRole('supervisor'), async (c) =>

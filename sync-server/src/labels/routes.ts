@@ -32,24 +32,32 @@ export interface LabelPrinter {
  */
 export function parsePrinters(raw: string | undefined): LabelPrinter[] {
   if (!raw?.trim()) return [];
-  return raw.split(',').map((entry) => {
-    const m =
-      /^\s*([a-z0-9][a-z0-9_-]{0,31})=([A-Za-z0-9.-]{1,253})(?::(\d{1,5}))?(?:\/(4x6|100x50))?\s*$/.exec(
-        entry,
-      );
-    if (!m)
-      throw new Error(
-        `LABEL_PRINTERS: "${entry.trim()}" is not id=host[:port][/size] (size 4x6 or 100x50)`,
-      );
-    const port = m[3] ? Number(m[3]) : 9100;
-    if (port < 1 || port > 65_535) throw new Error(`LABEL_PRINTERS: bad port in "${entry.trim()}"`);
-    return {
-      id: m[1] as string,
-      host: m[2] as string,
-      port,
-      size: (m[4] ?? '4x6') as LabelPrinter['size'],
-    };
-  });
+  const printers = raw
+    .split(',')
+    .filter((entry) => entry.trim() !== '')
+    .map((entry) => {
+      const m =
+        /^\s*([a-z0-9][a-z0-9_-]{0,31})=([A-Za-z0-9.-]{1,253})(?::(\d{1,5}))?(?:\/(4x6|100x50))?\s*$/.exec(
+          entry,
+        );
+      if (!m)
+        throw new Error(
+          `LABEL_PRINTERS: "${entry.trim()}" is not id=host[:port][/size] (size 4x6 or 100x50)`,
+        );
+      const port = m[3] ? Number(m[3]) : 9100;
+      if (port < 1 || port > 65_535)
+        throw new Error(`LABEL_PRINTERS: bad port in "${entry.trim()}"`);
+      return {
+        id: m[1] as string,
+        host: m[2] as string,
+        port,
+        size: (m[4] ?? '4x6') as LabelPrinter['size'],
+      };
+    });
+  const ids = printers.map((p) => p.id);
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice) throw new Error(`LABEL_PRINTERS: the printer id "${twice}" is given twice`);
+  return printers;
 }
 
 const labelsSchema = z
@@ -198,7 +206,8 @@ export function labelRoutes(
     const id = c.req.param('id');
     const found = await o.storage.write((tx) => {
       const job = tx.job(id);
-      if (!job || job.kind !== PRINT_LABELS) return false;
+      // Only a job still waiting gets an answer: a settled one stays as it is.
+      if (!job || job.kind !== PRINT_LABELS || job.status !== 'queued') return false;
       tx.updateJob(
         id,
         r.ok
@@ -207,7 +216,7 @@ export function labelRoutes(
       );
       return true;
     });
-    if (!found) throw notFound('no such print job');
+    if (!found) throw notFound('no print job waiting for an answer with this id');
     return c.json({ id, state: r.ok ? 'completed' : 'failed' });
   });
 }
