@@ -83,6 +83,24 @@ describe('production and genealogy over the API', () => {
     expect(csv.split('\n').length).toBeGreaterThan(1);
     expect(csv).toContain('P1');
 
+    // The same as a PDF for the letter's annex: the shipment's row is in its text.
+    const pdf = await w.server.request('/api/genealogy/recall?itemId=L&lot=L1&format=pdf', {
+      token: sup.token,
+    });
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    const { getDocument } = await import('pdfjs-dist/legacy/build/pdf.mjs');
+    const doc = await getDocument({
+      data: new Uint8Array(await pdf.arrayBuffer()),
+      isEvalSupported: false,
+      verbosity: 0,
+    }).promise;
+    const text = (await (await doc.getPage(1)).getTextContent()).items
+      .map((i) => ('str' in i ? i.str : ''))
+      .join(' ');
+    expect(text).toContain('Recall: lot L1');
+    expect(text).toContain('1 shipment(s)');
+    expect(text).toContain('P1');
+
     // A recall cut short by the depth limit is not handed out as a letter.
     const cut = await w.server.request(
       '/api/genealogy/recall?itemId=L&lot=L1&format=csv&maxDepth=1',

@@ -19,3 +19,4 @@ export type { PdfOptions } from './labels/pdf.js';
 export * from './labels/printer.js';
 export * from './labels/job.js';
 export { reportToServer } from './labels/report.js';
+export { recallPdf } from './reports/recall-pdf.js';

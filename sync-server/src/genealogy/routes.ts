@@ -16,6 +16,7 @@ import {
   recallCsv,
   recallReport,
 } from '@floorsync/domain';
+import { recallPdf } from '@floorsync/workers';
 import type { Env } from '../app.js';
 import { HttpProblem, badRequest } from '../http/problem.js';
 import type { ReadTx, Storage } from '../storage/port.js';
@@ -107,14 +108,24 @@ export function genealogyRoutes(
       ),
     );
     // A recall letter must not miss a shipment: a report the depth limit cut short is refused
-    // as CSV (the JSON says `truncated`).
-    if (q['format'] === 'csv' && report.truncated)
+    // as CSV or PDF (the JSON says `truncated`).
+    if ((q['format'] === 'csv' || q['format'] === 'pdf') && report.truncated)
       throw new HttpProblem(
         409,
         'RECALL_TRUNCATED',
         'Conflict',
         `the search stopped at depth ${opts.maxDepth ?? DEFAULT_MAX_DEPTH} with more beyond it: ask again with a larger maxDepth (at most ${MAX_DEPTH_LIMIT})`,
       );
+    if (q['format'] === 'pdf') {
+      const pdf = await recallPdf(report, {
+        title: `Recall: lot ${lot} of ${itemId}`,
+        generatedAt: new Date().toISOString(),
+      });
+      return c.body(pdf as Uint8Array<ArrayBuffer>, 200, {
+        'content-type': 'application/pdf',
+        'content-disposition': `attachment; filename="recall-${encodeURIComponent(lot)}.pdf"`,
+      });
+    }
     if (q['format'] === 'csv')
       return c.body(recallCsv(report), 200, {
         'content-type': 'text/csv; charset=utf-8',

@@ -337,6 +337,7 @@ export const de: Catalog = {
   'genealogy.truncated': 'Die Suche hat ihre Tiefengrenze erreicht: es kann mehr geben.',
   'genealogy.picture': 'Rückverfolgungsbild',
   'genealogy.recall': 'Rückrufbericht (CSV)',
+  'genealogy.recallPdf': 'Rückrufbericht (PDF)',
   'genealogy.offline': 'Der Server ist nicht erreichbar: Rückverfolgung braucht das Netz.',
   'genealogy.notTraced': 'Keine Charge oder Seriennummer: nur diese werden verfolgt.',
   'genealogy.job': 'Auftrag',

@@ -333,6 +333,7 @@ export const en = {
   'genealogy.truncated': 'The search stopped at its depth limit: there may be more.',
   'genealogy.picture': 'Genealogy picture',
   'genealogy.recall': 'Recall report (CSV)',
+  'genealogy.recallPdf': 'Recall report (PDF)',
   'genealogy.offline': 'The server cannot be reached: genealogy needs the network.',
   'genealogy.notTraced': 'Not a lot or a serial: only those are traced.',
   'genealogy.job': 'Job',
