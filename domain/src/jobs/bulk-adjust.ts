@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { adjustStockArgs } from '../inventory/commands.js';
 import type { InventoryView } from '../inventory/state.js';
 import { normalizeBarcode } from '../codes/gtin.js';
+import { readTable } from './table.js';
 
 /**
  * Bulk stock adjustment from a file (CSV, or a spreadsheet turned into rows by the server):
@@ -93,8 +94,6 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
-const headerKey = (h: string) => h.trim().toLowerCase().replace(/\s+/g, '');
-
 /** A quantity as people type it: `-3`, `2.5`, `2,5`, ` +1 `. Anything else is NaN. */
 /** A quantity as a spreadsheet writes it: `.` or `,` as decimal mark, an optional sign. NaN if it is not one. */
 export function parseDelta(raw: string): number {
@@ -113,33 +112,16 @@ export function validateBulkAdjust(
   table: readonly (readonly string[])[],
   view: BulkAdjustView,
 ): BulkAdjustReport {
-  const header = (table[0] ?? []).map(headerKey);
-  const data = table
-    .slice(1)
-    .map((cells, i) => ({ cells, line: i + 2 }))
-    .filter(({ cells }) => cells.some((c) => c.trim() !== ''));
-  const fileError = (message: string): BulkAdjustReport => ({
-    rows: data.length,
-    valid: [],
-    errors: [{ line: 1, column: null, message }],
+  const read = readTable(table, {
+    required: BULK_ADJUST_COLUMNS,
+    optional: BULK_ADJUST_OPTIONAL,
+    maxRows: BULK_ADJUST_MAX_ROWS,
   });
-  const missing = BULK_ADJUST_COLUMNS.filter((c) => !header.includes(c));
-  if (missing.length > 0)
-    return fileError(
-      `missing column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (the first row must name the columns ${BULK_ADJUST_COLUMNS.join(', ')}; optional: ${BULK_ADJUST_OPTIONAL.join(', ')})`,
-    );
-  if (data.length === 0) return fileError('the file has no rows below its header');
-  if (data.length > BULK_ADJUST_MAX_ROWS)
-    return fileError(`the file has ${data.length} rows; at most ${BULK_ADJUST_MAX_ROWS} per file`);
-  const col = (name: string) => header.indexOf(name);
+  if (!read.ok) return { rows: read.rows, valid: [], errors: [read.error] };
 
   const valid: BulkAdjustRow[] = [];
   const errors: RowError[] = [];
-  for (const { cells, line } of data) {
-    const get = (name: string) => {
-      const i = col(name);
-      return i < 0 ? '' : (cells[i] ?? '').trim();
-    };
+  for (const { line, get } of read.rows) {
     const rowErrors: RowError[] = [];
     const fail = (column: string, message: string) => rowErrors.push({ line, column, message });
 
@@ -192,5 +174,5 @@ export function validateBulkAdjust(
     }
     errors.push(...rowErrors);
   }
-  return { rows: data.length, valid, errors };
+  return { rows: read.rows.length, valid, errors };
 }

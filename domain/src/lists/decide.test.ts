@@ -14,7 +14,8 @@ import { inventoryCommandArgs } from '../inventory/commands.js';
 import { A, L, P, Q, R, S, warehouse } from '../testing/index.js';
 import type { ListId } from './commands.js';
 import { asListId } from './commands.js';
-import type { ListConfirmationCheck, ListRejectionCode, ListWarning } from './decide.js';
+import type { RejectionCode } from '../shared/decision.js';
+import type { ListConfirmationCheck, ListWarning } from './decide.js';
 import { checkListConfirmation, checkListedCommand } from './decide.js';
 import { listProgress } from './queries.js';
 import type { ListsState, MovementList } from './state.js';
@@ -72,7 +73,7 @@ class Floor {
   }
 
   rejects(
-    code: ListRejectionCode,
+    code: RejectionCode,
     name: string,
     args: Record<string, unknown>,
     role: Role = 'supervisor',

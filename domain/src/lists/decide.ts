@@ -14,10 +14,6 @@ import { deviates, listedMovement, scannedPosition } from './state.js';
 
 // ─── Rejections ─────────────────────────────────────────────────────────────────────────────
 
-/** The list rejection codes, in `REJECTION_CODES` like every other (they travel to devices). */
-export const LIST_REJECTION_CODES = ['UNKNOWN_LIST', 'UNKNOWN_LIST_LINE', 'LIST_MISMATCH'] as const;
-export type ListRejectionCode = RejectionCode;
-
 export interface ListRejection {
   readonly kind: 'rejected';
   readonly code: RejectionCode;
@@ -26,7 +22,7 @@ export interface ListRejection {
 
 export type ListDecision = Decision<ListEvent>;
 
-const rejected = (code: ListRejectionCode, message: string): ListRejection => ({
+const rejected = (code: RejectionCode, message: string): ListRejection => ({
   kind: 'rejected',
   code,
   message,
@@ -35,13 +31,13 @@ const rejected = (code: ListRejectionCode, message: string): ListRejection => ({
 /** Short-circuits a decider; always caught in `decideListCommand`, so callers see values. */
 class Rejection extends Error {
   constructor(
-    readonly code: ListRejectionCode,
+    readonly code: RejectionCode,
     message: string,
   ) {
     super(message);
   }
 }
-const refuse = (code: ListRejectionCode, message: string): never => {
+const refuse = (code: RejectionCode, message: string): never => {
   throw new Rejection(code, message);
 };
 

@@ -2,6 +2,7 @@ import { normalizeBarcode } from '../codes/gtin.js';
 import type { InventoryView } from '../inventory/state.js';
 import type { RowError } from '../jobs/bulk-adjust.js';
 import { parseDelta } from '../jobs/bulk-adjust.js';
+import { readTable } from '../jobs/table.js';
 import type { ListType } from './commands.js';
 import { LIST_TYPES, createListArgs } from './commands.js';
 import type { ListCommandArgs } from './commands.js';
@@ -58,8 +59,6 @@ export interface ListImportOptions {
   readonly listIdOf: (type: ListType, code: string) => string;
 }
 
-const headerKey = (h: string) => h.trim().toLowerCase().replace(/\s+/g, '');
-
 /** `YYYY-MM-DD`, or `DD.MM.YYYY` as German spreadsheets write it, as an ISO date. */
 const isoDate = (raw: string): string => {
   const de = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/.exec(raw);
@@ -80,30 +79,12 @@ export function readListsCsv(
   view: ListImportView,
   o: ListImportOptions,
 ): ListImportReport {
-  const header = (table[0] ?? []).map(headerKey);
-  const data = table
-    .slice(1)
-    .map((cells, i) => ({ cells, line: i + 2 }))
-    .filter(({ cells }) => cells.some((c) => c.trim() !== ''));
-  const fileError = (message: string): ListImportReport => ({
-    rows: data.length,
-    lists: [],
-    errors: [{ line: 1, column: null, message }],
-  });
-  const missing = LIST_IMPORT_COLUMNS.filter((c) => !header.includes(c));
-  if (missing.length > 0)
-    return fileError(
-      `missing column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (the first row must name the columns ${LIST_IMPORT_COLUMNS.join(', ')}; optional: ${LIST_IMPORT_OPTIONAL.join(', ')})`,
-    );
-  if (data.length === 0) return fileError('the file has no rows below its header');
+  const read = readTable(table, { required: LIST_IMPORT_COLUMNS, optional: LIST_IMPORT_OPTIONAL });
+  if (!read.ok) return { rows: read.rows, lists: [], errors: [read.error] };
 
   const errors: RowError[] = [];
   const drafts = new Map<string, Draft>();
-  for (const { cells, line } of data) {
-    const get = (name: string) => {
-      const i = header.indexOf(name);
-      return i < 0 ? '' : (cells[i] ?? '').trim();
-    };
+  for (const { line, get } of read.rows) {
     const fail = (column: string, message: string) => errors.push({ line, column, message });
 
     const typeRaw = get('type').toLowerCase();
@@ -219,5 +200,5 @@ export function readListsCsv(
     }
   }
   errors.sort((a, b) => a.line - b.line);
-  return { rows: data.length, lists: errors.length === 0 ? lists : [], errors };
+  return { rows: read.rows.length, lists: errors.length === 0 ? lists : [], errors };
 }

@@ -206,13 +206,34 @@ export function genealogyChangesOf(
   event: LoggedProductionEvent,
 ): ProductionChange[] {
   const production = isProductionEvent(event);
-  if (!production && !isInventoryEvent(event)) return [];
+  if (!production && !(isInventoryEvent(event) && concernsGenealogy(event))) return [];
   const id = asEventId(event.id);
   // Every event that links or counts leaves a trace; seeing it again is a refold.
   if (view.trace(id)) return [];
   return production
     ? productionEventChanges(view, id, event)
     : inventoryEventChanges(view, id, event);
+}
+
+/**
+ * Whether an inventory event can change the graph: traced goods (a lot or serial) arriving,
+ * moving or leaving, a container moving, a reversal. Checked first: a scan of untracked goods
+ * — most of a push — costs the replay nothing here, not even the trace lookup.
+ */
+function concernsGenealogy(e: InventoryEvent): boolean {
+  switch (e.type) {
+    case 'StockReceived':
+    case 'StockMoved':
+    case 'StockShipped':
+      return goodsNode(e.data.itemId, e.data.lot, e.data.serial) !== null;
+    case 'StockAdjusted':
+      return e.data.delta > 0 && goodsNode(e.data.itemId, e.data.lot, e.data.serial) !== null;
+    case 'ContainerMoved':
+    case 'MovementReversed':
+      return true;
+    default:
+      return false;
+  }
 }
 
 function productionEventChanges(

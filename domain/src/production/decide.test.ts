@@ -1,3 +1,4 @@
+import { conflictKindForRejection } from '../shared/decision.js';
 import { describe, expect, it } from 'vitest';
 import { stockLines, totalQuantity } from '../inventory/queries.js';
 import type { InventoryState } from '../inventory/state.js';
@@ -19,11 +20,7 @@ import type {
   ProductionDecision,
   ProductionRejectionCode,
 } from './decide.js';
-import {
-  PRODUCTION_REJECTION_CODES,
-  conflictKindForProductionRejection,
-  decideProductionCommand,
-} from './decide.js';
+import { PRODUCTION_REJECTION_CODES, decideProductionCommand } from './decide.js';
 import type { ProductionEvent } from './events.js';
 import { isProductionEvent, productionEventData } from './events.js';
 import { describeNode, genealogyQueriesOf, recallCsv, recallReport } from './queries.js';
@@ -361,7 +358,7 @@ describe('"job must be running"', () => {
       'job J has not been started: nothing can be produced for it yet',
     );
     expect(floor.qty(L, P)).toBe(10);
-    expect(conflictKindForProductionRejection('JOB_NOT_RUNNING')).toBe('invalid-command');
+    expect(conflictKindForRejection('JOB_NOT_RUNNING')).toBe('invalid-command');
   });
 
   it('offline consumption for a job completed meanwhile is a stale intent, not a movement', () => {
@@ -381,7 +378,7 @@ describe('"job must be running"', () => {
       'record',
     );
     expect(message).toBe('job J was completed meanwhile: nothing can be consumed for it any more');
-    expect(conflictKindForProductionRejection('STALE_INTENT')).toBe('stale-intent');
+    expect(conflictKindForRejection('STALE_INTENT')).toBe('stale-intent');
     // Nothing changed: no stock left P, no link to the job.
     expect(floor.qty(L, P)).toBe(10);
     expect(floor.queries.descendants(L1).nodes).toEqual([]);
@@ -436,7 +433,7 @@ describe('consuming and producing follow the inventory’s stock rules', () => {
         serial: undefined,
       }),
     ).toBe('job J makes PUMP, not A');
-    expect(conflictKindForProductionRejection('JOB_MISMATCH')).toBe('invalid-command');
+    expect(conflictKindForRejection('JOB_MISMATCH')).toBe('invalid-command');
   });
 
   it('a serial produced while already in stock: a conflict when recorded, a refusal when strict', () => {
@@ -617,7 +614,7 @@ describe('assembly: serials built into serials', () => {
       newChild: part('S7'),
       reason: 'upgrade',
     });
-    expect(conflictKindForProductionRejection('NOT_ASSEMBLED')).toBe('stale-intent');
+    expect(conflictKindForRejection('NOT_ASSEMBLED')).toBe('stale-intent');
   });
 
   it('the same child back into the same parent is a new link: history is never overwritten', () => {
@@ -635,11 +632,11 @@ describe('assembly: serials built into serials', () => {
 describe('rejection codes', () => {
   it('every new code has a conflict kind, and the shared codes keep theirs', () => {
     for (const code of PRODUCTION_REJECTION_CODES) {
-      expect(typeof conflictKindForProductionRejection(code)).toBe('string');
+      expect(typeof conflictKindForRejection(code)).toBe('string');
     }
-    expect(conflictKindForProductionRejection('UNKNOWN_JOB')).toBe('unknown-code');
-    expect(conflictKindForProductionRejection('FORBIDDEN')).toBe('forbidden');
-    expect(conflictKindForProductionRejection('SERIAL_ASSEMBLED')).toBe('stale-intent');
+    expect(conflictKindForRejection('UNKNOWN_JOB')).toBe('unknown-code');
+    expect(conflictKindForRejection('FORBIDDEN')).toBe('forbidden');
+    expect(conflictKindForRejection('SERIAL_ASSEMBLED')).toBe('stale-intent');
   });
 
   it('an inventory decision is a production decision as it is (types)', () => {

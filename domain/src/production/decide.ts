@@ -3,13 +3,11 @@ import type { InventoryEvent } from '../inventory/events.js';
 import type { InventoryView, Item } from '../inventory/state.js';
 import type {
   ConflictDraft,
-  ConflictKind,
   Decision,
   DraftEvent,
   FactMode,
   RejectionCode,
 } from '../shared/decision.js';
-import { conflictKindForRejection } from '../shared/decision.js';
 import type { ItemId } from '../shared/ids.js';
 import { qtyEquals, roundQty } from '../shared/quantity.js';
 import type { Actor, Role } from '../shared/roles.js';
@@ -28,9 +26,8 @@ import { nodeKey, serialNode } from './state.js';
 // ─── Rejections ─────────────────────────────────────────────────────────────────────────────
 
 /**
- * Rejection codes this module adds. To be appended to `REJECTION_CODES` (and mapped in
- * `conflictKindForRejection` as `PRODUCTION_CONFLICT_KINDS` says) at integration; until then
- * `ProductionDecision` carries them next to the shared ones.
+ * The rejection codes this module brought to `REJECTION_CODES` (their conflict kinds are in
+ * `conflictKindForRejection` with every other code's).
  */
 export const PRODUCTION_REJECTION_CODES = [
   'UNKNOWN_JOB',
@@ -39,46 +36,13 @@ export const PRODUCTION_REJECTION_CODES = [
   'SERIAL_ASSEMBLED',
   'NOT_ASSEMBLED',
   'ASSEMBLY_CYCLE',
-] as const;
-export type NewProductionRejectionCode = (typeof PRODUCTION_REJECTION_CODES)[number];
-export type ProductionRejectionCode = RejectionCode | NewProductionRejectionCode;
-
-/** Which conflict each new code opens when a pushed mutation is rejected with it. */
-export const PRODUCTION_CONFLICT_KINDS: Readonly<Record<NewProductionRejectionCode, ConflictKind>> =
-  {
-    UNKNOWN_JOB: 'unknown-code',
-    // Not started yet: the job exists but the command came too early — a wrong command, not a
-    // stale one. (A job completed meanwhile is `STALE_INTENT`.)
-    JOB_NOT_RUNNING: 'invalid-command',
-    JOB_MISMATCH: 'invalid-command',
-    // Someone assembled or replaced it meanwhile.
-    SERIAL_ASSEMBLED: 'stale-intent',
-    NOT_ASSEMBLED: 'stale-intent',
-    ASSEMBLY_CYCLE: 'invalid-command',
-  };
-
-const isNewCode = (code: ProductionRejectionCode): code is NewProductionRejectionCode =>
-  Object.hasOwn(PRODUCTION_CONFLICT_KINDS, code);
-
-/** `conflictKindForRejection`, knowing this module's codes too. */
-export const conflictKindForProductionRejection = (code: ProductionRejectionCode): ConflictKind =>
-  isNewCode(code) ? PRODUCTION_CONFLICT_KINDS[code] : conflictKindForRejection(code);
+] as const satisfies readonly RejectionCode[];
+export type ProductionRejectionCode = RejectionCode;
 
 /** What a production decision may append: its own events, and inventory ones (a tote retired). */
 export type ProductionDecisionEvent = ProductionEvent | InventoryEvent;
 
-/**
- * `Decision`, with this module's rejection codes: every `Decision<E>` is one (so inventory
- * decisions pass through unchanged), and once the codes join `REJECTION_CODES` the two types
- * are the same.
- */
-export type ProductionDecision<E extends DraftEvent = ProductionDecisionEvent> =
-  | Extract<Decision<E>, { readonly kind: 'accepted' }>
-  | {
-      readonly kind: 'rejected';
-      readonly code: ProductionRejectionCode;
-      readonly message: string;
-    };
+export type ProductionDecision<E extends DraftEvent = ProductionDecisionEvent> = Decision<E>;
 
 /** Short-circuits a decider; always caught in `decideProductionCommand`, so callers see values. */
 class Rejection extends Error {
