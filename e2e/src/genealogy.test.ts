@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from './harness.js';
-import { device, launch, scan, screenshot, startServer } from './harness.js';
+import { device, launch, scan, screenshot, startServer, synced } from './harness.js';
 
 /**
  * Genealogy in the web app: a production job consumes a lot of glue and produces a drill;
@@ -67,6 +67,8 @@ describe('genealogy in the web app', () => {
 
     const sup = await device(browser, server.base, 'supervisor');
     await sup.page.goto(`${server.base}/genealogy`);
+    // The scan is read against the device's replica: let the first sync finish.
+    await synced(sup.page);
     await scan(sup.page, 'GLUE-2K L2611');
     const went = sup.page.getByTestId('genealogy-descendants');
     await went.getByText('DRILL-18V · Serial DR-9001').waitFor();

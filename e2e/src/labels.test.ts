@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakePrinter } from '../../workers/test/fake-printer.js';
 import { startFakePrinter } from '../../workers/test/fake-printer.js';
 import type { Server } from './harness.js';
-import { device, launch, scan, screenshot, startServer } from './harness.js';
+import { device, launch, scan, screenshot, startServer, synced } from './harness.js';
 
 /**
  * A label printed from the scanner app: the operator looks an item up and prints its label on
@@ -29,6 +29,7 @@ describe('labels from the scanner app', () => {
   it('looks up an item, prints its label on the dock printer, and reads the printer’s answer', async () => {
     const op = await device(browser, server.base, 'operator');
     await op.page.goto(`${server.base}/lookup`);
+    await synced(op.page); // the lookup reads the device's replica
     await scan(op.page, 'BOLT-M8');
     await op.page.getByRole('button', { name: 'Print label on dock' }).click();
     await op.page
