@@ -13,6 +13,7 @@ export * from './inventory/decide.js';
 export * from './inventory/queries.js';
 export * from './lists/index.js';
 export * from './production/index.js';
+export * from './counting/index.js';
 export * from './sync/commands.js';
 export * from './sync/events.js';
 export * from './sync/protocol.js';
@@ -22,6 +23,9 @@ export * from './sync/bus.js';
 export {
   SNAPSHOT_KINDS,
   conflictKey,
+  countLineKey,
+  countPositionEntryKey,
+  countSessionKey,
   itemKey,
   listKey,
   lotKey,

@@ -9,6 +9,7 @@ import { viewOf } from './inventory/state.js';
 import type { ListsView } from './lists/state.js';
 import { productionStockChangesOf } from './production/changes.js';
 import type { GenealogyLinks, ProductionView } from './production/state.js';
+import type { CountingReadView } from './counting/changes.js';
 
 /** Any event of the log, as stored: id, type, data. */
 export interface LoggedEvent {
@@ -48,6 +49,16 @@ const NO_PRODUCTION: ProductionView & GenealogyLinks = {
   linksTo: () => [],
 };
 
+/** No counting sessions: for views without them. */
+const NO_COUNTING: CountingReadView = {
+  countSession: () => undefined,
+  countSessionByCode: () => undefined,
+  inCountScope: () => false,
+  countRecord: () => undefined,
+  countRecordOfPair: () => undefined,
+  countPosition: () => undefined,
+};
+
 /** No lists: for views of inventory alone. */
 const NO_LISTS: ListsView = {
   list: () => undefined,
@@ -56,16 +67,24 @@ const NO_LISTS: ListsView = {
 };
 
 /**
- * An in-memory `ReplayView`: inventory state plus a conflicts map and lists (device replica,
- * tests).
+ * An in-memory `ReplayView`: inventory state plus a conflicts map, lists, production and
+ * counting sessions (device replica, tests).
  */
 export function replayViewOf(
   state: InventoryState,
   conflicts: ReadonlyMap<ConflictId, ConflictRecord> = new Map(),
   lists: ListsView = NO_LISTS,
   production: ProductionView & GenealogyLinks = NO_PRODUCTION,
+  counting: CountingReadView = NO_COUNTING,
 ): ReplayView {
   return {
+    countSession: (id) => counting.countSession(id),
+    countSessionByCode: (code) => counting.countSessionByCode(code),
+    inCountScope: (sessionId, id) => counting.inCountScope(sessionId, id),
+    countRecord: (sessionId, lineNo) => counting.countRecord(sessionId, lineNo),
+    countRecordOfPair: (sessionId, itemId, positionId, lot) =>
+      counting.countRecordOfPair(sessionId, itemId, positionId, lot),
+    countPosition: (sessionId, positionId) => counting.countPosition(sessionId, positionId),
     ...viewOf(state),
     productionJob: (id) => production.productionJob(id),
     productionJobByCode: (code) => production.productionJobByCode(code),

@@ -27,6 +27,7 @@ import { listValue } from './storage/lists.js';
 import type { LabelPrinter } from './labels/routes.js';
 import { labelRoutes } from './labels/routes.js';
 import { genealogyRoutes } from './genealogy/routes.js';
+import { countingRoutes } from './counting/routes.js';
 import { LoginThrottle } from './auth/throttle.js';
 import { hashToken, newToken } from './auth/tokens.js';
 import type { Bus } from './bus/port.js';
@@ -49,6 +50,7 @@ import type { AuthenticatedPush } from './replay/apply-push.js';
 import { applyPush, checkAndBind } from './replay/apply-push.js';
 import type { JobSink } from './jobs/routes.js';
 import { jobRoutes } from './jobs/routes.js';
+import { WORKER_USERNAME } from './bootstrap.js';
 import type { RelayStatus } from './relay.js';
 import { SseHub } from './sse.js';
 import type { DeviceRow, Storage, UserRow } from './storage/port.js';
@@ -855,6 +857,17 @@ export function createApp(deps: AppDeps): AppHandle {
     );
   });
 
+  // Who can be given work (lists, counting sessions): active people, without the service
+  // account the workers sign in with. For supervisors, who assign but do not manage users.
+  app.get('/api/people', requireRole('supervisor'), async (c) => {
+    const users = await storage.read((tx) => tx.users());
+    return c.json(
+      users
+        .filter((u) => u.active && u.username !== WORKER_USERNAME)
+        .map((u) => ({ id: u.id, username: u.username, name: u.name, role: u.role })),
+    );
+  });
+
   app.patch('/api/users/:id', requireRole('admin'), async (c) => {
     const body = validate(updateUserRequestSchema, await readJson(c));
     const id = c.req.param('id');
@@ -930,6 +943,7 @@ export function createApp(deps: AppDeps): AppHandle {
 
   jobRoutes(app, { storage, clock, newId, requireRole, jobs: deps.jobs });
   genealogyRoutes(app, { storage, requireRole });
+  countingRoutes(app, { storage, clock, requireRole, jobs: deps.jobs });
   labelRoutes(app, {
     storage,
     clock,

@@ -26,6 +26,7 @@ import { OutboxRelay } from './relay.js';
 import type { Exporter, ListDrop, Runner } from '@floorsync/workers';
 import {
   SyncApi,
+  applyCountSessionJob,
   bulkAdjustJob,
   folderPlugin,
   httpPlugin,
@@ -167,7 +168,11 @@ async function main(): Promise<void> {
       const api = new SyncApi({ base, username: WORKER_USERNAME, password });
       runner = await startRunner({
         queue,
-        handlers: [bulkAdjustJob(api), printLabelsJob({ report: reportToServer(api) })],
+        handlers: [
+          bulkAdjustJob(api),
+          applyCountSessionJob(api),
+          printLabelsJob({ report: reportToServer(api) }),
+        ],
         onEvent: (e) => {
           if (e.type === 'done')
             log.log('info', 'job done', { job: e.job.id, ms: Math.round(e.ms) });

@@ -6,6 +6,7 @@ import type { NatsServer } from '../../scripts/nats-server.js';
 import { startNatsServer } from '../../scripts/nats-server.js';
 import type { ServerProcess } from '../../scripts/server-process.js';
 import { spawnServer } from '../../scripts/server-process.js';
+import { prepareCountSession } from '../../scripts/count-session.js';
 
 /**
  * A bulk adjustment of 1,000 lines, run by a real worker process (`workers/dist/main.js`)
@@ -149,6 +150,60 @@ describe('a worker killed in the middle of a 1,000-line bulk adjustment', () => 
     );
     expect(stock.reduce((sum, l) => sum + l.quantity, 0)).toBe(expected);
   }, 120_000);
+});
+
+describe('scenario 22: a worker killed in the middle of applying a 1,000-line counting session', () => {
+  it('another worker finishes it: every line applied exactly once', async () => {
+    // The workers of the test before are gone: the one started here is the only one.
+    for (const w of workers.splice(0)) {
+      if (w.exitCode === null && w.signalCode === null) {
+        w.kill('SIGKILL');
+        await new Promise((r) => w.once('exit', r));
+      }
+    }
+    const s = await prepareCountSession(server.base, ADMIN, 1000);
+    interface Detail {
+      session: { status: string; applied: number; failed: number; planned: number };
+      job: { done: number };
+    }
+    const detail = () => s.call<Detail>('GET', `/api/count-sessions/${s.sessionId}`);
+    await s.call('POST', `/api/count-sessions/${s.sessionId}/apply`, {});
+    const first = startWorker();
+    let now = await detail();
+    for (
+      const end = Date.now() + 30_000;
+      now.session.applied < 300 && Date.now() < end;
+      now = await detail()
+    )
+      await new Promise((r) => setTimeout(r, 5));
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const atKill = (await detail()).session.applied;
+    expect(atKill).toBeGreaterThanOrEqual(300);
+    expect(atKill).toBeLessThan(1000); // killed in the middle, not after the end
+
+    startWorker(); // gets the job once the dead worker's delivery times out
+    for (
+      const end = Date.now() + 60_000;
+      now.session.status !== 'applied' && Date.now() < end;
+      now = await detail()
+    )
+      await new Promise((r) => setTimeout(r, 50));
+    expect(now.session).toMatchObject({
+      status: 'applied',
+      applied: 1000,
+      failed: 0,
+      planned: 1000,
+    });
+    expect(now.job.done).toBe(1000);
+    // Each line once: the items' stock is exactly what was counted.
+    let total = 0;
+    for (let i = 0; i < 10; i++) {
+      const lines = await s.call<{ quantity: number }[]>('GET', `/api/stock?itemId=CI${i}`);
+      total += lines.reduce((sum, l) => sum + l.quantity, 0);
+    }
+    expect(total).toBe(s.expectedTotal);
+  }, 150_000);
 });
 
 describe('the embedded mode (no NATS): the server runs jobs itself', () => {

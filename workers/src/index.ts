@@ -4,6 +4,7 @@ export { natsQueue, JOBS_STREAM, DEAD_JOBS_STREAM } from './queue/nats.js';
 export * from './runner.js';
 export * from './sync-api.js';
 export * from './jobs/bulk-adjust.js';
+export * from './jobs/apply-count-session.js';
 export * from './erp/plugin.js';
 export { folderPlugin } from './erp/folder.js';
 export { httpPlugin } from './erp/http.js';

@@ -14,6 +14,7 @@ import { startExporter } from './erp/exporter.js';
 import { folderPlugin } from './erp/folder.js';
 import { httpPlugin } from './erp/http.js';
 import { bulkAdjustJob } from './jobs/bulk-adjust.js';
+import { applyCountSessionJob } from './jobs/apply-count-session.js';
 import { natsQueue } from './queue/nats.js';
 import type { RunnerEvent } from './runner.js';
 import { startRunner } from './runner.js';
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     queue,
     handlers: [
       bulkAdjustJob(api, { batch: config.WORKER_BATCH }),
+      applyCountSessionJob(api, { batch: config.WORKER_BATCH }),
       printLabelsJob({ report: reportToServer(api) }),
     ],
     concurrency: config.WORKER_CONCURRENCY,

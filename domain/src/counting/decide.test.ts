@@ -15,8 +15,10 @@ import { A, L, P, Q, R, S, warehouse } from '../testing/index.js';
 import { disagreementKey, raceKey, settledConflictKeys } from './changes.js';
 import type { CountSessionId, CountingCommand } from './commands.js';
 import { asCountSessionId, countingCommandArgs, isCountingCommandName } from './commands.js';
-import type { CountingDecideView, CountingDecision, CountingRejectionCode } from './decide.js';
-import { countingConflictKind, decideCountingCommand } from './decide.js';
+import type { RejectionCode } from '../shared/decision.js';
+import { conflictKindForRejection } from '../shared/decision.js';
+import type { CountingDecideView, CountingDecision } from './decide.js';
+import { decideCountingCommand } from './decide.js';
 import {
   applyCountMutations,
   countApplyProgress,
@@ -126,7 +128,7 @@ class Floor {
   }
 
   rejects(
-    code: CountingRejectionCode,
+    code: RejectionCode,
     name: string,
     args: Record<string, unknown>,
     o: RunOptions = { role: 'supervisor' },
@@ -370,7 +372,7 @@ describe('scenario 20: two operators count the same pair', () => {
     expect(message).toBe(
       'counting session C-12 cannot be approved: 1 line has disagreeing counts (accept one count per line to resolve)',
     );
-    expect(countingConflictKind('COUNT_UNRESOLVED')).toBe('stale-intent');
+    expect(conflictKindForRejection('COUNT_UNRESOLVED')).toBe('stale-intent');
     // The supervisor takes Ben's count as the truth; then the session can be approved and applied.
     const accepted = floor.sup('acceptCount', { sessionId: C1, lineNo: 1, countedBy: ben });
     expect(settledConflictKeys(floor.view, { id: 'x', ...accepted.events[0]! })).toEqual([
@@ -886,9 +888,9 @@ describe('facts and the session state', () => {
       { sessionId: C1, positionId: P, itemId: S, lot: 'L1', serials: ['x'], expectedSerials: [] },
       op,
     );
-    expect(countingConflictKind('COUNT_OUT_OF_SCOPE')).toBe('invalid-command');
-    expect(countingConflictKind('UNKNOWN_COUNT_SESSION')).toBe('unknown-code');
-    expect(countingConflictKind('UNKNOWN_ITEM')).toBe('unknown-code');
+    expect(conflictKindForRejection('COUNT_OUT_OF_SCOPE')).toBe('invalid-command');
+    expect(conflictKindForRejection('UNKNOWN_COUNT_SESSION')).toBe('unknown-code');
+    expect(conflictKindForRejection('UNKNOWN_ITEM')).toBe('unknown-code');
     expect(floor.session().lines).toBe(0);
   });
 
@@ -983,7 +985,7 @@ describe('reason codes on approval', () => {
     ).toBe(
       '1 line of C-12 with a variance has no reason code: give one for the session or one per line',
     );
-    expect(countingConflictKind('REASON_REQUIRED')).toBe('invalid-command');
+    expect(conflictKindForRejection('REASON_REQUIRED')).toBe('invalid-command');
   });
 
   it('one per line, or one for the session, travel on the adjustments', () => {

@@ -2,8 +2,8 @@ import type { InventoryCommand } from '../inventory/commands.js';
 import { decide as decideInventory } from '../inventory/decide.js';
 import type { InventoryEvent } from '../inventory/events.js';
 import type { InventoryView, Item, Position } from '../inventory/state.js';
-import type { ConflictDraft, ConflictKind, FactMode, RejectionCode } from '../shared/decision.js';
-import { conflictKindForRejection } from '../shared/decision.js';
+import type { ConflictDraft, Decision, FactMode, RejectionCode } from '../shared/decision.js';
+import { conflictKindForRejection, reject } from '../shared/decision.js';
 import type { ItemId, Lot, PositionId, Serial } from '../shared/ids.js';
 import { asEventId } from '../shared/ids.js';
 import { roundQty } from '../shared/quantity.js';
@@ -36,62 +36,10 @@ import {
 
 // ─── Rejections ─────────────────────────────────────────────────────────────────────────────
 
-/**
- * Codes counting needs that `REJECTION_CODES` does not have yet. Stable like the others (they
- * travel to devices): integration adds them to `REJECTION_CODES` and to
- * `conflictKindForRejection` (see `countingConflictKind`), after which `CountingDecision` is a
- * plain `Decision<CountingEvent | InventoryEvent>`.
- */
-export const COUNTING_REJECTION_CODES = [
-  'UNKNOWN_COUNT_SESSION',
-  'UNKNOWN_COUNT_LINE',
-  'COUNT_OUT_OF_SCOPE',
-  'COUNT_UNRESOLVED',
-  'COUNT_OPEN',
-  'REASON_REQUIRED',
-] as const;
-export type CountingRejectionCode = RejectionCode | (typeof COUNTING_REJECTION_CODES)[number];
+/** A counting command decided: counting events, and the inventory's `StockAdjusted` on apply. */
+export type CountingDecision = Decision<CountingEvent | InventoryEvent>;
 
-/** Which conflict a counting rejection opens (the rows to add to `conflictKindForRejection`). */
-export const countingConflictKind = (code: CountingRejectionCode): ConflictKind => {
-  switch (code) {
-    case 'UNKNOWN_COUNT_SESSION':
-    case 'UNKNOWN_COUNT_LINE':
-      return 'unknown-code';
-    case 'COUNT_UNRESOLVED':
-    case 'COUNT_OPEN':
-      return 'stale-intent';
-    case 'COUNT_OUT_OF_SCOPE':
-    case 'REASON_REQUIRED':
-      return 'invalid-command';
-    default:
-      return conflictKindForRejection(code);
-  }
-};
-
-export interface CountingRejection {
-  readonly kind: 'rejected';
-  readonly code: CountingRejectionCode;
-  readonly message: string;
-}
-
-/**
- * `Decision<CountingEvent | InventoryEvent>` with the counting codes (see
- * `COUNTING_REJECTION_CODES`). Applying a line appends inventory `StockAdjusted` events.
- */
-export type CountingDecision =
-  | {
-      readonly kind: 'accepted';
-      readonly events: readonly (CountingEvent | InventoryEvent)[];
-      readonly conflicts: readonly ConflictDraft[];
-    }
-  | CountingRejection;
-
-const rejected = (code: CountingRejectionCode, message: string): CountingRejection => ({
-  kind: 'rejected',
-  code,
-  message,
-});
+type CountingRejectionCode = RejectionCode;
 
 /** Short-circuits a decider; always caught in `decideCountingCommand`, so callers see values. */
 class Rejection extends Error {
@@ -810,7 +758,7 @@ export function decideCountingCommand(
 ): CountingDecision {
   const required = COUNTING_ROLES[command.name];
   if (!roleAllows(ctx.actor.role, required)) {
-    return rejected(
+    return reject(
       'FORBIDDEN',
       `${command.name} needs the ${required} role; you are ${ctx.actor.role}`,
     );
@@ -821,7 +769,7 @@ export function decideCountingCommand(
     const d = decider(view, command.args, { ...ctx, mode });
     return { kind: 'accepted', events: d.events, conflicts: d.conflicts };
   } catch (e) {
-    if (e instanceof Rejection) return rejected(e.code, e.message);
+    if (e instanceof Rejection) return reject(e.code, e.message);
     throw e;
   }
 }

@@ -5,3 +5,4 @@ export * from './state.js';
 export * from './changes.js';
 export * from './decide.js';
 export * from './queries.js';
+export * from './sheet.js';

@@ -10,6 +10,7 @@ import type { CountEntry, CountRecord, CountingState } from './state.js';
 import {
   adjustmentsOf,
   correctionOf,
+  countingStateOf,
   countingViewOf,
   evolveCounting,
   foldCounting,
@@ -479,6 +480,24 @@ describe('properties', () => {
         }
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it('countingStateOf rebuilds the folded state from its records (a snapshot, one session’s rows)', () => {
+    fc.assert(
+      fc.property(logs, (events) => {
+        const folded = foldCounting(events);
+        const rebuilt = countingStateOf(
+          [...folded.sessions.values()].map((s) => ({
+            ...s,
+            scopeIds: [...(folded.scopes.get(s.id) ?? [])],
+          })),
+          folded.records.values(),
+          folded.positions.values(),
+        );
+        expect(rebuilt).toEqual(folded);
+      }),
+      { numRuns: 100 },
     );
   });
 });

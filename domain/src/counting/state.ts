@@ -26,6 +26,13 @@ export type CountSessionStatus = (typeof COUNT_SESSION_STATUSES)[number];
 export const isFrozen = (status: CountSessionStatus): boolean =>
   status === 'applying' || status === 'applied' || status === 'cancelled';
 
+/**
+ * Sessions devices hold (snapshot entries `s/count-session/…`, `s/count-line/…`,
+ * `s/count-position/…`): applied and cancelled ones are history, read over the API.
+ */
+export const isLiveCountSession = (status: CountSessionStatus): boolean =>
+  status !== 'applied' && status !== 'cancelled';
+
 export interface RecountThreshold {
   readonly quantity: number | null;
   readonly percent: number | null;
@@ -68,6 +75,11 @@ export interface CountSession {
   readonly skipped: number;
   /** Applied lines whose pair had moved since the count. */
   readonly raced: number;
+}
+
+/** A live session as devices get it (`s/count-session/<id>`): header, counters, scope ids. */
+export interface CountSessionEntry extends CountSession {
+  readonly scopeIds: readonly string[];
 }
 
 /** One person's latest count of a pair. */
@@ -565,4 +577,28 @@ export function positionsOf(state: CountingState, sessionId: CountSessionId): Co
   const out: CountPosition[] = [];
   for (const p of state.positions.values()) if (p.sessionId === sessionId) out.push(p);
   return out;
+}
+
+/**
+ * A state holding the given sessions as they are (no fold): what the device builds from its
+ * snapshot entries and the server from one session's rows, so the queries (`countCoverage`,
+ * `reviewLines`, …) and the deciders read them like a folded log.
+ */
+export function countingStateOf(
+  sessions: Iterable<CountSessionEntry>,
+  records: Iterable<CountRecord>,
+  positions: Iterable<CountPosition>,
+): CountingState {
+  const state: Writable = initialCountingState() as Writable;
+  for (const { scopeIds, ...session } of sessions) {
+    state.sessions.set(session.id, session);
+    state.codes.set(session.code, session.id);
+    state.scopes.set(session.id, new Set(scopeIds));
+  }
+  for (const r of records) {
+    state.records.set(countRecordKey(r.sessionId, r.lineNo), r);
+    state.pairs.set(countPairKey(r.sessionId, r.itemId, r.positionId, r.lot), r.lineNo);
+  }
+  for (const p of positions) state.positions.set(countPositionKey(p.sessionId, p.positionId), p);
+  return state;
 }

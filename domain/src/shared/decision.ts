@@ -46,6 +46,12 @@ export const REJECTION_CODES = [
   'SERIAL_ASSEMBLED',
   'NOT_ASSEMBLED',
   'ASSEMBLY_CYCLE',
+  'UNKNOWN_COUNT_SESSION',
+  'UNKNOWN_COUNT_LINE',
+  'COUNT_OUT_OF_SCOPE',
+  'COUNT_UNRESOLVED',
+  'COUNT_OPEN',
+  'REASON_REQUIRED',
 ] as const;
 export const rejectionCodeSchema = z.enum(REJECTION_CODES);
 export type RejectionCode = z.infer<typeof rejectionCodeSchema>;
@@ -79,6 +85,8 @@ export const conflictKindForRejection = (code: RejectionCode): ConflictKind => {
     case 'UNKNOWN_LIST':
     case 'UNKNOWN_LIST_LINE':
     case 'UNKNOWN_JOB':
+    case 'UNKNOWN_COUNT_SESSION':
+    case 'UNKNOWN_COUNT_LINE':
       return 'unknown-code';
     case 'STALE_INTENT':
     case 'ALREADY_REVERSED':
@@ -89,9 +97,13 @@ export const conflictKindForRejection = (code: RejectionCode): ConflictKind => {
     case 'REVERSAL_EXCEEDS':
     case 'SERIAL_ASSEMBLED':
     case 'NOT_ASSEMBLED':
+    case 'COUNT_UNRESOLVED':
+    case 'COUNT_OPEN':
       return 'stale-intent';
     case 'VALIDATION_FAILED':
     case 'UNKNOWN_COMMAND':
+    case 'COUNT_OUT_OF_SCOPE':
+    case 'REASON_REQUIRED':
     case 'SAME_POSITION':
     case 'VIRTUAL_POSITION':
     case 'FIXED_POSITION':

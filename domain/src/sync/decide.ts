@@ -23,22 +23,34 @@ import { PRODUCTION_PHYSICAL_FACTS, productionCommandArgs } from '../production/
 import { PRODUCTION_ROLES, decideProductionCommand } from '../production/decide.js';
 import type { ProductionEvent } from '../production/events.js';
 import type { GenealogyLinks, ProductionView } from '../production/state.js';
+import type { CountingReadView } from '../counting/changes.js';
+import type { CountingCommand } from '../counting/commands.js';
+import { COUNTING_FACTS, countingCommandArgs } from '../counting/commands.js';
+import { COUNTING_ROLES, decideCountingCommand } from '../counting/decide.js';
+import type { CountingEvent } from '../counting/events.js';
 
 /** Every command the replay knows: name → args schema. Names are a public API. */
 export const COMMANDS = {
   ...inventoryCommandArgs,
   ...listCommandArgs,
   ...productionCommandArgs,
+  ...countingCommandArgs,
   ...syncCommandArgs,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
-export type Command = InventoryCommand | ListCommand | ProductionCommand | SyncCommand;
-export type DomainEvent = InventoryEvent | ListEvent | ProductionEvent | SyncEvent;
+export type Command =
+  | InventoryCommand
+  | ListCommand
+  | ProductionCommand
+  | CountingCommand
+  | SyncCommand;
+export type DomainEvent = InventoryEvent | ListEvent | ProductionEvent | CountingEvent | SyncEvent;
 
 export const COMMAND_ROLES: Readonly<Record<CommandName, Role>> = {
   ...INVENTORY_ROLES,
   ...LIST_ROLES,
   ...PRODUCTION_ROLES,
+  ...COUNTING_ROLES,
   resolveConflict: 'admin',
 };
 
@@ -47,9 +59,13 @@ const isProductionCommand = (c: Command): c is ProductionCommand =>
 
 const isListCommand = (c: Command): c is ListCommand => Object.hasOwn(listCommandArgs, c.name);
 
+const isCountingCommand = (c: Command): c is CountingCommand =>
+  Object.hasOwn(countingCommandArgs, c.name);
+
 /** Commands that report what happened on the floor (contradictions become conflicts). */
 export const PHYSICAL_FACTS: ReadonlySet<CommandName> = new Set<CommandName>([
   ...PRODUCTION_PHYSICAL_FACTS,
+  ...COUNTING_FACTS,
   'receiveStock',
   'moveStock',
   'moveContainer',
@@ -95,10 +111,11 @@ export interface ConflictRecord {
 }
 
 /**
- * What the replay needs besides inventory: lists, production jobs and assembly links, and
- * conflicts for `resolveConflict`.
+ * What the replay needs besides inventory: lists, production jobs and assembly links, counting
+ * sessions, and conflicts for `resolveConflict`.
  */
-export interface ReplayView extends InventoryView, ListsView, ProductionView, GenealogyLinks {
+export interface ReplayView
+  extends InventoryView, ListsView, ProductionView, GenealogyLinks, CountingReadView {
   conflict(id: ConflictId): ConflictRecord | undefined;
 }
 
@@ -126,10 +143,11 @@ export type ReplayDecision = Decision<DomainEvent>;
  */
 function decideCommand(
   view: ReplayView,
-  command: InventoryCommand | ListCommand | ProductionCommand,
+  command: InventoryCommand | ListCommand | ProductionCommand | CountingCommand,
   ctx: { readonly actor: Actor; readonly mode: FactMode },
 ): ReplayDecision {
   if (isListCommand(command)) return decideListCommand(view, command, { actor: ctx.actor });
+  if (isCountingCommand(command)) return decideCountingCommand(view, command, ctx);
   if (isProductionCommand(command)) return decideProductionCommand(view, command, ctx);
   const check = checkListedCommand(view, command);
   if (check?.kind === 'rejected') {

@@ -3,10 +3,21 @@ import { snapshotKey } from './protocol.js';
 /**
  * Snapshot keys (`s/<kind>/<id>`), shared by the server's adapters and the device's replica so
  * both name state alike. Parts are URI-encoded: ids are opaque and may contain `/`. Kinds sort
- * alphabetically (conflict < item < list < lot < position < stock), which lets a store page table by
+ * alphabetically (conflict < count-line < count-position < count-session < item < list < lot <
+ * position < stock), which lets a store page table by
  * table and still return one key-ordered stream.
  */
-export const SNAPSHOT_KINDS = ['conflict', 'item', 'list', 'lot', 'position', 'stock'] as const;
+export const SNAPSHOT_KINDS = [
+  'conflict',
+  'count-line',
+  'count-position',
+  'count-session',
+  'item',
+  'list',
+  'lot',
+  'position',
+  'stock',
+] as const;
 export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
 
 const enc = encodeURIComponent;
@@ -24,3 +35,16 @@ export const stockKey = (
   serial: string | null,
 ) =>
   snapshotKey('stock', `${enc(itemId)}/${enc(positionId)}/${enc(lot ?? '')}/${enc(serial ?? '')}`);
+
+/**
+ * A live counting session (planned, counting, review, applying): its header with counters and
+ * its scope's ids (`CountSessionEntry`). Applied or cancelled: a tombstone, and so are its
+ * lines and positions.
+ */
+export const countSessionKey = (id: string) => snapshotKey('count-session', enc(id));
+/** One line (a counted pair) of a live session: a `CountRecord`. */
+export const countLineKey = (sessionId: string, lineNo: number) =>
+  snapshotKey('count-line', `${enc(sessionId)}/${lineNo}`);
+/** One position of a live session (who is counting it, counted, empty): a `CountPosition`. */
+export const countPositionEntryKey = (sessionId: string, positionId: string) =>
+  snapshotKey('count-position', `${enc(sessionId)}/${enc(positionId)}`);

@@ -11,7 +11,9 @@ import type {
 import {
   assessDeviceTime,
   asUserId,
+  countChangesOf,
   genealogyChangesOf,
+  settledConflictKeys,
   listChangesOf,
   stockChangesOf,
   conflictKindForRejection,
@@ -258,6 +260,22 @@ function applyOne(
     // reads the line its movement confirmed).
     const logged = { id, type: e.type, data: e.data };
     for (const change of listChangesOf(tx, logged)) tx.applyListChange(change, seq);
+    // Counting: what the event settles is read from the line before it changes (an accepted
+    // count ends the line's disagreement, a race decision its race, an apply a failure).
+    const settles = settledConflictKeys(tx, logged);
+    for (const change of countChangesOf(tx, logged)) tx.applyCountChange(change, seq);
+    for (const key of settles) {
+      const open = tx.openConflictByKey(key);
+      if (open === undefined) continue;
+      tx.resolveConflict(open, {
+        action: 'settled',
+        note: `settled by ${e.type}`,
+        by: actor.userId,
+        at: recordedAt,
+        seq,
+      });
+      tx.linkConflict(open, { seq, clientID: m.clientID, mutationID: m.id });
+    }
     // Genealogy reads where the goods are before they move (the containers around them).
     for (const change of genealogyChangesOf(tx, logged)) tx.applyProductionChange(change, seq);
     for (const change of stockChangesOf(logged)) tx.applyChange(change, seq);

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type {
+  CountPosition,
+  CountSession,
+  CountSessionEntry,
+  CountSessionId,
+  CountingState,
   DomainEvent,
   EventMeta,
   InventoryEvent,
@@ -19,17 +24,32 @@ import type {
   Serial,
   StateChange,
   StockLine,
+  UserId,
 } from '@floorsync/domain';
 import {
   OUTSIDE,
   SITE,
   asConflictId,
+  asCountSessionId,
   asEventId,
   asItemId,
   asPositionId,
   asUserId,
   changesOf,
+  countChangesOf,
+  countLineKey,
+  countPositionEntryKey,
+  countSessionKey,
+  countingEventData,
+  countingViewOf,
   decideMutation,
+  evolveCounting,
+  foldCounting,
+  initialCountingState,
+  isCountingEvent,
+  isLiveCountSession,
+  linesOf,
+  positionsOf,
   evolveProduction,
   foldLists,
   genealogyChangesOf,
@@ -74,6 +94,7 @@ import {
 import { conflictKey, itemKey, listKey, lotKey, positionKey, stockKey } from './keys.js';
 import type {
   ConflictRow,
+  CountSessionQuery,
   NewEvent,
   ReadTx,
   SessionRow,
@@ -149,6 +170,7 @@ function record(tx: WriteTx, id: string, event: DomainEvent, o: Origin = {}): nu
   const logged = { id, type: event.type, data: event.data };
   for (const change of listChangesOf(tx, logged)) tx.applyListChange(change, seq);
   for (const change of genealogyChangesOf(tx, logged)) tx.applyProductionChange(change, seq);
+  for (const change of countChangesOf(tx, logged)) tx.applyCountChange(change, seq);
   for (const change of stockChangesOf(logged)) tx.applyChange(change, seq);
   return seq;
 }
@@ -2289,6 +2311,620 @@ export function storageContract(
           expect(tx.linksFrom(nodeKey(lotNode(L, 'L1' as Lot)))).toEqual([]);
         });
       });
+    });
+
+    describe('counting sessions', () => {
+      const APPLIED = asCountSessionId('0192f0c8-0000-7000-8000-00000000c001');
+      const CANCELLED = asCountSessionId('0192f0c8-0000-7000-8000-00000000c002');
+      const COUNTING = asCountSessionId('0192f0c8-0000-7000-8000-00000000c003');
+      const NO_SESSION = asCountSessionId('0192f0c8-0000-7000-8000-00000000c0ff');
+      const SESSIONS = [APPLIED, CANCELLED, COUNTING, NO_SESSION];
+      const ana = asUserId('u-ana');
+      const ben = asUserId('u-ben');
+      const sue = asUserId('u-sue');
+      const SN3 = serial('SN-3');
+
+      interface Step {
+        readonly id: string;
+        readonly event: DomainEvent;
+      }
+      const planned = (
+        sessionId: CountSessionId,
+        code: string,
+        kind: 'positions' | 'items',
+        ids: readonly string[],
+        extra: { recountAbove?: { quantity: number | null; percent: number | null } } = {},
+      ): DomainEvent => ({
+        type: 'CountSessionPlanned',
+        data: {
+          sessionId,
+          code,
+          scope: { kind, ids: [...ids] },
+          mode: 'blind',
+          recountAbove: extra.recountAbove ?? null,
+          note: `stocktake ${code}`,
+        },
+      });
+      const counted = (
+        sessionId: CountSessionId,
+        positionId: PositionId,
+        itemId: ItemId,
+        countedBy: UserId,
+        n: number,
+        expected: number,
+        extra: { lot?: Lot } = {},
+      ): DomainEvent => ({
+        type: 'CountRecorded',
+        data: { sessionId, positionId, itemId, countedBy, counted: n, expected, ...extra },
+      });
+      const positionEvent = (
+        type: 'PositionCountStarted' | 'PositionCountFinished',
+        sessionId: CountSessionId,
+        positionId: PositionId,
+        countedBy: UserId,
+      ): DomainEvent =>
+        type === 'PositionCountStarted'
+          ? { type, data: { sessionId, positionId, countedBy } }
+          : { type, data: { sessionId, positionId, countedBy, empty: false } };
+      const correction = (
+        itemId: ItemId,
+        positionId: PositionId,
+        delta: number,
+        extra: { serial?: Serial } = {},
+      ): DomainEvent => ({
+        type: 'StockAdjusted',
+        data: { itemId, positionId, delta, reason: 'count-correction', ...extra },
+      });
+      const applied = (
+        lineNo: number,
+        stockBefore: number,
+        delta: number,
+        extra: { raced?: boolean; serialsBefore?: { serial: Serial; lot: Lot | null }[] } = {},
+      ): DomainEvent => ({
+        type: 'CountRecordApplied',
+        data: {
+          sessionId: APPLIED,
+          lineNo,
+          choice: 'keep-delta',
+          raced: extra.raced ?? false,
+          stockBefore,
+          delta,
+          ...(extra.serialsBefore ? { serialsBefore: extra.serialsBefore } : {}),
+        },
+      });
+
+      /**
+       * Three sessions, planned in an order their codes do not follow. CANCELLED (C-3): an items
+       * scope, counted once, cancelled. APPLIED (C-1): positions Q, P, R (planned in that order)
+       * with a recount threshold, assigned to two operators; a disagreement on A at P (ben's
+       * count accepted), a lot line, a serialized line, a large variance recounted by someone
+       * else, a position left open and released; closed, approved with a reason and one line's
+       * own, applied line by line with the StockAdjusted each needs (one apply failing first), a
+       * late count while applying, and a race decided once the session is applied. COUNTING
+       * (C-2): still counting, eleven lines (so its line keys order as 1, 10, 11, 2, …). Ids name
+       * the steps the tests look for.
+       */
+      const countingScenario = (): Step[] => {
+        const out: Step[] = [];
+        const add = (event: DomainEvent, id = `ce${out.length + 1}`) => out.push({ id, event });
+        for (const e of warehouse()) add(e);
+        add(received(A, P, 10));
+        add(received(L, Q, 5, { lot: L1 }));
+        add(received(S, R, 1, { serial: SN1 }));
+        add(received(S, R, 1, { serial: SN2 }));
+
+        add(planned(CANCELLED, 'C-3', 'items', [A]));
+        add({ type: 'CountSessionStarted', data: { sessionId: CANCELLED } });
+        add(positionEvent('PositionCountStarted', CANCELLED, P, ana));
+        add(counted(CANCELLED, P, A, ana, 10, 10));
+        add(
+          { type: 'CountSessionCancelled', data: { sessionId: CANCELLED, note: 'wrong scope' } },
+          'cancelled',
+        );
+
+        add(
+          planned(APPLIED, 'C-1', 'positions', [Q, P, R], {
+            recountAbove: { quantity: 5, percent: null },
+          }),
+        );
+        add({ type: 'CountSessionAssigned', data: { sessionId: APPLIED, userIds: [ana, ben] } });
+        add({ type: 'CountSessionStarted', data: { sessionId: APPLIED } });
+        add(positionEvent('PositionCountStarted', APPLIED, P, ana));
+        add(counted(APPLIED, P, A, ana, 9, 10)); // line 1
+        add(positionEvent('PositionCountStarted', APPLIED, P, ben));
+        add(counted(APPLIED, P, A, ben, 8, 10)); // line 1: a disagreement
+        add(positionEvent('PositionCountFinished', APPLIED, P, ana));
+        add(positionEvent('PositionCountStarted', APPLIED, Q, ana));
+        add(counted(APPLIED, Q, L, ana, 5, 5, { lot: L1 })); // line 2
+        add(positionEvent('PositionCountFinished', APPLIED, Q, ana));
+        add({
+          type: 'CountRecorded',
+          data: {
+            sessionId: APPLIED,
+            positionId: R,
+            itemId: S,
+            countedBy: ben,
+            counted: 2,
+            expected: 2,
+            serials: [SN3, SN2],
+            expectedSerials: [SN1, SN2],
+          },
+        }); // line 3: serialized
+        add(counted(APPLIED, R, A, ben, 20, 0)); // line 4: above the threshold: a recount …
+        add(counted(APPLIED, R, A, ana, 20, 0)); // … and agrees
+        add({
+          type: 'PositionCountReleased',
+          data: { sessionId: APPLIED, positionId: P, userId: ben, releasedBy: sue },
+        });
+        add({ type: 'CountSessionClosed', data: { sessionId: APPLIED } });
+        add({
+          type: 'CountAccepted',
+          data: { sessionId: APPLIED, lineNo: 1, countedBy: ben, acceptedBy: sue },
+        });
+
+        add(planned(COUNTING, 'C-2', 'items', [L, A]));
+        add({ type: 'CountSessionAssigned', data: { sessionId: COUNTING, userIds: [ben] } });
+        add({ type: 'CountSessionStarted', data: { sessionId: COUNTING } });
+        for (let i = 1; i <= 11; i++)
+          add(counted(COUNTING, Q, L, ben, i, i, { lot: lot(`K${i}`) }));
+
+        add(
+          {
+            type: 'CountSessionApproved',
+            data: {
+              sessionId: APPLIED,
+              approvedBy: sue,
+              planned: 4,
+              reason: 'unexplained',
+              reasons: [{ lineNo: 3, reason: 'misplaced' }],
+            },
+          },
+          'approved',
+        );
+        add(correction(A, P, -2));
+        add(applied(1, 10, -2));
+        add(applied(2, 5, 0));
+        add(counted(APPLIED, Q, A, ben, 3, 0)); // late: line 5, kept, never applied
+        add(correction(S, R, -1, { serial: SN1 }));
+        add(correction(S, R, 1, { serial: SN3 }));
+        add(
+          applied(3, 2, 0, {
+            serialsBefore: [
+              { serial: SN1, lot: null },
+              { serial: SN2, lot: null },
+            ],
+          }),
+        );
+        add({
+          type: 'CountRecordFailed',
+          data: {
+            sessionId: APPLIED,
+            lineNo: 4,
+            code: 'POSITION_RETIRED',
+            message: 'R is retired',
+          },
+        });
+        add(correction(A, R, 20));
+        add(applied(4, 0, 20, { raced: true }), 'applied');
+        add({
+          type: 'CountRaceDecided',
+          data: {
+            sessionId: APPLIED,
+            lineNo: 4,
+            choice: 'keep-counted',
+            decidedBy: sue,
+            correction: 0,
+          },
+        });
+        return out;
+      };
+      const stepIndex = (steps: readonly Step[], id: string): number => {
+        const i = steps.findIndex((s) => s.id === id);
+        if (i < 0) throw new Error(`no step ${id}`);
+        return i;
+      };
+      const loggedOf = ({ id, event }: Step) => ({ id, type: event.type, data: event.data });
+
+      /** Writes `steps` in writes of `per` events; their seqs by step id. */
+      async function writeSteps(s: Storage, steps: readonly Step[], per = 5, offset = 0) {
+        const seqs = new Map<string, number>();
+        for (let i = 0; i < steps.length; i += per) {
+          await s.write((tx) => {
+            for (const [j, step] of steps.slice(i, i + per).entries())
+              seqs.set(
+                step.id,
+                record(tx, step.id, step.event, { mutationID: offset + i + j + 1 }),
+              );
+          });
+        }
+        return seqs;
+      }
+
+      const isCountingKey = (key: string) =>
+        key.startsWith('s/count-session/') ||
+        key.startsWith('s/count-line/') ||
+        key.startsWith('s/count-position/');
+      const byCode = (a: CountSession, b: CountSession) => compare(a.code, b.code);
+      const byPosition = (a: CountPosition, b: CountPosition) =>
+        compare(a.positionId, b.positionId);
+
+      /** The counting snapshot entries of the domain's fold, in key order. */
+      function liveCountingOf(state: CountingState): [string, unknown][] {
+        const out: [string, unknown][] = [];
+        for (const session of state.sessions.values()) {
+          if (!isLiveCountSession(session.status)) continue;
+          const id = session.id;
+          const entry: CountSessionEntry = {
+            ...session,
+            scopeIds: [...(state.scopes.get(id) ?? [])],
+          };
+          out.push([countSessionKey(id), entry]);
+          for (const r of linesOf(state, id)) out.push([countLineKey(id, r.lineNo), r]);
+          for (const p of positionsOf(state, id))
+            out.push([countPositionEntryKey(id, p.positionId), p]);
+        }
+        return out.sort(([a], [b]) => compare(a, b));
+      }
+      const countingEntriesOf = (tx: ReadTx) =>
+        tx
+          .snapshotEntries({ afterKey: null, limit: 1_000_000 })
+          .filter((e) => isCountingKey(e.key));
+
+      /** Every counting answer of `tx` equals the domain fold's (`foldCounting` of its events). */
+      function expectSameCounting(tx: ReadTx, state: CountingState, where: string): void {
+        const ref = countingViewOf(state);
+        for (const id of SESSIONS) {
+          const session = ref.countSession(id);
+          const at = `${where}, session ${id}`;
+          expect(tx.countSession(id), `${at}: countSession`).toEqual(session);
+          if (session)
+            expect(tx.countSessionByCode(session.code), `${at}: by code`).toEqual(session);
+          const lines = linesOf(state, id);
+          expect(tx.countLines(id, 1, 1000), `${at}: countLines`).toEqual(lines);
+          for (let n = 0; n <= (session?.lines ?? 0) + 1; n++)
+            expect(tx.countRecord(id, n), `${at}: countRecord ${n}`).toEqual(
+              ref.countRecord(id, n),
+            );
+          // Every line by its pair, and pairs that are not lines (a lot where none was, none
+          // where one was).
+          const pairs: [ItemId, PositionId, Lot | null][] = [
+            ...lines.map((r): [ItemId, PositionId, Lot | null] => [r.itemId, r.positionId, r.lot]),
+            [A, C, null],
+            [L, Q, null],
+            [A, P, L1],
+          ];
+          for (const [itemId, positionId, l] of pairs)
+            expect(
+              tx.countRecordOfPair(id, itemId, positionId, l),
+              `${at}: countRecordOfPair ${itemId} ${positionId} ${l}`,
+            ).toEqual(ref.countRecordOfPair(id, itemId, positionId, l));
+          expect(tx.countPositions(id), `${at}: countPositions`).toEqual(
+            positionsOf(state, id).sort(byPosition),
+          );
+          for (const p of [P, Q, R, C])
+            expect(tx.countPosition(id, p), `${at}: countPosition ${p}`).toEqual(
+              ref.countPosition(id, p),
+            );
+          for (const m of [P, Q, R, C, A, L, S, 'no-such-id'])
+            expect(tx.inCountScope(id, m), `${at}: inCountScope ${m}`).toBe(
+              ref.inCountScope(id, m),
+            );
+          expect(tx.countScope(id), `${at}: countScope`).toEqual([...(state.scopes.get(id) ?? [])]);
+        }
+        expect(tx.countSessionByCode('no-such-code')).toBeUndefined();
+        expect(tx.countSessions({}), `${where}: countSessions`).toEqual(
+          [...state.sessions.values()].sort(byCode),
+        );
+        expect(
+          countingEntriesOf(tx).map((e) => [e.key, e.value]),
+          `${where}: snapshot entries`,
+        ).toEqual(liveCountingOf(state));
+      }
+
+      /**
+       * Per snapshot key, the seq of the last event whose changes wrote its record (a session
+       * becoming history writes all of its keys) and of the last that changed the entry as
+       * devices see it: an entry's seq lies between the two.
+       */
+      function trailOf(steps: readonly Step[], seqs: ReadonlyMap<string, number>) {
+        let state = initialCountingState();
+        const touched = new Map<string, number>();
+        const changed = new Map<string, number>();
+        for (const step of steps) {
+          const seq = seqs.get(step.id) ?? 0;
+          const logged = loggedOf(step);
+          for (const c of countChangesOf(countingViewOf(state), logged)) {
+            const keys: string[] = [];
+            if (c.op === 'putCountSession') {
+              keys.push(countSessionKey(c.session.id));
+              const id = c.session.id;
+              for (const r of linesOf(state, id)) keys.push(countLineKey(id, r.lineNo));
+              for (const p of positionsOf(state, id))
+                keys.push(countPositionEntryKey(id, p.positionId));
+            }
+            if (c.op === 'putCountScope') keys.push(countSessionKey(c.sessionId));
+            if (c.op === 'putCountRecord')
+              keys.push(countLineKey(c.record.sessionId, c.record.lineNo));
+            if (c.op === 'putCountPosition')
+              keys.push(countPositionEntryKey(c.position.sessionId, c.position.positionId));
+            for (const k of keys) touched.set(k, seq);
+          }
+          const before = new Map(liveCountingOf(state));
+          state = evolveCounting(state, logged);
+          const after = new Map(liveCountingOf(state));
+          for (const k of new Set([...before.keys(), ...after.keys()]))
+            if (canonical(before.get(k)) !== canonical(after.get(k))) changed.set(k, seq);
+        }
+        return { state, touched, changed };
+      }
+
+      it('the scenario is what a device and the apply job log: every counting event valid', () => {
+        for (const { id, event } of countingScenario()) {
+          if (!isCountingEvent(event)) continue;
+          const parsed = countingEventData[event.type].safeParse(event.data);
+          expect(parsed.success, `${id} ${event.type}: ${parsed.error?.message}`).toBe(true);
+        }
+      });
+
+      it('answer every counting query like the domain fold, after each of several writes', async () => {
+        const s = await fresh();
+        const steps = countingScenario();
+        const per = 6;
+        for (let i = 0; i < steps.length; i += per) {
+          const part = steps.slice(i, i + per);
+          await s.write((tx) => {
+            for (const [j, step] of part.entries())
+              record(tx, step.id, step.event, { mutationID: i + j + 1 });
+          });
+          const state = foldCounting(steps.slice(0, i + per).map(loggedOf));
+          await s.read((tx) => expectSameCounting(tx, state, `after step ${i + part.length}`));
+        }
+        // What the scenario was written to reach (so the reference cannot be trivially empty).
+        const state = foldCounting(steps.map(loggedOf));
+        expect(state.sessions.get(APPLIED)).toMatchObject({
+          status: 'applied',
+          lines: 5,
+          planned: 4,
+          applied: 4,
+          failed: 0,
+          raced: 1,
+          disagreements: 0,
+          recounts: 0,
+          positionsCounted: 3,
+          openCounts: 0,
+        });
+        expect(state.sessions.get(CANCELLED)?.status).toBe('cancelled');
+        expect(state.sessions.get(COUNTING)).toMatchObject({ status: 'counting', lines: 11 });
+        // Stock followed the corrections (StockAdjusted beside CountRecordApplied).
+        await s.read((tx) => {
+          expect(tx.quantity(A, P, null, null)).toBe(8);
+          expect(tx.quantity(A, R, null, null)).toBe(20);
+          expect(tx.quantity(S, R, null, SN1)).toBe(0);
+          expect(tx.quantity(S, R, null, SN3)).toBe(1);
+        });
+      });
+
+      it('countSessions filters by status and assignee, orders by code, limits; lines page, scope keeps its order', async () => {
+        const s = await fresh();
+        const steps = countingScenario();
+        await writeSteps(s, steps, 20);
+        const state = foldCounting(steps.map(loggedOf));
+        await s.read((tx) => {
+          const codes = (q: CountSessionQuery) => tx.countSessions(q).map((x) => x.code);
+          expect(codes({})).toEqual(['C-1', 'C-2', 'C-3']);
+          expect(codes({ status: ['applied'] })).toEqual(['C-1']);
+          expect(codes({ status: ['counting', 'cancelled'] })).toEqual(['C-2', 'C-3']);
+          expect(codes({ status: ['planned', 'review', 'applying'] })).toEqual([]);
+          expect(codes({ status: [] })).toEqual([]);
+          expect(codes({ assignee: ben })).toEqual(['C-1', 'C-2']);
+          expect(codes({ assignee: ana })).toEqual(['C-1']);
+          expect(codes({ assignee: sue })).toEqual([]);
+          expect(codes({ status: ['counting'], assignee: ben })).toEqual(['C-2']);
+          expect(codes({ status: ['counting'], assignee: ana })).toEqual([]);
+          expect(codes({ limit: 2 })).toEqual(['C-1', 'C-2']);
+          expect(tx.countSessions({ status: ['applied'] })).toEqual([state.sessions.get(APPLIED)]);
+
+          const all = linesOf(state, COUNTING);
+          expect(all).toHaveLength(11);
+          const pages = [1, 5, 9, 13].map((from) => tx.countLines(COUNTING, from, 4));
+          expect(pages.map((p) => p.map((r) => r.lineNo))).toEqual([
+            [1, 2, 3, 4],
+            [5, 6, 7, 8],
+            [9, 10, 11],
+            [],
+          ]);
+          expect(pages.flat()).toEqual(all);
+          expect(tx.countLines(APPLIED, 2, 3).map((r) => r.lineNo)).toEqual([2, 3, 4]);
+          expect(tx.countLines(NO_SESSION, 1, 10)).toEqual([]);
+
+          // The scope in the order planned; positions by id.
+          expect(tx.countScope(APPLIED)).toEqual([Q, P, R]);
+          expect(tx.countScope(COUNTING)).toEqual([L, A]);
+          expect(tx.countScope(NO_SESSION)).toEqual([]);
+          expect(tx.countPositions(APPLIED).map((p) => p.positionId)).toEqual([P, Q, R]);
+          expect(tx.countPositions(APPLIED)).toEqual(positionsOf(state, APPLIED).sort(byPosition));
+          expect(tx.countPositions(NO_SESSION)).toEqual([]);
+          expect(tx.inCountScope(APPLIED, Q)).toBe(true);
+          expect(tx.inCountScope(APPLIED, C)).toBe(false);
+          expect(tx.inCountScope(COUNTING, A)).toBe(true);
+          // Lines the session's counters say, by pair (lot and no lot are different pairs).
+          expect(tx.countRecordOfPair(APPLIED, L, Q, L1)?.lineNo).toBe(2);
+          expect(tx.countRecordOfPair(APPLIED, L, Q, null)).toBeUndefined();
+          expect(tx.countRecordOfPair(APPLIED, S, R, null)?.serialized).toBe(true);
+          expect(tx.countRecord(APPLIED, 1)?.accepted?.countedBy).toBe(ben);
+          expect(tx.countRecord(APPLIED, 3)?.reason).toBe('misplaced');
+          expect(tx.countRecord(APPLIED, 5)?.counts[0]?.late).toBe(true);
+          expect(tx.countPosition(APPLIED, P)).toMatchObject({ open: [], countedBy: [ana, ben] });
+        });
+      });
+
+      it('a live session is three kinds of snapshot entries; applied or cancelled, all of them are tombstones', async () => {
+        const s = await fresh();
+        const steps = countingScenario();
+        const approvedAt = stepIndex(steps, 'approved');
+        const seqs = await writeSteps(s, steps.slice(0, approvedAt), 7);
+        const head = await s.read((tx) => tx.head());
+
+        // APPLIED in review, COUNTING counting: their sessions, lines and positions; not CANCELLED.
+        const mid = trailOf(steps.slice(0, approvedAt), seqs);
+        const live = liveCountingOf(mid.state);
+        const entries = await s.read((tx) => countingEntriesOf(tx));
+        expect(entries.map((e) => [e.key, e.value])).toEqual(live);
+        expect(live.map(([k]) => k)).toContain(countSessionKey(APPLIED));
+        expect(live.map(([k]) => k)).not.toContain(countSessionKey(CANCELLED));
+        expect(entries.find((e) => e.key === countSessionKey(APPLIED))?.value).toMatchObject({
+          status: 'review',
+          scopeIds: [Q, P, R],
+          lines: 4,
+        });
+        expect(
+          entries
+            .filter((e) => e.key.startsWith(`s/count-line/${COUNTING}/`))
+            .map((e) => e.key.split('/').at(-1)),
+        ).toEqual(['1', '10', '11', '2', '3', '4', '5', '6', '7', '8', '9']);
+        for (const e of entries) {
+          expect(e.seq, `seq of ${e.key}`).toBeGreaterThanOrEqual(mid.changed.get(e.key) ?? 1);
+          expect(e.seq, `seq of ${e.key}`).toBeLessThanOrEqual(mid.touched.get(e.key) ?? 0);
+        }
+        // Pages in key order, counting entries among the others.
+        const all = await s.read((tx) => tx.snapshotEntries({ afterKey: null, limit: 1_000_000 }));
+        for (const limit of [1, 4, 9]) {
+          const flat = (await pageAll(s, limit)).flat();
+          expect(flat, `limit ${limit}`).toEqual(all);
+        }
+        expect(all.map((e) => e.key)).toEqual(all.map((e) => e.key).sort(compare));
+
+        // The cancelled session: its header, line and position, tombstones at the cancel.
+        const cancelled = seqs.get('cancelled') ?? 0;
+        const cancelledKeys = [
+          countLineKey(CANCELLED, 1),
+          countPositionEntryKey(CANCELLED, P),
+          countSessionKey(CANCELLED),
+        ];
+        await s.read((tx) => {
+          const since = tx
+            .snapshotEntries({ changedAfter: cancelled - 1, upToKey: LAST_KEY })
+            .filter((e) => e.key.includes(CANCELLED));
+          expect(since).toEqual(cancelledKeys.map((key) => ({ key, value: null, seq: cancelled })));
+          expect(
+            tx
+              .snapshotEntries({ changedAfter: cancelled, upToKey: LAST_KEY })
+              .filter((e) => e.key.includes(CANCELLED)),
+          ).toEqual([]);
+        });
+
+        // Approve and apply APPLIED: once applied, every entry of it is a tombstone at that seq.
+        const rest = await writeSteps(s, steps.slice(approvedAt), 3, approvedAt);
+        const appliedAt = rest.get('applied') ?? 0;
+        expect(appliedAt).toBeLessThan(await s.read((tx) => tx.head())); // the race came later
+        const end = foldCounting(steps.map(loggedOf));
+        const appliedKeys = [
+          ...[1, 2, 3, 4, 5].map((n) => countLineKey(APPLIED, n)),
+          ...[P, Q, R].map((p) => countPositionEntryKey(APPLIED, p)),
+          countSessionKey(APPLIED),
+        ].sort(compare);
+        await s.read((tx) => {
+          const full = countingEntriesOf(tx);
+          expect(full.map((e) => [e.key, e.value])).toEqual(liveCountingOf(end));
+          expect(full.filter((e) => e.key.includes(APPLIED))).toEqual([]);
+          expect(full.some((e) => e.key === countSessionKey(COUNTING))).toBe(true);
+
+          const changed = tx
+            .snapshotEntries({ changedAfter: head, upToKey: LAST_KEY })
+            .filter((e) => isCountingKey(e.key));
+          // A late change to an applied session (the race decided) is no change to its entries.
+          expect(changed).toEqual(appliedKeys.map((key) => ({ key, value: null, seq: appliedAt })));
+          // Up to a key: only the entries at or before it.
+          const upTo = countLineKey(APPLIED, 3);
+          expect(
+            tx
+              .snapshotEntries({ changedAfter: head, upToKey: upTo })
+              .filter((e) => isCountingKey(e.key))
+              .map((e) => e.key),
+          ).toEqual(appliedKeys.filter((k) => k <= upTo));
+          expect(
+            tx
+              .snapshotEntries({ changedAfter: appliedAt, upToKey: LAST_KEY })
+              .filter((e) => isCountingKey(e.key)),
+          ).toEqual([]);
+        });
+      });
+
+      it('a savepoint that throws takes its counting changes back, a session becoming history included', async () => {
+        const s = await fresh();
+        const steps = countingScenario();
+        const approvedAt = stepIndex(steps, 'approved');
+        await writeSteps(s, steps.slice(0, approvedAt), 50);
+        const state = foldCounting(steps.slice(0, approvedAt).map(loggedOf));
+        const head = await s.read((tx) => tx.head());
+        const changedSince = (tx: ReadTx) =>
+          tx.snapshotEntries({ changedAfter: head, upToKey: LAST_KEY });
+
+        // A write that throws.
+        await expect(
+          s.write((tx) => {
+            steps
+              .slice(approvedAt)
+              .forEach((step, i) => record(tx, step.id, step.event, { mutationID: 100 + i }));
+            throw new Error('no');
+          }),
+        ).rejects.toThrow('no');
+        await s.read((tx) => {
+          expectSameCounting(tx, state, 'after a failed write');
+          expect(changedSince(tx)).toEqual([]);
+        });
+
+        // A nested savepoint that throws after the session was applied; the write goes on.
+        await s.write((tx) => {
+          expect(() =>
+            tx.savepoint(() => {
+              steps
+                .slice(approvedAt)
+                .forEach((step, i) => record(tx, step.id, step.event, { mutationID: 200 + i }));
+              expect(tx.countSession(APPLIED)?.status).toBe('applied');
+              expect(changedSince(tx).some((e) => e.key === countSessionKey(APPLIED))).toBe(true);
+              throw new Error('inner');
+            }),
+          ).toThrow('inner');
+          expectSameCounting(tx, state, 'inside the write, after the savepoint');
+          expect(changedSince(tx)).toEqual([]);
+          record(tx, 'after', counted(COUNTING, R, A, ben, 1, 1), { mutationID: 300 });
+        });
+        const next = foldCounting([
+          ...steps.slice(0, approvedAt).map(loggedOf),
+          loggedOf({ id: 'after', event: counted(COUNTING, R, A, ben, 1, 1) }),
+        ]);
+        await s.read((tx) => {
+          expectSameCounting(tx, next, 'after the write');
+          expect(changedSince(tx).map((e) => e.key)).toEqual(
+            [
+              countLineKey(COUNTING, 12),
+              countPositionEntryKey(COUNTING, R),
+              countSessionKey(COUNTING),
+            ].sort(compare),
+          );
+        });
+      });
+
+      const reopenStore = options.reopen;
+      if (reopenStore) {
+        it('sessions, lines, positions and their snapshot entries survive close and reopen', async () => {
+          const s = await fresh();
+          const steps = countingScenario();
+          await writeSteps(s, steps, 25);
+          const snapshot = await s.read((tx) =>
+            tx.snapshotEntries({ afterKey: null, limit: 1_000_000 }),
+          );
+          await close(s);
+          const again = await reopenStore(s);
+          opened.add(again);
+          const state = foldCounting(steps.map(loggedOf));
+          await again.read((tx) => {
+            expectSameCounting(tx, state, 'after reopen');
+            expect(tx.snapshotEntries({ afterKey: null, limit: 1_000_000 })).toEqual(snapshot);
+          });
+        });
+      }
     });
 
     describe('competingOutflows', () => {

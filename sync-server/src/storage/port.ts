@@ -21,6 +21,12 @@ import type {
   Position,
   ProductionChange,
   ProductionReadView,
+  CountChange,
+  CountPosition,
+  CountRecord,
+  CountSession,
+  CountSessionId,
+  CountSessionStatus,
 } from '@floorsync/domain';
 
 /**
@@ -161,6 +167,18 @@ export interface ListQuery {
   readonly limit?: number;
 }
 
+/** A filter for `countSessions()`: every session when empty. */
+export interface CountSessionQuery {
+  readonly status?: readonly CountSessionStatus[];
+  /** Sessions this user is assigned to. */
+  readonly assignee?: string;
+  readonly limit?: number;
+}
+
+/**
+ * `ReplayView` includes the counting read view (`countSession`, `countSessionByCode`,
+ * `inCountScope`, `countRecord`, `countRecordOfPair`, `countPosition`), each one indexed lookup.
+ */
 export interface ReadTx extends ReplayView, ListsReadView, ProductionReadView {
   list(id: ListId): ListRecord | undefined;
   listByCode(type: ListType, code: string): ListRecord | undefined;
@@ -227,6 +245,14 @@ export interface ReadTx extends ReplayView, ListsReadView, ProductionReadView {
   ): { readonly nodes: readonly { key: string; depth: number }[]; readonly truncated: boolean };
   /** Lists (without lines), due date first (none last), then code. */
   lists(q: ListQuery): ListRecord[];
+  /** Counting sessions (headers), by code. */
+  countSessions(q: CountSessionQuery): CountSession[];
+  /** A session's scope ids, in the order planned. */
+  countScope(sessionId: CountSessionId): string[];
+  /** A session's lines `from … from + limit − 1` (line numbers from 1), in line order. */
+  countLines(sessionId: CountSessionId, from: number, limit: number): CountRecord[];
+  /** A session's positions (started, counted or finished), by position id. */
+  countPositions(sessionId: CountSessionId): CountPosition[];
 }
 
 export interface WriteTx extends ReadTx {
@@ -236,6 +262,13 @@ export interface WriteTx extends ReadTx {
   appendEvent(e: NewEvent): number;
   /** Applies a production or genealogy change (from the domain's `genealogyChangesOf`). */
   applyProductionChange(change: ProductionChange, seq: number): void;
+  /**
+   * Applies a counting change (from the domain's `countChangesOf`). Snapshot entries: a live
+   * session (`isLiveCountSession`) is `s/count-session/<id>` (a `CountSessionEntry`), its lines
+   * `s/count-line/<id>/<lineNo>`, its positions `s/count-position/<id>/<positionId>`; once it
+   * is applied or cancelled all of them become tombstones at `seq`.
+   */
+  applyCountChange(change: CountChange, seq: number): void;
   /** Applies a list change (from the domain's `listChangesOf`) to the lists' read model. */
   applyListChange(change: ListChange, seq: number): void;
   /** Applies a primitive state change (from the domain's `changesOf`) to the read models. */

@@ -319,6 +319,84 @@ describe('sync engine', () => {
     expect(await s.stockAt('A', 'R')).toBe(2);
   });
 
+  it('counting sessions on the device: from the snapshot and the log, counted offline, gone once cancelled (scenario 19, engine level)', async () => {
+    const s = await server();
+    const C1 = '0192f0c8-0000-7000-8000-00000000c001';
+    const sup = await device(s, 'sup');
+    const name = `device-${randomUUID()}`;
+    const d = await device(s, 'op1', { dbName: name });
+    const op1 = d.session.user?.id ?? '';
+    await sup.engine.pull(); // the supervisor's device decides with the master data
+    for (const [n, args] of [
+      ['receiveStock', { itemId: 'A', positionId: 'P', quantity: 100 }],
+      ['planCountSession', { sessionId: C1, code: 'C-1', positionIds: ['P', 'Q'], mode: 'blind' }],
+      ['assignCountSession', { sessionId: C1, userIds: [op1] }],
+      ['startCountSession', { sessionId: C1 }],
+    ] as const)
+      expect((await sup.engine.mutate(n, args)).decision.kind).toBe('accepted');
+    await sup.engine.sync();
+    await d.engine.pull();
+    const session = () => d.engine.counting.sessions.get(C1 as never);
+    expect(session()).toMatchObject({ code: 'C-1', status: 'counting', assignees: [op1] });
+    expect([...(d.engine.counting.scopes.get(C1 as never) ?? [])]).toEqual(['P', 'Q']);
+
+    // Offline: the count is decided on the device with the server's rules.
+    s.net.down = true;
+    await d.engine.mutate('startPositionCount', { sessionId: C1, positionId: 'P' });
+    const counted = await d.engine.mutate('recordCount', {
+      sessionId: C1,
+      positionId: 'P',
+      itemId: 'A',
+      counted: 95,
+      expected: qty(d.engine, 'A', 'P'),
+    });
+    expect(counted.decision.kind).toBe('accepted');
+    const outOfScope = await d.engine.mutate('recordCount', {
+      sessionId: C1,
+      positionId: 'R',
+      itemId: 'A',
+      counted: 1,
+      expected: 0,
+    });
+    expect(outOfScope.decision).toMatchObject({ kind: 'rejected', code: 'COUNT_OUT_OF_SCOPE' });
+    const line = () => d.engine.counting.records.get(`${C1}\u00001`);
+    expect(line()?.counts.map((c) => [c.countedBy, c.counted, c.expected])).toEqual([
+      [op1, 95, 100],
+    ]);
+    expect(session()?.openCounts).toBe(1);
+
+    // Restarted offline: the queue and the session as counted are still there.
+    d.db.close();
+    const again = await sameInstallation(s, name, d.session);
+    expect(again.engine.counting.records.get(`${C1}\u00001`)?.counts[0]?.counted).toBe(95);
+
+    s.net.down = false;
+    await again.engine.sync();
+    expect(again.engine.pending).toBe(0);
+    // Confirmed by the server: the line came back through the log, the same as counted.
+    expect(again.engine.counting.records.get(`${C1}\u00001`)?.counts[0]).toMatchObject({
+      countedBy: op1,
+      counted: 95,
+      expected: 100,
+    });
+    // A new device gets the line in its snapshot.
+    const fresh = await device(s, 'op2');
+    await fresh.engine.pull();
+    expect(fresh.engine.counting.records.get(`${C1}\u00001`)?.counts[0]?.counted).toBe(95);
+    expect(fresh.engine.counting.positions.size).toBe(1);
+
+    // Cancelled: it leaves the device with its lines and positions, and stays gone after a restart.
+    await sup.engine.mutate('cancelCountSession', { sessionId: C1, note: 'recount next week' });
+    await sup.engine.sync();
+    await again.engine.pull();
+    expect(again.engine.counting.sessions.size).toBe(0);
+    expect(again.engine.counting.records.size).toBe(0);
+    again.db.close();
+    const restarted = await sameInstallation(s, name, d.session);
+    expect(restarted.engine.counting.sessions.size).toBe(0);
+    expect(restarted.engine.counting.positions.size).toBe(0);
+  });
+
   it('a new device starts from a paged snapshot with progress, then follows events (scenario 9, engine level)', async () => {
     const s = await server();
     const sup = await device(s, 'sup');

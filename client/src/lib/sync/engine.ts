@@ -1,4 +1,5 @@
 import type {
+  CountingState,
   InventoryState,
   InventoryView,
   ListsState,
@@ -13,7 +14,9 @@ import {
   SCHEMA_VERSION,
   applyChange,
   asUserId,
+  countingViewOf,
   decideMutation,
+  evolveCounting,
   evolveLists,
   foldEvent,
   initialListsState,
@@ -37,6 +40,13 @@ import type { EventRow, OutboxRow, ReplicaDB } from './db.js';
 import { PULL_CURSOR, readConfirmed } from './db.js';
 import { flatten, overlayState } from './layered.js';
 import { entriesTouched, stateFromEntries } from './replica-state.js';
+import {
+  countingFromEntries,
+  foldCountEvent,
+  initialCountingState,
+  isCountingEntryKey,
+  withCountingEntries,
+} from './counting-replica.js';
 
 /**
  * The device's sync engine: a scan is one Dexie transaction (the outbox row with the next
@@ -141,6 +151,9 @@ export class SyncEngine {
   /** Movement lists, confirmed and with pending scans on top (immutable states). */
   private confirmedLists: ListsState;
   private overlayLists: ListsState;
+  /** Live counting sessions, confirmed and with pending counts on top. */
+  private confirmedCounting: CountingState;
+  private overlayCounting: CountingState;
   private pendingRows: OutboxRow[];
   private cookie: unknown;
   /** This client's last mutation the server confirmed: outbox rows up to it are not pending. */
@@ -162,6 +175,7 @@ export class SyncEngine {
     readonly clientID: string,
     confirmed: InventoryState,
     lists: ListsState,
+    counting: CountingState,
     pending: OutboxRow[],
     cookie: unknown,
     acked: number,
@@ -169,6 +183,8 @@ export class SyncEngine {
     this.confirmed = confirmed;
     this.confirmedLists = lists;
     this.overlayLists = lists;
+    this.confirmedCounting = counting;
+    this.overlayCounting = counting;
     this.pendingRows = pending;
     this.cookie = cookie;
     this.acked = acked;
@@ -191,7 +207,17 @@ export class SyncEngine {
       return { group: g, client: c };
     });
     const r = await readReplica(o.db);
-    return new SyncEngine(o, group, client, r.confirmed, r.lists, r.pending, r.cookie, r.acked);
+    return new SyncEngine(
+      o,
+      group,
+      client,
+      r.confirmed,
+      r.lists,
+      r.counting,
+      r.pending,
+      r.cookie,
+      r.acked,
+    );
   }
 
   /** What the operator sees: confirmed state plus their pending scans. */
@@ -204,6 +230,10 @@ export class SyncEngine {
   /** Movement lists as the operator sees them: confirmed plus their pending scans. */
   get lists(): ListsState {
     return this.overlayLists;
+  }
+  /** Live counting sessions as this device sees them: confirmed plus its pending counts. */
+  get counting(): CountingState {
+    return this.overlayCounting;
   }
   /** The overlay state itself, for screens that list everything (read it, never change it). */
   get state(): InventoryState {
@@ -237,6 +267,7 @@ export class SyncEngine {
         const r = await readReplica(db);
         this.confirmed = r.confirmed;
         this.confirmedLists = r.lists;
+        this.confirmedCounting = r.counting;
         this.pendingRows = r.pending;
         this.cookie = r.cookie;
         this.acked = r.acked;
@@ -515,7 +546,13 @@ export class SyncEngine {
     user: { id: string; role: Role },
   ): ReplayDecision {
     return decideMutation(
-      replayViewOf(this.overlay, new Map(), listsViewOf(this.overlayLists)),
+      replayViewOf(
+        this.overlay,
+        new Map(),
+        listsViewOf(this.overlayLists),
+        undefined,
+        countingViewOf(this.overlayCounting),
+      ),
       { name, args },
       { actor: { userId: asUserId(user.id), role: user.role }, mode: 'record' },
     );
@@ -529,6 +566,7 @@ export class SyncEngine {
       const logged = { ...e, id: `local:${row.clientID}:${row.id}:${n}` };
       this.overlay = foldEvent(this.overlay, logged);
       this.overlayLists = evolveLists(this.overlayLists, logged);
+      this.overlayCounting = evolveCounting(this.overlayCounting, logged);
     });
   }
 
@@ -536,6 +574,7 @@ export class SyncEngine {
   private rebase(): void {
     this.overlay = this.confirmed;
     this.overlayLists = this.confirmedLists;
+    this.overlayCounting = this.confirmedCounting;
     for (const row of this.pendingRows) {
       // As the server decides: the author's role, never more than the session now pushing it.
       const session = this.o.user()?.role;
@@ -647,6 +686,8 @@ export class SyncEngine {
     let lists = clears ? initialListsState() : this.confirmedLists;
     // Snapshot entries of lists, applied together (before the next event, and at the end).
     const listEntries = new Map<string, MovementList | null>();
+    let counting = clears ? initialCountingState() : this.confirmedCounting;
+    const countEntries = new Map<string, unknown>();
     const touched = new Map<string, unknown>();
     const events: EventRow[] = [];
     let entries = 0;
@@ -669,6 +710,11 @@ export class SyncEngine {
             if (!kept) listEntries.set(listKey(id), null);
           }
         }
+        // Counting sessions, from the state before the event (an accepted count reads its line).
+        counting = withCountingEntries(counting, countEntries);
+        const folded = foldCountEvent(counting, e);
+        counting = folded.state;
+        for (const [key, value] of folded.touched) touched.set(key, value);
         // Stock as the server moves it: inventory events, and what production consumed or made.
         for (const c of stockChangesOf(e)) {
           applyChange(state, c);
@@ -678,11 +724,14 @@ export class SyncEngine {
         entries++;
         if (op.key.startsWith('s/list/'))
           listEntries.set(op.key, op.op === 'put' ? (op.value as MovementList) : null);
+        else if (isCountingEntryKey(op.key))
+          countEntries.set(op.key, op.op === 'put' ? op.value : null);
         state = applyEntry(state, op.key, op.op === 'put' ? op.value : null);
         touched.set(op.key, op.op === 'put' ? op.value : null);
       }
     }
     lists = flushLists(lists, listEntries);
+    counting = withCountingEntries(counting, countEntries);
     const lmid = res.lastMutationIDChanges[this.clientID];
     const acked = lmid ?? this.acked;
     const db = this.o.db;
@@ -715,6 +764,7 @@ export class SyncEngine {
     // overlay is rebuilt on top of it just below.
     this.confirmed = clears ? state : flatten(state);
     this.confirmedLists = lists;
+    this.confirmedCounting = counting;
     this.cookie = res.cookie;
     this.acked = acked;
     if (lmid !== undefined) this.pendingRows = this.pendingRows.filter((r) => r.id > lmid);
@@ -750,6 +800,9 @@ async function readReplica(db: ReplicaDB) {
     return {
       confirmed: stateFromEntries(Array.from(merged, ([key, value]) => ({ key, value }))),
       lists: listsStateOf(lists),
+      counting: countingFromEntries(
+        [...merged].filter(([key]) => isCountingEntryKey(key)) as [string, unknown][],
+      ),
       pending,
       cookie: cursor?.cookie ?? null,
       acked,

@@ -64,6 +64,10 @@ const COLLECTION: Readonly<Record<TwinTable, string>> = {
   productionJobs: 'production_jobs',
   genealogyLinks: 'genealogy_links',
   eventTraces: 'event_traces',
+  countSessions: 'count_sessions',
+  countScopes: 'count_scopes',
+  countRecords: 'count_records',
+  countPositions: 'count_positions',
 };
 const META = 'meta';
 const COMMITS = 'commits';

@@ -1,6 +1,12 @@
 import type {
   ConflictId,
   ConflictRecord,
+  CountChange,
+  CountPosition,
+  CountRecord,
+  CountSession,
+  CountSessionEntry,
+  CountSessionId,
   EntryKind,
   EventId,
   EventTrace,
@@ -16,12 +22,21 @@ import type {
   ProductionChange,
   ProductionJob,
   ItemId,
+  Lot,
   PositionId,
   StateChange,
+  UserId,
 } from '@floorsync/domain';
 import {
   ENTRY_KINDS,
   applyChange,
+  countLineKey,
+  countPairKey,
+  countPositionEntryKey,
+  countPositionKey,
+  countRecordKey,
+  countSessionKey,
+  isLiveCountSession,
   listIdOfChange,
   entriesOf,
   entryOf,
@@ -33,6 +48,7 @@ import { conflictKey, itemKey, listKey, lotKey, positionKey, stockKey } from '..
 import { byDueThenCode, listValue } from '../lists.js';
 import type {
   ConflictRow,
+  CountSessionQuery,
   DeviceRow,
   JobRow,
   ListQuery,
@@ -98,6 +114,13 @@ interface RestTables {
   readonly genealogyLinks: Map<string, GenealogyLink>;
   /** Event id → what it did to the graph (how a reversal finds what to undo). */
   readonly eventTraces: Map<string, EventTrace>;
+  readonly countSessions: Map<string, CountSession>;
+  /** Session id → its scope's ids, in the order planned (written once). */
+  readonly countScopes: Map<string, readonly string[]>;
+  /** `countRecordKey` (session, lineNo) → line. */
+  readonly countRecords: Map<string, CountRecord>;
+  /** `countPositionKey` (session, position) → position. */
+  readonly countPositions: Map<string, CountPosition>;
 }
 export type RestTable = keyof RestTables;
 export const REST_TABLES: readonly RestTable[] = [
@@ -119,6 +142,10 @@ export const REST_TABLES: readonly RestTable[] = [
   'productionJobs',
   'genealogyLinks',
   'eventTraces',
+  'countSessions',
+  'countScopes',
+  'countRecords',
+  'countPositions',
 ];
 
 /** Every table of the twin: inventory entries, the log (key: the seq), the rest. */
@@ -144,6 +171,10 @@ const freshRest = (): RestTables => ({
   productionJobs: new Map(),
   genealogyLinks: new Map(),
   eventTraces: new Map(),
+  countSessions: new Map(),
+  countScopes: new Map(),
+  countRecords: new Map(),
+  countPositions: new Map(),
 });
 
 const lineKey = (listId: string, lineNo: number) => `${listId}\u0000${lineNo}`;
@@ -204,6 +235,16 @@ export class MemoryTx implements WriteTx {
   /** Node key → ids of links from / to it (indexes of `genealogyLinks`, kept the same way). */
   private readonly linksFromKey = new Map<string, Set<string>>();
   private readonly linksToKey = new Map<string, Set<string>>();
+  /**
+   * Indexes of the counting tables, kept the same way: session code → id, scope membership,
+   * `countPairKey` → line number, and each session's line numbers and position ids (what a
+   * session's snapshot entries and its tombstones enumerate).
+   */
+  private readonly countCodes = new Map<string, string>();
+  private readonly countScopeSets = new Map<string, ReadonlySet<string>>();
+  private readonly countPairs = new Map<string, number>();
+  private readonly countLinesOf = new Map<string, Set<number>>();
+  private readonly countPositionsOf = new Map<string, Set<string>>();
   /** Undo steps of the open savepoints, oldest first. */
   private readonly undo: (() => void)[] = [];
   private frames = 0;
@@ -249,6 +290,12 @@ export class MemoryTx implements WriteTx {
         to.add(key);
       }
     }
+    if (table === 'countSessions' || table === 'countRecords' || table === 'countPositions')
+      this.indexCounting(table, m.get(key), value ?? undefined);
+    if (table === 'countScopes') {
+      if (value === undefined || value === null) this.countScopeSets.delete(key);
+      else this.countScopeSets.set(key, new Set(value as readonly string[]));
+    }
     if (value === undefined || value === null) m.delete(key);
     else m.set(key, value);
     if (table === 'listLines') {
@@ -264,6 +311,51 @@ export class MemoryTx implements WriteTx {
         nos.add(lineNo);
       }
     }
+  }
+
+  /**
+   * Keeps the counting indexes as one record goes from `was` to `now` (either may be absent:
+   * a rollback removes what a write added). Read from the records, not parsed from the keys.
+   */
+  private indexCounting(
+    table: 'countSessions' | 'countRecords' | 'countPositions',
+    was: unknown,
+    now: unknown,
+  ): void {
+    const add = <K, V>(index: Map<K, Set<V>>, k: K, v: V) => {
+      let set = index.get(k);
+      if (!set) index.set(k, (set = new Set()));
+      set.add(v);
+    };
+    const drop = <K, V>(index: Map<K, Set<V>>, k: K, v: V) => {
+      const set = index.get(k);
+      set?.delete(v);
+      if (set?.size === 0) index.delete(k);
+    };
+    if (table === 'countSessions') {
+      const w = was as CountSession | undefined;
+      const n = now as CountSession | undefined;
+      if (w && this.countCodes.get(w.code) === w.id) this.countCodes.delete(w.code);
+      if (n) this.countCodes.set(n.code, n.id);
+      return;
+    }
+    if (table === 'countRecords') {
+      const w = was as CountRecord | undefined;
+      const n = now as CountRecord | undefined;
+      if (w) {
+        this.countPairs.delete(countPairKey(w.sessionId, w.itemId, w.positionId, w.lot));
+        drop(this.countLinesOf, w.sessionId as string, w.lineNo);
+      }
+      if (n) {
+        this.countPairs.set(countPairKey(n.sessionId, n.itemId, n.positionId, n.lot), n.lineNo);
+        add(this.countLinesOf, n.sessionId as string, n.lineNo);
+      }
+      return;
+    }
+    const w = was as CountPosition | undefined;
+    const n = now as CountPosition | undefined;
+    if (w) drop(this.countPositionsOf, w.sessionId as string, w.positionId as string);
+    if (n) add(this.countPositionsOf, n.sessionId as string, n.positionId as string);
   }
 
   private change(c: StateChange): void {
@@ -423,6 +515,14 @@ export class MemoryTx implements WriteTx {
           mutation: c.mutation,
           detail: c.detail,
         });
+    }
+    for (const session of this.rest.countSessions.values()) {
+      if (!isLiveCountSession(session.status)) continue;
+      const id = session.id;
+      m.set(countSessionKey(id), this.countSessionEntry(session));
+      for (const r of this.countLines(id, 1, Number.MAX_SAFE_INTEGER))
+        m.set(countLineKey(id, r.lineNo), r);
+      for (const p of this.countPositions(id)) m.set(countPositionEntryKey(id, p.positionId), p);
     }
     for (const i of this.inv.items.values()) m.set(itemKey(i.id), i);
     for (const l of this.rest.lists.values())
@@ -591,6 +691,65 @@ export class MemoryTx implements WriteTx {
       .sort(byDueThenCode)
       .slice(0, q.limit ?? 1000);
   }
+  countSession(id: CountSessionId) {
+    return this.rest.countSessions.get(id);
+  }
+  countSessionByCode(code: string) {
+    const id = this.countCodes.get(code);
+    return id === undefined ? undefined : this.rest.countSessions.get(id);
+  }
+  inCountScope(sessionId: CountSessionId, id: string) {
+    return this.countScopeSets.get(sessionId)?.has(id) ?? false;
+  }
+  countRecord(sessionId: CountSessionId, lineNo: number) {
+    return this.rest.countRecords.get(countRecordKey(sessionId, lineNo));
+  }
+  countRecordOfPair(
+    sessionId: CountSessionId,
+    itemId: ItemId,
+    positionId: PositionId,
+    lot: Lot | null,
+  ) {
+    const lineNo = this.countPairs.get(countPairKey(sessionId, itemId, positionId, lot));
+    return lineNo === undefined ? undefined : this.countRecord(sessionId, lineNo);
+  }
+  countPosition(sessionId: CountSessionId, positionId: PositionId) {
+    return this.rest.countPositions.get(countPositionKey(sessionId, positionId));
+  }
+  countSessions(q: CountSessionQuery) {
+    return [...this.rest.countSessions.values()]
+      .filter(
+        (s) =>
+          (q.status === undefined || q.status.includes(s.status)) &&
+          (q.assignee === undefined || s.assignees.includes(q.assignee as UserId)),
+      )
+      .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
+      .slice(0, q.limit ?? 1000);
+  }
+  countScope(sessionId: CountSessionId) {
+    return [...(this.rest.countScopes.get(sessionId) ?? [])];
+  }
+  countLines(sessionId: CountSessionId, from: number, limit: number) {
+    const to = from + limit; // exclusive
+    return [...(this.countLinesOf.get(sessionId) ?? [])]
+      .filter((n) => n >= from && n < to)
+      .sort((a, b) => a - b)
+      .map((n) => this.rest.countRecords.get(countRecordKey(sessionId, n)) as CountRecord);
+  }
+  countPositions(sessionId: CountSessionId) {
+    return [...(this.countPositionsOf.get(sessionId) ?? [])]
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(
+        (p) =>
+          this.rest.countPositions.get(
+            countPositionKey(sessionId, p as PositionId),
+          ) as CountPosition,
+      );
+  }
+  /** A live session as devices get it: the header and its scope's ids. */
+  private countSessionEntry(session: CountSession): CountSessionEntry {
+    return { ...session, scopeIds: this.countScope(session.id) };
+  }
   jobPlan(id: string, offset: number, limit: number) {
     return structuredClone(this.rest.jobPlans.get(id)?.slice(offset, offset + limit) ?? []);
   }
@@ -623,6 +782,54 @@ export class MemoryTx implements WriteTx {
       case 'putTrace':
         this.set('eventTraces', c.eventId, c.trace);
         return;
+      default: {
+        const unreachable: never = c;
+        return unreachable;
+      }
+    }
+  }
+  applyCountChange(c: CountChange, seq: number) {
+    // Snapshot entries change with the records while their session is live, and all of them
+    // once more when it becomes history (tombstones); a late change to an applied or
+    // cancelled session's records changes no entry, so it marks none.
+    const live = (id: string) => {
+      const s = this.rest.countSessions.get(id);
+      return s !== undefined && isLiveCountSession(s.status);
+    };
+    switch (c.op) {
+      case 'putCountSession': {
+        const s = c.session;
+        const before = this.rest.countSessions.get(s.id);
+        const wasLive = before !== undefined && isLiveCountSession(before.status);
+        const isLive = isLiveCountSession(s.status);
+        this.set('countSessions', s.id, s);
+        if (wasLive || isLive) this.set('changed', countSessionKey(s.id), seq);
+        if (before !== undefined && wasLive !== isLive) {
+          for (const n of this.countLinesOf.get(s.id) ?? [])
+            this.set('changed', countLineKey(s.id, n), seq);
+          for (const p of this.countPositionsOf.get(s.id) ?? [])
+            this.set('changed', countPositionEntryKey(s.id, p), seq);
+        }
+        return;
+      }
+      case 'putCountScope':
+        // A set's semantics (as the domain's fold): an id listed twice is one member.
+        this.set('countScopes', c.sessionId, [...new Set(c.ids)]);
+        if (live(c.sessionId)) this.set('changed', countSessionKey(c.sessionId), seq);
+        return;
+      case 'putCountRecord': {
+        const r = c.record;
+        this.set('countRecords', countRecordKey(r.sessionId, r.lineNo), r);
+        if (live(r.sessionId)) this.set('changed', countLineKey(r.sessionId, r.lineNo), seq);
+        return;
+      }
+      case 'putCountPosition': {
+        const p = c.position;
+        this.set('countPositions', countPositionKey(p.sessionId, p.positionId), p);
+        if (live(p.sessionId))
+          this.set('changed', countPositionEntryKey(p.sessionId, p.positionId), seq);
+        return;
+      }
       default: {
         const unreachable: never = c;
         return unreachable;

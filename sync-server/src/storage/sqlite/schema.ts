@@ -311,4 +311,62 @@ CREATE INDEX genealogy_from ON genealogy_links (from_key, status, to_key);
 CREATE INDEX genealogy_to ON genealogy_links (to_key, status, from_key);
 `,
   },
+  {
+    version: 8,
+    name: 'counting sessions: headers, scopes, lines and positions',
+    sql: `
+-- A session without its lines (session = the domain's CountSession as JSON). skey/seq as the
+-- other read models: an applied or cancelled session is a tombstone for snapshot paging, and
+-- so are its lines and positions (their own rows' seq says when). live (here and below) is
+-- the domain's isLiveCountSession of the session, written by the server, so the rule lives
+-- in one place.
+CREATE TABLE count_sessions (
+  id TEXT NOT NULL PRIMARY KEY,
+  skey TEXT NOT NULL UNIQUE,
+  code TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  session TEXT NOT NULL,
+  live INTEGER NOT NULL,
+  seq INTEGER NOT NULL
+);
+-- Written once, when the session is planned; ord keeps the planned order.
+CREATE TABLE count_scope (
+  session_id TEXT NOT NULL,
+  member_id TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  PRIMARY KEY (session_id, member_id)
+) WITHOUT ROWID;
+-- A rowid table: a serialized item's line carries every count's serials (thousands), too
+-- large a row to keep inside a WITHOUT ROWID table's B-tree. lot is '' for none, as in stock.
+-- live = the session is live (kept by the session's writes): the snapshot pages the live
+-- lines through the (live, skey) index without reading the history of finished sessions; the
+-- seq index finds what changed after a reset began (the history only grows).
+CREATE TABLE count_records (
+  session_id TEXT NOT NULL,
+  line_no INTEGER NOT NULL,
+  skey TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  position_id TEXT NOT NULL,
+  lot TEXT NOT NULL,
+  record TEXT NOT NULL,
+  live INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (session_id, line_no)
+);
+CREATE UNIQUE INDEX count_records_pair ON count_records (session_id, item_id, position_id, lot);
+CREATE INDEX count_records_live ON count_records (live, skey);
+CREATE INDEX count_records_seq ON count_records (seq);
+CREATE TABLE count_positions (
+  session_id TEXT NOT NULL,
+  position_id TEXT NOT NULL,
+  skey TEXT NOT NULL,
+  position TEXT NOT NULL,
+  live INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (session_id, position_id)
+) WITHOUT ROWID;
+CREATE INDEX count_positions_live ON count_positions (live, skey);
+CREATE INDEX count_positions_seq ON count_positions (seq);
+`,
+  },
 ];

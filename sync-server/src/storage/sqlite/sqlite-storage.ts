@@ -5,6 +5,12 @@ import type {
   ConflictId,
   ConflictKind,
   ConflictRecord,
+  CountChange,
+  CountPosition,
+  CountRecord,
+  CountSession,
+  CountSessionEntry,
+  CountSessionId,
   EventId,
   Item,
   ItemId,
@@ -29,11 +35,20 @@ import type {
   StateChange,
   StockLine,
 } from '@floorsync/domain';
-import { VIRTUAL_POSITIONS, roundQty, qtyIsZero } from '@floorsync/domain';
+import {
+  VIRTUAL_POSITIONS,
+  countLineKey,
+  countPositionEntryKey,
+  countSessionKey,
+  isLiveCountSession,
+  roundQty,
+  qtyIsZero,
+} from '@floorsync/domain';
 import { conflictKey, itemKey, listKey, lotKey, positionKey, stockKey } from '../keys.js';
 import { listValue } from '../lists.js';
 import type {
   ConflictRow,
+  CountSessionQuery,
   DeviceRow,
   JobRow,
   ListQuery,
@@ -625,6 +640,18 @@ class SqliteTx implements WriteTx {
         value: (r) => conflictValue(this.conflictOf(r)),
         exists: "status = 'open' AND (? IS NULL OR user_id = ?)",
         params: [user, user],
+      },
+      // Counting: count-line < count-position < count-session, all before item.
+      { table: 'count_records', value: (r) => json<CountRecord>(r['record']), exists: 'live = 1' },
+      {
+        table: 'count_positions',
+        value: (r) => json<CountPosition>(r['position']),
+        exists: 'live = 1',
+      },
+      {
+        table: 'count_sessions',
+        value: (r) => this.countSessionEntry(json<CountSession>(r['session'])),
+        exists: 'live = 1',
       },
       { table: 'items', value: itemOf, exists: '1' },
       {
@@ -1328,6 +1355,197 @@ class SqliteTx implements WriteTx {
           c.ref.lineNo,
         );
         return;
+      default: {
+        const unreachable: never = c;
+        return unreachable;
+      }
+    }
+  }
+  countSession(id: CountSessionId) {
+    const r = this.get('SELECT session FROM count_sessions WHERE id = ?', id);
+    return r ? json<CountSession>(r['session']) : undefined;
+  }
+  countSessionByCode(code: string) {
+    const r = this.get('SELECT session FROM count_sessions WHERE code = ?', code);
+    return r ? json<CountSession>(r['session']) : undefined;
+  }
+  inCountScope(sessionId: CountSessionId, id: string) {
+    return (
+      this.get(
+        'SELECT 1 AS x FROM count_scope WHERE session_id = ? AND member_id = ?',
+        sessionId,
+        id,
+      ) !== undefined
+    );
+  }
+  countRecord(sessionId: CountSessionId, lineNo: number) {
+    const r = this.get(
+      'SELECT record FROM count_records WHERE session_id = ? AND line_no = ?',
+      sessionId,
+      lineNo,
+    );
+    return r ? json<CountRecord>(r['record']) : undefined;
+  }
+  countRecordOfPair(
+    sessionId: CountSessionId,
+    itemId: ItemId,
+    positionId: PositionId,
+    lot: Lot | null,
+  ) {
+    const r = this.get(
+      'SELECT record FROM count_records WHERE session_id = ? AND item_id = ? AND position_id = ? AND lot = ?',
+      sessionId,
+      itemId,
+      positionId,
+      lot ?? '',
+    );
+    return r ? json<CountRecord>(r['record']) : undefined;
+  }
+  countPosition(sessionId: CountSessionId, positionId: PositionId) {
+    const r = this.get(
+      'SELECT position FROM count_positions WHERE session_id = ? AND position_id = ?',
+      sessionId,
+      positionId,
+    );
+    return r ? json<CountPosition>(r['position']) : undefined;
+  }
+  countSessions(q: CountSessionQuery) {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.status !== undefined) {
+      where.push(`status IN (${q.status.map(() => '?').join(', ') || "''"})`);
+      args.push(...q.status);
+    }
+    if (q.assignee !== undefined) {
+      // Sessions are few (a stocktake's), their assignees a short array: no index of its own.
+      where.push("EXISTS (SELECT 1 FROM json_each(session, '$.assignees') WHERE value = ?)");
+      args.push(q.assignee);
+    }
+    return this.all(
+      `SELECT session FROM count_sessions ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY code LIMIT ?`,
+      ...args,
+      q.limit ?? 1000,
+    ).map((r) => json<CountSession>(r['session']));
+  }
+  countScope(sessionId: CountSessionId) {
+    return this.all(
+      'SELECT member_id FROM count_scope WHERE session_id = ? ORDER BY ord',
+      sessionId,
+    ).map((r) => str(r['member_id']));
+  }
+  countLines(sessionId: CountSessionId, from: number, limit: number) {
+    return this.all(
+      'SELECT record FROM count_records WHERE session_id = ? AND line_no >= ? AND line_no < ? ORDER BY line_no',
+      sessionId,
+      from,
+      from + limit,
+    ).map((r) => json<CountRecord>(r['record']));
+  }
+  countPositions(sessionId: CountSessionId) {
+    return this.all(
+      'SELECT position FROM count_positions WHERE session_id = ? ORDER BY position_id',
+      sessionId,
+    ).map((r) => json<CountPosition>(r['position']));
+  }
+  /** A live session as devices get it: the header and its scope's ids. */
+  private countSessionEntry(session: CountSession): CountSessionEntry {
+    return { ...session, scopeIds: this.countScope(session.id) };
+  }
+  /** Is the session live (`isLiveCountSession`)? An unknown one is not. */
+  private countLive(sessionId: string): boolean {
+    return this.get('SELECT live FROM count_sessions WHERE id = ?', sessionId)?.['live'] === 1;
+  }
+  applyCountChange(c: CountChange, seq: number) {
+    // An entry's seq moves when devices would see it change: while its session is live, and
+    // once more when the session becomes history (all its rows become tombstones at that
+    // seq). A late change to a finished session's records keeps their seq (0 for a line first
+    // written then: it never was an entry), so a reset is not told of it. MAX keeps the seq
+    // such a write passes as 0.
+    switch (c.op) {
+      case 'putCountSession': {
+        const s = c.session;
+        const before = this.get('SELECT live FROM count_sessions WHERE id = ?', s.id);
+        const wasLive = before?.['live'] === 1;
+        const live = isLiveCountSession(s.status);
+        this.run(
+          `INSERT INTO count_sessions (id, skey, code, status, session, live, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET code = excluded.code, status = excluded.status,
+             session = excluded.session, live = excluded.live, seq = MAX(count_sessions.seq, excluded.seq)`,
+          s.id,
+          countSessionKey(s.id),
+          s.code,
+          s.status,
+          JSON.stringify(s),
+          live ? 1 : 0,
+          wasLive || live ? seq : 0,
+        );
+        if (before !== undefined && wasLive !== live) {
+          for (const table of ['count_records', 'count_positions'])
+            this.run(
+              `UPDATE ${table} SET live = ?, seq = ? WHERE session_id = ?`,
+              live ? 1 : 0,
+              seq,
+              s.id,
+            );
+        }
+        return;
+      }
+      case 'putCountScope':
+        // A set's semantics (as the domain's fold): an id listed twice is one member, at its
+        // first place.
+        this.run('DELETE FROM count_scope WHERE session_id = ?', c.sessionId);
+        for (const [ord, id] of c.ids.entries())
+          this.run(
+            'INSERT OR IGNORE INTO count_scope (session_id, member_id, ord) VALUES (?, ?, ?)',
+            c.sessionId,
+            id,
+            ord,
+          );
+        // The session's entry carries its scope.
+        this.run(
+          'UPDATE count_sessions SET seq = MAX(seq, ?) WHERE id = ? AND live = 1',
+          seq,
+          c.sessionId,
+        );
+        return;
+      case 'putCountRecord': {
+        const r = c.record;
+        const live = this.countLive(r.sessionId);
+        this.run(
+          `INSERT INTO count_records (session_id, line_no, skey, item_id, position_id, lot, record, live, seq)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (session_id, line_no) DO UPDATE SET record = excluded.record,
+             live = excluded.live, seq = MAX(count_records.seq, excluded.seq)`,
+          r.sessionId,
+          r.lineNo,
+          countLineKey(r.sessionId, r.lineNo),
+          r.itemId,
+          r.positionId,
+          r.lot ?? '',
+          JSON.stringify(r),
+          live ? 1 : 0,
+          live ? seq : 0,
+        );
+        return;
+      }
+      case 'putCountPosition': {
+        const p = c.position;
+        const live = this.countLive(p.sessionId);
+        this.run(
+          `INSERT INTO count_positions (session_id, position_id, skey, position, live, seq)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (session_id, position_id) DO UPDATE SET position = excluded.position,
+             live = excluded.live, seq = MAX(count_positions.seq, excluded.seq)`,
+          p.sessionId,
+          p.positionId,
+          countPositionEntryKey(p.sessionId, p.positionId),
+          JSON.stringify(p),
+          live ? 1 : 0,
+          live ? seq : 0,
+        );
+        return;
+      }
       default: {
         const unreachable: never = c;
         return unreachable;

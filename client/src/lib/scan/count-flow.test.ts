@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { asEventId, evolve, initialState, recordCountArgs, viewOf } from '@floorsync/domain';
+import type { InventoryEvent } from '@floorsync/domain';
+import { A, L, P, Q, S, lot, received, serial, warehouse } from '@floorsync/domain/testing';
+import { en } from '../i18n/en.js';
+import type { CountAdvance, CountFlow } from './count-flow.js';
+import { advanceCount, emptyPosition, finishPosition, startCount } from './count-flow.js';
+
+const viewWith = (...extra: InventoryEvent[]) => {
+  let state = initialState();
+  [...warehouse(), ...extra].forEach(
+    (e, i) => (state = evolve(state, { ...e, id: asEventId(`e${i}`) })),
+  );
+  return viewOf(state);
+};
+const view = viewWith(
+  received(A, P, 10),
+  received(L, P, 4, { lot: lot('L1') }),
+  received(S, P, 1, { serial: serial('SN-1') }),
+  received(S, P, 1, { serial: serial('SN-2') }),
+  received(S, Q, 1, { serial: serial('SN-9') }),
+);
+const C1 = '0192f0c8-0000-7000-8000-00000000c001';
+
+function feed(state: CountFlow, ...inputs: string[]): { last: CountAdvance; commands: unknown[] } {
+  let last: CountAdvance = { ok: true, state, commands: [] };
+  const commands: unknown[] = [];
+  for (const input of inputs) {
+    last = advanceCount(last.state, input, view);
+    if (!last.ok) throw new Error(`"${input}" refused: ${last.error.key}`);
+    commands.push(...last.commands);
+  }
+  return { last, commands };
+}
+
+describe('counting a position on the scanner', () => {
+  it('position, item, count → startPositionCount and a recordCount carrying what the device held', () => {
+    const { last, commands } = feed(startCount(C1), 'P', '4006381333931', '8');
+    expect(commands).toEqual([
+      { name: 'startPositionCount', args: { sessionId: C1, positionId: P } },
+      {
+        name: 'recordCount',
+        args: { sessionId: C1, positionId: P, itemId: A, counted: 8, expected: 10 },
+      },
+    ]);
+    // The position stays for the next item.
+    expect(last.state).toMatchObject({ step: 'item', position: { id: P }, item: null });
+    expect(recordCountArgs.safeParse((commands[1] as { args: unknown }).args).success).toBe(true);
+  });
+
+  it('0 is a count (none of this item here); a negative or text is not', () => {
+    const { commands } = feed(startCount(C1), 'P', 'A', '0');
+    expect(commands[1]).toMatchObject({ args: { counted: 0, expected: 10 } });
+    const at = feed(startCount(C1), 'P', 'A').last.state;
+    for (const bad of ['-1', 'x', '1.1234567']) {
+      const r = advanceCount(at, bad, view);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(en[r.error.key as keyof typeof en]).toBeDefined();
+    }
+  });
+
+  it('a lot-tracked item asks its lot (or takes it from a GS1 code); expected is per lot', () => {
+    const typed = feed(startCount(C1), 'P', 'L', 'L1', '3').commands[1];
+    expect(typed).toEqual({
+      name: 'recordCount',
+      args: { sessionId: C1, positionId: P, itemId: L, lot: 'L1', counted: 3, expected: 4 },
+    });
+    const gs1 = feed(startCount(C1), 'P', '(01)09506000134352(10)L1', '3').commands[1];
+    expect(gs1).toEqual(typed);
+    const other = feed(startCount(C1), 'P', 'L', 'L9', '2').commands[1];
+    expect(other).toMatchObject({ args: { lot: 'L9', counted: 2, expected: 0 } });
+  });
+
+  it('a serialized item: serials one by one, Enter ends the set; expected is the device’s set', () => {
+    const { commands, last } = feed(startCount(C1), 'P', 'S', 'SN-2', 'SN-4', '');
+    expect(commands[1]).toEqual({
+      name: 'recordCount',
+      args: {
+        sessionId: C1,
+        positionId: P,
+        itemId: S,
+        serials: ['SN-2', 'SN-4'],
+        expectedSerials: ['SN-1', 'SN-2'],
+      },
+    });
+    expect(last.state.step).toBe('item');
+    expect(recordCountArgs.safeParse((commands[1] as { args: unknown }).args).success).toBe(true);
+    // The same serial twice is refused, the set stays as it was.
+    const at = feed(startCount(C1), 'P', 'S', 'SN-2').last.state;
+    const twice = advanceCount(at, 'SN-2', view);
+    expect(twice).toMatchObject({ ok: false, error: { key: 'count.error.serialTwice' } });
+    expect(twice.state.serials).toEqual(['SN-2']);
+  });
+
+  it('scanning another position moves there (a new start); an item first is refused', () => {
+    const { commands, last } = feed(startCount(C1), 'P', 'A', 'Q');
+    expect(commands).toEqual([
+      { name: 'startPositionCount', args: { sessionId: C1, positionId: P } },
+      { name: 'startPositionCount', args: { sessionId: C1, positionId: Q } },
+    ]);
+    expect(last.state).toMatchObject({ position: { id: Q }, step: 'item' });
+    expect(advanceCount(startCount(C1), 'A', view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.expectedPosition' },
+    });
+  });
+
+  it('"position empty" counts zero of everything the device holds there; finish ends the count', () => {
+    const at = feed(startCount(C1), 'P').last.state;
+    expect(emptyPosition(at, view)).toEqual({
+      name: 'confirmPositionEmpty',
+      args: {
+        sessionId: C1,
+        positionId: P,
+        expected: [
+          { itemId: A, quantity: 10 },
+          { itemId: L, lot: 'L1', quantity: 4 },
+          { itemId: S, serials: ['SN-1', 'SN-2'] },
+        ],
+      },
+    });
+    expect(finishPosition(at)).toEqual({
+      name: 'finishPositionCount',
+      args: { sessionId: C1, positionId: P },
+    });
+    expect(emptyPosition(startCount(C1), view)).toBeNull();
+  });
+
+  it('every message key it can give has an English text', () => {
+    for (const key of [
+      'count.error.notACount',
+      'count.error.expectedSerial',
+      'count.error.serialTwice',
+      'count.error.noItem',
+    ])
+      expect(en[key as keyof typeof en], key).toBeDefined();
+  });
+});

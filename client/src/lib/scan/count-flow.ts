@@ -1,0 +1,229 @@
+import type { CountSession, InventoryView, Item, Position, PositionId } from '@floorsync/domain';
+import { resolveScan, sortSerials } from '@floorsync/domain';
+import type { Message } from './flows.js';
+
+/**
+ * Counting a position on the scanner, as a pure step machine (like `flows.ts`): scan the
+ * position, then each item found there — its lot when lot-tracked, then how many were counted
+ * (0 allowed: "none of these here"), or its serials one by one for a serialized item (Enter
+ * ends the set). Each complete count becomes a `recordCount` carrying what this device held
+ * for the pair at that moment (`expected`), which the server turns into a delta against stock
+ * as it is when the session is applied.
+ *
+ * The position stays chosen between counts. Scanning another position moves there.
+ */
+
+export type CountStep = 'position' | 'item' | 'lot' | 'quantity' | 'serials';
+
+export interface CountFlow {
+  readonly sessionId: string;
+  readonly position: Position | null;
+  readonly item: Item | null;
+  readonly lot: string | null;
+  /** Serials scanned so far (serialized items). */
+  readonly serials: readonly string[];
+  readonly step: CountStep;
+}
+
+export interface CountCommand {
+  readonly name:
+    'startPositionCount' | 'recordCount' | 'confirmPositionEmpty' | 'finishPositionCount';
+  readonly args: Record<string, unknown>;
+}
+
+export type CountAdvance =
+  | { readonly ok: true; readonly state: CountFlow; readonly commands: readonly CountCommand[] }
+  | { readonly ok: false; readonly state: CountFlow; readonly error: Message };
+
+export function startCount(sessionId: string, position: Position | null = null): CountFlow {
+  return {
+    sessionId,
+    position,
+    item: null,
+    lot: null,
+    serials: [],
+    step: position ? 'item' : 'position',
+  };
+}
+
+const fail = (state: CountFlow, key: string, params?: Message['params']): CountAdvance => ({
+  ok: false,
+  state,
+  error: params ? { key, params } : { key },
+});
+
+/** Counted quantities: 0 or more, at most 6 decimals. */
+function parseCount(text: string): number | null {
+  const t = text.trim().replace(',', '.');
+  if (!/^\d+(\.\d{1,6})?$/.test(t)) return null;
+  return Number(t);
+}
+
+/** What the device holds at a position for one item: per lot, or the serials. */
+export function heldAt(view: InventoryView, positionId: PositionId, item: Item) {
+  const lines = view.linesAt(positionId).filter((l) => l.itemId === item.id && l.quantity > 0);
+  return {
+    serials: sortSerials(lines.flatMap((l) => (l.serial !== null ? [l.serial] : []))),
+    quantity: (lot: string | null) =>
+      lines.filter((l) => l.serial === null && l.lot === lot).reduce((s, l) => s + l.quantity, 0),
+  };
+}
+
+/** A position chosen: the count of it starts (shown to the supervisor as in progress). */
+function atPosition(state: CountFlow, position: Position): CountAdvance {
+  return {
+    ok: true,
+    state: { ...startCount(state.sessionId, position) },
+    commands: [
+      { name: 'startPositionCount', args: { sessionId: state.sessionId, positionId: position.id } },
+    ],
+  };
+}
+
+function recorded(state: CountFlow, view: InventoryView, counted: number | null): CountAdvance {
+  const { position, item } = state;
+  if (!position || !item) return fail(state, 'count.error.noItem');
+  const held = heldAt(view, position.id, item);
+  const args: Record<string, unknown> =
+    item.tracking === 'serial'
+      ? {
+          sessionId: state.sessionId,
+          positionId: position.id,
+          itemId: item.id,
+          serials: sortSerials(state.serials as never),
+          expectedSerials: held.serials,
+        }
+      : {
+          sessionId: state.sessionId,
+          positionId: position.id,
+          itemId: item.id,
+          ...(state.lot !== null ? { lot: state.lot } : {}),
+          counted,
+          expected: held.quantity(state.lot),
+        };
+  return {
+    ok: true,
+    state: startCount(state.sessionId, position),
+    commands: [{ name: 'recordCount', args }],
+  };
+}
+
+/** Feeds one scanned or typed input to the count. */
+export function advanceCount(state: CountFlow, input: string, view: InventoryView): CountAdvance {
+  const text = input.trim();
+  if (state.step === 'quantity') {
+    const n = parseCount(text);
+    if (n !== null) return recorded(state, view, n);
+    // Another position scanned instead: the half-done count is dropped, counting moves there.
+    const r = resolveScan(view, input);
+    if (r.kind === 'position' && !r.position.retired) return atPosition(state, r.position);
+    return fail(state, 'count.error.notACount', { text });
+  }
+  if (state.step === 'lot') {
+    const r = resolveScan(view, input);
+    if (r.kind === 'item' && r.item.id === state.item?.id && r.lot !== undefined)
+      return { ok: true, state: { ...state, lot: r.lot, step: 'quantity' }, commands: [] };
+    if (text === '' || text.length > 64) return fail(state, 'flow.error.no_lot');
+    return { ok: true, state: { ...state, lot: text, step: 'quantity' }, commands: [] };
+  }
+  if (state.step === 'serials') {
+    // Enter ends the set (an empty set: none of this item is here).
+    if (text === '') return recorded(state, view, null);
+    const r = resolveScan(view, input);
+    let serial: string | undefined;
+    if (r.kind === 'serial' && r.item.id === state.item?.id) serial = r.serial;
+    else if (r.kind === 'item' && r.item.id === state.item?.id) serial = r.serial;
+    else if (r.kind === 'position' || r.kind === 'item' || r.kind === 'lot')
+      return fail(state, 'count.error.expectedSerial', { code: text });
+    else serial = text.length <= 64 ? text : undefined;
+    if (serial === undefined) return fail(state, 'flow.error.no_serial');
+    if (state.serials.includes(serial)) return fail(state, 'count.error.serialTwice', { serial });
+    return { ok: true, state: { ...state, serials: [...state.serials, serial] }, commands: [] };
+  }
+
+  const r = resolveScan(view, input);
+  if (r.kind === 'invalid') return fail(state, 'flow.error.invalid', { message: r.message });
+  if (r.kind === 'position') {
+    if (r.position.retired) return fail(state, 'flow.error.retired', { code: r.position.code });
+    return atPosition(state, r.position);
+  }
+  if (state.step === 'position') return fail(state, 'flow.error.expectedPosition', { code: text });
+  const found =
+    r.kind === 'item'
+      ? { item: r.item, lot: r.lot, serial: r.serial, quantity: r.quantity }
+      : r.kind === 'serial'
+        ? { item: r.item, lot: undefined, serial: r.serial, quantity: undefined }
+        : r.kind === 'lot'
+          ? { item: r.item, lot: r.lot, serial: undefined, quantity: undefined }
+          : null;
+  if (!found) return fail(state, 'flow.error.unknown', { code: text });
+  const item = found.item;
+  if (item.tracking === 'serial')
+    return {
+      ok: true,
+      state: {
+        ...state,
+        item,
+        lot: null,
+        serials: found.serial !== undefined ? [found.serial] : [],
+        step: 'serials',
+      },
+      commands: [],
+    };
+  const lot = item.tracking === 'lot' ? (found.lot ?? null) : null;
+  const next: CountFlow = {
+    ...state,
+    item,
+    lot,
+    serials: [],
+    step: item.tracking === 'lot' && lot === null ? 'lot' : 'quantity',
+  };
+  // A GS1 code with a count (AI 30) is a complete count.
+  if (next.step === 'quantity' && found.quantity !== undefined)
+    return recorded(next, view, found.quantity);
+  return { ok: true, state: next, commands: [] };
+}
+
+/**
+ * "Position confirmed empty": a count of zero for everything this device holds there (an
+ * empty list when it holds nothing).
+ */
+export function emptyPosition(state: CountFlow, view: InventoryView): CountCommand | null {
+  if (!state.position) return null;
+  const byPair = new Map<
+    string,
+    { itemId: string; lot?: string; quantity?: number; serials?: string[] }
+  >();
+  for (const l of view.linesAt(state.position.id)) {
+    if (l.quantity <= 0) continue;
+    const key = `${l.itemId}\u0000${l.serial !== null ? '' : (l.lot ?? '')}`;
+    const entry = byPair.get(key) ?? {
+      itemId: l.itemId,
+      ...(l.serial === null && l.lot !== null ? { lot: l.lot } : {}),
+    };
+    if (l.serial !== null)
+      entry.serials = sortSerials([...(entry.serials ?? []), l.serial] as never);
+    else entry.quantity = (entry.quantity ?? 0) + l.quantity;
+    byPair.set(key, entry);
+  }
+  return {
+    name: 'confirmPositionEmpty',
+    args: {
+      sessionId: state.sessionId,
+      positionId: state.position.id,
+      expected: [...byPair.values()],
+    },
+  };
+}
+
+export function finishPosition(state: CountFlow): CountCommand | null {
+  if (!state.position) return null;
+  return {
+    name: 'finishPositionCount',
+    args: { sessionId: state.sessionId, positionId: state.position.id },
+  };
+}
+
+/** Whether an operator may count in this session now (late counts of review still count). */
+export const countable = (s: Pick<CountSession, 'status'>): boolean =>
+  s.status === 'counting' || s.status === 'review';
