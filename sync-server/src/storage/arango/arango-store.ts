@@ -30,7 +30,13 @@ import { openReplicaStorage } from '../replica/replica.js';
  * processes) and `waitForSync`: a write resolves once ArangoDB has it on disk.
  */
 
-export const SCHEMA_VERSION = 1;
+/**
+ * The layout's version. 2: the collections of movement lists, production and genealogy, and
+ * counting sessions. A server of an older layout refuses to start on a newer database; a newer
+ * server raises an older one's version when it has created what is missing (servers of the old
+ * layout must be stopped first: one that is running would not know the new collections).
+ */
+export const SCHEMA_VERSION = 2;
 /** Commits kept for processes catching up. */
 export const KEEP_COMMITS = 10_000;
 const PAGE = 1000;
@@ -228,6 +234,9 @@ export class ArangoStore implements ReplicaStore {
       throw new Error(
         `the ArangoDB database was written by a newer Floorsync (layout ${found}, this build knows ${SCHEMA_VERSION}): upgrade this server`,
       );
+    } else if (found < SCHEMA_VERSION) {
+      // The collections missing from the older layout were created above.
+      await this.query(`UPDATE "schema" WITH { version: @v } IN ${META}`, { v: SCHEMA_VERSION });
     }
   }
 
