@@ -99,7 +99,6 @@ export type NodeKey = string;
 const enc = (part: string): string =>
   part.replace(/[^A-Za-z0-9_.~-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
-const ESCAPED_PART = /^(?:[A-Za-z0-9_.~-]|%[0-9a-f]{4})+$/;
 const dec = (part: string): string =>
   part.includes('%')
     ? part.replace(/%([0-9a-f]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
@@ -124,25 +123,28 @@ export function nodeKey(node: GenealogyNode): NodeKey {
   }
 }
 
+/** A key's kind and one or two escaped parts, in one match (a recall decodes tens of thousands). */
+const KEY_SHAPE =
+  /^(lot|serial|job|container|shipment):((?:[A-Za-z0-9_.~-]|%[0-9a-f]{4})+)(?::((?:[A-Za-z0-9_.~-]|%[0-9a-f]{4})+))?$/;
+
 /** The node a key names, or `undefined` for a malformed key (rows read back are a boundary). */
 export function nodeOfKey(key: NodeKey): GenealogyNode | undefined {
-  const [kind, ...parts] = key.split(':');
-  if (parts.length === 0 || !parts.every((p) => ESCAPED_PART.test(p))) return undefined;
-  const [a, b] = parts.map(dec) as [string, string | undefined];
-  const one = parts.length === 1;
+  const m = KEY_SHAPE.exec(key);
+  if (m === null) return undefined;
+  const kind = m[1] as GenealogyNode['kind'];
+  const a = dec(m[2] as string);
+  const b = m[3] === undefined ? undefined : dec(m[3]);
   switch (kind) {
     case 'lot':
-      return b !== undefined && parts.length === 2 ? lotNode(asItemId(a), asLot(b)) : undefined;
+      return b !== undefined ? lotNode(asItemId(a), asLot(b)) : undefined;
     case 'serial':
-      return b !== undefined && parts.length === 2
-        ? serialNode(asItemId(a), asSerial(b))
-        : undefined;
+      return b !== undefined ? serialNode(asItemId(a), asSerial(b)) : undefined;
     case 'job':
-      return one ? jobNode(asJobId(a)) : undefined;
+      return b === undefined ? jobNode(asJobId(a)) : undefined;
     case 'container':
-      return one ? containerNode(asPositionId(a)) : undefined;
+      return b === undefined ? containerNode(asPositionId(a)) : undefined;
     case 'shipment':
-      return one ? shipmentNode(asEventId(a)) : undefined;
+      return b === undefined ? shipmentNode(asEventId(a)) : undefined;
     default:
       return undefined;
   }
