@@ -30,7 +30,7 @@ async function withApi<T>(fn: (api: Api) => Promise<T>): Promise<T> {
  * Node's `http` client costs about as much CPU per request as the server spends answering,
  * and on 2 cores it, not the server, would set the pace.
  */
-class Api {
+export class Api {
   private readonly client: LeanClient;
   constructor(readonly base: string) {
     this.client = new LeanClient(base);
@@ -83,7 +83,7 @@ class Api {
 }
 
 /** A device: its own session and client group, and (as every device holds one) a poke stream. */
-class Device {
+export class Device {
   next = 1;
   /** Patch operations received by pulls. */
   pulled = 0;
@@ -142,7 +142,7 @@ class Device {
 }
 
 const BINS = 50;
-async function seed(api: Api) {
+export async function seed(api: Api) {
   const d = await Device.create(api, 'seed', false);
   const m: { name: string; args: unknown }[] = [
     { name: 'defineItem', args: { itemId: 'A', sku: 'A', name: 'A', tracking: 'none' } },
@@ -153,7 +153,7 @@ async function seed(api: Api) {
 }
 
 /** A receipt into a bin: the most common scan; each one is a full replay (decide, event, stock, movement). */
-const scan = (i: number) => ({
+export const scan = (i: number) => ({
   name: 'receiveStock',
   args: { itemId: 'A', positionId: `B${i % BINS}`, quantity: 1 },
 });
