@@ -27,6 +27,7 @@ export {
   countPositionEntryKey,
   countSessionKey,
   itemKey,
+  jobKey,
   listKey,
   lotKey,
   positionKey,

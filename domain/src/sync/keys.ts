@@ -3,9 +3,9 @@ import { snapshotKey } from './protocol.js';
 /**
  * Snapshot keys (`s/<kind>/<id>`), shared by the server's adapters and the device's replica so
  * both name state alike. Parts are URI-encoded: ids are opaque and may contain `/`. Kinds sort
- * alphabetically (conflict < count-line < count-position < count-session < item < list < lot <
- * position < stock), which lets a store page table by
- * table and still return one key-ordered stream.
+ * alphabetically (conflict < count-line < count-position < count-session < item < job < list <
+ * lot < position < stock), which lets a store page table by table and still return one
+ * key-ordered stream.
  */
 export const SNAPSHOT_KINDS = [
   'conflict',
@@ -13,6 +13,7 @@ export const SNAPSHOT_KINDS = [
   'count-position',
   'count-session',
   'item',
+  'job',
   'list',
   'lot',
   'position',
@@ -24,6 +25,11 @@ const enc = encodeURIComponent;
 export const itemKey = (id: string) => snapshotKey('item', enc(id));
 export const positionKey = (id: string) => snapshotKey('position', enc(id));
 export const conflictKey = (id: string) => snapshotKey('conflict', enc(id));
+/**
+ * A production job that is created or running: the `ProductionJob` record (devices decide
+ * `consumeForJob`/`produceForJob` with it). A completed one is a tombstone.
+ */
+export const jobKey = (id: string) => snapshotKey('job', enc(id));
 /** An open movement list (its header, counters and lines); a closed one is a tombstone. */
 export const listKey = (id: string) => snapshotKey('list', enc(id));
 export const lotKey = (itemId: string, lot: string) =>

@@ -13,12 +13,16 @@ import type {
   InventoryView,
   Item,
   ItemId,
+  JobId,
   ListId,
   Lot,
   LotInfo,
   MovementList,
   Position,
   PositionId,
+  ProductionEvent,
+  ProductionJob,
+  ProductionState,
   RecordedMutation,
   ReplayDecision,
   Serial,
@@ -28,14 +32,15 @@ import type {
 } from '@floorsync/domain';
 import {
   OUTSIDE,
+  PRODUCTION,
   SITE,
   asConflictId,
   asCountSessionId,
   asEventId,
   asItemId,
+  asJobId,
   asPositionId,
   asUserId,
-  changesOf,
   countChangesOf,
   countLineKey,
   countPositionEntryKey,
@@ -63,7 +68,6 @@ import {
   stockChangesOf,
   foldEvent,
   initialState,
-  isInventoryEvent,
   replayViewOf,
   viewOf,
 } from '@floorsync/domain';
@@ -91,7 +95,7 @@ import {
   shipStock,
   warehouse,
 } from '@floorsync/domain/testing';
-import { conflictKey, itemKey, listKey, lotKey, positionKey, stockKey } from './keys.js';
+import { conflictKey, itemKey, jobKey, listKey, lotKey, positionKey, stockKey } from './keys.js';
 import type {
   ConflictRow,
   CountSessionQuery,
@@ -197,6 +201,29 @@ const adjusted = (
   type: 'StockAdjusted',
   data: { itemId, positionId, delta, reason: delta > 0 ? 'found' : 'damaged', ...extra },
 });
+const jobCreated = (
+  jobId: JobId,
+  code: string,
+  itemId: ItemId,
+  extra: { quantity?: number; note?: string } = {},
+): ProductionEvent => ({ type: 'ProductionJobCreated', data: { jobId, code, itemId, ...extra } });
+const jobStarted = (jobId: JobId): ProductionEvent => ({
+  type: 'ProductionJobStarted',
+  data: { jobId },
+});
+const jobCompleted = (jobId: JobId, note?: string): ProductionEvent => ({
+  type: 'ProductionJobCompleted',
+  data: { jobId, ...(note === undefined ? {} : { note }) },
+});
+const produced = (
+  jobId: JobId,
+  itemId: ItemId,
+  to: PositionId,
+  quantity: number,
+): ProductionEvent => ({
+  type: 'StockProduced',
+  data: { jobId, itemId, to, quantity },
+});
 const reversed = (
   movementId: string,
   itemId: ItemId,
@@ -221,12 +248,18 @@ const N = asPositionId('pos-N');
 const BOX = asPositionId('pos-BOX');
 const L1 = lot('L1');
 const L2 = lot('L2');
+/** Production jobs of the scenario: one created, one running, one completed. */
+const J1 = asJobId('0192f0c8-0000-7000-8000-00000000d001');
+const J2 = asJobId('0192f0c8-0000-7000-8000-00000000d002');
+const J3 = asJobId('0192f0c8-0000-7000-8000-00000000d003');
+/** Created and completed while a device pages through a snapshot. */
+const J4 = asJobId('0192f0c8-0000-7000-8000-00000000d004');
 const SN1 = serial('SN-1');
 const SN2 = serial('SN-2');
 
 interface Logged {
   readonly id: string;
-  readonly event: InventoryEvent;
+  readonly event: InventoryEvent | ProductionEvent;
 }
 
 /**
@@ -234,10 +267,12 @@ interface Logged {
  * serials, fractions), moves, shipments, adjustments (one driving a line negative, as a
  * recorded fact may), a container move, reversals (of a move and of a receipt), lines dropping
  * to 0, a serial in two places, a retired tote, a redefined item and a redefined position.
+ * Production jobs (snapshot entries while created or running): J1 created, J2 running, J3
+ * started, producing, completed, and its production partly reversed after that.
  */
 function scenario(): Logged[] {
   const out: Logged[] = [];
-  const add = (event: InventoryEvent): string => {
+  const add = (event: InventoryEvent | ProductionEvent): string => {
     const id = `ev-${out.length + 1}`;
     out.push({ id, event });
     return id;
@@ -270,6 +305,12 @@ function scenario(): Logged[] {
   add(received(S, BOX, 1, { serial: SN2 }));
   add(received(W, Q, 0.1));
   add(received(W, Q, 0.2)); // 0.30000000000000004 in floats: stored rounded
+  add(jobCreated(J1, 'J-1', A, { quantity: 10, note: 'first shift' }));
+  add(jobCreated(J3, 'J-3', A));
+  add(jobCreated(J2, 'J-2', W));
+  add(jobStarted(J3));
+  add(jobStarted(J2));
+  const made = add(produced(J3, A, Q, 2));
   const move = add(moved(A, P, Q, 3));
   add(shipped(A, Q, 1));
   add(adjusted(A, P, -2));
@@ -284,6 +325,8 @@ function scenario(): Logged[] {
   add(adjusted(L, R, -10, { lot: L2 })); // recorded although only 4 were there: -6
   add(received(S, Q, 1, { serial: SN1 })); // SN-1 now in two places
   add(moved(S, BOX, Q, 1, { serial: SN2 }));
+  add(jobCompleted(J3, 'done early'));
+  add(reversed(made, A, Q, PRODUCTION, 1)); // after completion: J3 made 1, still a tombstone
   add({ type: 'PositionRetired', data: { positionId: BOX, reason: 'disposable-empty' } });
   add(itemDefined(X, 'X-NEW', 'none', ['5901234123457'])); // new SKU and barcode
   add(moved(W, Q, R, 0.3)); // exactly what is there, after rounding
@@ -316,10 +359,18 @@ function keyOfChange(c: StateChange): string | null {
   }
 }
 
-/** The live inventory snapshot entries of a domain state (conflicts aside), by key. */
-function liveOf(state: InventoryState): Map<string, unknown> {
+/** A job devices hold: created or running (completed ones are history). */
+const isLiveJobRef = (j: ProductionJob): boolean =>
+  j.status === 'created' || j.status === 'running';
+
+/**
+ * The live snapshot entries of a domain state (conflicts, lists and counting aside), by key:
+ * the inventory's, and the production jobs created or running.
+ */
+function liveOf(state: InventoryState, production?: ProductionState): Map<string, unknown> {
   const m = new Map<string, unknown>();
   for (const i of state.items.values()) m.set(itemKey(i.id), i);
+  for (const j of production?.jobs.values() ?? []) if (isLiveJobRef(j)) m.set(jobKey(j.id), j);
   for (const l of state.lots.values()) m.set(lotKey(l.itemId, l.lot), l);
   for (const p of state.positions.values()) if (!p.virtual) m.set(positionKey(p.id), p);
   for (const s of state.stock.values()) m.set(stockKey(s.itemId, s.positionId, s.lot, s.serial), s);
@@ -332,6 +383,8 @@ function liveOf(state: InventoryState): Map<string, unknown> {
  */
 class Reference {
   state: InventoryState = initialState();
+  /** Production jobs and genealogy, folded alongside: jobs are snapshot entries too. */
+  readonly production: ProductionState = initialProductionState();
   readonly lastTouch = new Map<string, number>();
   readonly lastValueChange = new Map<string, number>();
   readonly ids: string[] = [];
@@ -340,19 +393,29 @@ class Reference {
 
   fold(id: string, event: DomainEvent, seq: number): void {
     this.ids.push(id);
-    const before = this.track ? liveOf(this.state) : undefined;
-    this.state = foldEvent(this.state, { id, type: event.type, data: event.data });
+    const logged = { id, type: event.type, data: event.data };
+    const before = this.track ? liveOf(this.state, this.production) : undefined;
+    const jobsBefore = new Map(this.track ? this.production.jobs : []);
+    // Production first: its changes are computed from the inventory before the event.
+    evolveProduction(this.production, viewOf(this.state), logged);
+    this.state = foldEvent(this.state, logged);
     if (!before) return;
-    if (isInventoryEvent(event)) {
-      for (const c of changesOf({ ...event, id: asEventId(id) })) {
-        const k = keyOfChange(c);
-        if (k !== null) this.lastTouch.set(k, seq);
-      }
+    for (const c of stockChangesOf(logged)) {
+      const k = keyOfChange(c);
+      if (k !== null) this.lastTouch.set(k, seq);
     }
-    const after = liveOf(this.state);
+    // A job whose record was written (a putJob puts a new record) had its key touched.
+    for (const [jobId, job] of this.production.jobs)
+      if (jobsBefore.get(jobId) !== job) this.lastTouch.set(jobKey(jobId), seq);
+    const after = liveOf(this.state, this.production);
     for (const k of new Set([...before.keys(), ...after.keys()])) {
       if (canonical(before.get(k)) !== canonical(after.get(k))) this.lastValueChange.set(k, seq);
     }
+  }
+
+  /** The live snapshot entries of what was folded (conflicts, lists and counting aside). */
+  live(): Map<string, unknown> {
+    return liveOf(this.state, this.production);
   }
 
   /** Appends the event to the store (with its changes) and folds it here. */
@@ -1663,7 +1726,7 @@ export function storageContract(
         });
         const open = conflicts.open;
         if (!open) throw new Error('conflict k/open not found in its own write');
-        const expected = new Map(liveOf(ref.state));
+        const expected = new Map(ref.live());
         expected.set(conflictKey('k/open'), conflictValue(open));
         const entries = [...expected].sort(([a], [b]) => compare(a, b));
         return { s, ref, events, conflicts, entries };
@@ -1763,7 +1826,7 @@ export function storageContract(
       it('changedAfter returns every entry changed after a seq, with its current value, and nothing untouched', async () => {
         const { s, ref } = await withScenario();
         const head = await s.read((tx) => tx.head());
-        const live = liveOf(ref.state);
+        const live = ref.live();
         for (let cut = 0; cut <= head; cut++) {
           const got = await s.read((tx) =>
             tx.snapshotEntries({ changedAfter: cut, upToKey: LAST_KEY }),
@@ -1814,9 +1877,12 @@ export function storageContract(
           await s.write((tx) => {
             const n = ref.ids.length + 1;
             if (page === 1) {
-              // Ahead of the cursor: a line drops to 0, a new one appears.
+              // Ahead of the cursor: a line drops to 0, a new one appears; a running job is
+              // completed (gone), a new one created.
               ref.apply(tx, `p${n}`, shipped(A, R, 5));
               ref.apply(tx, `p${n + 1}`, received(W, P, 1));
+              ref.apply(tx, `p${n + 2}`, jobCompleted(J2));
+              ref.apply(tx, `p${n + 3}`, jobCreated(J4, 'J-4', W));
             } else if (page === 3) {
               // Behind the cursor: a new item, a new lot, a resolved conflict.
               ref.apply(tx, `p${n}`, itemDefined(asItemId('item-0'), 'ZERO', 'none'));
@@ -1841,6 +1907,9 @@ export function storageContract(
                 data: { containerId: C, from: R, to: Q },
               });
               ref.apply(tx, `p${n + 1}`, moved(A, Q, N, 1));
+              // Jobs behind the cursor: one starts, the new one is completed.
+              ref.apply(tx, `p${n + 2}`, jobStarted(J1));
+              ref.apply(tx, `p${n + 3}`, jobCompleted(J4));
             }
           });
         }
@@ -1861,7 +1930,7 @@ export function storageContract(
         );
         // …and the store's entries are the fold's (the conflict is resolved now).
         expect(now.map((e) => [e.key, e.value])).toEqual(
-          [...liveOf(ref.state)].sort(([a], [b]) => compare(a, b)),
+          [...ref.live()].sort(([a], [b]) => compare(a, b)),
         );
       });
 
@@ -2311,6 +2380,281 @@ export function storageContract(
           expect(tx.linksFrom(nodeKey(lotNode(L, 'L1' as Lot)))).toEqual([]);
         });
       });
+
+      // ─── Jobs as snapshot entries ───────────────────────────────────────────────────────
+
+      const NEW = asJobId('0192f0c8-0000-7000-8000-00000000b002');
+      const DONE = asJobId('0192f0c8-0000-7000-8000-00000000b003');
+      type LoggedEvent = { id: string; type: string; data: unknown };
+      /** The domain's fold of production (and the inventory it reads) over `logged`. */
+      const foldJobs = (logged: readonly LoggedEvent[]): ProductionState => {
+        let inventory = initialState();
+        const production = initialProductionState();
+        for (const e of logged) {
+          evolveProduction(production, viewOf(inventory), e);
+          inventory = foldEvent(inventory, e);
+        }
+        return production;
+      };
+      /** The job entries of a fold, in key order: created and running jobs, as records. */
+      const liveJobsOf = (production: ProductionState): [string, unknown][] =>
+        [...production.jobs.values()]
+          .filter(isLiveJobRef)
+          .map((j): [string, unknown] => [jobKey(j.id), j])
+          .sort(([a], [b]) => compare(a, b));
+      const isJobKey = (key: string) => key.startsWith('s/job/');
+      const jobEntriesOf = (tx: ReadTx) =>
+        tx.snapshotEntries({ afterKey: null, limit: 1_000_000 }).filter((e) => isJobKey(e.key));
+      const jobsChangedAfter = (tx: ReadTx, seq: number) =>
+        tx.snapshotEntries({ changedAfter: seq, upToKey: LAST_KEY }).filter((e) => isJobKey(e.key));
+      /** Records events in `tx`, remembering them (for the fold) and their seqs by id. */
+      const logger = (logged: LoggedEvent[], seqs = new Map<string, number>()) => ({
+        seqs,
+        log: (tx: WriteTx, id: string, event: DomainEvent): number => {
+          const seq = record(tx, id, event);
+          logged.push({ id, type: event.type, data: event.data });
+          seqs.set(id, seq);
+          return seq;
+        },
+      });
+
+      it('created and running jobs are snapshot entries (the record as stored); a completed one is a tombstone from then on', async () => {
+        const s = await fresh();
+        const logged: LoggedEvent[] = [];
+        const { seqs, log } = logger(logged);
+        await s.write((tx) => {
+          run(tx, logged); // JOB: running, made 1
+          log(tx, 'new', jobCreated(NEW, 'J-NEW', A, { quantity: 4, note: 'rush' }));
+          log(tx, 'done-created', jobCreated(DONE, 'J-DONE', A, { quantity: 3 }));
+          log(tx, 'done-started', jobStarted(DONE));
+          log(tx, 'done-made', produced(DONE, A, Q, 3));
+        });
+        const head = await s.read((tx) => tx.head());
+        await s.read((tx) => {
+          const entries = jobEntriesOf(tx);
+          expect(entries.map((e) => [e.key, e.value])).toEqual(liveJobsOf(foldJobs(logged)));
+          expect(entries.map((e) => e.key)).toEqual(
+            [jobKey(JOB), jobKey(NEW), jobKey(DONE)].sort(compare),
+          );
+          // The value is the job as the store holds it.
+          for (const id of [asJobId(JOB), NEW, DONE])
+            expect(entries.find((e) => e.key === jobKey(id))?.value).toEqual(tx.productionJob(id));
+          expect(entries.find((e) => e.key === jobKey(NEW))).toEqual({
+            key: jobKey(NEW),
+            value: {
+              id: NEW,
+              code: 'J-NEW',
+              itemId: A,
+              planned: 4,
+              status: 'created',
+              produced: 0,
+              note: 'rush',
+              completionNote: null,
+            },
+            seq: seqs.get('new'),
+          });
+          expect(entries.find((e) => e.key === jobKey(DONE))).toMatchObject({
+            value: { status: 'running', produced: 3 },
+            seq: seqs.get('done-made'),
+          });
+        });
+
+        // Completed: gone from a full snapshot, a tombstone for a device that had it.
+        const completedAt = await s.write((tx) => log(tx, 'done', jobCompleted(DONE, 'all made')));
+        await s.read((tx) => {
+          expect(jobEntriesOf(tx).map((e) => [e.key, e.value])).toEqual(
+            liveJobsOf(foldJobs(logged)),
+          );
+          expect(jobEntriesOf(tx).map((e) => e.key)).not.toContain(jobKey(DONE));
+          expect(tx.productionJob(DONE)).toMatchObject({
+            status: 'completed',
+            completionNote: 'all made',
+          });
+          expect(jobsChangedAfter(tx, head)).toEqual([
+            { key: jobKey(DONE), value: null, seq: completedAt },
+          ]);
+          expect(jobsChangedAfter(tx, completedAt)).toEqual([]);
+        });
+
+        // A later change to the completed job (its production partly reversed) is no change to
+        // any snapshot: the tombstone keeps its seq. The new job starting is one.
+        const later = await s.write((tx) => {
+          log(tx, 'undo', reversed('done-made', A, Q, PRODUCTION, 1));
+          return log(tx, 'new-started', jobStarted(NEW));
+        });
+        const end = foldJobs(logged);
+        await s.read((tx) => {
+          expect(tx.productionJob(DONE)).toEqual(end.jobs.get(DONE));
+          expect(tx.productionJob(DONE)).toMatchObject({ status: 'completed', produced: 2 });
+          expect(jobsChangedAfter(tx, completedAt)).toEqual([
+            { key: jobKey(NEW), value: end.jobs.get(NEW), seq: later },
+          ]);
+          expect(jobsChangedAfter(tx, head)).toEqual(
+            [
+              { key: jobKey(DONE), value: null, seq: completedAt },
+              { key: jobKey(NEW), value: end.jobs.get(NEW), seq: later },
+            ].sort((a, b) => compare(a.key, b.key)),
+          );
+          expect(jobEntriesOf(tx).map((e) => [e.key, e.value])).toEqual(liveJobsOf(end));
+          expect(end.jobs.get(NEW)?.status).toBe('running');
+        });
+      });
+
+      it('job entries page in key order among the other kinds (count-session < item < job < list < lot)', async () => {
+        const s = await fresh();
+        const logged: LoggedEvent[] = [];
+        const { log } = logger(logged);
+        const LIST = '0192f0c8-0000-7000-8000-00000000b0a1' as ListId;
+        await s.write((tx) => {
+          run(tx, logged);
+          log(tx, 'new', jobCreated(NEW, 'J-NEW', L));
+          log(tx, 'done-created', jobCreated(DONE, 'J-DONE', A));
+          log(tx, 'done-started', jobStarted(DONE));
+          log(tx, 'done', jobCompleted(DONE));
+          log(tx, 'list', {
+            type: 'ListCreated',
+            data: {
+              listId: LIST,
+              type: 'receipt',
+              code: 'R-1',
+              references: [],
+              lines: [{ lineNo: 10, itemId: A, quantity: 1, suggestedPositionId: P }],
+            },
+          });
+          log(tx, 'count', {
+            type: 'CountSessionPlanned',
+            data: {
+              sessionId: asCountSessionId('0192f0c8-0000-7000-8000-00000000b0c1'),
+              code: 'C-1',
+              scope: { kind: 'items', ids: [A] },
+              mode: 'blind',
+              recountAbove: null,
+            },
+          });
+          const c = tx.appendEvent(plainEvent('conflict'));
+          tx.openConflict(conflictInput('k/jobs', c));
+        });
+        const all = await s.read((tx) => tx.snapshotEntries({ afterKey: null, limit: 1_000_000 }));
+        const keys = all.map((e) => e.key);
+        expect(keys).toEqual([...keys].sort(compare));
+        expect(new Set(keys).size).toBe(keys.length);
+        const kinds = [...new Set(keys.map((k) => k.split('/')[1]))];
+        expect(kinds).toEqual([
+          'conflict',
+          'count-session',
+          'item',
+          'job',
+          'list',
+          'lot',
+          'position',
+          'stock',
+        ]);
+        expect(all.filter((e) => isJobKey(e.key)).map((e) => [e.key, e.value])).toEqual(
+          liveJobsOf(foldJobs(logged)),
+        );
+        expect(keys).not.toContain(jobKey(DONE));
+        // Every page size gives the same stream, across every boundary between kinds.
+        for (const limit of [1, 2, 3, 5, 8, 1000])
+          expect((await pageAll(s, limit)).flat(), `limit ${limit}`).toEqual(all);
+        // Pages that start at the boundaries: after the last item, after the last job.
+        const firstJob = keys.findIndex(isJobKey);
+        const lastJob = keys.findLastIndex(isJobKey);
+        expect(firstJob).toBeGreaterThan(0);
+        expect(lastJob - firstJob).toBe(1); // JOB and NEW; DONE is not live
+        await s.read((tx) => {
+          const afterItems = tx.snapshotEntries({ afterKey: keys[firstJob - 1] ?? null, limit: 3 });
+          expect(afterItems).toEqual(all.slice(firstJob, firstJob + 3));
+          expect(afterItems.map((e) => e.key.split('/')[1])).toEqual(['job', 'job', 'list']);
+          const afterJobs = tx.snapshotEntries({ afterKey: keys[lastJob] ?? null, limit: 1 });
+          expect(afterJobs).toEqual([all[lastJob + 1]]);
+          expect(afterJobs[0]?.key).toBe(listKey(LIST));
+          // changedAfter up to the jobs: everything changed before and among them, tombstones
+          // included, nothing after.
+          const upTo = tx.snapshotEntries({ changedAfter: 0, upToKey: 's/job/~' });
+          const upToKeys = upTo.map((e) => e.key);
+          expect(upToKeys).toEqual([...upToKeys].sort(compare));
+          expect(upToKeys.every((k) => k <= 's/job/~')).toBe(true);
+          expect(upTo.filter((e) => isJobKey(e.key))).toEqual(
+            [
+              ...all.filter((e) => isJobKey(e.key)),
+              { key: jobKey(DONE), value: null, seq: expect.any(Number) as number },
+            ].sort((a, b) => compare(a.key, b.key)),
+          );
+        });
+      });
+
+      it('a savepoint that throws takes its job entries back, a job being completed included', async () => {
+        const s = await fresh();
+        await s.write((tx) => run(tx, []));
+        const head = await s.read((tx) => tx.head());
+        const before = await s.read(jobEntriesOf);
+        expect(before.map((e) => e.key)).toEqual([jobKey(JOB)]);
+
+        // A write that throws.
+        await expect(
+          s.write((tx) => {
+            record(tx, 'x1', jobCompleted(asJobId(JOB)));
+            record(tx, 'x2', jobCreated(NEW, 'J-NEW', A));
+            throw new Error('no');
+          }),
+        ).rejects.toThrow('no');
+        await s.read((tx) => {
+          expect(jobEntriesOf(tx)).toEqual(before);
+          expect(jobsChangedAfter(tx, head)).toEqual([]);
+          expect(tx.productionJob(NEW)).toBeUndefined();
+          expect(tx.productionJob(asJobId(JOB))?.status).toBe('running');
+        });
+
+        // A nested savepoint that throws after completing the job; the write goes on.
+        const createdAt = await s.write((tx) => {
+          expect(() =>
+            tx.savepoint(() => {
+              const seq = record(tx, 'y1', jobCompleted(asJobId(JOB)));
+              expect(jobEntriesOf(tx)).toEqual([]);
+              expect(jobsChangedAfter(tx, head)).toEqual([{ key: jobKey(JOB), value: null, seq }]);
+              throw new Error('inner');
+            }),
+          ).toThrow('inner');
+          expect(jobEntriesOf(tx)).toEqual(before);
+          expect(jobsChangedAfter(tx, head)).toEqual([]);
+          return record(tx, 'y2', jobCreated(NEW, 'J-NEW', A));
+        });
+        await s.read((tx) => {
+          const entries = jobEntriesOf(tx);
+          expect(entries.find((e) => e.key === jobKey(JOB))).toEqual(before[0]);
+          expect(jobsChangedAfter(tx, head)).toEqual([
+            { key: jobKey(NEW), value: tx.productionJob(NEW), seq: createdAt },
+          ]);
+          expect(tx.productionJob(NEW)?.status).toBe('created');
+        });
+      });
+
+      const reopenJobs = options.reopen;
+      if (reopenJobs) {
+        it('job entries and tombstones survive close and reopen', async () => {
+          const s = await fresh();
+          const logged: LoggedEvent[] = [];
+          const { log } = logger(logged);
+          await s.write((tx) => {
+            run(tx, logged);
+            log(tx, 'new', jobCreated(NEW, 'J-NEW', A));
+            log(tx, 'done-created', jobCreated(DONE, 'J-DONE', A));
+            log(tx, 'done-started', jobStarted(DONE));
+            log(tx, 'done', jobCompleted(DONE));
+          });
+          const look = (tx: ReadTx) => ({
+            entries: jobEntriesOf(tx),
+            changed: jobsChangedAfter(tx, 0),
+          });
+          const before = await s.read(look);
+          expect(before.entries.map((e) => [e.key, e.value])).toEqual(liveJobsOf(foldJobs(logged)));
+          expect(before.changed.find((e) => e.key === jobKey(DONE))?.value).toBeNull();
+          await close(s);
+          const again = await reopenJobs(s);
+          opened.add(again);
+          expect(await again.read(look)).toEqual(before);
+        });
+      }
     });
 
     describe('counting sessions', () => {

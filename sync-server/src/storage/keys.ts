@@ -3,6 +3,7 @@ export {
   SNAPSHOT_KINDS,
   conflictKey,
   itemKey,
+  jobKey,
   listKey,
   lotKey,
   positionKey,

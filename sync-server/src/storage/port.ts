@@ -260,7 +260,11 @@ export interface WriteTx extends ReadTx {
   savepoint<T>(fn: () => T): T;
   /** Appends one event and returns its seq. */
   appendEvent(e: NewEvent): number;
-  /** Applies a production or genealogy change (from the domain's `genealogyChangesOf`). */
+  /**
+   * Applies a production or genealogy change (from the domain's `genealogyChangesOf`). Snapshot
+   * entries: a job created or running (`isLiveJob`) is `s/job/<id>` (the `ProductionJob`); once
+   * it is completed it is a tombstone at `seq`, and later changes to it move no entry.
+   */
   applyProductionChange(change: ProductionChange, seq: number): void;
   /**
    * Applies a counting change (from the domain's `countChangesOf`). Snapshot entries: a live

@@ -44,8 +44,9 @@ import {
   putEntry,
   viewOf,
 } from '@floorsync/domain';
-import { conflictKey, itemKey, listKey, lotKey, positionKey, stockKey } from '../keys.js';
+import { conflictKey, itemKey, jobKey, listKey, lotKey, positionKey, stockKey } from '../keys.js';
 import { byDueThenCode, listValue } from '../lists.js';
+import { isLiveJob } from '../production.js';
 import type {
   ConflictRow,
   CountSessionQuery,
@@ -525,6 +526,7 @@ export class MemoryTx implements WriteTx {
       for (const p of this.countPositions(id)) m.set(countPositionEntryKey(id, p.positionId), p);
     }
     for (const i of this.inv.items.values()) m.set(itemKey(i.id), i);
+    for (const j of this.rest.productionJobs.values()) if (isLiveJob(j)) m.set(jobKey(j.id), j);
     for (const l of this.rest.lists.values())
       if (l.status !== 'closed') m.set(listKey(l.id), listValue(l, this.lines(l.id)));
     for (const l of this.inv.lots.values()) m.set(lotKey(l.itemId, l.lot), l);
@@ -771,11 +773,17 @@ export class MemoryTx implements WriteTx {
     if (this.frames > 0) this.undo.push(() => this.popEvent());
     return seq;
   }
-  applyProductionChange(c: ProductionChange, _seq: number) {
+  applyProductionChange(c: ProductionChange, seq: number) {
     switch (c.op) {
-      case 'putJob':
+      case 'putJob': {
+        // The entry changes while the job is live, and once more when it is completed (a
+        // tombstone); a later change to a completed job changes no entry, so it marks none.
+        const before = this.rest.productionJobs.get(c.job.id);
+        const wasLive = before !== undefined && isLiveJob(before);
         this.set('productionJobs', c.job.id, c.job);
+        if (wasLive || isLiveJob(c.job)) this.set('changed', jobKey(c.job.id), seq);
         return;
+      }
       case 'putLink':
         this.set('genealogyLinks', c.link.id, c.link);
         return;

@@ -369,4 +369,20 @@ CREATE INDEX count_positions_live ON count_positions (live, skey);
 CREATE INDEX count_positions_seq ON count_positions (seq);
 `,
   },
+  {
+    version: 9,
+    name: 'production jobs as snapshot entries: snapshot key and liveness',
+    // skey/seq/live as the counting tables: a job created or running (live, isLiveJob) is the
+    // entry s/job/<id>; a completed one is a tombstone at the seq it was completed. The (live,
+    // skey) index pages the live jobs without reading a year of completed ones; the seq index
+    // finds what changed after a reset began. Existing rows get skey and live from their
+    // record once this has run (migrate(): keys are URI-encoded, which SQL cannot do); their
+    // seq is already the event that last changed them.
+    sql: `
+ALTER TABLE production_jobs ADD COLUMN skey TEXT NOT NULL DEFAULT '';
+ALTER TABLE production_jobs ADD COLUMN live INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX production_jobs_live ON production_jobs (live, skey);
+CREATE INDEX production_jobs_seq ON production_jobs (seq);
+`,
+  },
 ];

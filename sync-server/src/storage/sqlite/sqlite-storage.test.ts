@@ -13,7 +13,13 @@ import {
   lotNode,
   nodeKey,
 } from '@floorsync/domain';
-import type { GenealogyLink, InventoryEvent } from '@floorsync/domain';
+import type {
+  GenealogyLink,
+  InventoryEvent,
+  JobId,
+  JobStatus,
+  ProductionJob,
+} from '@floorsync/domain';
 import { A, P, received, warehouse } from '@floorsync/domain/testing';
 import { storageContract } from '../contract.js';
 import type { NewEvent, ReadTx, Storage, WriteTx } from '../port.js';
@@ -247,6 +253,82 @@ describe('sqlite specifics', () => {
       .pluck()
       .all();
     expect(indexes).toEqual(['events_mutation']);
+  });
+
+  it('migration 9 gives the jobs kept before it their snapshot key and liveness; live jobs page through an index', async () => {
+    // A store as migration 8 left it, holding jobs (one id needs URI-encoding in its key).
+    const file = newFile();
+    const db = connect(file);
+    db.exec(
+      'CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    for (const m of MIGRATIONS.filter((x) => x.version <= 8)) {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        T0,
+      );
+    }
+    const job = (id: string, status: JobStatus, produced: number): ProductionJob => ({
+      id: id as JobId,
+      code: `J-${id}`,
+      itemId: A,
+      planned: null,
+      status,
+      produced,
+      note: null,
+      completionNote: null,
+    });
+    const running = job('j/1 %', 'running', 2);
+    const completed = job('j-2', 'completed', 5);
+    const created = job('j-3', 'created', 0);
+    const insert = db.prepare(
+      'INSERT INTO production_jobs (id, code, job, seq) VALUES (?, ?, ?, ?)',
+    );
+    for (const [j, seq] of [
+      [running, 7],
+      [completed, 9],
+      [created, 4],
+    ] as const)
+      insert.run(j.id, j.code, JSON.stringify(j), seq);
+    db.close();
+    raw.delete(db);
+
+    const s = store(file);
+    const jobsOnly = (entries: readonly { key: string }[]) =>
+      entries.filter((e) => e.key.startsWith('s/job/'));
+    const got = await s.read((tx) => ({
+      entries: jobsOnly(tx.snapshotEntries({ afterKey: null, limit: 100 })),
+      changed: jobsOnly(tx.snapshotEntries({ changedAfter: 0, upToKey: 's/~' })),
+      after7: jobsOnly(tx.snapshotEntries({ changedAfter: 7, upToKey: 's/~' })),
+    }));
+    expect(got.entries).toEqual([
+      { key: 's/job/j%2F1%20%25', value: running, seq: 7 },
+      { key: 's/job/j-3', value: created, seq: 4 },
+    ]);
+    expect(got.changed).toEqual([
+      { key: 's/job/j%2F1%20%25', value: running, seq: 7 },
+      { key: 's/job/j-2', value: null, seq: 9 },
+      { key: 's/job/j-3', value: created, seq: 4 },
+    ]);
+    expect(got.after7).toEqual([{ key: 's/job/j-2', value: null, seq: 9 }]);
+    await s.close();
+    open.delete(s);
+
+    // Live jobs are paged through the (live, skey) index, not by reading the completed ones.
+    const check = connect(file);
+    const plan = (
+      check
+        .prepare(
+          'EXPLAIN QUERY PLAN SELECT * FROM production_jobs WHERE skey > ? AND live = 1 ORDER BY skey LIMIT ?',
+        )
+        .all('', 10) as { detail: string }[]
+    )
+      .map((r) => r.detail)
+      .join('\n');
+    expect(plan).toMatch(/USING INDEX production_jobs_live \(live=\? AND skey>\?\)/);
+    expect(plan).not.toMatch(/TEMP B-TREE/);
   });
 
   it('two stores on one file (two server processes): each sees what the other committed, caches included', async () => {

@@ -44,8 +44,9 @@ import {
   roundQty,
   qtyIsZero,
 } from '@floorsync/domain';
-import { conflictKey, itemKey, listKey, lotKey, positionKey, stockKey } from '../keys.js';
+import { conflictKey, itemKey, jobKey, listKey, lotKey, positionKey, stockKey } from '../keys.js';
 import { listValue } from '../lists.js';
+import { isLiveJob } from '../production.js';
 import type {
   ConflictRow,
   CountSessionQuery,
@@ -269,6 +270,16 @@ function migrate(db: Database.Database): void {
            VALUES (?, ?, ?, NULL, ?, 1, 0, 0, 1, NULL, 0)`,
         );
         for (const p of VIRTUAL_POSITIONS) insert.run(p.id, positionKey(p.id), p.code, p.kind);
+      }
+      if (m.version === 9) {
+        // The jobs kept before jobs were snapshot entries: their key (URI-encoded, which SQL
+        // cannot do) and whether they are live, from the record as stored.
+        const update = db.prepare('UPDATE production_jobs SET skey = ?, live = ? WHERE id = ?');
+        const rows = db.prepare('SELECT id, job FROM production_jobs').all() as Row[];
+        for (const r of rows) {
+          const id = str(r['id']);
+          update.run(jobKey(id), isLiveJob(json<ProductionJob>(r['job'])) ? 1 : 0, id);
+        }
       }
       db.prepare('INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
         m.version,
@@ -654,6 +665,12 @@ class SqliteTx implements WriteTx {
         exists: 'live = 1',
       },
       { table: 'items', value: itemOf, exists: '1' },
+      // Jobs created or running; completed ones are tombstones (isLiveJob, kept in live).
+      {
+        table: 'production_jobs',
+        value: (r) => json<ProductionJob>(r['job']),
+        exists: 'live = 1',
+      },
       {
         table: 'lists',
         value: (r) => {
@@ -1230,13 +1247,24 @@ class SqliteTx implements WriteTx {
   applyProductionChange(c: ProductionChange, seq: number) {
     switch (c.op) {
       case 'putJob':
+        // The entry's seq moves while the job is live and once more when it is completed (a
+        // tombstone from then on); a later change to a completed job (a reversed production
+        // lowering what it made) is no change to any device's snapshot, so it keeps its seq.
         this.run(
-          `INSERT INTO production_jobs (id, code, job, seq) VALUES (?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET code = excluded.code, job = excluded.job, seq = excluded.seq`,
-          c.job.id,
-          c.job.code,
-          JSON.stringify(c.job),
-          seq,
+          `INSERT INTO production_jobs (id, skey, code, job, live, seq)
+           VALUES (@id, @skey, @code, @job, @live, CASE WHEN @live = 1 THEN @seq ELSE 0 END)
+           ON CONFLICT (id) DO UPDATE SET code = excluded.code, job = excluded.job,
+             live = excluded.live,
+             seq = CASE WHEN production_jobs.live = 1 OR excluded.live = 1 THEN @seq
+               ELSE production_jobs.seq END`,
+          {
+            id: c.job.id,
+            skey: jobKey(c.job.id),
+            code: c.job.code,
+            job: JSON.stringify(c.job),
+            live: isLiveJob(c.job) ? 1 : 0,
+            seq,
+          },
         );
         return;
       case 'putLink':
