@@ -435,6 +435,8 @@ export const de: Catalog = {
   'count.empty': 'Platz ist leer',
   'count.finish': 'Platz abschließen',
   'count.recorded': 'Zählung gespeichert',
+  'count.recordedDisagrees':
+    'Zählung gespeichert. Sie weicht von einer anderen Zählung derselben Ware ab: die Schichtleitung entscheidet.',
   'count.emptyRecorded': 'Platz als leer gespeichert',
   'count.finished': 'Platz abgeschlossen',
   'count.notStarted': 'Diese Inventur hat noch nicht begonnen.',
@@ -477,6 +479,8 @@ export const de: Catalog = {
   'count.applyStart': 'Jetzt buchen',
   'count.applyResume': 'Buchung fortsetzen',
   'count.applyStarted': 'Buchung gestartet',
+  'count.applyWaiting':
+    'Die Freigabe ist unterwegs zum Server; die Buchung kann beginnen, sobald sie dort ist.',
   'count.review': 'Prüfung',
   'count.accept': 'Diese Zählung nehmen',
   'count.appliedDelta': '{delta} gebucht',

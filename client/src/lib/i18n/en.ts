@@ -431,6 +431,8 @@ export const en = {
   'count.empty': 'Position is empty',
   'count.finish': 'Finish position',
   'count.recorded': 'Count saved',
+  'count.recordedDisagrees':
+    'Count saved. It differs from another count of the same goods: a supervisor will decide.',
   'count.emptyRecorded': 'Position saved as empty',
   'count.finished': 'Position finished',
   'count.notStarted': 'This session has not started yet.',
@@ -473,6 +475,8 @@ export const en = {
   'count.applyStart': 'Apply now',
   'count.applyResume': 'Resume applying',
   'count.applyStarted': 'Applying started',
+  'count.applyWaiting':
+    'The approval is on its way to the server; applying can start once it is there.',
   'count.review': 'Review',
   'count.accept': 'Take this count',
   'count.appliedDelta': 'applied {delta}',

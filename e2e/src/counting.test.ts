@@ -1,0 +1,433 @@
+import { readFile } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from './harness.js';
+import {
+  chooseFlow,
+  device,
+  launch,
+  pending,
+  scan,
+  screenshot,
+  serverQuantity,
+  startServer,
+  synced,
+} from './harness.js';
+
+/**
+ * Counting sessions (stocktakes) on the Counting screen: a supervisor plans a session from the
+ * New-session form and assigns it; operators count on their handhelds — offline too — while
+ * other devices keep moving stock; the supervisor reviews (races, disagreements, reasons),
+ * approves, and the embedded runner applies the session as a job. Scenarios 19 and 20, and
+ * counting on paper through the counting sheet.
+ */
+let server: Server;
+let browser: Browser;
+let token: string;
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launch();
+  token = await server.token('supervisor');
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+interface SessionRow {
+  id: string;
+  code: string;
+  status: string;
+  progress: { percent: number };
+}
+
+/**
+ * From the supervisor's board: a new blind session over `positions`, started at once; the
+ * screen moves to the session. Returns its id (from the URL). Unless `offline` (the device loses
+ * the network just before Create), waits until the server has the session, counting.
+ */
+async function newSession(
+  page: Page,
+  o: { code: string; positions: string; offline?: boolean },
+): Promise<string> {
+  await page.goto(`${server.base}/counting`);
+  // The form resolves codes against the device's replica.
+  await synced(page);
+  await page.getByRole('button', { name: 'New counting session' }).click();
+  await page.getByLabel('Code', { exact: true }).fill(o.code);
+  expect(await page.getByLabel('Mode').inputValue()).toBe('blind');
+  await page.getByLabel('Position codes').fill(o.positions);
+  expect(await page.getByLabel('Start counting right away').isChecked()).toBe(true);
+  if (o.offline) await page.context().setOffline(true);
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await page.getByRole('heading', { name: `Count ${o.code}` }).waitFor();
+  await page.waitForURL((u) => u.searchParams.has('id'));
+  const id = new URL(page.url()).searchParams.get('id') ?? '';
+  if (!o.offline)
+    await expect
+      .poll(
+        async () =>
+          (await server.api<SessionRow[]>(token, '/api/count-sessions?status=counting')).find(
+            (r) => r.id === id,
+          )?.code,
+        { timeout: 15_000 },
+      )
+      .toBe(o.code);
+  return id;
+}
+
+/** The supervisor assigns the session to these people (by name) and saves; it reaches the server. */
+async function assign(page: Page, sessionId: string, names: readonly string[]): Promise<void> {
+  for (const name of names) await page.getByLabel(name).check();
+  await page.getByRole('button', { name: 'Save assignment' }).click();
+  await expect
+    .poll(
+      async () =>
+        (
+          await server.api<{ session: { assignees: string[] } }>(
+            token,
+            `/api/count-sessions/${sessionId}`,
+          )
+        ).session.assignees.length,
+      { timeout: 15_000 },
+    )
+    .toBe(names.length);
+  expect(await page.getByTestId('count-message').count()).toBe(0);
+  await synced(page);
+}
+
+/** An operator opens the session from their board once their replica has it. */
+async function openOnHandheld(page: Page, code: string): Promise<void> {
+  await page.goto(`${server.base}/counting`);
+  await page
+    .getByTestId('count-session-row')
+    .filter({ hasText: code })
+    .getByRole('button')
+    .click({ timeout: 20_000 });
+  await page.getByRole('heading', { name: `Count ${code}` }).waitFor();
+  await synced(page); // counting reads the replica: what the device holds there
+}
+
+const reviewLine = (page: Page, position: string) =>
+  page.getByTestId('review-line').filter({ hasText: position });
+
+describe('counting sessions in the web app', () => {
+  it('scenario 19: a blind count made offline, raced by a shipment on another device, applied as a delta; the race is shown to the supervisor', async () => {
+    const P = 'A-01-02';
+    const before = await serverQuantity(server, token, 'BOLT-M8', P);
+    expect(before).toBe(120);
+    const COUNTED = 115;
+    const SHIPPED = 10;
+
+    const sup = await device(browser, server.base, 'supervisor');
+    const sessionId = await newSession(sup.page, { code: 'CNT-19', positions: P });
+    await assign(sup.page, sessionId, ['Olga Operator']);
+    expect(await sup.page.getByTestId('count-status').innerText()).toBe('counting');
+    const planned = await server.api<{ session: { status: string; mode: string } }>(
+      token,
+      `/api/count-sessions/${sessionId}`,
+    );
+    expect(planned.session).toMatchObject({ status: 'counting', mode: 'blind' });
+
+    const op1 = await device(browser, server.base, 'operator');
+    await openOnHandheld(op1.page, 'CNT-19');
+    const op2 = await device(browser, server.base, 'operator2');
+    await op2.page.waitForURL('**/scan');
+    await synced(op2.page);
+    await chooseFlow(op2.page, 'Ship');
+
+    // Operator 1 goes offline and counts 115 where the books say 120: nothing shows the 120.
+    await op1.context.setOffline(true);
+    await scan(op1.page, P);
+    await op1.page.getByText(`Scan an item at ${P}`).waitFor();
+    await scan(op1.page, 'BOLT-M8');
+    await op1.page.getByText('How many BOLT-M8? (0 if none)').waitFor();
+    expect(await op1.page.getByTestId('count-expected').count()).toBe(0);
+    await scan(op1.page, String(COUNTED));
+    await expect.poll(() => op1.page.getByTestId('scan-result').textContent()).toBe('Count saved');
+    await op1.page.getByRole('button', { name: 'Finish position' }).click();
+    await expect
+      .poll(() => op1.page.getByTestId('scan-result').textContent())
+      .toBe('Position finished');
+    const mine = op1.page.getByTestId('my-count');
+    await expect.poll(() => mine.allInnerTexts()).toEqual([expect.stringContaining('BOLT-M8')]);
+    expect(await mine.innerText()).toContain(String(COUNTED));
+    // Blind: no expected column, no 120 anywhere on the operator's screen.
+    expect(await op1.page.getByRole('columnheader', { name: 'Expected' }).count()).toBe(0);
+    expect(await op1.page.locator('main').innerText()).not.toContain(String(before));
+    expect(await pending(op1.page)).toBe(3); // start, count, finish
+    await screenshot(op1.page, 'count-operator-offline');
+
+    // Meanwhile operator 2 ships 10 from the same bin, online.
+    await scan(op2.page, P, 'BOLT-M8', String(SHIPPED));
+    await expect.poll(() => op2.page.getByTestId('scan-result').textContent()).toContain('BOLT-M8');
+    await synced(op2.page);
+    expect(await serverQuantity(server, token, 'BOLT-M8', P)).toBe(before - SHIPPED);
+
+    // Operator 1 comes back and syncs the count.
+    await op1.context.setOffline(false);
+    await synced(op1.page);
+
+    // The supervisor closes the session; the review shows the line raced.
+    await expect
+      .poll(() => sup.page.getByTestId('review-line').count(), { timeout: 15_000 })
+      .toBe(1);
+    await sup.page.getByRole('button', { name: 'Close for review' }).click();
+    await expect
+      .poll(() => sup.page.getByTestId('count-status').innerText(), { timeout: 15_000 })
+      .toBe('in review');
+    await synced(sup.page);
+    const line = reviewLine(sup.page, P);
+    await line.getByTestId('raced').waitFor({ timeout: 15_000 });
+    const text = await line.innerText();
+    expect(text).toContain('stock moved since the count');
+    expect(text).toContain(`${COUNTED} · Olga Operator`);
+    // Expected (what the device held), stock now, and applying each way.
+    const cells = await line.locator('td').allInnerTexts();
+    expect(cells.slice(4, 7)).toEqual([
+      String(before),
+      String(before - SHIPPED),
+      `keep difference → ${before - SHIPPED - (before - COUNTED)}, keep count → ${COUNTED}`,
+    ]);
+    await screenshot(sup.page, 'count-review-raced');
+
+    // Approve with a reason for the variance — from a device that lost the network: the
+    // approval waits in its queue, and applying (a server job) cannot start before it is sent.
+    await line.getByLabel('Reason').selectOption('lost');
+    await sup.context.setOffline(true);
+    await sup.page.getByTestId('approve').click();
+    await expect
+      .poll(() => sup.page.getByTestId('count-status').innerText(), { timeout: 15_000 })
+      .toBe('applying');
+    const applyNow = sup.page.getByRole('button', { name: 'Apply now' });
+    expect(await applyNow.isDisabled()).toBe(true);
+    await sup.page.getByTestId('apply-waiting').waitFor();
+    const waiting = await server.api<{ session: { status: string } }>(
+      token,
+      `/api/count-sessions/${sessionId}`,
+    );
+    expect(waiting.session.status).toBe('review');
+    await sup.context.setOffline(false);
+    await synced(sup.page);
+    await applyNow.click({ timeout: 15_000 }); // enabled once the server has the approval
+    await expect
+      .poll(() => sup.page.getByTestId('count-status').innerText(), { timeout: 30_000 })
+      .toBe('applied');
+    await expect
+      .poll(() => sup.page.getByTestId('apply-progress').innerText(), { timeout: 15_000 })
+      .toMatch(/^100 % · 1 applied, 0 failed, 0 skipped, 0 left of 1/);
+    await screenshot(sup.page, 'count-applied');
+
+    // Applied as a delta to stock as it was then: 120 − 10 − (120 − 115) = 105.
+    expect(await serverQuantity(server, token, 'BOLT-M8', P)).toBe(
+      before - SHIPPED - (before - COUNTED),
+    );
+    const rows = await server.api<SessionRow[]>(token, '/api/count-sessions?status=applied');
+    expect(rows.find((r) => r.id === sessionId)).toMatchObject({
+      status: 'applied',
+      progress: { percent: 100 },
+    });
+    // The race stays visible to the supervisor: the line on the screen, a conflict to decide.
+    await line.getByTestId('raced').waitFor();
+    expect(await line.innerText()).toContain(`applied ${COUNTED - before}`);
+    expect(await line.getByRole('button', { name: 'Keep the count' }).count()).toBe(1);
+    const conflicts = await server.api<
+      { key: string; kind: string; detail: Record<string, unknown> }[]
+    >(token, '/api/conflicts?status=open');
+    expect(conflicts.find((c) => c.key === `count-raced-movement/${sessionId}/1`)).toMatchObject({
+      kind: 'count-raced-movement',
+      detail: {
+        expected: before,
+        counted: COUNTED,
+        stockBefore: before - SHIPPED,
+        applied: 'keep-delta',
+        keepDelta: before - SHIPPED - (before - COUNTED),
+        keepCounted: COUNTED,
+      },
+    });
+    for (const d of [sup, op1, op2]) expect(d.errors).toEqual([]);
+    for (const d of [sup, op1, op2]) await d.context.close();
+  });
+
+  it('scenario 20: two operators count the same pair differently; approval is refused until the supervisor takes one count', async () => {
+    const P = 'A-01-03';
+    const before = await serverQuantity(server, token, 'NUT-M8', P);
+    const sup = await device(browser, server.base, 'supervisor');
+    const sessionId = await newSession(sup.page, { code: 'CNT-20', positions: P });
+    await assign(sup.page, sessionId, ['Olga Operator', 'Omar Operator']);
+
+    const op1 = await device(browser, server.base, 'operator');
+    const op2 = await device(browser, server.base, 'operator2');
+    const count = async (op: typeof op1, counted: number, answer: string) => {
+      await scan(op.page, P, 'NUT-M8', String(counted));
+      await expect.poll(() => op.page.getByTestId('scan-result').textContent()).toBe(answer);
+      await op.page.getByRole('button', { name: 'Finish position' }).click();
+      await expect
+        .poll(() => op.page.getByTestId('scan-result').textContent())
+        .toBe('Position finished');
+      await synced(op.page);
+    };
+    await openOnHandheld(op1.page, 'CNT-20');
+    await count(op1, before - 2, 'Count saved');
+    // Operator 2's device has operator 1's count (the position shows counted): it says the
+    // counts differ — never what the other count was, nor whose it was.
+    await openOnHandheld(op2.page, 'CNT-20');
+    await expect
+      .poll(() => op2.page.getByTestId('count-position').innerText(), { timeout: 15_000 })
+      .toBe(`${P} ✓`);
+    await count(
+      op2,
+      before - 1,
+      'Count saved. It differs from another count of the same goods: a supervisor will decide.',
+    );
+    expect(await op2.page.getByTestId('my-count').allInnerTexts()).toEqual([
+      expect.stringContaining(String(before - 1)),
+    ]);
+    expect(await op2.page.locator('main').innerText()).not.toContain(String(before - 2));
+
+    // The supervisor's device learns of the disagreement live, and closes the session.
+    await expect
+      .poll(() => sup.page.locator('main').innerText(), { timeout: 15_000 })
+      .toContain('1 disagreements');
+    await sup.page.getByRole('button', { name: 'Close for review' }).click();
+    await expect
+      .poll(() => sup.page.getByTestId('count-status').innerText(), { timeout: 15_000 })
+      .toBe('in review');
+    await synced(sup.page);
+    const line = reviewLine(sup.page, P);
+    await expect.poll(() => line.innerText(), { timeout: 15_000 }).toContain('counts disagree');
+    const counts = line.locator('td').nth(3).locator('div');
+    expect(await counts.allInnerTexts()).toEqual([
+      expect.stringContaining(`${before - 2} · Olga Operator`),
+      expect.stringContaining(`${before - 1} · Omar Operator`),
+    ]);
+    await sup.page.getByTestId('unresolved').waitFor();
+
+    // Approving now is refused, in plain words; nothing is queued, the session stays in review.
+    await sup.page.getByTestId('approve').click();
+    await expect
+      .poll(() => sup.page.getByTestId('count-message').innerText())
+      .toContain('Counts still disagree or wait for a recount');
+    expect(await pending(sup.page)).toBe(0);
+    expect(await sup.page.getByTestId('count-status').innerText()).toBe('in review');
+    await screenshot(sup.page, 'count-review-disagreement');
+
+    // The supervisor takes Olga's count; the line is settled and approval goes through.
+    await counts
+      .filter({ hasText: 'Olga Operator' })
+      .getByRole('button', { name: 'Take this count' })
+      .click();
+    await expect
+      .poll(() => line.locator('td').nth(7).innerText(), { timeout: 15_000 })
+      .toBe('counted');
+    expect(await line.getByRole('button', { name: 'Take this count' }).count()).toBe(0);
+    await expect.poll(() => sup.page.getByTestId('unresolved').count()).toBe(0);
+    await sup.page.getByLabel('Reason for every other variance').selectOption('unexplained');
+    await sup.page.getByTestId('approve').click();
+    await expect
+      .poll(() => sup.page.getByTestId('count-status').innerText(), { timeout: 15_000 })
+      .toBe('applying');
+    expect(await sup.page.getByTestId('count-message').count()).toBe(0);
+    await synced(sup.page);
+    const approved = await server.api<{ session: { status: string; reason: string } }>(
+      token,
+      `/api/count-sessions/${sessionId}`,
+    );
+    expect(approved.session).toMatchObject({ status: 'applying', reason: 'unexplained' });
+    // The disagreement's conflict was settled by the accepted count.
+    type ConflictRow = { kind: string; key: string; resolution: { action: string } | null };
+    const ofSession = async (status: string) =>
+      (await server.api<ConflictRow[]>(token, `/api/conflicts?status=${status}`)).filter((c) =>
+        c.key.includes(sessionId),
+      );
+    expect(await ofSession('open')).toEqual([]);
+    expect(await ofSession('resolved')).toEqual([
+      expect.objectContaining({
+        kind: 'count-disagreement',
+        resolution: expect.objectContaining({ action: 'settled' }),
+      }),
+    ]);
+    for (const d of [sup, op1, op2]) expect(d.errors).toEqual([]);
+    for (const d of [sup, op1, op2]) await d.context.close();
+  });
+
+  it('the counting sheet: exported as CSV (blind: no expected), filled in on paper, imported into the review', async () => {
+    const P = 'A-01-01';
+    const before = await serverQuantity(server, token, 'BOLT-M8', P);
+    const sup = await device(browser, server.base, 'supervisor');
+    // Planned on a device that just lost the network: the sheet is the server's, so it cannot
+    // be had (nor imported) until the session reaches the server.
+    const sessionId = await newSession(sup.page, {
+      code: 'CNT-SHEET',
+      positions: P,
+      offline: true,
+    });
+    const csvButton = sup.page.getByRole('button', { name: 'Count sheet (CSV)' });
+    expect(await csvButton.isDisabled()).toBe(true);
+    expect(await sup.page.getByLabel('Import a filled count sheet').isDisabled()).toBe(true);
+    await sup.context.setOffline(false);
+    await synced(sup.page);
+
+    const [download] = await Promise.all([
+      sup.page.waitForEvent('download'),
+      csvButton.click({ timeout: 15_000 }), // enabled once the server has the session
+    ]);
+    expect(download.suggestedFilename()).toBe('count-CNT-SHEET.csv');
+    const csv = await readFile(await download.path(), 'utf8');
+    const rows = csv
+      .split(/\r?\n/)
+      .filter((r) => r !== '')
+      .map((r) => r.split(','));
+    expect(rows[0]).toEqual([
+      'session',
+      'position',
+      'item',
+      'description',
+      'lot',
+      'serial',
+      'expected',
+      'counted',
+    ]);
+    expect(rows.slice(1)).toEqual([['CNT-SHEET', P, 'BOLT-M8', 'Hex bolt M8×40', '', '', '', '']]);
+    expect(csv).not.toContain(String(before)); // blind: the sheet does not give the books away
+
+    const [xlsx] = await Promise.all([
+      sup.page.waitForEvent('download'),
+      sup.page.getByRole('button', { name: 'Count sheet (XLSX)' }).click(),
+    ]);
+    expect(xlsx.suggestedFilename()).toBe('count-CNT-SHEET.xlsx');
+    expect((await readFile(await xlsx.path())).subarray(0, 2).toString('latin1')).toBe('PK');
+
+    // Counted on paper: 3 fewer than the books.
+    const counted = before - 3;
+    const filled = [rows[0], [...rows[1]!.slice(0, 7), String(counted)]]
+      .map((r) => r!.join(','))
+      .join('\r\n');
+    await sup.page.getByLabel('Import a filled count sheet').setInputFiles({
+      name: 'count-CNT-SHEET.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(filled),
+    });
+    await expect
+      .poll(() => sup.page.getByTestId('count-message').innerText(), { timeout: 15_000 })
+      .toBe('1 counts imported');
+    expect(await sup.page.getByTestId('import-errors').count()).toBe(0);
+    await synced(sup.page);
+    const line = reviewLine(sup.page, P);
+    await expect
+      .poll(() => line.innerText(), { timeout: 15_000 })
+      .toContain(`${counted} · Sam Supervisor`);
+    const cells = await line.locator('td').allInnerTexts();
+    // The paper count's expected is the stock at import; nothing moved since.
+    expect(cells.slice(4, 7)).toEqual([String(before), String(before), String(counted)]);
+    await screenshot(sup.page, 'count-sheet-imported');
+    const session = await server.api<{ session: { lines: number; variances: number } }>(
+      token,
+      `/api/count-sessions/${sessionId}`,
+    );
+    expect(session.session).toMatchObject({ lines: 1, variances: 1 });
+    expect(sup.errors).toEqual([]);
+    await sup.context.close();
+  });
+});
