@@ -397,6 +397,59 @@ describe('sync engine', () => {
     expect(restarted.engine.counting.positions.size).toBe(0);
   });
 
+  it('production jobs on the device: running ones decide consumption and production offline; a completed one leaves', async () => {
+    const s = await server();
+    const J = '0192f0c8-0000-7000-8000-0000000000e1';
+    const sup = await device(s, 'sup');
+    await sup.engine.pull();
+    for (const [n, args] of [
+      ['receiveStock', { itemId: 'A', positionId: 'P', quantity: 10 }],
+      ['createProductionJob', { jobId: J, code: 'J-1', itemId: 'A' }],
+      ['startProductionJob', { jobId: J }],
+    ] as const)
+      expect((await sup.engine.mutate(n, args)).decision.kind).toBe('accepted');
+    await sup.engine.sync();
+    const name = `device-${randomUUID()}`;
+    const d = await device(s, 'op1', { dbName: name });
+    await d.engine.pull();
+    expect(d.engine.jobs.get(J as never)).toMatchObject({ code: 'J-1', status: 'running' });
+
+    s.net.down = true;
+    const consumed = await d.engine.mutate('consumeForJob', {
+      jobId: J,
+      itemId: 'A',
+      from: 'P',
+      quantity: 3,
+    });
+    expect(consumed.decision).toMatchObject({ kind: 'accepted', conflicts: [] });
+    const produced = await d.engine.mutate('produceForJob', {
+      jobId: J,
+      itemId: 'A',
+      to: 'Q',
+      quantity: 1,
+    });
+    expect(produced.decision.kind).toBe('accepted');
+    expect(qty(d.engine, 'A', 'P')).toBe(7);
+    expect(d.engine.jobs.get(J as never)?.produced).toBe(1);
+    // Restarted offline: the job is still there (from the replica's entries).
+    d.db.close();
+    const again = await sameInstallation(s, name, d.session);
+    expect(again.engine.jobs.get(J as never)?.status).toBe('running');
+
+    s.net.down = false;
+    await again.engine.sync();
+    expect(again.engine.pending).toBe(0);
+    expect(await s.stockAt('A', 'P')).toBe(7);
+    // Completed on the server: it leaves the device (and a new device's snapshot).
+    await sup.engine.mutate('completeProductionJob', { jobId: J });
+    await sup.engine.sync();
+    await again.engine.pull();
+    expect(again.engine.jobs.has(J as never)).toBe(false);
+    const fresh = await device(s, 'op2');
+    await fresh.engine.pull();
+    expect(fresh.engine.jobs.size).toBe(0);
+  });
+
   it('a new device starts from a paged snapshot with progress, then follows events (scenario 9, engine level)', async () => {
     const s = await server();
     const sup = await device(s, 'sup');

@@ -17,6 +17,7 @@ import {
   countingViewOf,
   decideMutation,
   evolveCounting,
+  isProductionEvent,
   evolveLists,
   foldEvent,
   initialListsState,
@@ -47,6 +48,14 @@ import {
   isCountingEntryKey,
   withCountingEntries,
 } from './counting-replica.js';
+import type { JobsState } from './production-replica.js';
+import {
+  foldJobEvent,
+  isJobEntryKey,
+  jobsFromEntries,
+  productionViewOfJobs,
+  withJobEntries,
+} from './production-replica.js';
 
 /**
  * The device's sync engine: a scan is one Dexie transaction (the outbox row with the next
@@ -154,6 +163,9 @@ export class SyncEngine {
   /** Live counting sessions, confirmed and with pending counts on top. */
   private confirmedCounting: CountingState;
   private overlayCounting: CountingState;
+  /** Live production jobs, confirmed and with pending commands on top. */
+  private confirmedJobs: JobsState;
+  private overlayJobs: JobsState;
   private pendingRows: OutboxRow[];
   private cookie: unknown;
   /** This client's last mutation the server confirmed: outbox rows up to it are not pending. */
@@ -176,6 +188,7 @@ export class SyncEngine {
     confirmed: InventoryState,
     lists: ListsState,
     counting: CountingState,
+    jobs: JobsState,
     pending: OutboxRow[],
     cookie: unknown,
     acked: number,
@@ -185,6 +198,8 @@ export class SyncEngine {
     this.overlayLists = lists;
     this.confirmedCounting = counting;
     this.overlayCounting = counting;
+    this.confirmedJobs = jobs;
+    this.overlayJobs = jobs;
     this.pendingRows = pending;
     this.cookie = cookie;
     this.acked = acked;
@@ -214,6 +229,7 @@ export class SyncEngine {
       r.confirmed,
       r.lists,
       r.counting,
+      r.jobs,
       r.pending,
       r.cookie,
       r.acked,
@@ -234,6 +250,10 @@ export class SyncEngine {
   /** Live counting sessions as this device sees them: confirmed plus its pending counts. */
   get counting(): CountingState {
     return this.overlayCounting;
+  }
+  /** Production jobs created or running, as this device sees them. */
+  get jobs(): JobsState {
+    return this.overlayJobs;
   }
   /** The overlay state itself, for screens that list everything (read it, never change it). */
   get state(): InventoryState {
@@ -268,6 +288,7 @@ export class SyncEngine {
         this.confirmed = r.confirmed;
         this.confirmedLists = r.lists;
         this.confirmedCounting = r.counting;
+        this.confirmedJobs = r.jobs;
         this.pendingRows = r.pending;
         this.cookie = r.cookie;
         this.acked = r.acked;
@@ -550,7 +571,7 @@ export class SyncEngine {
         this.overlay,
         new Map(),
         listsViewOf(this.overlayLists),
-        undefined,
+        productionViewOfJobs(this.overlayJobs),
         countingViewOf(this.overlayCounting),
       ),
       { name, args },
@@ -567,6 +588,8 @@ export class SyncEngine {
       this.overlay = foldEvent(this.overlay, logged);
       this.overlayLists = evolveLists(this.overlayLists, logged);
       this.overlayCounting = evolveCounting(this.overlayCounting, logged);
+      if (isProductionEvent(logged))
+        this.overlayJobs = foldJobEvent(this.overlayJobs, logged, viewOf(this.overlay)).jobs;
     });
   }
 
@@ -575,6 +598,7 @@ export class SyncEngine {
     this.overlay = this.confirmed;
     this.overlayLists = this.confirmedLists;
     this.overlayCounting = this.confirmedCounting;
+    this.overlayJobs = this.confirmedJobs;
     for (const row of this.pendingRows) {
       // As the server decides: the author's role, never more than the session now pushing it.
       const session = this.o.user()?.role;
@@ -688,6 +712,8 @@ export class SyncEngine {
     const listEntries = new Map<string, MovementList | null>();
     let counting = clears ? initialCountingState() : this.confirmedCounting;
     const countEntries = new Map<string, unknown>();
+    let jobs = clears ? (new Map() as JobsState) : this.confirmedJobs;
+    const jobEntries = new Map<string, unknown>();
     const touched = new Map<string, unknown>();
     const events: EventRow[] = [];
     let entries = 0;
@@ -715,6 +741,12 @@ export class SyncEngine {
         const folded = foldCountEvent(counting, e);
         counting = folded.state;
         for (const [key, value] of folded.touched) touched.set(key, value);
+        if (isProductionEvent(e)) {
+          jobs = withJobEntries(jobs, jobEntries);
+          const f = foldJobEvent(jobs, e, viewOf(state));
+          jobs = f.jobs;
+          for (const [key, value] of f.touched) touched.set(key, value);
+        }
         // Stock as the server moves it: inventory events, and what production consumed or made.
         for (const c of stockChangesOf(e)) {
           applyChange(state, c);
@@ -726,12 +758,14 @@ export class SyncEngine {
           listEntries.set(op.key, op.op === 'put' ? (op.value as MovementList) : null);
         else if (isCountingEntryKey(op.key))
           countEntries.set(op.key, op.op === 'put' ? op.value : null);
+        else if (isJobEntryKey(op.key)) jobEntries.set(op.key, op.op === 'put' ? op.value : null);
         state = applyEntry(state, op.key, op.op === 'put' ? op.value : null);
         touched.set(op.key, op.op === 'put' ? op.value : null);
       }
     }
     lists = flushLists(lists, listEntries);
     counting = withCountingEntries(counting, countEntries);
+    jobs = withJobEntries(jobs, jobEntries);
     const lmid = res.lastMutationIDChanges[this.clientID];
     const acked = lmid ?? this.acked;
     const db = this.o.db;
@@ -765,6 +799,7 @@ export class SyncEngine {
     this.confirmed = clears ? state : flatten(state);
     this.confirmedLists = lists;
     this.confirmedCounting = counting;
+    this.confirmedJobs = jobs;
     this.cookie = res.cookie;
     this.acked = acked;
     if (lmid !== undefined) this.pendingRows = this.pendingRows.filter((r) => r.id > lmid);
@@ -803,6 +838,7 @@ async function readReplica(db: ReplicaDB) {
       counting: countingFromEntries(
         [...merged].filter(([key]) => isCountingEntryKey(key)) as [string, unknown][],
       ),
+      jobs: jobsFromEntries(merged),
       pending,
       cookie: cursor?.cookie ?? null,
       acked,
