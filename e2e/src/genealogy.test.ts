@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from './harness.js';
-import { device, launch, scan, screenshot, startServer, synced } from './harness.js';
+import { device, launch, pending, scan, screenshot, startServer, synced } from './harness.js';
 
 /**
  * Genealogy in the web app: a production job consumes a lot of glue and produces a drill;
@@ -81,5 +81,48 @@ describe('genealogy in the web app', () => {
     await scan(sup.page, 'DRILL-18V DR-9001');
     await sup.page.getByTestId('genealogy-ancestors').getByText('GLUE-2K · Lot L2611').waitFor();
     expect(sup.errors).toEqual([]);
+  });
+
+  it('the Production screen: a supervisor starts a job; an operator offline consumes a lot and produces a serial; the genealogy links them', async () => {
+    const sup = await device(browser, server.base, 'supervisor');
+    await sup.page.goto(`${server.base}/production`);
+    await synced(sup.page);
+    await sup.page.getByLabel('Code').fill('J-SCREEN');
+    await sup.page.getByLabel('Product (SKU)').fill('DRILL-18V');
+    await sup.page.getByLabel('Planned quantity (optional)').fill('5');
+    await sup.page.getByRole('button', { name: 'Create', exact: true }).click();
+    await sup.page.getByTestId('job-status').getByText('created').waitFor();
+    await sup.page.getByRole('button', { name: 'Start job' }).click();
+    await sup.page.getByTestId('job-status').getByText('running').waitFor();
+    await synced(sup.page);
+
+    const op = await device(browser, server.base, 'operator');
+    await op.page.goto(`${server.base}/production`);
+    await synced(op.page);
+    await op.page.getByTestId('job-row').filter({ hasText: 'J-SCREEN' }).getByRole('link').click();
+    await op.context.setOffline(true);
+    // What goes in: position, item, lot, quantity (the scanner's ship flow).
+    await scan(op.page, 'B-01-02', 'GLUE-2K', 'L2612', '1');
+    await op.page.getByTestId('scan-result').getByText('Consumption saved').waitFor();
+    // What comes out: the job's product is known; position, serial.
+    await op.page.getByRole('tab', { name: 'Produce' }).click();
+    await scan(op.page, 'B-02-02', 'DR-9100');
+    await op.page.getByTestId('scan-result').getByText('Production saved').waitFor();
+    expect(await op.page.getByText('1 made of 5').count()).toBeGreaterThan(0);
+    expect(await pending(op.page)).toBeGreaterThan(0);
+    await op.context.setOffline(false);
+    await synced(op.page);
+
+    await sup.page.goto(`${server.base}/genealogy`);
+    await synced(sup.page);
+    await scan(sup.page, 'DRILL-18V DR-9100');
+    await sup.page.getByTestId('genealogy-ancestors').getByText('GLUE-2K · Lot L2612').waitFor();
+    // Completing the job takes it off the devices.
+    await sup.page.goto(`${server.base}/production`);
+    await sup.page.getByTestId('job-row').filter({ hasText: 'J-SCREEN' }).getByRole('link').click();
+    await sup.page.getByRole('button', { name: 'Complete job' }).click();
+    await sup.page.getByText('This job is not on this device').waitFor();
+    expect(sup.errors).toEqual([]);
+    expect(op.errors).toEqual([]);
   });
 });

@@ -18,6 +18,7 @@ import {
   RACE_CHOICES,
   VARIANCE_REASONS,
   countingEventData,
+  JOB_STATUSES,
   inventoryEventData,
   listEventData,
   syncEventData,
@@ -70,6 +71,7 @@ describe('message catalogs', () => {
       ...VARIANCE_REASONS.map((x) => `count.reasons.${x}`),
       ...['positions', 'items'].map((x) => `count.scope.${x}`),
       'resolution.settled',
+      ...JOB_STATUSES.map((x) => `production.status.${x}`),
       ...['idle', 'syncing', 'offline', 'signed-out', 'refused', 'update-required'].map(
         (s) => `sync.status.${s}`,
       ),
