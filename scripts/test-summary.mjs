@@ -7,7 +7,7 @@ const root = path.resolve(import.meta.dirname, '..');
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const pkg of ['domain', 'sync-server', 'workers', 'client', 'e2e']) {
+for (const pkg of ['domain', 'sync-server', 'workers', 'client', 'e2e', 'sim']) {
   const dir = path.join(root, pkg, 'test-results');
   const files = await readdir(dir).catch(() => []);
   for (const f of files.filter((f) => f.endsWith('.json'))) {

@@ -283,20 +283,26 @@ export class SyncEngine {
         const q = await readQueue(db);
         this.pendingRows = q.pending;
         this.acked = Math.max(this.acked, q.acked);
-      } else {
-        const r = await readReplica(db);
-        this.confirmed = r.confirmed;
-        this.confirmedLists = r.lists;
-        this.confirmedCounting = r.counting;
-        this.confirmedJobs = r.jobs;
-        this.pendingRows = r.pending;
-        this.cookie = r.cookie;
-        this.acked = r.acked;
-      }
-      this.pushedUpTo = 0;
-      this.rebase();
-      this.o.onChange?.();
+        this.pushedUpTo = 0;
+        this.rebase();
+        this.o.onChange?.();
+      } else await this.reloadReplica();
     });
+  }
+
+  /** Memory from the replica as stored (another tab moved it); inside `exclusive`. */
+  private async reloadReplica(): Promise<void> {
+    const r = await readReplica(this.o.db);
+    this.confirmed = r.confirmed;
+    this.confirmedLists = r.lists;
+    this.confirmedCounting = r.counting;
+    this.confirmedJobs = r.jobs;
+    this.pendingRows = r.pending;
+    this.cookie = r.cookie;
+    this.acked = r.acked;
+    this.pushedUpTo = 0;
+    this.rebase();
+    this.o.onChange?.();
   }
 
   /**
@@ -474,6 +480,10 @@ export class SyncEngine {
     // The next page is requested while this one is being written (its cookie is known once
     // this one is parsed): the network and the server overlap the device's storage.
     let prefetched: Promise<unknown> | null = null;
+    // Another tab of this installation may pull too: a page is written only onto the replica
+    // it was asked for (see `applyPage`); when the stored one moved on, memory is read again
+    // and the pull goes on from there. Bounded, in case tabs keep overtaking each other.
+    let reloads = 0;
     try {
       for (;;) {
         const json = await (prefetched ?? this.post('/sync/pull', this.pullBody(this.cookie)));
@@ -495,7 +505,23 @@ export class SyncEngine {
           prefetched = this.post('/sync/pull', this.pullBody(res.cookie));
           prefetched.catch(() => undefined); // awaited (and thrown) in the next round
         }
-        const page = await this.applyPage(res);
+        let page: { events: number; entries: number; ignored?: boolean };
+        try {
+          page = await this.applyPage(res);
+        } catch (error) {
+          if (!(error instanceof ReplicaMoved) || ++reloads > 10) throw error;
+          prefetched?.catch(() => undefined);
+          prefetched = null;
+          await this.reloadReplica();
+          continue;
+        }
+        if (page.ignored) {
+          // Not an answer to what this tab asked (a replay, a misrouted answer): nothing was
+          // applied, and nothing asked after it is trusted; the next sync starts over.
+          prefetched?.catch(() => undefined);
+          prefetched = null;
+          break;
+        }
         progress = {
           pages: progress.pages + 1,
           events: progress.events + page.events,
@@ -697,8 +723,15 @@ export class SyncEngine {
   /** One pull page, applied in one Dexie transaction; memory follows only after it commits. */
   private async applyPage(
     res: ReturnType<typeof pullResponseSchema.parse>,
-  ): Promise<{ events: number; entries: number }> {
+  ): Promise<{ events: number; entries: number; ignored?: boolean }> {
     const clears = res.patch.some((p) => p.op === 'clear');
+    // Only the answer to what was asked: a reset's first page only for a reset (`null`), and
+    // no events while a reset is being paged (its pages are entries, its last one the head).
+    const resetting = this.cookie === null || typeof this.cookie === 'object';
+    if (clears ? this.cookie !== null : resetting && this.cookie === null)
+      return { events: 0, entries: 0, ignored: true };
+    if (!clears && resetting && res.patch.some((p) => p.op === 'put' && p.key.startsWith('e/')))
+      return { events: 0, entries: 0, ignored: true };
     // A stale answer (replayed by a proxy, or late) must never move the replica backwards or
     // apply an event twice: without a reset, a page behind the cookie is ignored, and events
     // at or before the cookie are skipped.
@@ -780,6 +813,11 @@ export class SyncEngine {
     // Not the outbox nor `meta`: a scan queued meanwhile commits without waiting for this.
     if (!unchanged)
       await db.transaction('rw', [db.entries, db.events, db.snapshot, db.cursor], async () => {
+        // Compare and set: the page continues the replica as this tab last saw it, or another
+        // tab pulled meanwhile and writing this page would take the replica back.
+        const stored = (await db.cursor.get(PULL_CURSOR))?.cookie ?? null;
+        if (!clears && JSON.stringify(stored) !== JSON.stringify(this.cookie))
+          throw new ReplicaMoved();
         if (clears) {
           await db.entries.clear();
           await db.events.clear();
@@ -812,6 +850,8 @@ export class SyncEngine {
 class PayloadTooLarge extends Error {}
 /** Another tab took the mutation id this one expected. */
 class StaleNextId extends Error {}
+/** Another tab pulled since this one read the replica: the page is not written. */
+class ReplicaMoved extends Error {}
 
 /** This client's queue: the outbox rows the server has not confirmed. */
 async function readQueue(db: ReplicaDB): Promise<{ pending: OutboxRow[]; acked: number }> {

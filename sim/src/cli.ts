@@ -1,0 +1,183 @@
+import { performance } from 'node:perf_hooks';
+import { reproduction, runSeed } from './sim.js';
+import type { SimOptions, SimResult } from './sim.js';
+
+/**
+ * The soak: `npm run soak -- …` (see USAGE below and README.md). Runs seeds one after the other; a failing seed is reported with its violations, the end of
+ * its trace and the command that runs it again (with the fewest steps that still fail, when
+ * shrinking finds fewer). Ends with exactly one line `soak: N seeds, V violations` and exits
+ * non-zero when there was any violation.
+ */
+interface Args {
+  seed: number | null;
+  seeds: number;
+  start: number;
+  devices: number;
+  steps: number;
+  faults: number | undefined;
+  trace: boolean;
+  /** Failing seeds to shrink (each costs up to 8 more runs); the rest print the plain command. */
+  shrink: number;
+  hostileProxy: boolean;
+  maxTabs: number | undefined;
+  refreshBeforeSync: boolean;
+  minutes: number | null;
+}
+
+function parse(argv: readonly string[]): Args {
+  const a: Args = {
+    seed: null,
+    seeds: 1,
+    start: 1,
+    devices: 4,
+    steps: 300,
+    faults: undefined,
+    trace: false,
+    shrink: 3,
+    hostileProxy: false,
+    maxTabs: undefined,
+    refreshBeforeSync: false,
+    minutes: null,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isFinite(v)) throw new Error(`${flag} needs a number`);
+      return v;
+    };
+    switch (flag) {
+      case '--seed':
+        a.seed = value();
+        break;
+      case '--seeds':
+        a.seeds = value();
+        break;
+      case '--start':
+        a.start = value();
+        break;
+      case '--devices':
+        a.devices = value();
+        break;
+      case '--steps':
+        a.steps = value();
+        break;
+      case '--faults':
+        a.faults = value();
+        break;
+      case '--refresh-before-sync':
+        a.refreshBeforeSync = true;
+        break;
+      case '--tabs':
+        a.maxTabs = value();
+        break;
+      case '--minutes':
+        a.minutes = value();
+        break;
+      case '--trace':
+        a.trace = true;
+        break;
+      case '--hostile-proxy':
+        a.hostileProxy = true;
+        break;
+      case '--no-shrink':
+        a.shrink = 0;
+        break;
+      case '--shrink':
+        a.shrink = value();
+        break;
+      default:
+        throw new Error(`unknown argument ${flag}`);
+    }
+  }
+  if (a.devices < 1 || a.steps < 0 || a.seeds < 1) throw new Error('nothing to run');
+  return a;
+}
+
+/** The fewest steps (found by bisection, a few runs at most) with which the seed still fails. */
+async function shrink(r: SimResult, extra: Partial<SimOptions>): Promise<number> {
+  let failing = r.steps;
+  let passing = 0;
+  for (let runs = 0; runs < 8 && failing - passing > 1; runs++) {
+    const mid = Math.floor((failing + passing) / 2);
+    const again = await runSeed({ ...extra, seed: r.seed, devices: r.devices, steps: mid });
+    if (again.violations.length > 0) failing = mid;
+    else passing = mid;
+  }
+  return failing;
+}
+
+async function main(): Promise<number> {
+  const a = parse(process.argv.slice(2));
+  const seeds = a.seed !== null ? [a.seed] : Array.from({ length: a.seeds }, (_, i) => a.start + i);
+  const deadline = a.minutes !== null ? performance.now() + a.minutes * 60_000 : Infinity;
+  const extra: Partial<SimOptions> = {
+    ...(a.faults !== undefined ? { faults: a.faults } : {}),
+    ...(a.hostileProxy ? { hostileProxy: true } : {}),
+    ...(a.maxTabs !== undefined ? { maxTabs: a.maxTabs } : {}),
+    ...(a.refreshBeforeSync ? { refreshBeforeSync: true } : {}),
+  };
+  const flags =
+    (a.faults !== undefined ? ` --faults ${a.faults}` : '') +
+    (a.hostileProxy ? ' --hostile-proxy' : '') +
+    (a.maxTabs !== undefined ? ` --tabs ${a.maxTabs}` : '') +
+    (a.refreshBeforeSync ? ' --refresh-before-sync' : '');
+  const t0 = performance.now();
+  let ran = 0;
+  let violations = 0;
+  let failed = 0;
+  for (const seed of seeds) {
+    if (performance.now() > deadline) break;
+    const s0 = performance.now();
+    const r = await runSeed({
+      ...extra,
+      seed,
+      devices: a.devices,
+      steps: a.steps,
+      ...(a.trace ? { onTrace: (line: string) => console.log(line) } : {}),
+    });
+    ran++;
+    const ms = performance.now() - s0;
+    const s = r.stats;
+    if (r.violations.length === 0) {
+      if (seeds.length === 1 || ran % 25 === 0)
+        console.log(
+          `seed ${seed}: ok in ${(ms / 1000).toFixed(1)} s — ${s.mutations} mutations (${s.rejected} rejected), ${s.events} events, ${s.conflicts} conflicts, ${s.serverRestarts} server restarts, faults ×${s.intensity} ${JSON.stringify(s.faults)}, trace ${r.traceHash.slice(0, 16)}` +
+            (seeds.length > 1
+              ? ` [${ran} seeds, ${(ran / ((performance.now() - t0) / 1000)).toFixed(2)}/s]`
+              : ''),
+        );
+      continue;
+    }
+    violations += r.violations.length;
+    console.log(`\nseed ${seed}: ${r.violations.length} violation(s)`);
+    for (const v of r.violations) console.log(`  - ${v}`);
+    if (!a.trace) {
+      console.log('  the end of its trace:');
+      for (const line of r.traceTail.slice(-30)) console.log(`    ${line}`);
+    }
+    const steps = failed++ < a.shrink ? await shrink(r, extra) : r.steps;
+    console.log(`  reproduce: ${reproduction({ seed, devices: a.devices, steps })}${flags}`);
+    if (steps !== r.steps)
+      console.log(`  (fails with ${steps} steps as with ${r.steps}; --trace prints every step)`);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  if (ran > 1)
+    console.log(
+      `${ran} seeds in ${secs.toFixed(1)} s (${(ran / secs).toFixed(2)} seeds/s), ${failed} failed`,
+    );
+  console.log(`soak: ${ran} seeds, ${violations} violations`);
+  return violations > 0 ? 1 : 0;
+}
+
+const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minutes M]]
+       [--devices D] [--steps K] [--faults X] [--tabs T] [--refresh-before-sync]
+       [--hostile-proxy] [--trace] [--shrink N | --no-shrink]`;
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    process.exit(2);
+  },
+);
