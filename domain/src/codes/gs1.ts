@@ -277,7 +277,11 @@ function parseHumanReadable(
  * human-readable form.
  */
 export function parseGs1(input: string, options: Gs1Options = {}): Gs1Result {
-  let s = input.replace(/[\r\n]+$/, '');
+  // Trailing CR/LF (what a scanner ends a read with) cut by a loop: the regex `/[\r\n]+$/`
+  // backtracks quadratically over a long run of them that does not end the input.
+  let end = input.length;
+  while (end > 0 && (input[end - 1] === '\r' || input[end - 1] === '\n')) end--;
+  let s = input.slice(0, end);
   const { aim, rest } = splitSymbology(s);
   let symbology: Gs1Symbology | null = null;
   if (aim !== null) {

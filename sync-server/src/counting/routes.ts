@@ -333,7 +333,7 @@ export function countingRoutes(
   // A worker gave the job up (poison, or out of attempts): the reason, for the board.
   app.post('/api/count-sessions/:id/apply/fail', o.requireRole('supervisor'), async (c) => {
     const id = c.req.param('id');
-    const body = (await c.req.json().catch(() => ({}))) as { reason?: unknown };
+    const body = ((await c.req.json().catch(() => ({}))) ?? {}) as { reason?: unknown };
     if (typeof body.reason !== 'string' || body.reason.trim() === '')
       throw badRequest('reason must be a non-empty string');
     const reason = body.reason.slice(0, 1000);

@@ -108,7 +108,10 @@ function cellText(v: ExcelJS.CellValue): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v === 'string') return v;
-  if (v instanceof Date) return v.toISOString().slice(0, 10);
+  // A number formatted as a date beyond what a Date holds (1e20) reads as an invalid Date:
+  // kept as its text, for the row checks to report (toISOString would throw).
+  if (v instanceof Date)
+    return Number.isNaN(v.getTime()) ? String(v) : v.toISOString().slice(0, 10);
   if (typeof v === 'object') {
     if ('richText' in v) return v.richText.map((t) => t.text).join('');
     if ('result' in v) return cellText(v.result);

@@ -82,11 +82,31 @@ export function foreignClients(
   return foreign;
 }
 
+/**
+ * Args nested deeper than this are recorded as a note instead: no command's valid args come
+ * near it, and a store serializes JSON recursively — args a few thousand levels deep (a few
+ * KB) overflowed the stack, failing the whole push with a 500 every time it was retried.
+ */
+const MAX_RECORDED_ARGS_DEPTH = 64;
+
+/** Whether a JSON value has objects or arrays nested more than `limit` levels (no recursion). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    if (top.v === null || typeof top.v !== 'object') continue;
+    if (top.depth >= limit) return true;
+    for (const x of Object.values(top.v)) stack.push({ v: x, depth: top.depth + 1 });
+  }
+  return false;
+}
+
 const recorded = (m: PushMutation): RecordedMutation => ({
   clientID: m.clientID,
   id: m.id,
   name: m.name,
-  args: m.args,
+  args: nestedDeeperThan(m.args, MAX_RECORDED_ARGS_DEPTH)
+    ? { unrecorded: `args nested more than ${MAX_RECORDED_ARGS_DEPTH} levels deep` }
+    : m.args,
   ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
   ...(m.userID !== undefined ? { userID: m.userID } : {}),
   ...(m.occurredAt !== undefined ? { occurredAt: m.occurredAt } : {}),

@@ -13,7 +13,11 @@ export async function recallPdf(
   const doc = await PDFDocument.create();
   const font = await doc.embedFont(StandardFonts.Helvetica);
   const bold = await doc.embedFont(StandardFonts.HelveticaBold);
-  const safe = (s: string) => [...s].map((c) => (c.charCodeAt(0) < 256 ? c : '?')).join('');
+  // What Helvetica (WinAnsi, the same set in both weights) cannot draw, as `?`: a control
+  // character in a lot or item id (Latin-1, so "< 256" let it through) made pdf-lib throw.
+  const drawable = new Set(font.getCharacterSet());
+  const safe = (s: string) =>
+    [...s].map((c) => (drawable.has(c.codePointAt(0) ?? 0) ? c : '?')).join('');
   const W = 842;
   const H = 595;
   const M = 36;
