@@ -1,6 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
+import type { BenchResult } from './bench-kit.js';
+import { startNatsServer } from './nats-server.js';
 import { spawnServer } from './server-process.js';
+
+const root = path.resolve(import.meta.dirname, '..');
 
 /**
  * A real sync-server process (built `sync-server/dist/main.js`) on a temp data directory, for
@@ -36,4 +41,63 @@ export async function withServer<T>(fn: (base: string) => Promise<T>): Promise<T
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * A job measured two ways in one run: on a server that runs jobs itself (embedded), then on a
+ * server with NATS and a worker process (`workers/dist/main.js`) taking the job from the
+ * queue. `measure` gets the server's base URL and returns seconds. The NATS half is skipped,
+ * with a note, when no nats-server can be started.
+ */
+export async function embeddedAndNats(
+  name: string,
+  measure: (base: string) => Promise<number>,
+  units: { readonly embedded: string; readonly nats: string },
+): Promise<Record<string, BenchResult>> {
+  const out: Record<string, BenchResult> = {};
+  const embedded = await spawnServer({
+    env: { ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, DEMO: '' },
+    command: serverCommand(),
+  });
+  try {
+    out[name] = { value: await measure(embedded.base), unit: units.embedded };
+  } finally {
+    await embedded.stop();
+  }
+  const natsName = name.replace(/_s$/, '_nats_s');
+  let nats;
+  try {
+    nats = await startNatsServer();
+  } catch (error) {
+    process.stderr.write(`${natsName} skipped: ${String(error)}\n`);
+    return out;
+  }
+  const workerPassword = 'bench-worker-password-0123456789';
+  const server = await spawnServer({
+    env: {
+      ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
+      DEMO: '',
+      NATS_URL: nats.url,
+      WORKER_PASSWORD: workerPassword,
+    },
+    command: serverCommand(),
+  });
+  const worker = spawn(process.execPath, [path.join(root, 'workers/dist/main.js')], {
+    env: {
+      ...process.env,
+      NATS_URL: nats.url,
+      FLOORSYNC_URL: server.base,
+      WORKER_PASSWORD: workerPassword,
+    },
+    stdio: 'ignore',
+  });
+  try {
+    out[natsName] = { value: await measure(server.base), unit: units.nats };
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
+    await server.stop();
+    await nats.dispose();
+  }
+  return out;
 }

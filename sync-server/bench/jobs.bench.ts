@@ -1,9 +1,5 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import type { Bench, BenchResult } from '../../scripts/bench-kit.js';
-import { BENCH_ADMIN_PASSWORD, serverCommand } from '../../scripts/bench-server.js';
-import { startNatsServer } from '../../scripts/nats-server.js';
-import { spawnServer } from '../../scripts/server-process.js';
+import type { Bench } from '../../scripts/bench-kit.js';
+import { BENCH_ADMIN_PASSWORD, embeddedAndNats } from '../../scripts/bench-server.js';
 
 /**
  * A bulk adjustment of 1,000 lines end to end: upload of the CSV, its check, the start, and
@@ -11,8 +7,6 @@ import { spawnServer } from '../../scripts/server-process.js';
  * platform we re-imagine takes about a minute). Embedded (the server runs the job itself) and
  * scale-out (a worker process takes it from NATS) in the same run.
  */
-const root = path.resolve(import.meta.dirname, '../..');
-const WORKER_PASSWORD = 'bench-worker-password-0123456789';
 
 async function bulkAdjust(base: string): Promise<number> {
   const call = async <T>(method: string, p: string, token?: string, body?: string | object) => {
@@ -69,52 +63,10 @@ async function bulkAdjust(base: string): Promise<number> {
 export const benches: Bench[] = [
   {
     name: 'jobs.bulk_adjust1000_s',
-    async run() {
-      const out: Record<string, BenchResult> = {};
-      const embedded = await spawnServer({
-        env: { ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, DEMO: '' },
-        command: serverCommand(),
-      });
-      try {
-        out['jobs.bulk_adjust1000_s'] = {
-          value: await bulkAdjust(embedded.base),
-          unit: 's (embedded: upload to 100 %)',
-        };
-      } finally {
-        await embedded.stop();
-      }
-      let nats;
-      try {
-        nats = await startNatsServer();
-      } catch (error) {
-        process.stderr.write(`jobs.bulk_adjust1000_nats_s skipped: ${String(error)}\n`);
-        return out;
-      }
-      const server = await spawnServer({
-        env: {
-          ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
-          DEMO: '',
-          NATS_URL: nats.url,
-          WORKER_PASSWORD,
-        },
-        command: serverCommand(),
-      });
-      const worker = spawn(process.execPath, [path.join(root, 'workers/dist/main.js')], {
-        env: { ...process.env, NATS_URL: nats.url, FLOORSYNC_URL: server.base, WORKER_PASSWORD },
-        stdio: 'ignore',
-      });
-      try {
-        out['jobs.bulk_adjust1000_nats_s'] = {
-          value: await bulkAdjust(server.base),
-          unit: 's (a worker process taking the job from NATS: upload to 100 %)',
-        };
-      } finally {
-        worker.kill('SIGTERM');
-        await new Promise((r) => worker.once('exit', r));
-        await server.stop();
-        await nats.dispose();
-      }
-      return out;
-    },
+    run: () =>
+      embeddedAndNats('jobs.bulk_adjust1000_s', bulkAdjust, {
+        embedded: 's (embedded: upload to 100 %)',
+        nats: 's (a worker process taking the job from NATS: upload to 100 %)',
+      }),
   },
 ];
