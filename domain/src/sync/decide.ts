@@ -39,11 +39,7 @@ export const COMMANDS = {
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export type Command =
-  | InventoryCommand
-  | ListCommand
-  | ProductionCommand
-  | CountingCommand
-  | SyncCommand;
+  InventoryCommand | ListCommand | ProductionCommand | CountingCommand | SyncCommand;
 export type DomainEvent = InventoryEvent | ListEvent | ProductionEvent | CountingEvent | SyncEvent;
 
 export const COMMAND_ROLES: Readonly<Record<CommandName, Role>> = {
