@@ -2,7 +2,8 @@ import type { JobEnvelope } from '@floorsync/domain';
 import { JobInterruptedError, SyncApi, applyCountSessionJob } from '@floorsync/workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestServer } from './harness.js';
-import { Device, quantityAt, warehouseWithOperators } from './harness.js';
+import type { Device } from './harness.js';
+import { quantityAt, warehouseWithOperators } from './harness.js';
 
 /**
  * Counting sessions end to end on the server (scenarios 19–22 of SCENARIOS.md): counts pushed
@@ -292,9 +293,12 @@ describe('counting sessions over the sync protocol', () => {
       if (++pushes === 1) stop.abort();
       return r;
     };
-    const handler = applyCountSessionJob({ session: async () => session } as unknown as SyncApi, {
-      batch: 7,
-    });
+    const handler = applyCountSessionJob(
+      { session: () => Promise.resolve(session) } as unknown as SyncApi,
+      {
+        batch: 7,
+      },
+    );
     await expect(
       handler.run({ jobId: C1 }, { jobId: C1, attempt: 1, signal: stop.signal }),
     ).rejects.toBeInstanceOf(JobInterruptedError);

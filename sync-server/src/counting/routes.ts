@@ -201,7 +201,7 @@ export function countingRoutes(
       col.width = i === 3 ? 30 : 14;
     });
     const bytes = await workbook.xlsx.writeBuffer();
-    return c.body(new Uint8Array(bytes as ArrayBuffer), 200, {
+    return c.body(new Uint8Array(bytes), 200, {
       'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
       'content-disposition': `attachment; filename="${name}.xlsx"`,
     });

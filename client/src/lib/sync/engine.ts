@@ -875,9 +875,7 @@ async function readReplica(db: ReplicaDB) {
     return {
       confirmed: stateFromEntries(Array.from(merged, ([key, value]) => ({ key, value }))),
       lists: listsStateOf(lists),
-      counting: countingFromEntries(
-        [...merged].filter(([key]) => isCountingEntryKey(key)) as [string, unknown][],
-      ),
+      counting: countingFromEntries([...merged].filter(([key]) => isCountingEntryKey(key))),
       jobs: jobsFromEntries(merged),
       pending,
       cookie: cursor?.cookie ?? null,

@@ -78,7 +78,7 @@ export function foldJobEvent(
   };
   const touched = new Map<string, unknown>();
   let next: Map<JobId, ProductionJob> | null = null;
-  for (const c of genealogyChangesOf(view, event as never)) {
+  for (const c of genealogyChangesOf(view, event)) {
     if (c.op !== 'putJob') continue;
     next ??= new Map(jobs);
     if (isLive(c.job)) {
