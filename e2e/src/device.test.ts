@@ -112,7 +112,9 @@ describe('a device’s hard days', () => {
     await op.context.setOffline(true);
     await scan(op.page, 'B-01-04', 'CABLE-3G', '12.5');
     await scan(op.page, 'CABLE-3G', '2');
-    await expect.poll(() => pending(op.page)).toBe(2);
+    // Each scan is saved to IndexedDB before it counts; on a busy machine that can take longer
+    // than expect.poll's default second.
+    await expect.poll(() => pending(op.page), { timeout: 10_000 }).toBe(2);
     await new Promise((r) => setTimeout(r, Math.max(0, signedInAt + 6000 - Date.now())));
     await op.context.setOffline(false);
     await expect
@@ -165,7 +167,9 @@ describe('a device’s hard days', () => {
       await scan(tab1.page, 'BOLT-M8', '');
       await scan(tab2, 'BOLT-M8', '2');
     }
-    await expect.poll(() => pending(tab1.page)).toBeGreaterThanOrEqual(PER_TAB);
+    await expect
+      .poll(() => pending(tab1.page), { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(PER_TAB);
     await tab1.context.setOffline(false);
     // Close the first tab while a sync is (probably) under way; the other takes over.
     await new Promise((r) => setTimeout(r, 30));

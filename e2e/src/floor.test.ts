@@ -74,7 +74,7 @@ describe('on the floor', () => {
     await scan(op.page, 'A-02-01');
     const SCANS = 60;
     for (let i = 0; i < SCANS; i++) await scan(op.page, '5901234123457', '');
-    await expect.poll(() => pending(op.page)).toBe(SCANS);
+    await expect.poll(() => pending(op.page), { timeout: 10_000 }).toBe(SCANS);
     await expect
       .poll(() => op.page.getByTestId('sync-badge').getAttribute('data-status'))
       .toBe('offline');
@@ -132,8 +132,8 @@ describe('on the floor', () => {
     }
     await scan(d1.page, 'A-02-02', 'BOLT-M8', '8', 'A-02-03');
     await scan(d2.page, 'A-02-02', 'BOLT-M8', '6', 'A-02-04');
-    await expect.poll(() => pending(d1.page)).toBe(1);
-    await expect.poll(() => pending(d2.page)).toBe(1);
+    await expect.poll(() => pending(d1.page), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => pending(d2.page), { timeout: 10_000 }).toBe(1);
     for (const d of [d1, d2]) {
       await d.context.setOffline(false);
       await synced(d.page);
