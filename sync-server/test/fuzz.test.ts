@@ -39,13 +39,14 @@ import {
   updateUserRequestSchema,
   versionNotSupportedSchema,
 } from '@floorsync/domain';
-import { labelSchema, labelSizeSchema } from '@floorsync/workers';
+import { labelSizeSchema } from '@floorsync/workers';
 import type { AppHandle } from '../src/app.js';
 import { createApp } from '../src/app.js';
 import { LoginThrottle } from '../src/auth/throttle.js';
 import { hashToken, newToken } from '../src/auth/tokens.js';
 import { bootstrap } from '../src/bootstrap.js';
 import { inProcessBus } from '../src/bus/in-process.js';
+import { pdfRequest, printRequest, resultRequest } from '../src/labels/routes.js';
 import { serveNode } from '../src/http/node.js';
 import { silentLogger } from '../src/log.js';
 import type { ReadTx, Storage } from '../src/storage/port.js';
@@ -1333,20 +1334,6 @@ const resultArb = objectOf(
   },
   ['ok'],
 );
-// The server's own label request schemas (labels/routes.ts): the wire contract.
-const labelsSchema = z.array(labelSchema).min(1).max(200);
-const pdfRequest = z.strictObject({
-  size: labelSizeSchema.default('4x6'),
-  sheet: z.enum(['label', 'a4']).default('label'),
-  labels: labelsSchema,
-});
-const printRequest = z.strictObject({ printerId: z.string().min(1).max(32), labels: labelsSchema });
-const resultRequest = z.strictObject({
-  ok: z.boolean(),
-  status: z.string().max(500).nullable().optional(),
-  reason: z.string().max(2000).optional(),
-});
-
 // ─── Mutations for every command, and push/pull envelopes ────────────────────────────────────
 
 type JsonSchema = {

@@ -64,13 +64,16 @@ const labelsSchema = z
   .array(labelSchema)
   .min(1, 'no labels')
   .max(200, 'at most 200 labels at once');
-const pdfRequest = z.strictObject({
+export const pdfRequest = z.strictObject({
   size: labelSizeSchema.default('4x6'),
   sheet: z.enum(['label', 'a4']).default('label'),
   labels: labelsSchema,
 });
-const printRequest = z.strictObject({ printerId: z.string().min(1).max(32), labels: labelsSchema });
-const resultRequest = z.strictObject({
+export const printRequest = z.strictObject({
+  printerId: z.string().min(1).max(32),
+  labels: labelsSchema,
+});
+export const resultRequest = z.strictObject({
   ok: z.boolean(),
   status: z.string().max(500).nullable().optional(),
   reason: z.string().max(2000).optional(),
