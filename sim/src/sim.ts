@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { Dexie } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { InventoryState, Item, Position, StockLine } from '@floorsync/domain';
@@ -791,6 +792,7 @@ class Simulation {
     this.trace(
       `final log: ${events.length} events, digest ${createHash('sha256').update(JSON.stringify(events)).digest('hex').slice(0, 16)}`,
     );
+    if (process.env.SIM_DUMP_LOG) writeFileSync(process.env.SIM_DUMP_LOG, JSON.stringify(events, null, 1));
     this.checkExactlyOnce(events, lmids);
 
     const admin = await this.server.login('admin', ADMIN_PASSWORD);

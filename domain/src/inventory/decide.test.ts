@@ -331,6 +331,39 @@ describe('scenario 16: reversals', () => {
       .thenRejects('INSUFFICIENT_STOCK');
   });
 
+  it('a shipped serial found and recorded again cannot have its shipment reversed (sim seed 350)', () => {
+    const sn = serial('SN1');
+    const shipped = {
+      type: 'StockShipped' as const,
+      data: { itemId: S, from: P, quantity: 1, serial: sn },
+      id: 'ship-sn',
+    };
+    const found = {
+      type: 'StockAdjusted' as const,
+      data: { itemId: S, positionId: P, delta: 1, reason: 'found', serial: sn },
+    };
+    const base = [...warehouse(), received(S, P, 1, { serial: sn }), shipped] as const;
+    // Without the serial back in stock, the shipment reverses as before.
+    const undone = given(...base).when(reverseMovement('ship-sn'));
+    expect(totalQuantity(stockLines(viewOf(undone.state), { itemId: S }))).toBe(1);
+    given(...base, found)
+      .when(reverseMovement('ship-sn'))
+      .thenRejects('SERIAL_ELSEWHERE');
+  });
+
+  it('reversing a serial transfer takes it from where it went, which is not "elsewhere"', () => {
+    const sn = serial('SN1');
+    const move = {
+      type: 'StockMoved' as const,
+      data: { itemId: S, from: P, to: Q, quantity: 1, serial: sn },
+      id: 'mv-sn',
+    };
+    const outcome = given(...warehouse(), received(S, P, 1, { serial: sn }), move).when(
+      reverseMovement('mv-sn'),
+    );
+    expect(stockLines(viewOf(outcome.state), { itemId: S }).map((l) => l.positionId)).toEqual([P]);
+  });
+
   it('reversing a transfer moves the goods back', () => {
     const move = {
       type: 'StockMoved' as const,

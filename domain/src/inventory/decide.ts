@@ -489,6 +489,25 @@ const reverseMovement: Decider<'reverseMovement'> = (view, a) => {
   if (putBack && !putBack.virtual && putBack.retired) {
     refuse('POSITION_RETIRED', `position ${putBack.code} is retired and receives nothing`);
   }
+  // A serial put back must not be in stock anywhere but where it is taken from: a reversed
+  // shipment whose serial was found and recorded again meanwhile would be in two places.
+  if (m.serial !== null) {
+    const elsewhere = view
+      .linesWithSerial(m.serial)
+      .filter(
+        (l) =>
+          l.itemId === m.itemId &&
+          l.quantity > 0 &&
+          !(takeFrom && !takeFrom.virtual && l.positionId === m.to),
+      );
+    if (elsewhere.length > 0) {
+      const where = elsewhere.map((l) => view.position(l.positionId)?.code ?? l.positionId);
+      refuse(
+        'SERIAL_ELSEWHERE',
+        `serial ${m.serial} of ${item.sku} is already in stock at ${where.join(', ')}; cannot reverse`,
+      );
+    }
+  }
   return accept([
     {
       type: 'MovementReversed',
