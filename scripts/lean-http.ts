@@ -14,8 +14,11 @@ export interface LeanResponse {
 }
 
 const CRLF2 = Buffer.from('\r\n\r\n');
-/** Idle connections older than this are closed, not reused (below Node's 5 s keep-alive). */
-const IDLE_MS = 4000;
+/**
+ * Idle connections older than this are closed, not reused: below the server's keep-alive
+ * timeout (`KEEP_ALIVE_MS`, 65 s; Node's default is 5 s, for servers that keep it).
+ */
+const IDLE_MS = 60_000;
 
 export class LeanConnection {
   private readonly socket: net.Socket;
@@ -29,8 +32,8 @@ export class LeanConnection {
   private lastUsed = performance.now();
   /**
    * The server closed it or it failed: not to be reused. Nor is a connection idle for
-   * longer than `IDLE_MS`: the server closes it after its keep-alive timeout (Node's default
-   * is 5 s), and a request written as that close crosses it fails with ECONNRESET.
+   * longer than `IDLE_MS`: the server closes it after its keep-alive timeout, and a request
+   * written as that close crosses it fails with ECONNRESET.
    */
   get usable(): boolean {
     return this.failure === null && performance.now() - this.lastUsed < IDLE_MS;
@@ -166,6 +169,15 @@ export class LeanClient {
       c.close();
       throw e;
     }
+  }
+
+  /** Closes the idle connections; one busy with a request is left to finish. */
+  closeIdle(): void {
+    for (const c of this.idle) {
+      this.all.delete(c);
+      c.close();
+    }
+    this.idle.length = 0;
   }
 
   close(): void {

@@ -792,7 +792,8 @@ class Simulation {
     this.trace(
       `final log: ${events.length} events, digest ${createHash('sha256').update(JSON.stringify(events)).digest('hex').slice(0, 16)}`,
     );
-    if (process.env.SIM_DUMP_LOG) writeFileSync(process.env.SIM_DUMP_LOG, JSON.stringify(events, null, 1));
+    if (process.env.SIM_DUMP_LOG)
+      writeFileSync(process.env.SIM_DUMP_LOG, JSON.stringify(events, null, 1));
     this.checkExactlyOnce(events, lmids);
 
     const admin = await this.server.login('admin', ADMIN_PASSWORD);

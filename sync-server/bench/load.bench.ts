@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Bench, BenchResult } from '../../scripts/bench-kit.js';
 import { BENCH_ADMIN_PASSWORD, serverCommand } from '../../scripts/bench-server.js';
 import { spawnServer } from '../../scripts/server-process.js';
@@ -40,6 +41,31 @@ function procStat(pid: number): { cpuS: number; rssMb: number } {
   const rssPages = Number(fields[21]);
   return { cpuS: ticks / 100, rssMb: (rssPages * 4096) / 1024 / 1024 };
 }
+
+/** A histogram's cumulative buckets (bound in ms → count) from Prometheus text. */
+function histogram(text: string, name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm')))
+    out.set(m[1] === '+Inf' ? Infinity : Number(m[1]) * 1000, Number(m[2]));
+  return out;
+}
+
+/**
+ * The q-quantile of what a histogram counted between two scrapes, as the upper bound of its
+ * bucket (ms): coarse (1, 2, 5, 10, 20, 50, 100, 250, 500…) but measured inside the server.
+ */
+function quantileBetween(before: string, after: string, name: string, q: number): number {
+  const b = histogram(before, name);
+  const a = [...histogram(after, name)].map(([le, n]) => [le, n - (b.get(le) ?? 0)] as const);
+  const total = a.at(-1)?.[1] ?? 0;
+  if (total === 0) return 0;
+  return a.find(([, n]) => n >= total * q)?.[0] ?? Infinity;
+}
+
+const gaugeOf = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? NaN : Number(line.slice(series.length + 1)) * 1000;
+};
 
 async function loadRun(base: string, pid: number) {
   const api = new Api(base);
@@ -104,7 +130,9 @@ async function loadRun(base: string, pid: number) {
             watcher: n >= DEVICES,
             seenUpTo: 0,
           };
-          s.device = await Device.create(api, `load-${n}`, true, (head) => {
+          // Each device has its own connections, as a handheld has: 500 devices are 500
+          // HTTP clients, not one pool shared by all.
+          s.device = await Device.create(new Api(base), `load-${n}`, true, (head) => {
             if (head > s.cookie) pull(s);
           });
           return s;
@@ -112,6 +140,19 @@ async function loadRun(base: string, pid: number) {
       );
       sims.push(...batch);
     }
+    // A handheld that has been running holds two keep-alive connections (its push and its
+    // pull may overlap): open them now, not all in the first second of the measured run. The
+    // server accepts one connection per turn of its event loop (Node 20, libuv 1.46), so 500
+    // devices opening their second connection at once would wait seconds to be accepted.
+    for (let i = 0; i < sims.length; i += 20)
+      await Promise.all(
+        sims
+          .slice(i, i + 20)
+          .map((s) => Promise.all([s.device.pullFrom(s.cookie), s.device.pullFrom(s.cookie)])),
+      );
+    // Let the server settle after the sign-ins (sessions written, the WAL checkpointed, the
+    // devices' activity flushed): the run measures a floor at work, not the setup's tail.
+    await sleep(3000);
     const latencies: number[] = [];
     let pushes = 0;
     const pushQueue = (s: Sim) => {
@@ -133,6 +174,9 @@ async function loadRun(base: string, pid: number) {
         });
     };
 
+    const metrics0 = (await api.request('GET', '/metrics')).text;
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const proc0 = procStat(pid);
     const cpu0 = process.cpuUsage();
     let rssPeak = proc0.rssMb;
@@ -162,6 +206,7 @@ async function loadRun(base: string, pid: number) {
               nextScan += gap();
             } else if (s.online) {
               s.online = false;
+              s.device.api.disconnect(); // off the Wi-Fi: it reconnects when back
               offlinePeriods++;
               backAt = performance.now() + 2000 + Math.random() * 6000;
             } else {
@@ -190,7 +235,9 @@ async function loadRun(base: string, pid: number) {
     const elapsedS = (performance.now() - t0) / 1000;
     const proc1 = procStat(pid);
     const cpu = process.cpuUsage(cpu0);
-    for (const s of sims) s.device.stream?.close();
+    loop.disable();
+    const metrics1 = (await api.request('GET', '/metrics')).text;
+    for (const s of sims) s.device.api.close();
     const unseen = sims
       .filter((s) => s.watcher)
       .reduce((n, s) => n + (acked.length - s.seenUpTo), 0);
@@ -208,6 +255,23 @@ async function loadRun(base: string, pid: number) {
       serverRssMb: proc1.rssMb,
       serverRssPeakMb: rssPeak,
       generatorCpu: (cpu.user + cpu.system) / 1e6 / elapsedS,
+      generatorLoopP99: loop.percentile(99) / 1e6,
+      generatorLoopMax: loop.max / 1e6,
+      server: {
+        pushP99: quantileBetween(metrics0, metrics1, 'floorsync_push_duration_seconds', 0.99),
+        pullP99: quantileBetween(metrics0, metrics1, 'floorsync_pull_duration_seconds', 0.99),
+        walSyncP99: quantileBetween(
+          metrics0,
+          metrics1,
+          'floorsync_wal_sync_duration_seconds',
+          0.99,
+        ),
+        loopP99: gaugeOf(metrics1, 'floorsync_event_loop_delay_seconds{quantile="0.99"}'),
+        loopMax: gaugeOf(metrics1, 'floorsync_event_loop_delay_max_seconds'),
+        pulls:
+          (Number(/^floorsync_pulls_total (\d+)$/m.exec(metrics1)?.[1]) || 0) -
+          (Number(/^floorsync_pulls_total (\d+)$/m.exec(metrics0)?.[1]) || 0),
+      },
       errors,
     };
   } finally {
@@ -222,6 +286,8 @@ export const benches: Bench[] = [
       if (os.platform() !== 'linux') throw new Error('the load test reads /proc (Linux only)');
       const server = await spawnServer({
         env: { ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, DEMO: '' },
+        // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
+        nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
         command: serverCommand(),
       });
       try {
@@ -246,6 +312,26 @@ export const benches: Bench[] = [
           'load.server_cpu': { value: r.serverCpu, unit: 'share of a core (server process)' },
           'load.server_rss_mb': { value: r.serverRssPeakMb, unit: 'MB (server process, peak)' },
           'load.generator_cpu': { value: r.generatorCpu, unit: 'share of a core (load generator)' },
+          'load.generator_loop_delay_p99_ms': {
+            value: r.generatorLoopP99,
+            unit: `ms (the load generator's event loop; max ${r.generatorLoopMax.toFixed(0)})`,
+          },
+          'load.server_push_p99_ms': {
+            value: r.server.pushP99,
+            unit: 'ms, bucket bound (inside the server: after authentication to the answer)',
+          },
+          'load.server_pull_p99_ms': {
+            value: r.server.pullP99,
+            unit: `ms, bucket bound (inside the server; ${r.server.pulls} pulls)`,
+          },
+          'load.server_wal_sync_p99_ms': {
+            value: r.server.walSyncP99,
+            unit: 'ms, bucket bound (fdatasync of the WAL)',
+          },
+          'load.server_loop_delay_p99_ms': {
+            value: r.server.loopP99,
+            unit: `ms (the server's event loop since it started; max ${r.server.loopMax.toFixed(0)})`,
+          },
         };
         return out;
       } finally {

@@ -67,6 +67,13 @@ export class Api {
     return (buckets.find(([, n]) => n >= total * 0.99)?.[0] ?? Infinity) * 1000;
   }
   readonly devices: Device[] = [];
+  /**
+   * Closes the idle HTTP connections (a handheld off the network); the next request
+   * reconnects. A request in flight is left to finish.
+   */
+  disconnect() {
+    this.client.closeIdle();
+  }
   close() {
     for (const d of this.devices) d.stream?.close();
     this.client.close();

@@ -604,6 +604,7 @@ export function createApp(deps: AppDeps): AppHandle {
 
   /** A pull once its sender is authenticated (the Hono route and the lean path share it). */
   const pullFor = async (session: Session, body: unknown): Promise<unknown> => {
+    const t0 = performance.now();
     const version = (body as { pullVersion?: unknown } | null)?.pullVersion;
     if (typeof version === 'number' && version !== PULL_VERSION)
       return { error: 'VersionNotSupported', versionType: 'pull' };
@@ -627,6 +628,7 @@ export function createApp(deps: AppDeps): AppHandle {
     await storage.durable();
     noteActivity(req.clientGroupID, { userId: session.user.id, pullAt: clock().toISOString() });
     metrics.inc('floorsync_pulls_total');
+    metrics.observeMs('floorsync_pull_duration_seconds', performance.now() - t0);
     return answer;
   };
 

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createApp } from './app.js';
@@ -42,6 +43,7 @@ import { jobMessage, jobView } from './jobs/routes.js';
 import { readConfig } from './config.js';
 import { uuidv7 } from './ids.js';
 import { jsonLogger } from './log.js';
+import { Metrics } from './metrics.js';
 import { openArangoStorage, parseArangoUrl } from './storage/arango/arango-store.js';
 import type { Storage } from './storage/port.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
@@ -50,6 +52,16 @@ async function main(): Promise<void> {
   const config = readConfig(process.env);
   const log = jsonLogger(config.logLevel);
   const onWarning = (message: string) => log.log('warn', 'storage degraded', { message });
+  const metrics = new Metrics();
+  // How late the event loop runs what is due: every request waits at least this long.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  for (const q of [50, 99])
+    metrics.gauge(
+      `floorsync_event_loop_delay_seconds{quantile="${q / 100}"}`,
+      () => loopDelay.percentile(q) / 1e9,
+    );
+  metrics.gauge('floorsync_event_loop_delay_max_seconds', () => loopDelay.max / 1e9);
   let storage: Storage;
   if (config.storage === 'arango') {
     if (config.arangoUrl === undefined)
@@ -57,7 +69,11 @@ async function main(): Promise<void> {
     storage = await openArangoStorage(config.arangoUrl, { onWarning });
   } else {
     mkdirSync(config.dataDir, { recursive: true });
-    storage = openSqliteStorage({ path: path.join(config.dataDir, 'floorsync.db'), onWarning });
+    storage = openSqliteStorage({
+      path: path.join(config.dataDir, 'floorsync.db'),
+      onWarning,
+      onSync: (ms) => metrics.observeMs('floorsync_wal_sync_duration_seconds', ms),
+    });
   }
   const holder = `${os.hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
   // NATS_URL: fan-out across instances and the event stream for consumers elsewhere, fed by
@@ -107,6 +123,7 @@ async function main(): Promise<void> {
     clock,
     newId,
     config: { sessionTtlMs: config.sessionTtlMs, pokeIntervalMs: config.pokeIntervalMs },
+    metrics,
     ...(relay ? { relay } : {}),
     jobs: queue,
     printers: config.printers,

@@ -40,6 +40,28 @@ describe('SseHub', () => {
     expect(streams.map((s) => s.heads)).toEqual(streams.map(() => [6, 8]));
   });
 
+  it('a floor of more than 50 streams is poked in slices even after a quiet interval, the first at once', () => {
+    vi.useFakeTimers();
+    const hub = new SseHub(100);
+    const streams = Array.from({ length: 520 }, recorder);
+    for (const s of streams) hub.add(s.stream, 5);
+    hub.poke(6);
+    const first = streams.filter((s) => s.heads.length === 1);
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThanOrEqual(52); // one of 10 slices
+    vi.advanceTimersByTime(100);
+    expect(streams.map((s) => s.heads)).toEqual(streams.map(() => [6]));
+    // The next round starts with another slice: nobody is always last.
+    vi.advanceTimersByTime(200);
+    hub.poke(7);
+    const second = streams.filter((s) => s.heads.length === 2);
+    expect(second.length).toBeGreaterThan(0);
+    expect(second.length).toBeLessThanOrEqual(52);
+    expect(second.filter((s) => first.includes(s))).toEqual([]);
+    vi.advanceTimersByTime(100);
+    expect(streams.map((s) => s.heads)).toEqual(streams.map(() => [6, 7]));
+  });
+
   it('never sends a stream a head it has, or an older one', () => {
     vi.useFakeTimers();
     const hub = new SseHub(100);

@@ -15,6 +15,13 @@ import type { SSEStreamingApi } from 'hono/streaming';
  */
 /** A send of pokes is spread over this many slices of the interval. */
 const SLICES = 10;
+/**
+ * At most this many streams are poked at once after a quiet interval; a floor with more
+ * devices has its first round spread too. Poking 520 streams at once brought 520 pulls (and
+ * as many new connections) in one turn of the event loop: pushes arriving then waited a
+ * third of a second to be read (measured, `npm run bench -- load`).
+ */
+const BURST = 50;
 
 export class SseHub {
   /** Open streams, each with the newest head it was sent. */
@@ -28,6 +35,8 @@ export class SseHub {
   /** Slices of a send still to go. */
   private readonly pending = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
+  /** Rounds sent: each starts with another slice, so that no device is always poked last. */
+  private rounds = 0;
 
   constructor(private readonly intervalMs = 250) {}
 
@@ -67,16 +76,21 @@ export class SseHub {
    * Pokes every stream. Under load (`spread`, a send held back by the interval) the streams
    * are poked in slices across the interval: every device pulls when poked, and poking 100
    * streams at once brought 100 pulls at once, with pushes queued behind them. The first poke
-   * after a quiet interval goes to all at once.
+   * after a quiet interval goes to all at once — up to `BURST` streams; beyond, it is spread
+   * as well, its first slice at once.
    */
   private send(spread: boolean): void {
     const head = this.latest;
     this.sent = head;
     this.sentAt = performance.now();
     const streams = [...this.streams.keys()];
-    const slices = spread ? Math.min(streams.length, SLICES) : 1;
+    const slices =
+      spread || streams.length > BURST
+        ? Math.min(streams.length, Math.max(SLICES, Math.ceil(streams.length / BURST)))
+        : 1;
+    const first = this.rounds++ % slices;
     for (let j = 0; j < slices; j++) {
-      const part = streams.filter((_, i) => i % slices === j);
+      const part = streams.filter((_, i) => (i + first) % slices === j);
       if (j === 0) this.write(part, head);
       else {
         const t = setTimeout(

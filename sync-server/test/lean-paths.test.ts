@@ -211,3 +211,24 @@ describe('the lean paths answer as the Hono routes do', () => {
     expect(page.body).toMatchObject({ cookie: 3, hasMore: false, lastMutationIDChanges: { p: 3 } });
   });
 });
+
+describe('connections and latency metrics', () => {
+  it('keeps a device’s connection alive between syncs (65 s) and times pulls and pushes in /metrics', async () => {
+    server = await startServer();
+    const base = await server.listen();
+    const token = await server.login('admin', ADMIN_PASSWORD, 'kept');
+    const res = await post(
+      base,
+      '/sync/pull',
+      true,
+      JSON.stringify({ pullVersion: 1, clientGroupID: 'kept', cookie: null, profileID: 'p' }),
+      token,
+    );
+    expect(res.status).toBe(200);
+    await res.text();
+    // Node's default (5 s) closed a handheld's connection between two scans.
+    expect(res.headers.get('keep-alive')).toBe('timeout=65');
+    const text = await (await server.request('/metrics')).text();
+    expect(text).toMatch(/^floorsync_pull_duration_seconds_count 1$/m);
+  });
+});

@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { AppHandle } from '../app.js';
 
+/** How long an idle keep-alive connection stays open (ms). */
+export const KEEP_ALIVE_MS = 65_000;
+
 /**
  * The app on a Node HTTP server. Every route goes through Hono (`@hono/node-server`) except
  * `POST /sync/push` and `POST /sync/pull`, the hot paths of a floor full of scanners, which
@@ -33,6 +36,12 @@ export function serveNode(
     }
     void hono(req, res);
   });
+  // Handhelds keep their connection between syncs (a pull every poke, a push every scan):
+  // Node's 5 s default closed it between two scans, and every device then reconnected — on
+  // a busy floor, hundreds of TCP handshakes a second for nothing. 65 s also outlasts the
+  // 60 s idle timeout of common reverse proxies, so the proxy, not the server, closes first.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
   server.listen(options.port, options.hostname, () => {
     onListening?.(server.address() as AddressInfo);
   });

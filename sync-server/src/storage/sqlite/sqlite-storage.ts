@@ -102,6 +102,8 @@ export interface SqliteOptions {
   readonly onWarning?: (message: string) => void;
   /** Makes the WAL durable (default: `fdatasync` on the thread pool). Tests replace it. */
   readonly syncWal?: (walFd: number) => Promise<void>;
+  /** Told how long each sync of the WAL took (ms), for `/metrics`. */
+  readonly onSync?: (ms: number) => void;
 }
 
 const fdatasync = (fd: number): Promise<void> =>
@@ -186,7 +188,9 @@ export function openSqliteStorage(options: SqliteOptions): Storage {
   const syncWal = options.syncWal ?? fdatasync;
   const sync = async () => {
     try {
+      const t0 = performance.now();
       await syncWal((walFd ??= fs.openSync(`${options.path}-wal`, 'r')));
+      options.onSync?.(performance.now() - t0);
     } catch (error) {
       throw new StorageUnavailableError(
         `the log could not be synced to disk: ${error instanceof Error ? error.message : String(error)}`,
