@@ -188,6 +188,22 @@ async function readNodeJson(
   return parseJson((await readStream(incoming, maxBytes, over)).toString('utf8'));
 }
 
+/**
+ * A small JSON body (64 KB at most: more is a 413, counted while read) where a missing or
+ * malformed body means `fallback` — for routes whose body is optional or checked by a schema
+ * that answers a 400 of its own.
+ */
+export async function readJsonOr(c: Context, fallback: unknown): Promise<unknown> {
+  const detail = `this request may carry at most ${MAX_BODY_BYTES} bytes`;
+  const bytes = await readBytes(c, MAX_BODY_BYTES, detail);
+  try {
+    // Decoded as `Request.json()` does (a byte order mark is dropped).
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+  } catch {
+    return fallback;
+  }
+}
+
 /** A raw body (an uploaded file) of at most `maxBytes`, counted while read. */
 export async function readBytes(c: Context, maxBytes: number, detail: string): Promise<Buffer> {
   const over = () => tooLarge(detail);

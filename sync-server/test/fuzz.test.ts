@@ -1028,8 +1028,14 @@ async function fuzz<T>(
         { numRuns: n, seed, endOnFailure: true },
       );
     } catch (error) {
+      // fast-check keeps the failed check's own error as the cause: show it, not only the case.
+      const messages: string[] = [];
+      for (let e: unknown = error; e !== undefined && messages.length < 5;) {
+        messages.push(e instanceof Error ? e.message : JSON.stringify(e));
+        e = e instanceof Error ? e.cause : undefined;
+      }
       throw new Error(
-        `fuzz ${name}, batch ${batch} (FUZZ_SEED=${BASE_SEED} FUZZ_RUNS=${TOTAL}): ${error instanceof Error ? error.message : String(error)}`,
+        `fuzz ${name}, batch ${batch} (FUZZ_SEED=${BASE_SEED} FUZZ_RUNS=${TOTAL}): ${messages.join('\ncaused by: ')}`,
         { cause: error },
       );
     }
@@ -2302,6 +2308,8 @@ const read = <T>(fn: (tx: ReadTx) => T): Promise<T> => storage.read(fn);
 const isSupervisor = (c: Ctx) => roleAllows(c.auth.role, 'supervisor');
 /** `c.req.json().catch(() => fallback)` */
 const lenient = (b: BodyView, fallback: unknown) => (b.json.ok ? b.json.value : fallback);
+/** A body read by `readJsonOr` (lenient, 64 KB at most): over the limit is a 413, read first. */
+const tooBig = (b: BodyView) => b.declared > 64 * 1024 || b.bytes.length > 64 * 1024;
 const nonEmptyReason = (v: unknown) => {
   const reason = field(v, 'reason');
   return typeof reason === 'string' && reason.trim() !== '';
@@ -2539,6 +2547,7 @@ const ROUTES: readonly RouteSpec[] = [
     json: reasonArb,
     params: { id: () => [...known.bulkJobs, ...known.printJobs, ...known.sessions] },
     predict: async (c) => {
+      if (tooBig(c.body)) return refuse(413);
       if (!nonEmptyReason(lenient(c.body, {}))) return refuse(400);
       const job = await bulkJob(c.param('id'));
       if (!job) return refuse(404);
@@ -2581,6 +2590,7 @@ const ROUTES: readonly RouteSpec[] = [
     json: startArb,
     params: { id: () => [...known.bulkJobs, ...known.printJobs] },
     predict: async (c) => {
+      if (tooBig(c.body)) return refuse(413);
       const job = await bulkJob(c.param('id'));
       if (!job) return refuse(404);
       const applyValidRows = field(lenient(c.body, {}), 'applyValidRows') === true;
@@ -2732,6 +2742,7 @@ const ROUTES: readonly RouteSpec[] = [
     json: reasonArb,
     params: { id: () => [...known.sessions, ...known.bulkJobs] },
     predict: async (c) => {
+      if (tooBig(c.body)) return refuse(413);
       if (!nonEmptyReason(lenient(c.body, {}))) return refuse(400);
       const job = await read((tx) => tx.job(c.param('id')));
       return job?.kind === 'apply-count-session' ? ok([200], true) : refuse(404);
@@ -2751,12 +2762,14 @@ const ROUTES: readonly RouteSpec[] = [
     body: 'json',
     json: pdfArb,
     predict: (c) =>
-      pdfRequest.safeParse(lenient(c.body, undefined)).success
-        ? ok([200, 422], false, (a, where) => {
-            if (a.status === 200)
-              expect(a.bytes.subarray(0, 5).toString('latin1'), where).toBe('%PDF-');
-          })
-        : refuse(400),
+      tooBig(c.body)
+        ? refuse(413)
+        : pdfRequest.safeParse(lenient(c.body, undefined)).success
+          ? ok([200, 422], false, (a, where) => {
+              if (a.status === 200)
+                expect(a.bytes.subarray(0, 5).toString('latin1'), where).toBe('%PDF-');
+            })
+          : refuse(400),
   },
   {
     method: 'POST',
@@ -2765,6 +2778,7 @@ const ROUTES: readonly RouteSpec[] = [
     body: 'json',
     json: printArb,
     predict: (c) => {
+      if (tooBig(c.body)) return refuse(413);
       const r = printRequest.safeParse(lenient(c.body, undefined));
       if (!r.success) return refuse(400);
       if (!PRINTERS.some((p) => p.id === r.data.printerId)) return refuse(404);
@@ -2792,6 +2806,7 @@ const ROUTES: readonly RouteSpec[] = [
     json: resultArb,
     params: { id: () => [...known.printJobs, ...known.bulkJobs] },
     predict: async (c) => {
+      if (tooBig(c.body)) return refuse(413);
       if (!resultRequest.safeParse(lenient(c.body, undefined)).success) return refuse(400);
       const job = await read((tx) => tx.job(c.param('id')));
       return job?.kind === 'print-labels' && job.status === 'queued'

@@ -138,6 +138,17 @@ describe('labels', () => {
       json: { ok: true },
     });
     expect(asOperator.status).toBe(403);
+    // A body over 64 KB is refused while it is read, not buffered whole (as every JSON route).
+    const labels = Array.from({ length: 2000 }, (_, i) => ({ ...ITEM, name: `${ITEM.name} ${i}` }));
+    for (const path of ['/api/labels/pdf', '/api/labels/print']) {
+      const big = await t.server.request(path, {
+        method: 'POST',
+        token: t.op1.token,
+        json: { printerId: 'dock', labels },
+      });
+      expect(big.status, path).toBe(413);
+      expect(big.headers.get('content-type')).toContain('application/problem+json');
+    }
     expect(t.printer.connections).toHaveLength(0);
   });
 

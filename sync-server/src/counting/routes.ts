@@ -21,7 +21,7 @@ import {
 } from '@floorsync/domain';
 import ExcelJS from 'exceljs';
 import type { Env } from '../app.js';
-import { readBytes } from '../app.js';
+import { readBytes, readJsonOr } from '../app.js';
 import { MAX_UPLOAD_BYTES, tableOf } from '../jobs/files.js';
 import { HttpProblem, badRequest, notFound } from '../http/problem.js';
 import type { JobRow, ReadTx, Storage } from '../storage/port.js';
@@ -333,7 +333,7 @@ export function countingRoutes(
   // A worker gave the job up (poison, or out of attempts): the reason, for the board.
   app.post('/api/count-sessions/:id/apply/fail', o.requireRole('supervisor'), async (c) => {
     const id = c.req.param('id');
-    const body = ((await c.req.json().catch(() => ({}))) ?? {}) as { reason?: unknown };
+    const body = ((await readJsonOr(c, {})) ?? {}) as { reason?: unknown };
     if (typeof body.reason !== 'string' || body.reason.trim() === '')
       throw badRequest('reason must be a non-empty string');
     const reason = body.reason.slice(0, 1000);

@@ -2,7 +2,7 @@ import type { JobEnvelope } from '@floorsync/domain';
 import { validateBulkAdjust } from '@floorsync/domain';
 import type { Hono, MiddlewareHandler } from 'hono';
 import type { Env } from '../app.js';
-import { readBytes } from '../app.js';
+import { readBytes, readJsonOr } from '../app.js';
 import { HttpProblem, badRequest, notFound } from '../http/problem.js';
 import type { JobRow, ReadTx, Storage } from '../storage/port.js';
 import { MAX_UPLOAD_BYTES, tableOf } from './files.js';
@@ -113,7 +113,7 @@ export function jobRoutes(
   // A worker gave the job up (poison, or out of attempts): the reason, for the jobs screen.
   app.post('/api/jobs/:id/fail', o.requireRole('supervisor'), async (c) => {
     const id = c.req.param('id');
-    const body = ((await c.req.json().catch(() => ({}))) ?? {}) as { reason?: unknown };
+    const body = ((await readJsonOr(c, {})) ?? {}) as { reason?: unknown };
     if (typeof body.reason !== 'string' || body.reason.trim() === '')
       throw badRequest('reason must be a non-empty string');
     const job = await find(id);
@@ -155,7 +155,7 @@ export function jobRoutes(
 
   app.post('/api/jobs/:id/start', o.requireRole('supervisor'), async (c) => {
     const id = c.req.param('id');
-    const body = ((await c.req.json().catch(() => ({}))) ?? {}) as { applyValidRows?: unknown };
+    const body = ((await readJsonOr(c, {})) ?? {}) as { applyValidRows?: unknown };
     const applyValidRows = body.applyValidRows === true;
     if (!o.jobs)
       throw new HttpProblem(

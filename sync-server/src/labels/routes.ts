@@ -12,6 +12,7 @@ import type { Env } from '../app.js';
 import type { JobSink } from '../jobs/routes.js';
 import { HttpProblem, badRequest, notFound } from '../http/problem.js';
 import type { Storage } from '../storage/port.js';
+import { readJsonOr } from '../app.js';
 
 /**
  * Labels: a PDF for an office printer, at once; or ZPL for a network label printer, as a job a
@@ -110,7 +111,7 @@ export function labelRoutes(
   );
 
   app.post('/api/labels/pdf', o.requireRole('operator'), async (c) => {
-    const req = parsed(pdfRequest, await c.req.json().catch(() => undefined));
+    const req = parsed(pdfRequest, await readJsonOr(c, undefined));
     let pdf: Uint8Array;
     try {
       pdf = await renderPdf(req.labels, {
@@ -128,7 +129,7 @@ export function labelRoutes(
   });
 
   app.post('/api/labels/print', o.requireRole('operator'), async (c) => {
-    const req = parsed(printRequest, await c.req.json().catch(() => undefined));
+    const req = parsed(printRequest, await readJsonOr(c, undefined));
     const printer = o.printers.find((p) => p.id === req.printerId);
     if (!printer) throw notFound(`no printer "${req.printerId}" (see GET /api/labels/printers)`);
     // Drawn here first, so a label that cannot be printed is refused now, not in a worker.
@@ -205,7 +206,7 @@ export function labelRoutes(
 
   // The worker's answer: printed (with the printer's status), or given up with the reason.
   app.post('/api/labels/jobs/:id/result', o.requireRole('supervisor'), async (c) => {
-    const r = parsed(resultRequest, await c.req.json().catch(() => undefined));
+    const r = parsed(resultRequest, await readJsonOr(c, undefined));
     const id = c.req.param('id');
     const found = await o.storage.write((tx) => {
       const job = tx.job(id);
