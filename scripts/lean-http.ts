@@ -16,7 +16,7 @@ export interface LeanResponse {
 const CRLF2 = Buffer.from('\r\n\r\n');
 /**
  * Idle connections older than this are closed, not reused: below the server's keep-alive
- * timeout (`KEEP_ALIVE_MS`, 65 s; Node's default is 5 s, for servers that keep it).
+ * timeout (`KEEP_ALIVE_MS`, 95 s; Node's default is 5 s, for servers that keep it).
  */
 const IDLE_MS = 60_000;
 

@@ -5,7 +5,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { AppHandle } from '../app.js';
 
 /** How long an idle keep-alive connection stays open (ms). */
-export const KEEP_ALIVE_MS = 65_000;
+export const KEEP_ALIVE_MS = 95_000;
 
 /**
  * The app on a Node HTTP server. Every route goes through Hono (`@hono/node-server`) except
@@ -37,9 +37,11 @@ export function serveNode(
     void hono(req, res);
   });
   // Handhelds keep their connection between syncs (a pull every poke, a push every scan):
-  // Node's 5 s default closed it between two scans, and every device then reconnected — on
-  // a busy floor, hundreds of TCP handshakes a second for nothing. 65 s also outlasts the
-  // 60 s idle timeout of common reverse proxies, so the proxy, not the server, closes first.
+  // Node's 5 s default closed it between two scans, and every device then reconnected — on a
+  // busy floor, hundreds of handshakes a second, each waiting its turn to be accepted (Node
+  // accepts one connection per turn of a busy event loop). 95 s also outlasts the idle
+  // timeout of the proxies in front of it (nginx and AWS ALB 60 s, Traefik 90 s), so the
+  // proxy closes an idle upstream connection first, never the server under its feet.
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 1000;
   server.listen(options.port, options.hostname, () => {
