@@ -49,17 +49,23 @@ describe('SseHub', () => {
     const first = streams.filter((s) => s.heads.length === 1);
     expect(first.length).toBeGreaterThan(0);
     expect(first.length).toBeLessThanOrEqual(52); // one of 10 slices
+    // 520 streams: rounds 520 ms apart (1 ms a stream), not the configured 100 ms.
     vi.advanceTimersByTime(100);
+    expect(streams.filter((s) => s.heads.length === 1).length).toBeLessThan(520);
+    vi.advanceTimersByTime(400); // t = 500: every slice sent (the last at 468 ms)
     expect(streams.map((s) => s.heads)).toEqual(streams.map(() => [6]));
-    // The next round starts with another slice: nobody is always last.
-    vi.advanceTimersByTime(200);
-    hub.poke(7);
-    const second = streams.filter((s) => s.heads.length === 2);
-    expect(second.length).toBeGreaterThan(0);
-    expect(second.length).toBeLessThanOrEqual(52);
-    expect(second.filter((s) => first.includes(s))).toEqual([]);
-    vi.advanceTimersByTime(100);
+    hub.poke(7); // within the 520 ms after the first round: held back
+    expect(streams.filter((s) => s.heads.length === 2)).toEqual([]);
+    vi.advanceTimersByTime(1100);
     expect(streams.map((s) => s.heads)).toEqual(streams.map(() => [6, 7]));
+    // After a quiet interval, the next round starts with another slice: nobody is always last.
+    hub.poke(8);
+    const third = streams.filter((s) => s.heads.length === 3);
+    expect(third.length).toBeGreaterThan(0);
+    expect(third.length).toBeLessThanOrEqual(52);
+    expect(third.filter((s) => first.includes(s))).toEqual([]);
+    vi.advanceTimersByTime(520);
+    expect(streams.map((s) => s.heads)).toEqual(streams.map(() => [6, 7, 8]));
   });
 
   it('never sends a stream a head it has, or an older one', () => {

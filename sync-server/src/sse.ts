@@ -22,6 +22,12 @@ const SLICES = 10;
  * third of a second to be read (measured, `npm run bench -- load`).
  */
 const BURST = 50;
+/**
+ * Every poked device pulls, so a round costs a pull per stream: rounds are at least this
+ * many ms apart per open stream (500 devices: 500 ms), which holds an instance near 1,000
+ * pulls a second however large the floor. Below 250 streams the configured interval rules.
+ */
+const MS_PER_STREAM = 1;
 
 export class SseHub {
   /** Open streams, each with the newest head it was sent. */
@@ -39,6 +45,11 @@ export class SseHub {
   private rounds = 0;
 
   constructor(private readonly intervalMs = 250) {}
+
+  /** The interval between rounds now: the configured one, longer on a large floor. */
+  private get interval(): number {
+    return Math.max(this.intervalMs, this.streams.size * MS_PER_STREAM);
+  }
 
   get size(): number {
     return this.streams.size;
@@ -61,7 +72,7 @@ export class SseHub {
     if (this.closed) return; // a poke published just before shutdown
     if (head > this.latest) this.latest = head;
     if (this.latest <= this.sent || this.timer !== null) return;
-    const wait = this.sentAt + this.intervalMs - performance.now();
+    const wait = this.sentAt + this.interval - performance.now();
     if (wait <= 0) this.send(false);
     else {
       this.timer = setTimeout(() => {
@@ -84,6 +95,7 @@ export class SseHub {
     this.sent = head;
     this.sentAt = performance.now();
     const streams = [...this.streams.keys()];
+    const interval = this.interval;
     const slices =
       spread || streams.length > BURST
         ? Math.min(streams.length, Math.max(SLICES, Math.ceil(streams.length / BURST)))
@@ -98,7 +110,7 @@ export class SseHub {
             this.pending.delete(t);
             this.write(part, this.latest);
           },
-          (j * this.intervalMs) / slices,
+          (j * interval) / slices,
         );
         t.unref();
         this.pending.add(t);
