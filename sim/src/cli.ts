@@ -22,6 +22,8 @@ interface Args {
   maxTabs: number | undefined;
   refreshBeforeSync: boolean;
   minutes: number | null;
+  process: boolean;
+  restartWeight: number | undefined;
 }
 
 function parse(argv: readonly string[]): Args {
@@ -38,6 +40,8 @@ function parse(argv: readonly string[]): Args {
     maxTabs: undefined,
     refreshBeforeSync: false,
     minutes: null,
+    process: false,
+    restartWeight: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -80,6 +84,12 @@ function parse(argv: readonly string[]): Args {
       case '--hostile-proxy':
         a.hostileProxy = true;
         break;
+      case '--process':
+        a.process = true;
+        break;
+      case '--restart-weight':
+        a.restartWeight = value();
+        break;
       case '--no-shrink':
         a.shrink = 0;
         break;
@@ -109,6 +119,14 @@ async function shrink(r: SimResult, extra: Partial<SimOptions>): Promise<number>
 
 async function main(): Promise<number> {
   const a = parse(process.argv.slice(2));
+  // Process mode: interrupted, the soak exits through 'exit', where the server processes it
+  // started are killed (a signal's default action would leave them running).
+  if (a.process)
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const)
+      process.once(signal, () => process.exit(code));
   const seeds = a.seed !== null ? [a.seed] : Array.from({ length: a.seeds }, (_, i) => a.start + i);
   const deadline = a.minutes !== null ? performance.now() + a.minutes * 60_000 : Infinity;
   const extra: Partial<SimOptions> = {
@@ -116,12 +134,15 @@ async function main(): Promise<number> {
     ...(a.hostileProxy ? { hostileProxy: true } : {}),
     ...(a.maxTabs !== undefined ? { maxTabs: a.maxTabs } : {}),
     ...(a.refreshBeforeSync ? { refreshBeforeSync: true } : {}),
+    ...(a.process ? { process: true } : {}),
+    ...(a.restartWeight !== undefined ? { restartWeight: a.restartWeight } : {}),
   };
   const flags =
     (a.faults !== undefined ? ` --faults ${a.faults}` : '') +
     (a.hostileProxy ? ' --hostile-proxy' : '') +
     (a.maxTabs !== undefined ? ` --tabs ${a.maxTabs}` : '') +
-    (a.refreshBeforeSync ? ' --refresh-before-sync' : '');
+    (a.refreshBeforeSync ? ' --refresh-before-sync' : '') +
+    (a.restartWeight !== undefined ? ` --restart-weight ${a.restartWeight}` : '');
   const t0 = performance.now();
   let ran = 0;
   let violations = 0;
@@ -142,7 +163,7 @@ async function main(): Promise<number> {
     if (r.violations.length === 0) {
       if (seeds.length === 1 || ran % 25 === 0)
         console.log(
-          `seed ${seed}: ok in ${(ms / 1000).toFixed(1)} s — ${s.mutations} mutations (${s.rejected} rejected), ${s.events} events, ${s.conflicts} conflicts, ${s.serverRestarts} server restarts, faults ×${s.intensity} ${JSON.stringify(s.faults)}, trace ${r.traceHash.slice(0, 16)}` +
+          `seed ${seed}: ok in ${(ms / 1000).toFixed(1)} s — ${s.mutations} mutations (${s.rejected} rejected), ${s.events} events, ${s.conflicts} conflicts, ${s.serverRestarts} server restarts${r.process ? ` (${s.processKills} SIGKILL, ${s.processTerms} SIGTERM)` : ''}, faults ×${s.intensity} ${JSON.stringify(s.faults)}, trace ${r.traceHash.slice(0, 16)}` +
             (seeds.length > 1
               ? ` [${ran} seeds, ${(ran / ((performance.now() - t0) / 1000)).toFixed(2)}/s]`
               : ''),
@@ -157,7 +178,11 @@ async function main(): Promise<number> {
       for (const line of r.traceTail.slice(-30)) console.log(`    ${line}`);
     }
     const steps = failed++ < a.shrink ? await shrink(r, extra) : r.steps;
-    console.log(`  reproduce: ${reproduction({ seed, devices: a.devices, steps })}${flags}`);
+    console.log(
+      `  reproduce: ${reproduction({ seed, devices: a.devices, steps, process: a.process })}${flags}`,
+    );
+    if (a.process)
+      console.log('  (process mode is not deterministic: the same seed may not fail the same way)');
     if (steps !== r.steps)
       console.log(`  (fails with ${steps} steps as with ${r.steps}; --trace prints every step)`);
   }
@@ -172,7 +197,13 @@ async function main(): Promise<number> {
 
 const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minutes M]]
        [--devices D] [--steps K] [--faults X] [--tabs T] [--refresh-before-sync]
-       [--hostile-proxy] [--trace] [--shrink N | --no-shrink]`;
+       [--hostile-proxy] [--trace] [--shrink N | --no-shrink]
+       [--process [--restart-weight W]]
+  --process            the server is a real child process (node sync-server/dist/main.js)
+                       over HTTP; restarts are SIGKILL or SIGTERM and a new process on the
+                       same data directory. Not deterministic: the seed decides the workload
+                       and the fault schedule, not the run.
+  --restart-weight W   the scheduler's weight of a server restart (default 0.8)`;
 
 main().then(
   (code) => process.exit(code),

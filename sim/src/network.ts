@@ -1,5 +1,5 @@
 import type { Prng } from './prng.js';
-import type { SimServer } from './server.js';
+import type { ServerBase } from './server.js';
 
 /**
  * The network between the devices and the server, with faults. Every request goes through
@@ -27,6 +27,11 @@ export interface FaultRates {
   readonly crashAfterCommit: number;
   /** While this request is in flight, something else happens first (another device syncs, a scan). */
   readonly interleave: number;
+  /**
+   * Process mode only: the server process is SIGKILLed while a push is in flight, a few ms
+   * after it was sent — before, during or after its commit; the answer may never come.
+   */
+  readonly killInFlight: number;
 }
 
 export const NO_FAULTS: FaultRates = {
@@ -38,6 +43,7 @@ export const NO_FAULTS: FaultRates = {
   staleReplay: 0,
   crashAfterCommit: 0,
   interleave: 0,
+  killInFlight: 0,
 };
 
 export const BASE_FAULTS: FaultRates = {
@@ -49,6 +55,7 @@ export const BASE_FAULTS: FaultRates = {
   staleReplay: 0.03,
   crashAfterCommit: 0.006,
   interleave: 0.04,
+  killInFlight: 0.006,
 };
 
 export const scaleFaults = (r: FaultRates, k: number): FaultRates =>
@@ -76,7 +83,17 @@ export class Wire {
   readonly sent = new Map<string, PushedMutation>();
   /** Problems seen on the wire (an id carrying two different scans). */
   readonly problems: string[] = [];
+  /**
+   * `clientID/id` of mutations whose push was in flight when the server process was killed
+   * and got no answer (process mode): whether that push committed is known only from the log.
+   */
+  readonly unobserved = new Set<string>();
   requests = 0;
+
+  noteUnobserved(body: unknown): void {
+    const mutations = (body as { mutations?: PushedMutation[] } | null)?.mutations ?? [];
+    for (const m of mutations) this.unobserved.add(`${m.clientID}/${m.id}`);
+  }
 
   notePushRequest(body: unknown): void {
     const mutations = (body as { mutations?: PushedMutation[] } | null)?.mutations ?? [];
@@ -142,7 +159,7 @@ export class Network {
   readonly counts: Record<string, number> = {};
 
   constructor(
-    private readonly server: SimServer,
+    private readonly server: ServerBase,
     private readonly prng: Prng,
     rates: FaultRates,
     private readonly hooks: NetworkHooks,
@@ -236,6 +253,27 @@ export class Network {
         await this.send(path, req);
         await this.server.stop();
         this.hooks.trace(`  server crashed after committing a push of ${device}`);
+        throw new TypeError('fetch failed (socket hang up)');
+      }
+      // Only in process mode (the PRNG is not drawn otherwise: in-process seeds stay as they were).
+      if (
+        path === '/sync/push' &&
+        this.server.mode === 'process' &&
+        this.server.running &&
+        p.chance(r.killInFlight)
+      ) {
+        this.count('killInFlight', device, path);
+        const afterMs = p.int(0, 8);
+        const answered = this.send(path, req).then(
+          () => true,
+          () => false,
+        );
+        await new Promise((resolve) => setTimeout(resolve, afterMs));
+        await this.server.stop('kill');
+        if (!(await answered)) this.wire.noteUnobserved(JSON.parse(req.body as string));
+        this.hooks.trace(
+          `  server killed ${afterMs} ms into a push of ${device} (${(await answered) ? 'it had answered' : 'no answer'})`,
+        );
         throw new TypeError('fetch failed (socket hang up)');
       }
       let res: Response;

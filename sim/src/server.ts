@@ -45,14 +45,68 @@ export interface LoginAnswer {
   readonly user: { readonly id: string; readonly role: Role };
 }
 
-export class SimServer {
+/** How a server process ends: `kill` (SIGKILL, a crash), `term` (SIGTERM, a graceful stop). */
+export type StopKind = 'kill' | 'term';
+
+/**
+ * What the simulation needs of a server, in either mode: in this process (`SimServer`), or a
+ * real child process reached over HTTP (`ProcessServer`, `process-server.ts`).
+ */
+export abstract class ServerBase {
+  /** Restarts so far (a new process on the same file). */
+  restarts = 0;
+  abstract readonly mode: 'in-process' | 'process';
+  abstract readonly dir: string;
+  abstract readonly file: string;
+  abstract readonly running: boolean;
+  /** The storage the checks read (throws when the server is down). */
+  abstract readonly storage: Storage;
+  abstract start(): Promise<void>;
+  /** Ends the server process (`kind` matters only for a real process: SIGKILL or SIGTERM). */
+  abstract stop(kind?: StopKind): Promise<void>;
+  abstract dispose(): Promise<void>;
+  /** Delivers a request to the running process (a path, or a URL under SIM_BASE). */
+  abstract deliver(url: string, init?: RequestInit): Promise<Response>;
+
+  async restart(kind?: StopKind): Promise<void> {
+    await this.stop(kind);
+    await this.start();
+    this.restarts++;
+  }
+
+  async api(p: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+    const { token, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    if (rest.body !== undefined) headers.set('content-type', 'application/json');
+    return this.deliver(p, { ...rest, headers });
+  }
+
+  async json<T>(p: string, token: string, init: RequestInit = {}): Promise<T> {
+    const res = await this.api(p, { ...init, token });
+    if (res.status < 200 || res.status > 299)
+      throw new Error(`${init.method ?? 'GET'} ${p}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  async login(username: string, password: string, clientGroupID?: string): Promise<LoginAnswer> {
+    const res = await this.api('/api/auth/login', {
+      method: 'POST',
+      body: JSON.stringify({ username, password, ...(clientGroupID ? { clientGroupID } : {}) }),
+    });
+    if (res.status !== 200) throw new Error(`login ${username}: ${res.status}`);
+    return (await res.json()) as LoginAnswer;
+  }
+}
+
+export class SimServer extends ServerBase {
+  readonly mode = 'in-process';
   private proc: { storage: Storage; handle: AppHandle } | null = null;
   readonly dir: string;
   readonly file: string;
-  /** Restarts so far (a new process on the same file). */
-  restarts = 0;
 
   private constructor(private readonly o: ServerOptions) {
+    super();
     this.dir = mkdtempSync(path.join(o.dir ?? tmpdir(), 'floorsync-sim-'));
     this.file = path.join(this.dir, 'floorsync.db');
   }
@@ -107,7 +161,7 @@ export class SimServer {
     this.proc = { storage, handle };
   }
 
-  async stop(): Promise<void> {
+  async stop(_kind?: StopKind): Promise<void> {
     const p = this.proc;
     this.proc = null;
     if (p) {
@@ -116,43 +170,13 @@ export class SimServer {
     }
   }
 
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
-    this.restarts++;
-  }
-
   async dispose(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Delivers a request to the running process (a path, or a URL under SIM_BASE). */
   async deliver(url: string, init?: RequestInit): Promise<Response> {
     if (!this.proc) throw new TypeError('fetch failed (connect ECONNREFUSED)');
     return this.proc.handle.app.request(url.replace(SIM_BASE, ''), init);
-  }
-
-  async api(p: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (init.token) headers.set('authorization', `Bearer ${init.token}`);
-    if (init.body !== undefined) headers.set('content-type', 'application/json');
-    return this.deliver(p, { ...init, headers });
-  }
-
-  async json<T>(p: string, token: string, init: RequestInit = {}): Promise<T> {
-    const res = await this.api(p, { ...init, token });
-    if (res.status < 200 || res.status > 299)
-      throw new Error(`${init.method ?? 'GET'} ${p}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  }
-
-  async login(username: string, password: string, clientGroupID?: string): Promise<LoginAnswer> {
-    const res = await this.api('/api/auth/login', {
-      method: 'POST',
-      body: JSON.stringify({ username, password, ...(clientGroupID ? { clientGroupID } : {}) }),
-    });
-    if (res.status !== 200) throw new Error(`login ${username}: ${res.status}`);
-    return (await res.json()) as LoginAnswer;
   }
 }

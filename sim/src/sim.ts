@@ -23,7 +23,9 @@ import {
 import type { Inventory } from './invariants.js';
 import { BASE_FAULTS, NO_FAULTS, Network, scaleFaults } from './network.js';
 import { Prng, idGenerator } from './prng.js';
+import { ProcessServer } from './process-server.js';
 import { ADMIN_PASSWORD, SimServer } from './server.js';
+import type { ServerBase, StopKind } from './server.js';
 import type { Command, FloorContext } from './workload.js';
 import { operatorWork, supervisorWork } from './workload.js';
 
@@ -56,6 +58,15 @@ export interface SimOptions {
   readonly refreshBeforeSync?: boolean;
   /** Receives every trace line as it is written. */
   readonly onTrace?: (line: string) => void;
+  /**
+   * Process mode: the server is a real child process (`node sync-server/dist/main.js`) reached
+   * over HTTP, killed (SIGKILL) or stopped (SIGTERM) and spawned again on the same data
+   * directory. Not deterministic (real clock, ids and scheduling): the seed decides the
+   * workload and the fault schedule only. See README.md.
+   */
+  readonly process?: boolean;
+  /** The scheduler's weight of a server restart (default 0.8). */
+  readonly restartWeight?: number;
 }
 
 export interface SimStats {
@@ -64,6 +75,9 @@ export interface SimStats {
   readonly events: number;
   readonly conflicts: number;
   readonly serverRestarts: number;
+  /** Process mode: the server process was SIGKILLed (a crash) / SIGTERMed (a graceful stop). */
+  readonly processKills: number;
+  readonly processTerms: number;
   readonly syncs: number;
   readonly invalidCommands: number;
   /** Events in the final log, by type. */
@@ -76,6 +90,8 @@ export interface SimResult {
   readonly seed: number;
   readonly devices: number;
   readonly steps: number;
+  /** Ran in process mode (not deterministic: the trace hash differs from run to run). */
+  readonly process: boolean;
   readonly violations: readonly string[];
   /** sha256 of the whole trace (every step and its outcome, and the final log). */
   readonly traceHash: string;
@@ -85,8 +101,13 @@ export interface SimResult {
 }
 
 /** The command that runs one seed again. */
-export const reproduction = (r: { seed: number; devices: number; steps: number }) =>
-  `npm run soak -- --seed ${r.seed} --devices ${r.devices} --steps ${r.steps}`;
+export const reproduction = (r: {
+  seed: number;
+  devices: number;
+  steps: number;
+  process?: boolean;
+}) =>
+  `npm run soak -- --seed ${r.seed} --devices ${r.devices} --steps ${r.steps}${r.process ? ' --process' : ''}`;
 
 const OPERATORS = ['op1', 'op2', 'op3', 'op4'] as const;
 const SUPERVISOR = 'sup1';
@@ -125,10 +146,14 @@ class Simulation {
   private readonly work: Prng;
   private readonly netPrng: Prng;
   private readonly clock = { ms: START };
-  private readonly now = () => new Date(this.clock.ms);
+  /** The devices' clock: virtual, or in process mode the real one (the server's is real). */
+  private readonly timeMs = () => (this.o.process ? Date.now() : this.clock.ms);
+  private readonly now = () => new Date(this.timeMs());
   private readonly serverIds: () => string;
   private readonly deviceIds: () => string;
-  private server!: SimServer;
+  private server!: ServerBase;
+  /** Process mode: the head last read from `/health` (a change is a poke). */
+  private polledHead = 0;
   private network!: Network;
   private devices: SimDevice[] = [];
   private readonly intensity: number;
@@ -162,8 +187,8 @@ class Simulation {
     this.prng = new Prng(o.seed);
     this.work = this.prng.fork();
     this.netPrng = this.prng.fork();
-    this.serverIds = idGenerator(this.prng.fork(), () => this.clock.ms);
-    this.deviceIds = idGenerator(this.prng.fork(), () => this.clock.ms);
+    this.serverIds = idGenerator(this.prng.fork(), this.timeMs);
+    this.deviceIds = idGenerator(this.prng.fork(), this.timeMs);
     this.intensity = o.faults ?? this.prng.pick([0.25, 0.5, 1, 1, 1.5, 2.5]);
     this.maxTabs = o.maxTabs ?? 3;
   }
@@ -190,6 +215,7 @@ class Simulation {
       seed: this.o.seed,
       devices: this.o.devices,
       steps: this.o.steps,
+      process: this.o.process ?? false,
       violations: this.violations,
       traceHash: this.hash.copy().digest('hex'),
       traceTail: [...this.tail],
@@ -199,6 +225,8 @@ class Simulation {
         events: this.finalEvents,
         conflicts: this.finalConflicts,
         serverRestarts: this.server?.restarts ?? 0,
+        processKills: this.server instanceof ProcessServer ? this.server.kills : 0,
+        processTerms: this.server instanceof ProcessServer ? this.server.terms : 0,
         syncs: this.syncs,
         invalidCommands: this.invalid,
         eventTypes: this.eventTypes,
@@ -219,12 +247,16 @@ class Simulation {
     // A fresh IndexedDB for this run: databases of earlier runs are neither seen nor kept.
     Dexie.dependencies.indexedDB = new IDBFactory();
     Dexie.dependencies.IDBKeyRange = IDBKeyRange;
-    this.server = await SimServer.create({
-      clock: this.now,
-      newId: this.serverIds,
-      ...(this.o.tmpDir ? { dir: this.o.tmpDir } : {}),
-      onPoke: (head) => this.pokes.push(head),
-    });
+    this.server = this.o.process
+      ? await ProcessServer.create(this.o.tmpDir ? { dir: this.o.tmpDir } : {})
+      : await SimServer.create({
+          clock: this.now,
+          newId: this.serverIds,
+          ...(this.o.tmpDir ? { dir: this.o.tmpDir } : {}),
+          onPoke: (head) => this.pokes.push(head),
+        });
+    if (this.server instanceof ProcessServer)
+      this.trace(`process mode: the server is pid ${this.server.pid} at ${this.server.baseUrl}`);
     this.network = new Network(
       this.server,
       this.netPrng,
@@ -555,7 +587,7 @@ class Simulation {
       openTab: fewTabs.length > 0 ? 2 : 0,
       closeTab: withTabs.length > 0 ? 1.5 : 0,
       restartApp: 1,
-      serverRestart: this.server.running ? 0.8 : 0,
+      serverRestart: this.server.running ? (this.o.restartWeight ?? 0.8) : 0,
       serverStart: this.server.running ? 0 : 10,
       held: this.network.held.length > 0 ? 3 : 0,
     });
@@ -614,6 +646,20 @@ class Simulation {
         break;
       }
       case 'clockJump':
+        if (this.server.mode === 'process') {
+          // A real process has no virtual clock to move: every session ends through the API
+          // instead (a sign-out per device, as 'expire' does for one) — the devices see the
+          // same 401; the server's expiry check itself is not what runs.
+          if (!this.server.running) {
+            this.trace('every session would end, but the server is down');
+            break;
+          }
+          for (const x of this.devices)
+            if (x.session.token)
+              await this.server.api('/api/auth/logout', { method: 'POST', token: x.session.token });
+          this.trace('every session ends (process mode: signed out instead of 13 hours passing)');
+          break;
+        }
         this.clock.ms += 13 * 3600_000;
         this.trace('13 hours pass: every session expires');
         break;
@@ -640,15 +686,21 @@ class Simulation {
         );
         break;
       }
-      case 'serverRestart':
+      case 'serverRestart': {
+        // Process mode: a crash (SIGKILL) or a graceful stop (SIGTERM). Drawn only in that
+        // mode, so that in-process seeds stay as they were.
+        const kind: StopKind | undefined =
+          this.server.mode === 'process' ? (p.chance(0.6) ? 'kill' : 'term') : undefined;
+        const how = kind === 'kill' ? ' (SIGKILL)' : kind === 'term' ? ' (SIGTERM)' : '';
         if (p.chance(0.5)) {
-          await this.server.restart();
-          this.trace('the server restarts');
+          await this.server.restart(kind);
+          this.trace(`the server restarts${how}`);
         } else {
-          await this.server.stop();
-          this.trace('the server goes down');
+          await this.server.stop(kind);
+          this.trace(`the server goes down${how}`);
         }
         break;
+      }
       case 'serverStart':
         await this.server.start();
         this.server.restarts++;
@@ -662,6 +714,7 @@ class Simulation {
     }
     await this.settle();
     await this.observe();
+    await this.pollPokes();
     if (this.violations.length >= MAX_VIOLATIONS) this.stopped = true;
   }
 
@@ -693,8 +746,27 @@ class Simulation {
     }
   }
 
+  /**
+   * Process mode: pokes are read from the server, not from its bus — `GET /health` after each
+   * step (outside the faulty network); a head that moved is a poke, delivered at the next step
+   * as the bus's pokes are (most lost). The SSE stream itself is not opened.
+   */
+  private async pollPokes(): Promise<void> {
+    if (this.server.mode !== 'process' || !this.server.running) return;
+    try {
+      const res = await this.server.deliver('/health');
+      const { head } = (await res.json()) as { head: number };
+      if (head > this.polledHead) this.pokes.push(head);
+      this.polledHead = head;
+    } catch {
+      // The server went down meanwhile: no poke.
+    }
+  }
+
   /** Monotonicity on the server: its head, and every device's lastMutationID. */
   private async observe(): Promise<void> {
+    if (this.server instanceof ProcessServer)
+      for (const problem of this.server.problems.splice(0)) this.violation(problem);
     if (this.server.running) {
       const seen = await this.server.storage.read((tx) => ({
         head: tx.head(),
@@ -819,6 +891,8 @@ class Simulation {
       snapshot.map((e) => [e.key, e.value] as const),
     );
     await this.checkConflicts(events, api, conflicts, admin.token);
+    if (this.server instanceof ProcessServer)
+      for (const problem of this.server.problems.splice(0)) this.violation(problem);
   }
 
   /**
@@ -846,6 +920,16 @@ class Simulation {
       const what = `${key} (${t.name} by ${t.device} at step ${t.step})`;
       if (logged.length === 0) {
         this.violation(`${what} is not in the server's log`);
+        continue;
+      }
+      if (outcomes.length === 0 && this.network.wire.unobserved.has(key)) {
+        // Process mode: its push was in flight when the server was killed, and it committed
+        // (it is in the log) — later copies were answered 'duplicate'. Only the log tells.
+        const rejections = logged.filter((e) => e.type === 'MutationRejected').length;
+        if (rejections > 0 && (rejections !== 1 || logged.length !== 1))
+          this.violation(`${what}: the log has ${logged.map((e) => e.type).join(', ')}`);
+        if (rejections === 1) this.rejected++;
+        this.trace(`${what}: committed by a push whose answer a kill lost`);
         continue;
       }
       if (outcomes.length !== 1) {
