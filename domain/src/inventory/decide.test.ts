@@ -340,7 +340,7 @@ describe('scenario 16: reversals', () => {
     };
     const found = {
       type: 'StockAdjusted' as const,
-      data: { itemId: S, positionId: P, delta: 1, reason: 'found', serial: sn },
+      data: { itemId: S, positionId: P, delta: 1, reason: 'found' as const, serial: sn },
     };
     const base = [...warehouse(), received(S, P, 1, { serial: sn }), shipped] as const;
     // Without the serial back in stock, the shipment reverses as before.
