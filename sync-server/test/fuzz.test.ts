@@ -3194,7 +3194,11 @@ afterAll(async () => {
     );
   await handle?.close();
   await loginHandle?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => {
+    if (!server) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections(); // kept alive for 95 s otherwise
+  });
   db?.close();
   await storage?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -142,7 +142,12 @@ export async function startServer(
     },
     async close() {
       await handle.close();
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        server.close(() => resolve());
+        // Connections are kept alive for 95 s: a test does not wait for them to time out.
+        server.closeAllConnections();
+      });
       await storage.close();
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
