@@ -41,7 +41,7 @@ import {
 } from '@floorsync/domain';
 import { labelSizeSchema } from '@floorsync/workers';
 import type { AppHandle } from '../src/app.js';
-import { createApp } from '../src/app.js';
+import { createApp, wellFormed as wellFormedJson } from '../src/app.js';
 import { LoginThrottle } from '../src/auth/throttle.js';
 import { hashToken, newToken } from '../src/auth/tokens.js';
 import { bootstrap } from '../src/bootstrap.js';
@@ -772,7 +772,9 @@ function viewOf(
   const text = stripBom ? new TextDecoder().decode(b) : Buffer.from(b).toString('utf8');
   let json: BodyView['json'];
   try {
-    json = { ok: true, value: JSON.parse(text) as unknown };
+    // The server makes strings well-formed (a lone surrogate escape becomes U+FFFD).
+    const value = JSON.parse(text) as unknown;
+    json = { ok: true, value: /\\u[dD][89a-fA-F]/.test(text) ? wellFormedJson(value) : value };
   } catch {
     json = { ok: false };
   }
