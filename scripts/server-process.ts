@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -72,7 +72,10 @@ export async function spawnServer(
         reject(new Error(`server exited (${code}): ${log}`));
       });
     });
-    child.stdout?.resume(); // keep draining its log lines
+    // Keep draining its log lines; BENCH_SERVER_OUT=<file> keeps them (with --trace-gc, say).
+    const keep = process.env.BENCH_SERVER_OUT;
+    if (keep) child.stdout?.on('data', (b: Buffer) => appendFileSync(keep, b));
+    child.stdout?.resume();
     return { base, dir, child, stop };
   } catch (e) {
     await stop();

@@ -23,6 +23,13 @@ const SLICES = 10;
  */
 const BURST = 50;
 /**
+ * A spread send pokes at most this many streams a slice. Each poked device pulls at once, so a
+ * slice is a burst of pulls the event loop serves back to back: a push arriving then waits
+ * for all of them. Slices of 47 (520 streams in 11) held pushes up to 25 ms; slices of 10
+ * keep that near 5 ms (measured, `npm run bench -- load`).
+ */
+const SLICE_MAX = 10;
+/**
  * Every poked device pulls, so a round costs a pull per stream: rounds are at least this
  * many ms apart per open stream (500 devices: 500 ms), which holds an instance near 1,000
  * pulls a second however large the floor. Below 250 streams the configured interval rules.
@@ -98,7 +105,7 @@ export class SseHub {
     const interval = this.interval;
     const slices =
       spread || streams.length > BURST
-        ? Math.min(streams.length, Math.max(SLICES, Math.ceil(streams.length / BURST)))
+        ? Math.min(streams.length, Math.max(SLICES, Math.ceil(streams.length / SLICE_MAX)))
         : 1;
     const first = this.rounds++ % slices;
     for (let j = 0; j < slices; j++) {

@@ -97,8 +97,15 @@ const WEIGHTS = {
   lean: 0.08,
   stream: 0.05,
 } as const;
-/** Time for a test: generous, scaled with its share of the budget (10 ms a case, several times the need). */
-const timeoutOf = (weight: number) => 60_000 + runsOf(weight) * 10;
+/** Time a case may take on average: several times the need on a quiet machine (`FUZZ_MS_PER_CASE`). */
+const MS_PER_CASE = Number(process.env['FUZZ_MS_PER_CASE'] ?? 10);
+/** Time for a test: generous, scaled with its share of the budget. */
+const timeoutOf = (weight: number) => 60_000 + runsOf(weight) * MS_PER_CASE;
+/**
+ * A test stops itself this long before its timeout: vitest cannot stop a test that timed out,
+ * and one still sending requests would be seen writing by the next test.
+ */
+const STOP_MARGIN_MS = 15_000;
 
 const seedOf = (name: string, batch: number) => {
   let h = BASE_SEED;
@@ -1017,7 +1024,15 @@ async function fuzz<T>(
   const size = batchOf(total);
   const s = (stats[name] = { cases: 0, batches: 0, clean: 0, ms: 0 });
   const t0 = performance.now();
+  const deadline = t0 + timeoutOf(WEIGHTS[name]) - STOP_MARGIN_MS;
+  const overTime = () =>
+    new Error(
+      `fuzz ${name} stopped over its time budget after ${s.cases} of ${total} cases ` +
+        `(${MS_PER_CASE} ms a case; an overloaded machine? raise FUZZ_MS_PER_CASE) ` +
+        `(FUZZ_SEED=${BASE_SEED} FUZZ_RUNS=${TOTAL})`,
+    );
   for (let batch = 0; s.cases < total; batch++) {
+    if (performance.now() >= deadline) throw overTime();
     const n = Math.min(size, total - s.cases);
     const before = await db.digest();
     let wrote = false;
@@ -1027,9 +1042,20 @@ async function fuzz<T>(
         fc.asyncProperty(arb, async (t) => {
           if (await check(t)) wrote = true;
         }),
-        { numRuns: n, seed, endOnFailure: true },
+        {
+          numRuns: n,
+          seed,
+          endOnFailure: true,
+          // Stops between cases at the deadline, as a failure: never left running.
+          plugins: [
+            fc.interruptAfterTimeLimit(Math.max(1, deadline - performance.now()), {
+              failOnInterrupt: true,
+            }),
+          ],
+        },
       );
     } catch (error) {
+      if (performance.now() >= deadline) throw overTime();
       // fast-check keeps the failed check's own error as the cause: show it, not only the case.
       const messages: string[] = [];
       for (let e: unknown = error; e !== undefined && messages.length < 5;) {
