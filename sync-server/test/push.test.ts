@@ -248,6 +248,62 @@ describe('device time (scenario 11)', () => {
   });
 });
 
+describe('a serial scanned into two places', () => {
+  it('cannot be accepted or dismissed while it is still in both: the admin compensates, then the conflict is resolved', async () => {
+    const { op1, op2, admin } = await setup();
+    await op1.pushOk([
+      op1.mutation('receiveStock', { itemId: 'S', positionId: 'P', quantity: 1, serial: 'SN-9' }),
+    ]);
+    // op2 was offline and scanned the same serial in at Q: recorded, with a conflict.
+    const second = await op2.pushOk([
+      op2.mutation('receiveStock', { itemId: 'S', positionId: 'Q', quantity: 1, serial: 'SN-9' }),
+    ]);
+    expect(second.results[0]).toMatchObject({ status: 'applied', conflicts: [expect.any(String)] });
+    const conflictId = second.results[0]?.conflicts?.[0] as string;
+
+    const adminDevice = new Device(server, admin);
+    const refused = await adminDevice.pushOk([
+      adminDevice.mutation('resolveConflict', { conflictId, action: 'accept', note: 'fine' }),
+      adminDevice.mutation('resolveConflict', { conflictId, action: 'dismiss', note: 'fine' }),
+    ]);
+    expect(refused.results.map((r) => [r.status, r.error?.code])).toEqual([
+      ['rejected', 'SERIAL_ELSEWHERE'],
+      ['rejected', 'SERIAL_ELSEWHERE'],
+    ]);
+    expect(refused.results[0]?.error?.message).toMatch(/still in stock at P, Q/);
+    const still = (await (
+      await server.request(`/api/conflicts/${conflictId}`, { token: admin })
+    ).json()) as { status: string };
+    expect(still.status).toBe('open');
+
+    // It is at Q: taken out at P, and the conflict is resolved.
+    const done = await adminDevice.pushOk([
+      adminDevice.mutation('resolveConflict', {
+        conflictId,
+        action: 'compensate',
+        note: 'it is at Q',
+        args: {
+          name: 'adjustStock',
+          args: {
+            itemId: 'S',
+            positionId: 'P',
+            delta: -1,
+            reason: 'conflict-resolution',
+            serial: 'SN-9',
+          },
+        },
+      }),
+    ]);
+    expect(done.results[0]?.status).toBe('applied');
+    expect(await quantityAt(server, admin, 'S', 'P')).toBe(0);
+    expect(await quantityAt(server, admin, 'S', 'Q')).toBe(1);
+    const after = (await (
+      await server.request(`/api/conflicts/${conflictId}`, { token: admin })
+    ).json()) as { status: string; resolution: { action: string } };
+    expect(after).toMatchObject({ status: 'resolved', resolution: { action: 'compensate' } });
+  });
+});
+
 describe('roles and devices (scenario 25)', () => {
   it('an operator cannot define items, reverse movements or resolve conflicts: recorded as rejected, forbidden', async () => {
     const { op1, admin } = await setup();

@@ -4,11 +4,13 @@ import {
   A,
   P,
   Q,
+  S,
   adjustStock,
   given,
   moveStock,
   receiveStock,
   received,
+  serial,
   warehouse,
 } from '../testing/index.js';
 import type { ConflictRecord } from './decide.js';
@@ -140,6 +142,7 @@ describe('resolveConflict', () => {
     kind: 'negative-stock',
     status: 'open',
     mutation: null,
+    detail: { itemId: A, positionId: P, lot: null },
   };
   const base = () =>
     given(...warehouse(), received(A, P, 10), {
@@ -215,6 +218,7 @@ describe('resolveConflict', () => {
         name: 'receiveStock',
         args: { itemId: 'ghost', positionId: P, quantity: 2 },
       },
+      detail: {},
     };
     base()
       .withConflicts(unknown)
@@ -239,6 +243,73 @@ describe('resolveConflict', () => {
         },
         { type: 'StockReceived', data: { itemId: A, positionId: P, quantity: 2 } } as never,
       );
+  });
+
+  it('a serial still in two places cannot be accepted or dismissed: compensate it first', () => {
+    const doubled: ConflictRecord = {
+      id: cf,
+      kind: 'serial-elsewhere',
+      status: 'open',
+      mutation: null,
+      detail: { itemId: S, serial: 'SN1', recordedAt: [P] },
+    };
+    // Received at P, then scanned in at Q by an offline device: recorded in both places.
+    const twice = () =>
+      given(
+        ...warehouse(),
+        received(S, P, 1, { serial: serial('SN1') }),
+        received(S, Q, 1, { serial: serial('SN1') }),
+      ).withConflicts(doubled);
+    for (const action of ['accept', 'dismiss'] as const)
+      twice()
+        .when({ name: 'resolveConflict', args: { conflictId: cf, action, note: 'seen' } })
+        .thenRejects('SERIAL_ELSEWHERE');
+    // Taking it out where it is not settles it, and with it the conflict.
+    twice()
+      .when({
+        name: 'resolveConflict',
+        args: {
+          conflictId: cf,
+          action: 'compensate',
+          note: 'it is at Q',
+          args: adjustStock(S, P, -1, 'conflict-resolution', { serial: 'SN1' }),
+        },
+      })
+      .then(
+        {
+          type: 'ConflictResolved',
+          data: {
+            conflictId: cf,
+            action: 'compensate',
+            note: 'it is at Q',
+            command: {
+              name: 'adjustStock',
+              args: {
+                itemId: S,
+                positionId: P,
+                delta: -1,
+                reason: 'conflict-resolution',
+                serial: 'SN1',
+              },
+            },
+          },
+        },
+        {
+          type: 'StockAdjusted',
+          data: {
+            itemId: S,
+            positionId: P,
+            delta: -1,
+            reason: 'conflict-resolution',
+            serial: serial('SN1'),
+          },
+        } as never,
+      );
+    // Once it is in one place (settled on the floor), accepting is fine.
+    given(...warehouse(), received(S, Q, 1, { serial: serial('SN1') }))
+      .withConflicts(doubled)
+      .when({ name: 'resolveConflict', args: { conflictId: cf, action: 'accept', note: 'ok' } })
+      .then({ type: 'ConflictResolved', data: { conflictId: cf, action: 'accept', note: 'ok' } });
   });
 
   it('a compensation that is itself invalid rejects the resolution', () => {

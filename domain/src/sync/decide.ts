@@ -7,7 +7,7 @@ import type { InventoryEvent } from '../inventory/events.js';
 import type { InventoryView } from '../inventory/state.js';
 import type { ConflictKind, Decision, FactMode, RejectionCode } from '../shared/decision.js';
 import { accept, conflictKindForRejection, reject } from '../shared/decision.js';
-import type { ConflictId } from '../shared/ids.js';
+import type { ConflictId, Serial } from '../shared/ids.js';
 import type { Actor, Role } from '../shared/roles.js';
 import { roleAllows } from '../shared/roles.js';
 import type { SyncCommand } from './commands.js';
@@ -104,6 +104,24 @@ export interface ConflictRecord {
   readonly status: 'open' | 'resolved';
   /** The mutation that opened it (for `reapply`), when there is one. */
   readonly mutation: RecordedMutation | null;
+  /** What it is about (a serial conflict: `itemId` and `serial`). */
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Where a serial conflict's serial is in stock now, when that is more than one place (or more
+ * than one unit): accepting or dismissing such a conflict would leave a serial in two places
+ * with nothing open about it. Empty when the conflict is of another kind or settled on the floor.
+ */
+function serialStillDoubled(view: ReplayView, conflict: ConflictRecord): string[] {
+  if (conflict.kind !== 'serial-elsewhere') return [];
+  const { itemId, serial } = conflict.detail;
+  if (typeof itemId !== 'string' || typeof serial !== 'string') return [];
+  const lines = view
+    .linesWithSerial(serial as Serial)
+    .filter((l) => l.itemId === itemId && l.quantity > 0);
+  if (lines.length < 2 && lines.every((l) => l.quantity <= 1)) return [];
+  return lines.map((l) => view.position(l.positionId)?.code ?? l.positionId);
 }
 
 /**
@@ -189,8 +207,18 @@ function decideResolveConflict(
   });
   switch (args.action) {
     case 'accept':
-    case 'dismiss':
+    case 'dismiss': {
+      const where = serialStillDoubled(view, conflict);
+      if (where.length > 0) {
+        return reject(
+          'SERIAL_ELSEWHERE',
+          `serial ${String(conflict.detail['serial'])} is still in stock at ${where.join(', ')}: ` +
+            `${args.action === 'accept' ? 'accepting' : 'dismissing'} would leave it in two places; ` +
+            'compensate (take it out where it is not) or move it first',
+        );
+      }
       return accept([resolved()]);
+    }
     case 'compensate':
     case 'reapply': {
       let name: string;

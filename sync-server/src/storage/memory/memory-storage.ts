@@ -470,7 +470,15 @@ export class MemoryTx implements WriteTx {
   movement: WriteTx['movement'] = (id) => this.view.movement(id);
   conflict(id: ConflictId): ConflictRecord | undefined {
     const c = this.rest.conflicts.get(id);
-    return c && { id: c.id as ConflictId, kind: c.kind, status: c.status, mutation: c.mutation };
+    return (
+      c && {
+        id: c.id as ConflictId,
+        kind: c.kind,
+        status: c.status,
+        mutation: c.mutation,
+        detail: c.detail,
+      }
+    );
   }
 
   head() {

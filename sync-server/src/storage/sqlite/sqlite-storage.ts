@@ -591,13 +591,14 @@ class SqliteTx implements WriteTx {
     return r && movementOf(r);
   }
   conflict(id: ConflictId): ConflictRecord | undefined {
-    const r = this.get('SELECT id, kind, status, mutation FROM conflicts WHERE id = ?', id);
+    const r = this.get('SELECT id, kind, status, mutation, detail FROM conflicts WHERE id = ?', id);
     return (
       r && {
         id: str(r['id']) as ConflictId,
         kind: str(r['kind']) as ConflictKind,
         status: str(r['status']) as 'open' | 'resolved',
         mutation: r['mutation'] === null ? null : json<RecordedMutation>(r['mutation']),
+        detail: json<Record<string, unknown>>(r['detail']),
       }
     );
   }
