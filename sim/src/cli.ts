@@ -24,6 +24,7 @@ interface Args {
   minutes: number | null;
   process: boolean;
   restartWeight: number | undefined;
+  reconcileSteps: number | undefined;
 }
 
 function parse(argv: readonly string[]): Args {
@@ -42,6 +43,7 @@ function parse(argv: readonly string[]): Args {
     minutes: null,
     process: false,
     restartWeight: undefined,
+    reconcileSteps: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -86,6 +88,9 @@ function parse(argv: readonly string[]): Args {
         break;
       case '--process':
         a.process = true;
+        break;
+      case '--reconcile-steps':
+        a.reconcileSteps = value();
         break;
       case '--restart-weight':
         a.restartWeight = value();
@@ -136,13 +141,15 @@ async function main(): Promise<number> {
     ...(a.refreshBeforeSync ? { refreshBeforeSync: true } : {}),
     ...(a.process ? { process: true } : {}),
     ...(a.restartWeight !== undefined ? { restartWeight: a.restartWeight } : {}),
+    ...(a.reconcileSteps !== undefined ? { reconcileSteps: a.reconcileSteps } : {}),
   };
   const flags =
     (a.faults !== undefined ? ` --faults ${a.faults}` : '') +
     (a.hostileProxy ? ' --hostile-proxy' : '') +
     (a.maxTabs !== undefined ? ` --tabs ${a.maxTabs}` : '') +
     (a.refreshBeforeSync ? ' --refresh-before-sync' : '') +
-    (a.restartWeight !== undefined ? ` --restart-weight ${a.restartWeight}` : '');
+    (a.restartWeight !== undefined ? ` --restart-weight ${a.restartWeight}` : '') +
+    (a.reconcileSteps !== undefined ? ` --reconcile-steps ${a.reconcileSteps}` : '');
   const t0 = performance.now();
   let ran = 0;
   let violations = 0;
@@ -163,7 +170,7 @@ async function main(): Promise<number> {
     if (r.violations.length === 0) {
       if (seeds.length === 1 || ran % 25 === 0)
         console.log(
-          `seed ${seed}: ok in ${(ms / 1000).toFixed(1)} s — ${s.mutations} mutations (${s.rejected} rejected), ${s.events} events, ${s.conflicts} conflicts, ${s.serverRestarts} server restarts${r.process ? ` (${s.processKills} SIGKILL, ${s.processTerms} SIGTERM)` : ''}, faults ×${s.intensity} ${JSON.stringify(s.faults)}, trace ${r.traceHash.slice(0, 16)}` +
+          `seed ${seed}: ok in ${(ms / 1000).toFixed(1)} s — ${s.mutations} mutations (${s.rejected} rejected), ${s.events} events, ${s.conflicts} conflicts (${s.eventTypes['ConflictResolved'] ?? 0} resolved), ${s.serverRestarts} server restarts${r.process ? ` (${s.processKills} SIGKILL, ${s.processTerms} SIGTERM)` : ''}, faults ×${s.intensity} ${JSON.stringify(s.faults)}, trace ${r.traceHash.slice(0, 16)}` +
             (seeds.length > 1
               ? ` [${ran} seeds, ${(ran / ((performance.now() - t0) / 1000)).toFixed(2)}/s]`
               : ''),
@@ -198,12 +205,15 @@ async function main(): Promise<number> {
 const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minutes M]]
        [--devices D] [--steps K] [--faults X] [--tabs T] [--refresh-before-sync]
        [--hostile-proxy] [--trace] [--shrink N | --no-shrink]
-       [--process [--restart-weight W]]
+       [--process [--restart-weight W]] [--reconcile-steps R]
   --process            the server is a real child process (node sync-server/dist/main.js)
                        over HTTP; restarts are SIGKILL or SIGTERM and a new process on the
                        same data directory. Not deterministic: the seed decides the workload
                        and the fault schedule, not the run.
-  --restart-weight W   the scheduler's weight of a server restart (default 0.8)`;
+  --restart-weight W   the scheduler's weight of a server restart (default 0.8)
+  --reconcile-steps R  steps of the reconciliation after a clean check when conflicts are
+                       open: an admin's device resolves them under the same faults, then the
+                       run is checked again (default 60; 0: none)`;
 
 main().then(
   (code) => process.exit(code),

@@ -27,7 +27,8 @@ import { ProcessServer } from './process-server.js';
 import { ADMIN_PASSWORD, SimServer } from './server.js';
 import type { ServerBase, StopKind } from './server.js';
 import type { Command, FloorContext } from './workload.js';
-import { operatorWork, supervisorWork } from './workload.js';
+import type { ListedConflict } from './workload.js';
+import { adminWork, operatorWork, supervisorWork } from './workload.js';
 
 /**
  * One seeded run: the real server app and N devices running the real sync engine, driven step
@@ -67,7 +68,17 @@ export interface SimOptions {
   readonly process?: boolean;
   /** The scheduler's weight of a server restart (default 0.8). */
   readonly restartWeight?: number;
+  /**
+   * Steps of the reconciliation that follows a clean check when conflicts are open (default
+   * `RECONCILE_STEPS`; 0: none): an admin's device joins, resolves conflicts from the console's
+   * list under the same faults while the floor goes on working, and the run is brought to
+   * quiescence and checked again.
+   */
+  readonly reconcileSteps?: number;
 }
+
+/** Steps of the reconciliation (see `SimOptions.reconcileSteps`). */
+export const RECONCILE_STEPS = 60;
 
 export interface SimStats {
   readonly mutations: number;
@@ -131,6 +142,12 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
       await sim.quiesce();
       await sim.check();
     }
+    // Appended after the check, so the run up to it is what it was without reconciliation.
+    const reconcile = o.reconcileSteps ?? RECONCILE_STEPS;
+    if (!sim.stopped && sim.clean && reconcile > 0 && (await sim.reconcile(reconcile))) {
+      await sim.quiesce();
+      await sim.check();
+    }
   } catch (e) {
     sim.violation(
       `the simulation crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
@@ -180,6 +197,8 @@ class Simulation {
   private folded: { seq: number; state: InventoryState } = { seq: 0, state: initialState() };
   private eventTypes: Record<string, number> = {};
   private finalConflicts = 0;
+  /** What the admin's console last listed, per admin device (used while offline too). */
+  private readonly listed = new Map<string, ListedConflict[]>();
   stopped = false;
   private readonly maxTabs: number;
 
@@ -201,6 +220,10 @@ class Simulation {
     this.tail.push(l);
     if (this.tail.length > TAIL) this.tail.shift();
     this.o.onTrace?.(l);
+  }
+
+  get clean(): boolean {
+    return this.violations.length === 0;
   }
 
   violation(message: string): void {
@@ -499,7 +522,13 @@ class Simulation {
   /** Someone scans: the workload's commands, each queued as the screen queues it. */
   private async floorWork(d: SimDevice, t: Tab): Promise<void> {
     const ctx = this.context(d, t);
-    const commands = d.role === 'supervisor' ? supervisorWork(ctx) : operatorWork(ctx);
+    if (d.role === 'admin') await this.listConflicts(d);
+    const commands =
+      d.role === 'admin'
+        ? adminWork(ctx, this.listed.get(d.name) ?? [])
+        : d.role === 'supervisor'
+          ? supervisorWork(ctx)
+          : operatorWork(ctx);
     if (commands.length === 0) {
       this.trace(`${this.label(d, t)} has nothing to do`);
       return;
@@ -557,6 +586,78 @@ class Simulation {
     const t = this.work.pick(d.tabs);
     this.trace(`  meanwhile (${device} in flight): ${this.label(d, t)} syncs`);
     await this.sync(d, t);
+  }
+
+  /** The admin's console lists the open conflicts (online only; offline, the last list stays). */
+  private async listConflicts(d: SimDevice): Promise<void> {
+    if (!d.link.online || !this.server.running || !d.session.token || d.needsSignIn) return;
+    const res = await this.server.api('/api/conflicts?status=open', { token: d.session.token });
+    if (res.status === 401) {
+      d.needsSignIn = true;
+      this.trace(`${this.label(d)} lists conflicts: sign in again`);
+      return;
+    }
+    if (res.status !== 200) {
+      this.violation(
+        `${this.label(d)} could not list conflicts: ${res.status} ${await res.text()}`,
+      );
+      return;
+    }
+    const list = (await res.json()) as ListedConflict[];
+    this.listed.set(d.name, list);
+    this.trace(`${this.label(d)} lists ${list.length} open conflicts`);
+  }
+
+  /**
+   * Reconciliation: when conflicts are open after the check, an admin's device joins (a new
+   * admin user, signed in on it: a device that bootstraps mid-run, from a snapshot that may
+   * come in pages) and `steps` more steps run under the seed's faults, the admin resolving
+   * conflicts among the floor's work. Returns whether it ran.
+   */
+  async reconcile(steps: number): Promise<boolean> {
+    const admin = await this.server.login('admin', ADMIN_PASSWORD);
+    const open = await this.server.json<ConflictRow[]>('/api/conflicts?status=open', admin.token);
+    this.trace(`reconciliation: ${open.length} open conflicts`);
+    if (open.length === 0) return false;
+    const username = 'adm1';
+    const u = await this.server.json<{ id: string }>('/api/users', admin.token, {
+      method: 'POST',
+      body: JSON.stringify({
+        username,
+        password: `${username}-password`,
+        name: username,
+        role: 'admin',
+      }),
+    });
+    this.users.set(username, u.id);
+    const i = this.devices.length;
+    const d = new SimDevice({
+      index: i,
+      name: `sim-${this.o.seed}-d${i}`,
+      role: 'admin',
+      username,
+      fetch: (link) => this.network.transport(`d${i}`, link),
+      now: this.now,
+      newId: this.deviceIds,
+      batchSize: this.prng.pick([1, 3, 10]),
+      pullLimit: this.prng.pick([3, 10, undefined]),
+      onCookie: (dev, tab, before, after) => {
+        if (before !== null && after < before)
+          this.violation(
+            `${this.label(dev, tab)}: the pull cookie in memory went back from ${before} to ${after}`,
+          );
+      },
+    });
+    this.devices.push(d);
+    const tab = await d.openTab();
+    await this.signIn(d);
+    await this.sync(d, tab);
+    this.trace(
+      `setup ${this.label(d)} admin ${username} client ${d.clientID} batch ${d.o.batchSize} pull ${d.o.pullLimit ?? 'default'}`,
+    );
+    this.network.rates = scaleFaults(BASE_FAULTS, this.intensity);
+    for (let n = 1; n <= steps && !this.stopped; n++) await this.step(this.o.steps + 1 + n);
+    return true;
   }
 
   // ─── the scheduler ────────────────────────────────────────────────────────────────────────
@@ -852,6 +953,7 @@ class Simulation {
   }
 
   async check(): Promise<void> {
+    this.rejected = 0; // counted again by this check (a reconciled run is checked twice)
     const { events, lmids, snapshot } = await this.server.storage.read((tx) => ({
       events: tx.eventsAfter(0, Number.MAX_SAFE_INTEGER),
       lmids: this.devices.map(
@@ -1040,6 +1142,45 @@ class Simulation {
       this.violation(
         `conflict ${id} (referenced by the log or an answer) is not listed for admins (GET: ${one.status})`,
       );
+    }
+    // Every resolution is in the log once, and the conflict says so: resolved exactly when the
+    // log has its resolution (with the action and seq of that event), or when a counting event
+    // settled it (a count accepted, a race decided).
+    const resolutions = new Map<string, StoredEvent[]>();
+    for (const e of events)
+      if (e.type === 'ConflictResolved') {
+        const id = String((e.data as { conflictId?: unknown }).conflictId);
+        resolutions.set(id, [...(resolutions.get(id) ?? []), e]);
+      }
+    for (const [id, es] of resolutions)
+      if (es.length > 1)
+        this.violation(
+          `conflict ${id} was resolved ${es.length} times (seqs ${es.map((e) => e.seq).join(', ')})`,
+        );
+    const bySeq = new Map(events.map((e) => [e.seq, e]));
+    for (const c of conflicts) {
+      const r = resolutions.get(c.id)?.[0];
+      const settledBy =
+        c.resolution?.action === 'settled' ? bySeq.get(c.resolution.seq) : undefined;
+      if (settledBy) {
+        if (r || c.status !== 'resolved' || c.resolution?.note !== `settled by ${settledBy.type}`)
+          this.violation(
+            `conflict ${c.id} (${c.key}) is ${c.status}, settled by ${settledBy.type} at seq ${settledBy.seq} (${c.resolution?.note ?? ''})${r ? ` and resolved at seq ${r.seq}` : ''}`,
+          );
+        continue;
+      }
+      if ((c.status === 'resolved') !== (r !== undefined))
+        this.violation(
+          `conflict ${c.id} (${c.key}) is ${c.status} but the log has ${r ? `its resolution at seq ${r.seq}` : 'no resolution'}`,
+        );
+      else if (
+        r &&
+        (c.resolution?.seq !== r.seq ||
+          c.resolution.action !== (r.data as { action?: unknown }).action)
+      )
+        this.violation(
+          `conflict ${c.id} shows resolution ${JSON.stringify(c.resolution)}, the log has ${JSON.stringify(r.data)} at seq ${r.seq}`,
+        );
     }
     const open = new Set(conflicts.filter((c) => c.status === 'open').map((c) => c.key));
     const bySerial = new Map<string, StockLine[]>();

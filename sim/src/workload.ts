@@ -431,3 +431,66 @@ function sessionWork(c: FloorContext, s: CountSession): Command[] {
       return [];
   }
 }
+
+/** A conflict as the admin's console listed it: what `adminWork` decides from. */
+export interface ListedConflict {
+  readonly id: string;
+  readonly kind: string;
+  readonly key: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+  readonly mutation: { readonly name: string; readonly args: Record<string, unknown> } | null;
+}
+
+/**
+ * What an admin does with a conflict the console listed — perhaps a while ago: the list may
+ * be stale, and the conflict already resolved (in another tab, or by a resolution whose answer
+ * was lost), so a resolution may be refused. Negative stock is mostly compensated back to zero,
+ * a serial in two places taken out of one of them (as the device shows it), a refused or
+ * conflicted mutation sometimes re-applied as it was; otherwise accepted or dismissed.
+ */
+export function adminWork(c: FloorContext, listed: readonly ListedConflict[]): Command[] {
+  if (listed.length === 0) return [];
+  const cf = c.prng.pick(listed);
+  const resolve = (action: string, args?: Record<string, unknown>): Command => ({
+    name: 'resolveConflict',
+    args: { conflictId: cf.id, action, note: `sim: ${action}`, ...(args ? { args } : {}) },
+  });
+  const compensate = (args: Record<string, unknown>) =>
+    resolve('compensate', {
+      name: 'adjustStock',
+      args: { ...args, reason: 'conflict-resolution' },
+    });
+  const { itemId, serial, positionId, lot } = cf.detail;
+  if (cf.kind === 'serial-elsewhere' && typeof itemId === 'string' && typeof serial === 'string') {
+    const where = positiveLines(c.state).filter((l) => l.itemId === itemId && l.serial === serial);
+    if (where.length > 1 && c.prng.chance(0.8)) {
+      const l = c.prng.pick(where);
+      return [compensate({ itemId, positionId: l.positionId, delta: -1, serial })];
+    }
+  }
+  if (
+    cf.kind === 'negative-stock' &&
+    typeof itemId === 'string' &&
+    typeof positionId === 'string'
+  ) {
+    const line = anyLines(c.state).find(
+      (l) =>
+        l.itemId === itemId &&
+        l.positionId === positionId &&
+        l.lot === (typeof lot === 'string' ? lot : null) &&
+        l.serial === null,
+    );
+    if (line && line.quantity < 0 && c.prng.chance(0.7)) {
+      return [
+        compensate({
+          itemId,
+          positionId,
+          delta: -line.quantity,
+          ...(line.lot !== null ? { lot: line.lot } : {}),
+        }),
+      ];
+    }
+  }
+  if (cf.mutation && c.prng.chance(0.3)) return [resolve('reapply', cf.mutation.args)];
+  return [resolve(c.prng.pick(['accept', 'dismiss']))];
+}

@@ -4,6 +4,7 @@ import {
   A,
   P,
   Q,
+  R,
   S,
   adjustStock,
   given,
@@ -305,6 +306,24 @@ describe('resolveConflict', () => {
           },
         } as never,
       );
+    // A compensation that leaves it in two places is refused too: it must end in one place.
+    given(
+      ...warehouse(),
+      received(S, P, 1, { serial: serial('SN1') }),
+      received(S, Q, 1, { serial: serial('SN1') }),
+      received(S, R, 1, { serial: serial('SN1') }),
+    )
+      .withConflicts(doubled)
+      .when({
+        name: 'resolveConflict',
+        args: {
+          conflictId: cf,
+          action: 'compensate',
+          note: 'it is at Q',
+          args: adjustStock(S, P, -1, 'conflict-resolution', { serial: 'SN1' }),
+        },
+      })
+      .thenRejects('SERIAL_ELSEWHERE');
     // Once it is in one place (settled on the floor), accepting is fine.
     given(...warehouse(), received(S, Q, 1, { serial: serial('SN1') }))
       .withConflicts(doubled)

@@ -4,10 +4,13 @@ import { inventoryCommandArgs } from '../inventory/commands.js';
 import type { InventoryDecision } from '../inventory/decide.js';
 import { INVENTORY_ROLES, decide as decideInventory } from '../inventory/decide.js';
 import type { InventoryEvent } from '../inventory/events.js';
+import { inventoryEventData } from '../inventory/events.js';
 import type { InventoryView } from '../inventory/state.js';
+import { changesOf } from '../inventory/state.js';
 import type { ConflictKind, Decision, FactMode, RejectionCode } from '../shared/decision.js';
 import { accept, conflictKindForRejection, reject } from '../shared/decision.js';
-import type { ConflictId, Serial } from '../shared/ids.js';
+import type { ConflictId, PositionId, Serial } from '../shared/ids.js';
+import { asEventId } from '../shared/ids.js';
 import type { Actor, Role } from '../shared/roles.js';
 import { roleAllows } from '../shared/roles.js';
 import type { SyncCommand } from './commands.js';
@@ -109,19 +112,34 @@ export interface ConflictRecord {
 }
 
 /**
- * Where a serial conflict's serial is in stock now, when that is more than one place (or more
- * than one unit): accepting or dismissing such a conflict would leave a serial in two places
- * with nothing open about it. Empty when the conflict is of another kind or settled on the floor.
+ * Where a serial conflict's serial is in stock — now, or once `after` (a resolution's own
+ * events) has happened — when that is more than one place (or more than one unit): resolving
+ * such a conflict would leave a serial in two places with nothing open about it. Empty when the
+ * conflict is of another kind or the serial is (or will be) in one place.
  */
-function serialStillDoubled(view: ReplayView, conflict: ConflictRecord): string[] {
+function serialStillDoubled(
+  view: ReplayView,
+  conflict: ConflictRecord,
+  after: readonly DomainEvent[] = [],
+): string[] {
   if (conflict.kind !== 'serial-elsewhere') return [];
   const { itemId, serial } = conflict.detail;
   if (typeof itemId !== 'string' || typeof serial !== 'string') return [];
-  const lines = view
-    .linesWithSerial(serial as Serial)
-    .filter((l) => l.itemId === itemId && l.quantity > 0);
-  if (lines.length < 2 && lines.every((l) => l.quantity <= 1)) return [];
-  return lines.map((l) => view.position(l.positionId)?.code ?? l.positionId);
+  const held = new Map<string, number>();
+  for (const l of view.linesWithSerial(serial as Serial))
+    if (l.itemId === itemId) held.set(l.positionId, (held.get(l.positionId) ?? 0) + l.quantity);
+  for (const e of after) {
+    if (!(e.type in inventoryEventData)) continue;
+    for (const c of changesOf({ ...(e as InventoryEvent), id: asEventId('resolution') }))
+      if (c.op === 'addStock' && c.itemId === itemId && c.serial === serial)
+        held.set(c.positionId, (held.get(c.positionId) ?? 0) + c.delta);
+  }
+  const where = [...held].filter(([, q]) => q > 0);
+  if (where.length < 2 && where.every(([, q]) => q <= 1)) return [];
+  return where.map(([p, q]) => {
+    const code = view.position(p as PositionId)?.code ?? p;
+    return q > 1 ? `${code} (×${q})` : code;
+  });
 }
 
 /**
@@ -245,6 +263,14 @@ function decideResolveConflict(
         mode: args.action === 'compensate' ? 'strict' : 'record',
       });
       if (inner.kind === 'rejected') return reject(inner.code, `${args.action}: ${inner.message}`);
+      const still = serialStillDoubled(view, conflict, inner.events);
+      if (still.length > 0) {
+        return reject(
+          'SERIAL_ELSEWHERE',
+          `${args.action}: serial ${String(conflict.detail['serial'])} would still be in stock at ${still.join(', ')}; ` +
+            'it must be in one place once the conflict is resolved',
+        );
+      }
       return accept<DomainEvent>(
         [resolved({ name: parsed.command.name, args: parsed.command.args }), ...inner.events],
         inner.conflicts,

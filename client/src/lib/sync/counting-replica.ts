@@ -17,8 +17,6 @@ import {
   evolveCounting,
   initialCountingState,
   isLiveCountSession,
-  linesOf,
-  positionsOf,
 } from '@floorsync/domain';
 
 /**
@@ -34,7 +32,12 @@ export const isCountingEntryKey = (key: string): boolean =>
   key.startsWith('s/count-line/') ||
   key.startsWith('s/count-position/');
 
-/** A state of the sessions in these snapshot entries (any order; tombstones skipped). */
+/**
+ * A state of the sessions in these snapshot entries (any order; tombstones skipped). Lines and
+ * positions of a session that has ended are dropped; those of a session not among the entries
+ * are kept: a snapshot read in pages brings them before their session (keys sort count-line <
+ * count-position < count-session), and the session comes on a later page.
+ */
 export function countingFromEntries(entries: Iterable<readonly [string, unknown]>): CountingState {
   const sessions: CountSessionEntry[] = [];
   const records: CountRecord[] = [];
@@ -45,22 +48,24 @@ export function countingFromEntries(entries: Iterable<readonly [string, unknown]
     else if (key.startsWith('s/count-line/')) records.push(value as CountRecord);
     else if (key.startsWith('s/count-position/')) positions.push(value as CountPosition);
   }
-  const live = new Set(sessions.filter((s) => isLiveCountSession(s.status)).map((s) => s.id));
+  const ended = new Set(sessions.filter((s) => !isLiveCountSession(s.status)).map((s) => s.id));
   return countingStateOf(
-    sessions.filter((s) => live.has(s.id)),
-    records.filter((r) => live.has(r.sessionId)),
-    positions.filter((p) => live.has(p.sessionId)),
+    sessions.filter((s) => !ended.has(s.id)),
+    records.filter((r) => !ended.has(r.sessionId)),
+    positions.filter((p) => !ended.has(p.sessionId)),
   );
 }
 
-/** The state as snapshot entries (what `countingFromEntries` reads back). */
+/**
+ * The state as snapshot entries (what `countingFromEntries` reads back), lines and positions
+ * whose session has not come yet included.
+ */
 export function countingEntries(state: CountingState): Map<string, unknown> {
   const out = new Map<string, unknown>();
-  for (const s of state.sessions.values()) {
-    out.set(countSessionKey(s.id), entryOf(state, s));
-    for (const r of linesOf(state, s.id)) out.set(countLineKey(s.id, r.lineNo), r);
-    for (const p of positionsOf(state, s.id)) out.set(countPositionEntryKey(s.id, p.positionId), p);
-  }
+  for (const s of state.sessions.values()) out.set(countSessionKey(s.id), entryOf(state, s));
+  for (const r of state.records.values()) out.set(countLineKey(r.sessionId, r.lineNo), r);
+  for (const p of state.positions.values())
+    out.set(countPositionEntryKey(p.sessionId, p.positionId), p);
   return out;
 }
 

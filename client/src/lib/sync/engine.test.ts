@@ -397,6 +397,67 @@ describe('sync engine', () => {
     expect(restarted.engine.counting.positions.size).toBe(0);
   });
 
+  it('a device that signs in during a count gets its lines and positions from a snapshot in pages (found by the simulator)', async () => {
+    const s = await server();
+    const C1 = '0192f0c8-0000-7000-8000-00000000c002';
+    const sup = await device(s, 'sup');
+    const op = await device(s, 'op1');
+    const op1 = op.session.user?.id ?? '';
+    await sup.engine.pull();
+    for (const [n, args] of [
+      ['receiveStock', { itemId: 'A', positionId: 'P', quantity: 100 }],
+      ['planCountSession', { sessionId: C1, code: 'C-2', positionIds: ['P', 'Q'], mode: 'blind' }],
+      ['assignCountSession', { sessionId: C1, userIds: [op1] }],
+      ['startCountSession', { sessionId: C1 }],
+    ] as const)
+      expect((await sup.engine.mutate(n, args)).decision.kind).toBe('accepted');
+    await sup.engine.sync();
+    await op.engine.pull();
+    await op.engine.mutate('startPositionCount', { sessionId: C1, positionId: 'P' });
+    await op.engine.mutate('recordCount', {
+      sessionId: C1,
+      positionId: 'P',
+      itemId: 'A',
+      counted: 97,
+      expected: 100,
+    });
+    await op.engine.sync();
+    expect(op.engine.pending).toBe(0);
+
+    // Snapshot keys sort count-line < count-position < count-session: in pages of 2, the line
+    // and the position come before the session they belong to.
+    const paged = await device(s, 'op2', { pullLimit: 2 });
+    const whole = await device(s, 'op2');
+    expect((await paged.engine.pull()).pages).toBeGreaterThan(2);
+    await whole.engine.pull();
+    const summary = (e: typeof paged.engine) => ({
+      sessions: [...e.counting.sessions.keys()],
+      lines: [...e.counting.records.values()].map((r) => [
+        r.lineNo,
+        r.counts.map((c) => c.counted),
+      ]),
+      positions: [...e.counting.positions.values()].map((p) => [p.positionId, p.counted]),
+    });
+    expect(summary(whole.engine)).toEqual({
+      sessions: [C1],
+      lines: [[1, [97]]],
+      positions: [['P', true]],
+    });
+    expect(summary(paged.engine)).toEqual(summary(whole.engine));
+
+    // And it follows the count from there: the next count lands on the line it has.
+    await op.engine.mutate('recordCount', {
+      sessionId: C1,
+      positionId: 'P',
+      itemId: 'A',
+      counted: 98,
+      expected: 100,
+    });
+    await op.engine.sync();
+    await paged.engine.pull();
+    expect(summary(paged.engine).lines).toEqual([[1, [97, 98]]]);
+  });
+
   it('production jobs on the device: running ones decide consumption and production offline; a completed one leaves', async () => {
     const s = await server();
     const J = '0192f0c8-0000-7000-8000-0000000000e1';
