@@ -198,9 +198,7 @@ export async function readJsonOr(c: Context, fallback: unknown): Promise<unknown
   const bytes = await readBytes(c, MAX_BODY_BYTES, detail);
   try {
     // Decoded as `Request.json()` does (a byte order mark is dropped).
-    const text = new TextDecoder().decode(bytes);
-    const value = JSON.parse(text) as unknown;
-    return LONE_SURROGATE_ESCAPE.test(text) ? wellFormed(value) : value;
+    return parseWellFormed(new TextDecoder().decode(bytes));
   } catch {
     return fallback;
   }
@@ -218,12 +216,16 @@ export async function readBytes(c: Context, maxBytes: number, detail: string): P
 }
 
 function parseJson(text: string): unknown {
-  let value: unknown;
   try {
-    value = JSON.parse(text) as unknown;
+    return parseWellFormed(text);
   } catch {
     throw badRequest('the body is not valid JSON', 'MALFORMED_JSON');
   }
+}
+
+/** `JSON.parse`, its strings made well-formed when the text escapes a surrogate (see `wellFormed`). */
+function parseWellFormed(text: string): unknown {
+  const value = JSON.parse(text) as unknown;
   return LONE_SURROGATE_ESCAPE.test(text) ? wellFormed(value) : value;
 }
 
