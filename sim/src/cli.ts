@@ -25,6 +25,7 @@ interface Args {
   process: boolean;
   restartWeight: number | undefined;
   reconcileSteps: number | undefined;
+  workload: 1 | 2 | undefined;
 }
 
 function parse(argv: readonly string[]): Args {
@@ -44,6 +45,7 @@ function parse(argv: readonly string[]): Args {
     process: false,
     restartWeight: undefined,
     reconcileSteps: undefined,
+    workload: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -89,6 +91,12 @@ function parse(argv: readonly string[]): Args {
       case '--process':
         a.process = true;
         break;
+      case '--workload': {
+        const w = value();
+        if (w !== 1 && w !== 2) throw new Error('--workload is 1 or 2');
+        a.workload = w;
+        break;
+      }
       case '--reconcile-steps':
         a.reconcileSteps = value();
         break;
@@ -142,6 +150,7 @@ async function main(): Promise<number> {
     ...(a.process ? { process: true } : {}),
     ...(a.restartWeight !== undefined ? { restartWeight: a.restartWeight } : {}),
     ...(a.reconcileSteps !== undefined ? { reconcileSteps: a.reconcileSteps } : {}),
+    ...(a.workload !== undefined ? { workload: a.workload } : {}),
   };
   const flags =
     (a.faults !== undefined ? ` --faults ${a.faults}` : '') +
@@ -149,7 +158,8 @@ async function main(): Promise<number> {
     (a.maxTabs !== undefined ? ` --tabs ${a.maxTabs}` : '') +
     (a.refreshBeforeSync ? ' --refresh-before-sync' : '') +
     (a.restartWeight !== undefined ? ` --restart-weight ${a.restartWeight}` : '') +
-    (a.reconcileSteps !== undefined ? ` --reconcile-steps ${a.reconcileSteps}` : '');
+    (a.reconcileSteps !== undefined ? ` --reconcile-steps ${a.reconcileSteps}` : '') +
+    (a.workload !== undefined ? ` --workload ${a.workload}` : '');
   const t0 = performance.now();
   let ran = 0;
   let violations = 0;
@@ -205,7 +215,7 @@ async function main(): Promise<number> {
 const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minutes M]]
        [--devices D] [--steps K] [--faults X] [--tabs T] [--refresh-before-sync]
        [--hostile-proxy] [--trace] [--shrink N | --no-shrink]
-       [--process [--restart-weight W]] [--reconcile-steps R]
+       [--process [--restart-weight W]] [--reconcile-steps R] [--workload 1|2]
   --process            the server is a real child process (node sync-server/dist/main.js)
                        over HTTP; restarts are SIGKILL or SIGTERM and a new process on the
                        same data directory. Not deterministic: the seed decides the workload
@@ -213,7 +223,9 @@ const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minut
   --restart-weight W   the scheduler's weight of a server restart (default 0.8)
   --reconcile-steps R  steps of the reconciliation after a clean check when conflicts are
                        open: an admin's device resolves them under the same faults, then the
-                       run is checked again (default 60; 0: none)`;
+                       run is checked again (default 60; 0: none)
+  --workload 1|2       1: stock, containers, counting, reversals (the first workload);
+                       2 (default): and movement lists`;
 
 main().then(
   (code) => process.exit(code),

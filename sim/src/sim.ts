@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { Dexie } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { InventoryState, Item, Position, StockLine } from '@floorsync/domain';
-import { foldEvent, initialState } from '@floorsync/domain';
+import { foldEvent, initialState, listKey } from '@floorsync/domain';
 import type { ConflictRow, StoredEvent } from '@floorsync/sync-server';
 import { readConfirmed } from '../../client/src/lib/sync/db.js';
 import { AuthRequiredError, RetryableError } from '../../client/src/lib/sync/engine.js';
@@ -75,7 +75,12 @@ export interface SimOptions {
    * quiescence and checked again.
    */
   readonly reconcileSteps?: number;
+  /** The floor's workload version (see `FloorContext.workload`; default `WORKLOAD`). */
+  readonly workload?: 1 | 2;
 }
+
+/** The default workload: 2, with movement lists. */
+export const WORKLOAD = 2;
 
 /** Steps of the reconciliation (see `SimOptions.reconcileSteps`). */
 export const RECONCILE_STEPS = 60;
@@ -506,6 +511,8 @@ class Simulation {
       prng: this.work,
       state: t.engine.state,
       counting: t.engine.counting,
+      lists: t.engine.lists,
+      workload: this.o.workload ?? WORKLOAD,
       userId: d.session.user?.id ?? '',
       operators: OPERATORS.map((u) => this.users.get(u) as string),
       newId: this.deviceIds,
@@ -1076,6 +1083,7 @@ class Simulation {
   ): Promise<void> {
     const serverEntries = canonicalEntries(snapshot);
     const serverCounting = serverEntries.filter((e) => e.startsWith('s/count-'));
+    const serverLists = serverEntries.filter((e) => e.startsWith('s/list/'));
     for (const d of this.devices) {
       for (const t of d.tabs) {
         for (const [name, view] of [
@@ -1093,6 +1101,19 @@ class Simulation {
           canonicalEntries(countingEntries(t.engine.counting)),
           serverCounting,
           'counting sessions',
+          `${this.label(d, t)}`,
+          'the server',
+        ))
+          this.violation(diff);
+        // Movement lists (a closed one has left the device, as it left the snapshot).
+        for (const diff of diffLines(
+          canonicalEntries(
+            [...t.engine.lists.lists.values()]
+              .filter((l) => l.status !== 'closed')
+              .map((l) => [listKey(l.id), l] as const),
+          ),
+          serverLists,
+          'movement lists',
           `${this.label(d, t)}`,
           'the server',
         ))

@@ -4,10 +4,13 @@ import type {
   CountingState,
   InventoryState,
   Item,
+  ListLine,
+  ListsState,
+  MovementList,
   Position,
   StockLine,
 } from '@floorsync/domain';
-import { currentCounts, hasVariance, linesOf } from '@floorsync/domain';
+import { LIST_TYPES, currentCounts, hasVariance, linesOf } from '@floorsync/domain';
 import type { Prng } from './prng.js';
 
 /**
@@ -24,6 +27,13 @@ export interface FloorContext {
   readonly prng: Prng;
   readonly state: InventoryState;
   readonly counting: CountingState;
+  readonly lists: ListsState;
+  /**
+   * What the floor does: 1, the first workload (stock, containers, counting, reversals); 2
+   * adds movement lists (a supervisor creates, assigns and closes receipt, shipment and
+   * transfer lists; operators confirm their lines). Seeds keep their runs within a version.
+   */
+  readonly workload: 1 | 2;
   readonly userId: string;
   /** Operators' user ids (whom a supervisor assigns counts to). */
   readonly operators: readonly string[];
@@ -247,6 +257,8 @@ export function operatorWork(c: FloorContext): Command[] {
     ship: 14,
     adjust: 7,
     count: countable(c).length > 0 ? 30 : 0,
+    // Last, and 0 in workload 1: a weight of 0 draws nothing, so workload-1 seeds run as before.
+    list: c.workload >= 2 && workableLines(c).length > 0 ? 14 : 0,
   });
   switch (kind) {
     case 'receive':
@@ -261,6 +273,8 @@ export function operatorWork(c: FloorContext): Command[] {
       return opt(adjust(c));
     case 'count':
       return countPosition(c);
+    case 'list':
+      return opt(confirmLine(c));
   }
 }
 
@@ -281,6 +295,7 @@ export function supervisorWork(c: FloorContext): Command[] {
     define: 5,
     reverse: 4,
     floor: 25,
+    list: c.workload >= 2 ? 8 : 0,
   });
   switch (kind) {
     case 'counting':
@@ -357,7 +372,135 @@ export function supervisorWork(c: FloorContext): Command[] {
     }
     case 'floor':
       return operatorWork(c);
+    case 'list':
+      return opt(listWork(c));
   }
+}
+
+// ─── movement lists (workload 2) ─────────────────────────────────────────────────────────────
+
+const liveLists = (c: FloorContext): MovementList[] =>
+  [...c.lists.lists.values()].filter((l) => l.status !== 'closed');
+
+/** Lines an operator may work on: of live lists assigned to them or to nobody, not done. */
+function workableLines(c: FloorContext): { list: MovementList; line: ListLine }[] {
+  const out: { list: MovementList; line: ListLine }[] = [];
+  for (const list of liveLists(c)) {
+    if (list.assignee !== null && list.assignee !== c.userId) continue;
+    for (const line of list.lines)
+      if (line.status === 'open' || line.status === 'partial') out.push({ list, line });
+  }
+  return out;
+}
+
+/** A supervisor plans a list (mostly while few are live), assigns one, or closes one. */
+function listWork(c: FloorContext): Command | undefined {
+  const live = liveLists(c);
+  const kind = c.prng.weighted({
+    create: live.length < 3 ? 6 : 1,
+    assign: live.length > 0 ? 2 : 0,
+    close: live.length > 0 ? 1 : 0,
+  });
+  if (kind === 'assign') {
+    const list = c.prng.pick(live);
+    const userId = c.prng.chance(0.2) ? null : c.prng.pick(c.operators);
+    return { name: 'assignList', args: { listId: list.id, userId } };
+  }
+  if (kind === 'close') {
+    const list = c.prng.pick(live);
+    return { name: 'closeList', args: { listId: list.id, note: 'sim: done for today' } };
+  }
+  const type = c.prng.pick(LIST_TYPES);
+  const all = items(c.state);
+  const where = bins(c.state);
+  if (all.length === 0 || where.length < 2) return undefined;
+  const lines = Array.from({ length: c.prng.int(1, 3) }, (_, i) => {
+    const item = c.prng.pick(all);
+    const stocked = positiveLines(c.state).filter((l) => l.itemId === item.id);
+    const from =
+      stocked.length > 0 && c.prng.chance(0.8)
+        ? c.prng.pick(stocked).positionId
+        : c.prng.pick(where).id;
+    const to = c.prng.pick(where.filter((p) => p.id !== from)).id;
+    return {
+      lineNo: i + 1,
+      itemId: item.id,
+      quantity: item.tracking === 'serial' ? 1 : c.prng.int(1, 12),
+      ...(item.tracking === 'lot' && c.prng.chance(0.5) ? { lot: c.prng.pick(LOTS) } : {}),
+      ...(type !== 'shipment' && c.prng.chance(0.8) ? { suggestedPositionId: to } : {}),
+      ...(type !== 'receipt' && c.prng.chance(0.8) ? { suggestedFromId: from } : {}),
+    };
+  });
+  return {
+    name: 'createList',
+    args: { listId: c.newId(), type, code: c.code('LS'), lines },
+  };
+}
+
+/**
+ * An operator confirms (part of) a line with the list's confirming command: mostly what is
+ * left of it, from or to where the line suggests; sometimes more, less, or another position.
+ */
+function confirmLine(c: FloorContext): Command | undefined {
+  const work = workableLines(c);
+  if (work.length === 0) return undefined;
+  const { list, line } = c.prng.pick(work);
+  const item = c.state.items.get(line.itemId);
+  if (!item) return undefined;
+  const left = Math.max(1, line.planned - line.confirmed);
+  const quantity =
+    item.tracking === 'serial' ? 1 : c.prng.chance(0.8) ? left : c.prng.int(1, left + 3);
+  const ref = { listId: list.id, lineNo: line.lineNo };
+  const somewhere = () => c.prng.pick(stockPositions(c.state)).id;
+  const to =
+    line.suggestedPositionId !== null && c.prng.chance(0.85)
+      ? line.suggestedPositionId
+      : somewhere();
+  if (list.type === 'receipt') {
+    const lot = item.tracking === 'lot' ? (line.lot ?? c.prng.pick(LOTS)) : null;
+    const serial = item.tracking === 'serial' ? (line.serial ?? c.serial()) : null;
+    return {
+      name: 'receiveStock',
+      args: {
+        itemId: item.id,
+        positionId: to,
+        quantity,
+        ...(lot !== null ? { lot } : {}),
+        ...(serial !== null ? { serial } : {}),
+        ...ref,
+      },
+    };
+  }
+  // Shipment and transfer: taken from a line of the item the device shows (where the list
+  // suggests, mostly), with its lot and serial.
+  const stocked = positiveLines(c.state).filter(
+    (l) =>
+      l.itemId === item.id &&
+      (line.lot === null || l.lot === line.lot) &&
+      (line.serial === null || l.serial === line.serial),
+  );
+  const suggested = stocked.filter((l) => l.positionId === line.suggestedFromId);
+  const pool = suggested.length > 0 && c.prng.chance(0.85) ? suggested : stocked;
+  if (pool.length === 0) return undefined;
+  const from = c.prng.pick(pool);
+  const take = from.serial !== null ? 1 : quantity;
+  if (list.type === 'shipment')
+    return {
+      name: 'shipStock',
+      args: { itemId: item.id, from: from.positionId, quantity: take, ...lineRef(from), ...ref },
+    };
+  if (to === from.positionId) return undefined;
+  return {
+    name: 'moveStock',
+    args: {
+      itemId: item.id,
+      from: from.positionId,
+      to,
+      quantity: take,
+      ...lineRef(from),
+      ...ref,
+    },
+  };
 }
 
 function sessionWork(c: FloorContext, s: CountSession): Command[] {
