@@ -25,7 +25,7 @@ interface Args {
   process: boolean;
   restartWeight: number | undefined;
   reconcileSteps: number | undefined;
-  workload: 1 | 2 | undefined;
+  workload: 1 | 2 | 3 | undefined;
 }
 
 function parse(argv: readonly string[]): Args {
@@ -93,7 +93,7 @@ function parse(argv: readonly string[]): Args {
         break;
       case '--workload': {
         const w = value();
-        if (w !== 1 && w !== 2) throw new Error('--workload is 1 or 2');
+        if (w !== 1 && w !== 2 && w !== 3) throw new Error('--workload is 1, 2 or 3');
         a.workload = w;
         break;
       }
@@ -215,7 +215,7 @@ async function main(): Promise<number> {
 const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minutes M]]
        [--devices D] [--steps K] [--faults X] [--tabs T] [--refresh-before-sync]
        [--hostile-proxy] [--trace] [--shrink N | --no-shrink]
-       [--process [--restart-weight W]] [--reconcile-steps R] [--workload 1|2]
+       [--process [--restart-weight W]] [--reconcile-steps R] [--workload 1|2|3]
   --process            the server is a real child process (node sync-server/dist/main.js)
                        over HTTP; restarts are SIGKILL or SIGTERM and a new process on the
                        same data directory. Not deterministic: the seed decides the workload
@@ -224,8 +224,8 @@ const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minut
   --reconcile-steps R  steps of the reconciliation after a clean check when conflicts are
                        open: an admin's device resolves them under the same faults, then the
                        run is checked again (default 60; 0: none)
-  --workload 1|2       1: stock, containers, counting, reversals (the first workload);
-                       2 (default): and movement lists`;
+  --workload 1|2|3     1: stock, containers, counting, reversals (the first workload);
+                       2: and movement lists; 3 (default): and production jobs`;
 
 main().then(
   (code) => process.exit(code),

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { Dexie } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { InventoryState, Item, Position, StockLine } from '@floorsync/domain';
-import { foldEvent, initialState, listKey } from '@floorsync/domain';
+import { foldEvent, initialState, jobKey, listKey } from '@floorsync/domain';
 import type { ConflictRow, StoredEvent } from '@floorsync/sync-server';
 import { readConfirmed } from '../../client/src/lib/sync/db.js';
 import { AuthRequiredError, RetryableError } from '../../client/src/lib/sync/engine.js';
@@ -76,11 +76,11 @@ export interface SimOptions {
    */
   readonly reconcileSteps?: number;
   /** The floor's workload version (see `FloorContext.workload`; default `WORKLOAD`). */
-  readonly workload?: 1 | 2;
+  readonly workload?: 1 | 2 | 3;
 }
 
-/** The default workload: 2, with movement lists. */
-export const WORKLOAD = 2;
+/** The default workload: 3, with movement lists and production jobs. */
+export const WORKLOAD = 3;
 
 /** Steps of the reconciliation (see `SimOptions.reconcileSteps`). */
 export const RECONCILE_STEPS = 60;
@@ -512,6 +512,7 @@ class Simulation {
       state: t.engine.state,
       counting: t.engine.counting,
       lists: t.engine.lists,
+      jobs: t.engine.jobs,
       workload: this.o.workload ?? WORKLOAD,
       userId: d.session.user?.id ?? '',
       operators: OPERATORS.map((u) => this.users.get(u) as string),
@@ -1084,6 +1085,7 @@ class Simulation {
     const serverEntries = canonicalEntries(snapshot);
     const serverCounting = serverEntries.filter((e) => e.startsWith('s/count-'));
     const serverLists = serverEntries.filter((e) => e.startsWith('s/list/'));
+    const serverJobs = serverEntries.filter((e) => e.startsWith('s/job/'));
     for (const d of this.devices) {
       for (const t of d.tabs) {
         for (const [name, view] of [
@@ -1114,6 +1116,15 @@ class Simulation {
           ),
           serverLists,
           'movement lists',
+          `${this.label(d, t)}`,
+          'the server',
+        ))
+          this.violation(diff);
+        // Production jobs: the live ones (a completed job has left the device).
+        for (const diff of diffLines(
+          canonicalEntries([...t.engine.jobs.values()].map((j) => [jobKey(j.id), j] as const)),
+          serverJobs,
+          'production jobs',
           `${this.label(d, t)}`,
           'the server',
         ))

@@ -8,6 +8,7 @@ import type {
   ListsState,
   MovementList,
   Position,
+  ProductionJob,
   StockLine,
 } from '@floorsync/domain';
 import { LIST_TYPES, currentCounts, hasVariance, linesOf } from '@floorsync/domain';
@@ -28,12 +29,16 @@ export interface FloorContext {
   readonly state: InventoryState;
   readonly counting: CountingState;
   readonly lists: ListsState;
+  /** Live production jobs (created or running), as the device has them. */
+  readonly jobs: ReadonlyMap<string, ProductionJob>;
   /**
    * What the floor does: 1, the first workload (stock, containers, counting, reversals); 2
    * adds movement lists (a supervisor creates, assigns and closes receipt, shipment and
-   * transfer lists; operators confirm their lines). Seeds keep their runs within a version.
+   * transfer lists; operators confirm their lines); 3 adds production jobs (a supervisor
+   * creates, starts and completes them; operators consume components, produce the product
+   * and assemble serials). Seeds keep their runs within a version.
    */
-  readonly workload: 1 | 2;
+  readonly workload: 1 | 2 | 3;
   readonly userId: string;
   /** Operators' user ids (whom a supervisor assigns counts to). */
   readonly operators: readonly string[];
@@ -259,6 +264,7 @@ export function operatorWork(c: FloorContext): Command[] {
     count: countable(c).length > 0 ? 30 : 0,
     // Last, and 0 in workload 1: a weight of 0 draws nothing, so workload-1 seeds run as before.
     list: c.workload >= 2 && workableLines(c).length > 0 ? 14 : 0,
+    job: c.workload >= 3 && runningJobs(c).length > 0 ? 12 : 0,
   });
   switch (kind) {
     case 'receive':
@@ -275,6 +281,8 @@ export function operatorWork(c: FloorContext): Command[] {
       return countPosition(c);
     case 'list':
       return opt(confirmLine(c));
+    case 'job':
+      return opt(jobFloorWork(c));
   }
 }
 
@@ -296,6 +304,7 @@ export function supervisorWork(c: FloorContext): Command[] {
     reverse: 4,
     floor: 25,
     list: c.workload >= 2 ? 8 : 0,
+    job: c.workload >= 3 ? 8 : 0,
   });
   switch (kind) {
     case 'counting':
@@ -374,7 +383,95 @@ export function supervisorWork(c: FloorContext): Command[] {
       return operatorWork(c);
     case 'list':
       return opt(listWork(c));
+    case 'job':
+      return opt(jobWork(c));
   }
+}
+
+// ─── production jobs (workload 3) ────────────────────────────────────────────────────────────
+
+const runningJobs = (c: FloorContext): ProductionJob[] =>
+  [...c.jobs.values()].filter((j) => j.status === 'running');
+
+/** A supervisor creates a job (mostly while few are live), starts one, or completes one. */
+function jobWork(c: FloorContext): Command | undefined {
+  const live = [...c.jobs.values()];
+  const created = live.filter((j) => j.status === 'created');
+  const running = runningJobs(c);
+  const kind = c.prng.weighted({
+    create: live.length < 3 ? 5 : 0.5,
+    start: created.length > 0 ? 4 : 0,
+    complete: running.length > 0 ? 1.5 : 0,
+  });
+  if (kind === 'start')
+    return { name: 'startProductionJob', args: { jobId: c.prng.pick(created).id } };
+  if (kind === 'complete')
+    return {
+      name: 'completeProductionJob',
+      args: { jobId: c.prng.pick(running).id, note: 'sim: shift over' },
+    };
+  const all = items(c.state);
+  if (all.length === 0) return undefined;
+  const product = c.prng.pick(all);
+  return {
+    name: 'createProductionJob',
+    args: {
+      jobId: c.newId(),
+      code: c.code('J'),
+      itemId: product.id,
+      ...(c.prng.chance(0.7) ? { quantity: product.tracking === 'serial' ? 2 : 20 } : {}),
+    },
+  };
+}
+
+/**
+ * An operator works on a running job: consumes a component from a stock line (mostly what
+ * is there or less, sometimes more: a stale view), produces the product into a bin (a new
+ * serial, or a lot), or builds one serial into another.
+ */
+function jobFloorWork(c: FloorContext): Command | undefined {
+  const job = c.prng.pick(runningJobs(c));
+  const kind = c.prng.weighted({ consume: 5, produce: 4, assemble: 1 });
+  if (kind === 'consume') {
+    const l = sourceLine(c);
+    if (!l || l.itemId === job.itemId) return undefined;
+    return {
+      name: 'consumeForJob',
+      args: {
+        jobId: job.id,
+        itemId: l.itemId,
+        from: l.positionId,
+        quantity: takeFrom(c, l),
+        ...lineRef(l),
+      },
+    };
+  }
+  if (kind === 'assemble') {
+    const serials = positiveLines(c.state).filter((l) => l.serial !== null);
+    if (serials.length < 2) return undefined;
+    const [parent, child] = c.prng.shuffle(serials) as [StockLine, StockLine];
+    return {
+      name: 'assembleSerial',
+      args: {
+        parent: { itemId: parent.itemId, serial: parent.serial },
+        child: { itemId: child.itemId, serial: child.serial },
+      },
+    };
+  }
+  const item = c.state.items.get(job.itemId);
+  const to = bins(c.state);
+  if (!item || to.length === 0) return undefined;
+  return {
+    name: 'produceForJob',
+    args: {
+      jobId: job.id,
+      itemId: item.id,
+      to: c.prng.pick(to).id,
+      quantity: item.tracking === 'serial' ? 1 : c.prng.int(1, 10),
+      ...(item.tracking === 'lot' ? { lot: c.prng.pick(LOTS) } : {}),
+      ...(item.tracking === 'serial' ? { serial: c.serial() } : {}),
+    },
+  };
 }
 
 // ─── movement lists (workload 2) ─────────────────────────────────────────────────────────────
