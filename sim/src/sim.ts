@@ -309,23 +309,13 @@ class Simulation {
     await this.seedWarehouse();
     for (let i = 0; i < this.o.devices; i++) {
       const supervisor = i === 0;
-      const d = new SimDevice({
-        index: i,
-        name: `sim-${this.o.seed}-d${i}`,
-        role: supervisor ? 'supervisor' : 'operator',
-        username: supervisor ? SUPERVISOR : (OPERATORS[(i - 1) % OPERATORS.length] as string),
-        fetch: (link) => this.network.transport(`d${i}`, link),
-        now: this.now,
-        newId: this.deviceIds,
-        batchSize: this.prng.pick([1, 3, 10, 50, 200]),
-        pullLimit: this.prng.pick([3, 10, undefined, undefined]),
-        onCookie: (dev, tab, before, after) => {
-          if (before !== null && after < before)
-            this.violation(
-              `${this.label(dev, tab)}: the pull cookie in memory went back from ${before} to ${after}`,
-            );
-        },
-      });
+      const d = this.newDevice(
+        i,
+        supervisor ? 'supervisor' : 'operator',
+        supervisor ? SUPERVISOR : (OPERATORS[(i - 1) % OPERATORS.length] as string),
+        this.prng.pick([1, 3, 10, 50, 200]),
+        this.prng.pick([3, 10, undefined, undefined]),
+      );
       this.devices.push(d);
       const tab = await d.openTab();
       if (this.prng.chance(0.3) && this.maxTabs > 1) await d.openTab();
@@ -337,6 +327,33 @@ class Simulation {
     }
     this.network.rates = scaleFaults(BASE_FAULTS, this.intensity);
     this.trace(`setup done: ${this.o.devices} devices, fault intensity ${this.intensity}`);
+  }
+
+  /** Device `i`, reached through the faulty network; its in-memory cookie is watched. */
+  private newDevice(
+    i: number,
+    role: 'operator' | 'supervisor' | 'admin',
+    username: string,
+    batchSize: number,
+    pullLimit: number | undefined,
+  ): SimDevice {
+    return new SimDevice({
+      index: i,
+      name: `sim-${this.o.seed}-d${i}`,
+      role,
+      username,
+      fetch: (link) => this.network.transport(`d${i}`, link),
+      now: this.now,
+      newId: this.deviceIds,
+      batchSize,
+      pullLimit,
+      onCookie: (dev, tab, before, after) => {
+        if (before !== null && after < before)
+          this.violation(
+            `${this.label(dev, tab)}: the pull cookie in memory went back from ${before} to ${after}`,
+          );
+      },
+    });
   }
 
   /** Master data and opening stock, as a supervisor's device would push them (client `c-setup`). */
@@ -640,24 +657,13 @@ class Simulation {
       }),
     });
     this.users.set(username, u.id);
-    const i = this.devices.length;
-    const d = new SimDevice({
-      index: i,
-      name: `sim-${this.o.seed}-d${i}`,
-      role: 'admin',
+    const d = this.newDevice(
+      this.devices.length,
+      'admin',
       username,
-      fetch: (link) => this.network.transport(`d${i}`, link),
-      now: this.now,
-      newId: this.deviceIds,
-      batchSize: this.prng.pick([1, 3, 10]),
-      pullLimit: this.prng.pick([3, 10, undefined]),
-      onCookie: (dev, tab, before, after) => {
-        if (before !== null && after < before)
-          this.violation(
-            `${this.label(dev, tab)}: the pull cookie in memory went back from ${before} to ${after}`,
-          );
-      },
-    });
+      this.prng.pick([1, 3, 10]),
+      this.prng.pick([3, 10, undefined]),
+    );
     this.devices.push(d);
     const tab = await d.openTab();
     await this.signIn(d);
