@@ -969,7 +969,9 @@ class Simulation {
   }
 
   async check(): Promise<void> {
-    this.rejected = 0; // counted again by this check (a reconciled run is checked twice)
+    // Counted again by this check (a reconciled run is checked twice).
+    this.rejected = 0;
+    this.eventTypes = {};
     const { events, lmids, snapshot } = await this.server.storage.read((tx) => ({
       events: tx.eventsAfter(0, Number.MAX_SAFE_INTEGER),
       lmids: this.devices.map(

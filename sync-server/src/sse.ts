@@ -108,8 +108,10 @@ export class SseHub {
         ? Math.min(streams.length, Math.max(SLICES, Math.ceil(streams.length / SLICE_MAX)))
         : 1;
     const first = this.rounds++ % slices;
+    const parts = Array.from({ length: slices }, (): SSEStreamingApi[] => []);
+    streams.forEach((s, i) => parts[(i + first) % slices]?.push(s));
     for (let j = 0; j < slices; j++) {
-      const part = streams.filter((_, i) => (i + first) % slices === j);
+      const part = parts[j] ?? [];
       if (j === 0) this.write(part, head);
       else {
         const t = setTimeout(

@@ -1025,12 +1025,15 @@ async function fuzz<T>(
   const s = (stats[name] = { cases: 0, batches: 0, clean: 0, ms: 0 });
   const t0 = performance.now();
   const deadline = t0 + timeoutOf(WEIGHTS[name]) - STOP_MARGIN_MS;
-  const overTime = () =>
+  const overTime = (cause?: unknown) =>
     new Error(
       `fuzz ${name} stopped over its time budget after ${s.cases} of ${total} cases ` +
         `(${MS_PER_CASE} ms a case; an overloaded machine? raise FUZZ_MS_PER_CASE) ` +
         `(FUZZ_SEED=${BASE_SEED} FUZZ_RUNS=${TOTAL})`,
+      { cause },
     );
+  /** The case in flight: an interrupted run leaves it running, so it is awaited. */
+  let inflight: Promise<unknown> = Promise.resolve();
   for (let batch = 0; s.cases < total; batch++) {
     if (performance.now() >= deadline) throw overTime();
     const n = Math.min(size, total - s.cases);
@@ -1040,13 +1043,15 @@ async function fuzz<T>(
     try {
       await fc.assert(
         fc.asyncProperty(arb, async (t) => {
-          if (await check(t)) wrote = true;
+          const running = check(t);
+          inflight = running;
+          if (await running) wrote = true;
         }),
         {
           numRuns: n,
           seed,
           endOnFailure: true,
-          // Stops between cases at the deadline, as a failure: never left running.
+          // At the deadline: no more cases, and a failure (the case in flight is awaited below).
           plugins: [
             fc.interruptAfterTimeLimit(Math.max(1, deadline - performance.now()), {
               failOnInterrupt: true,
@@ -1055,7 +1060,10 @@ async function fuzz<T>(
         },
       );
     } catch (error) {
-      if (performance.now() >= deadline) throw overTime();
+      // fast-check's interrupt stops waiting for a case, not the case: let it finish (its
+      // requests) before this test ends, or the next test would see its writes.
+      await inflight.catch(() => undefined);
+      if (performance.now() >= deadline) throw overTime(error);
       // fast-check keeps the failed check's own error as the cause: show it, not only the case.
       const messages: string[] = [];
       for (let e: unknown = error; e !== undefined && messages.length < 5;) {

@@ -304,6 +304,63 @@ describe('a serial scanned into two places', () => {
   });
 });
 
+describe('a serial produced where it already is', () => {
+  it('re-applying the production elsewhere is refused: it would put the serial in two places', async () => {
+    const { op1, op2, supervisor: sup, admin } = await setup();
+    const jobId = '0192f0c8-0000-7000-8000-00000000f001';
+    await sup.pushOk([
+      sup.mutation('createProductionJob', { jobId, code: 'J-1', itemId: 'S' }),
+      sup.mutation('startProductionJob', { jobId }),
+    ]);
+    await op1.pushOk([
+      op1.mutation('receiveStock', { itemId: 'S', positionId: 'P', quantity: 1, serial: 'SN-7' }),
+    ]);
+    const produced = await op2.pushOk([
+      op2.mutation('produceForJob', {
+        jobId,
+        itemId: 'S',
+        to: 'Q',
+        quantity: 1,
+        serial: 'SN-7',
+      }),
+    ]);
+    expect(produced.results[0]).toMatchObject({
+      status: 'applied',
+      conflicts: [expect.any(String)],
+    });
+    const conflictId = produced.results[0]?.conflicts?.[0] as string;
+    const adminDevice = new Device(server, admin);
+    // Settled on the floor: it was never made at Q.
+    await adminDevice.pushOk([
+      adminDevice.mutation('adjustStock', {
+        itemId: 'S',
+        positionId: 'Q',
+        delta: -1,
+        reason: 'other',
+        serial: 'SN-7',
+      }),
+    ]);
+    const reapplied = await adminDevice.pushOk([
+      adminDevice.mutation('resolveConflict', {
+        conflictId,
+        action: 'reapply',
+        note: 'made at R',
+        args: { jobId, itemId: 'S', to: 'R', quantity: 1, serial: 'SN-7' },
+      }),
+    ]);
+    expect(reapplied.results[0]).toMatchObject({
+      status: 'rejected',
+      error: { code: 'SERIAL_ELSEWHERE' },
+    });
+    expect(reapplied.results[0]?.error?.message).toMatch(/would still be in stock at P, R/);
+    expect(await quantityAt(server, admin, 'S', 'R')).toBe(0);
+    const accepted = await adminDevice.pushOk([
+      adminDevice.mutation('resolveConflict', { conflictId, action: 'accept', note: 'at P' }),
+    ]);
+    expect(accepted.results[0]?.status).toBe('applied');
+  });
+});
+
 describe('roles and devices (scenario 25)', () => {
   it('an operator cannot define items, reverse movements or resolve conflicts: recorded as rejected, forbidden', async () => {
     const { op1, admin } = await setup();

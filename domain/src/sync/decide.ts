@@ -24,6 +24,7 @@ import type { ListsView } from '../lists/state.js';
 import type { ProductionCommand } from '../production/commands.js';
 import { PRODUCTION_PHYSICAL_FACTS, productionCommandArgs } from '../production/commands.js';
 import { PRODUCTION_ROLES, decideProductionCommand } from '../production/decide.js';
+import { productionStockChangesOf } from '../production/changes.js';
 import type { ProductionEvent } from '../production/events.js';
 import type { GenealogyLinks, ProductionView } from '../production/state.js';
 import type { CountingReadView } from '../counting/changes.js';
@@ -129,8 +130,12 @@ function serialStillDoubled(
   for (const l of view.linesWithSerial(serial as Serial))
     if (l.itemId === itemId) held.set(l.positionId, (held.get(l.positionId) ?? 0) + l.quantity);
   for (const e of after) {
-    if (!(e.type in inventoryEventData)) continue;
-    for (const c of changesOf({ ...(e as InventoryEvent), id: asEventId('resolution') }))
+    // Inventory events, and what production consumes or makes (a re-applied `produceForJob`).
+    const changes =
+      e.type in inventoryEventData
+        ? changesOf({ ...(e as InventoryEvent), id: asEventId('resolution') })
+        : productionStockChangesOf({ ...e, id: 'resolution' });
+    for (const c of changes)
       if (c.op === 'addStock' && c.itemId === itemId && c.serial === serial)
         held.set(c.positionId, (held.get(c.positionId) ?? 0) + c.delta);
   }

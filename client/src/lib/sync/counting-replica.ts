@@ -34,11 +34,16 @@ export const isCountingEntryKey = (key: string): boolean =>
 
 /**
  * A state of the sessions in these snapshot entries (any order; tombstones skipped). Lines and
- * positions of a session that has ended are dropped; those of a session not among the entries
- * are kept: a snapshot read in pages brings them before their session (keys sort count-line <
- * count-position < count-session), and the session comes on a later page.
+ * positions of a session that has ended are dropped, and so are those of a session not among
+ * the entries — unless `midReset`: a snapshot read in pages brings them before their session
+ * (keys sort count-line < count-position < count-session), and the session comes on a later
+ * page. (Once the replica is whole, a line without its session is left over — from a device
+ * that ran before this was fixed — and goes.)
  */
-export function countingFromEntries(entries: Iterable<readonly [string, unknown]>): CountingState {
+export function countingFromEntries(
+  entries: Iterable<readonly [string, unknown]>,
+  midReset = false,
+): CountingState {
   const sessions: CountSessionEntry[] = [];
   const records: CountRecord[] = [];
   const positions: CountPosition[] = [];
@@ -48,11 +53,13 @@ export function countingFromEntries(entries: Iterable<readonly [string, unknown]
     else if (key.startsWith('s/count-line/')) records.push(value as CountRecord);
     else if (key.startsWith('s/count-position/')) positions.push(value as CountPosition);
   }
-  const ended = new Set(sessions.filter((s) => !isLiveCountSession(s.status)).map((s) => s.id));
+  const live = new Set(sessions.filter((s) => isLiveCountSession(s.status)).map((s) => s.id));
+  const ended = new Set(sessions.filter((s) => !live.has(s.id)).map((s) => s.id));
+  const kept = (id: CountSessionId) => live.has(id) || (midReset && !ended.has(id));
   return countingStateOf(
-    sessions.filter((s) => !ended.has(s.id)),
-    records.filter((r) => !ended.has(r.sessionId)),
-    positions.filter((p) => !ended.has(p.sessionId)),
+    sessions.filter((s) => live.has(s.id)),
+    records.filter((r) => kept(r.sessionId)),
+    positions.filter((p) => kept(p.sessionId)),
   );
 }
 
@@ -76,17 +83,19 @@ const entryOf = (state: CountingState, s: CountSession): CountSessionEntry => ({
 
 /**
  * The state with snapshot entries applied (`null`: gone), in one rebuild however many there
- * are; `entries` is emptied.
+ * are; `entries` is emptied. `midReset`: more pages of a snapshot are to come (see
+ * `countingFromEntries`).
  */
 export function withCountingEntries(
   state: CountingState,
   entries: Map<string, unknown>,
+  midReset = false,
 ): CountingState {
   if (entries.size === 0) return state;
   const all = countingEntries(state);
   for (const [key, value] of entries) all.set(key, value);
   entries.clear();
-  return countingFromEntries(all);
+  return countingFromEntries(all, midReset);
 }
 
 const sessionIdOf = (c: CountChange): CountSessionId =>
@@ -136,5 +145,9 @@ export function foldCountEvent(
   }
   return { state: countingFromEntries(all), touched };
 }
+
+/** The state without lines and positions no session claims (a snapshot read in pages is whole). */
+export const withoutOrphans = (state: CountingState): CountingState =>
+  countingFromEntries(countingEntries(state));
 
 export { initialCountingState };

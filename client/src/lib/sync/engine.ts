@@ -47,6 +47,7 @@ import {
   initialCountingState,
   isCountingEntryKey,
   withCountingEntries,
+  withoutOrphans,
 } from './counting-replica.js';
 import type { JobsState } from './production-replica.js';
 import {
@@ -797,7 +798,11 @@ export class SyncEngine {
       }
     }
     lists = flushLists(lists, listEntries);
-    counting = withCountingEntries(counting, countEntries);
+    // A snapshot in pages: a page may bring count lines before their session (kept until the
+    // last page, which drops what no session claimed).
+    const midReset = snapshotPage && typeof res.cookie !== 'number';
+    counting = withCountingEntries(counting, countEntries, midReset);
+    if (snapshotPage && !midReset) counting = withoutOrphans(counting);
     jobs = withJobEntries(jobs, jobEntries);
     const lmid = res.lastMutationIDChanges[this.clientID];
     const acked = lmid ?? this.acked;
@@ -875,7 +880,11 @@ async function readReplica(db: ReplicaDB) {
     return {
       confirmed: stateFromEntries(Array.from(merged, ([key, value]) => ({ key, value }))),
       lists: listsStateOf(lists),
-      counting: countingFromEntries([...merged].filter(([key]) => isCountingEntryKey(key))),
+      counting: countingFromEntries(
+        [...merged].filter(([key]) => isCountingEntryKey(key)),
+        // Stopped in the middle of a snapshot in pages: its later pages may bring the sessions.
+        cursor?.cookie !== undefined && cursor.cookie !== null && typeof cursor.cookie === 'object',
+      ),
       jobs: jobsFromEntries(merged),
       pending,
       cookie: cursor?.cookie ?? null,
