@@ -1653,6 +1653,7 @@ export function storageContract(
           kind: 'negative-stock',
           status: 'open',
           mutation: k1.mutation,
+          detail: k1.detail,
         });
         expect(open).toMatchObject({
           byKey: 'k1',
