@@ -99,13 +99,15 @@ const WEIGHTS = {
 } as const;
 /** Time a case may take on average: several times the need on a quiet machine (`FUZZ_MS_PER_CASE`). */
 const MS_PER_CASE = Number(process.env['FUZZ_MS_PER_CASE'] ?? 10);
-/** Time for a test: generous, scaled with its share of the budget. */
-const timeoutOf = (weight: number) => 60_000 + runsOf(weight) * MS_PER_CASE;
 /**
  * A test stops itself this long before its timeout: vitest cannot stop a test that timed out,
  * and one still sending requests would be seen writing by the next test.
  */
 const STOP_MARGIN_MS = 15_000;
+/** A test's own time: generous, scaled with its share of the budget. */
+const budgetOf = (weight: number) => 60_000 + runsOf(weight) * MS_PER_CASE;
+/** vitest's timeout: the budget and the margin to stop in. */
+const timeoutOf = (weight: number) => budgetOf(weight) + STOP_MARGIN_MS;
 
 const seedOf = (name: string, batch: number) => {
   let h = BASE_SEED;
@@ -1024,7 +1026,7 @@ async function fuzz<T>(
   const size = batchOf(total);
   const s = (stats[name] = { cases: 0, batches: 0, clean: 0, ms: 0 });
   const t0 = performance.now();
-  const deadline = t0 + timeoutOf(WEIGHTS[name]) - STOP_MARGIN_MS;
+  const deadline = t0 + budgetOf(WEIGHTS[name]);
   const overTime = (cause?: unknown) =>
     new Error(
       `fuzz ${name} stopped over its time budget after ${s.cases} of ${total} cases ` +
