@@ -1107,36 +1107,31 @@ class Simulation {
             'the server',
           ))
             this.violation(diff);
-        for (const diff of diffLines(
-          canonicalEntries(countingEntries(t.engine.counting)),
-          serverCounting,
-          'counting sessions',
-          `${this.label(d, t)}`,
-          'the server',
-        ))
-          this.violation(diff);
-        // Movement lists (a closed one has left the device, as it left the snapshot).
-        for (const diff of diffLines(
-          canonicalEntries(
+        // Counting sessions, movement lists and live production jobs, as snapshot entries (a
+        // closed list or a completed job has left the device, as it left the snapshot).
+        for (const [what, mine, theirs] of [
+          ['counting sessions', countingEntries(t.engine.counting), serverCounting],
+          [
+            'movement lists',
             [...t.engine.lists.lists.values()]
               .filter((l) => l.status !== 'closed')
               .map((l) => [listKey(l.id), l] as const),
-          ),
-          serverLists,
-          'movement lists',
-          `${this.label(d, t)}`,
-          'the server',
-        ))
-          this.violation(diff);
-        // Production jobs: the live ones (a completed job has left the device).
-        for (const diff of diffLines(
-          canonicalEntries([...t.engine.jobs.values()].map((j) => [jobKey(j.id), j] as const)),
-          serverJobs,
-          'production jobs',
-          `${this.label(d, t)}`,
-          'the server',
-        ))
-          this.violation(diff);
+            serverLists,
+          ],
+          [
+            'production jobs',
+            [...t.engine.jobs.values()].map((j) => [jobKey(j.id), j] as const),
+            serverJobs,
+          ],
+        ] as const)
+          for (const diff of diffLines(
+            canonicalEntries(mine),
+            theirs,
+            what,
+            this.label(d, t),
+            'the server',
+          ))
+            this.violation(diff);
       }
       const t = d.tabs[0] as Tab;
       for (const diff of diffLines(
