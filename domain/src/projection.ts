@@ -8,7 +8,7 @@ import type { ConflictId } from './shared/ids.js';
 import { viewOf } from './inventory/state.js';
 import type { ListsView } from './lists/state.js';
 import { productionStockChangesOf } from './production/changes.js';
-import type { GenealogyLinks, ProductionView } from './production/state.js';
+import type { GenealogyLinks, ProductionReadView, ProductionView } from './production/state.js';
 import type { CountingReadView } from './counting/changes.js';
 
 /** Any event of the log, as stored: id, type, data. */
@@ -42,11 +42,17 @@ export function stockChangesOf(event: LoggedEvent): StateChange[] {
 }
 
 /** No production jobs or genealogy links: for views without them. */
-const NO_PRODUCTION: ProductionView & GenealogyLinks = {
+/** What the replay reads of production: jobs, links, and traces (which job a movement was for). */
+export type ReplayProductionView = ProductionView &
+  GenealogyLinks &
+  Pick<ProductionReadView, 'trace'>;
+
+const NO_PRODUCTION: ReplayProductionView = {
   productionJob: () => undefined,
   productionJobByCode: () => undefined,
   linksFrom: () => [],
   linksTo: () => [],
+  trace: () => undefined,
 };
 
 /** No counting sessions: for views without them. */
@@ -74,7 +80,7 @@ export function replayViewOf(
   state: InventoryState,
   conflicts: ReadonlyMap<ConflictId, ConflictRecord> = new Map(),
   lists: ListsView = NO_LISTS,
-  production: ProductionView & GenealogyLinks = NO_PRODUCTION,
+  production: ReplayProductionView = NO_PRODUCTION,
   counting: CountingReadView = NO_COUNTING,
 ): ReplayView {
   return {
@@ -90,6 +96,7 @@ export function replayViewOf(
     productionJobByCode: (code) => production.productionJobByCode(code),
     linksFrom: (key) => production.linksFrom(key),
     linksTo: (key) => production.linksTo(key),
+    trace: (id) => production.trace(id),
     list: (id) => lists.list(id),
     listByCode: (type, code) => lists.listByCode(type, code),
     line: (listId, lineNo) => lists.line(listId, lineNo),

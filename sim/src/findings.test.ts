@@ -10,10 +10,11 @@ import { Prng, idGenerator } from './prng.js';
 import { ADMIN_PASSWORD, SIM_BASE, SimServer } from './server.js';
 
 /**
- * What the simulator found, each as the smallest directed scenario that shows it (the seeds
- * are in README.md; they run with the workload they were found with, `workload: 1`). Both are fixed in the engine (a page is written only
- * onto the replica it was asked for — a compare-and-set on the stored cursor — and only an
- * answer to what was asked is applied); these are their regression tests.
+ * What the simulator found: findings 1 and 2 as the smallest directed scenario that shows
+ * them, the later ones as their seeds, run with the workload they were found with (README.md
+ * has each). Findings 1 and 2 are fixed in the engine (a page is written only onto the replica
+ * it was asked for — a compare-and-set on the stored cursor — and only an answer to what was
+ * asked is applied); these are their regression tests.
  */
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -249,4 +250,22 @@ describe('finding 5: a compensation that leaves a serial in two places', () => {
     expect(r.violations).toEqual([]);
     expect(r.stats.eventTypes['ConflictResolved'] ?? 0).toBeGreaterThan(0);
   });
+});
+
+// Finding 6 (README; `npm run soak -- --seed 90214`, workload 3): a supervisor reversed a
+// job's production. The server lowered the job's `produced` count (its fold finds the job in
+// its trace of the movement); devices kept the old count: a device folds jobs from production
+// events only, and one that signed in after the production has no trace of it to find the
+// job by. Fixed in the domain: the reversal names the job (`producedBy`), and devices fold it
+// (`changesJobs` in client/src/lib/sync/production-replica.ts). Directed tests in
+// domain/src/production/decide.test.ts and client/src/lib/sync/engine.test.ts.
+describe('finding 6: a reversed production and the job on the devices', () => {
+  for (const seed of [90214, 90089])
+    it(`seed ${seed}, 4 devices, 300 steps, workload 3: every device's job count is the server's`, async () => {
+      const { runSeed } = await import('./sim.js');
+      const r = await runSeed({ seed, devices: 4, steps: 300, workload: 3 });
+      expect(r.violations).toEqual([]);
+      expect(r.stats.eventTypes['MovementReversed'] ?? 0).toBeGreaterThan(0);
+      expect(r.stats.eventTypes['StockProduced'] ?? 0).toBeGreaterThan(0);
+    });
 });

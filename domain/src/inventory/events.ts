@@ -7,6 +7,7 @@ import {
   positionIdSchema,
   serialSchema,
 } from '../shared/ids.js';
+import { jobIdSchema } from '../production/commands.js';
 import { adjustmentReasonSchema, positionKindSchema, trackingSchema } from './commands.js';
 
 /**
@@ -90,7 +91,13 @@ export const stockAdjustedData = z.object({
   serial: serialSchema.optional(),
 });
 
-/** Undoes (part of) an earlier movement: stock goes from the original's `to` back to its `from`. */
+/**
+ * Undoes (part of) an earlier movement: stock goes from the original's `to` back to its `from`.
+ * `producedBy`: the movement was this job's production, whose `produced` count the reversal
+ * lowers — named in the event so a device that never saw the production (it signed in after)
+ * folds the job as the server does. Absent on events written before it existed; the server's
+ * fold then finds the job in its trace of the movement.
+ */
 export const movementReversedData = z.object({
   movementId: eventIdSchema,
   itemId: itemIdSchema,
@@ -100,6 +107,7 @@ export const movementReversedData = z.object({
   lot: lotSchema.optional(),
   serial: serialSchema.optional(),
   note: z.string().optional(),
+  producedBy: jobIdSchema.optional(),
 });
 
 export const inventoryEventData = {

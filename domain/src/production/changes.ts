@@ -44,7 +44,7 @@ import {
  * | `StockReceived`, `StockMoved`, `StockAdjusted` (> 0), `MovementReversed` | goods `packed-on` every container around the destination |
  * | `ContainerMoved` | every traced line inside the container (any depth) `packed-on` each container it now enters |
  * | `StockShipped` | goods `shipped-in` the shipment (the event), with the pick position and the containers around it |
- * | `MovementReversed` | also subtracts its quantity from what the reversed movement linked (a link at 0 is `reversed`) |
+ * | `MovementReversed` | also subtracts its quantity from what the reversed movement linked (a link at 0 is `reversed`), and from the `produced` count of the job it names (`producedBy`) |
  * | `SerialAssembled`, `AssemblyReplaced` | `contained-in` links; a replaced one is kept, marked |
  *
  * Not derivable from events, so not in the graph: untracked items (no identity to trace), and
@@ -397,13 +397,15 @@ function inventoryEventChanges(
     case 'MovementReversed': {
       const d = e.data;
       const undone = view.trace(d.movementId);
-      const jobId = undone?.jobId ?? null;
+      const jobId = undone?.jobId ?? d.producedBy ?? null;
       for (const linkId of undone?.linkIds ?? []) {
         const link = draft.link(linkId);
         if (link) draft.add(link.kind, link.from, link.to, -d.quantity);
       }
-      if (undone && undone.produced > 0 && jobId !== null) {
-        const job = draft.job(jobId);
+      // The event names the job whose production it undoes; an older one leaves it to the trace.
+      const producedBy = d.producedBy ?? (undone && undone.produced > 0 ? undone.jobId : null);
+      if (producedBy !== null) {
+        const job = draft.job(producedBy);
         if (job) draft.jobs.set(job.id, { ...job, produced: roundQty(job.produced - d.quantity) });
       }
       // The goods go back where they came from: onto its containers again, if any.

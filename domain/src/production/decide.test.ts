@@ -24,6 +24,8 @@ import { PRODUCTION_REJECTION_CODES, decideProductionCommand } from './decide.js
 import type { ProductionEvent } from './events.js';
 import { isProductionEvent, productionEventData } from './events.js';
 import { describeNode, genealogyQueriesOf, recallCsv, recallReport } from './queries.js';
+import type { GenealogyChangeView } from './changes.js';
+import { genealogyChangesOf } from './changes.js';
 import type { GenealogyNode, ProductionState } from './state.js';
 import {
   evolveProduction,
@@ -81,7 +83,13 @@ class Floor {
   ): ProductionDecision | ReplayDecision {
     const actor = { userId: asUserId('u-spec'), role };
     if (!isProductionCommandName(name)) {
-      return decideMutation(replayViewOf(this.inventory), { name, args }, { actor, mode });
+      const replay = replayViewOf(
+        this.inventory,
+        new Map(),
+        undefined,
+        productionViewOf(this.production),
+      );
+      return decideMutation(replay, { name, args }, { actor, mode });
     }
     const parsed = productionCommandArgs[name].safeParse(args);
     if (!parsed.success) {
@@ -514,6 +522,45 @@ describe('reversing a consumption or a production', () => {
     expect(floor.job().produced).toBe(0);
     expect(floor.qty(PUMP, R)).toBe(0);
     expect(floor.queries.descendants({ kind: 'job', jobId: J }).nodes).toEqual([]);
+  });
+
+  it('a reversed production names its job; a reversed consumption names none', () => {
+    const floor = withJob();
+    const [consumed] = floor.ok('consumeForJob', consumeS7).ids;
+    const [produced] = floor.ok('produceForJob', produceP1).ids;
+    const data = (r: ReturnType<Floor['ok']>) =>
+      r.outcome.kind === 'accepted' ? r.outcome.events[0]?.data : undefined;
+    expect(data(floor.ok('reverseMovement', { eventId: consumed }, sup))).not.toHaveProperty(
+      'producedBy',
+    );
+    expect(data(floor.ok('reverseMovement', { eventId: produced }, sup))).toMatchObject({
+      movementId: produced,
+      producedBy: J,
+    });
+  });
+
+  it('a device without the production’s trace lowers the count from the event alone', () => {
+    const floor = withJob();
+    floor.ok('produceForJob', produceP1);
+    const [produced] = floor.ok('produceForJob', { ...produceP1, serial: 'P2' }).ids;
+    const r = floor.decide('reverseMovement', { eventId: produced }, sup);
+    if (r.kind !== 'accepted') throw new Error(`rejected: ${r.code}`);
+    const reversal = { ...(r.events[0] as { type: string; data: unknown }), id: 'rev' };
+    // What a device has: the job as the snapshot gave it, no links, no traces.
+    const deviceView: GenealogyChangeView = {
+      productionJob: (id) => floor.production.jobs.get(id),
+      productionJobByCode: () => undefined,
+      linksFrom: () => [],
+      linksTo: () => [],
+      link: () => undefined,
+      trace: () => undefined,
+      ...viewOf(floor.inventory),
+    };
+    const jobs = genealogyChangesOf(deviceView, reversal).filter((c) => c.op === 'putJob');
+    expect(jobs).toEqual([{ op: 'putJob', job: { ...floor.job(), produced: 1 } }]);
+    // The server's fold, with the trace, lands on the same count.
+    floor.append(reversal);
+    expect(floor.job().produced).toBe(1);
   });
 });
 

@@ -26,7 +26,7 @@ import { PRODUCTION_PHYSICAL_FACTS, productionCommandArgs } from '../production/
 import { PRODUCTION_ROLES, decideProductionCommand } from '../production/decide.js';
 import { productionStockChangesOf } from '../production/changes.js';
 import type { ProductionEvent } from '../production/events.js';
-import type { GenealogyLinks, ProductionView } from '../production/state.js';
+import type { GenealogyLinks, ProductionReadView, ProductionView } from '../production/state.js';
 import type { CountingReadView } from '../counting/changes.js';
 import type { CountingCommand } from '../counting/commands.js';
 import { COUNTING_FACTS, countingCommandArgs } from '../counting/commands.js';
@@ -152,7 +152,13 @@ function serialStillDoubled(
  * sessions, and conflicts for `resolveConflict`.
  */
 export interface ReplayView
-  extends InventoryView, ListsView, ProductionView, GenealogyLinks, CountingReadView {
+  extends
+    InventoryView,
+    ListsView,
+    ProductionView,
+    GenealogyLinks,
+    Pick<ProductionReadView, 'trace'>,
+    CountingReadView {
   conflict(id: ConflictId): ConflictRecord | undefined;
 }
 
@@ -207,7 +213,24 @@ function decideCommand(
     ]);
   }
   const decision: InventoryDecision = decideInventory(view, command, ctx);
-  return decision;
+  return decision.kind === 'accepted' && command.name === 'reverseMovement'
+    ? accept(
+        decision.events.map((e) => namingProducingJob(view, e)),
+        decision.conflicts,
+      )
+    : decision;
+}
+
+/**
+ * A reversal of a job's production names the job (`producedBy`): the job's `produced` count
+ * drops with it, and a device folds that from the event alone — it has no trace of a production
+ * it did not see.
+ */
+function namingProducingJob(view: ReplayView, e: InventoryEvent): InventoryEvent {
+  if (e.type !== 'MovementReversed') return e;
+  const undone = view.trace(e.data.movementId);
+  if (!undone || undone.produced <= 0 || undone.jobId === null) return e;
+  return { type: e.type, data: { ...e.data, producedBy: undone.jobId } };
 }
 
 function decideResolveConflict(

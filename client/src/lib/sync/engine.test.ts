@@ -511,6 +511,56 @@ describe('sync engine', () => {
     expect(fresh.engine.jobs.size).toBe(0);
   });
 
+  it('a reversed production lowers the job on a device that never saw the production (sim finding 6)', async () => {
+    const s = await server();
+    const J = '0192f0c8-0000-7000-8000-0000000000e6';
+    const sup = await device(s, 'sup');
+    await sup.engine.pull();
+    for (const [n, args] of [
+      ['createProductionJob', { jobId: J, code: 'J-6', itemId: 'A' }],
+      ['startProductionJob', { jobId: J }],
+    ] as const)
+      expect((await sup.engine.mutate(n, args)).decision.kind).toBe('accepted');
+    await sup.engine.sync();
+    // One device follows the job from its start: it folds the productions as they come.
+    const watching = await device(s, 'op2');
+    await watching.engine.pull();
+    for (const quantity of [2, 3]) {
+      const r = await sup.engine.mutate('produceForJob', {
+        jobId: J,
+        itemId: 'A',
+        to: 'Q',
+        quantity,
+      });
+      expect(r.decision.kind).toBe('accepted');
+    }
+    await sup.engine.sync();
+    // Another signs in after them: its snapshot has the job at 5, and no StockProduced.
+    const late = await device(s, 'op1');
+    await late.engine.pull();
+    await watching.engine.pull();
+    expect(late.engine.jobs.get(J as never)?.produced).toBe(5);
+    expect(watching.engine.jobs.get(J as never)?.produced).toBe(5);
+
+    const events = (await (
+      await s.api('/api/events?after=0&limit=2000', { token: s.admin.token })
+    ).json()) as { id: string; type: string; data: { quantity?: number } }[];
+    const three = events.find((e) => e.type === 'StockProduced' && e.data.quantity === 3);
+    if (!three) throw new Error('no StockProduced of 3 in the log');
+    const reversed = await sup.engine.mutate('reverseMovement', { eventId: three.id });
+    expect(reversed.decision.kind).toBe('accepted');
+    await sup.engine.sync();
+    await late.engine.pull();
+    await watching.engine.pull();
+    // The server's count, as a device signing in now gets it: 2. Both devices follow it.
+    const fresh = await device(s, 'op1');
+    await fresh.engine.pull();
+    expect(fresh.engine.jobs.get(J as never)?.produced).toBe(2);
+    expect(late.engine.jobs.get(J as never)?.produced).toBe(2);
+    expect(watching.engine.jobs.get(J as never)?.produced).toBe(2);
+    expect(qty(late.engine, 'A', 'Q')).toBe(2);
+  });
+
   it('a new device starts from a paged snapshot with progress, then follows events (scenario 9, engine level)', async () => {
     const s = await server();
     const sup = await device(s, 'sup');

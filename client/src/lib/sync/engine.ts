@@ -17,7 +17,6 @@ import {
   countingViewOf,
   decideMutation,
   evolveCounting,
-  isProductionEvent,
   evolveLists,
   foldEvent,
   initialListsState,
@@ -51,6 +50,7 @@ import {
 } from './counting-replica.js';
 import type { JobsState } from './production-replica.js';
 import {
+  changesJobs,
   foldJobEvent,
   isJobEntryKey,
   jobsFromEntries,
@@ -615,7 +615,7 @@ export class SyncEngine {
       this.overlay = foldEvent(this.overlay, logged);
       this.overlayLists = evolveLists(this.overlayLists, logged);
       this.overlayCounting = evolveCounting(this.overlayCounting, logged);
-      if (isProductionEvent(logged))
+      if (changesJobs(logged))
         this.overlayJobs = foldJobEvent(this.overlayJobs, logged, viewOf(this.overlay)).jobs;
     });
   }
@@ -775,7 +775,7 @@ export class SyncEngine {
         const folded = foldCountEvent(counting, e);
         counting = folded.state;
         for (const [key, value] of folded.touched) touched.set(key, value);
-        if (isProductionEvent(e)) {
+        if (changesJobs(e)) {
           jobs = withJobEntries(jobs, jobEntries);
           const f = foldJobEvent(jobs, e, viewOf(state));
           jobs = f.jobs;

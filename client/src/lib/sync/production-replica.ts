@@ -1,10 +1,9 @@
 import type {
   GenealogyChangeView,
-  GenealogyLinks,
   InventoryView,
   JobId,
   ProductionJob,
-  ProductionView,
+  ReplayProductionView,
 } from '@floorsync/domain';
 import { genealogyChangesOf, isProductionEvent, jobKey } from '@floorsync/domain';
 
@@ -45,8 +44,11 @@ export function withJobEntries(jobs: JobsState, entries: Map<string, unknown>): 
   return next;
 }
 
-/** The production view the replay reads: these jobs, and no links (see above). */
-export function productionViewOfJobs(jobs: JobsState): ProductionView & GenealogyLinks {
+/**
+ * The production view the replay reads: these jobs, and no links nor traces (see above). A
+ * reversal decided on the device names no job; the server's names it (`producedBy`).
+ */
+export function productionViewOfJobs(jobs: JobsState): ReplayProductionView {
   return {
     productionJob: (id) => jobs.get(id),
     productionJobByCode: (code) => {
@@ -55,23 +57,36 @@ export function productionViewOfJobs(jobs: JobsState): ProductionView & Genealog
     },
     linksFrom: () => [],
     linksTo: () => [],
+    trace: () => undefined,
   };
 }
 
 /**
+ * Whether an event can change a job: a production event, or the reversal of a job's
+ * production (it names the job: `producedBy`). Checked first, so the rest of a pull costs the
+ * jobs nothing.
+ */
+export function changesJobs(event: { readonly type: string; readonly data: unknown }): boolean {
+  if (isProductionEvent(event)) return true;
+  return (
+    event.type === 'MovementReversed' &&
+    (event.data as { readonly producedBy?: unknown }).producedBy !== undefined
+  );
+}
+
+/**
  * Folds one event (pulled, or the device's own pending one): the jobs afterwards and the
- * snapshot entries it changed (`null`: gone). Only production events change jobs here.
+ * snapshot entries it changed (`null`: gone). Only events that `changesJobs` change jobs here.
  */
 export function foldJobEvent(
   jobs: JobsState,
   event: { readonly id: string; readonly type: string; readonly data: unknown },
   inventory: Pick<InventoryView, 'position' | 'children' | 'linesAt'>,
 ): { readonly jobs: JobsState; readonly touched: ReadonlyMap<string, unknown> } {
-  if (!isProductionEvent(event)) return { jobs, touched: new Map() };
+  if (!changesJobs(event)) return { jobs, touched: new Map() };
   const view: GenealogyChangeView = {
     ...productionViewOfJobs(jobs),
     link: () => undefined,
-    trace: () => undefined,
     position: (id) => inventory.position(id),
     children: (id) => inventory.children(id),
     linesAt: (id) => inventory.linesAt(id),
