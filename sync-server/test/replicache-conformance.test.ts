@@ -422,7 +422,10 @@ describe('genuine Replicache v15 clients against the sync server', () => {
     );
   }
 
-  /** Pulls every device until none has pending mutations and each holds every server event. */
+  /**
+   * Pulls every device until none has pending mutations, each holds every server event, and
+   * every push sent has been answered.
+   */
   async function converge(...ds: DeviceHandle[]): Promise<void> {
     let state: unknown;
     await until(
@@ -438,9 +441,14 @@ describe('genuine Replicache v15 clients against the sync server', () => {
           })),
         );
         state = { serverSeqs, views };
-        const done = views.every(
-          (v) => v.pending.length === 0 && JSON.stringify(v.seqs) === JSON.stringify(serverSeqs),
-        );
+        // And no push still on the wire: a pull can confirm a mutation (the server committed
+        // it) before its push's answer has reached the device and been recorded here — seen
+        // on a loaded machine as a mutation that was "never answered applied".
+        const done =
+          wire.inFlight === 0 &&
+          views.every(
+            (v) => v.pending.length === 0 && JSON.stringify(v.seqs) === JSON.stringify(serverSeqs),
+          );
         return done ? true : undefined;
       },
       () => state,
