@@ -34,16 +34,46 @@ export async function api<T>(
     throw new ApiError(0, 'offline');
   }
   if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = null;
-  }
-  if (!res.ok) {
-    const p = body as { detail?: string; title?: string } | null;
-    throw new ApiError(res.status, p?.detail ?? p?.title ?? `HTTP ${res.status}`);
-  }
+  const body = parsed(await res.text());
+  if (!res.ok) throw problem(res.status, body);
   return body as T;
+}
+
+/**
+ * A file the server makes (a count sheet, a label): its bytes, or the same errors as `api` —
+ * `offline` when the server could not be reached, the problem's own words when it refused.
+ */
+export async function apiFile(
+  token: string | null,
+  path: string,
+  init: { json?: unknown } = {},
+): Promise<Blob> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: init.json !== undefined ? 'POST' : 'GET',
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
+    });
+  } catch {
+    throw new ApiError(0, 'offline');
+  }
+  if (!res.ok) throw problem(res.status, parsed(await res.text()));
+  return res.blob();
+}
+
+function parsed(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+function problem(status: number, body: unknown): ApiError {
+  const p = body as { detail?: string; title?: string } | null;
+  return new ApiError(status, p?.detail ?? p?.title ?? `HTTP ${status}`);
 }

@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startTestServer } from '../sync/test-server.js';
+import { ApiError, api, apiFile } from './api.js';
+
+/**
+ * The screens' API helpers against the real server app (in-process, on a temp SQLite file):
+ * the browser's `fetch` of a relative path is routed to it, or fails as an unreachable server.
+ */
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  vi.unstubAllGlobals();
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function browserOf() {
+  const s = await startTestServer((fn) => {
+    cleanups.push(fn);
+  });
+  const net = { down: false };
+  vi.stubGlobal('fetch', async (input: string, init?: RequestInit) => {
+    if (net.down) throw new TypeError('Failed to fetch');
+    return s.deliver(input, init);
+  });
+  const sup = await s.login('sup', 'sup-password');
+  return { s, net, token: sup.token };
+}
+
+const refusal = async (p: Promise<unknown>) => {
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(ApiError);
+  return e as ApiError;
+};
+
+describe('apiFile: files the server makes', () => {
+  it('returns the bytes of a file', async () => {
+    const { token } = await browserOf();
+    const file = await apiFile(token, '/api/genealogy/recall?itemId=A&lot=L-1&format=csv');
+    expect(file.size).toBeGreaterThan(0);
+    expect(await file.text()).toMatch(/,/); // a CSV header at least
+  });
+
+  it('a refusal carries the server’s own words, not "offline"', async () => {
+    const { token } = await browserOf();
+    const e = await refusal(apiFile(token, '/api/count-sessions/no-such-session/sheet?format=csv'));
+    expect(e.status).toBe(404);
+    expect(e.message).not.toBe('offline');
+    expect(e.message.length).toBeGreaterThan(0);
+    const bad = await refusal(apiFile(token, '/api/labels/pdf', { json: { labels: [] } }));
+    expect(bad.status).toBe(400);
+    expect(bad.message).not.toMatch(/^HTTP /); // the problem's detail, not a bare status
+  });
+
+  it('an unreachable server is "offline" (status 0), for files and for JSON alike', async () => {
+    const { net, token } = await browserOf();
+    net.down = true;
+    expect(await refusal(apiFile(token, '/api/genealogy/recall?itemId=A&lot=L-1'))).toMatchObject({
+      status: 0,
+      message: 'offline',
+    });
+    expect(await refusal(api(token, '/api/conflicts'))).toMatchObject({
+      status: 0,
+      message: 'offline',
+    });
+  });
+});
