@@ -348,8 +348,16 @@ describe('counting sessions in the web app', () => {
         resolution: expect.objectContaining({ action: 'settled' }),
       }),
     ]);
-    for (const d of [sup, op1, op2]) expect(d.errors).toEqual([]);
-    for (const d of [sup, op1, op2]) await d.context.close();
+    // The admin's console names the two operators, not their user ids.
+    const admin = await device(browser, server.base, 'admin');
+    await admin.page.waitForURL('**/conflicts');
+    await admin.page.getByRole('button', { name: 'Resolved', exact: true }).click();
+    const listed = admin.page.getByTestId('conflict-list');
+    await expect.poll(() => listed.innerText(), { timeout: 15_000 }).toContain('Olga Operator');
+    expect(await listed.innerText()).toContain('Omar Operator');
+    expect(await listed.innerText()).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-/);
+    for (const d of [sup, op1, op2, admin]) expect(d.errors).toEqual([]);
+    for (const d of [sup, op1, op2, admin]) await d.context.close();
   });
 
   it('the counting sheet: exported as CSV (blind: no expected), filled in on paper, imported into the review', async () => {
