@@ -183,8 +183,9 @@ async function loadRun(base: string, pid: number) {
         .push(batch.map((b) => b.scan))
         .then((head) => {
           const now = performance.now();
-          if (now >= measureFrom) pushes++;
-          // A scan counts when it was made (or came back online) in the measured run.
+          // A scan counts when it was made (or came back online) in the measured run; a push
+          // counts when it carried such a scan, as its latencies do.
+          if (batch.some((b) => b.at >= measureFrom)) pushes++;
           for (const b of batch) {
             if (b.at < measureFrom) warmupLatencies.push(now - b.at);
             else {
