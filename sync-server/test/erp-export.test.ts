@@ -79,6 +79,42 @@ describe('ERP export', () => {
     expect(readdirSync(out).sort()).toEqual(files);
   });
 
+  it('books production too: what a job consumed and produced, and a reversed production naming its job', async () => {
+    const t = await setup();
+    const J = '0192f0c8-0000-7000-8000-0000000000e7';
+    const s = t.supervisor;
+    const made = await s.pushOk([
+      s.mutation('createProductionJob', { jobId: J, code: 'J-7', itemId: 'A' }),
+      s.mutation('startProductionJob', { jobId: J }),
+      s.mutation('consumeForJob', { jobId: J, itemId: 'A', from: 'Q', quantity: 4 }),
+      s.mutation('produceForJob', { jobId: J, itemId: 'A', to: 'P', quantity: 2 }),
+    ]);
+    expect(made.results.every((r) => r.status === 'applied')).toBe(true);
+    const log = (await (
+      await t.server.request(`/api/events?after=${t.head}`, { token: s.token })
+    ).json()) as { id: string; type: string }[];
+    const produced = log.find((e) => e.type === 'StockProduced');
+    if (!produced) throw new Error('no StockProduced in the log');
+    const reversed = await s.pushOk([s.mutation('reverseMovement', { eventId: produced.id })]);
+    expect(reversed.results[0]?.status).toBe('applied');
+
+    const out = path.join(t.dir, 'out');
+    const e = await exporter(t.api, folderPlugin(out), path.join(t.dir, 'cursor'));
+    await e.caughtUp(reversed.head);
+    const movements = readdirSync(out)
+      .sort()
+      .map((f) => JSON.parse(readFileSync(path.join(out, f), 'utf8')) as MovementExport);
+    expect(movements.slice(4)).toMatchObject([
+      { type: 'StockConsumed', data: { jobId: J, itemId: 'A', from: 'Q', quantity: 4 } },
+      { type: 'StockProduced', data: { jobId: J, itemId: 'A', to: 'P', quantity: 2 } },
+      {
+        type: 'MovementReversed',
+        data: { movementId: produced.id, producedBy: J, from: 'P', quantity: 2 },
+      },
+    ]);
+    expect(movements).toHaveLength(7); // the job's creation and start move no stock
+  });
+
   it('posts each movement with its Idempotency-Key, retrying an endpoint that fails, in order', async () => {
     const t = await setup();
     const seen: { key: string; type: string }[] = [];

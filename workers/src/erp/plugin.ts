@@ -19,7 +19,11 @@ export interface MovementExport {
   /** The event id: the same movement always carries the same key. */
   readonly idempotencyKey: string;
   readonly seq: number;
-  /** `StockReceived`, `StockMoved`, `ContainerMoved`, `StockShipped`, `StockAdjusted`, `MovementReversed`. */
+  /**
+   * `StockReceived`, `StockMoved`, `ContainerMoved`, `StockShipped`, `StockAdjusted`,
+   * `StockConsumed` (into a job: `jobId`), `StockProduced` (a job's output: `jobId`),
+   * `MovementReversed` (`producedBy` when it undoes a job's output).
+   */
   readonly type: string;
   /** The event's data as the domain defines it (item, positions, quantity, lot, serial, reason…). */
   readonly data: unknown;
@@ -29,13 +33,21 @@ export interface MovementExport {
   readonly userId: string;
 }
 
-/** The event types that move or change stock: what an ERP books. */
+/**
+ * The event types that move or change stock: what an ERP books. Production's too: a
+ * consumption takes stock into a job, a production puts the job's output into stock (both to
+ * and from the virtual `@production`); without them the ERP's stock would drift from ours at
+ * every job, and a reversed production (`MovementReversed` with `producedBy`) would undo a
+ * movement the ERP never saw.
+ */
 export const MOVEMENT_TYPES: ReadonlySet<string> = new Set([
   'StockReceived',
   'StockMoved',
   'ContainerMoved',
   'StockShipped',
   'StockAdjusted',
+  'StockConsumed',
+  'StockProduced',
   'MovementReversed',
 ]);
 
