@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { reproduction, runSeed } from './sim.js';
 import type { SimOptions, SimResult } from './sim.js';
@@ -26,6 +27,10 @@ interface Args {
   restartWeight: number | undefined;
   reconcileSteps: number | undefined;
   workload: 1 | 2 | 3 | undefined;
+  /** Child processes running seeds side by side (`--jobs`). */
+  jobs: number;
+  /** This process is one of them (internal). */
+  child: boolean;
 }
 
 function parse(argv: readonly string[]): Args {
@@ -46,6 +51,8 @@ function parse(argv: readonly string[]): Args {
     restartWeight: undefined,
     reconcileSteps: undefined,
     workload: undefined,
+    jobs: 1,
+    child: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -103,6 +110,12 @@ function parse(argv: readonly string[]): Args {
       case '--restart-weight':
         a.restartWeight = value();
         break;
+      case '--jobs':
+        a.jobs = value();
+        break;
+      case '--child':
+        a.child = true;
+        break;
       case '--no-shrink':
         a.shrink = 0;
         break;
@@ -114,6 +127,7 @@ function parse(argv: readonly string[]): Args {
     }
   }
   if (a.devices < 1 || a.steps < 0 || a.seeds < 1) throw new Error('nothing to run');
+  if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new Error('--jobs is a whole number ≥ 1');
   return a;
 }
 
@@ -130,8 +144,118 @@ async function shrink(r: SimResult, extra: Partial<SimOptions>): Promise<number>
   return failing;
 }
 
+/** What one seed's run printed, and how it went. */
+interface SeedReport {
+  readonly seed: number;
+  readonly violations: number;
+  /** Printed for a seed that ran clean, when the soak's progress line is due. */
+  readonly okLine: string;
+  /** Printed for a failing seed: its violations, its trace's end, the command. */
+  readonly failure: readonly string[];
+}
+
+/** Runs one seed; a failing one is shrunk when `shrinkIt`. Prints nothing itself. */
+async function runOne(
+  a: Args,
+  extra: Partial<SimOptions>,
+  flags: string,
+  seed: number,
+  shrinkIt: boolean,
+): Promise<SeedReport> {
+  const s0 = performance.now();
+  const r = await runSeed({
+    ...extra,
+    seed,
+    devices: a.devices,
+    steps: a.steps,
+    ...(a.trace ? { onTrace: (line: string) => console.log(line) } : {}),
+  });
+  const ms = performance.now() - s0;
+  const s = r.stats;
+  const okLine = `seed ${seed}: ok in ${(ms / 1000).toFixed(1)} s — ${s.mutations} mutations (${s.rejected} rejected), ${s.events} events, ${s.conflicts} conflicts (${s.eventTypes['ConflictResolved'] ?? 0} resolved), ${s.serverRestarts} server restarts${r.process ? ` (${s.processKills} SIGKILL, ${s.processTerms} SIGTERM)` : ''}, faults ×${s.intensity} ${JSON.stringify(s.faults)}, trace ${r.traceHash.slice(0, 16)}`;
+  if (r.violations.length === 0) return { seed, violations: 0, okLine, failure: [] };
+  const out = [`\nseed ${seed}: ${r.violations.length} violation(s)`];
+  for (const v of r.violations) out.push(`  - ${v}`);
+  if (!a.trace) {
+    out.push('  the end of its trace:');
+    for (const line of r.traceTail.slice(-30)) out.push(`    ${line}`);
+  }
+  const steps = shrinkIt ? await shrink(r, extra) : r.steps;
+  out.push(
+    `  reproduce: ${reproduction({ seed, devices: a.devices, steps, process: a.process })}${flags}`,
+  );
+  if (a.process)
+    out.push('  (process mode is not deterministic: the same seed may not fail the same way)');
+  if (steps !== r.steps)
+    out.push(`  (fails with ${steps} steps as with ${r.steps}; --trace prints every step)`);
+  return { seed, violations: r.violations.length, okLine, failure: out };
+}
+
+/**
+ * `--jobs J`: the seeds are run by J child processes of this script, handed one at a time as
+ * each child is free (so a slow seed holds up no other); each seed's run is the same as alone.
+ */
+async function inChildren(
+  a: Args,
+  argv: readonly string[],
+  seeds: readonly number[],
+  deadline: number,
+  report: (r: SeedReport) => void,
+): Promise<void> {
+  const childArgs = [...argv.filter((_, i) => !isJobsFlag(argv, i)), '--child'];
+  let next = 0;
+  let shrinks = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(a.jobs, seeds.length) }, () => {
+      const child = fork(process.argv[1] ?? '', childArgs, { execArgv: process.execArgv });
+      return new Promise<void>((resolve, reject) => {
+        const give = () => {
+          const seed = seeds[next];
+          if (seed === undefined || performance.now() > deadline) {
+            child.send({ done: true });
+            return;
+          }
+          next++;
+          child.send({ seed, shrink: shrinks < a.shrink });
+        };
+        child.on('message', (m: SeedReport) => {
+          if (m.violations > 0) shrinks++;
+          report(m);
+          give();
+        });
+        child.on('error', reject);
+        child.on('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`a soak job exited with ${code}`)),
+        );
+        give();
+      });
+    }),
+  );
+}
+
+const isJobsFlag = (argv: readonly string[], i: number) =>
+  argv[i] === '--jobs' || argv[i - 1] === '--jobs';
+
+/** A child of `--jobs`: runs the seeds its parent hands it, and reports each. */
+function child(a: Args, extra: Partial<SimOptions>, flags: string): Promise<number> {
+  return new Promise((resolve) => {
+    let queue = Promise.resolve();
+    process.on('message', (m: { seed?: number; shrink?: boolean; done?: boolean }) => {
+      queue = queue.then(async () => {
+        if (m.done || m.seed === undefined) {
+          process.disconnect();
+          resolve(0);
+          return;
+        }
+        process.send?.(await runOne(a, extra, flags, m.seed, m.shrink === true));
+      });
+    });
+  });
+}
+
 async function main(): Promise<number> {
-  const a = parse(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const a = parse(argv);
   // Process mode: interrupted, the soak exits through 'exit', where the server processes it
   // started are killed (a signal's default action would leave them running).
   if (a.process)
@@ -160,49 +284,31 @@ async function main(): Promise<number> {
     (a.restartWeight !== undefined ? ` --restart-weight ${a.restartWeight}` : '') +
     (a.reconcileSteps !== undefined ? ` --reconcile-steps ${a.reconcileSteps}` : '') +
     (a.workload !== undefined ? ` --workload ${a.workload}` : '');
+  if (a.child) return child(a, extra, flags);
   const t0 = performance.now();
   let ran = 0;
   let violations = 0;
   let failed = 0;
-  for (const seed of seeds) {
-    if (performance.now() > deadline) break;
-    const s0 = performance.now();
-    const r = await runSeed({
-      ...extra,
-      seed,
-      devices: a.devices,
-      steps: a.steps,
-      ...(a.trace ? { onTrace: (line: string) => console.log(line) } : {}),
-    });
+  const report = (r: SeedReport) => {
     ran++;
-    const ms = performance.now() - s0;
-    const s = r.stats;
-    if (r.violations.length === 0) {
-      if (seeds.length === 1 || ran % 25 === 0)
-        console.log(
-          `seed ${seed}: ok in ${(ms / 1000).toFixed(1)} s — ${s.mutations} mutations (${s.rejected} rejected), ${s.events} events, ${s.conflicts} conflicts (${s.eventTypes['ConflictResolved'] ?? 0} resolved), ${s.serverRestarts} server restarts${r.process ? ` (${s.processKills} SIGKILL, ${s.processTerms} SIGTERM)` : ''}, faults ×${s.intensity} ${JSON.stringify(s.faults)}, trace ${r.traceHash.slice(0, 16)}` +
-            (seeds.length > 1
-              ? ` [${ran} seeds, ${(ran / ((performance.now() - t0) / 1000)).toFixed(2)}/s]`
-              : ''),
-        );
-      continue;
+    violations += r.violations;
+    if (r.violations > 0) {
+      failed++;
+      for (const line of r.failure) console.log(line);
+    } else if (seeds.length === 1 || ran % 25 === 0)
+      console.log(
+        r.okLine +
+          (seeds.length > 1
+            ? ` [${ran} seeds, ${(ran / ((performance.now() - t0) / 1000)).toFixed(2)}/s]`
+            : ''),
+      );
+  };
+  if (a.jobs > 1 && seeds.length > 1) await inChildren(a, argv, seeds, deadline, report);
+  else
+    for (const seed of seeds) {
+      if (performance.now() > deadline) break;
+      report(await runOne(a, extra, flags, seed, failed < a.shrink));
     }
-    violations += r.violations.length;
-    console.log(`\nseed ${seed}: ${r.violations.length} violation(s)`);
-    for (const v of r.violations) console.log(`  - ${v}`);
-    if (!a.trace) {
-      console.log('  the end of its trace:');
-      for (const line of r.traceTail.slice(-30)) console.log(`    ${line}`);
-    }
-    const steps = failed++ < a.shrink ? await shrink(r, extra) : r.steps;
-    console.log(
-      `  reproduce: ${reproduction({ seed, devices: a.devices, steps, process: a.process })}${flags}`,
-    );
-    if (a.process)
-      console.log('  (process mode is not deterministic: the same seed may not fail the same way)');
-    if (steps !== r.steps)
-      console.log(`  (fails with ${steps} steps as with ${r.steps}; --trace prints every step)`);
-  }
   const secs = (performance.now() - t0) / 1000;
   if (ran > 1)
     console.log(
@@ -216,6 +322,7 @@ const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minut
        [--devices D] [--steps K] [--faults X] [--tabs T] [--refresh-before-sync]
        [--hostile-proxy] [--trace] [--shrink N | --no-shrink]
        [--process [--restart-weight W]] [--reconcile-steps R] [--workload 1|2|3]
+       [--jobs J]
   --process            the server is a real child process (node sync-server/dist/main.js)
                        over HTTP; restarts are SIGKILL or SIGTERM and a new process on the
                        same data directory. Not deterministic: the seed decides the workload
@@ -225,7 +332,9 @@ const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minut
                        open: an admin's device resolves them under the same faults, then the
                        run is checked again (default 60; 0: none)
   --workload 1|2|3     1: stock, containers, counting, reversals (the first workload);
-                       2: and movement lists; 3 (default): and production jobs`;
+                       2: and movement lists; 3 (default): and production jobs
+  --jobs J             run the seeds in J child processes side by side (one per free core);
+                       each seed runs as it would alone`;
 
 main().then(
   (code) => process.exit(code),
