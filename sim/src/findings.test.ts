@@ -203,6 +203,35 @@ describe('findings of the simulator', () => {
   });
 });
 
+// Findings 1 and 2 as the seeds that found them (the directed scenarios above show the
+// mechanism; these are the runs themselves, with the workload they were found with).
+describe('findings 1 and 2: the seeds', () => {
+  for (const [seed, steps] of [
+    [2, 121],
+    [14, 300],
+  ] as const)
+    it(`finding 1, seed ${seed}, 4 devices, ${steps} steps: the shared replica never goes back`, async () => {
+      const { runSeed } = await import('./sim.js');
+      const r = await runSeed({ seed, devices: 4, steps, workload: 1 });
+      expect(r.violations).toEqual([]);
+      expect(r.stats.mutations).toBeGreaterThan(0);
+    });
+
+  it('finding 2, seed 16, 5 steps, a hostile proxy: an answer to another request is not applied', async () => {
+    const { runSeed } = await import('./sim.js');
+    const r = await runSeed({
+      seed: 16,
+      devices: 4,
+      steps: 5,
+      workload: 1,
+      hostileProxy: true,
+      refreshBeforeSync: true,
+    });
+    expect(r.violations).toEqual([]);
+    expect(r.stats.faults['staleReplay'] ?? 0).toBeGreaterThan(0);
+  });
+});
+
 // Finding 3 (README; `npm run soak -- --seed 350 --devices 4 --steps 67`): a supervisor
 // reversed a serial's shipment after an operator, offline, had found the serial and adjusted
 // it back in (+1 at the same bin). The reversal put the serial into stock a second time, with
