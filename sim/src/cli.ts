@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { reproduction, runSeed } from './sim.js';
@@ -9,6 +10,9 @@ import type { SimOptions, SimResult } from './sim.js';
  * shrinking finds fewer). Ends with exactly one line `soak: N seeds, V violations` and exits
  * non-zero when there was any violation.
  */
+/** A command line that cannot be run: answered with the usage. */
+class UsageError extends Error {}
+
 interface Args {
   seed: number | null;
   seeds: number;
@@ -58,7 +62,7 @@ function parse(argv: readonly string[]): Args {
     const flag = argv[i];
     const value = () => {
       const v = Number(argv[++i]);
-      if (!Number.isFinite(v)) throw new Error(`${flag} needs a number`);
+      if (!Number.isFinite(v)) throw new UsageError(`${flag} needs a number`);
       return v;
     };
     switch (flag) {
@@ -100,7 +104,7 @@ function parse(argv: readonly string[]): Args {
         break;
       case '--workload': {
         const w = value();
-        if (w !== 1 && w !== 2 && w !== 3) throw new Error('--workload is 1, 2 or 3');
+        if (w !== 1 && w !== 2 && w !== 3) throw new UsageError('--workload is 1, 2 or 3');
         a.workload = w;
         break;
       }
@@ -123,11 +127,11 @@ function parse(argv: readonly string[]): Args {
         a.shrink = value();
         break;
       default:
-        throw new Error(`unknown argument ${flag}`);
+        throw new UsageError(`unknown argument ${flag}`);
     }
   }
-  if (a.devices < 1 || a.steps < 0 || a.seeds < 1) throw new Error('nothing to run');
-  if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new Error('--jobs is a whole number ≥ 1');
+  if (a.devices < 1 || a.steps < 0 || a.seeds < 1) throw new UsageError('nothing to run');
+  if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs is a whole number ≥ 1');
   return a;
 }
 
@@ -194,6 +198,9 @@ async function runOne(
 /**
  * `--jobs J`: the seeds are run by J child processes of this script, handed one at a time as
  * each child is free (so a slow seed holds up no other); each seed's run is the same as alone.
+ * Each child shrinks up to `--shrink` of its own failing seeds. A child that dies takes the
+ * soak down with it, naming its seed; the others are killed (and so are the server processes
+ * they started in process mode: a child exits when its parent goes).
  */
 async function inChildren(
   a: Args,
@@ -203,34 +210,55 @@ async function inChildren(
   report: (r: SeedReport) => void,
 ): Promise<void> {
   const childArgs = [...argv.filter((_, i) => !isJobsFlag(argv, i)), '--child'];
+  const children: ChildProcess[] = [];
+  const killAll = () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  };
+  process.once('exit', killAll);
   let next = 0;
-  let shrinks = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(a.jobs, seeds.length) }, () => {
-      const child = fork(process.argv[1] ?? '', childArgs, { execArgv: process.execArgv });
-      return new Promise<void>((resolve, reject) => {
-        const give = () => {
-          const seed = seeds[next];
-          if (seed === undefined || performance.now() > deadline) {
-            child.send({ done: true });
-            return;
-          }
-          next++;
-          child.send({ seed, shrink: shrinks < a.shrink });
-        };
-        child.on('message', (m: SeedReport) => {
-          if (m.violations > 0) shrinks++;
-          report(m);
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(a.jobs, seeds.length) }, () => {
+        const child = fork(process.argv[1] ?? '', childArgs, { execArgv: process.execArgv });
+        children.push(child);
+        let running: number | null = null;
+        return new Promise<void>((resolve, reject) => {
+          const give = () => {
+            const seed = seeds[next];
+            if (seed === undefined || performance.now() > deadline) {
+              running = null;
+              child.send({ done: true });
+              return;
+            }
+            next++;
+            running = seed;
+            child.send({ seed });
+          };
+          child.on('message', (m: SeedReport) => {
+            report(m);
+            give();
+          });
+          child.on('error', reject);
+          child.on('exit', (code, signal) => {
+            if (code === 0 && running === null) resolve();
+            else
+              reject(
+                new Error(
+                  `a soak job died (${signal ?? `exit ${code}`})` +
+                    (running !== null
+                      ? ` running seed ${running}: npm run soak -- --seed ${running}`
+                      : ''),
+                ),
+              );
+          });
           give();
         });
-        child.on('error', reject);
-        child.on('exit', (code) =>
-          code === 0 ? resolve() : reject(new Error(`a soak job exited with ${code}`)),
-        );
-        give();
-      });
-    }),
-  );
+      }),
+    );
+  } finally {
+    killAll();
+    process.off('exit', killAll);
+  }
 }
 
 const isJobsFlag = (argv: readonly string[], i: number) =>
@@ -238,16 +266,24 @@ const isJobsFlag = (argv: readonly string[], i: number) =>
 
 /** A child of `--jobs`: runs the seeds its parent hands it, and reports each. */
 function child(a: Args, extra: Partial<SimOptions>, flags: string): Promise<number> {
+  // The parent gone (killed, crashed): stop, rather than run a seed nobody will hear of.
+  let finished = false;
+  process.on('disconnect', () => {
+    if (!finished) process.exit(1);
+  });
+  let shrunk = 0;
   return new Promise((resolve) => {
     let queue = Promise.resolve();
-    process.on('message', (m: { seed?: number; shrink?: boolean; done?: boolean }) => {
+    process.on('message', (m: { seed?: number; done?: boolean }) => {
       queue = queue.then(async () => {
         if (m.done || m.seed === undefined) {
-          process.disconnect();
+          finished = true;
           resolve(0);
           return;
         }
-        process.send?.(await runOne(a, extra, flags, m.seed, m.shrink === true));
+        const r = await runOne(a, extra, flags, m.seed, shrunk < a.shrink);
+        if (r.violations > 0) shrunk++;
+        process.send?.(r);
       });
     });
   });
@@ -339,7 +375,8 @@ const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minut
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    console.error(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(e instanceof UsageError ? `${message}\n${USAGE}` : `soak stopped: ${message}`);
     process.exit(2);
   },
 );
