@@ -16,9 +16,15 @@ async function browserOf() {
   const s = await startTestServer((fn) => {
     cleanups.push(fn);
   });
-  const net = { down: false };
+  /** `down`: no connection; `gateway`: a reverse proxy answers for a server it cannot reach. */
+  const net = { down: false, gateway: 0 };
   vi.stubGlobal('fetch', async (input: string, init?: RequestInit) => {
     if (net.down) throw new TypeError('Failed to fetch');
+    if (net.gateway)
+      return new Response('<html><body>Bad Gateway</body></html>', {
+        status: net.gateway,
+        headers: { 'content-type': 'text/html' },
+      });
     return s.deliver(input, init);
   });
   const sup = await s.login('sup', 'sup-password');
@@ -64,5 +70,20 @@ describe('apiFile: files the server makes', () => {
       status: 0,
       message: 'offline',
     });
+  });
+
+  it('a proxy’s error page for a server it cannot reach is "offline" too; the server’s own refusals keep their status', async () => {
+    const { net, token } = await browserOf();
+    for (const status of [502, 503, 504]) {
+      net.gateway = status;
+      expect(await refusal(apiFile(token, '/api/genealogy/recall?itemId=A&lot=L-1'))).toMatchObject(
+        { status: 0, message: 'offline' },
+      );
+      expect(await refusal(api(token, '/api/conflicts'))).toMatchObject({ status: 0 });
+    }
+    net.gateway = 0;
+    // The server's own refusals keep their status and words (here a 404 problem).
+    const own = await refusal(api(token, '/api/conflicts/no-such-conflict'));
+    expect(own.status).toBe(404);
   });
 });

@@ -73,7 +73,15 @@ function parsed(text: string): unknown {
   }
 }
 
+/**
+ * The error for a refusal. A gateway's own error page (502, 503, 504 with no problem in it: a
+ * proxy in front of a server that is down or restarting) means the server could not be
+ * reached: offline, as a failed connection is.
+ */
 function problem(status: number, body: unknown): ApiError {
   const p = body as { detail?: string; title?: string } | null;
-  return new ApiError(status, p?.detail ?? p?.title ?? `HTTP ${status}`);
+  const words = p?.detail ?? p?.title;
+  if (words === undefined && (status === 502 || status === 503 || status === 504))
+    return new ApiError(0, 'offline');
+  return new ApiError(status, words ?? `HTTP ${status}`);
 }
