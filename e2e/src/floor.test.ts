@@ -165,6 +165,27 @@ describe('on the floor', () => {
     await expect.poll(() => admin.page.getByRole('alert').textContent()).toContain('Write a note');
     expect(await pending(admin.page)).toBe(0);
     await admin.page.getByLabel('Note (required)').fill('Recounted: the bin is empty.');
+    // A compensation the server refuses (an item it does not know): the console says so on the
+    // conflict, which stays open, until the admin dismisses it and resolves it right.
+    const good = await args.inputValue();
+    const bad = JSON.parse(good) as { args: Record<string, unknown> };
+    bad.args['itemId'] = 'NO-SUCH-ITEM';
+    await args.fill(JSON.stringify(bad));
+    await admin.page.getByRole('button', { name: 'Resolve conflict' }).click();
+    await synced(admin.page);
+    const refused = admin.page.getByTestId('resolution-refused');
+    await expect.poll(() => refused.textContent(), { timeout: 15_000 }).toContain('NO-SUCH-ITEM');
+    expect(await refused.textContent()).toContain('still open');
+    // What the admin wrote is still there to correct (syncs re-read the conflict meanwhile).
+    expect(await args.inputValue()).toContain('NO-SUCH-ITEM');
+    expect(await admin.page.getByRole('status').count()).toBe(0); // no stale "saved" notice
+    expect(await admin.page.getByTestId('conflict-list').innerText()).toContain(
+      'resolution refused',
+    );
+    await screenshot(admin.page, 'admin-resolution-refused');
+    await refused.getByRole('button', { name: 'Got it' }).click();
+    await expect.poll(() => refused.count()).toBe(0);
+    await args.fill(good);
     await admin.page.getByRole('button', { name: 'Resolve conflict' }).click();
     await synced(admin.page);
     expect(await serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-02-02')).toBe(0);

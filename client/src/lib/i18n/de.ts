@@ -241,6 +241,9 @@ export const de: Catalog = {
   'conflicts.submit': 'Konflikt lösen',
   'conflicts.queued': 'Lösung gespeichert; sie wird beim Synchronisieren angewendet.',
   'conflicts.resolvedWith': 'Gelöst: {action}',
+  'conflicts.refused':
+    'Ihre Lösung wurde vom Server abgelehnt — {reason}. Der Konflikt ist weiter offen.',
+  'conflicts.refusedMark': 'Lösung abgelehnt',
 
   'conflict.kind.negative-stock': 'Negativer Bestand',
   'conflict.kind.serial-elsewhere': 'Seriennummer an zwei Orten',

@@ -237,6 +237,9 @@ export const en = {
   'conflicts.submit': 'Resolve conflict',
   'conflicts.queued': 'Resolution saved; it is applied when this device syncs.',
   'conflicts.resolvedWith': 'Resolved: {action}',
+  'conflicts.refused':
+    'Your resolution was refused by the server — {reason}. The conflict is still open.',
+  'conflicts.refusedMark': 'resolution refused',
 
   'conflict.kind.negative-stock': 'Negative stock',
   'conflict.kind.serial-elsewhere': 'Serial in two places',

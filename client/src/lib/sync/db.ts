@@ -58,6 +58,8 @@ export interface OutcomeRow {
   readonly message: string;
   readonly conflicts: readonly string[];
   readonly at: string;
+  /** What the mutation was about, where a screen looks for it: a resolution's conflict id. */
+  readonly subject?: string;
 }
 
 /** One reset page's entries, in the order the server sent them (`null`: removed). */

@@ -36,7 +36,7 @@ import {
   viewOf,
 } from '@floorsync/domain';
 import type { ReplayDecision } from '@floorsync/domain';
-import type { EventRow, OutboxRow, ReplicaDB } from './db.js';
+import type { EventRow, OutboxRow, OutcomeRow, ReplicaDB } from './db.js';
 import { PULL_CURSOR, readConfirmed } from './db.js';
 import { flatten, overlayState } from './layered.js';
 import { entriesTouched, stateFromEntries } from './replica-state.js';
@@ -708,16 +708,21 @@ export class SyncEngine {
           r.clientID === this.clientID &&
           (r.status === 'rejected' || (r.conflicts?.length ?? 0) > 0 || r.error),
       )
-      .map((r) => ({
-        key: `${r.clientID}/${r.id}`,
-        mutationID: r.id,
-        name: batch.find((b) => b.id === r.id)?.name ?? '',
-        status: r.error ? ('rejected' as const) : ('conflict' as const),
-        code: r.error?.code ?? null,
-        message: r.error?.message ?? 'recorded, with a discrepancy an admin will review',
-        conflicts: r.conflicts ?? [],
-        at,
-      }));
+      .map((r): OutcomeRow => {
+        const row = batch.find((b) => b.id === r.id);
+        const subject = row ? subjectOf(row) : undefined;
+        return {
+          key: `${r.clientID}/${r.id}`,
+          mutationID: r.id,
+          name: row?.name ?? '',
+          status: r.error ? 'rejected' : 'conflict',
+          code: r.error?.code ?? null,
+          message: r.error?.message ?? 'recorded, with a discrepancy an admin will review',
+          conflicts: r.conflicts ?? [],
+          at,
+          ...(subject !== undefined ? { subject } : {}),
+        };
+      });
     if (rows.length > 0) await this.o.db.outcomes.bulkPut(rows);
   }
 
@@ -857,6 +862,12 @@ class PayloadTooLarge extends Error {}
 class StaleNextId extends Error {}
 /** Another tab pulled since this one read the replica: the page is not written. */
 class ReplicaMoved extends Error {}
+
+/** What an outcome is about, for the screen that shows it: a resolution's conflict. */
+function subjectOf(row: OutboxRow): string | undefined {
+  const id = row.name === 'resolveConflict' ? row.args['conflictId'] : undefined;
+  return typeof id === 'string' ? id : undefined;
+}
 
 /** This client's queue: the outbox rows the server has not confirmed. */
 async function readQueue(db: ReplicaDB): Promise<{ pending: OutboxRow[]; acked: number }> {
