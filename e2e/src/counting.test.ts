@@ -289,7 +289,7 @@ describe('counting sessions in the web app', () => {
     // The supervisor's device learns of the disagreement live, and closes the session.
     await expect
       .poll(() => sup.page.locator('main').innerText(), { timeout: 15_000 })
-      .toContain('1 disagreements');
+      .toMatch(/\b1 disagreement\b/);
     await sup.page.getByRole('button', { name: 'Close for review' }).click();
     await expect
       .poll(() => sup.page.getByTestId('count-status').innerText(), { timeout: 15_000 })
@@ -419,7 +419,7 @@ describe('counting sessions in the web app', () => {
     });
     await expect
       .poll(() => sup.page.getByTestId('count-message').innerText(), { timeout: 15_000 })
-      .toBe('1 counts imported');
+      .toBe('1 count imported');
     expect(await sup.page.getByTestId('import-errors').count()).toBe(0);
     await synced(sup.page);
     const line = reviewLine(sup.page, P);

@@ -27,7 +27,9 @@ import { de } from './de.js';
 import { en } from './en.js';
 import { format } from './format.js';
 
-const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+/** The params a text reads: plain `{name}` and plural `{name:one|other}` alike, once each. */
+const placeholders = (s: string) =>
+  [...new Set([...s.matchAll(/\{(\w+)(?::[^{}|]*\|[^{}|]*)?\}/g)].map((m) => m[1]))].sort();
 
 /** Every source file of the app, for the keys it names literally. */
 function sources(dir: string): string[] {
@@ -101,5 +103,29 @@ describe('message catalogs', () => {
   it('format fills placeholders and leaves unknown ones visible', () => {
     expect(format('{n} pending', { n: 3 })).toBe('3 pending');
     expect(format('Hello {who}', {})).toBe('Hello {who}');
+  });
+
+  it('format picks the plural form the number needs, in the language shown', () => {
+    const involved = (n: number, locale: string) =>
+      format((locale === 'de' ? de : en)['conflicts.mutations'], { n }, locale);
+    expect([0, 1, 2].map((n) => involved(n, 'en'))).toEqual([
+      '0 scans involved',
+      '1 scan involved',
+      '2 scans involved',
+    ]);
+    expect([1, 5].map((n) => involved(n, 'de'))).toEqual(['1 Scan beteiligt', '5 Scans beteiligt']);
+    expect(format('{n:one|other}', {}, 'en')).toBe('{n:one|other}'); // no number: visible
+  });
+
+  it('no text says "1 lines": every count that can be 1 takes its plural form from the number', () => {
+    for (const catalog of [en, de])
+      for (const [key, text] of Object.entries(catalog)) {
+        const counts = ['n', 'pending', 'events', 'entries', 'rows', 'lines', 'positions'];
+        const more = ['disagreements', 'recounts', 'variances', 'total'];
+        const one = format(text, Object.fromEntries([...counts, ...more].map((p) => [p, 1])));
+        expect(one, key).not.toMatch(
+          /\b1 (scans|lines|rows|events|records|items|positions|counts|disagreements|recounts|variances|Scans|Zeilen|Ereignisse|Datensätze|Lagerplätze|Plätze|Positionen|Zählungen|Widersprüche|Nachzählungen|Abweichungen)\b/,
+        );
+      }
   });
 });

@@ -1,9 +1,28 @@
-/** Fills `{name}` placeholders; an unknown placeholder is left as it is, visibly. */
+/**
+ * Fills a message template:
+ * - `{name}`: the param's value; an unknown placeholder is left as it is, visibly;
+ * - `{name:one|other}`: the form that fits the number `name` in `locale` (`Intl.PluralRules`):
+ *   `{n} {n:scan|scans}` reads "1 scan", "2 scans". English and German need these two forms.
+ */
 export function format(
   template: string,
   params: Readonly<Record<string, string | number>> = {},
+  locale = 'en',
 ): string {
-  return template.replace(/\{(\w+)\}/g, (m, name: string) =>
-    name in params ? String(params[name]) : m,
+  return template.replace(
+    /\{(\w+)(?::([^{}|]*)\|([^{}|]*))?\}/g,
+    (m, name: string, one: string | undefined, other: string | undefined) => {
+      if (!(name in params)) return m;
+      const value = params[name];
+      if (one === undefined || other === undefined) return String(value);
+      return pluralRules(locale).select(Number(value)) === 'one' ? one : other;
+    },
   );
+}
+
+const rules = new Map<string, Intl.PluralRules>();
+function pluralRules(locale: string): Intl.PluralRules {
+  let r = rules.get(locale);
+  if (!r) rules.set(locale, (r = new Intl.PluralRules(locale)));
+  return r;
 }

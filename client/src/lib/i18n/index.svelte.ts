@@ -42,5 +42,5 @@ export const i18n = {
 export function t(key: string, params?: Readonly<Record<string, string | number>>): string {
   const catalog: Readonly<Record<string, string>> = CATALOGS[current];
   const english: Readonly<Record<string, string>> = en;
-  return format(catalog[key] ?? english[key] ?? key, params);
+  return format(catalog[key] ?? english[key] ?? key, params, current);
 }
