@@ -185,6 +185,8 @@ describe('on the floor', () => {
     await screenshot(admin.page, 'admin-resolution-refused');
     await refused.getByRole('button', { name: 'Got it' }).click();
     await expect.poll(() => refused.count()).toBe(0);
+    // Dismissed, the refused attempt's "saved" notice does not come back.
+    expect(await admin.page.getByRole('status').count()).toBe(0);
     await args.fill(good);
     await admin.page.getByRole('button', { name: 'Resolve conflict' }).click();
     await synced(admin.page);

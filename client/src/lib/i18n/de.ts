@@ -461,7 +461,7 @@ export const de: Catalog = {
   'count.error.noItem': 'Zuerst einen Artikel scannen',
   'count.coverage': 'Abdeckung',
   'count.coverageLine':
-    '{percent} % gezählt · {counted} von {expected} Bestandszeilen · {unexpected} unerwartet gefunden',
+    '{percent} % gezählt · {counted} von {expected} {expected:Bestandszeile|Bestandszeilen} · {unexpected} unerwartet gefunden',
   'count.positionsLeft': 'offen: {list}',
   'count.counters':
     '{lines} {lines:Zeile|Zeilen} · {disagreements} {disagreements:Widerspruch|Widersprüche} · {recounts} {recounts:Nachzählung|Nachzählungen} offen · {variances} {variances:Abweichung|Abweichungen}',

@@ -457,7 +457,7 @@ export const en = {
   'count.error.noItem': 'Scan an item first',
   'count.coverage': 'Coverage',
   'count.coverageLine':
-    '{percent} % counted · {counted} of {expected} stock lines · {unexpected} found where none were expected',
+    '{percent} % counted · {counted} of {expected} {expected:stock line|stock lines} · {unexpected} found where none were expected',
   'count.positionsLeft': 'left: {list}',
   'count.counters':
     '{lines} {lines:line|lines} · {disagreements} {disagreements:disagreement|disagreements} · {recounts} {recounts:recount|recounts} due · {variances} {variances:variance|variances}',
