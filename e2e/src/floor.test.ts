@@ -189,8 +189,14 @@ describe('on the floor', () => {
     expect(await admin.page.getByRole('status').count()).toBe(0);
     await args.fill(good);
     await admin.page.getByRole('button', { name: 'Resolve conflict' }).click();
+    // The click queues the resolution a moment later: the badge can still read "synced" from
+    // before it, so wait for the server to have it, not for the badge.
+    await expect
+      .poll(() => serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-02-02'), {
+        timeout: 15_000,
+      })
+      .toBe(0);
     await synced(admin.page);
-    expect(await serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-02-02')).toBe(0);
     const still = await server.api<{ id: string }[]>(supervisorToken, '/api/conflicts?status=open');
     expect(still.map((c) => c.id)).not.toContain(conflict?.id);
 
