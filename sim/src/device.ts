@@ -18,6 +18,12 @@ export interface Tab {
   readonly inbox: Set<'queue' | 'replica'>;
   /** The last numeric cookie this tab held (never to go back). */
   lastCookie: number | null;
+  /**
+   * Closed by the user. A real tab's code stops with it; here, work begun in it (floor work
+   * run while a request that the engine then abandoned was in flight) may still be awaited
+   * elsewhere, and must stop too — see `Simulation.floorWork`.
+   */
+  closed: boolean;
 }
 
 export interface DeviceOptions {
@@ -91,6 +97,7 @@ export class SimDevice {
       engine,
       inbox: new Set(),
       lastCookie: typeof cookie === 'number' ? cookie : null,
+      closed: false,
     };
     holder.tab = tab;
     this.clientGroupID = engine.clientGroupID;
@@ -100,6 +107,7 @@ export class SimDevice {
   }
 
   closeTab(tab: Tab): void {
+    tab.closed = true;
     tab.db.close();
     this.tabs = this.tabs.filter((t) => t !== tab);
   }

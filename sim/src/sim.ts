@@ -423,6 +423,10 @@ class Simulation {
       await fn();
       return true;
     } catch (e) {
+      if (t.closed) {
+        this.trace(`  ${this.label(d, t)} ${what}: the tab was closed meanwhile`);
+        return false;
+      }
       if (e instanceof RetryableError) {
         this.trace(`  ${this.label(d, t)} ${what}: retry later (${e.message})`);
         return false;
@@ -456,6 +460,10 @@ class Simulation {
 
   /** A sync run on one tab: push, then pull; then the other tabs are told (BroadcastChannel). */
   private async sync(d: SimDevice, t: Tab, what: 'sync' | 'push' | 'pull' = 'sync'): Promise<void> {
+    if (t.closed) {
+      this.trace(`  ${this.label(d, t)} was closed: it does not sync`);
+      return;
+    }
     this.syncs++;
     if (this.o.refreshBeforeSync && what !== 'push') {
       const cursor = await t.db.cursor.get('pull');
@@ -472,6 +480,7 @@ class Simulation {
     this.trace(
       `  ${this.label(d, t)} ${what} ${ok ? 'ok' : 'failed'}: cookie ${JSON.stringify(t.engine.pullCookie)} pending ${t.engine.pending}`,
     );
+    if (t.closed) return;
     await this.observeCursor(d, t);
     // The runtime tells the other tabs after a run that pulled (not after a failed one).
     if (!ok || what === 'push') return;
@@ -558,7 +567,16 @@ class Simulation {
       this.trace(`${this.label(d, t)} has nothing to do`);
       return;
     }
-    for (const c of commands) await this.queue(d, t, c);
+    for (const c of commands) {
+      // The engine may abandon a request (a prefetched page it no longer wants) while floor
+      // work run in its flight time goes on: the scheduler may close the tab meanwhile. A
+      // closed tab's code stops in a browser, so the rest of its work is never done (finding 7).
+      if (t.closed) {
+        this.trace(`${this.label(d, t)} was closed: ${c.name} and what follows are not scanned`);
+        return;
+      }
+      await this.queue(d, t, c);
+    }
     d.broadcast(t, 'queue');
   }
 
@@ -587,6 +605,10 @@ class Simulation {
       this.trace(`${this.label(d, t)} ${how} ${c.name} ${args} → ${key} ${decision}`);
     } catch (e) {
       const err = e as Error;
+      if (t.closed) {
+        this.trace(`${this.label(d, t)} ${c.name}: the tab was closed meanwhile (${err.name})`);
+        return;
+      }
       if (err.name === 'InvalidCommandError') {
         this.invalid++;
         this.trace(`${this.label(d, t)} ${c.name} ${args}: invalid (${err.message})`);
