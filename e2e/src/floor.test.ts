@@ -120,6 +120,12 @@ describe('on the floor', () => {
     const seed = await device(browser, server.base, 'operator');
     await seed.page.waitForURL('**/scan');
     await scan(seed.page, 'A-02-02', 'BOLT-M8', '10');
+    // Typed is not yet queued: wait for the server to have the receipt before closing.
+    await expect
+      .poll(() => serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-02-02'), {
+        timeout: 15_000,
+      })
+      .toBe(10);
     await synced(seed.page);
     await seed.context.close();
 
