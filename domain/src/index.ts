@@ -19,6 +19,7 @@ export * from './sync/events.js';
 export * from './sync/protocol.js';
 export * from './sync/decide.js';
 export * from './sync/time.js';
+export * from './sync/compensation.js';
 export * from './sync/bus.js';
 export {
   SNAPSHOT_KINDS,

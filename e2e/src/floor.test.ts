@@ -166,6 +166,39 @@ describe('on the floor', () => {
       name: 'adjustStock',
       args: { delta: 4, reason: 'conflict-resolution' },
     });
+    expect(await admin.page.getByTestId('compensation-hint').textContent()).toContain('-4');
+    // The suggestion is the stock as it is now: another device finds 1 there meanwhile; once
+    // the admin's device has synced, the untouched suggestion follows (3, not the 4 of then).
+    await server.api(supervisorToken, '/sync/push', {
+      json: {
+        pushVersion: 1,
+        clientGroupID: 'e2e-found',
+        profileID: 'p',
+        schemaVersion: '1',
+        mutations: [
+          {
+            clientID: 'e2e-found',
+            id: 1,
+            timestamp: Date.now(),
+            name: 'adjustStock',
+            args: {
+              itemId: 'demo-bolt',
+              positionId: 'demo-bin-A-02-02',
+              delta: 1,
+              reason: 'found',
+            },
+          },
+        ],
+      },
+    });
+    await admin.page.getByTestId('sync-badge').click();
+    await expect
+      .poll(
+        async () => (JSON.parse(await args.inputValue()) as { args: { delta: number } }).args.delta,
+        { timeout: 15_000 },
+      )
+      .toBe(3);
+    expect(await admin.page.getByTestId('compensation-hint').textContent()).toContain('-3');
     await admin.page.getByRole('button', { name: 'Resolve conflict' }).click();
     // A note is mandatory: refused in plain words, nothing queued.
     await expect.poll(() => admin.page.getByRole('alert').textContent()).toContain('Write a note');

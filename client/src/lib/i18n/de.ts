@@ -237,6 +237,9 @@ export const de: Catalog = {
   'conflicts.resolve': 'Lösen',
   'conflicts.compensation': 'Ausgleichender Befehl',
   'conflicts.correctedArgs': 'Korrigierte Angaben',
+  'conflicts.suggested': 'Vorschlag aus dem Bestand, den dieses Gerät jetzt hält: dort {now}.',
+  'conflicts.nothingToCompensate':
+    'Im Bestand, den dieses Gerät jetzt hält, gibt es nichts auszugleichen (die Zeile ist nicht mehr negativ, oder die Seriennummer ist an einem Ort). Stattdessen akzeptieren oder verwerfen, oder die Korrektur selbst schreiben.',
   'conflicts.note': 'Notiz (Pflicht)',
   'conflicts.noteRequired': 'Bitte eine Notiz schreiben: warum diese Lösung richtig ist.',
   'conflicts.badJson': 'Der Befehl ist kein gültiges JSON.',

@@ -233,6 +233,9 @@ export const en = {
   'conflicts.resolve': 'Resolve',
   'conflicts.compensation': 'Compensating command',
   'conflicts.correctedArgs': 'Corrected arguments',
+  'conflicts.suggested': 'Suggested from the stock this device holds now: {now} there.',
+  'conflicts.nothingToCompensate':
+    'Nothing to compensate in the stock this device holds now (the line is no longer negative, or the serial is in one place). Accept or dismiss instead, or write the adjustment yourself.',
   'conflicts.note': 'Note (required)',
   'conflicts.noteRequired': 'Write a note: why this resolution is right.',
   'conflicts.badJson': 'The command is not valid JSON.',
