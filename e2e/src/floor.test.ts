@@ -162,10 +162,10 @@ describe('on the floor', () => {
     await screenshot(admin.page, 'admin-conflict');
     await admin.page.getByLabel('Compensate').check();
     const args = admin.page.getByLabel('Compensating command');
-    expect(JSON.parse(await args.inputValue())).toMatchObject({
-      name: 'adjustStock',
-      args: { delta: 4, reason: 'conflict-resolution' },
-    });
+    // Suggested from the admin's device's stock: once it has pulled (it signed in just now).
+    await expect
+      .poll(async () => JSON.parse(await args.inputValue()) as unknown, { timeout: 15_000 })
+      .toMatchObject({ name: 'adjustStock', args: { delta: 4, reason: 'conflict-resolution' } });
     expect(await admin.page.getByTestId('compensation-hint').textContent()).toContain('-4');
     // The suggestion is the stock as it is now: another device finds 1 there meanwhile; once
     // the admin's device has synced, the untouched suggestion follows (3, not the 4 of then).
@@ -246,7 +246,7 @@ describe('on the floor', () => {
       await d.page.goto(`${server.base}/lookup`);
       await scan(d.page, 'A-02-02');
       await expect
-        .poll(() => d.page.getByTestId('lookup-result').textContent())
+        .poll(() => d.page.getByTestId('lookup-result').textContent(), { timeout: 15_000 })
         .toContain('Nothing in stock');
       expect(d.errors).toEqual([]);
       await d.context.close();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { InventoryState } from '../inventory/state.js';
 import { viewOf } from '../inventory/state.js';
-import { asPositionId, asSerial } from '../shared/ids.js';
+import type { ConflictKind } from '../shared/decision.js';
+import { asConflictId, asPositionId, asSerial } from '../shared/ids.js';
 import type { GivenEvent, Mutation } from '../testing/index.js';
 import {
   A,
@@ -12,12 +13,14 @@ import {
   adjustStock,
   given,
   lot,
+  positionDefined,
   received,
   serial,
   shipStock,
   receiveStock,
   warehouse,
 } from '../testing/index.js';
+import type { SuggestedCompensation } from './compensation.js';
 import { suggestCompensation } from './compensation.js';
 import type { DomainEvent } from './decide.js';
 
@@ -31,6 +34,31 @@ function record(events: readonly GivenEvent[], m: Mutation) {
 }
 
 const stateOf = (events: readonly GivenEvent[]): InventoryState => given(...events).state;
+
+/** The suggestion as the admin would queue it: a `compensate` resolution, decided as the server does. */
+function resolveWith(
+  events: readonly GivenEvent[],
+  conflict: { kind: ConflictKind; detail: Readonly<Record<string, unknown>> },
+  command: { name: string; args: unknown },
+) {
+  const id = asConflictId('cf-1');
+  return given(...events)
+    .withConflicts({
+      id,
+      kind: conflict.kind,
+      status: 'open',
+      mutation: null,
+      detail: conflict.detail,
+    })
+    .when({
+      name: 'resolveConflict',
+      args: { conflictId: id, action: 'compensate', note: 'recounted', args: command },
+    });
+}
+const suggested = (s: SuggestedCompensation | null) => {
+  if (!s) throw new Error('no suggestion');
+  return { name: s.name, args: s.args };
+};
 
 describe('suggestCompensation: negative stock', () => {
   /** P held 10; two devices, offline, shipped 8 and 6 from it. */
@@ -52,7 +80,8 @@ describe('suggestCompensation: negative stock', () => {
       args: { itemId: A, positionId: P, delta: 4, reason: 'conflict-resolution' },
       now: -4,
     });
-    const o = given(...events).when(s as Mutation);
+    const o = resolveWith(events, conflict, suggested(s));
+    expect(o.decision.kind).toBe('accepted');
     expect(viewOf(o.state).quantity(A, P, null, null)).toBe(0);
   });
 
@@ -78,7 +107,8 @@ describe('suggestCompensation: negative stock', () => {
     );
     const s = suggestCompensation(conflict, viewOf(stateOf(events)));
     expect(s?.args).toMatchObject({ itemId: L, positionId: Q, lot: 'L1', delta: 3 });
-    const o = given(...events).when(s as Mutation);
+    const o = resolveWith(events, conflict, suggested(s));
+    expect(o.decision.kind).toBe('accepted');
     expect(viewOf(o.state).quantity(L, Q, L1, null)).toBe(0);
   });
 });
@@ -105,7 +135,8 @@ describe('suggestCompensation: a serial in two places', () => {
       delta: -1,
       reason: 'conflict-resolution',
     });
-    const o = given(...events).when(s as Mutation);
+    const o = resolveWith(events, conflict, suggested(s));
+    expect(o.decision.kind).toBe('accepted');
     expect(serialAt(o.state)).toEqual([Q]);
   });
 
@@ -117,7 +148,8 @@ describe('suggestCompensation: a serial in two places', () => {
     expect(conflict.detail['expectedAt']).toBe(Q);
     const s = suggestCompensation(conflict, viewOf(stateOf(events)));
     expect(s?.args).toMatchObject({ positionId: P, serial: 'SN-1', delta: -1 });
-    const o = given(...events).when(s as Mutation);
+    const o = resolveWith(events, conflict, suggested(s));
+    expect(o.decision.kind).toBe('accepted');
     expect(serialAt(o.state)).toEqual([]);
   });
 
@@ -131,7 +163,7 @@ describe('suggestCompensation: a serial in two places', () => {
     expect(suggestCompensation(conflict, viewOf(fixed.state))).toBe(null);
   });
 
-  it('takes it from another place when the older one no longer holds it', () => {
+  it('suggests nothing when the older place no longer holds it (which record is wrong is not known)', () => {
     const R = asPositionId('pos-R');
     const { conflict, events } = record(
       [...warehouse(), received(S, P, 1, { serial: SN })],
@@ -142,9 +174,49 @@ describe('suggestCompensation: a serial in two places', () => {
     if (off.decision.kind !== 'accepted') throw new Error('refused');
     const both = given(...events, ...off.decision.events, received(S, R, 1, { serial: SN })).state;
     expect(serialAt(both).sort()).toEqual([Q, R].sort());
-    const s = suggestCompensation(conflict, viewOf(both));
-    expect(s?.args.delta).toBe(-1);
-    expect([Q, R]).toContain(s?.args.positionId);
+    expect(suggestCompensation(conflict, viewOf(both))).toBe(null);
+  });
+
+  it('suggests nothing for a serial in three places: one adjustment would be refused', () => {
+    const R = asPositionId('pos-R');
+    const twice = record(
+      [...warehouse(), received(S, P, 1, { serial: SN })],
+      receiveStock(S, Q, 1, { serial: 'SN-1' }),
+    );
+    const thrice = given(...twice.events).when(receiveStock(S, R, 1, { serial: 'SN-1' }), {
+      mode: 'record',
+    });
+    if (thrice.decision.kind !== 'accepted') throw new Error('refused');
+    const events = [...twice.events, ...thrice.decision.events];
+    expect(serialAt(stateOf(events)).length).toBe(3);
+    expect(suggestCompensation(twice.conflict, viewOf(stateOf(events)))).toBe(null);
+    // What it would have suggested (out of the older place) is refused by the server.
+    resolveWith(
+      events,
+      twice.conflict,
+      adjustStock(S, P, -1, 'conflict-resolution', { serial: 'SN-1' }),
+    ).thenRejects('SERIAL_ELSEWHERE');
+  });
+});
+
+describe('suggestCompensation: negative stock on a retired tote', () => {
+  it('suggests nothing: the server does not put stock into a retired position', () => {
+    const T = asPositionId('pos-T');
+    const start = [
+      ...warehouse(),
+      positionDefined(T, 'T', 'container', P, { disposable: true }),
+      received(A, T, 2),
+    ];
+    const emptied = given(...start).when(shipStock(A, T, 2));
+    if (emptied.decision.kind !== 'accepted') throw new Error('refused');
+    const before = [...start, ...emptied.decision.events];
+    expect(viewOf(stateOf(before)).position(T)?.retired).toBe(true);
+    const { conflict, events } = record(before, shipStock(A, T, 3));
+    expect(conflict.kind).toBe('negative-stock');
+    expect(suggestCompensation(conflict, viewOf(stateOf(events)))).toBe(null);
+    resolveWith(events, conflict, adjustStock(A, T, 3, 'conflict-resolution')).thenRejects(
+      'POSITION_RETIRED',
+    );
   });
 });
 

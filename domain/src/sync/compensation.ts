@@ -29,15 +29,21 @@ const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ?
  * The compensation an admin most likely wants for a conflict, from the stock as it is now —
  * not as it was when the conflict opened: other scans may have moved it since. The conflict
  * console offers it as the starting point of a `compensate` resolution; the admin edits it.
+ * It is only suggested when the one adjustment would be accepted and settle the conflict:
  *
- * - **negative stock**: an adjustment that brings the line back to zero. If the line is no
- *   longer negative (someone received or counted meanwhile), there is nothing to compensate.
+ * - **negative stock**: an adjustment that brings the line back to zero. Nothing when the line
+ *   is no longer negative (someone received or counted meanwhile), or when its position is
+ *   retired (an emptied tote: the server refuses to put stock into it, `POSITION_RETIRED`).
  * - **a serial in two places**: the serial taken out of the place it was recorded at before
  *   the scan that opened the conflict (the scan is the newer fact: the operator had the serial
- *   in hand). Also when a shipment took it from a place the record did not have it at, and the
- *   record still has it elsewhere. Nothing when it is in one place (or none) now.
+ *   in hand) — when exactly two units are in stock and one is there. Also when a shipment took
+ *   it from a place the record did not have it at and the record still has it there (one unit
+ *   left): that place loses it; the shipment's own −1 line stays for the admin to see. Nothing
+ *   when it is in one place (or none) now, when the older place no longer holds it (which of
+ *   the others is wrong cannot be told), or when more than two units are in stock (one
+ *   adjustment cannot settle that: the server refuses it, `SERIAL_ELSEWHERE`).
  *
- * `null`: no compensation to suggest (another kind, or nothing left to compensate).
+ * `null`: no compensation to suggest.
  */
 export function suggestCompensation(
   conflict: ConflictForCompensation,
@@ -50,6 +56,7 @@ export function suggestCompensation(
     const positionId = text(d['positionId']);
     if (positionId === null) return null;
     const lot = text(d['lot']);
+    if (view.position(positionId as PositionId)?.retired) return null;
     const now = view.quantity(itemId as ItemId, positionId as PositionId, lot as Lot | null, null);
     if (now >= 0) return null;
     return {
@@ -72,12 +79,11 @@ export function suggestCompensation(
       .filter((l) => l.itemId === itemId && l.quantity > 0);
     const units = held.reduce((s, l) => s + l.quantity, 0);
     const before = Array.isArray(d['recordedAt']) ? (d['recordedAt'] as unknown[]) : [];
-    const older = held.filter((l) => before.includes(l.positionId));
-    // Doubled now; or a shipment from where it was not recorded, the record still holding it.
-    const shippedElsewhere = text(d['expectedAt']) !== null && older.length > 0;
-    if (units <= 1 && !shippedElsewhere) return null;
-    const from = older[0] ?? held[0];
+    const from = held.find((l) => before.includes(l.positionId));
     if (!from) return null;
+    // Doubled now; or shipped from where it was not recorded, the record still holding it.
+    const shipped = text(d['expectedAt']) !== null;
+    if (units !== 2 && !(shipped && units === 1)) return null;
     return {
       name: 'adjustStock',
       args: {
