@@ -423,7 +423,7 @@ class Simulation {
       await fn();
       return true;
     } catch (e) {
-      if (t.closed) {
+      if (t.closed && (e as Error).name === 'DatabaseClosedError') {
         this.trace(`  ${this.label(d, t)} ${what}: the tab was closed meanwhile`);
         return false;
       }
@@ -577,7 +577,7 @@ class Simulation {
       }
       await this.queue(d, t, c);
     }
-    d.broadcast(t, 'queue');
+    if (!t.closed) d.broadcast(t, 'queue');
   }
 
   private async queue(d: SimDevice, t: Tab, c: Command): Promise<void> {
@@ -605,8 +605,8 @@ class Simulation {
       this.trace(`${this.label(d, t)} ${how} ${c.name} ${args} → ${key} ${decision}`);
     } catch (e) {
       const err = e as Error;
-      if (t.closed) {
-        this.trace(`${this.label(d, t)} ${c.name}: the tab was closed meanwhile (${err.name})`);
+      if (t.closed && err.name === 'DatabaseClosedError') {
+        this.trace(`${this.label(d, t)} ${c.name}: the tab was closed meanwhile`);
         return;
       }
       if (err.name === 'InvalidCommandError') {
@@ -618,8 +618,28 @@ class Simulation {
     }
   }
 
-  /** What happens while a request is in flight: a scan somewhere, or another device syncs. */
+  /**
+   * What happens while a request is in flight. Usually awaited by that request; but the engine
+   * may abandon a request (a prefetched page it no longer wants), and then nobody awaits it:
+   * its work goes on beside the scheduler's next steps (finding 7). So each is kept here,
+   * awaited before quiescence, and what it throws is reported — not lost in a dropped fetch.
+   */
+  private readonly meanwhile = new Set<Promise<void>>();
+
   private async interleave(device: string): Promise<void> {
+    const run = this.meanwhileWork(device).catch((e: unknown) => {
+      const err = e as Error;
+      this.violation(`meanwhile (${device} in flight): ${err.name}: ${err.message}`);
+    });
+    this.meanwhile.add(run);
+    try {
+      await run;
+    } finally {
+      this.meanwhile.delete(run);
+    }
+  }
+
+  private async meanwhileWork(device: string): Promise<void> {
     const withTabs = this.devices.filter((d) => d.tabs.length > 0);
     if (withTabs.length === 0) return;
     if (this.work.chance(0.6)) {
@@ -640,7 +660,14 @@ class Simulation {
   /** The admin's console lists the open conflicts (online only; offline, the last list stays). */
   private async listConflicts(d: SimDevice): Promise<void> {
     if (!d.link.online || !this.server.running || !d.session.token || d.needsSignIn) return;
-    const res = await this.server.api('/api/conflicts?status=open', { token: d.session.token });
+    let res: Response;
+    try {
+      res = await this.server.api('/api/conflicts?status=open', { token: d.session.token });
+    } catch (e) {
+      // The server went down meanwhile (work beside the scheduler's steps): the last list stays.
+      this.trace(`${this.label(d)} could not list conflicts (${(e as Error).message})`);
+      return;
+    }
     if (res.status === 401) {
       d.needsSignIn = true;
       this.trace(`${this.label(d)} lists conflicts: sign in again`);
@@ -951,6 +978,8 @@ class Simulation {
     this.stepNo = this.o.steps + 1;
     this.trace('quiescence: the network heals');
     this.network.rates = NO_FAULTS;
+    // Work begun in the flight of an abandoned request ends first (see `interleave`).
+    while (this.meanwhile.size > 0) await Promise.all([...this.meanwhile]);
     if (!this.server.running) {
       await this.server.start();
       this.server.restarts++;
