@@ -206,7 +206,7 @@ async function inChildren(
   a: Args,
   argv: readonly string[],
   seeds: readonly number[],
-  deadline: number,
+  stop: { at: number },
   report: (r: SeedReport) => void,
 ): Promise<void> {
   const childArgs = [...argv.filter((_, i) => !isJobsFlag(argv, i)), '--child'];
@@ -225,7 +225,7 @@ async function inChildren(
         return new Promise<void>((resolve, reject) => {
           const give = () => {
             const seed = seeds[next];
-            if (seed === undefined || performance.now() > deadline) {
+            if (seed === undefined || performance.now() > stop.at) {
               running = null;
               child.send({ done: true });
               return;
@@ -261,6 +261,19 @@ async function inChildren(
   }
 }
 
+/** `[1, 2, 3, 7]` → `1–3, 7`. */
+function ranges(seeds: readonly number[]): string {
+  const sorted = [...seeds].sort((x, y) => x - y);
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === (sorted[j] as number) + 1) j++;
+    out.push(i === j ? `${sorted[i]}` : `${sorted[i]}–${sorted[j]}`);
+    i = j + 1;
+  }
+  return out.join(', ');
+}
+
 const isJobsFlag = (argv: readonly string[], i: number) =>
   argv[i] === '--jobs' || argv[i - 1] === '--jobs';
 
@@ -271,6 +284,8 @@ function child(a: Args, extra: Partial<SimOptions>, flags: string): Promise<numb
   process.on('disconnect', () => {
     if (!finished) process.exit(1);
   });
+  // Ctrl-C reaches the whole process group: the parent decides (it lets running seeds end).
+  process.on('SIGINT', () => undefined);
   let shrunk = 0;
   return new Promise((resolve) => {
     let queue = Promise.resolve();
@@ -292,16 +307,23 @@ function child(a: Args, extra: Partial<SimOptions>, flags: string): Promise<numb
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const a = parse(argv);
-  // Process mode: interrupted, the soak exits through 'exit', where the server processes it
-  // started are killed (a signal's default action would leave them running).
-  if (a.process)
+  const seeds = a.seed !== null ? [a.seed] : Array.from({ length: a.seeds }, (_, i) => a.start + i);
+  const stop = { at: a.minutes !== null ? performance.now() + a.minutes * 60_000 : Infinity };
+  let interrupted: number | null = null;
+  // Interrupted (Ctrl-C, SIGTERM): no new seed starts, the running ones end and are counted,
+  // and the summary says which seeds ran. Again: out at once — through 'exit', where the server
+  // processes of process mode are killed (a signal's default action would leave them running).
+  if (!a.child)
     for (const [signal, code] of [
       ['SIGINT', 130],
       ['SIGTERM', 143],
     ] as const)
-      process.once(signal, () => process.exit(code));
-  const seeds = a.seed !== null ? [a.seed] : Array.from({ length: a.seeds }, (_, i) => a.start + i);
-  const deadline = a.minutes !== null ? performance.now() + a.minutes * 60_000 : Infinity;
+      process.on(signal, () => {
+        if (interrupted !== null) process.exit(code);
+        interrupted = code;
+        stop.at = 0;
+        console.log(`soak: ${signal}: stopping after the seeds running (again: stop now)`);
+      });
   const extra: Partial<SimOptions> = {
     ...(a.faults !== undefined ? { faults: a.faults } : {}),
     ...(a.hostileProxy ? { hostileProxy: true } : {}),
@@ -325,8 +347,10 @@ async function main(): Promise<number> {
   let ran = 0;
   let violations = 0;
   let failed = 0;
+  const done = new Set<number>();
   const report = (r: SeedReport) => {
     ran++;
+    done.add(r.seed);
     violations += r.violations;
     if (r.violations > 0) {
       failed++;
@@ -339,10 +363,10 @@ async function main(): Promise<number> {
             : ''),
       );
   };
-  if (a.jobs > 1 && seeds.length > 1) await inChildren(a, argv, seeds, deadline, report);
+  if (a.jobs > 1 && seeds.length > 1) await inChildren(a, argv, seeds, stop, report);
   else
     for (const seed of seeds) {
-      if (performance.now() > deadline) break;
+      if (performance.now() > stop.at) break;
       report(await runOne(a, extra, flags, seed, failed < a.shrink));
     }
   const secs = (performance.now() - t0) / 1000;
@@ -350,7 +374,10 @@ async function main(): Promise<number> {
     console.log(
       `${ran} seeds in ${secs.toFixed(1)} s (${(ran / secs).toFixed(2)} seeds/s), ${failed} failed`,
     );
+  // Which seeds ran, as ranges (with --jobs they end out of order): to resume, or to count.
+  if (ran > 1 && ran < seeds.length) console.log(`seeds run: ${ranges([...done])}`);
   console.log(`soak: ${ran} seeds, ${violations} violations`);
+  if (interrupted !== null) return interrupted;
   return violations > 0 ? 1 : 0;
 }
 
