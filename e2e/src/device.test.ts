@@ -178,4 +178,44 @@ describe('a device’s hard days', () => {
     expect(await serverQuantity(server, token, 'BOLT-M8', 'B-02-03')).toBe(before + PER_TAB * 3);
     expect([...tab1.errors, ...errors2]).toEqual([]);
   });
+
+  it('the app updated in another tab upgrades the database: this tab lets it and reloads, its queue kept', async () => {
+    server = await startServer();
+    browser = await launch();
+    const token = await server.token('supervisor');
+    const before = await serverQuantity(server, token, 'NUT-M8', 'B-01-02');
+    const op = await device(browser, server.base, 'operator');
+    await op.page.waitForURL('**/scan');
+    await synced(op.page);
+    // A page of the same origin that is not the app (it holds no connection of its own).
+    const other = await op.context.newPage();
+    await other.goto(`${server.base}/health`);
+    await op.context.setOffline(true);
+    await scan(op.page, 'B-01-02', 'NUT-M8', '2');
+    await expect.poll(() => pending(op.page), { timeout: 10_000 }).toBe(1);
+    // What a newer app does on its first start in another tab: open the database at a higher
+    // version. Not blocked: the old tab lets go — and reloads (offline: from its cache).
+    const reloaded = op.page.waitForEvent('load', { timeout: 15_000 });
+    const version = await other.evaluate(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const req = indexedDB.open('floorsync', 1000);
+          req.onupgradeneeded = () => undefined;
+          req.onsuccess = () => {
+            const v = req.result.version;
+            req.result.close();
+            resolve(v);
+          };
+          req.onerror = () => reject(new Error(String(req.error)));
+          req.onblocked = () => reject(new Error('blocked: the old tab kept its connection'));
+        }),
+    );
+    expect(version).toBe(1000);
+    await reloaded;
+    // The reloaded app holds the queued scan, and sends it once when the network is back.
+    await expect.poll(() => pending(op.page), { timeout: 15_000 }).toBe(1);
+    await op.context.setOffline(false);
+    await synced(op.page);
+    expect(await serverQuantity(server, token, 'NUT-M8', 'B-01-02')).toBe(before + 2);
+  });
 });

@@ -44,7 +44,10 @@ class Runtime {
   async boot(): Promise<void> {
     if (this.engine) return;
     try {
-      this.db = openReplica();
+      // The app was updated in another tab, which upgrades the database: this tab's code is
+      // for a schema that is gone. Its connection is closed (the upgrade proceeds) and it
+      // reloads onto the new version; its queued scans are in the database and stay.
+      this.db = openReplica(undefined, { onVersionChange: () => location.reload() });
       const stored = await loadSession(this.db);
       if (stored) {
         this.user = stored.user;

@@ -93,8 +93,25 @@ export type ReplicaDB = Dexie & {
   cursor: EntityTable<CursorRow, 'key'>;
 };
 
-export function openReplica(name = 'floorsync'): ReplicaDB {
+export interface ReplicaOptions {
+  /**
+   * Another tab opened the database at a newer version (the app was updated there) or deletes
+   * it. This connection is closed first, so that the other proceeds; this tab then runs code
+   * for a schema that is gone and should reload (the runtime does). Without it, Dexie's
+   * default: close and log.
+   */
+  readonly onVersionChange?: () => void;
+}
+
+export function openReplica(name = 'floorsync', o: ReplicaOptions = {}): ReplicaDB {
   const db = new Dexie(name) as ReplicaDB;
+  const onVersionChange = o.onVersionChange;
+  if (onVersionChange)
+    db.on('versionchange', () => {
+      db.close();
+      onVersionChange();
+      return false; // closed here: Dexie's default (close and log) is not needed
+    });
   db.version(1).stores({
     outbox: 'id',
     entries: 'key',
