@@ -464,6 +464,17 @@ class Simulation {
       this.trace(`  ${this.label(d, t)} was closed: it does not sync`);
       return;
     }
+    try {
+      await this.syncOpenTab(d, t, what);
+    } catch (e) {
+      // Run beside the scheduler (see `interleave`), the tab may close in the middle: its
+      // reads of its own database then fail, as nothing would in a browser (its code stops).
+      if (!t.closed || (e as Error).name !== 'DatabaseClosedError') throw e;
+      this.trace(`  ${this.label(d, t)} was closed while it synced`);
+    }
+  }
+
+  private async syncOpenTab(d: SimDevice, t: Tab, what: 'sync' | 'push' | 'pull'): Promise<void> {
     this.syncs++;
     if (this.o.refreshBeforeSync && what !== 'push') {
       const cursor = await t.db.cursor.get('pull');
