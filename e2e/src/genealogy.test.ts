@@ -117,6 +117,16 @@ describe('genealogy in the web app', () => {
     await synced(sup.page);
     await scan(sup.page, 'DRILL-18V DR-9100');
     await sup.page.getByTestId('genealogy-ancestors').getByText('GLUE-2K · Lot L2612').waitFor();
+    // The activity feed names the production events and who scanned them.
+    await sup.page.goto(`${server.base}/activity`);
+    const consumed = sup.page.getByTestId('activity-row').filter({ hasText: 'Consumed' });
+    await expect
+      .poll(() => consumed.first().textContent(), { timeout: 15_000 })
+      .toContain('Olga Operator');
+    expect(await consumed.first().textContent()).toContain('GLUE-2K');
+    const produced = sup.page.getByTestId('activity-row').filter({ hasText: 'Produced' });
+    expect(await produced.first().textContent()).toContain('Olga Operator');
+    expect(await sup.page.getByTestId('activity-table').innerText()).not.toContain('event.');
     // Completing the job takes it off the devices.
     await sup.page.goto(`${server.base}/production`);
     await sup.page.getByTestId('job-row').filter({ hasText: 'J-SCREEN' }).getByRole('link').click();
