@@ -254,4 +254,24 @@ describe('on the floor', () => {
     expect(admin.errors).toEqual([]);
     await admin.context.close();
   });
+
+  it('the conflict console says when it cannot read the conflicts — never "nothing to untangle"', async () => {
+    const admin = await device(browser, server.base, 'admin');
+    await admin.page.waitForURL('**/conflicts');
+    await synced(admin.page);
+    // The server cannot be reached for the conflicts (the app itself comes from its cache).
+    await admin.page.route('**/api/conflicts**', (r) => r.abort());
+    await admin.page.reload();
+    const alert = admin.page.getByTestId('conflicts-error');
+    await expect
+      .poll(() => alert.textContent(), { timeout: 15_000 })
+      .toContain('cannot be reached');
+    expect(await admin.page.getByText('Nothing to untangle').count()).toBe(0);
+    // Back: the next sync reads them again, and the message goes.
+    await admin.page.unroute('**/api/conflicts**');
+    await admin.page.getByTestId('sync-badge').click();
+    await expect.poll(() => alert.count(), { timeout: 15_000 }).toBe(0);
+    expect(admin.errors.filter((e) => !e.includes('ERR_FAILED'))).toEqual([]);
+    await admin.context.close();
+  });
 });

@@ -230,6 +230,8 @@ export const de: Catalog = {
   'conflicts.open': 'Offen',
   'conflicts.resolved': 'Gelöst',
   'conflicts.count': '{n} angezeigt',
+  'conflicts.offline':
+    'Der Server ist nicht erreichbar: Konflikte werden von ihm gelesen. Was Sie gelöst haben, wird gesendet, sobald das Gerät wieder online ist.',
   'conflicts.none': 'Nichts zu klären.',
   'conflicts.mutations': '{n} {n:Scan|Scans} beteiligt',
   'conflicts.timeline': 'Was geschah',

@@ -226,6 +226,8 @@ export const en = {
   'conflicts.open': 'Open',
   'conflicts.resolved': 'Resolved',
   'conflicts.count': '{n} shown',
+  'conflicts.offline':
+    'The server cannot be reached: conflicts are read from it. What you resolved is sent when this device is back online.',
   'conflicts.none': 'Nothing to untangle.',
   'conflicts.mutations': '{n} {n:scan|scans} involved',
   'conflicts.timeline': 'What happened',
