@@ -123,6 +123,10 @@ describe('a device’s hard days', () => {
       })
       .toBe('signed-out');
     expect(await pending(op.page)).toBe(2);
+    // Said in the app's words (a catalog text, in the operator's language).
+    expect(await op.page.locator('.sync-message').textContent()).toContain(
+      'Sign in again to send your scans. They are kept on this device.',
+    );
 
     await op.page.getByRole('link', { name: 'Sign in again' }).click();
     await op.page.getByText('2 scans are waiting on this device').waitFor();

@@ -46,6 +46,18 @@ export const de: Catalog = {
     '{events} {events:Ereignis|Ereignisse}, {entries} {entries:Datensatz|Datensätze}',
   'sync.status.idle': 'Online',
   'sync.status.syncing': 'Synchronisiert',
+  'sync.message.signedOut':
+    'Bitte erneut anmelden, um die Scans zu senden. Sie bleiben auf diesem Gerät gespeichert.',
+  'sync.message.refused':
+    'Dieses Gerät darf nicht synchronisieren: {detail}. Ihre Scans bleiben erhalten.',
+  'sync.message.queueLost':
+    'Die Warteschlange dieses Geräts passt nicht mehr zum Server ({detail}). Bitte einen Admin fragen; Ihre Scans bleiben erhalten.',
+  'sync.message.updateRequired':
+    'Diese App muss aktualisiert werden, bevor sie synchronisieren kann. Ihre Scans bleiben erhalten.',
+  'sync.message.offline':
+    'Keine Verbindung zum Server. Die Scans bleiben erhalten und werden gesendet.',
+  'sync.message.failed':
+    'Synchronisieren fehlgeschlagen; neuer Versuch folgt. Ihre Scans bleiben erhalten.',
   'sync.status.offline': 'Offline',
   'sync.status.signed-out': 'Abgemeldet',
   'sync.status.refused': 'Abgelehnt',

@@ -46,6 +46,14 @@ export const en = {
   'sync.progress': '{events} {events:event|events}, {entries} {entries:record|records}',
   'sync.status.idle': 'Online',
   'sync.status.syncing': 'Syncing',
+  'sync.message.signedOut': 'Sign in again to send your scans. They are kept on this device.',
+  'sync.message.refused': 'This device may not sync: {detail}. Your scans are kept.',
+  'sync.message.queueLost':
+    'This device’s queue no longer matches the server ({detail}). Ask an admin; your scans are kept.',
+  'sync.message.updateRequired':
+    'This app must be updated before it can sync. Your scans are kept.',
+  'sync.message.offline': 'No connection to the server. Scans are kept and will be sent.',
+  'sync.message.failed': 'Sync failed; retrying. Your scans are kept.',
   'sync.status.offline': 'Offline',
   'sync.status.signed-out': 'Signed out',
   'sync.status.refused': 'Refused',

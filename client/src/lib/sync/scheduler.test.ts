@@ -67,7 +67,7 @@ describe('SyncScheduler', () => {
     });
     await s.request();
     expect(s.current).toMatchObject({ status: 'offline', retryAt: '2026-11-25T08:00:01.000Z' });
-    expect(s.current.message).toMatch(/kept/);
+    expect(s.current.message).toEqual({ key: 'sync.message.offline' });
     time.next(); // the retry timer fires and starts a run
     await s.settled();
     expect(s.current.retryAt).toBe('2026-11-25T08:00:03.000Z'); // 1 s, then 2 s
@@ -107,7 +107,7 @@ describe('SyncScheduler', () => {
     await refused.request();
     expect(refused.current).toMatchObject({
       status: 'refused',
-      message: expect.stringContaining('revoked'),
+      message: { key: 'sync.message.refused', detail: 'revoked' },
     });
   });
 

@@ -18,11 +18,21 @@ import type { PullProgress } from './engine.js';
 export type SyncStatus =
   'idle' | 'syncing' | 'offline' | 'signed-out' | 'refused' | 'update-required';
 
+/**
+ * A status sentence for the operator: a catalog key (`sync.message.*`), rendered in the
+ * app's language by the badge, and `detail`, the server's own words where there are some.
+ */
+export interface SyncMessage {
+  readonly key: `sync.message.${'signedOut' | 'refused' | 'queueLost' | 'updateRequired' | 'offline' | 'failed'}`;
+  readonly detail?: string;
+}
+
 export interface SyncState {
   readonly status: SyncStatus;
   readonly lastSyncedAt: string | null;
   /** Plain words for the badge when something is wrong. */
-  readonly message: string | null;
+  /** What the operator should know, as a message key of the catalogs (`sync.message.*`). */
+  readonly message: SyncMessage | null;
   /** When the next automatic attempt is due (after a failure). */
   readonly retryAt: string | null;
   readonly progress: PullProgress | null;
@@ -238,7 +248,7 @@ export class SyncScheduler {
     if (error instanceof AuthRequiredError) {
       this.set({
         status: 'signed-out',
-        message: 'Sign in again to send your scans. They are kept on this device.',
+        message: { key: 'sync.message.signedOut' },
         progress: null,
       });
       return; // signing in calls request()
@@ -246,7 +256,7 @@ export class SyncScheduler {
     if (error instanceof DeviceRefusedError) {
       this.set({
         status: 'refused',
-        message: `This device may not sync: ${error.message}. Your scans are kept.`,
+        message: { key: 'sync.message.refused', detail: error.message },
         progress: null,
       });
       return;
@@ -254,7 +264,7 @@ export class SyncScheduler {
     if (error instanceof ClientStateLostError) {
       this.set({
         status: 'refused',
-        message: `This device's queue no longer matches the server (${error.message}). Ask an admin; your scans are kept.`,
+        message: { key: 'sync.message.queueLost', detail: error.message },
         progress: null,
       });
       return;
@@ -262,7 +272,7 @@ export class SyncScheduler {
     if (error instanceof UpdateRequiredError) {
       this.set({
         status: 'update-required',
-        message: 'This app must be updated before it can sync. Your scans are kept.',
+        message: { key: 'sync.message.updateRequired' },
         progress: null,
       });
       return;
@@ -277,9 +287,7 @@ export class SyncScheduler {
     const offline = error instanceof RetryableError;
     this.set({
       status: 'offline',
-      message: offline
-        ? 'No connection to the server. Scans are kept and will be sent.'
-        : 'Sync failed; retrying.',
+      message: { key: offline ? 'sync.message.offline' : 'sync.message.failed' },
       retryAt,
       progress: null,
     });
