@@ -274,4 +274,37 @@ describe('on the floor', () => {
     expect(admin.errors.filter((e) => !e.includes('ERR_FAILED'))).toEqual([]);
     await admin.context.close();
   });
+
+  it('scenario 4 on the handheld: a scan the server refuses is listed in plain words — which scan, why', async () => {
+    let id = 0;
+    const push = (name: string, args: Record<string, unknown>) =>
+      server.api<{ results: { status: string }[] }>(supervisorToken, '/sync/push', {
+        json: {
+          pushVersion: 1,
+          clientGroupID: 'e2e-sup-4',
+          profileID: 'p',
+          schemaVersion: '1',
+          mutations: [{ clientID: 'e2e-sup-4', id: ++id, timestamp: Date.now(), name, args }],
+        },
+      });
+    await push('definePosition', { positionId: 'e2e-bin-x', code: 'X-09-09', kind: 'bin' });
+    const op = await device(browser, server.base, 'operator');
+    await op.page.waitForURL('**/scan');
+    await synced(op.page);
+    await op.context.setOffline(true);
+    // Meanwhile the supervisor retires the (empty) bin the operator is about to scan into.
+    await push('retirePosition', { positionId: 'e2e-bin-x' });
+    await scan(op.page, 'X-09-09', 'NUT-M8', '3');
+    await expect.poll(() => pending(op.page), { timeout: 10_000 }).toBe(1);
+    await op.context.setOffline(false);
+    await synced(op.page);
+    const outcome = op.page.getByTestId('outcome');
+    await expect.poll(() => outcome.count(), { timeout: 15_000 }).toBe(1);
+    const text = await outcome.textContent();
+    expect(text).toContain('Receive · 3 × NUT-M8 at X-09-09');
+    expect(text).not.toContain('receiveStock');
+    await screenshot(op.page, 'operator-refused-scan');
+    expect(op.errors).toEqual([]);
+    await op.context.close();
+  });
 });

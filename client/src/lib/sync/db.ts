@@ -60,6 +60,8 @@ export interface OutcomeRow {
   readonly at: string;
   /** What the mutation was about, where a screen looks for it: a resolution's conflict id. */
   readonly subject?: string;
+  /** The command's args, so that a screen can say which scan it was (rows before: none). */
+  readonly args?: unknown;
 }
 
 /** One reset page's entries, in the order the server sent them (`null`: removed). */

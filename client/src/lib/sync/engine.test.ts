@@ -175,6 +175,9 @@ describe('sync engine', () => {
         status: 'rejected',
         code: 'SAME_POSITION',
         message: 'source and destination are the same position',
+        // What the scan was, for the operator to tell which one to redo.
+        name: 'moveStock',
+        args: { itemId: 'A', from: 'P', to: 'P', quantity: 1 },
       }),
     ]);
     expect([qty(d.engine, 'A', 'P'), qty(d.engine, 'A', 'Q')]).toEqual([2, 1]);

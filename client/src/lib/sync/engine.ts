@@ -721,6 +721,7 @@ export class SyncEngine {
           conflicts: r.conflicts ?? [],
           at,
           ...(subject !== undefined ? { subject } : {}),
+          ...(row ? { args: row.args } : {}),
         };
       });
     if (rows.length > 0) await this.o.db.outcomes.bulkPut(rows);

@@ -1,0 +1,72 @@
+import { initialState, viewOf } from '@floorsync/domain';
+import type { DomainEvent } from '@floorsync/domain';
+import { foldEvent } from '@floorsync/domain';
+import { describe, expect, it } from 'vitest';
+import { en } from '../i18n/en.js';
+import { format } from '../i18n/format.js';
+import { describeCommand } from './describe.js';
+
+const t = (key: string, params?: Readonly<Record<string, string | number>>) =>
+  format((en as Record<string, string>)[key] ?? key, params, 'en');
+
+const events: DomainEvent[] = [
+  {
+    type: 'PositionDefined',
+    data: {
+      positionId: 'p1',
+      code: 'A-01-04',
+      parentId: null,
+      kind: 'bin',
+      fixed: true,
+      disposable: false,
+    },
+  },
+  {
+    type: 'PositionDefined',
+    data: {
+      positionId: 'p2',
+      code: 'B-02-02',
+      parentId: null,
+      kind: 'bin',
+      fixed: true,
+      disposable: false,
+    },
+  },
+  {
+    type: 'ItemDefined',
+    data: { itemId: 'i1', sku: 'BOLT-M8', name: 'Bolt', tracking: 'lot', barcodes: [], uom: 'pcs' },
+  },
+] as never;
+const view = viewOf(
+  events.reduce((s, e, i) => foldEvent(s, { ...e, id: `e${i}` }), initialState()),
+);
+
+describe('describeCommand: a refused scan in the operator’s words', () => {
+  it('names the command and what it was about, with SKUs and codes from the replica', () => {
+    expect(
+      describeCommand('receiveStock', { itemId: 'i1', positionId: 'p1', quantity: 7 }, view, t),
+    ).toBe('Receive · 7 × BOLT-M8 at A-01-04');
+    expect(
+      describeCommand(
+        'moveStock',
+        { itemId: 'i1', from: 'p1', to: 'p2', quantity: 2, lot: 'L1' },
+        view,
+        t,
+      ),
+    ).toBe('Move · 2 × BOLT-M8 (Lot L1) at A-01-04 → B-02-02');
+  });
+
+  it('shows ids the device does not know, and a bare label without args', () => {
+    expect(describeCommand('shipStock', { itemId: 'x9', from: 'p9', quantity: 1 }, view, t)).toBe(
+      'Ship · 1 × x9 at p9',
+    );
+    expect(describeCommand('startCountSession', { sessionId: 's' }, view, t)).toBe(
+      'Start counting',
+    );
+    expect(describeCommand('adjustStock', undefined, undefined, t)).toBe('Adjust stock');
+  });
+
+  it('a command the catalog does not know keeps its name', () => {
+    expect(describeCommand('fooBar', {}, view, t)).toBe('fooBar');
+  });
+});

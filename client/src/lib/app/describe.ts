@@ -1,0 +1,44 @@
+import type { InventoryView, ItemId, PositionId } from '@floorsync/domain';
+
+type Translate = (key: string, params?: Readonly<Record<string, string | number>>) => string;
+
+/**
+ * A queued command in the operator's words: what it was (`command.<name>`) and what it was
+ * about — `Receive · 7 × BOLT-M8 at A-01-04`, `Move · 2 × NUT-M8 (Lot L1) at B-01-01 → B-02-02`
+ * — with item SKUs and position codes from the device's replica (the id where it does not
+ * know them). For the list of refused scans: the operator must tell which scan to redo.
+ */
+export function describeCommand(
+  name: string,
+  args: unknown,
+  view: InventoryView | undefined,
+  t: Translate,
+): string {
+  const label = t(`command.${name}`);
+  const what = name === '' ? label : label === `command.${name}` ? name : label;
+  const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>;
+  const str = (k: string) => (typeof a[k] === 'string' && a[k] !== '' ? a[k] : null);
+  const num = (k: string) => (typeof a[k] === 'number' ? a[k] : null);
+  const code = (id: string | null) =>
+    id === null ? null : (view?.position(id as PositionId)?.code ?? id);
+  const itemId = str('itemId');
+  const sku = itemId === null ? null : (view?.item(itemId as ItemId)?.sku ?? itemId);
+  const lot = str('lot');
+  const serial = str('serial');
+  const ref = [lot && `${t('field.lot')} ${lot}`, serial && `${t('field.serial')} ${serial}`]
+    .filter(Boolean)
+    .join(', ');
+  const qty = num('quantity') ?? num('delta') ?? num('counted');
+  const at = code(str('positionId') ?? str('from'));
+  const to = code(str('to'));
+  const container = code(str('containerId'));
+  const about = [
+    sku !== null ? `${qty !== null ? `${qty} × ` : ''}${sku}${ref ? ` (${ref})` : ''}` : '',
+    container !== null ? container : '',
+    at !== null ? `${t('field.at')} ${at}` : '',
+    to !== null ? `→ ${to}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return about ? `${what} · ${about}` : what;
+}
