@@ -326,6 +326,15 @@ export const de: Catalog = {
   'users.activate': 'Aktivieren',
   'users.deactivate': 'Deaktivieren',
   'users.password': 'Passwort',
+  'users.setPassword': 'Passwort setzen',
+  'users.setPasswordOf': 'Neues Passwort für {user} setzen',
+  'users.newPasswordOf': 'Neues Passwort für {user}',
+  'users.savePassword': 'Passwort speichern',
+  'users.passwordSet':
+    'Passwort gesetzt. {user} ist überall abgemeldet und meldet sich mit dem neuen an.',
+  'users.confirmDeactivate':
+    '{user} deaktivieren? Die Person wird sofort auf allen Geräten abgemeldet. Bereits auf einem Gerät gespeicherte Scans bleiben erhalten und werden gesendet, sobald sich dort jemand anmeldet.',
+  'users.cancel': 'Abbrechen',
   'users.create': 'Benutzer anlegen',
 
   'common.csv': 'CSV exportieren',

@@ -318,6 +318,15 @@ export const en = {
   'users.activate': 'Activate',
   'users.deactivate': 'Deactivate',
   'users.password': 'Password',
+  'users.setPassword': 'Set password',
+  'users.setPasswordOf': 'Set a new password for {user}',
+  'users.newPasswordOf': 'New password for {user}',
+  'users.savePassword': 'Save password',
+  'users.passwordSet':
+    'Password set. {user} is signed out everywhere and signs in with the new one.',
+  'users.confirmDeactivate':
+    'Deactivate {user}? They are signed out on every device at once. Scans already queued on a device are kept and sent when someone signs in there.',
+  'users.cancel': 'Cancel',
   'users.create': 'Create user',
 
   'common.csv': 'Export CSV',

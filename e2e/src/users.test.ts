@@ -1,0 +1,65 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from './harness.js';
+import { device, launch, startServer } from './harness.js';
+
+let server: Server;
+let browser: Browser;
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const login = (username: string, password: string) =>
+  fetch(`${server.base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  }).then((r) => r.status);
+
+describe('the users screen (admin)', () => {
+  it('sets a forgotten password; refuses to demote the last admin and shows the role there is; asks before deactivating', async () => {
+    const admin = await device(browser, server.base, 'admin');
+    await admin.page.goto(`${server.base}/users`);
+    const row = admin.page.getByRole('row').filter({ hasText: 'operator2' });
+    await row.waitFor();
+
+    // An operator forgot their password: the admin sets a new one.
+    await admin.page.getByRole('button', { name: 'Set a new password for operator2' }).click();
+    await admin.page.getByLabel('New password for operator2').fill('omar-new-2026');
+    await admin.page.getByRole('button', { name: 'Save password' }).click();
+    await expect
+      .poll(() => admin.page.getByTestId('users-notice').textContent())
+      .toContain('Password set. Omar Operator is signed out everywhere');
+    expect(await login('operator2', 'omar-new-2026')).toBe(200);
+    expect(await login('operator2', 'operator2-demo')).toBe(401);
+
+    // The only admin cannot be demoted: the server says why, the select shows the role there is.
+    const role = admin.page.getByLabel('Role of admin', { exact: true });
+    await role.selectOption('operator');
+    await expect.poll(() => admin.page.getByRole('alert').textContent()).toMatch(/admin/i);
+    expect(await role.inputValue()).toBe('admin');
+
+    // Deactivating signs someone out everywhere: asked first; "no" changes nothing.
+    const deactivate = row.getByRole('button', { name: 'Deactivate' });
+    const asked: string[] = [];
+    admin.page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
+    await deactivate.click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toContain('Deactivate Omar Operator?');
+    expect(await deactivate.count()).toBe(1);
+    admin.page.once('dialog', (d) => void d.accept());
+    await deactivate.click();
+    await row.getByRole('button', { name: 'Activate' }).waitFor();
+    expect(await login('operator2', 'omar-new-2026')).toBe(401);
+    expect(admin.errors).toEqual([]);
+    await admin.context.close();
+  });
+});
