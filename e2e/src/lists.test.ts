@@ -151,6 +151,40 @@ describe('movement lists in the web app', () => {
       '/api/lists?code=T-77',
     );
     expect(lists.map((l) => [l.code, l.lineCount])).toEqual([['T-77', 2]]);
+
+    // Given to an operator by name; the board says to whom.
+    const omar = (await server.api<{ id: string; name: string }[]>(token, '/api/people')).find(
+      (p) => p.name === 'Omar Operator',
+    );
+    await sup.page.getByLabel('Assigned to').selectOption({ label: 'Omar Operator' });
+    await synced(sup.page);
+    const listId = (await server.api<{ id: string }[]>(token, '/api/lists?code=T-77'))[0]?.id ?? '';
+    await expect
+      .poll(
+        async () =>
+          (await server.api<{ assignee: string | null }>(token, `/api/lists/${listId}`)).assignee,
+      )
+      .toBe(omar?.id);
+    await sup.page.getByRole('link', { name: /All lists/ }).click();
+    await expect
+      .poll(() => sup.page.getByTestId('list-row').filter({ hasText: 'T-77' }).innerText())
+      .toContain('→ Omar Operator');
+
+    // Closing cancels the open lines: asked first, with how many; "no" changes nothing.
+    await sup.page.getByTestId('list-row').filter({ hasText: 'T-77' }).getByRole('button').click();
+    const asked: string[] = [];
+    sup.page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
+    await sup.page.getByRole('button', { name: 'Close list' }).click();
+    await expect
+      .poll(() => asked)
+      .toEqual(['Close T-77? 2 lines not done are cancelled; this cannot be undone.']);
+    expect(await sup.page.getByTestId('list-status').innerText()).toBe('Open');
+    sup.page.once('dialog', (d) => void d.accept());
+    await sup.page.getByRole('button', { name: 'Close list' }).click();
+    await expect.poll(() => sup.page.getByTestId('list-status').innerText()).toBe('Closed');
     expect(sup.errors).toEqual([]);
   });
 });

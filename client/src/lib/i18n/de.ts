@@ -368,6 +368,10 @@ export const de: Catalog = {
   'lists.quantityHint': 'Enter übernimmt den Rest: {remaining}',
   'lists.confirmed': 'Position {line} von {code}: gespeichert',
   'lists.allDone': 'Alle Positionen sind bestätigt.',
+  'lists.assignedTo': 'Zugewiesen an',
+  'lists.nobody': 'Niemand (jede Person im Lager)',
+  'lists.confirmClose':
+    '{code} schließen? {n} nicht erledigte {n:Zeile wird|Zeilen werden} storniert; das lässt sich nicht rückgängig machen.',
   'lists.assignToMe': 'Mir zuweisen',
   'lists.close': 'Liste schließen',
   'lists.col.line': 'Pos.',

@@ -360,6 +360,10 @@ export const en = {
   'lists.quantityHint': 'Enter takes the rest: {remaining}',
   'lists.confirmed': 'Line {line} of {code}: saved',
   'lists.allDone': 'Every line is confirmed.',
+  'lists.assignedTo': 'Assigned to',
+  'lists.nobody': 'Nobody (any operator)',
+  'lists.confirmClose':
+    'Close {code}? {n} {n:line|lines} not done {n:is|are} cancelled; this cannot be undone.',
   'lists.assignToMe': 'Assign to me',
   'lists.close': 'Close list',
   'lists.col.line': 'Line',
