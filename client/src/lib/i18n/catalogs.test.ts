@@ -27,7 +27,7 @@ import {
 } from '@floorsync/domain';
 import { de } from './de.js';
 import { en } from './en.js';
-import { format } from './format.js';
+import { dateText, format } from './format.js';
 
 /** The params a text reads: plain `{name}` and plural `{name:one|other}` alike, once each. */
 const placeholders = (s: string) =>
@@ -136,5 +136,16 @@ describe('message catalogs', () => {
           /\b1 (scans|lines|stock lines|rows|events|records|items|positions|counts|disagreements|recounts|variances|problems|Scans|Zeilen|Bestandszeilen|Ereignisse|Datensätze|Lagerplätze|Plätze|Plätzen|Positionen|Zählungen|Widersprüche|Nachzählungen|Abweichungen)\b/,
         );
       }
+  });
+});
+
+describe('dates in the app’s language', () => {
+  const d = new Date('2026-11-27T14:05:09Z');
+  it('German screens write German dates, even in an American browser', () => {
+    expect(dateText(d, 'de', 'en-US', 'datetime')).toMatch(/^27\.11\.2026, \d\d:05:09$/);
+  });
+  it('English screens keep the browser’s English (British day first)', () => {
+    expect(dateText(d, 'en', 'en-GB', 'datetime')).toMatch(/^27\/11\/2026, \d\d:05:09$/);
+    expect(dateText(d, 'en', 'de-DE', 'time')).toMatch(/^\d\d?:05:09\s[AP]M$/);
   });
 });

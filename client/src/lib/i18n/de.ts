@@ -396,6 +396,7 @@ export const de: Catalog = {
   'label.pdf': 'Etikett als PDF',
   'label.sending': 'Wird an den Drucker gesendet…',
   'label.printed': 'Gedruckt auf {printer}',
+  'label.offline': 'der Server ist nicht erreichbar: Etiketten werden über ihn gedruckt',
   'label.failed': 'Nicht gedruckt: {message}',
   'label.waiting': 'Der Drucker hat noch nicht geantwortet; siehe Aufträge',
   'nav.genealogy': 'Rückverfolgung',

@@ -388,6 +388,7 @@ export const en = {
   'label.pdf': 'Label as PDF',
   'label.sending': 'Sending to the printer…',
   'label.printed': 'Printed on {printer}',
+  'label.offline': 'the server cannot be reached: labels are printed through it',
   'label.failed': 'Not printed: {message}',
   'label.waiting': 'The printer has not answered yet; see the jobs screen',
   'nav.genealogy': 'Genealogy',

@@ -26,3 +26,17 @@ function pluralRules(locale: string): Intl.PluralRules {
   if (!r) rules.set(locale, (r = new Intl.PluralRules(locale)));
   return r;
 }
+
+/**
+ * A date (or its time) in `lang`, the app's language: in the browser's locale when that is of
+ * the same language (`en-GB`, `de-AT`), else in the language itself.
+ */
+export function dateText(
+  d: Date,
+  lang: string,
+  browser: string,
+  what: 'datetime' | 'time',
+): string {
+  const locale = browser.toLowerCase().startsWith(lang) ? browser : lang;
+  return what === 'time' ? d.toLocaleTimeString(locale) : d.toLocaleString(locale);
+}

@@ -1,6 +1,6 @@
 import { de } from './de.js';
 import { en } from './en.js';
-import { format } from './format.js';
+import { dateText, format } from './format.js';
 import type { Catalog, MessageKey } from './en.js';
 
 /**
@@ -43,4 +43,20 @@ export function t(key: string, params?: Readonly<Record<string, string | number>
   const catalog: Readonly<Record<string, string>> = CATALOGS[current];
   const english: Readonly<Record<string, string>> = en;
   return format(catalog[key] ?? english[key] ?? key, params, current);
+}
+
+/**
+ * A date and time (or a time) as the app's language writes it: the browser's own locale when
+ * it is of that language (`en-GB`, `de-AT`), else the language itself — not the browser's
+ * locale of another language (German words with American dates).
+ */
+export function formatDateTime(
+  iso: string | null | undefined,
+  what: 'datetime' | 'time' = 'datetime',
+): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const browser = typeof navigator !== 'undefined' ? navigator.language : '';
+  return dateText(d, current, browser, what);
 }
