@@ -276,9 +276,12 @@ describe('on the floor', () => {
   });
 
   it('scenario 4 on the handheld: a scan the server refuses is listed in plain words — which scan, why', async () => {
+    // A session of its own: a session pushes for one device only (scenario 5 pushed with the
+    // shared one).
+    const token = await server.token('supervisor');
     let id = 0;
     const push = (name: string, args: Record<string, unknown>) =>
-      server.api<{ results: { status: string }[] }>(supervisorToken, '/sync/push', {
+      server.api<{ results: { status: string }[] }>(token, '/sync/push', {
         json: {
           pushVersion: 1,
           clientGroupID: 'e2e-sup-4',
