@@ -181,6 +181,12 @@ describe('movement lists in the web app', () => {
     await expect
       .poll(() => asked)
       .toEqual(['Close T-77? 2 lines not done are cancelled; this cannot be undone.']);
+    // Nothing was queued: the device has nothing to send, and the server's list is open.
+    expect(await pending(sup.page)).toBe(0);
+    await synced(sup.page);
+    expect((await server.api<{ status: string }>(token, `/api/lists/${listId}`)).status).toBe(
+      'open',
+    );
     expect(await sup.page.getByTestId('list-status').innerText()).toBe('Open');
     sup.page.once('dialog', (d) => void d.accept());
     await sup.page.getByRole('button', { name: 'Close list' }).click();

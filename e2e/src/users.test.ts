@@ -54,6 +54,8 @@ describe('the users screen (admin)', () => {
     await deactivate.click();
     await expect.poll(() => asked.length).toBe(1);
     expect(asked[0]).toContain('Deactivate Omar Operator?');
+    // Nothing was sent: the server still lets them in (a sign-in after the dialog closed).
+    expect(await login('operator2', 'omar-new-2026')).toBe(200);
     expect(await deactivate.count()).toBe(1);
     admin.page.once('dialog', (d) => void d.accept());
     await deactivate.click();

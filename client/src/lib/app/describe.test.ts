@@ -53,7 +53,7 @@ describe('describeCommand: a refused scan in the operator’s words', () => {
         view,
         t,
       ),
-    ).toBe('Move · 2 × BOLT-M8 (Lot L1) at A-01-04 → B-02-02');
+    ).toBe('Move · 2 × BOLT-M8 (Lot L1) from A-01-04 → B-02-02');
   });
 
   it('shows ids the device does not know, and a bare label without args', () => {
@@ -68,5 +68,6 @@ describe('describeCommand: a refused scan in the operator’s words', () => {
 
   it('a command the catalog does not know keeps its name', () => {
     expect(describeCommand('fooBar', {}, view, t)).toBe('fooBar');
+    expect(describeCommand('', {}, view, t)).toBe('');
   });
 });

@@ -4,7 +4,7 @@ type Translate = (key: string, params?: Readonly<Record<string, string | number>
 
 /**
  * A queued command in the operator's words: what it was (`command.<name>`) and what it was
- * about — `Receive · 7 × BOLT-M8 at A-01-04`, `Move · 2 × NUT-M8 (Lot L1) at B-01-01 → B-02-02`
+ * about — `Receive · 7 × BOLT-M8 at A-01-04`, `Move · 2 × NUT-M8 (Lot L1) from B-01-01 → B-02-02`
  * — with item SKUs and position codes from the device's replica (the id where it does not
  * know them). For the list of refused scans: the operator must tell which scan to redo.
  */
@@ -15,7 +15,7 @@ export function describeCommand(
   t: Translate,
 ): string {
   const label = t(`command.${name}`);
-  const what = name === '' ? label : label === `command.${name}` ? name : label;
+  const what = label === `command.${name}` ? name : label;
   const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>;
   const str = (k: string) => (typeof a[k] === 'string' && a[k] !== '' ? a[k] : null);
   const num = (k: string) => (typeof a[k] === 'number' ? a[k] : null);
@@ -35,7 +35,8 @@ export function describeCommand(
   const about = [
     sku !== null ? `${qty !== null ? `${qty} × ` : ''}${sku}${ref ? ` (${ref})` : ''}` : '',
     container !== null ? container : '',
-    at !== null ? `${t('field.at')} ${at}` : '',
+    // A move reads from → to ("von A → B"); anything else, where ("auf A").
+    at !== null ? `${to !== null ? t('field.from').toLowerCase() : t('field.at')} ${at}` : '',
     to !== null ? `→ ${to}` : '',
   ]
     .filter(Boolean)

@@ -335,6 +335,10 @@ export const de: Catalog = {
   'users.confirmDeactivate':
     '{user} deaktivieren? Die Person wird sofort auf allen Geräten abgemeldet. Bereits auf einem Gerät gespeicherte Scans bleiben erhalten und werden gesendet, sobald sich dort jemand anmeldet.',
   'users.cancel': 'Abbrechen',
+  'users.offline': 'Der Server ist nicht erreichbar: Benutzer werden auf ihm verwaltet.',
+  'users.offlineHint': 'Offline: Benutzer lassen sich wieder ändern, sobald das Gerät online ist.',
+  'users.confirmOwnPassword':
+    'Das ist Ihr eigenes Konto: Ein neues Passwort meldet Sie auf allen Geräten ab, auch auf diesem. Fortfahren?',
   'users.create': 'Benutzer anlegen',
 
   'common.csv': 'CSV exportieren',
@@ -371,7 +375,7 @@ export const de: Catalog = {
   'lists.assignedTo': 'Zugewiesen an',
   'lists.nobody': 'Niemand (jede Person im Lager)',
   'lists.confirmClose':
-    '{code} schließen? {n} nicht erledigte {n:Zeile wird|Zeilen werden} storniert; das lässt sich nicht rückgängig machen.',
+    '{code} schließen? {n} nicht erledigte {n:Position wird|Positionen werden} storniert; das lässt sich nicht rückgängig machen.',
   'lists.assignToMe': 'Mir zuweisen',
   'lists.close': 'Liste schließen',
   'lists.col.line': 'Pos.',

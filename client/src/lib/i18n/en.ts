@@ -327,6 +327,10 @@ export const en = {
   'users.confirmDeactivate':
     'Deactivate {user}? They are signed out on every device at once. Scans already queued on a device are kept and sent when someone signs in there.',
   'users.cancel': 'Cancel',
+  'users.offline': 'The server cannot be reached: users are managed on it.',
+  'users.offlineHint': 'Offline: users can be changed again once the device is online.',
+  'users.confirmOwnPassword':
+    'This is your own account: a new password signs you out on every device, this one too. Go on?',
   'users.create': 'Create user',
 
   'common.csv': 'Export CSV',
