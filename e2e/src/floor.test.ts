@@ -115,6 +115,45 @@ describe('on the floor', () => {
     await op.context.close();
   });
 
+  it('codes entered whole while a scan is still saving (the field replaced, not typed on): each handed over once', async () => {
+    // Found in CI: under load a scan was still saving when the next code was set into the field
+    // (Playwright's fill, as an operator selecting the text and retyping it); only what followed
+    // the first code's length was handed over, so "NUT-M8" arrived as "" and a count went astray.
+    const op = await device(browser, server.base, 'operator');
+    await op.page.waitForURL('**/scan');
+    await synced(op.page);
+    const before = await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02');
+    // Another connection holds the replica's stores for a while: the scan's write waits.
+    await op.page.evaluate(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const open = indexedDB.open('floorsync');
+          open.onerror = () => reject(new Error(String(open.error)));
+          open.onsuccess = () => {
+            const db = open.result;
+            const names = [...db.objectStoreNames];
+            const tx = db.transaction(names, 'readwrite');
+            const store = tx.objectStore(names[0]!);
+            const until = Date.now() + 2_000;
+            const spin = () => {
+              if (Date.now() < until) store.count().onsuccess = spin;
+            };
+            spin();
+            tx.oncomplete = () => db.close();
+            resolve();
+          };
+        }),
+    );
+    await scan(op.page, 'B-01-02', 'NUT-M8', '5', 'NUT-M8', '3');
+    await expect
+      .poll(() => serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02'), { timeout: 15_000 })
+      .toBe(before + 8);
+    await synced(op.page);
+    expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02')).toBe(before + 8);
+    expect(op.errors).toEqual([]);
+    await op.context.close();
+  });
+
   it('scenario 5: two offline devices pick the last units; both recorded, one conflict, an admin compensates, all converge', async () => {
     // P = A-02-02 holds 10 A (here: bolts).
     const seed = await device(browser, server.base, 'operator');
