@@ -8,5 +8,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 60_000,
+    // What the tests wait for goes through IndexedDB, a sync or SSE: on a loaded 2-core CI
+    // machine one second (vitest's default) was not always enough.
+    expect: { poll: { timeout: 10_000 } },
   },
 });

@@ -67,6 +67,7 @@ async function cameraDevice(browser: Browser) {
   const errors = watch(page);
   await signIn(page, server.base, 'operator');
   await page.waitForURL('**/scan');
+  await synced(page); // scans resolve against the replica: its first pull done
   return { context, page, errors };
 }
 
@@ -177,6 +178,7 @@ describe('camera scan through a fake video device', () => {
 async function cameraProblem(browser: Browser, shot?: string): Promise<string> {
   const op = await device(browser, server.base, 'operator');
   await op.page.waitForURL('**/scan');
+  await synced(op.page); // the wedge scan below resolves against the replica
   await op.page.getByRole('button', { name: 'Scan with the camera' }).click();
   const alert = op.page.getByRole('alert');
   await alert.waitFor({ timeout: 15_000 });

@@ -230,7 +230,9 @@ describe('counting sessions in the web app', () => {
     });
     // The race stays visible to the supervisor: the line on the screen, a conflict to decide.
     await line.getByTestId('raced').waitFor();
-    expect(await line.innerText()).toContain(`applied ${COUNTED - before}`);
+    await expect
+      .poll(() => line.innerText(), { timeout: 15_000 })
+      .toContain(`applied ${COUNTED - before}`);
     expect(await line.getByRole('button', { name: 'Keep the count' }).count()).toBe(1);
     const conflicts = await server.api<
       { key: string; kind: string; detail: Record<string, unknown> }[]

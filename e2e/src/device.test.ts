@@ -102,8 +102,9 @@ describe('a device’s hard days', () => {
   });
 
   it('scenario 6: the login expires while offline; the queue is kept, the operator signs in again, the same scans are sent and attributed to them', async () => {
-    // Sessions of 5.4 seconds.
-    server = await startServer({ SESSION_TTL_HOURS: '0.0015' });
+    // Sessions of 14.4 seconds: long enough for a sign-in and its first sync on a loaded
+    // machine (5.4 s was not always), short enough to wait out.
+    server = await startServer({ SESSION_TTL_HOURS: '0.004' });
     browser = await launch();
     const op = await device(browser, server.base, 'operator');
     await op.page.waitForURL('**/scan');
@@ -115,7 +116,7 @@ describe('a device’s hard days', () => {
     // Each scan is saved to IndexedDB before it counts; on a busy machine that can take longer
     // than expect.poll's default second.
     await expect.poll(() => pending(op.page), { timeout: 10_000 }).toBe(2);
-    await new Promise((r) => setTimeout(r, Math.max(0, signedInAt + 6000 - Date.now())));
+    await new Promise((r) => setTimeout(r, Math.max(0, signedInAt + 15_000 - Date.now())));
     await op.context.setOffline(false);
     await expect
       .poll(() => op.page.getByTestId('sync-badge').getAttribute('data-status'), {
@@ -191,6 +192,9 @@ describe('a device’s hard days', () => {
     const op = await device(browser, server.base, 'operator');
     await op.page.waitForURL('**/scan');
     await synced(op.page);
+    // The reload below is offline: it comes from the service worker's cache once it is active
+    // (without this wait, a loaded machine reloaded before it was, onto Chromium's offline page).
+    await op.page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
     // A page of the same origin that is not the app (it holds no connection of its own).
     const other = await op.context.newPage();
     await other.goto(`${server.base}/health`);

@@ -109,6 +109,10 @@ describe('on the floor', () => {
     const N = 40;
     for (let i = 0; i < N; i++) await field.pressSequentially('NUT-M8\n\n', { delay: 0 });
     await expect.poll(() => op.page.getByTestId('scan-result').textContent()).toContain('NUT-M8');
+    // The page may still be working through keystrokes: the server is polled, not the badge.
+    await expect
+      .poll(() => serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-01'), { timeout: 30_000 })
+      .toBe(before + N);
     await synced(op.page);
     expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-01')).toBe(before + N);
     expect(op.errors).toEqual([]);
@@ -158,6 +162,7 @@ describe('on the floor', () => {
     // P = A-02-02 holds 10 A (here: bolts).
     const seed = await device(browser, server.base, 'operator');
     await seed.page.waitForURL('**/scan');
+    await synced(seed.page); // the scan resolves codes against the replica: its first pull done
     await scan(seed.page, 'A-02-02', 'BOLT-M8', '10');
     // Typed is not yet queued: wait for the server to have the receipt before closing.
     await expect

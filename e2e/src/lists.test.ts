@@ -100,8 +100,8 @@ describe('movement lists in the web app', () => {
     await op2.page.getByRole('button', { name: '2', exact: true }).click();
     await op2.page.getByText('Line 2: NUT-M8').waitFor();
     await scan(op2.page, 'A-01-04', '4');
-    expect(await pending(op1.page)).toBe(2);
-    expect(await pending(op2.page)).toBe(1);
+    await expect.poll(() => pending(op1.page)).toBe(2);
+    await expect.poll(() => pending(op2.page)).toBe(1);
     // On each handheld the list shows its own scans at once, offline.
     await expect
       .poll(() => op1.page.getByTestId('list-line').first().innerText())
@@ -133,6 +133,7 @@ describe('movement lists in the web app', () => {
   it('a supervisor types in a new list: a bad row is named, the fixed list is created and shown', async () => {
     const sup = await device(browser, server.base, 'supervisor');
     await sup.page.goto(`${server.base}/lists`);
+    await synced(sup.page); // a new list is checked against the replica: its first pull done
     await sup.page.getByRole('button', { name: 'New list' }).click();
     await sup.page.getByLabel('Document number').fill('T-77');
     await sup.page.getByLabel('Lines').fill('BOLT-M8; 5; A-01-01\nNO-SUCH; 2; A-01-02');
@@ -157,12 +158,13 @@ describe('movement lists in the web app', () => {
       (p) => p.name === 'Omar Operator',
     );
     await sup.page.getByLabel('Assigned to').selectOption({ label: 'Omar Operator' });
-    await synced(sup.page);
+    // Queued a moment after the change: the server is polled, not the badge.
     const listId = (await server.api<{ id: string }[]>(token, '/api/lists?code=T-77'))[0]?.id ?? '';
     await expect
       .poll(
         async () =>
           (await server.api<{ assignee: string | null }>(token, `/api/lists/${listId}`)).assignee,
+        { timeout: 15_000 },
       )
       .toBe(omar?.id);
     await sup.page.getByRole('link', { name: /All lists/ }).click();
