@@ -222,6 +222,9 @@ describe('a device’s hard days', () => {
     await reloaded;
     // The reloaded app holds the queued scan, and sends it once when the network is back.
     await expect.poll(() => pending(op.page), { timeout: 15_000 }).toBe(1);
+    // Offline after the restart, it still says when it last synced (not "never").
+    const described = await op.page.locator('#sync-badge-description').textContent();
+    expect(described).toMatch(/Last synced: \d/);
     await op.context.setOffline(false);
     await synced(op.page);
     expect(await serverQuantity(server, token, 'NUT-M8', 'B-01-02')).toBe(before + 2);

@@ -70,12 +70,14 @@ class Runtime {
           await this.engine?.push();
         },
         ...(withLock ? { withLock } : {}),
+        lastSyncedAt: readLastSynced(),
         onState: (s) => {
           this.sync = s;
           if (s.status === 'signed-out') this.dropToken();
           if (s.status === 'idle') void this.loadOutcomes();
         },
       });
+      this.sync = this.scheduler.current; // the last sync kept from before a restart
       this.listen();
       this.changed();
       await this.loadOutcomes();
@@ -202,19 +204,47 @@ class Runtime {
       this.channel = new BroadcastChannel('floorsync');
       this.channel.onmessage = (e: MessageEvent) => {
         void this.engine?.refresh(e.data === 'queue' ? 'queue' : 'replica');
+        // Its sync is this device's last one too (taken as seen here: not told back).
+        const at = readLastSynced();
+        if (e.data !== 'queue' && at !== null && this.scheduler) {
+          this.scheduler.syncedElsewhere(at);
+          last = this.scheduler.current.lastSyncedAt;
+        }
       };
     }
-    // The tab that synced tells the others (after each run that pulled or pushed).
+    // The tab that synced tells the others (after each run that pulled or pushed), and keeps
+    // the time for the badge after a restart.
     let last = this.sync.lastSyncedAt;
     $effect.root(() => {
       $effect(() => {
         const at = this.sync.lastSyncedAt;
         if (at !== last) {
           last = at;
+          if (at !== null) writeLastSynced(at);
           this.channel?.postMessage('replica');
         }
       });
     });
+  }
+}
+
+/** When this device last synced (any tab), kept for the badge across restarts. */
+const LAST_SYNCED_KEY = 'floorsync.lastSyncedAt';
+
+function readLastSynced(): string | null {
+  try {
+    const at = typeof localStorage !== 'undefined' ? localStorage.getItem(LAST_SYNCED_KEY) : null;
+    return at !== null && !Number.isNaN(Date.parse(at)) ? at : null;
+  } catch {
+    return null; // storage blocked: the badge says "never" until this tab syncs
+  }
+}
+
+function writeLastSynced(at: string): void {
+  try {
+    localStorage.setItem(LAST_SYNCED_KEY, at);
+  } catch {
+    // storage blocked or full: only the badge's "last synced" after a restart is lost
   }
 }
 

@@ -151,6 +151,30 @@ describe('SyncScheduler', () => {
     expect(time.next() - start).toBe(3000);
     s.stop();
   });
+
+  it('says when the device last synced across a restart, and takes a later sync from another tab', async () => {
+    const time = fakeTime();
+    const states: SyncState[] = [];
+    const before = '2026-11-25T07:40:00.000Z';
+    const s = new SyncScheduler({
+      sync: () => Promise.reject(new RetryableError('offline')),
+      lastSyncedAt: before,
+      onState: (st) => states.push(st),
+      ...time,
+    });
+    expect(s.current.lastSyncedAt).toBe(before);
+    await s.request();
+    // Offline after a restart: the last sync is still the one before it, not "never".
+    expect(s.current).toMatchObject({ status: 'offline', lastSyncedAt: before });
+    s.syncedElsewhere('2026-11-25T07:30:00.000Z'); // older: ignored
+    expect(s.current.lastSyncedAt).toBe(before);
+    s.syncedElsewhere('not a time');
+    expect(s.current.lastSyncedAt).toBe(before);
+    s.syncedElsewhere('2026-11-25T07:59:00.000Z');
+    expect(s.current.lastSyncedAt).toBe('2026-11-25T07:59:00.000Z');
+    expect(states.at(-1)?.lastSyncedAt).toBe('2026-11-25T07:59:00.000Z');
+    s.stop();
+  });
 });
 
 describe('SSE frames', () => {

@@ -54,6 +54,11 @@ export interface SchedulerDeps {
    */
   readonly withLock?: (fn: () => Promise<void>) => Promise<boolean>;
   readonly onState: (s: SyncState) => void;
+  /**
+   * When this device last synced, as kept from before (an app restart): the badge says so
+   * rather than "never" while the device is offline.
+   */
+  readonly lastSyncedAt?: string | null;
   readonly now?: () => Date;
   readonly random?: () => number;
   readonly setTimer?: (fn: () => void, ms: number) => unknown;
@@ -118,8 +123,21 @@ export class SyncScheduler {
       lockRetryMs: 3000,
       quietMs: 250,
       maxDeferMs: 3000,
+      lastSyncedAt: null,
       ...deps,
     };
+    this.state = { ...this.state, lastSyncedAt: this.d.lastSyncedAt };
+  }
+
+  /**
+   * Another tab of this device synced at `at` (it holds the sync lock; this one skips its
+   * turns): the device's last sync is that one when later than this tab's own.
+   */
+  syncedElsewhere(at: string): void {
+    const mine = this.state.lastSyncedAt;
+    if (mine !== null && Date.parse(mine) >= Date.parse(at)) return;
+    if (Number.isNaN(Date.parse(at))) return;
+    this.set({ lastSyncedAt: at });
   }
 
   get current(): SyncState {
