@@ -1,6 +1,6 @@
 import type { Cookie, PatchOp, PullResponse } from '@floorsync/domain';
 import { DEFAULT_PULL_LIMIT } from '@floorsync/domain';
-import type { ReadTx } from '../storage/port.js';
+import type { ReadTx, SeqHole } from '../storage/port.js';
 import type { RecentEvents, SerializedEvent } from './recent-events.js';
 import { serializeEvent } from './recent-events.js';
 
@@ -16,7 +16,9 @@ import { serializeEvent } from './recent-events.js';
  *   page). Pages read later may be newer than H0, so the last page also re-sends every entry
  *   of the earlier pages that changed after H0 (or `del` for those that went away), read in
  *   the same instant as the final head: the client ends exactly at that head.
- * - A cookie beyond the head cannot come from this server's log: `ClientStateNotFound`.
+ * - A cookie beyond the head cannot come from this server's log: `ClientStateNotFound`. Nor
+ *   can one in a seq hole of a restored log (`ReadTx.seqHoles`): it names an event of the
+ *   history the restore lost, and the seqs after the hole are another history.
  */
 
 /**
@@ -42,7 +44,7 @@ export function pull(tx: ReadTx, input: PullInput, recent?: RecentEvents): PullA
   if (cookie === null || typeof cookie === 'object') {
     const h0 = cookie === null ? head : cookie.order;
     const after = cookie === null ? null : (cookie.after ?? null);
-    if (h0 > head) return { error: 'ClientStateNotFound' };
+    if (h0 > head || inSeqHole(tx.seqHoles(), h0)) return { error: 'ClientStateNotFound' };
     const page = tx.snapshotEntries({
       afterKey: after,
       limit: limit + 1,
@@ -81,7 +83,7 @@ export function pull(tx: ReadTx, input: PullInput, recent?: RecentEvents): PullA
     };
   }
 
-  if (cookie > head) return { error: 'ClientStateNotFound' };
+  if (cookie > head || inSeqHole(tx.seqHoles(), cookie)) return { error: 'ClientStateNotFound' };
   const page = eventPage(tx, cookie, head, limit, recent);
   const last = page.at(-1)?.seq ?? cookie;
   const changes =
@@ -91,6 +93,9 @@ export function pull(tx: ReadTx, input: PullInput, recent?: RecentEvents): PullA
     json: `{"cookie":${last},"lastMutationIDChanges":${JSON.stringify(changes)},"patch":[${page.map((e) => e.op).join(',')}],"hasMore":${last < head}}`,
   };
 }
+
+const inSeqHole = (holes: readonly SeqHole[], seq: number): boolean =>
+  holes.some(([from, to]) => seq >= from && seq <= to);
 
 /**
  * The events after `cookie`: at most `limit`, but a page never ends inside a mutation —

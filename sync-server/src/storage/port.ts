@@ -167,6 +167,9 @@ export interface ListQuery {
   readonly limit?: number;
 }
 
+/** Seqs `[from, to]` a restored log never issues (see `ReadTx.seqHoles`). */
+export type SeqHole = readonly [from: number, to: number];
+
 /** A filter for `countSessions()`: every session when empty. */
 export interface CountSessionQuery {
   readonly status?: readonly CountSessionStatus[];
@@ -184,6 +187,12 @@ export interface ReadTx extends ReplayView, ListsReadView, ProductionReadView {
   listByCode(type: ListType, code: string): ListRecord | undefined;
   /** The seq of the last committed event; 0 for an empty log. */
   head(): number;
+  /**
+   * Ranges of seqs `[from, to]` this log skipped on purpose: a restore from a backup moves the
+   * next seq past every seq the lost history may have used (`sqlite/backup.ts`). A cookie in
+   * one names an event of that lost history. Empty unless the log was restored.
+   */
+  seqHoles(): readonly SeqHole[];
   /** Events with `seq > after`, in seq order, at most `limit`. */
   eventsAfter(after: number, limit: number): StoredEvent[];
   /** Events of one mutation, for reporting a duplicate's outcome. */

@@ -510,6 +510,9 @@ export class MemoryTx implements WriteTx {
     for (const [id, c] of this.rest.clients) if (c.group === clientGroupID) out[id] = c.lmid;
     return out;
   }
+  seqHoles() {
+    return []; // seqs are positions in the array: this log is never restored with a hole
+  }
 
   private liveEntries(conflictsOf: string | null): Map<string, unknown> {
     const m = new Map<string, unknown>();

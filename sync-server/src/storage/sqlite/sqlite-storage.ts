@@ -54,6 +54,7 @@ import type {
   JobRow,
   ListQuery,
   NewEvent,
+  SeqHole,
   SessionRow,
   SnapshotEntry,
   SnapshotQuery,
@@ -69,6 +70,7 @@ import { groupCommitStorage } from '../group-commit.js';
 import type { Checkpointer } from './checkpointer.js';
 import { startCheckpointer } from './checkpointer.js';
 import { MIGRATIONS } from './schema.js';
+import { SEQ_HOLES_KEY, parseSeqHoles } from './seq-holes.js';
 
 /**
  * The embedded default: one SQLite file through better-sqlite3.
@@ -449,6 +451,7 @@ class SqliteTx implements WriteTx {
   private versionStatement: Statement | null = null;
 
   resetCaches(): void {
+    this.holes = null;
     this.itemsById.clear();
     this.positionsById.clear();
     this.deviceUsers.clear();
@@ -604,6 +607,13 @@ class SqliteTx implements WriteTx {
   }
 
   // Log and sync bookkeeping
+  private holes: SeqHole[] | null = null;
+  seqHoles(): readonly SeqHole[] {
+    if (this.holes) return this.holes;
+    const raw = this.get('SELECT value FROM meta WHERE key = ?', SEQ_HOLES_KEY)?.['value'];
+    this.holes = typeof raw === 'string' ? parseSeqHoles(raw) : [];
+    return this.holes;
+  }
   head() {
     return num(this.get('SELECT COALESCE(MAX(seq), 0) AS head FROM events')?.['head'] ?? 0);
   }

@@ -1,0 +1,199 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_RESTORE_GAP,
+  backupDatabase,
+  restoreDatabase,
+  verifyDatabase,
+} from '../src/storage/sqlite/backup.js';
+import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
+import type { TestServer } from './harness.js';
+import { Device, startServer, warehouseWithOperators } from './harness.js';
+
+const run = promisify(execFile);
+const dirs: string[] = [];
+const servers: TestServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(path.join(tmpdir(), 'floorsync-backup-'));
+  dirs.push(d);
+  return d;
+}
+
+const receipt = (d: Device, quantity = 1) =>
+  d.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity });
+
+/** A warehouse on a SQLite file of this test's own (the harness's server stays in charge of it). */
+async function warehouseOnFile(file: string) {
+  const w = await warehouseWithOperators({ storage: openSqliteStorage({ path: file }) });
+  servers.push(w.server);
+  return w;
+}
+
+describe('backup and restore of the SQLite database', () => {
+  it('backs up online while pushes commit; the copy is checked and named only when whole', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'floorsync.db');
+    const { op1 } = await warehouseOnFile(file);
+    await op1.pushOk(Array.from({ length: 20 }, () => receipt(op1)));
+    const target = path.join(dir, 'backup.db');
+    // Pushes go on during the backup: the copy is one consistent moment of the log.
+    const [report] = await Promise.all([
+      backupDatabase(file, target),
+      op1.pushOk(Array.from({ length: 20 }, () => receipt(op1))),
+    ]);
+    expect(report.head).toBeGreaterThan(20);
+    expect(report.events).toBe(report.head); // no hole: every seq up to the head is an event
+    expect(report.holes).toEqual([]);
+    expect(existsSync(`${target}.partial`)).toBe(false);
+    expect(verifyDatabase(target)).toMatchObject({ head: report.head, events: report.events });
+
+    // Never over a file; the file there is left as it was.
+    writeFileSync(path.join(dir, 'taken.db'), 'precious');
+    await expect(backupDatabase(file, path.join(dir, 'taken.db'))).rejects.toThrow(
+      /exists: a backup never overwrites a file/,
+    );
+    expect(readFileSync(path.join(dir, 'taken.db'), 'utf8')).toBe('precious');
+    await expect(backupDatabase(path.join(dir, 'none.db'), path.join(dir, 'x.db'))).rejects.toThrow(
+      /no database at/,
+    );
+    expect(existsSync(path.join(dir, 'x.db'))).toBe(false);
+  });
+
+  it("a restore skips the lost history's seqs: a device whose cookie is in the hole starts over, the others go on", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'floorsync.db');
+    const { server, op1, op2, supervisor } = await warehouseOnFile(file);
+    await op1.pushOk([receipt(op1, 5), receipt(op1, 5)]);
+    const before = await op2.pull(0);
+    const cookieBefore = before.cookie as number;
+    const backup = path.join(dir, 'nightly.db');
+    const saved = await backupDatabase(file, backup);
+    expect(saved.head).toBe(cookieBefore);
+
+    // The day goes on after the backup: these commits are the history a restore loses.
+    await op1.pushOk([receipt(op1, 7), receipt(op1, 7), receipt(op1, 7)]);
+    const lost = await op1.pull(cookieBefore);
+    const lostCookie = lost.cookie as number;
+    expect(lostCookie).toBeGreaterThan(cookieBefore);
+    expect(lost.lastMutationIDChanges[op1.clientID]).toBe(5);
+
+    // The disk dies; the server is stopped and the nightly backup restored.
+    await server.close();
+    servers.splice(servers.indexOf(server), 1);
+    const restored = restoreDatabase(backup, file, { now: () => new Date('2026-11-27T06:00:00Z') });
+    // The hole starts after the highest seq the backup ever issued and is a billion long.
+    expect(restored.hole[0]).toBe(saved.head + 1);
+    expect(restored.hole[1] - restored.hole[0] + 1).toBe(DEFAULT_RESTORE_GAP);
+    expect(restored).toMatchObject({
+      head: saved.head,
+      events: saved.events,
+      holes: [restored.hole],
+    });
+    expect(restored.previous).toMatch(/floorsync\.db\.before-restore-2026-11-27T06-00-00-000Z$/);
+    // The replaced database is kept, with the lost history in it.
+    expect(verifyDatabase(restored.previous ?? '').head).toBe(lostCookie);
+
+    const again = await startServer({ storage: openSqliteStorage({ path: file }) });
+    servers.push(again);
+    const as = (d: Device, next: number) => {
+      const moved = new Device(again, d.token, d.clientGroupID, d.clientID);
+      moved.next = next;
+      return moved;
+    };
+    const op1After = as(op1, 6);
+    const op2After = as(op2, op2.next);
+    const supAfter = as(supervisor, supervisor.next);
+
+    // The next commit takes the seq after the hole.
+    const pushed = await op2After.pushOk([receipt(op2After, 2)]);
+    expect(pushed.results[0]?.seqs).toEqual([restored.hole[1] + 1]);
+
+    // op1's cookie names an event of the lost history: it must start over, not pull on from the
+    // middle of another history (before the hole, it would have been a valid-looking cookie).
+    expect(lostCookie).toBeLessThan(pushed.head);
+    expect(await op1After.pull(lostCookie)).toEqual({ error: 'ClientStateNotFound' });
+    // Its reset snapshot says where the server has its mutations: 2, not 5.
+    const reset = await op1After.pull(null);
+    expect(reset.lastMutationIDChanges[op1.clientID]).toBe(2);
+    // Its next mutation is a gap the server names: mutations 3–5 are what the restore lost.
+    const gap = await op1After.pushOk([receipt(op1After)]);
+    expect(gap.results[0]).toMatchObject({ status: 'gap', expectedID: 3 });
+
+    // A device whose cookie is from before the backup pulls on as usual, across the hole.
+    const onward = await supAfter.pull(cookieBefore);
+    expect(onward.patch.map((p) => (p.value as { seq: number }).seq)).toEqual([
+      restored.hole[1] + 1,
+    ]);
+    expect(onward.cookie).toBe(restored.hole[1] + 1);
+    const paged = await supAfter.pull({ order: lostCookie, after: 's/' });
+    expect(paged).toEqual({ error: 'ClientStateNotFound' });
+  });
+
+  it('refuses what it must not do, and leaves everything as it was', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'floorsync.db');
+    const { op1 } = await warehouseOnFile(file);
+    await op1.pushOk([receipt(op1)]);
+    const backup = path.join(dir, 'b.db');
+    await backupDatabase(file, backup);
+    // The server still runs: its WAL is there.
+    expect(() => restoreDatabase(backup, file)).toThrow(/a server is running on this database/);
+    const junk = path.join(dir, 'junk.db');
+    writeFileSync(junk, 'not a database at all, just text');
+    expect(() => restoreDatabase(junk, file, { force: true })).toThrow(
+      /not a SQLite database|cannot be opened/,
+    );
+    expect(() => restoreDatabase(path.join(dir, 'missing.db'), file)).toThrow(/does not exist/);
+    expect(() => restoreDatabase(backup, file, { gap: 0 })).toThrow(
+      /gap must be a positive integer/,
+    );
+    expect(existsSync(`${file}.restoring`)).toBe(false);
+    expect(verifyDatabase(file).holes).toEqual([]);
+  });
+
+  it('the command line: backup, verify and restore print one JSON line; bad usage exits 2', async () => {
+    const dir = tempDir();
+    const data = path.join(dir, 'data');
+    const file = path.join(data, 'floorsync.db');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(data);
+    const { op1, server } = await warehouseOnFile(file);
+    await op1.pushOk([receipt(op1), receipt(op1)]);
+    const cli = path.resolve(import.meta.dirname, '../src/db-cli.ts');
+    const tsx = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
+    const env = { ...process.env, DATA_DIR: data, STORAGE: 'sqlite' };
+    const out = await run(tsx, [cli, 'backup', path.join(dir, 'b.db')], { env });
+    const backup = JSON.parse(out.stdout) as { backup: { head: number; events: number } };
+    expect(backup.backup.head).toBeGreaterThan(0);
+    const verified = JSON.parse(
+      (await run(tsx, [cli, 'verify', path.join(dir, 'b.db')], { env })).stdout,
+    ) as {
+      verified: { head: number };
+    };
+    expect(verified.verified.head).toBe(backup.backup.head);
+    await server.close();
+    servers.splice(servers.indexOf(server), 1);
+    const restored = JSON.parse(
+      (await run(tsx, [cli, 'restore', path.join(dir, 'b.db'), '--gap', '1000'], { env })).stdout,
+    ) as { restored: { holes: number[][] }; nextSeq: number };
+    expect(restored.nextSeq).toBe(backup.backup.head + 1001);
+    expect(restored.restored.holes).toEqual([[backup.backup.head + 1, backup.backup.head + 1000]]);
+    const usage = await run(tsx, [cli, 'frobnicate'], { env }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining('usage:') });
+    const failed = await run(tsx, [cli, 'verify', path.join(dir, 'nope.db')], { env }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining('does not exist') });
+  });
+});
