@@ -1018,7 +1018,10 @@ class Simulation {
               `${this.label(d, t)} pending ${t.engine.pending} cookie ${JSON.stringify(t.engine.pullCookie)}`,
             );
         }
-        const outbox = await (d.tabs[0] as Tab).db.outbox.count();
+        // Confirmed rows stay as the engine's journal: unsettled are only those above `acked`.
+        const db = (d.tabs[0] as Tab).db;
+        const acked = (await db.cursor.get('pull'))?.acked ?? 0;
+        const outbox = await db.outbox.where('id').above(acked).count();
         if (outbox > 0) unsettled.push(`${this.label(d)} outbox ${outbox}`);
       }
       this.trace(

@@ -8,4 +8,6 @@ export type { Bus } from './bus/port.js';
 export { jsonLogger, silentLogger } from './log.js';
 export { openMemoryStorage } from './storage/memory/memory-storage.js';
 export { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
+export { backupDatabase, restoreDatabase, verifyDatabase } from './storage/sqlite/backup.js';
+export type { DatabaseReport, RestoreOptions, RestoreReport } from './storage/sqlite/backup.js';
 export type * from './storage/port.js';

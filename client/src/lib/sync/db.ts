@@ -4,8 +4,8 @@ import type { Role } from '@floorsync/domain';
 
 /**
  * The device's system of record (ARCHITECTURE.md: Dexie is the only client store).
- * - `outbox`: mutations not yet confirmed by a pull, numbered per client 1, 2, 3, … with no
- *   gaps. A row carries the device's own decision at scan time (`local`), so the overlay is
+ * - `outbox`: the queue — mutations not yet confirmed by a pull — and, below it, the journal of
+ *   the newest confirmed ones; numbered per client 1, 2, 3, … with no gaps. A row carries the device's own decision at scan time (`local`), so the overlay is
  *   written in the same transaction as the queue.
  * - `snapshot`: the confirmed state a reset snapshot brought, one row per pull page (the
  *   page's entries in order, `null` for a removed one). A browser writes one IndexedDB
@@ -21,7 +21,8 @@ import type { Role } from '@floorsync/domain';
  * - `cursor`: where the pull is (`cookie`) and the last of this client's mutations the server
  *   confirmed (`acked`), written with each pull page. Its scope never overlaps a scan's, so a
  *   scan never waits behind a page being written. Outbox rows at or below `acked` are
- *   confirmed: they no longer count as pending and are deleted after the pull.
+ *   confirmed: they no longer count as pending; beyond the journal's length they are deleted
+ *   after the pull. The journal is sent again to a server restored from a backup that lost them.
  */
 export interface OutboxRow {
   readonly id: number;
@@ -151,5 +152,16 @@ export async function readConfirmed(db: ReplicaDB): Promise<Map<string, unknown>
       for (const [key, value] of row.entries) apply(key, value);
     for (const row of await db.entries.toArray()) apply(row.key, row.value);
     return merged;
+  });
+}
+
+/**
+ * The outbox rows the server has not confirmed (above `cursor.acked`): the queue. Rows at or
+ * below it are the engine's journal (kept to send again to a server restored from a backup).
+ */
+export async function unconfirmedRows(db: ReplicaDB): Promise<OutboxRow[]> {
+  return db.transaction('r', [db.outbox, db.cursor], async () => {
+    const acked = (await db.cursor.get(PULL_CURSOR))?.acked ?? 0;
+    return db.outbox.where('id').above(acked).toArray();
   });
 }

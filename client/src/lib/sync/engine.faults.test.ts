@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { MutationResult, Role, StockLine } from '@floorsync/domain';
 import type { DBCore, DBCoreMutateRequest, DBCoreTable } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openReplica, readConfirmed } from './db.js';
+import { openReplica, readConfirmed, unconfirmedRows } from './db.js';
 import type { ReplicaDB } from './db.js';
-import { AuthRequiredError, RetryableError, SyncEngine } from './engine.js';
+import { AuthRequiredError, ClientStateLostError, RetryableError, SyncEngine } from './engine.js';
 import { TEST_BASE, startTestServer } from './test-server.js';
 
 /**
@@ -183,7 +183,7 @@ describe('engine under faults', () => {
     );
     await d.engine.pull();
     expect(d.engine.pending).toBe(0);
-    expect(await d.db.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(d.db)).length).toBe(0);
     expect(await d.db.outcomes.count()).toBe(0); // a duplicate is no refusal or conflict
     expect(await s.stockAt('A', 'P')).toBe(sum(quantities));
     expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 7));
@@ -221,7 +221,7 @@ describe('engine under faults', () => {
       range(1, 6).map((id) => [id, ['applied', 'duplicate']]),
     );
     expect(d.engine.pending).toBe(0);
-    expect(await d.db.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(d.db)).length).toBe(0);
     expect(await s.stockAt('A', 'P')).toBe(sum(quantities));
     expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 6));
     await expectReplicaEqualsServer(s, d.db, d.engine);
@@ -362,7 +362,7 @@ describe('engine under faults', () => {
     expect(answers.flatMap((a) => a.results)).not.toContain('gap');
     expect(answers.slice(2).flatMap((a) => a.results)).toContain('applied');
     expect(d.engine.pending).toBe(0);
-    expect(await d.db.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(d.db)).length).toBe(0);
     expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 12));
     expect(await s.stockAt('A', 'P')).toBe(sum(quantities));
     await expectReplicaEqualsServer(s, d.db, d.engine);
@@ -400,10 +400,106 @@ describe('engine under faults', () => {
     expect(results).not.toContain('gap');
     expect(results).toContain('duplicate'); // the unanswered batch was sent again…
     expect(d.engine.pending).toBe(0);
-    expect(await d.db.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(d.db)).length).toBe(0);
     expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 12)); // …and applied once
     expect(await s.stockAt('A', 'P')).toBe(sum(quantities));
     await expectReplicaEqualsServer(s, d.db, d.engine);
+  });
+
+  it('the server restored from last night’s backup: a device sends again, from its journal, the confirmed scans the restore lost — once each; a device that only pulled starts over', async () => {
+    const s = await server();
+    const d1 = await device(s, 'op1');
+    const d2 = await device(s, 'op2');
+    await receive(d1.engine, 10);
+    await receive(d1.engine, 20);
+    await d1.engine.sync();
+    const backup = await s.backup();
+    // The rest of the day, after the backup: confirmed, and gone from the outbox's queue.
+    for (const q of [30, 40, 50]) await receive(d1.engine, q);
+    await d1.engine.sync();
+    await d2.engine.sync();
+    expect(d1.engine.pending).toBe(0);
+    expect((await unconfirmedRows(d1.db)).length).toBe(0);
+    expect((await d1.db.outbox.toArray()).map((r) => r.id)).toEqual(range(1, 5)); // the journal
+
+    const restored = await s.restore(backup);
+    expect(await s.stockAt('A', 'P')).toBe(30); // the server lost mutations 3–5
+    expect(await s.appliedIDs(d1.engine.clientID)).toEqual([1, 2]);
+
+    const pushed: number[] = [];
+    d1.net.fault = async (req, send) => {
+      const res = await send();
+      if (req.path === '/sync/push')
+        pushed.push(...(req.body as { mutations: { id: number }[] }).mutations.map((m) => m.id));
+      return res;
+    };
+    // One sync: the pull is told the device's history is unknown (its cookie is in the
+    // restore's seq hole), the reset says the server has mutation 2, and 3–5 go again.
+    await d1.engine.sync();
+    expect(pushed).toEqual([3, 4, 5]);
+    expect(await s.appliedIDs(d1.engine.clientID)).toEqual(range(1, 5)); // once each
+    expect(await s.stockAt('A', 'P')).toBe(150);
+    expect(d1.engine.pending).toBe(0);
+    expect(d1.engine.pullCookie).toBe(await s.head());
+    expect(d1.engine.pullCookie).toBeGreaterThan(restored.hole[1]);
+    await expectReplicaEqualsServer(s, d1.db, d1.engine);
+
+    // The device that only pulled: its cookie is in the hole too; it starts over and agrees.
+    await d2.engine.sync();
+    expect(d2.engine.pullCookie).toBe(await s.head());
+    await expectReplicaEqualsServer(s, d2.db, d2.engine);
+  });
+
+  it('a scan after the restore, before any pull: the push’s gap names a confirmed id, the journal fills it, and nothing is applied twice', async () => {
+    const s = await server();
+    const d = await device(s, 'op1', { batchSize: 2 });
+    await receive(d.engine, 1);
+    await d.engine.sync();
+    const backup = await s.backup();
+    for (const q of [2, 4, 8]) await receive(d.engine, q);
+    await d.engine.sync();
+    await s.restore(backup);
+    await receive(d.engine, 16); // mutation 5, queued against the restored server
+    const statuses: string[] = [];
+    d.net.fault = async (req, send) => {
+      const res = await send();
+      if (req.path === '/sync/push') statuses.push(...(await statusesOf(res)));
+      return res;
+    };
+    await d.engine.sync();
+    expect(statuses[0]).toBe('gap'); // expected 2: this device had it confirmed
+    expect(statuses.filter((x) => x === 'applied')).toHaveLength(4);
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 5));
+    expect(await s.stockAt('A', 'P')).toBe(31);
+    expect(d.engine.pending).toBe(0);
+    await expectReplicaEqualsServer(s, d.db, d.engine);
+  });
+
+  it('a journal too short for what the restore lost: the device stops and says so, keeps its scans, and sends nothing twice', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    // The same device with a journal of one row.
+    const short = await SyncEngine.open({
+      db: d.db,
+      baseUrl: BASE,
+      fetch: s.transport(d.net),
+      token: () => d.session.token,
+      user: () => d.session.user,
+      journalRows: 1,
+    });
+    await receive(short, 1);
+    await short.sync();
+    const backup = await s.backup();
+    for (const q of [2, 4, 8]) await receive(short, q);
+    await short.sync();
+    expect((await d.db.outbox.toArray()).map((r) => r.id)).toEqual([4]);
+    await s.restore(backup);
+    await receive(short, 16);
+    await expect(short.sync()).rejects.toBeInstanceOf(ClientStateLostError);
+    expect(await s.appliedIDs(short.clientID)).toEqual([1]);
+    expect(await s.stockAt('A', 'P')).toBe(1);
+    // Nothing was dropped: the scan after the restore and the journal are still there.
+    expect((await d.db.outbox.toArray()).map((r) => r.id)).toEqual([4, 5]);
   });
 
   it('database closed under a mutate: it rejects or commits whole, never half; after reopening, ids stay gap-free and the server takes them all', async () => {
@@ -504,7 +600,7 @@ describe('engine under faults', () => {
     await last.engine.sync();
     expect(results).toEqual(Array(landed.length).fill('applied')); // no gap blocks the queue
     expect(last.engine.pending).toBe(0);
-    expect(await last.db.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(last.db)).length).toBe(0);
     expect(await s.appliedIDs(last.engine.clientID)).toEqual(range(1, landed.length));
     expect(await s.stockAt('A', 'P')).toBe(sum(landed.map((l) => l.quantity)));
     await expectReplicaEqualsServer(s, last.db, last.engine);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Role } from '@floorsync/domain';
 import { Dexie } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openReplica, readConfirmed } from './db.js';
+import { openReplica, readConfirmed, unconfirmedRows } from './db.js';
 import { AuthRequiredError, InvalidCommandError, RetryableError, SyncEngine } from './engine.js';
 import { listenForPokes } from './pokes.js';
 import { TEST_ADMIN_PASSWORD, TEST_BASE, startTestServer } from './test-server.js';
@@ -41,7 +41,7 @@ type Server = Awaited<ReturnType<typeof server>>;
 async function device(
   s: Server,
   username: string,
-  options: { dbName?: string; pullLimit?: number } = {},
+  options: { dbName?: string; pullLimit?: number; journalRows?: number } = {},
 ) {
   const db = openReplica(options.dbName ?? `device-${randomUUID()}`);
   cleanups.push(() => db.close());
@@ -54,6 +54,7 @@ async function device(
     user: () => session.user,
     batchSize: 50,
     ...(options.pullLimit ? { pullLimit: options.pullLimit } : {}),
+    ...(options.journalRows !== undefined ? { journalRows: options.journalRows } : {}),
   });
   const signIn = async (name = username) => {
     const r = await s.login(name, `${name}-password`, engine.clientGroupID);
@@ -116,7 +117,7 @@ describe('sync engine', () => {
     expect(engine2.pending).toBe(0);
     expect(await s.stockAt('A', 'P')).toBe(120);
     expect(qty(engine2, 'A', 'P')).toBe(120);
-    expect(await db2.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(db2)).length).toBe(0);
   });
 
   it('a dropped response after the server committed: re-sending adds nothing (scenario 2)', async () => {
@@ -139,7 +140,7 @@ describe('sync engine', () => {
     await d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'Q', quantity: 2 });
     s.clock.ms += 13 * 3600_000; // the token expires during the shift
     await expect(d.engine.sync()).rejects.toBeInstanceOf(AuthRequiredError);
-    expect(await d.db.outbox.count()).toBe(1);
+    expect((await unconfirmedRows(d.db)).length).toBe(1);
     await d.signIn('op2'); // the next shift signs in on the same handheld
     await d.engine.sync();
     expect(d.engine.pending).toBe(0);
@@ -189,7 +190,7 @@ describe('sync engine', () => {
     await expect(
       d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: -1 }),
     ).rejects.toBeInstanceOf(InvalidCommandError);
-    expect(await d.db.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(d.db)).length).toBe(0);
   });
 
   it('two offline devices pick the last units: both converge to the server’s −4 (scenario 5, replicas)', async () => {
@@ -626,7 +627,7 @@ describe('sync engine', () => {
     });
     await syncer.sync();
     expect(await s.stockAt('A', 'P')).toBe(20);
-    expect(await db2.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(db2)).length).toBe(0);
   });
 });
 
@@ -676,7 +677,7 @@ describe('engine under concurrency (review findings)', () => {
     await tabA.engine.sync();
     expect(await s.stockAt('A', 'P')).toBe(3);
     expect(s.net.calls.filter((u) => u.endsWith('/sync/push')).length).toBeLessThan(5);
-    expect(await dbB.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(dbB)).length).toBe(0);
   });
 
   it('a tab whose next id went stale while the other tab sent and cleared that id takes the next one (no id used twice)', async () => {
@@ -687,7 +688,7 @@ describe('engine under concurrency (review findings)', () => {
     await tabB.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }); // id 1: both tabs now expect 2
     await tabA.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 2 }); // id 2
     await tabA.engine.sync(); // sends 1 and 2; the acknowledged rows leave the outbox
-    expect(await dbB.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(dbB)).length).toBe(0);
     // Tab B still expects id 2. Row 2 is gone, so only the stored counter tells it is taken.
     const r = await tabB.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 4 });
     expect(r.id).toBe(3);
@@ -758,7 +759,7 @@ describe('engine under concurrency (review findings)', () => {
     expect(d.engine.pending).toBe(1);
     expect(qty(d.engine, 'A', 'P')).toBe(3);
     expect(qty({ view: d.engine.confirmedView } as SyncEngine, 'A', 'P')).toBe(1);
-    expect((await d.db.outbox.toArray()).map((r) => r.id)).toEqual([2]);
+    expect((await unconfirmedRows(d.db)).map((r) => r.id)).toEqual([2]);
     const restarted = await SyncEngine.open({
       db: d.db,
       baseUrl: TEST_BASE,
@@ -772,7 +773,7 @@ describe('engine under concurrency (review findings)', () => {
     expect(d.engine.pending).toBe(0);
     expect(await s.stockAt('A', 'P')).toBe(3);
     expect(qty(d.engine, 'A', 'P')).toBe(3);
-    expect(await d.db.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(d.db)).length).toBe(0);
   });
 
   it('a push takes along what another tab queued and never announced (it was closed at once)', async () => {
@@ -791,9 +792,9 @@ describe('engine under concurrency (review findings)', () => {
     expect(await s.stockAt('A', 'Q')).toBe(5);
   });
 
-  it('a pulled page never waits for the outbox: it is written outside the scan’s tables, and confirmed rows are dropped after the pull', async () => {
+  it('a pulled page never waits for the outbox: it is written outside the scan’s tables, and confirmed rows beyond the journal are dropped after the pull', async () => {
     const s = await server();
-    const d = await device(s, 'op1');
+    const d = await device(s, 'op1', { journalRows: 2 });
     await d.engine.pull();
     const scopes: string[][] = [];
     const original = d.db.transaction.bind(d.db) as (...a: unknown[]) => unknown;
@@ -812,7 +813,9 @@ describe('engine under concurrency (review findings)', () => {
     expect(pageScopes.length).toBeGreaterThan(0);
     for (const t of pageScopes) expect(t).not.toContain('outbox');
     for (const t of pageScopes) expect(t).not.toContain('meta');
-    expect(await d.db.outbox.count()).toBe(0);
+    expect((await unconfirmedRows(d.db)).length).toBe(0);
+    // The journal keeps the newest two confirmed rows, to send again to a restored server.
+    expect((await d.db.outbox.toArray()).map((r) => r.id)).toEqual([2, 3]);
     expect(d.engine.pending).toBe(0);
     expect(qty(d.engine, 'A', 'P')).toBe(3);
   });

@@ -64,9 +64,12 @@ import {
  * in pages (or as a paged reset snapshot), and the overlay — what the operator sees — is
  * always the confirmed state with the still-pending mutations re-decided on top (rebase).
  *
- * Never lost: a row leaves the outbox only when a pull says the server's lastMutationID for
+ * Never lost: a row stops being pending only when a pull says the server's lastMutationID for
  * this client has reached it. A 401 leaves the outbox untouched; no retry counter ever drops a
- * mutation.
+ * mutation. Confirmed rows stay in the outbox as a journal (the newest `journalRows`): when the
+ * server was restored from a backup and lost mutations it had confirmed, it says so — a reset
+ * snapshot with this client at an older lastMutationID, or a push answered `gap` with an id
+ * this device had confirmed — and the device sends them again from the journal, once each.
  */
 
 export class AuthRequiredError extends Error {
@@ -121,7 +124,14 @@ export interface SyncEngineOptions {
   readonly onChange?: () => void;
   /** This build's version, reported with each push (the devices screen shows it). */
   readonly appVersion?: string;
+  /**
+   * Confirmed rows kept as a journal, to send again to a server restored from a backup that
+   * lost them. Default 10,000 (days of scanning; a few MB).
+   */
+  readonly journalRows?: number;
 }
+
+export const DEFAULT_JOURNAL_ROWS = 10_000;
 
 export interface PullProgress {
   readonly pages: number;
@@ -171,6 +181,8 @@ export class SyncEngine {
   private cookie: unknown;
   /** This client's last mutation the server confirmed: outbox rows up to it are not pending. */
   private acked: number;
+  /** A pull made journal rows pending again: `sync` pushes them at once. */
+  private resend = false;
   /** Outbox rows up to here are deleted (after a pull; see `dropConfirmed`). */
   private droppedUpTo = 0;
   /** The mutation id this tab expects to write next (checked in the scan's transaction). */
@@ -447,7 +459,15 @@ export class SyncEngine {
         // longer has what the server expects — stop instead of re-sending forever.
         const q = await readQueue(this.o.db);
         this.acked = Math.max(this.acked, q.acked);
-        this.pendingRows = q.pending.filter((r) => r.id > this.acked);
+        if (gap.expectedID <= this.acked) {
+          // It wants a mutation it had confirmed: it lost it (restored from a backup). Sent
+          // again from the journal, from that id on, if the journal still has it.
+          const again = await this.o.db.outbox.where('id').aboveOrEqual(gap.expectedID).toArray();
+          if (again[0]?.id === gap.expectedID) {
+            this.acked = gap.expectedID - 1;
+            this.pendingRows = again;
+          }
+        } else this.pendingRows = q.pending.filter((r) => r.id > this.acked);
         if (!this.pendingRows.some((r) => r.id === gap.expectedID)) {
           throw new ClientStateLostError(
             `the server expects mutation ${gap.expectedID}, which this device no longer has`,
@@ -554,12 +574,13 @@ export class SyncEngine {
   }
 
   /**
-   * Deletes the outbox rows a pull confirmed. Their being confirmed was already written with
-   * the page (`cursor.acked`), so this is housekeeping, in a transaction of its own, once per
-   * pull: the page's transaction never touches the outbox a scan writes.
+   * Deletes the confirmed outbox rows beyond the journal (see the class comment). Their being
+   * confirmed was already written with the page (`cursor.acked`), so this is housekeeping, in a
+   * transaction of its own, once per pull: the page's transaction never touches the outbox a
+   * scan writes.
    */
   private async dropConfirmed(): Promise<void> {
-    const upTo = this.acked;
+    const upTo = this.acked - (this.o.journalRows ?? DEFAULT_JOURNAL_ROWS);
     if (upTo <= this.droppedUpTo) return;
     await this.o.db.outbox.where('id').belowOrEqual(upTo).delete();
     this.droppedUpTo = upTo;
@@ -570,6 +591,13 @@ export class SyncEngine {
     return this.exclusive(async () => {
       await this.pushAll();
       await this.pullAll(onProgress);
+      // The pull found that the server lost confirmed mutations (restored from a backup): they
+      // are pending again from the journal, and go now, not at the next sync.
+      if (this.resend) {
+        this.resend = false;
+        await this.pushAll();
+        await this.pullAll(onProgress);
+      }
     });
   }
 
@@ -810,7 +838,11 @@ export class SyncEngine {
     counting = withCountingEntries(counting, countEntries, midReset);
     if (snapshotPage && !midReset) counting = withoutOrphans(counting);
     jobs = withJobEntries(jobs, jobEntries);
-    const lmid = res.lastMutationIDChanges[this.clientID];
+    // The last page of a reset snapshot lists every client of the group the server knows: one
+    // it does not list is at 0 there (a server restored from before this device pushed).
+    const resetEnd =
+      (this.cookie === null || typeof this.cookie === 'object') && typeof res.cookie === 'number';
+    const lmid = res.lastMutationIDChanges[this.clientID] ?? (resetEnd ? 0 : undefined);
     const acked = lmid ?? this.acked;
     const db = this.o.db;
     // Nothing new (a poke for a change this device already has): nothing to write.
@@ -850,8 +882,13 @@ export class SyncEngine {
     this.confirmedCounting = counting;
     this.confirmedJobs = jobs;
     this.cookie = res.cookie;
+    const lost = acked < this.acked; // the server lost confirmed mutations (a restore)
     this.acked = acked;
-    if (lmid !== undefined) this.pendingRows = this.pendingRows.filter((r) => r.id > lmid);
+    if (lost) {
+      this.resend = true;
+      // Pending again from the journal (a missing one makes the next push stop and say so).
+      this.pendingRows = await db.outbox.where('id').above(acked).toArray();
+    } else if (lmid !== undefined) this.pendingRows = this.pendingRows.filter((r) => r.id > lmid);
     this.rebase();
     this.o.onChange?.();
     return { events: events.length, entries };

@@ -5,10 +5,12 @@ import path from 'node:path';
 import type { Role } from '@floorsync/domain';
 import {
   argon2Hasher,
+  backupDatabase,
   bootstrap,
   createApp,
   inProcessBus,
   openSqliteStorage,
+  restoreDatabase,
   silentLogger,
 } from '@floorsync/sync-server';
 
@@ -121,7 +123,21 @@ export async function startTestServer(onCleanup: (fn: () => Promise<void>) => vo
     ).json()) as { quantity: number }[];
     return lines.reduce((s, l) => s + l.quantity, 0);
   };
-  return { deliver, api, login, admin, stockAt, start, stop, clock };
+  /** A backup of the database now (online), as `npm run db -- backup` makes it. */
+  let backups = 0;
+  const backup = async () => {
+    const target = path.join(dir, `backup-${++backups}.db`);
+    await backupDatabase(file, target);
+    return target;
+  };
+  /** The process stops, `backup` is restored in place (with its seq hole), a new one starts. */
+  const restore = async (from: string) => {
+    await stop();
+    const r = restoreDatabase(from, file);
+    await start();
+    return r;
+  };
+  return { deliver, api, login, admin, stockAt, start, stop, clock, backup, restore };
 }
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
