@@ -90,9 +90,9 @@ describe('backup and restore of the SQLite database', () => {
     await server.close();
     servers.splice(servers.indexOf(server), 1);
     const restored = restoreDatabase(backup, file, { now: () => new Date('2026-11-27T06:00:00Z') });
-    // The hole starts after the highest seq the backup ever issued and is a billion long.
-    expect(restored.hole[0]).toBe(saved.head + 1);
-    expect(restored.hole[1] - restored.hole[0] + 1).toBe(DEFAULT_RESTORE_GAP);
+    // The hole starts after the highest seq the backup ever issued, and ends a billion after
+    // the highest the replaced database issued.
+    expect(restored.hole).toEqual([saved.head + 1, lostCookie + DEFAULT_RESTORE_GAP]);
     expect(restored).toMatchObject({
       head: saved.head,
       events: saved.events,
@@ -136,6 +136,40 @@ describe('backup and restore of the SQLite database', () => {
     expect(onward.cookie).toBe(restored.hole[1] + 1);
     const paged = await supAfter.pull({ order: lostCookie, after: 's/' });
     expect(paged).toEqual({ error: 'ClientStateNotFound' });
+  });
+
+  it('restoring again (the same backup, or an older one) never issues a seq the restored server used', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'floorsync.db');
+    const first = await warehouseOnFile(file);
+    await first.op1.pushOk([receipt(first.op1)]);
+    const backup = path.join(dir, 'b.db');
+    await backupDatabase(file, backup);
+    expect(existsSync(`${backup}-wal`)).toBe(false); // a standalone file
+    await first.server.close();
+    servers.splice(servers.indexOf(first.server), 1);
+    const r1 = restoreDatabase(backup, file, { gap: 100 });
+    expect(existsSync(`${file}-wal`)).toBe(false); // nothing that looks like a running server
+
+    // The restored server commits after its hole…
+    const again = await startServer({ storage: openSqliteStorage({ path: file }) });
+    servers.push(again);
+    const op = new Device(again, first.op1.token, first.op1.clientGroupID, first.op1.clientID);
+    op.next = first.op1.next;
+    const pushed = await op.pushOk([receipt(op), receipt(op)]);
+    expect(pushed.head).toBe(r1.hole[1] + 2);
+    await again.close();
+    servers.splice(servers.indexOf(again), 1);
+
+    // …then the same backup is restored once more: the new hole covers those commits too.
+    const r2 = restoreDatabase(backup, file, { gap: 100 });
+    expect(r2.hole).toEqual([r1.hole[0], r1.hole[1] + 2 + 100]);
+    expect(r2.holes).toEqual([r1.hole, r2.hole]);
+    // A gap that would pass the 12-digit event keys is refused; nothing changes.
+    expect(() => restoreDatabase(backup, file, { gap: 999_999_999_999 })).toThrow(
+      /passes the largest seq/,
+    );
+    expect(verifyDatabase(file).holes).toEqual([r1.hole, r2.hole]);
   });
 
   it('refuses what it must not do, and leaves everything as it was', async () => {

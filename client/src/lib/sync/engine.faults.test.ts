@@ -475,6 +475,28 @@ describe('engine under faults', () => {
     await expectReplicaEqualsServer(s, d.db, d.engine);
   });
 
+  it('a scan the server acknowledged but lost in a restore before any pull confirmed it is sent again once three pulls to the head do not confirm it', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    await receive(d.engine, 1);
+    await d.engine.sync();
+    const backup = await s.backup();
+    await receive(d.engine, 2);
+    await d.engine.push(); // acknowledged ("applied"), not yet confirmed by a pull
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual([1, 2]);
+    await s.restore(backup);
+    // The device's cookie is the backup's head: no hole, no reset. Its pulls reach the head
+    // without confirming mutation 2; one such pull could be a late answer, three are not.
+    for (let i = 0; i < 3; i++) await d.engine.sync();
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual([1]);
+    expect(d.engine.pending).toBe(1);
+    await d.engine.sync();
+    expect(await s.appliedIDs(d.engine.clientID)).toEqual([1, 2]);
+    expect(await s.stockAt('A', 'P')).toBe(3);
+    expect(d.engine.pending).toBe(0);
+    await expectReplicaEqualsServer(s, d.db, d.engine);
+  });
+
   it('a journal too short for what the restore lost: the device stops and says so, keeps its scans, and sends nothing twice', async () => {
     const s = await server();
     const d = await device(s, 'op1');

@@ -132,6 +132,8 @@ export interface SyncEngineOptions {
 }
 
 export const DEFAULT_JOURNAL_ROWS = 10_000;
+/** See `pullAll`: acknowledged but unconfirmed after this many pulls to the head, sent again. */
+const UNCONFIRMED_PULLS_BEFORE_RESEND = 3;
 
 export interface PullProgress {
   readonly pages: number;
@@ -181,6 +183,8 @@ export class SyncEngine {
   private cookie: unknown;
   /** This client's last mutation the server confirmed: outbox rows up to it are not pending. */
   private acked: number;
+  /** Pulls in a row that reached the head without confirming what the server acknowledged. */
+  private unconfirmedPulls = 0;
   /** A pull made journal rows pending again: `sync` pushes them at once. */
   private resend = false;
   /** Outbox rows up to here are deleted (after a pull; see `dropConfirmed`). */
@@ -466,6 +470,9 @@ export class SyncEngine {
           if (again[0]?.id === gap.expectedID) {
             this.acked = gap.expectedID - 1;
             this.pendingRows = again;
+            // The replica holds the lost mutations' events (they were pulled): it starts over
+            // from a snapshot, or the overlay would count them twice meanwhile.
+            this.cookie = null;
           }
         } else this.pendingRows = q.pending.filter((r) => r.id > this.acked);
         if (!this.pendingRows.some((r) => r.id === gap.expectedID)) {
@@ -550,7 +557,19 @@ export class SyncEngine {
           resetting: progress.resetting,
         };
         onProgress?.(progress);
-        if (!res.hasMore) break;
+        if (!res.hasMore) {
+          // At the head, every mutation of this client the server has is confirmed. One it had
+          // acknowledged but still does not confirm after a few such pulls (a late answer can
+          // look like the head once; a server restored from a backup no longer has it) is sent
+          // again at the next push: the server's duplicate rule makes that harmless.
+          if (this.pushedUpTo > this.acked) {
+            if (++this.unconfirmedPulls >= UNCONFIRMED_PULLS_BEFORE_RESEND) {
+              this.pushedUpTo = this.acked;
+              this.unconfirmedPulls = 0;
+            }
+          } else this.unconfirmedPulls = 0;
+          break;
+        }
       }
     } finally {
       // A page failed to apply: the request already sent for the next one is dropped.

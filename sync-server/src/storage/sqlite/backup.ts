@@ -107,6 +107,14 @@ export async function backupDatabase(source: string, target: string): Promise<Da
     db.close();
   }
   try {
+    // A standalone file, out of WAL mode: one file to copy around, and reading it (verify,
+    // restore) leaves no -wal/-shm beside it. The server puts WAL back on open.
+    const copy = new Database(partial, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = DELETE');
+    } finally {
+      copy.close();
+    }
     verifyDatabase(partial);
     fs.renameSync(partial, target);
   } catch (e) {
@@ -117,7 +125,7 @@ export async function backupDatabase(source: string, target: string): Promise<Da
 }
 
 export interface RestoreOptions {
-  /** Seqs skipped after the backup's last one. Default 1,000,000,000. */
+  /** Seqs skipped after the last one issued (by the backup or the database replaced). Default 1e9. */
   readonly gap?: number;
   /** Restore although `<database>-wal` exists (a server crashed and cannot be started). */
   readonly force?: boolean;
@@ -132,6 +140,51 @@ export interface RestoreReport extends DatabaseReport {
 }
 
 export const DEFAULT_RESTORE_GAP = 1_000_000_000;
+/** Events travel under 12-digit keys (`e/000000001043`): no seq may reach 10^12. */
+const MAX_SEQ = 999_999_999_999;
+
+/** A read that may fail on a damaged or foreign file: its fallback then. */
+function tryRead<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * The highest seq the database at `file` ever issued or skipped (its AUTOINCREMENT record, its
+ * last event, the end of its holes), and its holes; null when there is no readable database.
+ */
+function issuedBy(db: Database.Database): { issued: number; holes: SeqHole[] } {
+  const seq = tryRead(
+    () =>
+      (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck().get() as
+        number | undefined) ?? 0,
+    0,
+  );
+  const head = tryRead(
+    () => db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck().get() as number,
+    0,
+  );
+  const raw = tryRead(
+    () => db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(SEQ_HOLES_KEY),
+    undefined,
+  );
+  const holes = typeof raw === 'string' ? parseSeqHoles(raw) : [];
+  return { issued: Math.max(seq, head, ...holes.map(([, to]) => to)), holes };
+}
+
+function issuedByFile(file: string): { issued: number; holes: SeqHole[] } | null {
+  if (!fs.existsSync(file)) return null;
+  const db = tryRead(() => new Database(file, { fileMustExist: true }), null);
+  if (!db) return null; // not a database any more (a dead disk's remains): the backup counts
+  try {
+    return tryRead(() => issuedBy(db), null);
+  } finally {
+    db.close();
+  }
+}
 
 /**
  * Puts `backup` in place of the database `target`, with the server stopped. See the module's
@@ -151,6 +204,9 @@ export function restoreDatabase(
       `${target}-wal exists: a server is running on this database, or one stopped without closing it. ` +
         'Stop the server and try again; if it crashed and cannot start, restore with --force.',
     );
+  // Restoring over a database that came from a restore itself (or restoring the same backup
+  // twice): the seqs it issued after its own hole must not be issued again either.
+  const replaced = issuedByFile(target);
   const staging = `${target}.restoring`;
   removeDatabaseFiles(staging);
   let hole: SeqHole;
@@ -160,14 +216,20 @@ export function restoreDatabase(
     try {
       hole = db.transaction(() => {
         // The highest seq ever issued (AUTOINCREMENT's record), not only the last one kept.
-        const issued = Math.max(
-          (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck().get() as
-            number | undefined) ?? 0,
-          db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck().get() as number,
+        const own = issuedBy(db);
+        const issued = Math.max(own.issued, replaced?.issued ?? 0);
+        if (issued + gap > MAX_SEQ)
+          throw new Error(
+            `a gap of ${gap} after seq ${issued} passes the largest seq (${MAX_SEQ}): choose a smaller --gap`,
+          );
+        // From the backup's last seq: everything after it is the lost history, whatever
+        // the replaced database went on to issue.
+        const h: SeqHole = [own.issued + 1, issued + gap];
+        // Every range skipped before, in the backup or in the database replaced, stays refused.
+        const known = new Map(
+          [...own.holes, ...(replaced?.holes ?? [])].map((x) => [`${x[0]}-${x[1]}`, x] as const),
         );
-        const h: SeqHole = [issued + 1, issued + gap];
-        const raw = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(SEQ_HOLES_KEY);
-        const holes = [...(typeof raw === 'string' ? parseSeqHoles(raw) : []), h];
+        const holes = [...known.values(), h].sort((a, b) => a[0] - b[0]);
         db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(
           SEQ_HOLES_KEY,
           JSON.stringify(holes),
@@ -176,7 +238,7 @@ export function restoreDatabase(
         db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)").run(h[1]);
         return h;
       })();
-      db.pragma('wal_checkpoint(TRUNCATE)');
+      db.pragma('journal_mode = DELETE'); // one file; the server puts WAL back on open
     } finally {
       db.close();
     }
@@ -185,13 +247,18 @@ export function restoreDatabase(
     removeDatabaseFiles(staging);
     throw e;
   }
+  // The swap: the replaced database keeps existing under a new name (hard links), its WAL
+  // leaves the name — a WAL beside the restored file would be replayed into it — and the
+  // restored file takes the name in one rename.
   let previous: string | null = null;
   if (fs.existsSync(target)) {
     const stamp = (o.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
     previous = `${target}.before-restore-${stamp}`;
     for (const suffix of ['', '-wal', '-shm'])
       if (fs.existsSync(`${target}${suffix}`))
-        fs.renameSync(`${target}${suffix}`, `${previous}${suffix}`);
+        fs.linkSync(`${target}${suffix}`, `${previous}${suffix}`);
+    fs.rmSync(`${target}-wal`, { force: true });
+    fs.rmSync(`${target}-shm`, { force: true });
   }
   fs.renameSync(staging, target);
   return { ...verifyDatabase(target), previous, hole };
