@@ -29,6 +29,7 @@ interface Args {
   minutes: number | null;
   process: boolean;
   restartWeight: number | undefined;
+  restoreWeight: number | undefined;
   reconcileSteps: number | undefined;
   workload: 1 | 2 | 3 | undefined;
   /** Child processes running seeds side by side (`--jobs`). */
@@ -53,6 +54,7 @@ function parse(argv: readonly string[]): Args {
     minutes: null,
     process: false,
     restartWeight: undefined,
+    restoreWeight: undefined,
     reconcileSteps: undefined,
     workload: undefined,
     jobs: 1,
@@ -113,6 +115,9 @@ function parse(argv: readonly string[]): Args {
         break;
       case '--restart-weight':
         a.restartWeight = value();
+        break;
+      case '--restore-weight':
+        a.restoreWeight = value();
         break;
       case '--jobs':
         a.jobs = value();
@@ -176,7 +181,7 @@ async function runOne(
   });
   const ms = performance.now() - s0;
   const s = r.stats;
-  const okLine = `seed ${seed}: ok in ${(ms / 1000).toFixed(1)} s — ${s.mutations} mutations (${s.rejected} rejected), ${s.events} events, ${s.conflicts} conflicts (${s.eventTypes['ConflictResolved'] ?? 0} resolved), ${s.serverRestarts} server restarts${r.process ? ` (${s.processKills} SIGKILL, ${s.processTerms} SIGTERM)` : ''}, faults ×${s.intensity} ${JSON.stringify(s.faults)}, trace ${r.traceHash.slice(0, 16)}`;
+  const okLine = `seed ${seed}: ok in ${(ms / 1000).toFixed(1)} s — ${s.mutations} mutations (${s.rejected} rejected), ${s.events} events, ${s.conflicts} conflicts (${s.eventTypes['ConflictResolved'] ?? 0} resolved), ${s.serverRestarts} server restarts${r.process ? ` (${s.processKills} SIGKILL, ${s.processTerms} SIGTERM)` : ''}${s.restores ? `, ${s.restores} restores (${s.lostByRestores ?? 0} mutations lost and sent again)` : ''}, faults ×${s.intensity} ${JSON.stringify(s.faults)}, trace ${r.traceHash.slice(0, 16)}`;
   if (r.violations.length === 0) return { seed, violations: 0, okLine, failure: [] };
   const out = [`\nseed ${seed}: ${r.violations.length} violation(s)`];
   for (const v of r.violations) out.push(`  - ${v}`);
@@ -331,6 +336,7 @@ async function main(): Promise<number> {
     ...(a.refreshBeforeSync ? { refreshBeforeSync: true } : {}),
     ...(a.process ? { process: true } : {}),
     ...(a.restartWeight !== undefined ? { restartWeight: a.restartWeight } : {}),
+    ...(a.restoreWeight !== undefined ? { restoreWeight: a.restoreWeight } : {}),
     ...(a.reconcileSteps !== undefined ? { reconcileSteps: a.reconcileSteps } : {}),
     ...(a.workload !== undefined ? { workload: a.workload } : {}),
   };
@@ -340,6 +346,7 @@ async function main(): Promise<number> {
     (a.maxTabs !== undefined ? ` --tabs ${a.maxTabs}` : '') +
     (a.refreshBeforeSync ? ' --refresh-before-sync' : '') +
     (a.restartWeight !== undefined ? ` --restart-weight ${a.restartWeight}` : '') +
+    (a.restoreWeight !== undefined ? ` --restore-weight ${a.restoreWeight}` : '') +
     (a.reconcileSteps !== undefined ? ` --reconcile-steps ${a.reconcileSteps}` : '') +
     (a.workload !== undefined ? ` --workload ${a.workload}` : '');
   if (a.child) return child(a, extra, flags);
@@ -384,13 +391,14 @@ async function main(): Promise<number> {
 const USAGE = `usage: npm run soak -- [--seed S | --seeds N [--start S] [--minutes M]]
        [--devices D] [--steps K] [--faults X] [--tabs T] [--refresh-before-sync]
        [--hostile-proxy] [--trace] [--shrink N | --no-shrink]
-       [--process [--restart-weight W]] [--reconcile-steps R] [--workload 1|2|3]
+       [--process [--restart-weight W]] [--restore-weight W] [--reconcile-steps R] [--workload 1|2|3]
        [--jobs J]
   --process            the server is a real child process (node sync-server/dist/main.js)
                        over HTTP; restarts are SIGKILL or SIGTERM and a new process on the
                        same data directory. Not deterministic: the seed decides the workload
                        and the fault schedule, not the run.
   --restart-weight W   the scheduler's weight of a server restart (default 0.8)
+  --restore-weight W   the weight of a database backup and of a restore of it (default 0: off)
   --reconcile-steps R  steps of the reconciliation after a clean check when conflicts are
                        open: an admin's device resolves them under the same faults, then the
                        run is checked again (default 60; 0: none)

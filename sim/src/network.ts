@@ -202,12 +202,19 @@ export class Network {
    * replays any answer to any pull of the device: a reset's last page in reply to a reset
    * request, or another tab's newer page in reply to an older cookie.
    */
+  /** The seq holes of the server's log (set by the simulator when it restores a backup). */
+  seqHoles: readonly (readonly [number, number])[] = [];
+
   private replayable(device: string, req: RequestInit): readonly string[] {
     const answers = this.pullAnswers.get(device) ?? [];
     if (this.hostileProxy) return answers.map((a) => a.text);
     const body = typeof req.body === 'string' ? (JSON.parse(req.body) as { cookie?: unknown }) : {};
     const asked = body.cookie;
     if (typeof asked !== 'number') return [];
+    // A cookie of a history a restore lost: "an earlier answer with a cookie at or before it"
+    // would compare seqs of two histories (a page of the new one on top of the lost one) —
+    // the hostile proxy's replay, not a late answer to this request.
+    if (inHole(this.seqHoles, asked)) return [];
     return answers.filter((a) => a.cookie <= asked).map((a) => a.text);
   }
 
@@ -314,3 +321,7 @@ export class Network {
     }
   }
 }
+
+/** Whether `seq` is in one of the holes. */
+export const inHole = (holes: readonly (readonly [number, number])[], seq: number): boolean =>
+  holes.some(([from, to]) => seq >= from && seq <= to);

@@ -1,11 +1,13 @@
 import 'fake-indexeddb/auto';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Dexie } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { InventoryState, Item, Position, StockLine } from '@floorsync/domain';
 import { foldEvent, initialState, jobKey, listKey } from '@floorsync/domain';
 import type { ConflictRow, StoredEvent } from '@floorsync/sync-server';
+import { backupDatabase, restoreDatabase } from '@floorsync/sync-server';
 import { readConfirmed } from '../../client/src/lib/sync/db.js';
 import { AuthRequiredError, RetryableError } from '../../client/src/lib/sync/engine.js';
 import { countingEntries } from '../../client/src/lib/sync/counting-replica.js';
@@ -21,7 +23,7 @@ import {
   inventoryOfView,
 } from './invariants.js';
 import type { Inventory } from './invariants.js';
-import { BASE_FAULTS, NO_FAULTS, Network, scaleFaults } from './network.js';
+import { BASE_FAULTS, NO_FAULTS, Network, inHole, scaleFaults } from './network.js';
 import { Prng, idGenerator } from './prng.js';
 import { ProcessServer } from './process-server.js';
 import { ADMIN_PASSWORD, SimServer } from './server.js';
@@ -69,6 +71,13 @@ export interface SimOptions {
   /** The scheduler's weight of a server restart (default 0.8). */
   readonly restartWeight?: number;
   /**
+   * The scheduler's weight of a backup of the server's database, and of a restore of the
+   * latest one (`npm run db -- backup/restore`: the server stops, loses everything after the
+   * backup, and starts again). Default 0: off, so that other seeds stay as they were.
+   * In-process mode only.
+   */
+  readonly restoreWeight?: number;
+  /**
    * Steps of the reconciliation that follows a clean check when conflicts are open (default
    * `RECONCILE_STEPS`; 0: none): an admin's device joins, resolves conflicts from the console's
    * list under the same faults while the floor goes on working, and the run is brought to
@@ -94,6 +103,9 @@ export interface SimStats {
   /** Process mode: the server process was SIGKILLed (a crash) / SIGTERMed (a graceful stop). */
   readonly processKills: number;
   readonly processTerms: number;
+  /** Restore mode: restores from a backup, and the mutations they took from the log. */
+  readonly restores?: number;
+  readonly lostByRestores?: number;
   readonly syncs: number;
   readonly invalidCommands: number;
   /** Events in the final log, by type. */
@@ -197,6 +209,14 @@ class Simulation {
   private readonly lastLmid = new Map<string, number>();
   private readonly lastCursor = new Map<string, { cookie: number; acked: number }>();
   private finalEvents = 0;
+  /** The latest backup of the server's database (restore mode), and counts. */
+  private backup: { readonly file: string; readonly head: number } | null = null;
+  private backups = 0;
+  private restores = 0;
+  private lostByRestores = 0;
+  private get restoreWeight(): number {
+    return this.o.restoreWeight ?? 0;
+  }
   /** The server's log as read so far, and its fold up to some seq. */
   private readonly logCache: StoredEvent[] = [];
   private folded: { seq: number; state: InventoryState } = { seq: 0, state: initialState() };
@@ -253,6 +273,9 @@ class Simulation {
         events: this.finalEvents,
         conflicts: this.finalConflicts,
         serverRestarts: this.server?.restarts ?? 0,
+        ...(this.restores > 0
+          ? { restores: this.restores, lostByRestores: this.lostByRestores }
+          : {}),
         processKills: this.server instanceof ProcessServer ? this.server.kills : 0,
         processTerms: this.server instanceof ProcessServer ? this.server.terms : 0,
         syncs: this.syncs,
@@ -348,7 +371,10 @@ class Simulation {
       batchSize,
       pullLimit,
       onCookie: (dev, tab, before, after) => {
-        if (before !== null && after < before)
+        // A tab that held a history a restore lost starts over in the restored one.
+        if (before !== null && after < before && inHole(this.network.seqHoles, before))
+          this.trace(`${this.label(dev, tab)} left the lost history (cookie ${before} → ${after})`);
+        else if (before !== null && after < before)
           this.violation(
             `${this.label(dev, tab)}: the pull cookie in memory went back from ${before} to ${after}`,
           );
@@ -508,6 +534,7 @@ class Simulation {
     if (typeof cookie !== 'number' || !this.server.running) return;
     const server = await this.server.storage.read((tx) => ({
       head: tx.head(),
+      holes: tx.seqHoles(),
       events: tx.eventsAfter(this.logCache.at(-1)?.seq ?? 0, Number.MAX_SAFE_INTEGER),
       inv:
         tx.head() === cookie
@@ -515,6 +542,12 @@ class Simulation {
           : null,
     }));
     this.logCache.push(...server.events);
+    // A cookie of the history a restore lost (a late answer from before it): the tab holds that
+    // history until its next pull is told to start over; quiescence checks it did.
+    if (inHole(server.holes, cookie)) {
+      this.trace(`${this.label(d, t)} holds the history the restore lost (cookie ${cookie})`);
+      return;
+    }
     const device = inventoryOfView(t.engine.confirmedView, this.universe);
     const at = `the log folded to seq ${cookie}`;
     for (const diff of diffInventories(
@@ -766,6 +799,16 @@ class Simulation {
       restartApp: 1,
       serverRestart: this.server.running ? (this.o.restartWeight ?? 0.8) : 0,
       serverStart: this.server.running ? 0 : 10,
+      // Not in the reconciliation: its admin's account is made then, and a restore to a backup
+      // from before would take it (an admin would make it again; the run would not go on).
+      backup:
+        this.server instanceof SimServer && this.server.running && this.stepNo <= this.o.steps
+          ? this.restoreWeight
+          : 0,
+      restore:
+        this.server instanceof SimServer && this.backup && this.stepNo <= this.o.steps
+          ? this.restoreWeight
+          : 0,
       held: this.network.held.length > 0 ? 3 : 0,
     });
     const d = p.pick(this.devices);
@@ -883,6 +926,17 @@ class Simulation {
         this.server.restarts++;
         this.trace('the server is back up');
         break;
+      case 'backup': {
+        const server = this.server as SimServer;
+        const file = path.join(server.dir, `backup-${++this.backups}.db`);
+        const r = await backupDatabase(server.file, file);
+        this.backup = { file, head: r.head };
+        this.trace(`a backup of the server's database at seq ${r.head}`);
+        break;
+      }
+      case 'restore':
+        await this.restoreBackup();
+        break;
       case 'held': {
         const what = await this.network.deliverHeld(p.int(0, this.network.held.length - 1));
         this.trace(`a held request arrives: ${what}`);
@@ -893,6 +947,37 @@ class Simulation {
     await this.observe();
     await this.pollPokes();
     if (this.violations.length >= MAX_VIOLATIONS) this.stopped = true;
+  }
+
+  /**
+   * The server is restored from the latest backup: it stops, the backup replaces its database
+   * (with the seq hole, `restoreDatabase`), it starts. Everything it committed after the backup
+   * is gone, so what the wire recorded of it is forgotten (those mutations must reach the log
+   * again, once: the devices' journals), and the monotonicity checks start over from here.
+   */
+  private async restoreBackup(): Promise<void> {
+    const server = this.server as SimServer;
+    const backup = this.backup;
+    if (!backup) return;
+    if (server.running) await server.stop();
+    const r = restoreDatabase(backup.file, server.file, { force: true, gap: 1_000_000 });
+    await server.start();
+    this.restores++;
+    this.network.seqHoles = r.holes;
+    for (const [key, list] of this.network.wire.outcomes) {
+      const kept = list.filter((o) => !o.seqs.some((seq) => seq > backup.head));
+      if (kept.length < list.length && !kept.some((o) => o.status !== 'duplicate'))
+        this.lostByRestores++; // it must reach the log again (checked at the end)
+      this.network.wire.outcomes.set(key, kept);
+    }
+    this.logCache.splice(this.logCache.findIndex((e) => e.seq > backup.head) >>> 0);
+    this.folded = { seq: 0, state: initialState() };
+    this.lastHead = 0;
+    this.lastLmid.clear();
+    this.lastCursor.clear();
+    this.trace(
+      `the server is restored from the backup at seq ${backup.head}: seqs ${r.hole[0]}–${r.hole[1]} skipped`,
+    );
   }
 
   /** Other tabs handle what they were told (most messages now, some later). */
@@ -970,6 +1055,11 @@ class Simulation {
     const cursor = await t.db.cursor.get('pull');
     if (!cursor || typeof cursor.cookie !== 'number') return;
     const before = this.lastCursor.get(d.name);
+    // A replica that held a history a restore lost starts over: its cookie and acked go back.
+    if (before && inHole(this.network.seqHoles, before.cookie)) {
+      this.lastCursor.set(d.name, { cookie: cursor.cookie, acked: cursor.acked });
+      return;
+    }
     if (before && cursor.cookie < before.cookie)
       this.violation(
         `${this.label(d)}: the persisted pull cookie went back from ${before.cookie} to ${cursor.cookie}`,

@@ -548,11 +548,17 @@ function confirmLine(c: FloorContext): Command | undefined {
   const quantity =
     item.tracking === 'serial' ? 1 : c.prng.chance(0.8) ? left : c.prng.int(1, left + 3);
   const ref = { listId: list.id, lineNo: line.lineNo };
-  const somewhere = () => c.prng.pick(stockPositions(c.state)).id;
+  // No position at all: a reset snapshot in pages (restore mode) has brought the lists (keys
+  // `s/list/…`) but not yet the positions (`s/position/…`).
+  const somewhere = () => {
+    const all = stockPositions(c.state);
+    return all.length > 0 ? c.prng.pick(all).id : undefined;
+  };
   const to =
     line.suggestedPositionId !== null && c.prng.chance(0.85)
       ? line.suggestedPositionId
       : somewhere();
+  if (to === undefined) return undefined;
   if (list.type === 'receipt') {
     const lot = item.tracking === 'lot' ? (line.lot ?? c.prng.pick(LOTS)) : null;
     const serial = item.tracking === 'serial' ? (line.serial ?? c.serial()) : null;
