@@ -30,6 +30,13 @@ const envSchema = z.object({
   ERP_IMPORT_DIR: z.string().optional(),
   LABEL_PRINTERS: z.string().optional(),
   ERP_IMPORT_TYPE: z.enum(['receipt', 'shipment', 'transfer']).default('receipt'),
+  BACKUP_DIR: z.string().optional(),
+  BACKUP_EVERY_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 7)
+    .default(24),
+  BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(7),
   WORKER_PASSWORD: z
     .string()
     .refine((v) => v === '' || v.length >= 16, 'WORKER_PASSWORD must be at least 16 characters')
@@ -58,6 +65,9 @@ export interface Config {
   /** Embedded ERP import of movement lists from CSV files dropped in a folder. */
   readonly erpImport:
     { readonly dir: string; readonly defaultType: 'receipt' | 'shipment' | 'transfer' } | undefined;
+  /** Backups of the SQLite database on a timer, the newest `keep` kept (`BACKUP_DIR`). */
+  readonly backups:
+    { readonly dir: string; readonly everyMs: number; readonly keep: number } | undefined;
   /** Embedded ERP export of confirmed movements: to a folder, or to an HTTP endpoint. */
   readonly erpExport:
     | { readonly dir: string }
@@ -87,6 +97,13 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     clientDir: e.CLIENT_DIR,
     workerPassword: e.WORKER_PASSWORD === '' ? undefined : e.WORKER_PASSWORD,
     printers: parsePrinters(e.LABEL_PRINTERS),
+    backups: e.BACKUP_DIR
+      ? {
+          dir: path.resolve(e.BACKUP_DIR),
+          everyMs: e.BACKUP_EVERY_HOURS * 3600_000,
+          keep: e.BACKUP_KEEP,
+        }
+      : undefined,
     erpImport: e.ERP_IMPORT_DIR
       ? { dir: path.resolve(e.ERP_IMPORT_DIR), defaultType: e.ERP_IMPORT_TYPE }
       : undefined,

@@ -46,6 +46,8 @@ import { jsonLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { openArangoStorage, parseArangoUrl } from './storage/arango/arango-store.js';
 import type { Storage } from './storage/port.js';
+import type { ScheduledBackups } from './storage/sqlite/scheduled-backups.js';
+import { startScheduledBackups } from './storage/sqlite/scheduled-backups.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 
 async function main(): Promise<void> {
@@ -63,6 +65,9 @@ async function main(): Promise<void> {
     );
   metrics.gauge('floorsync_event_loop_delay_max_seconds', () => loopDelay.max / 1e9);
   let storage: Storage;
+  let backups: ScheduledBackups | null = null;
+  if (config.storage === 'arango' && config.backups)
+    throw new Error('BACKUP_DIR is for the SQLite storage; back up ArangoDB with arangodump');
   if (config.storage === 'arango') {
     if (config.arangoUrl === undefined)
       throw new Error('STORAGE=arango needs ARANGO_URL (http://user:password@host:8529/database)');
@@ -74,6 +79,17 @@ async function main(): Promise<void> {
       onWarning,
       onSync: (ms) => metrics.observeMs('floorsync_wal_sync_duration_seconds', ms),
     });
+    if (config.backups) {
+      backups = startScheduledBackups({
+        source: path.join(config.dataDir, 'floorsync.db'),
+        ...config.backups,
+        log,
+      });
+      const b = backups;
+      metrics.gauge('floorsync_backup_last_success_timestamp_seconds', () =>
+        b.lastSuccessMs === null ? 0 : b.lastSuccessMs / 1000,
+      );
+    }
   }
   const holder = `${os.hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
   // NATS_URL: fan-out across instances and the event stream for consumers elsewhere, fed by
@@ -263,6 +279,7 @@ async function main(): Promise<void> {
       .then(() => handle.close())
       .then(() => relay?.stop())
       .then(() => bus.close())
+      .then(() => backups?.stop())
       .then(() => storage.close())
       .then(() => {
         log.log('info', 'stopped');

@@ -1,0 +1,121 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LogLevel } from '../src/log.js';
+import { verifyDatabase } from '../src/storage/sqlite/backup.js';
+import {
+  scheduledBackupFiles,
+  startScheduledBackups,
+} from '../src/storage/sqlite/scheduled-backups.js';
+import type { ScheduledBackups } from '../src/storage/sqlite/scheduled-backups.js';
+import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
+import type { TestServer } from './harness.js';
+import { warehouseWithOperators } from './harness.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-scheduled-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'floorsync.db');
+  const w = await warehouseWithOperators({ storage: openSqliteStorage({ path: file }) });
+  const server: TestServer = w.server;
+  cleanups.push(() => server.close());
+  const lines: { level: LogLevel; msg: string; fields?: Record<string, unknown> }[] = [];
+  const log = {
+    log: (level: LogLevel, msg: string, fields?: Record<string, unknown>) =>
+      lines.push({ level, msg, ...(fields ? { fields } : {}) }),
+  };
+  return { ...w, dir, file, log, lines };
+}
+
+const receipt = (d: { mutation: (n: string, a: Record<string, unknown>) => unknown }) =>
+  d.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 });
+
+const started: ScheduledBackups[] = [];
+afterEach(async () => {
+  for (const b of started.splice(0)) await b.stop();
+});
+
+describe('backups on a timer (BACKUP_DIR)', () => {
+  it('each backup is a checked file named by its time; only the newest `keep` stay', async () => {
+    const s = await setup();
+    const backups = path.join(s.dir, 'backups');
+    let clock = Date.parse('2026-11-27T02:00:00Z');
+    const b = startScheduledBackups({
+      source: s.file,
+      dir: backups,
+      everyMs: 3600_000,
+      keep: 2,
+      log: s.log,
+      now: () => new Date(clock),
+    });
+    started.push(b);
+    const heads: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await s.op1.pushOk([receipt(s.op1)]);
+      const r = await b.runNow();
+      heads.push(r?.head ?? -1);
+      clock += 3600_000;
+    }
+    expect(heads[2]).toBeGreaterThan(heads[1] ?? 0);
+    expect(scheduledBackupFiles(backups)).toEqual([
+      'floorsync-2026-11-27T03-00-00-000Z.db',
+      'floorsync-2026-11-27T04-00-00-000Z.db',
+    ]);
+    expect(verifyDatabase(path.join(backups, 'floorsync-2026-11-27T04-00-00-000Z.db')).head).toBe(
+      heads[2],
+    );
+    expect(b.lastSuccessMs).toBe(Date.parse('2026-11-27T04:00:00Z'));
+    const made = s.lines.filter((l) => l.msg === 'backup made');
+    expect(made).toHaveLength(3);
+    expect(made[2]?.fields).toMatchObject({ head: heads[2], pruned: 1 });
+  });
+
+  it('a failure is logged and leaves nothing behind; the server goes on', async () => {
+    const s = await setup();
+    const blocked = path.join(s.dir, 'not-a-folder');
+    writeFileSync(blocked, 'a file where the folder should be');
+    const b = startScheduledBackups({
+      source: s.file,
+      dir: blocked,
+      everyMs: 3600_000,
+      keep: 2,
+      log: s.log,
+    });
+    started.push(b);
+    expect(await b.runNow()).toBeNull();
+    expect(b.lastSuccessMs).toBeNull();
+    expect(s.lines.filter((l) => l.level === 'error')).toHaveLength(1);
+    expect(readdirSync(s.dir).filter((f) => f.includes('partial'))).toEqual([]);
+    await s.op1.pushOk([receipt(s.op1)]); // the server is unaffected
+  });
+
+  it('runs by itself on its timer, and stop() lets a backup under way end', async () => {
+    const s = await setup();
+    const backups = path.join(s.dir, 'auto');
+    const b = startScheduledBackups({
+      source: s.file,
+      dir: backups,
+      everyMs: 40,
+      keep: 100,
+      firstDelayMs: 10,
+      log: s.log,
+    });
+    started.push(b);
+    const deadline = Date.now() + 20_000;
+    while (s.lines.filter((l) => l.msg === 'backup made').length < 2) {
+      if (Date.now() > deadline) throw new Error('no two backups by the timer');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await b.stop();
+    const after = scheduledBackupFiles(backups).length;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(scheduledBackupFiles(backups).length).toBe(after); // stopped: no more
+    expect(after).toBeGreaterThanOrEqual(2);
+  });
+});
