@@ -905,6 +905,7 @@ export class SyncEngine {
     this.acked = acked;
     if (lost) {
       this.resend = true;
+      this.pushedUpTo = Math.min(this.pushedUpTo, acked); // what it acknowledged, it lost too
       // Pending again from the journal (a missing one makes the next push stop and say so).
       this.pendingRows = await db.outbox.where('id').above(acked).toArray();
     } else if (lmid !== undefined) this.pendingRows = this.pendingRows.filter((r) => r.id > lmid);
