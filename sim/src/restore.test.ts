@@ -38,6 +38,22 @@ describe('the simulator in restore mode (backups, and restores that lose history
       expect(again.traceHash).toBe(r.traceHash);
     });
 
+  it('seed 500286: a reset snapshot paged across a restore starts over', async () => {
+    // Found by the restore-mode soak: a tab's paged reset began before a restore to a backup
+    // at the snapshot's H0 and went on after it; its earlier pages held the lost history, which
+    // nothing undid. Fixed in the server: paging cookies of a restored log name the restore.
+    const r = await runSeed({
+      seed: 500286,
+      devices: 4,
+      steps: 300,
+      restoreWeight: 1,
+      tmpDir: dir,
+    });
+    if (r.violations.length > 0) console.error(report(r));
+    expect(r.violations).toEqual([]);
+    expect(r.stats.restores ?? 0).toBeGreaterThan(0);
+  });
+
   it('seed 500019, 164 steps: a list line is worked while a paged reset has brought the lists but no positions yet', async () => {
     // Found by the first restore-mode soak: the workload picked a position from an empty list
     // and the run crashed (a harness fault, fixed in `confirmLine`).

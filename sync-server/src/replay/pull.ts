@@ -44,7 +44,14 @@ export function pull(tx: ReadTx, input: PullInput, recent?: RecentEvents): PullA
   if (cookie === null || typeof cookie === 'object') {
     const h0 = cookie === null ? head : cookie.order;
     const after = cookie === null ? null : (cookie.after ?? null);
-    if (h0 > head || inSeqHole(tx.seqHoles(), h0)) return { error: 'ClientStateNotFound' };
+    const holes = tx.seqHoles();
+    // A restored log's paging cookies name the restore (the end of its latest hole): pages
+    // read before a restore may hold the lost history, which the last page's re-sending of
+    // what changed after H0 would not undo — such a snapshot starts over.
+    const restore = holes.at(-1)?.[1];
+    if (cookie !== null && (cookie as { restore?: unknown }).restore !== restore)
+      return { error: 'ClientStateNotFound' };
+    if (h0 > head || inSeqHole(holes, h0)) return { error: 'ClientStateNotFound' };
     const page = tx.snapshotEntries({
       afterKey: after,
       limit: limit + 1,
@@ -57,7 +64,7 @@ export function pull(tx: ReadTx, input: PullInput, recent?: RecentEvents): PullA
     if (more) {
       const last = entries.at(-1)?.key ?? after ?? '';
       return {
-        cookie: { order: h0, after: last },
+        cookie: { order: h0, after: last, ...(restore !== undefined ? { restore } : {}) },
         lastMutationIDChanges: {},
         patch,
         hasMore: true,
