@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { readConfig } from './config.js';
-import type { DatabaseReport } from './storage/sqlite/backup.js';
 import {
   DEFAULT_RESTORE_GAP,
   backupDatabase,
@@ -46,29 +45,24 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
   const t0 = performance.now();
-  const summary = (r: DatabaseReport) => ({
-    file: r.file,
-    bytes: r.bytes,
-    head: r.head,
-    events: r.events,
-    schema: r.schema,
-    holes: r.holes,
-  });
   try {
     if (command === 'verify') {
-      process.stdout.write(`${JSON.stringify({ verified: summary(verifyDatabase(file)) })}\n`);
+      process.stdout.write(`${JSON.stringify({ verified: verifyDatabase(file) })}\n`);
     } else if (command === 'backup') {
       const r = await backupDatabase(database, path.resolve(file));
       const ms = Math.round(performance.now() - t0);
-      process.stdout.write(`${JSON.stringify({ backup: summary(r), from: database, ms })}\n`);
+      process.stdout.write(`${JSON.stringify({ backup: r, from: database, ms })}\n`);
     } else {
-      const r = restoreDatabase(path.resolve(file), database, { gap, force });
+      const { previous, hole, ...restored } = restoreDatabase(path.resolve(file), database, {
+        gap,
+        force,
+      });
       process.stdout.write(
         `${JSON.stringify({
-          restored: summary(r),
+          restored,
           from: path.resolve(file),
-          previous: r.previous,
-          nextSeq: r.hole[1] + 1,
+          previous,
+          nextSeq: hole[1] + 1,
         })}\n`,
       );
     }

@@ -153,8 +153,8 @@ function tryRead<T>(read: () => T, fallback: T): T {
 }
 
 /**
- * The highest seq the database at `file` ever issued or skipped (its AUTOINCREMENT record, its
- * last event, the end of its holes), and its holes; null when there is no readable database.
+ * The highest seq the database ever issued or skipped (its AUTOINCREMENT record, its last
+ * event, the end of its holes), and its holes.
  */
 function issuedBy(db: Database.Database): { issued: number; holes: SeqHole[] } {
   const seq = tryRead(
@@ -175,6 +175,7 @@ function issuedBy(db: Database.Database): { issued: number; holes: SeqHole[] } {
   return { issued: Math.max(seq, head, ...holes.map(([, to]) => to)), holes };
 }
 
+/** `issuedBy` of the database at `file`; null when there is no readable database there. */
 function issuedByFile(file: string): { issued: number; holes: SeqHole[] } | null {
   if (!fs.existsSync(file)) return null;
   const db = tryRead(() => new Database(file, { fileMustExist: true }), null);
