@@ -13,6 +13,8 @@ const root = path.resolve(import.meta.dirname, '..');
  * and the calling load generator core 1, so the two do not preempt each other.
  */
 export const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
+/** The servers' `METRICS_TOKEN`: benchmarks read `/metrics` with it. */
+export const BENCH_METRICS_TOKEN = 'bench-metrics-token-0123456789';
 
 const pinned = (() => {
   if (os.cpus().length < 2) return false;
@@ -32,7 +34,7 @@ export async function withServer<T>(fn: (base: string) => Promise<T>): Promise<T
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const server = await spawnServer({
-    env: { ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, DEMO: '' },
+    env: { ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, DEMO: '', METRICS_TOKEN: BENCH_METRICS_TOKEN },
     nodeArgs,
     command: serverCommand(),
   });

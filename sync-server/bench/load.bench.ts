@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Bench, BenchResult } from '../../scripts/bench-kit.js';
-import { BENCH_ADMIN_PASSWORD, serverCommand } from '../../scripts/bench-server.js';
+import {
+  BENCH_ADMIN_PASSWORD,
+  BENCH_METRICS_TOKEN,
+  serverCommand,
+} from '../../scripts/bench-server.js';
 import { spawnServer } from '../../scripts/server-process.js';
 import { Api, Device, scan, seed } from './sync.bench.js';
 
@@ -215,7 +219,7 @@ async function loadRun(base: string, pid: number) {
       proc0 = procStat(pid);
       cpu0 = process.cpuUsage();
       loop.enable();
-      metrics0 = (await api.request('GET', '/metrics')).text;
+      metrics0 = (await api.request('GET', '/metrics', undefined, BENCH_METRICS_TOKEN)).text;
     });
     let scans = 0;
     let offlinePeriods = 0;
@@ -278,7 +282,7 @@ async function loadRun(base: string, pid: number) {
     const proc1 = procStat(pid);
     const cpu = process.cpuUsage(cpu0);
     loop.disable();
-    const metrics1 = (await api.request('GET', '/metrics')).text;
+    const metrics1 = (await api.request('GET', '/metrics', undefined, BENCH_METRICS_TOKEN)).text;
     for (const s of sims) s.device.api.close();
     // The tail by 5 s window (stderr): a start-up stall and a steady tail look alike in one p99.
     const windows: number[][] = [];
@@ -339,7 +343,7 @@ export const benches: Bench[] = [
     async run() {
       if (os.platform() !== 'linux') throw new Error('the load test reads /proc (Linux only)');
       const server = await spawnServer({
-        env: { ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, DEMO: '' },
+        env: { ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, DEMO: '', METRICS_TOKEN: BENCH_METRICS_TOKEN },
         // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
         nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
         command: serverCommand(),

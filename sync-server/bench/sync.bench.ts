@@ -4,7 +4,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Bench, BenchResult } from '../../scripts/bench-kit.js';
-import { BENCH_ADMIN_PASSWORD, withServer } from '../../scripts/bench-server.js';
+import {
+  BENCH_ADMIN_PASSWORD,
+  BENCH_METRICS_TOKEN,
+  withServer,
+} from '../../scripts/bench-server.js';
 import { LeanClient, LeanPokeStream } from '../../scripts/lean-http.js';
 
 /**
@@ -59,7 +63,7 @@ export class Api {
   }
   /** Server-side p99 of push handling, from the /metrics histogram (a bucket bound, in ms). */
   async serverPushP99Ms(): Promise<number> {
-    const text = (await this.request('GET', '/metrics')).text;
+    const text = (await this.request('GET', '/metrics', undefined, BENCH_METRICS_TOKEN)).text;
     const buckets = [
       ...text.matchAll(/^floorsync_push_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm),
     ].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])] as const);

@@ -28,8 +28,8 @@ import type { LabelPrinter } from './labels/routes.js';
 import { labelRoutes } from './labels/routes.js';
 import { genealogyRoutes } from './genealogy/routes.js';
 import { countingRoutes } from './counting/routes.js';
-import { LoginThrottle } from './auth/throttle.js';
-import { hashToken, newToken } from './auth/tokens.js';
+import { LoginThrottle, throttleKeys } from './auth/throttle.js';
+import { hashToken, newToken, sameSecret } from './auth/tokens.js';
 import type { Bus } from './bus/port.js';
 import {
   HttpProblem,
@@ -96,6 +96,17 @@ export interface AppDeps {
      * process take effect at once; made through another process, within this time.
      */
     readonly sessionCacheMs?: number;
+    /**
+     * A static bearer token for Prometheus to scrape `/metrics` with (`METRICS_TOKEN`); without
+     * it, `/metrics` takes a supervisor's or admin's session token only.
+     */
+    readonly metricsToken?: string;
+    /**
+     * Take the client's address from `X-Forwarded-For` (its last entry, added by the proxy in
+     * front; `TRUST_PROXY`): only behind one proxy that sets it. Otherwise the socket's address
+     * is used, so a client cannot choose its own.
+     */
+    readonly trustProxy?: boolean;
   };
   /** Serves the client build (and anything else at `/`), when given. */
   readonly staticRoutes?: (app: Hono<Env>) => void;
@@ -135,6 +146,47 @@ export interface AppHandle {
 /** Absent or empty (Replicache's default) means "the current schema". */
 const schemaSupported = (v: string | undefined) =>
   v === undefined || v === '' || v === SCHEMA_VERSION;
+
+/**
+ * Replicache's version errors, decided before the rest of the request is validated: a client of
+ * another version is told so (and stops) whatever else its request holds.
+ */
+function unsupportedVersion(
+  body: unknown,
+  kind: 'push' | 'pull',
+): { error: 'VersionNotSupported'; versionType: 'push' | 'pull' | 'schema' } | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const b = body as { pushVersion?: unknown; pullVersion?: unknown; schemaVersion?: unknown };
+  const version = kind === 'push' ? b.pushVersion : b.pullVersion;
+  if (typeof version === 'number' && version !== (kind === 'push' ? PUSH_VERSION : PULL_VERSION))
+    return { error: 'VersionNotSupported', versionType: kind };
+  if (typeof b.schemaVersion === 'string' && !schemaSupported(b.schemaVersion))
+    return { error: 'VersionNotSupported', versionType: 'schema' };
+  return null;
+}
+
+/**
+ * Who is asking, for the sign-in throttle. Behind a trusted proxy: the last `X-Forwarded-For`
+ * address, the one that proxy added (the entries before it are whatever the client sent);
+ * else the socket's peer; `direct` in-process (`app.request`).
+ */
+function clientAddress(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = header(c, 'x-forwarded-for')?.split(',').at(-1)?.trim();
+    if (forwarded) return forwarded;
+  }
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return incoming?.socket.remoteAddress ?? 'direct';
+}
+
+/** A conflict as the Read API shows it: `resolution` only once there is one (`resolution?`). */
+function conflictAnswer<R extends { readonly resolution: unknown }>(
+  row: R,
+): Omit<R, 'resolution'> & { readonly resolution?: R['resolution'] } {
+  if (row.resolution !== null) return row;
+  const { resolution: _none, ...open } = row;
+  return open;
+}
 
 const publicUser = (u: UserRow): PublicUser => ({
   id: u.id,
@@ -501,7 +553,13 @@ export function createApp(deps: AppDeps): AppHandle {
     return c.json({ status: 'ok', head, ...(relay ? { relay } : {}) });
   });
 
+  const metricsToken = deps.config?.metricsToken;
   app.get('/metrics', async (c) => {
+    // Every endpoint but /health takes a bearer token (SYNC-PROTOCOL.md, Authentication): the
+    // scraper's static one, or a supervisor's session.
+    const authorization = header(c, 'authorization');
+    if (!metricsToken || !sameSecret(authorization, `Bearer ${metricsToken}`))
+      await authorize(authorization, 'supervisor');
     const [head, open] = await storage.read(
       (tx) => [tx.head(), tx.conflicts({ status: 'open' }).length] as const,
     );
@@ -529,8 +587,7 @@ export function createApp(deps: AppDeps): AppHandle {
   app.post('/api/auth/login', async (c) => {
     const body = validate(loginRequestSchema, await readJson(c));
     const now = clock().getTime();
-    const address = header(c, 'x-forwarded-for')?.split(',')[0]?.trim() ?? 'direct';
-    const keys = [`user:${body.username.toLowerCase()}`, `addr:${address}`];
+    const keys = throttleKeys(body.username, clientAddress(c, deps.config?.trustProxy === true));
     const wait = throttle.retryAfter(keys, now);
     if (wait > 0) {
       throw new HttpProblem(
@@ -550,7 +607,7 @@ export function createApp(deps: AppDeps): AppHandle {
       metrics.inc('floorsync_logins_total', { outcome: 'failed' });
       throw new HttpProblem(401, 'BAD_CREDENTIALS', 'Unauthorized', 'wrong username or password');
     }
-    throttle.succeed(keys[0] as string);
+    throttle.succeed(keys[0]);
     if (body.clientGroupID) {
       const device = await storage.read((tx) => tx.device(body.clientGroupID as string));
       if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
@@ -608,12 +665,9 @@ export function createApp(deps: AppDeps): AppHandle {
    * lean Node path (`lean`). Returns the response body (200).
    */
   const push = async (session: Session, body: unknown, t0: number): Promise<unknown> => {
-    const version = (body as { pushVersion?: unknown } | null)?.pushVersion;
-    if (typeof version === 'number' && version !== PUSH_VERSION)
-      return { error: 'VersionNotSupported', versionType: 'push' };
+    const unsupported = unsupportedVersion(body, 'push');
+    if (unsupported) return unsupported;
     const req = validate(pushRequestSchema, body);
-    if (!schemaSupported(req.schemaVersion))
-      return { error: 'VersionNotSupported', versionType: 'schema' };
     if (req.mutations.length > MAX_MUTATIONS_PER_PUSH) {
       throw tooLarge(
         `a push may carry at most ${MAX_MUTATIONS_PER_PUSH} mutations, this one has ${req.mutations.length}`,
@@ -664,12 +718,9 @@ export function createApp(deps: AppDeps): AppHandle {
   /** A pull once its sender is authenticated (the Hono route and the lean path share it). */
   const pullFor = async (session: Session, body: unknown): Promise<unknown> => {
     const t0 = performance.now();
-    const version = (body as { pullVersion?: unknown } | null)?.pullVersion;
-    if (typeof version === 'number' && version !== PULL_VERSION)
-      return { error: 'VersionNotSupported', versionType: 'pull' };
+    const unsupported = unsupportedVersion(body, 'pull');
+    if (unsupported) return unsupported;
     const req = validate(pullRequestSchema, body);
-    if (!schemaSupported(req.schemaVersion))
-      return { error: 'VersionNotSupported', versionType: 'schema' };
     await bindDevice(session, req.clientGroupID);
     const answer = await storage.read((tx) =>
       pull(
@@ -753,14 +804,13 @@ export function createApp(deps: AppDeps): AppHandle {
   app.get('/sync/stream', async (c) => {
     const ticket = c.req.query('ticket');
     if (!ticket) throw unauthorized('missing ticket: POST /api/auth/ticket first');
-    // Tickets are single-use: the URL that carried one cannot be replayed. The user must still
-    // be active and the device not revoked when the stream opens.
+    // A ticket opens streams until it expires (60 s): an EventSource reconnects with the same
+    // URL and `Last-Event-ID`, and that reconnect must work (SYNC-PROTOCOL.md, Poke). Only its
+    // hash is stored; the user must still be active and the device not revoked at each use.
     const now = clock().toISOString();
-    const opened = await storage.write((tx) => {
-      const hash = hashToken(ticket);
-      const t = tx.ticket(hash);
-      if (!t) return { ok: false as const, why: 'unknown or already used ticket' };
-      tx.deleteTicket(hash);
+    const opened = await storage.read((tx) => {
+      const t = tx.ticket(hashToken(ticket));
+      if (!t) return { ok: false as const, why: 'unknown ticket' };
       if (t.expiresAt <= now) return { ok: false as const, why: 'expired ticket' };
       if (!tx.userById(t.userId)?.active)
         return { ok: false as const, why: 'this user is deactivated' };
@@ -805,7 +855,7 @@ export function createApp(deps: AppDeps): AppHandle {
     const rows = await storage.read((tx) =>
       tx.conflicts({ ...(status ? { status } : {}), ...(mine ? { userId: s.user.id } : {}) }),
     );
-    return c.json(rows);
+    return c.json(rows.map(conflictAnswer));
   });
 
   app.get('/api/conflicts/:id', requireRole('operator'), async (c) => {
@@ -818,7 +868,7 @@ export function createApp(deps: AppDeps): AppHandle {
     });
     if (!row || (!roleAllows(s.user.role, 'supervisor') && row.userId !== s.user.id))
       throw notFound('no such conflict');
-    return c.json(row);
+    return c.json(conflictAnswer(row));
   });
 
   // Movement lists: supervisors see all; an operator sees the lists assigned to them.

@@ -37,6 +37,11 @@ const envSchema = z.object({
     .max(24 * 7)
     .default(24),
   BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(7),
+  METRICS_TOKEN: z
+    .string()
+    .refine((v) => v === '' || v.length >= 16, 'METRICS_TOKEN must be at least 16 characters')
+    .optional(),
+  TRUST_PROXY: z.enum(['0', '1', 'true', 'false', '']).optional(),
   WORKER_PASSWORD: z
     .string()
     .refine((v) => v === '' || v.length >= 16, 'WORKER_PASSWORD must be at least 16 characters')
@@ -58,6 +63,10 @@ export interface Config {
   /** SSE pokes: a round at most once per this many ms, with the newest head. */
   readonly pokeIntervalMs: number;
   readonly clientDir: string | undefined;
+  /** Bearer token Prometheus scrapes `/metrics` with; unset: a supervisor's session only. */
+  readonly metricsToken: string | undefined;
+  /** Take the client's address from `X-Forwarded-For` (only behind a proxy that sets it). */
+  readonly trustProxy: boolean;
   /** The `worker` service user's password (workers sign in with it); unset: random per start. */
   readonly workerPassword: string | undefined;
   /** Network label printers (`LABEL_PRINTERS`, `id=host[:port][/size],…`). */
@@ -96,6 +105,8 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     pokeIntervalMs: e.POKE_INTERVAL_MS,
     clientDir: e.CLIENT_DIR,
     workerPassword: e.WORKER_PASSWORD === '' ? undefined : e.WORKER_PASSWORD,
+    metricsToken: e.METRICS_TOKEN === '' ? undefined : e.METRICS_TOKEN,
+    trustProxy: e.TRUST_PROXY === '1' || e.TRUST_PROXY === 'true',
     printers: parsePrinters(e.LABEL_PRINTERS),
     backups: e.BACKUP_DIR
       ? {

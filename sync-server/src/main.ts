@@ -138,7 +138,12 @@ async function main(): Promise<void> {
     log,
     clock,
     newId,
-    config: { sessionTtlMs: config.sessionTtlMs, pokeIntervalMs: config.pokeIntervalMs },
+    config: {
+      sessionTtlMs: config.sessionTtlMs,
+      pokeIntervalMs: config.pokeIntervalMs,
+      trustProxy: config.trustProxy,
+      ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
+    },
     metrics,
     ...(relay ? { relay } : {}),
     jobs: queue,

@@ -51,6 +51,48 @@ describe('login', () => {
     for (let i = 0; i < 10; i++) expect((await login('admin', ADMIN_PASSWORD)).status).toBe(200);
   });
 
+  it("one user's mistyped passwords do not lock others out of the same address", async () => {
+    // In-process (and on a floor behind one NAT) every sign-in shares one address.
+    server = await startServer({ demo: true });
+    for (let i = 0; i < 6; i++) await login('operator', 'wrong-password');
+    expect((await login('operator', 'operator-demo')).status).toBe(429);
+    expect((await login('supervisor', 'supervisor-demo')).status).toBe(200);
+    expect((await login('admin', ADMIN_PASSWORD)).status).toBe(200);
+  });
+
+  it('an address spraying guesses over many usernames is throttled after 50 failures', async () => {
+    server = await startServer({ demo: true });
+    for (let i = 0; i < 50; i++) expect((await login(`user${i}`, 'guess-guess')).status).toBe(401);
+    const throttled = await login('supervisor', 'supervisor-demo');
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('X-Forwarded-For names the address only behind a trusted proxy (TRUST_PROXY)', async () => {
+    const spray = async (trustProxy: boolean) => {
+      server = await startServer({ demo: true, trustProxy });
+      const from = (address: string, username: string, password: string) =>
+        server.request('/api/auth/login', {
+          method: 'POST',
+          // What the client sent first, then the address the proxy saw (the one that counts).
+          headers: { 'x-forwarded-for': `10.9.9.9, ${address}` },
+          json: { username, password },
+        });
+      // A sprayer that invents a new address for every guess.
+      for (let i = 0; i < 50; i++) await from(`10.0.0.${i}`, `user${i}`, 'guess-guess');
+      const other = (await from('10.0.1.1', 'supervisor', 'supervisor-demo')).status;
+      for (let i = 0; i < 50; i++) await from('10.0.2.2', `user${i}`, 'guess-guess');
+      const same = (await from('10.0.2.2', 'supervisor', 'supervisor-demo')).status;
+      await server.close();
+      return { other, same };
+    };
+    // Untrusted: the header is ignored, so invented addresses do not escape the budget.
+    expect(await spray(false)).toEqual({ other: 429, same: 429 });
+    // Trusted: each forwarded address has its own budget.
+    expect(await spray(true)).toEqual({ other: 200, same: 429 });
+    server = await startServer();
+  });
+
   it('bad bodies are 400 problems', async () => {
     server = await startServer();
     const res = await server.request('/api/auth/login', { method: 'POST', body: 'username=admin' });
@@ -279,11 +321,20 @@ describe('admin API', () => {
 });
 
 describe('health and metrics', () => {
-  it('/health needs no token and reports the head; /metrics is Prometheus text', async () => {
-    server = await startServer({ demo: true });
+  it('/health needs no token and reports the head; /metrics is Prometheus text behind a token', async () => {
+    const scrape = 'prometheus-scrape-token-0123';
+    server = await startServer({ demo: true, metricsToken: scrape });
     const health = await server.request('/health');
     expect(await health.json()).toEqual({ status: 'ok', head: expect.any(Number) });
-    const metrics = await server.request('/metrics');
+    // Every endpoint but /health needs a bearer token: the scraper's, or a supervisor's session.
+    expect((await server.request('/metrics')).status).toBe(401);
+    expect((await server.request('/metrics', { token: 'not-the-scrape-token' })).status).toBe(401);
+    const operator = await server.login('operator', 'operator-demo');
+    expect((await server.request('/metrics', { token: operator })).status).toBe(403);
+    const supervisor = await server.login('supervisor', 'supervisor-demo');
+    expect((await server.request('/metrics', { token: supervisor })).status).toBe(200);
+    const metrics = await server.request('/metrics', { token: scrape });
+    expect(metrics.status).toBe(200);
     const text = await metrics.text();
     expect(text).toMatch(/^floorsync_log_head \d+$/m);
     expect(text).toMatch(/^floorsync_conflicts_open 0$/m);
@@ -296,7 +347,7 @@ describe('health and metrics', () => {
       d.mutation('definePosition', { positionId: 'M2', code: 'M2', kind: 'bin' }),
       d.mutation('noSuchCommand', {}),
     ]);
-    const after = await (await server.request('/metrics')).text();
+    const after = await (await server.request('/metrics', { token: scrape })).text();
     expect(after).toMatch(/^floorsync_mutations_total\{status="applied"\} 2$/m);
     expect(after).toMatch(/^floorsync_mutations_total\{status="rejected"\} 1$/m);
   });

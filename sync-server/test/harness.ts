@@ -61,6 +61,8 @@ export async function startServer(
     pokeIntervalMs?: number;
     jobs?: JobSink;
     printers?: readonly LabelPrinter[];
+    metricsToken?: string;
+    trustProxy?: boolean;
   } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'floorsync-test-'));
@@ -90,6 +92,8 @@ export async function startServer(
     config: {
       heartbeatMs: 200,
       ...(options.pokeIntervalMs !== undefined ? { pokeIntervalMs: options.pokeIntervalMs } : {}),
+      ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
+      ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     },
   });
   let server: Server | undefined;

@@ -120,7 +120,7 @@ describe('the lean paths answer as the Hono routes do', () => {
     });
     expect(setup.status).toBe(200);
     const metric = async (series: string) => {
-      const text = await (await server.request('/metrics')).text();
+      const text = await (await server.request('/metrics', { token: tokenA })).text();
       return Number(
         text
           .split('\n')
@@ -228,7 +228,7 @@ describe('connections and latency metrics', () => {
     await res.text();
     // Node's default (5 s) closed a handheld's connection between two scans.
     expect(res.headers.get('keep-alive')).toBe('timeout=95');
-    const text = await (await server.request('/metrics')).text();
+    const text = await (await server.request('/metrics', { token })).text();
     expect(text).toMatch(/^floorsync_pull_duration_seconds_count 1$/m);
   });
 });

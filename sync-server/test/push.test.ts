@@ -138,10 +138,13 @@ describe('push: exactly once', () => {
     const res = await op1.pushOk([
       op1.mutation('teleportStock', { itemId: 'A' }),
       op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+      // However long the name: the name is validated per mutation (SYNC-PROTOCOL.md).
+      op1.mutation('x'.repeat(5000), {}),
     ]);
     expect(res.results.map((r) => [r.status, r.error?.code])).toEqual([
       ['rejected', 'UNKNOWN_COMMAND'],
       ['applied', undefined],
+      ['rejected', 'UNKNOWN_COMMAND'],
     ]);
   });
 });
@@ -634,6 +637,18 @@ describe('bad input (scenario 26): a clear 4xx and nothing half-written', () => 
       json: { pullVersion: 0, clientGroupID: op1.clientGroupID, cookie: null },
     });
     expect(await pull.json()).toEqual({ error: 'VersionNotSupported', versionType: 'pull' });
+    // Decided before the rest is validated: a client of another schema is told so, whatever
+    // else its request holds (here a mutation without args, and no cookie).
+    const mixed = await op1.push([{ clientID: 'c', id: 0, name: 'x' }], {
+      schemaVersion: '2',
+    });
+    expect(await mixed.json()).toEqual({ error: 'VersionNotSupported', versionType: 'schema' });
+    const mixedPull = await server.request('/sync/pull', {
+      method: 'POST',
+      token: op1.token,
+      json: { pullVersion: 1, clientGroupID: op1.clientGroupID, schemaVersion: '2' },
+    });
+    expect(await mixedPull.json()).toEqual({ error: 'VersionNotSupported', versionType: 'schema' });
   });
 });
 

@@ -77,6 +77,34 @@ describe('GET /sync/stream (SSE pokes)', () => {
     expect(frames.some((f) => f.startsWith(': heartbeat'))).toBe(true);
   });
 
+  it('an EventSource reconnect (same URL, Last-Event-ID) within the ticket life gets the current head at once', async () => {
+    const w = await warehouseServer();
+    server = w.server;
+    const base = await server.listen();
+    const res = await fetch(`${base}/api/auth/ticket`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${w.admin}` },
+    });
+    const url = `${base}/sync/stream?ticket=${encodeURIComponent(((await res.json()) as { ticket: string }).ticket)}`;
+    const firstPoke = async (r: Response) =>
+      (await readFrames(r, (f) => f.some((x) => x.includes('event: poke'))))[0];
+    const first = await fetch(url);
+    expect(first.status).toBe(200);
+    const before = await firstPoke(first); // and the connection drops (read, then cancelled)
+    const { head } = await w.supervisor.pushOk([
+      w.supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    expect(before).not.toContain(`"head":${head}}`);
+    server.clock.advance(59_000);
+    const again = await fetch(url, { headers: { 'last-event-id': String(head - 1) } });
+    expect(again.status).toBe(200);
+    const poke = await firstPoke(again);
+    expect(poke).toContain(`data: {"head":${head}}`);
+    expect(poke).toContain(`id: ${head}`);
+    server.clock.advance(2_000); // 61 s: the ticket has expired
+    expect((await fetch(url)).status).toBe(401);
+  });
+
   it('refuses a missing, unknown or expired ticket; a long-lived token is never accepted in the URL', async () => {
     const w = await warehouseServer();
     server = w.server;
@@ -162,7 +190,7 @@ describe('poke coalescing', () => {
 });
 
 describe('SSE tickets', () => {
-  it('are single-use, and refused for a revoked device', async () => {
+  it('open streams until they expire (a reconnect reuses the URL), and are refused once the device is revoked', async () => {
     const w = await warehouseServer();
     server = w.server;
     const base = await server.listen();
@@ -178,14 +206,15 @@ describe('SSE tickets', () => {
     const first = await fetch(`${base}/sync/stream?ticket=${encodeURIComponent(ticket)}`);
     expect(first.status).toBe(200);
     await first.body?.cancel();
-    const replay = await server.request(`/sync/stream?ticket=${encodeURIComponent(ticket)}`);
-    expect(replay.status).toBe(401);
-    const next = await ticketOf();
+    const reconnect = await fetch(`${base}/sync/stream?ticket=${encodeURIComponent(ticket)}`);
+    expect(reconnect.status).toBe(200);
+    await reconnect.body?.cancel();
     await server.request(`/api/devices/${op1.clientGroupID}/revoke`, {
       method: 'POST',
       token: w.admin,
     });
-    const revoked = await server.request(`/sync/stream?ticket=${encodeURIComponent(next)}`);
+    // The same, still fresh ticket: the device's revocation is checked at every use.
+    const revoked = await server.request(`/sync/stream?ticket=${encodeURIComponent(ticket)}`);
     expect(revoked.status).toBe(401);
     expect(((await revoked.json()) as { detail: string }).detail).toMatch(/revoked/);
   });

@@ -370,8 +370,18 @@ describe('device time (scenario 11: clock skew)', () => {
     });
   });
 
-  it('a Replicache page-relative timestamp is no device time: recordedAt is used, unflagged', () => {
-    expect(assessDeviceTime({ timestamp: 12345.67 }, recordedAt)).toEqual({
+  it('a Replicache page-relative timestamp is not plausible epoch time: recordedAt is kept, flagged', () => {
+    // SYNC-PROTOCOL.md: device time is recorded "when it is plausible epoch time and flags it
+    // otherwise".
+    for (const timestamp of [12345.67, 0, -1, Number.NaN])
+      expect(assessDeviceTime({ timestamp }, recordedAt)).toEqual({
+        occurredAt: recordedAt,
+        implausible: true,
+      });
+  });
+
+  it('no device time at all: recordedAt stands, unflagged (nothing was claimed)', () => {
+    expect(assessDeviceTime({}, recordedAt)).toEqual({
       occurredAt: recordedAt,
       implausible: false,
     });

@@ -18,8 +18,9 @@ export interface DeviceTime {
 }
 
 /**
- * Picks the device time of a mutation: `occurredAt` (ISO) if sent, else `timestamp` when it is
- * plausible epoch milliseconds, else none (use `recordedAt`).
+ * Picks the device time of a mutation: `occurredAt` (ISO) if sent, else `timestamp`. A time
+ * that cannot be right (unparseable, page-relative, far ahead or months old) is flagged; with
+ * neither, the server's `recordedAt` stands, unflagged.
  */
 export function assessDeviceTime(
   sent: { readonly occurredAt?: string | undefined; readonly timestamp?: number | undefined },
@@ -32,11 +33,11 @@ export function assessDeviceTime(
     const parsed = Date.parse(sent.occurredAt);
     if (Number.isNaN(parsed)) return { occurredAt: recordedAt, implausible: true };
     deviceMs = parsed;
-  } else if (
-    sent.timestamp !== undefined &&
-    Number.isFinite(sent.timestamp) &&
-    sent.timestamp >= EPOCH_FLOOR_MS
-  ) {
+  } else if (sent.timestamp !== undefined) {
+    // Not plausible epoch time (a genuine Replicache client's page-relative clock, a clock
+    // stuck at zero): the device gave no usable time; the server's is kept, flagged.
+    if (!Number.isFinite(sent.timestamp) || sent.timestamp < EPOCH_FLOOR_MS)
+      return { occurredAt: recordedAt, implausible: true };
     deviceMs = sent.timestamp;
   }
   if (deviceMs === null) return { occurredAt: recordedAt, implausible: false };

@@ -1,26 +1,46 @@
 /**
  * Failed-login throttling, per username and per client address. Only failures count; a
- * success clears the username's record. After `free` failures each further attempt must wait
- * an exponentially growing delay (capped). In-memory, per server instance: behind a load
- * balancer an attacker gets at most N × the budget, which still ends online guessing.
+ * success clears the username's record. After `free` failures of a username (`addressFree` of
+ * an address) each further attempt must wait an exponentially growing delay (capped).
+ *
+ * An address gets a far larger budget than a username: one address is often many people (a
+ * floor's handhelds behind one NAT; every client, when the server cannot see addresses), and
+ * a few mistyped passwords must not lock the whole floor out. It still stops one machine from
+ * spraying guesses over many usernames.
+ *
+ * In-memory, per server instance: behind a load balancer an attacker gets at most N × the
+ * budget, which still ends online guessing.
  */
 export interface ThrottleOptions {
+  /** Free failures of one username. Default 5. */
   readonly free?: number;
+  /** Free failures from one address (over all usernames). Default 50. */
+  readonly addressFree?: number;
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
   /** Failures older than this are forgotten. */
   readonly windowMs?: number;
 }
 
+const ADDRESS = 'addr:';
+
+/** The throttle's keys of a sign-in: the username (case-folded) first, then the address. */
+export const throttleKeys = (username: string, address: string): [string, string] => [
+  `user:${username.toLowerCase()}`,
+  `${ADDRESS}${address}`,
+];
+
 export class LoginThrottle {
   private readonly failures = new Map<string, { count: number; last: number }>();
   private readonly free: number;
+  private readonly addressFree: number;
   private readonly base: number;
   private readonly max: number;
   private readonly window: number;
 
   constructor(options: ThrottleOptions = {}) {
     this.free = options.free ?? 5;
+    this.addressFree = options.addressFree ?? 50;
     this.base = options.baseDelayMs ?? 1000;
     this.max = options.maxDelayMs ?? 15 * 60_000;
     this.window = options.windowMs ?? 15 * 60_000;
@@ -36,8 +56,9 @@ export class LoginThrottle {
         this.failures.delete(key);
         continue;
       }
-      if (f.count < this.free) continue;
-      const delay = Math.min(this.max, this.base * 2 ** (f.count - this.free));
+      const free = key.startsWith(ADDRESS) ? this.addressFree : this.free;
+      if (f.count < free) continue;
+      const delay = Math.min(this.max, this.base * 2 ** (f.count - free));
       wait = Math.max(wait, f.last + delay - now);
     }
     return Math.max(0, wait);

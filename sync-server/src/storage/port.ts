@@ -328,8 +328,6 @@ export interface WriteTx extends ReadTx {
     readonly clientGroupID: string | null;
     readonly expiresAt: string;
   }): void;
-  /** Deletes a ticket (tickets are single-use). */
-  deleteTicket(ticketHash: string): void;
   /** Forgets expired tickets and sessions. */
   purgeExpired(now: string): void;
   /** Records how far a named reader of the log has got. */

@@ -964,9 +964,6 @@ export class MemoryTx implements WriteTx {
       expiresAt: t.expiresAt,
     });
   }
-  deleteTicket(ticketHash: string) {
-    if (this.rest.tickets.has(ticketHash)) this.set('tickets', ticketHash, undefined);
-  }
   setProgress(name: string, seq: number) {
     this.set('progress', name, seq);
   }

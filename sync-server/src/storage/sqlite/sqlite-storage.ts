@@ -1186,9 +1186,6 @@ class SqliteTx implements WriteTx {
       t.expiresAt,
     );
   }
-  deleteTicket(ticketHash: string) {
-    this.run('DELETE FROM tickets WHERE ticket_hash = ?', ticketHash);
-  }
   progress(name: string) {
     const v = this.get('SELECT value FROM meta WHERE key = ?', `progress:${name}`)?.['value'];
     return v === undefined ? 0 : Number(v);
