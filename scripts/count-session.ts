@@ -7,8 +7,12 @@
 export interface PreparedSession {
   readonly token: string;
   readonly sessionId: string;
-  /** Stock of the session's pairs once every line is applied. */
-  readonly expectedTotal: number;
+  /**
+   * What each pair (`<positionId> <itemId>`) was counted as: its stock once the line is applied.
+   * Pairs start at 10 and are counted 8…12, so a line applied twice, or not at all, shows here
+   * (the total over all pairs does not: the differences add up to zero).
+   */
+  readonly counted: ReadonlyMap<string, number>;
   call<T>(method: string, path: string, body?: object): Promise<T>;
 }
 
@@ -92,12 +96,12 @@ export async function prepareCountSession(
     { name: 'startCountSession', args: { sessionId } },
   ]);
   const counts: { name: string; args: object }[] = [];
-  let expectedTotal = 0;
+  const countedOf = new Map<string, number>();
   for (let n = 0; n < lines; n++) {
     const positionId = positions[Math.floor(n / 10)]!;
     const itemId = items[n % 10]!;
     const counted = 8 + (n % 5); // 8 … 12: some short, some over, some exact
-    expectedTotal += counted;
+    countedOf.set(`${positionId} ${itemId}`, counted);
     counts.push({
       name: 'recordCount',
       args: { sessionId, positionId, itemId, counted, expected: 10 },
@@ -108,7 +112,7 @@ export async function prepareCountSession(
     { name: 'closeCountSession', args: { sessionId } },
     { name: 'approveCountSession', args: { sessionId, reason: 'unexplained' } },
   ]);
-  return { token, sessionId, expectedTotal, call };
+  return { token, sessionId, counted: countedOf, call };
 }
 
 /** Starts the apply job and waits until the session is applied; seconds from start to end. */
