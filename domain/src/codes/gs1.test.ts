@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Gs1Data, Gs1Options, Gs1Result } from './gs1.js';
-import { GROUP_SEPARATOR, parseGs1 } from './gs1.js';
+import { GROUP_SEPARATOR, parseGs1, restoreGroupSeparators } from './gs1.js';
 import {
   barcodeProblem,
   gs1CheckDigit,
@@ -237,6 +237,14 @@ describe('parseGs1 — wedge scanners and separators', () => {
     expect(d.lot).toBe('A');
     expect(d.serial).toBe('B');
     expect(d.elements.at(-1)).toEqual({ ai: '240', title: 'ADDITIONAL ID', value: 'C' });
+  });
+
+  it('restoreGroupSeparators puts GS back for each substitute, leaving other text alone', () => {
+    expect(restoreGroupSeparators('10A~21B<GS>22C', ['~', '<GS>', ''])).toBe(
+      `10A${GROUP_SEPARATOR}21B${GROUP_SEPARATOR}22C`,
+    );
+    expect(restoreGroupSeparators('A-01-02', [])).toBe('A-01-02');
+    expect(restoreGroupSeparators('A-01-02', ['~'])).toBe('A-01-02');
   });
 
   it('without the substitute configured, "|" is taken as data and refused', () => {

@@ -272,6 +272,17 @@ function parseHumanReadable(
 }
 
 /**
+ * Puts GS back where a keyboard-wedge scanner typed a configured substitute for it (`'~'`,
+ * `'<GS>'`, …). Empty substitutes are ignored. Applied to any code, so a substitute must be
+ * something that never occurs in the site's own codes.
+ */
+export function restoreGroupSeparators(code: string, substitutes: readonly string[]): string {
+  let s = code;
+  for (const sub of substitutes) if (sub.length > 0) s = s.split(sub).join(GROUP_SEPARATOR);
+  return s;
+}
+
+/**
  * Parses a scanned GS1 element string. Accepts an AIM prefix (`]C1`, `]d2`, `]Q3`, `]e0`,
  * `]J1`), a leading FNC1, GS or a configured substitute as separator, and the bracketed
  * human-readable form.
@@ -291,9 +302,7 @@ export function parseGs1(input: string, options: Gs1Options = {}): Gs1Result {
     s = rest;
   }
   if (s.startsWith('(')) return parseHumanReadable(s, symbology, options);
-  for (const sub of options.separators ?? []) {
-    if (sub.length > 0) s = s.split(sub).join(GROUP_SEPARATOR);
-  }
+  s = restoreGroupSeparators(s, options.separators ?? []);
   while (s.startsWith(GROUP_SEPARATOR)) s = s.slice(1);
   if (s.length === 0) return fail('the barcode is empty');
 

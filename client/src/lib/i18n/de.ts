@@ -194,6 +194,16 @@ export const de: Catalog = {
   'lookup.prompt': 'Lagerplatz, Artikel, Charge oder Seriennummer scannen',
   'lookup.position': 'Lagerplatz {code}',
   'lookup.nothing': 'Kein Bestand.',
+  'scanner.setup': 'Scanner einrichten (dieses Gerät)',
+  'scanner.separator': 'Der Scanner sendet das GS1-Trennzeichen als',
+  'scanner.separatorHelp':
+    'Leer lassen, wenn der Scanner das Trennzeichen selbst sendet (die meisten senden es als Strg+]). Werden GS1-Codes mit Charge oder Seriennummer abgelehnt, weil das Trennzeichen verloren ging: den Scanner stattdessen ein Symbol wie ~ senden lassen und dieses Symbol hier eintragen.',
+  'scanner.save': 'Speichern',
+  'scanner.saved': 'Auf diesem Gerät gespeichert.',
+  'scanner.received': 'Letzter Scan, wie empfangen: {code}',
+  'scanner.error.tooLong': 'Höchstens {max} Zeichen.',
+  'scanner.error.inCodes':
+    'Buchstaben, Ziffern, „-“, „_“, „.“ und Leerzeichen kommen in Codes vor. Bitte ein Symbol wie ~ oder | wählen.',
 
   'stock.title': 'Bestand',
   'stock.search': 'Artikel, Lagerplatz, Charge, Seriennummer suchen',

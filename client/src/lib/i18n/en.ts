@@ -187,6 +187,16 @@ export const en = {
   'lookup.prompt': 'Scan a position, an item, a lot or a serial',
   'lookup.position': 'Position {code}',
   'lookup.nothing': 'Nothing in stock.',
+  'scanner.setup': 'Scanner setup (this device)',
+  'scanner.separator': 'The scanner types the GS1 group separator as',
+  'scanner.separatorHelp':
+    'Leave it empty when the scanner sends the separator itself (most send it as Ctrl+]). When GS1 codes with a lot or a serial are refused because the separator was lost, set the scanner to send a symbol such as ~ in its place, and enter that symbol here.',
+  'scanner.save': 'Save',
+  'scanner.saved': 'Saved on this device.',
+  'scanner.received': 'Last scan as received: {code}',
+  'scanner.error.tooLong': 'At most {max} characters.',
+  'scanner.error.inCodes':
+    'Letters, digits, "-", "_", "." and spaces occur in codes. Choose a symbol such as ~ or |.',
 
   'stock.title': 'Stock',
   'stock.search': 'Search item, position, lot, serial',

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_SEPARATOR_LENGTH, separatorProblem } from './separator.js';
+
+describe('separatorProblem (what a wedge scanner may type for GS)', () => {
+  it('accepts none, a symbol, or a short tag', () => {
+    for (const s of ['', '~', '|', '^]', '<GS>', '{GS}']) expect(separatorProblem(s)).toBeNull();
+  });
+
+  it('refuses what codes are made of: it would split real codes', () => {
+    for (const s of ['A', '0', '-', '_', '.', ' ', 'GS', 'ab-1'])
+      expect(separatorProblem(s)).toBe('inCodes');
+  });
+
+  it('refuses a substitute longer than a scanner sends', () => {
+    expect(separatorProblem('<'.repeat(MAX_SEPARATOR_LENGTH))).toBeNull();
+    expect(separatorProblem('<'.repeat(MAX_SEPARATOR_LENGTH + 1))).toBe('tooLong');
+  });
+});
