@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Server } from './harness.js';
 import {
   CHROMIUM,
@@ -175,13 +175,40 @@ describe('a device’s hard days', () => {
     await expect
       .poll(() => pending(tab1.page), { timeout: 10_000 })
       .toBeGreaterThanOrEqual(PER_TAB);
+    // Every push either tab sends is seen here. The first one is held mid-push: the server
+    // commits it, and its answer is kept back until that tab is closed.
+    const pushes: Page[] = [];
+    let syncing: Page | null = null;
+    let committed!: () => void;
+    const commit = new Promise<void>((r) => (committed = r));
+    let closed!: () => void;
+    const tabClosed = new Promise<void>((r) => (closed = r));
+    await tab1.context.route('**/sync/push', async (route) => {
+      const from = route.request().frame().page();
+      pushes.push(from);
+      if (syncing !== null) return route.continue();
+      syncing = from;
+      const answer = await route.fetch(); // the server has committed the batch
+      committed();
+      await tabClosed;
+      await route.fulfill({ response: answer }).catch(() => undefined); // nobody left to hear it
+    });
     await tab1.context.setOffline(false);
-    // Close the first tab while a sync is (probably) under way; the other takes over.
-    await new Promise((r) => setTimeout(r, 30));
-    await tab1.page.close();
-    await synced(tab2, 60_000);
+    await commit;
+    // One tab syncs at a time (a Web Lock): while the first is mid-push, the other sends nothing.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(pushes).toHaveLength(1);
+    const other = syncing === tab1.page ? tab2 : tab1.page;
+    // The syncing tab is closed mid-push (its lock goes with it); the other takes over.
+    await (syncing as Page | null)?.close();
+    closed();
+    await synced(other, 60_000);
+    expect(pushes.length).toBeGreaterThan(1);
+    expect(pushes.slice(1).every((p) => p === other)).toBe(true);
+    // The committed batch was sent again (its answer was lost): duplicates, nothing doubled.
     expect(await serverQuantity(server, token, 'BOLT-M8', 'B-02-03')).toBe(before + PER_TAB * 3);
     expect([...tab1.errors, ...errors2]).toEqual([]);
+    await tab1.context.unroute('**/sync/push');
   });
 
   it('the app updated in another tab upgrades the database: this tab lets it and reloads, its queue kept', async () => {

@@ -49,7 +49,10 @@ describe('on the floor', () => {
       .toContain('Saved: Receive 7 × BOLT-M8 at A-01-04');
     await synced(op.page);
     const acknowledged = Date.now();
-    // The supervisor's page was not touched: the poke, the pull and the re-render did it.
+    // The supervisor's page was not touched: the poke, the pull and the re-render did it. The
+    // one-second target itself is measured by a benchmark (`client.propagation_p95_ms`,
+    // BENCHMARKS.md), not here: on a shared CI machine a timed test would only be flaky. This
+    // bound catches a live path that is broken or falls back to polling.
     await rows.first().waitFor({ timeout: 5000 });
     const seenAfterMs = Date.now() - acknowledged;
     expect(await rows.first().getByTestId('stock-qty').textContent()).toBe('7');
@@ -62,7 +65,7 @@ describe('on the floor', () => {
     await op.context.close();
   });
 
-  it('scenario 1 and cold start: offline scans survive an app restart with no network, then sync exactly once', async () => {
+  it('scenario 1 and cold start: offline scans survive an app restart with no network, then go in batches with progress, exactly once', async () => {
     const op = await device(browser, server.base, 'operator');
     await op.page.waitForURL('**/scan');
     await synced(op.page);
@@ -72,7 +75,7 @@ describe('on the floor', () => {
 
     await op.context.setOffline(true);
     await scan(op.page, 'A-02-01');
-    const SCANS = 60;
+    const SCANS = 250; // more than one push batch (200)
     for (let i = 0; i < SCANS; i++) await scan(op.page, '5901234123457', '');
     await expect.poll(() => pending(op.page), { timeout: 10_000 }).toBe(SCANS);
     await expect
@@ -89,10 +92,21 @@ describe('on the floor', () => {
     await scan(op.page, 'A-02-01');
     await expect
       .poll(() => op.page.getByTestId('lookup-result').textContent())
-      .toMatch(/NUT-M8.*60/s);
+      .toMatch(new RegExp(`NUT-M8.*${SCANS}`, 's'));
 
+    // Back online, on a slow link (each push answered after 600 ms): the badge shows how far
+    // the queue has been sent, batch by batch.
+    await op.page.route('**/sync/push', async (r) => {
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await r.continue();
+    });
     await op.context.setOffline(false);
+    await expect
+      .poll(() => op.page.getByTestId('sync-badge').textContent())
+      .toMatch(new RegExp(`sending 200 of ${SCANS}`));
+    await screenshot(op.page, 'operator-sending');
     await synced(op.page);
+    await op.page.unroute('**/sync/push');
     expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'A-02-01')).toBe(before + SCANS);
     expect(op.errors).toEqual([]);
     await op.context.close();
@@ -350,6 +364,10 @@ describe('on the floor', () => {
     const text = await outcome.textContent();
     expect(text).toContain('Receive · 3 × NUT-M8 at X-09-09');
     expect(text).not.toContain('receiveStock');
+    // Why, in plain words (not the error code).
+    expect(text).toContain('refused by the server — That position is no longer in use');
+    expect(text).toContain('position X-09-09 is retired and receives nothing');
+    expect(text).not.toContain('POSITION_RETIRED');
     await screenshot(op.page, 'operator-refused-scan');
     expect(op.errors).toEqual([]);
     await op.context.close();

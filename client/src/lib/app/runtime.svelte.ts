@@ -2,7 +2,7 @@ import type { PublicUser } from '@floorsync/domain';
 import { openReplica } from '$lib/sync/db.js';
 import type { OutcomeRow, ReplicaDB } from '$lib/sync/db.js';
 import { SyncEngine } from '$lib/sync/engine.js';
-import type { PullProgress } from '$lib/sync/engine.js';
+import type { SyncProgress } from '$lib/sync/engine.js';
 import { listenForPokes, pokeNeedsSync } from '$lib/sync/pokes.js';
 import { SyncScheduler } from '$lib/sync/scheduler.js';
 import type { SyncState } from '$lib/sync/scheduler.js';
@@ -64,10 +64,10 @@ class Runtime {
       });
       const withLock = locks();
       this.scheduler = new SyncScheduler({
-        sync: (onProgress: (p: PullProgress) => void) =>
+        sync: (onProgress: (p: SyncProgress) => void) =>
           this.engine ? this.engine.sync(onProgress) : Promise.resolve(),
-        push: async () => {
-          await this.engine?.push();
+        push: async (onProgress: (p: SyncProgress) => void) => {
+          await this.engine?.push((p) => onProgress({ phase: 'push', ...p }));
         },
         ...(withLock ? { withLock } : {}),
         lastSyncedAt: readLastSynced(),

@@ -44,6 +44,7 @@ export const de: Catalog = {
   'sync.never': 'nie',
   'sync.progress':
     '{events} {events:Ereignis|Ereignisse}, {entries} {entries:Datensatz|Datensätze}',
+  'sync.sending': '{sent} von {total} gesendet',
   'sync.status.idle': 'Online',
   'sync.status.syncing': 'Synchronisiert',
   'sync.message.signedOut':

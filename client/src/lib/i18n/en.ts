@@ -44,6 +44,7 @@ export const en = {
   'sync.pending': '{n} pending',
   'sync.never': 'never',
   'sync.progress': '{events} {events:event|events}, {entries} {entries:record|records}',
+  'sync.sending': 'sending {sent} of {total}',
   'sync.status.idle': 'Online',
   'sync.status.syncing': 'Syncing',
   'sync.message.signedOut': 'Sign in again to send your scans. They are kept on this device.',

@@ -20,10 +20,12 @@ afterEach(async () => {
 async function server() {
   const s = await startTestServer((fn) => cleanups.push(fn));
   /** A fetch that reaches the in-process app, with fault switches. */
-  const net = { down: false, dropResponses: 0, calls: [] as string[] };
+  const net = { down: false, dropResponses: 0, calls: [] as string[], pushSizes: [] as number[] };
   const fetchFn: typeof fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
     net.calls.push(url);
+    if (!net.down && url.endsWith('/sync/push') && typeof init?.body === 'string')
+      net.pushSizes.push((JSON.parse(init.body) as { mutations: unknown[] }).mutations.length);
     if (net.down) throw new TypeError('fetch failed');
     const res = await s.deliver(url, init);
     if (net.dropResponses > 0) {
@@ -89,36 +91,58 @@ const qty = (engine: SyncEngine, item: string, position: string) =>
   engine.view.quantity(item as never, position as never, null, null);
 
 describe('sync engine', () => {
-  it('scans offline are queued durably, survive a restart, and sync exactly once (scenario 1, 7 at engine level)', async () => {
+  it('a shift offline: 2,000 scans, a restart mid-shift, then bounded batches with progress, each scan exactly one event (scenario 1, 7 at engine level)', async () => {
     const s = await server();
     const name = `device-${randomUUID()}`;
     const d = await device(s, 'op1', { dbName: name });
     await d.engine.pull(); // a first sync: master data
     s.net.down = true;
-    for (let i = 0; i < 120; i++)
-      await d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 });
-    expect(d.engine.pending).toBe(120);
-    expect(qty(d.engine, 'A', 'P')).toBe(120); // the overlay shows the operator's scans at once
+    const scan = (engine: SyncEngine) =>
+      engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 });
+    for (let i = 0; i < 1000; i++) await scan(d.engine);
+    expect(d.engine.pending).toBe(1000);
+    expect(qty(d.engine, 'A', 'P')).toBe(1000); // the overlay shows the operator's scans at once
     await expect(d.engine.push()).rejects.toBeInstanceOf(RetryableError);
 
-    // The app restarts mid-shift: a new engine over the same database.
+    // The app restarts mid-shift: a new engine over the same database, and the shift goes on.
     d.db.close();
-    const { db: db2, engine: engine2 } = await sameInstallation(s, name, d.session, {
-      batchSize: 50,
-    });
-    expect(engine2.pending).toBe(120);
+    const { db: db2, engine: engine2 } = await sameInstallation(s, name, d.session);
+    expect(engine2.pending).toBe(1000);
     expect(engine2.clientID).toBe(d.engine.clientID);
-    expect(qty(engine2, 'A', 'P')).toBe(120);
+    for (let i = 0; i < 1000; i++) await scan(engine2);
+    expect(engine2.pending).toBe(2000);
+    expect(qty(engine2, 'A', 'P')).toBe(2000);
 
+    // Back online: the queue goes in batches of the default 200, with progress before each.
     s.net.down = false;
-    const pushed = await engine2.push();
-    expect(pushed.sent).toBe(120); // in batches of 50
+    const progress: string[] = [];
+    const pushed = await engine2.push((p) => progress.push(`${p.sent}/${p.total}`));
+    expect(pushed.sent).toBe(2000);
+    expect(s.net.pushSizes).toEqual(Array.from({ length: 10 }, () => 200));
+    expect(progress).toEqual(Array.from({ length: 10 }, (_, i) => `${i * 200}/2000`));
     await engine2.pull();
     expect(engine2.pending).toBe(0);
-    expect(await s.stockAt('A', 'P')).toBe(120);
-    expect(qty(engine2, 'A', 'P')).toBe(120);
+    expect(await s.stockAt('A', 'P')).toBe(2000);
+    expect(qty(engine2, 'A', 'P')).toBe(2000);
     expect((await unconfirmedRows(db2)).length).toBe(0);
-  });
+
+    // Every scan is exactly one event in the server's log: mutations 1…2000 of this client.
+    const admin = await s.login('admin', TEST_ADMIN_PASSWORD);
+    const ids: number[] = [];
+    for (let after = 0; ;) {
+      const page = (await (
+        await s.api(`/api/events?after=${after}&limit=2000`, { token: admin.token })
+      ).json()) as { seq: number; type: string; meta: { clientID: string; mutationID: number } }[];
+      for (const e of page)
+        if (e.meta.clientID === engine2.clientID) {
+          expect(e.type).toBe('StockReceived');
+          ids.push(e.meta.mutationID);
+        }
+      if (page.length < 2000) break;
+      after = page.at(-1)?.seq ?? after;
+    }
+    expect(ids).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+  }, 120_000);
 
   it('a dropped response after the server committed: re-sending adds nothing (scenario 2)', async () => {
     const s = await server();

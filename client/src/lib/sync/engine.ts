@@ -142,6 +142,16 @@ export interface PullProgress {
   readonly resetting: boolean;
 }
 
+/** How far the queue has been sent, batch by batch (reported when it takes more than one). */
+export interface PushProgress {
+  readonly sent: number;
+  readonly total: number;
+}
+
+/** A sync's progress: sending the queue, then pulling. */
+export type SyncProgress =
+  ({ readonly phase: 'push' } & PushProgress) | ({ readonly phase: 'pull' } & PullProgress);
+
 /** A single mutation this large is a bug (a push may carry 5 MB); refused before queueing. */
 const MAX_MUTATION_CHARS = 256 * 1024;
 
@@ -425,12 +435,17 @@ export class SyncEngine {
     return row;
   }
 
-  /** Pushes everything pending in bounded batches. */
-  push(): Promise<{ readonly sent: number; readonly results: readonly MutationResult[] }> {
-    return this.exclusive(() => this.pushAll());
+  /**
+   * Pushes everything pending in bounded batches; `onProgress` hears how far it got before
+   * each batch when the queue takes more than one.
+   */
+  push(
+    onProgress?: (p: PushProgress) => void,
+  ): Promise<{ readonly sent: number; readonly results: readonly MutationResult[] }> {
+    return this.exclusive(() => this.pushAll(onProgress));
   }
 
-  private async pushAll(): Promise<{
+  private async pushAll(onProgress?: (p: PushProgress) => void): Promise<{
     readonly sent: number;
     readonly results: readonly MutationResult[];
   }> {
@@ -449,9 +464,12 @@ export class SyncEngine {
       this.rebase();
       this.o.onChange?.();
     }
+    const total = this.pendingRows.filter((r) => r.id > this.pushedUpTo).length;
     for (;;) {
       const batch = this.pendingRows.filter((r) => r.id > this.pushedUpTo).slice(0, this.batchSize);
       if (batch.length === 0) break;
+      if (total > batch.length || sent > 0)
+        onProgress?.({ sent, total: Math.max(total, sent + batch.length) });
       const results = await this.pushBatch(batch);
       if (results === 'shrunk') continue;
       sent += batch.length;
@@ -606,16 +624,18 @@ export class SyncEngine {
   }
 
   /** Push, then pull: what to run on a poke, on reconnect, on focus and on a timer. */
-  sync(onProgress?: (p: PullProgress) => void): Promise<void> {
+  sync(onProgress?: (p: SyncProgress) => void): Promise<void> {
+    const pushed = onProgress && ((p: PushProgress) => onProgress({ phase: 'push', ...p }));
+    const pulled = onProgress && ((p: PullProgress) => onProgress({ phase: 'pull', ...p }));
     return this.exclusive(async () => {
-      await this.pushAll();
-      await this.pullAll(onProgress);
+      await this.pushAll(pushed);
+      await this.pullAll(pulled);
       // The pull found that the server lost confirmed mutations (restored from a backup): they
       // are pending again from the journal, and go now, not at the next sync.
       if (this.resend) {
         this.resend = false;
-        await this.pushAll();
-        await this.pullAll(onProgress);
+        await this.pushAll(pushed);
+        await this.pullAll(pulled);
       }
     });
   }

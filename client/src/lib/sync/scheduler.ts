@@ -5,7 +5,7 @@ import {
   RetryableError,
   UpdateRequiredError,
 } from './engine.js';
-import type { PullProgress } from './engine.js';
+import type { SyncProgress } from './engine.js';
 
 /**
  * When to sync: on a poke, on reconnect, on focus and on a timer — coalesced, one run at a
@@ -35,11 +35,11 @@ export interface SyncState {
   readonly message: SyncMessage | null;
   /** When the next automatic attempt is due (after a failure). */
   readonly retryAt: string | null;
-  readonly progress: PullProgress | null;
+  readonly progress: SyncProgress | null;
 }
 
 export interface SchedulerDeps {
-  readonly sync: (onProgress: (p: PullProgress) => void) => Promise<void>;
+  readonly sync: (onProgress: (p: SyncProgress) => void) => Promise<void>;
   /**
    * Only sends the queue (no pull). When given, a sync that a burst of scans forces (see
    * `maxDeferMs`) runs this instead of `sync`: the scans reach the server, and the pull —
@@ -47,7 +47,7 @@ export interface SchedulerDeps {
    * and its IndexedDB with the next scans — follows once the scanning pauses (or after
    * `intervalMs` of a burst that never pauses).
    */
-  readonly push?: () => Promise<void>;
+  readonly push?: (onProgress: (p: SyncProgress) => void) => Promise<void>;
   /**
    * Runs `fn` holding the device-wide sync lock; resolves false without running it when
    * another tab holds it (browsers: `navigator.locks.request(name, { ifAvailable: true })`).
@@ -245,7 +245,8 @@ export class SyncScheduler {
     this.set({ status: 'syncing', message: null, retryAt: null });
     try {
       const push = this.d.push;
-      const run = pushOnly && push ? push : () => this.d.sync((progress) => this.set({ progress }));
+      const onProgress = (progress: SyncProgress) => this.set({ progress });
+      const run = () => (pushOnly && push ? push(onProgress) : this.d.sync(onProgress));
       const ran = this.d.withLock ? await this.d.withLock(run) : (await run(), true);
       this.failures = 0;
       this.set({
