@@ -388,6 +388,29 @@ function rawInsertPerSecond(): number {
   }
 }
 
+/** A new device's first sync (cookie null, paged until done): seconds, entries, events. */
+async function reset(api: Api, name: string) {
+  const d = await Device.create(api, name, false);
+  const t0 = performance.now();
+  let cookie: unknown = null;
+  let entries = 0;
+  let events = 0;
+  for (;;) {
+    const res = (await api.post(
+      '/sync/pull',
+      { pullVersion: 1, clientGroupID: d.group, cookie, profileID: 'p', schemaVersion: '1' },
+      d.token,
+    )) as { cookie: unknown; patch: { key?: string }[]; hasMore?: boolean };
+    for (const p of res.patch) {
+      if (p.key?.startsWith('s/')) entries++;
+      if (p.key?.startsWith('e/')) events++;
+    }
+    cookie = res.cookie;
+    if (!res.hasMore) break;
+  }
+  return { seconds: (performance.now() - t0) / 1000, entries, events };
+}
+
 export const benches: Bench[] = [
   {
     name: 'push.batch100_per_s',
@@ -466,6 +489,41 @@ export const benches: Bench[] = [
         }
       });
       return out;
+    },
+  },
+  {
+    // Scenario 9: a new device in a site with 1,000,000 events becomes usable from a snapshot.
+    // Its first sync is timed on the same state before and after a million-event history (one
+    // box shuttled between two bins): the ratio says whether the history costs it anything.
+    name: 'pull.reset_1m_history_s',
+    async run() {
+      return withApi(async (api) => {
+        await seed(api);
+        const writer = await Device.create(api, 'shuttle', false);
+        await writer.push([scan(0)]); // one box in B0
+        const shuttle = (i: number) => ({
+          name: 'moveStock',
+          args: {
+            itemId: 'A',
+            from: i % 2 === 0 ? 'B0' : 'B1',
+            to: i % 2 === 0 ? 'B1' : 'B0',
+            quantity: 1,
+          },
+        });
+        const short = await reset(api, 'fresh-short');
+        for (let i = 0; i < 1000; i++)
+          await writer.push(Array.from({ length: 1000 }, (_, j) => shuttle(i * 1000 + j)));
+        const long = await reset(api, 'fresh-long');
+        if (short.events + long.events > 0) throw new Error('a reset replayed history');
+        if (long.entries !== short.entries)
+          throw new Error(`state differs: ${short.entries} vs ${long.entries} entries`);
+        return {
+          'pull.reset_1m_history_s': { value: long.seconds, unit: 's (1,000,000 events behind)' },
+          'pull.reset_short_history_s': { value: short.seconds, unit: 's (51 events behind)' },
+          'pull.reset_1m_vs_short_ratio': { value: long.seconds / short.seconds, unit: 'ratio' },
+          'pull.reset_entries': { value: long.entries, unit: 'snapshot entries' },
+        };
+      });
     },
   },
   {

@@ -219,6 +219,45 @@ describe('reset: a new device starts from a snapshot, not from history (scenario
     expect(res.hasMore).toBe(false);
   });
 
+  it('a long history (100,000 events) is not replayed: the reset carries the state only, its size set by the state', async () => {
+    const { op1, supervisor } = await setup();
+    const before = await op1.pull(null);
+    const entriesOf = (p: Patch) => p.filter((x) => x.key?.startsWith('s/')).length;
+    // A busy site: one box shuttled between two bins 100,000 times (1,000 per push).
+    await supervisor.pushOk([
+      supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    const HISTORY = 100_000;
+    for (let done = 0; done < HISTORY; done += 1000) {
+      const res = await supervisor.pushOk(
+        Array.from({ length: 1000 }, (_, i) =>
+          supervisor.mutation(
+            'moveStock',
+            (done + i) % 2 === 0
+              ? { itemId: 'A', from: 'P', to: 'Q', quantity: 1 }
+              : { itemId: 'A', from: 'Q', to: 'P', quantity: 1 },
+          ),
+        ),
+      );
+      expect(res.results.every((r) => r.status === 'applied')).toBe(true);
+    }
+    const head = ((await (await server.request('/health')).json()) as { head: number }).head;
+    expect(head).toBeGreaterThan(HISTORY);
+
+    // A new device: a clear and the state as it is now — no event of the history.
+    const fresh = await op1.pull(null);
+    expect(fresh.hasMore).toBe(false);
+    expect(fresh.cookie).toBe(head);
+    expect(fresh.patch.filter((p) => p.key?.startsWith('e/'))).toEqual([]);
+    const stock = fresh.patch.filter((p) => p.key?.startsWith('s/stock/')).map((p) => p.value);
+    expect(stock).toEqual([{ itemId: 'A', positionId: 'P', lot: null, serial: null, quantity: 1 }]);
+    // As many entries as before the history plus the one stock line: the history adds nothing.
+    expect(entriesOf(fresh.patch)).toBe(entriesOf(before.patch) + 1);
+    // And it follows on from the head: nothing to replay.
+    const next = await op1.pull(head);
+    expect(next.patch).toEqual([]);
+  }, 120_000);
+
   it('a paged snapshot stays exact while other devices keep changing stock', async () => {
     const { op1, op2, supervisor } = await setup();
     // 60 stock lines: A on P, Q, R across 20 lots of L, etc.
