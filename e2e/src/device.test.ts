@@ -180,7 +180,11 @@ describe('a device’s hard days', () => {
     const pushes: Page[] = [];
     let syncing: Page | null = null;
     let committed!: () => void;
-    const commit = new Promise<void>((r) => (committed = r));
+    let failed!: (e: unknown) => void;
+    const commit = new Promise<void>((resolve, reject) => {
+      committed = resolve;
+      failed = reject;
+    });
     let closed!: () => void;
     const tabClosed = new Promise<void>((r) => (closed = r));
     await tab1.context.route('**/sync/push', async (route) => {
@@ -188,7 +192,13 @@ describe('a device’s hard days', () => {
       pushes.push(from);
       if (syncing !== null) return route.continue();
       syncing = from;
-      const answer = await route.fetch(); // the server has committed the batch
+      let answer;
+      try {
+        answer = await route.fetch(); // the server has committed the batch
+      } catch (e) {
+        failed(e); // the test fails now, not at its timeout
+        return route.abort();
+      }
       committed();
       await tabClosed;
       await route.fulfill({ response: answer }).catch(() => undefined); // nobody left to hear it

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../src/auth/tokens.js';
 import { ADMIN_PASSWORD, Device, startServer } from './harness.js';
@@ -66,6 +67,41 @@ describe('login', () => {
     const throttled = await login('supervisor', 'supervisor-demo');
     expect(throttled.status).toBe(429);
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('over a socket, the address is the peer’s: another machine is not throttled for this one’s spray', async () => {
+    server = await startServer({ demo: true });
+    const base = new URL(await server.listen());
+    // Loopback answers on all of 127/8: each address below is another client machine.
+    const from = (localAddress: string, username: string, password: string) =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ username, password });
+        const req = http.request(
+          {
+            host: base.hostname,
+            port: base.port,
+            path: '/api/auth/login',
+            method: 'POST',
+            localAddress,
+            agent: false,
+            // Ignored without TRUST_PROXY: a client cannot pick the address it is counted as.
+            headers: {
+              'content-type': 'application/json',
+              'x-forwarded-for': `10.1.${username.length}.1`,
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    for (let i = 0; i < 50; i++)
+      expect(await from('127.0.0.2', `user${i}`, 'guess-guess')).toBe(401);
+    expect(await from('127.0.0.2', 'supervisor', 'supervisor-demo')).toBe(429);
+    expect(await from('127.0.0.3', 'supervisor', 'supervisor-demo')).toBe(200);
   });
 
   it('X-Forwarded-For names the address only behind a trusted proxy (TRUST_PROXY)', async () => {

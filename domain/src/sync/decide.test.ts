@@ -80,6 +80,18 @@ describe('per-mutation validation (scenario 26)', () => {
     given().when({ name: 'toString', args: {} }).thenRejects('UNKNOWN_COMMAND');
   });
 
+  it('the message quotes at most 64 characters of a name (any string may arrive as one)', () => {
+    const long = parseCommand('x'.repeat(5000), {});
+    expect(long).toEqual({
+      ok: false,
+      code: 'UNKNOWN_COMMAND',
+      message: `unknown command "${'x'.repeat(64)}…"`,
+    });
+    expect(parseCommand('teleportStock', {})).toMatchObject({
+      message: 'unknown command "teleportStock"',
+    });
+  });
+
   it('parseCommand gives typed commands', () => {
     const parsed = parseCommand('moveStock', { itemId: 'a', from: 'p', to: 'q', quantity: 2 });
     expect(parsed).toEqual({

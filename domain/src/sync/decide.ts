@@ -85,10 +85,17 @@ export type ParsedCommand =
   | { readonly ok: true; readonly command: Command }
   | { readonly ok: false; readonly code: RejectionCode; readonly message: string };
 
+/**
+ * The message for a name that is no command. Any string may arrive as a name: the message
+ * (kept in the rejection and its conflict) quotes at most 64 characters of it.
+ */
+const unknownCommand = (name: string): string =>
+  `unknown command "${name.length > 64 ? `${name.slice(0, 64)}…` : name}"`;
+
 /** Validates a mutation's name and args. Shared by the device (before queueing) and the server. */
 export function parseCommand(name: string, args: unknown): ParsedCommand {
   if (!isCommandName(name))
-    return { ok: false, code: 'UNKNOWN_COMMAND', message: `unknown command "${name}"` };
+    return { ok: false, code: 'UNKNOWN_COMMAND', message: unknownCommand(name) };
   const parsed = COMMANDS[name].safeParse(args);
   if (!parsed.success) {
     return {
@@ -324,7 +331,7 @@ export function decideMutation(
   ctx: ReplayContext,
 ): ReplayDecision {
   if (!isCommandName(mutation.name))
-    return reject('UNKNOWN_COMMAND', `unknown command "${mutation.name}"`);
+    return reject('UNKNOWN_COMMAND', unknownCommand(mutation.name));
   const required = COMMAND_ROLES[mutation.name];
   if (!roleAllows(ctx.actor.role, required)) {
     return reject(

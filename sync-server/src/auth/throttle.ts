@@ -1,7 +1,8 @@
 /**
- * Failed-login throttling, per username and per client address. Only failures count; a
- * success clears the username's record. After `free` failures of a username (`addressFree` of
- * an address) each further attempt must wait an exponentially growing delay (capped).
+ * Failed-login throttling, per username and per client address. Only failures count, and they
+ * leak away (a key's free budget over `windowMs`); a success clears the username's record.
+ * Beyond `free` failures of a username (`addressFree` of an address) each further attempt must
+ * wait an exponentially growing delay (capped).
  *
  * An address gets a far larger budget than a username: one address is often many people (a
  * floor's handhelds behind one NAT; every client, when the server cannot see addresses), and
@@ -18,7 +19,7 @@ export interface ThrottleOptions {
   readonly addressFree?: number;
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
-  /** Failures older than this are forgotten. */
+  /** A key's free failures leak away over this time (one every `windowMs / free`). Default 15 min. */
   readonly windowMs?: number;
 }
 
@@ -46,18 +47,33 @@ export class LoginThrottle {
     this.window = options.windowMs ?? 15 * 60_000;
   }
 
+  private freeOf(key: string): number {
+    return key.startsWith(ADDRESS) ? this.addressFree : this.free;
+  }
+
+  /**
+   * A key's failures as of `now`: they leak away, one every `window / free` ms after the last
+   * (a key's whole free budget in `window`), so a slow trickle of typos never adds up to a
+   * lockout, and a spray stops counting against an address a while after it ends.
+   */
+  private current(key: string, now: number): { count: number; last: number } | undefined {
+    const f = this.failures.get(key);
+    if (!f) return undefined;
+    const leaked = Math.floor(Math.max(0, now - f.last) / (this.window / this.freeOf(key)));
+    if (f.count - leaked <= 0) {
+      this.failures.delete(key);
+      return undefined;
+    }
+    return { count: f.count - leaked, last: f.last };
+  }
+
   /** Milliseconds the caller must still wait before trying any of these keys; 0 = go ahead. */
   retryAfter(keys: readonly string[], now: number): number {
     let wait = 0;
     for (const key of keys) {
-      const f = this.failures.get(key);
-      if (!f) continue;
-      if (now - f.last > this.window) {
-        this.failures.delete(key);
-        continue;
-      }
-      const free = key.startsWith(ADDRESS) ? this.addressFree : this.free;
-      if (f.count < free) continue;
+      const f = this.current(key, now);
+      const free = this.freeOf(key);
+      if (!f || f.count < free) continue;
       const delay = Math.min(this.max, this.base * 2 ** (f.count - free));
       wait = Math.max(wait, f.last + delay - now);
     }
@@ -66,13 +82,18 @@ export class LoginThrottle {
 
   fail(keys: readonly string[], now: number): void {
     for (const key of keys) {
-      const f = this.failures.get(key);
-      this.failures.set(key, {
-        count: (f && now - f.last <= this.window ? f.count : 0) + 1,
-        last: now,
-      });
+      const count = (this.current(key, now)?.count ?? 0) + 1;
+      this.failures.delete(key); // re-inserted last: the map stays in order of last failure
+      this.failures.set(key, { count, last: now });
     }
-    if (this.failures.size > 100_000) this.failures.clear(); // bound memory under a spray
+    // Bounded memory under a spray: the keys that failed longest ago go first.
+    if (this.failures.size > 100_000) {
+      let drop = this.failures.size - 90_000;
+      for (const key of this.failures.keys()) {
+        if (drop-- <= 0) break;
+        this.failures.delete(key);
+      }
+    }
   }
 
   succeed(key: string): void {

@@ -66,7 +66,7 @@ export const listIdOf = (type: ListType, code: string): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 };
 
-/** Mutations per push, and their size at most (the push limit is 5 MiB). */
+/** Mutations per push, and their size at most (the push limit is 5 MB, 5,000,000 bytes). */
 const PUSH_BATCH = 100;
 const PUSH_BYTES = 3 * 1024 * 1024;
 

@@ -204,7 +204,7 @@ export const de: Catalog = {
   'scanner.received': 'Letzter Scan, wie empfangen: {code}',
   'scanner.error.tooLong': 'Höchstens {max} Zeichen.',
   'scanner.error.inCodes':
-    'Buchstaben, Ziffern, „-“, „_“, „.“ und Leerzeichen kommen in Codes vor. Bitte ein Symbol wie ~ oder | wählen.',
+    'Das kommt in Codes vor. Bitte eines von ~ | ^ { } \\ ` @ # $ [ wählen, das in den eigenen Codes nie vorkommt, oder ein Kürzel wie <GS>.',
 
   'stock.title': 'Bestand',
   'stock.search': 'Artikel, Lagerplatz, Charge, Seriennummer suchen',

@@ -197,7 +197,7 @@ export const en = {
   'scanner.received': 'Last scan as received: {code}',
   'scanner.error.tooLong': 'At most {max} characters.',
   'scanner.error.inCodes':
-    'Letters, digits, "-", "_", "." and spaces occur in codes. Choose a symbol such as ~ or |.',
+    'That occurs in codes. Choose one of ~ | ^ { } \\ ` @ # $ [ that your own codes never contain, or a tag such as <GS>.',
 
   'stock.title': 'Stock',
   'stock.search': 'Search item, position, lot, serial',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_SEPARATOR_LENGTH, separatorProblem } from './separator.js';
+import { MAX_SEPARATOR_LENGTH, SINGLE_SEPARATORS, separatorProblem } from './separator.js';
 
 describe('separatorProblem (what a wedge scanner may type for GS)', () => {
   it('accepts none, a symbol, or a short tag', () => {
@@ -9,6 +9,31 @@ describe('separatorProblem (what a wedge scanner may type for GS)', () => {
   it('refuses what codes are made of: it would split real codes', () => {
     for (const s of ['A', '0', '-', '_', '.', ' ', 'GS', 'ab-1'])
       expect(separatorProblem(s)).toBe('inCodes');
+  });
+
+  it('one character only when GS1 data cannot carry it (and not "]", which starts "]C1")', () => {
+    for (const s of [
+      '/',
+      '+',
+      '(',
+      ')',
+      '%',
+      '*',
+      ',',
+      ':',
+      ';',
+      '<',
+      '=',
+      '>',
+      '?',
+      '!',
+      '"',
+      "'",
+      '&',
+      ']',
+    ])
+      expect(separatorProblem(s), s).toBe('inCodes');
+    for (const s of SINGLE_SEPARATORS) expect(separatorProblem(s), s).toBeNull();
   });
 
   it('refuses a substitute longer than a scanner sends', () => {

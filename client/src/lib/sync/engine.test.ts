@@ -119,7 +119,7 @@ describe('sync engine', () => {
     const pushed = await engine2.push((p) => progress.push(`${p.sent}/${p.total}`));
     expect(pushed.sent).toBe(2000);
     expect(s.net.pushSizes).toEqual(Array.from({ length: 10 }, () => 200));
-    expect(progress).toEqual(Array.from({ length: 10 }, (_, i) => `${i * 200}/2000`));
+    expect(progress).toEqual(Array.from({ length: 11 }, (_, i) => `${i * 200}/2000`));
     await engine2.pull();
     expect(engine2.pending).toBe(0);
     expect(await s.stockAt('A', 'P')).toBe(2000);

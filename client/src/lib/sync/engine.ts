@@ -465,11 +465,14 @@ export class SyncEngine {
       this.o.onChange?.();
     }
     const total = this.pendingRows.filter((r) => r.id > this.pushedUpTo).length;
+    let reported = false;
     for (;;) {
       const batch = this.pendingRows.filter((r) => r.id > this.pushedUpTo).slice(0, this.batchSize);
       if (batch.length === 0) break;
-      if (total > batch.length || sent > 0)
+      if (total > batch.length || sent > 0) {
+        reported = true;
         onProgress?.({ sent, total: Math.max(total, sent + batch.length) });
+      }
       const results = await this.pushBatch(batch);
       if (results === 'shrunk') continue;
       sent += batch.length;
@@ -508,6 +511,7 @@ export class SyncEngine {
       );
     }
     this.batchSize = this.o.batchSize ?? 200; // shrunk only for as long as needed
+    if (reported) onProgress?.({ sent, total: Math.max(total, sent) }); // all of it sent
     return { sent, results: all };
   }
 

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { LoginThrottle, throttleKeys } from './throttle.js';
+
+const MIN = 60_000;
+
+describe('LoginThrottle', () => {
+  it('a username gets 5 free failures, then waits 1 s, 2 s, 4 s …', () => {
+    const t = new LoginThrottle();
+    const keys = throttleKeys('Olga', 'a');
+    for (let i = 0; i < 5; i++) {
+      expect(t.retryAfter(keys, 0)).toBe(0);
+      t.fail(keys, 0);
+    }
+    expect(t.retryAfter(keys, 0)).toBe(1000);
+    t.fail(keys, 1000);
+    expect(t.retryAfter(keys, 1000)).toBe(2000);
+    // Case-folded: the same username however it is typed.
+    expect(t.retryAfter(throttleKeys('OLGA', 'b'), 1000)).toBe(2000);
+  });
+
+  it('failures leak away: a slow trickle of typos never adds up to a lockout', () => {
+    const t = new LoginThrottle(); // 5 per 15 min: one leaks every 3 min
+    const keys = throttleKeys('olga', 'a');
+    for (let i = 0; i < 100; i++) {
+      expect(t.retryAfter(keys, i * 3 * MIN)).toBe(0);
+      t.fail(keys, i * 3 * MIN);
+    }
+    // Five quick ones on top still throttle.
+    for (let i = 0; i < 5; i++) t.fail(keys, 300 * MIN);
+    expect(t.retryAfter(keys, 300 * MIN)).toBeGreaterThan(0);
+    // And a quarter of an hour later they are gone.
+    expect(t.retryAfter(keys, 316 * MIN)).toBe(0);
+  });
+
+  it('an address gets 50 free failures over all usernames; a success clears only the username', () => {
+    const t = new LoginThrottle();
+    for (let i = 0; i < 50; i++) t.fail(throttleKeys(`user${i}`, 'nat'), 0);
+    expect(t.retryAfter(throttleKeys('someone-else', 'nat'), 0)).toBe(1000);
+    expect(t.retryAfter(throttleKeys('someone-else', 'other'), 0)).toBe(0);
+    t.succeed(throttleKeys('user1', 'nat')[0]);
+    expect(t.retryAfter(throttleKeys('user1', 'other'), 0)).toBe(0);
+    expect(t.retryAfter(throttleKeys('user1', 'nat'), 0)).toBe(1000);
+  });
+
+  it('memory stays bounded under a spray: the keys that failed longest ago are dropped first', () => {
+    const t = new LoginThrottle();
+    for (let i = 0; i < 5; i++) t.fail(throttleKeys('olga', 'a'), 1);
+    for (let i = 0; i < 60_000; i++) t.fail(throttleKeys(`spray${i}`, `10.0.${i}`), 2);
+    // Over 100,000 keys: the oldest went, the newest failures are still counted.
+    expect(t.retryAfter(throttleKeys('olga', 'x'), 2)).toBe(0);
+    for (let i = 0; i < 5; i++) t.fail(throttleKeys('late', 'b'), 3);
+    expect(t.retryAfter(throttleKeys('late', 'y'), 3)).toBeGreaterThan(0);
+  });
+});
