@@ -59,7 +59,9 @@ describe('the users screen (admin)', () => {
     expect(await deactivate.count()).toBe(1);
     admin.page.once('dialog', (d) => void d.accept());
     await deactivate.click();
-    await row.getByRole('button', { name: 'Activate' }).waitFor();
+    // Exact: "Deactivate" contains "activate", and a loose match found the old button at once,
+    // so the sign-in below raced the deactivation (failed once in CI).
+    await row.getByRole('button', { name: 'Activate', exact: true }).waitFor();
     expect(await login('operator2', 'omar-new-2026')).toBe(401);
     expect(admin.errors).toEqual([]);
     await admin.context.close();
