@@ -632,9 +632,14 @@ export function createApp(deps: AppDeps): AppHandle {
   });
 
   app.post('/api/auth/logout', requireRole('operator'), async (c) => {
-    const { tokenHash } = c.get('session');
+    const { tokenHash, user, clientGroupID } = c.get('session');
     forgetSessions();
-    await storage.write((tx) => tx.revokeSession(tokenHash));
+    // The SSE tickets this session took go with it (a ticket would otherwise open streams
+    // for the rest of its minute).
+    await storage.write((tx) => {
+      tx.revokeSession(tokenHash);
+      tx.forgetTickets({ userId: user.id, clientGroupID });
+    });
     forgetSessions(); // and whatever a request in flight cached meanwhile
     return c.body(null, 204);
   });
@@ -1008,7 +1013,10 @@ export function createApp(deps: AppDeps): AppHandle {
         ...(body.active !== undefined ? { active: body.active } : {}),
         ...(passwordHash !== undefined ? { passwordHash } : {}),
       });
-      if (body.active === false || passwordHash !== undefined) tx.revokeSessionsOfUser(id);
+      if (body.active === false || passwordHash !== undefined) {
+        tx.revokeSessionsOfUser(id);
+        tx.forgetTickets({ userId: id });
+      }
       forgetSessions();
       return tx.userById(id) as UserRow;
     });

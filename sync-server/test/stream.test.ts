@@ -219,3 +219,56 @@ describe('SSE tickets', () => {
     expect(((await revoked.json()) as { detail: string }).detail).toMatch(/revoked/);
   });
 });
+
+describe('SSE tickets and sign-out', () => {
+  it('a logout forgets the tickets its session took on its device; a password change forgets all the user’s', async () => {
+    const w = await warehouseServer();
+    server = w.server;
+    await server.listen();
+    const users = (await (await server.request('/api/users', { token: w.admin })).json()) as {
+      id: string;
+      username: string;
+    }[];
+    const op1Id = users.find((u) => u.username === 'op1')?.id ?? '';
+    // op1 on two devices, op2 on one; each session bound to its device by a pull.
+    const a = new Device(server, await server.login('op1', 'op1-password'));
+    const b = new Device(server, await server.login('op1', 'op1-password'));
+    const other = new Device(server, await server.login('op2', 'op2-password'));
+    for (const d of [a, b, other]) await d.pull(0);
+    const ticketOf = async (token: string) =>
+      (
+        (await (await server.request('/api/auth/ticket', { method: 'POST', token })).json()) as {
+          ticket: string;
+        }
+      ).ticket;
+    const opens = async (ticket: string) => {
+      const res = await server.request(`/sync/stream?ticket=${encodeURIComponent(ticket)}`);
+      const status = res.status;
+      await res.body?.cancel();
+      return status;
+    };
+    const [ta, tb, tOther] = [
+      await ticketOf(a.token),
+      await ticketOf(b.token),
+      await ticketOf(other.token),
+    ];
+    expect([await opens(ta), await opens(tb), await opens(tOther)]).toEqual([200, 200, 200]);
+
+    expect(
+      (await server.request('/api/auth/logout', { method: 'POST', token: a.token })).status,
+    ).toBe(204);
+    const afterLogout = await server.request(`/sync/stream?ticket=${encodeURIComponent(ta)}`);
+    expect(afterLogout.status).toBe(401);
+    expect(afterLogout.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    // The same user's other device and another user keep theirs.
+    expect([await opens(tb), await opens(tOther)]).toEqual([200, 200]);
+
+    const patch = await server.request(`/api/users/${op1Id}`, {
+      method: 'PATCH',
+      token: w.admin,
+      json: { password: 'a-brand-new-password' },
+    });
+    expect(patch.status).toBe(200);
+    expect([await opens(tb), await opens(tOther)]).toEqual([401, 200]);
+  });
+});

@@ -2094,6 +2094,31 @@ export function storageContract(
         });
       });
 
+      it('forgetTickets forgets a user’s tickets on one device (or none), or on all', async () => {
+        const s = await fresh();
+        const ticket = (ticketHash: string, userId: string, clientGroupID: string | null) => ({
+          ticketHash,
+          userId,
+          clientGroupID,
+          expiresAt: at(1),
+        });
+        await s.write((tx) => {
+          tx.createTicket(ticket('k1', 'u1', 'g1'));
+          tx.createTicket(ticket('k2', 'u1', 'g2'));
+          tx.createTicket(ticket('k3', 'u1', null));
+          tx.createTicket(ticket('k4', 'u2', 'g1'));
+          tx.createTicket(ticket('k5', 'u2', null));
+        });
+        const left = () =>
+          s.read((tx) => ['k1', 'k2', 'k3', 'k4', 'k5'].filter((k) => tx.ticket(k) !== undefined));
+        await s.write((tx) => tx.forgetTickets({ userId: 'u1', clientGroupID: 'g1' }));
+        expect(await left()).toEqual(['k2', 'k3', 'k4', 'k5']);
+        await s.write((tx) => tx.forgetTickets({ userId: 'u2', clientGroupID: null }));
+        expect(await left()).toEqual(['k2', 'k3', 'k4']);
+        await s.write((tx) => tx.forgetTickets({ userId: 'u1' }));
+        expect(await left()).toEqual(['k4']);
+      });
+
       it('devices: touchDevice records first sight, push and pull times, who used it; revokeDevice', async () => {
         const s = await fresh();
         await s.write((tx) => tx.touchDevice('g1', 'u1', at(1), 'login'));

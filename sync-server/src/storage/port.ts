@@ -328,6 +328,12 @@ export interface WriteTx extends ReadTx {
     readonly clientGroupID: string | null;
     readonly expiresAt: string;
   }): void;
+  /**
+   * Forgets the SSE tickets given to a user: on one device (`clientGroupID`, `null` for a
+   * session bound to none) at logout, or on every device (no `clientGroupID`) when all the
+   * user's sessions are revoked.
+   */
+  forgetTickets(of: { readonly userId: string; readonly clientGroupID?: string | null }): void;
   /** Forgets expired tickets and sessions. */
   purgeExpired(now: string): void;
   /** Records how far a named reader of the log has got. */

@@ -982,6 +982,14 @@ export class MemoryTx implements WriteTx {
     this.set('leases', name, { holder, until: nowMs + ttlMs });
     return true;
   }
+  forgetTickets(of: { userId: string; clientGroupID?: string | null }) {
+    for (const [k, t] of this.rest.tickets)
+      if (
+        t.userId === of.userId &&
+        (of.clientGroupID === undefined || t.clientGroupID === of.clientGroupID)
+      )
+        this.set('tickets', k, undefined);
+  }
   purgeExpired(now: string) {
     for (const [k, t] of this.rest.tickets)
       if (t.expiresAt < now) this.set('tickets', k, undefined);

@@ -1657,6 +1657,16 @@ class SqliteTx implements WriteTx {
     );
     return true;
   }
+  forgetTickets(of: { userId: string; clientGroupID?: string | null }) {
+    if (of.clientGroupID === undefined)
+      this.run('DELETE FROM tickets WHERE user_id = ?', of.userId);
+    else
+      this.run(
+        'DELETE FROM tickets WHERE user_id = ? AND client_group_id IS ?',
+        of.userId,
+        of.clientGroupID,
+      );
+  }
   purgeExpired(now: string) {
     this.run('DELETE FROM tickets WHERE expires_at < ?', now);
     this.run('DELETE FROM sessions WHERE expires_at < ?', now);
