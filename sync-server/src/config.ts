@@ -1,18 +1,20 @@
 import path from 'node:path';
+import { withoutEmpty } from '@floorsync/workers';
 import { z } from 'zod';
 import type { LabelPrinter } from './labels/routes.js';
 import { parsePrinters } from './labels/routes.js';
 
 /**
- * The environment, validated once at start (ARCHITECTURE.md "Configuration"). Only
- * `main.ts` calls this; everything else receives values.
+ * The environment, validated once at start (ARCHITECTURE.md "Configuration"). Only `main.ts`
+ * and the database tool `db-cli.ts` call this; everything else receives values. An empty
+ * variable counts as unset.
  */
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./data'),
   ADMIN_PASSWORD: z.string().optional(),
-  DEMO: z.enum(['0', '1', 'true', 'false', '']).optional(),
+  DEMO: z.enum(['0', '1', 'true', 'false']).optional(),
   STORAGE: z.enum(['sqlite', 'arango']).default('sqlite'),
   ARANGO_URL: z.string().optional(),
   NATS_URL: z.string().optional(),
@@ -25,7 +27,7 @@ const envSchema = z.object({
   POKE_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   CLIENT_DIR: z.string().optional(),
   ERP_EXPORT_DIR: z.string().optional(),
-  ERP_EXPORT_URL: z.url().optional().or(z.literal('')),
+  ERP_EXPORT_URL: z.url().optional(),
   ERP_EXPORT_AUTHORIZATION: z.string().optional(),
   ERP_IMPORT_DIR: z.string().optional(),
   LABEL_PRINTERS: z.string().optional(),
@@ -37,15 +39,9 @@ const envSchema = z.object({
     .max(24 * 7)
     .default(24),
   BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(7),
-  METRICS_TOKEN: z
-    .string()
-    .refine((v) => v === '' || v.length >= 16, 'METRICS_TOKEN must be at least 16 characters')
-    .optional(),
-  TRUST_PROXY: z.enum(['0', '1', 'true', 'false', '']).optional(),
-  WORKER_PASSWORD: z
-    .string()
-    .refine((v) => v === '' || v.length >= 16, 'WORKER_PASSWORD must be at least 16 characters')
-    .optional(),
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).optional(),
+  WORKER_PASSWORD: z.string().min(16, 'WORKER_PASSWORD must be at least 16 characters').optional(),
 });
 
 export interface Config {
@@ -85,27 +81,33 @@ export interface Config {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse(withoutEmpty(env));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.NATS_URL && (e.ERP_EXPORT_DIR || e.ERP_EXPORT_URL || e.ERP_IMPORT_DIR))
+    // Scaled out, jobs and the ERP exchange run in worker processes: set silently aside here,
+    // an export would never run.
+    throw new Error(
+      'invalid configuration:\n  ERP_EXPORT_DIR, ERP_EXPORT_URL, ERP_IMPORT_DIR: with NATS_URL set, the ERP exchange runs in one worker process (workers/README.md): set them there, not on the server',
+    );
   return {
     port: e.PORT,
     host: e.HOST,
     dataDir: path.resolve(e.DATA_DIR),
-    adminPassword: e.ADMIN_PASSWORD === '' ? undefined : e.ADMIN_PASSWORD,
+    adminPassword: e.ADMIN_PASSWORD,
     demo: e.DEMO === '1' || e.DEMO === 'true',
     storage: e.STORAGE,
-    arangoUrl: e.ARANGO_URL === '' ? undefined : e.ARANGO_URL,
-    natsUrl: e.NATS_URL === '' ? undefined : e.NATS_URL,
+    arangoUrl: e.ARANGO_URL,
+    natsUrl: e.NATS_URL,
     logLevel: e.LOG_LEVEL,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     pokeIntervalMs: e.POKE_INTERVAL_MS,
     clientDir: e.CLIENT_DIR,
-    workerPassword: e.WORKER_PASSWORD === '' ? undefined : e.WORKER_PASSWORD,
-    metricsToken: e.METRICS_TOKEN === '' ? undefined : e.METRICS_TOKEN,
+    workerPassword: e.WORKER_PASSWORD,
+    metricsToken: e.METRICS_TOKEN,
     trustProxy: e.TRUST_PROXY === '1' || e.TRUST_PROXY === 'true',
     printers: parsePrinters(e.LABEL_PRINTERS),
     backups: e.BACKUP_DIR

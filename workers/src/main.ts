@@ -19,6 +19,7 @@ import { natsQueue } from './queue/nats.js';
 import type { RunnerEvent } from './runner.js';
 import { startRunner } from './runner.js';
 import { SyncApi } from './sync-api.js';
+import { withoutEmpty } from './env.js';
 import { startListDrop } from './erp/list-drop.js';
 import { printLabelsJob } from './labels/job.js';
 import { reportToServer } from './labels/report.js';
@@ -41,7 +42,8 @@ const env = z
     ERP_IMPORT_DIR: z.string().optional(),
     ERP_IMPORT_TYPE: z.enum(['receipt', 'shipment', 'transfer']).default('receipt'),
   })
-  .safeParse(process.env);
+  // `VAR=` means unset (an .env file, `${VAR:-}` in Compose), as for the server.
+  .safeParse(withoutEmpty(process.env));
 
 const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(

@@ -1,0 +1,137 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readConfig } from './config.js';
+
+describe('readConfig', () => {
+  it('takes the defaults for an empty environment', () => {
+    const c = readConfig({});
+    expect(c).toMatchObject({
+      port: 8787,
+      host: '127.0.0.1',
+      dataDir: path.resolve('./data'),
+      adminPassword: undefined,
+      demo: false,
+      storage: 'sqlite',
+      natsUrl: undefined,
+      logLevel: 'info',
+      sessionTtlMs: 12 * 3600_000,
+      pokeIntervalMs: 250,
+      metricsToken: undefined,
+      trustProxy: false,
+      workerPassword: undefined,
+      printers: [],
+      backups: undefined,
+      erpImport: undefined,
+      erpExport: undefined,
+    });
+  });
+
+  it('an empty variable is unset: `VAR=` in .env, `${VAR:-}` in Compose', () => {
+    const empty = Object.fromEntries(
+      [
+        'PORT',
+        'HOST',
+        'DATA_DIR',
+        'ADMIN_PASSWORD',
+        'DEMO',
+        'STORAGE',
+        'ARANGO_URL',
+        'NATS_URL',
+        'LOG_LEVEL',
+        'SESSION_TTL_HOURS',
+        'POKE_INTERVAL_MS',
+        'CLIENT_DIR',
+        'ERP_EXPORT_DIR',
+        'ERP_EXPORT_URL',
+        'ERP_EXPORT_AUTHORIZATION',
+        'ERP_IMPORT_DIR',
+        'ERP_IMPORT_TYPE',
+        'LABEL_PRINTERS',
+        'BACKUP_DIR',
+        'BACKUP_EVERY_HOURS',
+        'BACKUP_KEEP',
+        'METRICS_TOKEN',
+        'TRUST_PROXY',
+        'WORKER_PASSWORD',
+      ].map((k) => [k, '']),
+    );
+    expect(readConfig(empty)).toEqual(readConfig({}));
+  });
+
+  it('reads every setting', () => {
+    const c = readConfig({
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      DATA_DIR: '/srv/floorsync',
+      ADMIN_PASSWORD: 'a-long-admin-password',
+      DEMO: '1',
+      SESSION_TTL_HOURS: '8',
+      POKE_INTERVAL_MS: '0',
+      METRICS_TOKEN: 'sixteen-chars-xx',
+      TRUST_PROXY: 'true',
+      WORKER_PASSWORD: 'another-long-pass',
+      BACKUP_DIR: '/backup',
+      BACKUP_EVERY_HOURS: '6',
+      BACKUP_KEEP: '30',
+      ERP_IMPORT_DIR: '/erp/in',
+      ERP_IMPORT_TYPE: 'shipment',
+      ERP_EXPORT_URL: 'https://erp.example/movements',
+      ERP_EXPORT_AUTHORIZATION: 'Bearer x',
+      LABEL_PRINTERS: 'dock=10.0.4.20:9100/4x6',
+    });
+    expect(c).toMatchObject({
+      port: 9000,
+      host: '0.0.0.0',
+      dataDir: '/srv/floorsync',
+      adminPassword: 'a-long-admin-password',
+      demo: true,
+      sessionTtlMs: 8 * 3600_000,
+      pokeIntervalMs: 0,
+      metricsToken: 'sixteen-chars-xx',
+      trustProxy: true,
+      workerPassword: 'another-long-pass',
+      backups: { dir: '/backup', everyMs: 6 * 3600_000, keep: 30 },
+      erpImport: { dir: '/erp/in', defaultType: 'shipment' },
+      erpExport: { url: 'https://erp.example/movements', authorization: 'Bearer x' },
+    });
+    expect(c.printers).toHaveLength(1);
+    expect(readConfig({ NATS_URL: 'nats://a:4222,nats://b:4222' }).natsUrl).toBe(
+      'nats://a:4222,nats://b:4222',
+    );
+  });
+
+  it('refuses an ERP exchange on a scaled-out server (NATS_URL): it belongs to a worker', () => {
+    for (const erp of [
+      { ERP_EXPORT_DIR: '/erp/out' },
+      { ERP_EXPORT_URL: 'https://erp.example/m' },
+      { ERP_IMPORT_DIR: '/erp/in' },
+    ])
+      expect(() => readConfig({ NATS_URL: 'nats://127.0.0.1:4222', ...erp })).toThrow(
+        /ERP_IMPORT_DIR: with NATS_URL set, the ERP exchange runs in one worker process/,
+      );
+    expect(readConfig({ NATS_URL: 'nats://127.0.0.1:4222', ERP_EXPORT_DIR: '' }).erpExport).toBe(
+      undefined,
+    );
+  });
+
+  it('refuses bad values with one line per variable, naming it', () => {
+    const bad = () =>
+      readConfig({
+        PORT: 'eighty',
+        SESSION_TTL_HOURS: '-1',
+        METRICS_TOKEN: 'short',
+        DEMO: 'yes',
+        ERP_EXPORT_URL: 'not a url',
+      });
+    expect(bad).toThrow(/^invalid configuration:/);
+    let message = '';
+    try {
+      bad();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    for (const name of ['PORT', 'SESSION_TTL_HOURS', 'METRICS_TOKEN', 'DEMO', 'ERP_EXPORT_URL'])
+      expect(message).toMatch(new RegExp(`^  ${name}: `, 'm'));
+    expect(message).toMatch(/METRICS_TOKEN must be at least 16 characters/);
+  });
+});
