@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { reproduction, runSeed } from './sim.js';
-import type { SimOptions, SimResult } from './sim.js';
+import { reproduction, runSeed, SITUATIONS } from './sim.js';
+import type { SimOptions, SimResult, Situation } from './sim.js';
 
 /**
  * The soak: `npm run soak -- …` (see USAGE below and README.md). Runs seeds one after the other; a failing seed is reported with its violations, the end of
@@ -161,6 +161,8 @@ interface SeedReport {
   readonly okLine: string;
   /** Printed for a failing seed: its violations, its trace's end, the command. */
   readonly failure: readonly string[];
+  /** "seed S reached …" for every rare situation the run reached (`SITUATIONS`). */
+  readonly reached: readonly string[];
 }
 
 /** Runs one seed; a failing one is shrunk when `shrinkIt`. Prints nothing itself. */
@@ -182,7 +184,10 @@ async function runOne(
   const ms = performance.now() - s0;
   const s = r.stats;
   const okLine = `seed ${seed}: ok in ${(ms / 1000).toFixed(1)} s — ${s.mutations} mutations (${s.rejected} rejected), ${s.events} events, ${s.conflicts} conflicts (${s.eventTypes['ConflictResolved'] ?? 0} resolved), ${s.serverRestarts} server restarts${r.process ? ` (${s.processKills} SIGKILL, ${s.processTerms} SIGTERM)` : ''}${s.restores ? `, ${s.restores} restores (${s.lostByRestores ?? 0} mutations lost and sent again)` : ''}, faults ×${s.intensity} ${JSON.stringify(s.faults)}, trace ${r.traceHash.slice(0, 16)}`;
-  if (r.violations.length === 0) return { seed, violations: 0, okLine, failure: [] };
+  const reached = Object.entries(s.situations).map(
+    ([k, n]) => `seed ${seed} reached ${k} ×${n}: ${SITUATIONS[k as Situation]}`,
+  );
+  if (r.violations.length === 0) return { seed, violations: 0, okLine, failure: [], reached };
   const out = [`\nseed ${seed}: ${r.violations.length} violation(s)`];
   for (const v of r.violations) out.push(`  - ${v}`);
   if (!a.trace) {
@@ -197,7 +202,7 @@ async function runOne(
     out.push('  (process mode is not deterministic: the same seed may not fail the same way)');
   if (steps !== r.steps)
     out.push(`  (fails with ${steps} steps as with ${r.steps}; --trace prints every step)`);
-  return { seed, violations: r.violations.length, okLine, failure: out };
+  return { seed, violations: r.violations.length, okLine, failure: out, reached };
 }
 
 /**
@@ -359,6 +364,7 @@ async function main(): Promise<number> {
     ran++;
     done.add(r.seed);
     violations += r.violations;
+    for (const line of r.reached) console.log(line);
     if (r.violations > 0) {
       failed++;
       for (const line of r.failure) console.log(line);

@@ -112,7 +112,20 @@ export interface SimStats {
   readonly eventTypes: Readonly<Record<string, number>>;
   readonly faults: Readonly<Record<string, number>>;
   readonly intensity: number;
+  /**
+   * How often the run reached situations a finding's regression test needs (see
+   * `SITUATIONS`): a seed that does is a candidate regression seed when a change to the
+   * engine or the server moves the old one off its situation.
+   */
+  readonly situations: Readonly<Partial<Record<Situation, number>>>;
 }
+
+/** Rare situations the soak reports by seed (`soak` prints "seed S reached …"). */
+export const SITUATIONS = {
+  /** Finding 7: floor work drawn by an abandoned request, in a tab closed while it ran. */
+  closedTabWork: 'a tab closed while its floor work ran (finding 7)',
+} as const;
+export type Situation = keyof typeof SITUATIONS;
 
 export interface SimResult {
   readonly seed: number;
@@ -175,7 +188,8 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
   return sim.result();
 }
 
-class Simulation {
+/** One run (`runSeed` drives it); exported for the directed tests of the harness itself. */
+export class Simulation {
   private readonly prng: Prng;
   private readonly work: Prng;
   private readonly netPrng: Prng;
@@ -221,6 +235,7 @@ class Simulation {
   private readonly logCache: StoredEvent[] = [];
   private folded: { seq: number; state: InventoryState } = { seq: 0, state: initialState() };
   private eventTypes: Record<string, number> = {};
+  private readonly situations: Partial<Record<Situation, number>> = {};
   private finalConflicts = 0;
   /** What the admin's console last listed, per admin device (used while offline too). */
   private readonly listed = new Map<string, ListedConflict[]>();
@@ -245,6 +260,10 @@ class Simulation {
     this.tail.push(l);
     if (this.tail.length > TAIL) this.tail.shift();
     this.o.onTrace?.(l);
+  }
+
+  private reached(s: Situation): void {
+    this.situations[s] = (this.situations[s] ?? 0) + 1;
   }
 
   get clean(): boolean {
@@ -283,6 +302,7 @@ class Simulation {
         eventTypes: this.eventTypes,
         faults: { ...(this.network?.counts ?? {}) },
         intensity: this.intensity,
+        situations: { ...this.situations },
       },
     };
   }
@@ -617,6 +637,7 @@ class Simulation {
       // closed tab's code stops in a browser, so the rest of its work is never done (finding 7).
       if (t.closed) {
         this.trace(`${this.label(d, t)} was closed: ${c.name} and what follows are not scanned`);
+        this.reached('closedTabWork');
         return;
       }
       await this.queue(d, t, c);

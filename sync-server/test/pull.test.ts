@@ -370,4 +370,55 @@ describe('a pull page never ends inside a mutation', () => {
     expect(page.lastMutationIDChanges).toEqual({ [adminDevice.clientID]: 1 });
     void op2;
   });
+
+  it('a mutation the limit would cut goes to the next page: never more than limit events then', async () => {
+    const { op1, supervisor, admin } = await setup();
+    await supervisor.pushOk([
+      supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    await op1.pushOk([op1.mutation('shipStock', { itemId: 'A', from: 'P', quantity: 3 })]);
+    const conflicts = (await (
+      await server.request('/api/conflicts?status=open', { token: admin })
+    ).json()) as { id: string }[];
+    const adminDevice = new Device(server, admin);
+    const before = ((await (await server.request('/health')).json()) as { head: number }).head;
+    // One event (seq before+1), then a mutation of two (before+2, before+3).
+    const received = await supervisor.pushOk([
+      supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    await adminDevice.pushOk([
+      adminDevice.mutation('resolveConflict', {
+        conflictId: conflicts[0]?.id,
+        action: 'compensate',
+        note: 'found more',
+        args: {
+          name: 'adjustStock',
+          args: { itemId: 'A', positionId: 'P', delta: 1, reason: 'found' },
+        },
+      }),
+    ]);
+    const seqs = (p: { patch: { value?: unknown }[] }) =>
+      p.patch.map((x) => (x.value as EventValue).seq);
+
+    const first = await adminDevice.pull(before, { limit: 2 });
+    expect(seqs(first)).toEqual([before + 1]);
+    expect(first.cookie).toBe(before + 1);
+    expect(first.hasMore).toBe(true);
+    expect(first.lastMutationIDChanges).toEqual({});
+    const second = await adminDevice.pull(first.cookie, { limit: 2 });
+    expect(seqs(second)).toEqual([before + 2, before + 3]);
+    expect(second.hasMore).toBe(false);
+    expect(second.lastMutationIDChanges).toEqual({ [adminDevice.clientID]: 1 });
+
+    // Room for all three: one page.
+    expect(seqs(await adminDevice.pull(before, { limit: 3 }))).toEqual([
+      before + 1,
+      before + 2,
+      before + 3,
+    ]);
+    // The supervisor's own page with limit 2 ends before the admin's mutation, its lmid with it.
+    const own = await supervisor.pull(before, { limit: 2 });
+    expect(seqs(own)).toEqual([before + 1]);
+    expect(own.lastMutationIDChanges).toEqual({ [supervisor.clientID]: received.results[0]?.id });
+  });
 });

@@ -105,9 +105,10 @@ const inSeqHole = (holes: readonly SeqHole[], seq: number): boolean =>
   holes.some(([from, to]) => seq >= from && seq <= to);
 
 /**
- * The events after `cookie`: at most `limit`, but a page never ends inside a mutation —
+ * The events after `cookie`: at most `limit`, and a page never ends inside a mutation —
  * `lastMutationIDChanges` may only name mutations whose every event is in the page (a
- * compensating resolution writes two events, for instance). From `recent` when it knows
+ * compensating resolution writes two events, for instance). A mutation the limit would cut
+ * goes to the next page; only a first mutation larger than the limit makes a page larger. From `recent` when it knows
  * them all, else from the store (and then `recent` learns them).
  */
 function eventPage(
@@ -128,13 +129,26 @@ function eventPage(
     recent?.add(cookie, knownTo, known);
   }
   const page = known.slice(0, limit);
-  for (let tail = page.at(-1); tail;) {
-    const next =
-      known[page.length] ??
-      (knownTo < head ? tx.eventsAfter(tail.seq, 1).map(serializeEvent)[0] : undefined);
-    if (!next || next.clientID !== tail.clientID || next.mutationID !== tail.mutationID) break;
-    page.push(next);
-    tail = next;
+  const tail = page.at(-1);
+  if (!tail) return page;
+  const after = (e: SerializedEvent): SerializedEvent | undefined =>
+    known[page.length] ??
+    (knownTo < head ? tx.eventsAfter(e.seq, 1).map(serializeEvent)[0] : undefined);
+  const next = after(tail);
+  if (!next || !sameMutation(next, tail)) return page;
+  // The limit cuts a mutation: the page ends before it ("at most `limit` events")…
+  let keep = page.length - 1;
+  while (keep > 0 && sameMutation(page[keep - 1] as SerializedEvent, tail)) keep--;
+  if (keep > 0) return page.slice(0, keep);
+  // …unless it is the page's only mutation, bigger than the limit: then the page holds all of
+  // it (the snapshot rule cannot be broken, and a smaller page could never make progress).
+  for (let last = next; ;) {
+    page.push(last);
+    const more = after(last);
+    if (!more || !sameMutation(more, last)) return page;
+    last = more;
   }
-  return page;
 }
+
+const sameMutation = (a: SerializedEvent, b: SerializedEvent): boolean =>
+  a.clientID === b.clientID && a.mutationID === b.mutationID;
