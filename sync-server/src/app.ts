@@ -53,7 +53,7 @@ import { jobRoutes } from './jobs/routes.js';
 import { WORKER_USERNAME } from './bootstrap.js';
 import type { RelayStatus } from './relay.js';
 import { SseHub } from './sse.js';
-import type { DeviceRow, Storage, UserRow } from './storage/port.js';
+import type { DeviceRow, SessionRow, Storage, UserRow } from './storage/port.js';
 import { StorageUnavailableError } from './storage/port.js';
 
 /**
@@ -352,6 +352,10 @@ const jsonResponse = (c: Context, body: unknown) =>
     ? c.body(body.json, 200, { 'content-type': 'application/json' })
     : c.json(body as object);
 
+/** A session not revoked, and (given the time) not expired. */
+const liveSession = (s: SessionRow | undefined, now?: string): s is SessionRow =>
+  s !== undefined && !s.revoked && (now === undefined || s.expiresAt > now);
+
 function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
@@ -493,8 +497,9 @@ export function createApp(deps: AppDeps): AppHandle {
       const s = tx.session(tokenHash);
       return s && { s, user: tx.userById(s.userId) };
     });
-    if (!found || found.s.revoked || !found.user) throw unauthorized('unknown or revoked token');
-    if (found.s.expiresAt <= now.toISOString())
+    if (!found || !liveSession(found.s) || !found.user)
+      throw unauthorized('unknown or revoked token');
+    if (!liveSession(found.s, now.toISOString()))
       throw unauthorized('session expired; sign in again');
     if (!found.user.active) throw unauthorized('this user is deactivated');
     const session = { user: found.user, tokenHash, clientGroupID: found.s.clientGroupID };
@@ -632,14 +637,10 @@ export function createApp(deps: AppDeps): AppHandle {
   });
 
   app.post('/api/auth/logout', requireRole('operator'), async (c) => {
-    const { tokenHash, user, clientGroupID } = c.get('session');
+    const { tokenHash } = c.get('session');
     forgetSessions();
-    // The SSE tickets this session took go with it (a ticket would otherwise open streams
-    // for the rest of its minute).
-    await storage.write((tx) => {
-      tx.revokeSession(tokenHash);
-      tx.forgetTickets({ userId: user.id, clientGroupID });
-    });
+    // The SSE tickets this session took end with it (the stream checks their session).
+    await storage.write((tx) => tx.revokeSession(tokenHash));
     forgetSessions(); // and whatever a request in flight cached meanwhile
     return c.body(null, 204);
   });
@@ -652,14 +653,19 @@ export function createApp(deps: AppDeps): AppHandle {
   app.post('/api/auth/ticket', requireRole('operator'), async (c) => {
     const s = c.get('session');
     const ticket = newToken();
-    await storage.write((tx) =>
+    await storage.write((tx) => {
+      // The session may have ended since it was authenticated (a logout racing this, or the
+      // few seconds another instance's session cache lags): no ticket for an ended session.
+      if (!liveSession(tx.session(s.tokenHash), clock().toISOString()))
+        throw unauthorized('unknown or revoked token');
       tx.createTicket({
         ticketHash: hashToken(ticket),
         userId: s.user.id,
         clientGroupID: s.clientGroupID,
         expiresAt: new Date(clock().getTime() + ticketTtlMs).toISOString(),
-      }),
-    );
+        sessionHash: s.tokenHash,
+      });
+    });
     return c.json({ ticket });
   });
 
@@ -811,12 +817,15 @@ export function createApp(deps: AppDeps): AppHandle {
     if (!ticket) throw unauthorized('missing ticket: POST /api/auth/ticket first');
     // A ticket opens streams until it expires (60 s): an EventSource reconnects with the same
     // URL and `Last-Event-ID`, and that reconnect must work (SYNC-PROTOCOL.md, Poke). Only its
-    // hash is stored; the user must still be active and the device not revoked at each use.
+    // hash is stored; its session must still live, the user be active and the device not
+    // revoked at each use.
     const now = clock().toISOString();
     const opened = await storage.read((tx) => {
       const t = tx.ticket(hashToken(ticket));
       if (!t) return { ok: false as const, why: 'unknown ticket' };
       if (t.expiresAt <= now) return { ok: false as const, why: 'expired ticket' };
+      if (t.sessionHash !== undefined && !liveSession(tx.session(t.sessionHash), now))
+        return { ok: false as const, why: 'the session that took this ticket has ended' };
       if (!tx.userById(t.userId)?.active)
         return { ok: false as const, why: 'this user is deactivated' };
       if (t.clientGroupID && tx.device(t.clientGroupID)?.revokedAt)
@@ -1013,10 +1022,7 @@ export function createApp(deps: AppDeps): AppHandle {
         ...(body.active !== undefined ? { active: body.active } : {}),
         ...(passwordHash !== undefined ? { passwordHash } : {}),
       });
-      if (body.active === false || passwordHash !== undefined) {
-        tx.revokeSessionsOfUser(id);
-        tx.forgetTickets({ userId: id });
-      }
+      if (body.active === false || passwordHash !== undefined) tx.revokeSessionsOfUser(id);
       forgetSessions();
       return tx.userById(id) as UserRow;
     });

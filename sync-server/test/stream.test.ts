@@ -221,7 +221,7 @@ describe('SSE tickets', () => {
 });
 
 describe('SSE tickets and sign-out', () => {
-  it('a logout forgets the tickets its session took on its device; a password change forgets all the user’s', async () => {
+  it('a ticket opens streams only while the session that took it lives: logout, a new password, deactivation', async () => {
     const w = await warehouseServer();
     server = w.server;
     await server.listen();
@@ -229,12 +229,7 @@ describe('SSE tickets and sign-out', () => {
       id: string;
       username: string;
     }[];
-    const op1Id = users.find((u) => u.username === 'op1')?.id ?? '';
-    // op1 on two devices, op2 on one; each session bound to its device by a pull.
-    const a = new Device(server, await server.login('op1', 'op1-password'));
-    const b = new Device(server, await server.login('op1', 'op1-password'));
-    const other = new Device(server, await server.login('op2', 'op2-password'));
-    for (const d of [a, b, other]) await d.pull(0);
+    const idOf = (name: string) => users.find((u) => u.username === name)?.id ?? '';
     const ticketOf = async (token: string) =>
       (
         (await (await server.request('/api/auth/ticket', { method: 'POST', token })).json()) as {
@@ -244,31 +239,43 @@ describe('SSE tickets and sign-out', () => {
     const opens = async (ticket: string) => {
       const res = await server.request(`/sync/stream?ticket=${encodeURIComponent(ticket)}`);
       const status = res.status;
-      await res.body?.cancel();
+      if (status !== 200) {
+        expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+        expect(((await res.json()) as { detail: string }).detail).toMatch(
+          /session|revoked|deactivated/,
+        );
+      } else await res.body?.cancel();
       return status;
     };
-    const [ta, tb, tOther] = [
+    // op1 on two devices (one session bound to its device by a pull, one never bound: an API
+    // client that signed in without a device), op2 on one.
+    const a = new Device(server, await server.login('op1', 'op1-password'));
+    const b = new Device(server, await server.login('op1', 'op1-password'));
+    const unbound = await server.login('op1', 'op1-password');
+    const other = new Device(server, await server.login('op2', 'op2-password'));
+    for (const d of [a, b, other]) await d.pull(0);
+    const [ta, tb, tUnbound, tOther] = [
       await ticketOf(a.token),
       await ticketOf(b.token),
+      await ticketOf(unbound),
       await ticketOf(other.token),
     ];
-    expect([await opens(ta), await opens(tb), await opens(tOther)]).toEqual([200, 200, 200]);
+    expect(await Promise.all([ta, tb, tUnbound, tOther].map(opens))).toEqual([200, 200, 200, 200]);
 
+    const logout = (token: string) => server.request('/api/auth/logout', { method: 'POST', token });
+    expect((await logout(a.token)).status).toBe(204);
+    expect((await logout(unbound)).status).toBe(204);
+    expect(await Promise.all([ta, tb, tUnbound, tOther].map(opens))).toEqual([401, 200, 401, 200]);
+    // A signed-out session takes no new ticket.
     expect(
-      (await server.request('/api/auth/logout', { method: 'POST', token: a.token })).status,
-    ).toBe(204);
-    const afterLogout = await server.request(`/sync/stream?ticket=${encodeURIComponent(ta)}`);
-    expect(afterLogout.status).toBe(401);
-    expect(afterLogout.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    // The same user's other device and another user keep theirs.
-    expect([await opens(tb), await opens(tOther)]).toEqual([200, 200]);
+      (await server.request('/api/auth/ticket', { method: 'POST', token: a.token })).status,
+    ).toBe(401);
 
-    const patch = await server.request(`/api/users/${op1Id}`, {
-      method: 'PATCH',
-      token: w.admin,
-      json: { password: 'a-brand-new-password' },
-    });
-    expect(patch.status).toBe(200);
-    expect([await opens(tb), await opens(tOther)]).toEqual([401, 200]);
+    const patch = (id: string, json: Record<string, unknown>) =>
+      server.request(`/api/users/${id}`, { method: 'PATCH', token: w.admin, json });
+    expect((await patch(idOf('op1'), { password: 'a-brand-new-password' })).status).toBe(200);
+    expect(await Promise.all([tb, tOther].map(opens))).toEqual([401, 200]);
+    expect((await patch(idOf('op2'), { active: false })).status).toBe(200);
+    expect(await opens(tOther)).toBe(401);
   });
 });

@@ -2094,29 +2094,29 @@ export function storageContract(
         });
       });
 
-      it('forgetTickets forgets a user’s tickets on one device (or none), or on all', async () => {
+      it('a ticket keeps the session that took it (absent when none was given)', async () => {
         const s = await fresh();
-        const ticket = (ticketHash: string, userId: string, clientGroupID: string | null) => ({
-          ticketHash,
-          userId,
-          clientGroupID,
-          expiresAt: at(1),
-        });
         await s.write((tx) => {
-          tx.createTicket(ticket('k1', 'u1', 'g1'));
-          tx.createTicket(ticket('k2', 'u1', 'g2'));
-          tx.createTicket(ticket('k3', 'u1', null));
-          tx.createTicket(ticket('k4', 'u2', 'g1'));
-          tx.createTicket(ticket('k5', 'u2', null));
+          tx.createTicket({
+            ticketHash: 'k-session',
+            userId: 'u1',
+            clientGroupID: 'g1',
+            expiresAt: at(1),
+            sessionHash: 's-1',
+          });
+          tx.createTicket({
+            ticketHash: 'k-old',
+            userId: 'u1',
+            clientGroupID: null,
+            expiresAt: at(1),
+          });
         });
-        const left = () =>
-          s.read((tx) => ['k1', 'k2', 'k3', 'k4', 'k5'].filter((k) => tx.ticket(k) !== undefined));
-        await s.write((tx) => tx.forgetTickets({ userId: 'u1', clientGroupID: 'g1' }));
-        expect(await left()).toEqual(['k2', 'k3', 'k4', 'k5']);
-        await s.write((tx) => tx.forgetTickets({ userId: 'u2', clientGroupID: null }));
-        expect(await left()).toEqual(['k2', 'k3', 'k4']);
-        await s.write((tx) => tx.forgetTickets({ userId: 'u1' }));
-        expect(await left()).toEqual(['k4']);
+        expect(await s.read((tx) => [tx.ticket('k-session'), tx.ticket('k-old')])).toEqual([
+          { userId: 'u1', clientGroupID: 'g1', expiresAt: at(1), sessionHash: 's-1' },
+          { userId: 'u1', clientGroupID: null, expiresAt: at(1) },
+        ]);
+        const old = await s.read((tx) => tx.ticket('k-old'));
+        expect(old && 'sessionHash' in old).toBe(false);
       });
 
       it('devices: touchDevice records first sight, push and pull times, who used it; revokeDevice', async () => {

@@ -112,6 +112,18 @@ export interface UserRow {
   readonly createdAt: string;
 }
 
+/** An SSE ticket (stored by the hash of its value). */
+export interface TicketRow {
+  readonly userId: string;
+  readonly clientGroupID: string | null;
+  readonly expiresAt: string;
+  /**
+   * The session that took it (its token hash): the ticket opens streams only while that
+   * session lives. Absent on tickets stored before this was recorded (they expire in a minute).
+   */
+  readonly sessionHash?: string;
+}
+
 export interface SessionRow {
   readonly tokenHash: string;
   readonly userId: string;
@@ -222,11 +234,7 @@ export interface ReadTx extends ReplayView, ListsReadView, ProductionReadView {
   userById(id: string): UserRow | undefined;
   users(): UserRow[];
   session(tokenHash: string): SessionRow | undefined;
-  ticket(
-    ticketHash: string,
-  ):
-    | { readonly userId: string; readonly clientGroupID: string | null; readonly expiresAt: string }
-    | undefined;
+  ticket(ticketHash: string): TicketRow | undefined;
   device(clientGroupID: string): DeviceRow | undefined;
   devices(): DeviceRow[];
   /** Has this user logged in on this device (client group)? */
@@ -322,18 +330,7 @@ export interface WriteTx extends ReadTx {
   bindSession(tokenHash: string, clientGroupID: string): void;
   revokeSession(tokenHash: string): void;
   revokeSessionsOfUser(userId: string): void;
-  createTicket(t: {
-    readonly ticketHash: string;
-    readonly userId: string;
-    readonly clientGroupID: string | null;
-    readonly expiresAt: string;
-  }): void;
-  /**
-   * Forgets the SSE tickets given to a user: on one device (`clientGroupID`, `null` for a
-   * session bound to none) at logout, or on every device (no `clientGroupID`) when all the
-   * user's sessions are revoked.
-   */
-  forgetTickets(of: { readonly userId: string; readonly clientGroupID?: string | null }): void;
+  createTicket(t: TicketRow & { readonly ticketHash: string }): void;
   /** Forgets expired tickets and sessions. */
   purgeExpired(now: string): void;
   /** Records how far a named reader of the log has got. */

@@ -55,6 +55,7 @@ import type {
   ListQuery,
   NewEvent,
   SessionRow,
+  TicketRow,
   SnapshotEntry,
   SnapshotQuery,
   Storage,
@@ -95,10 +96,7 @@ interface RestTables {
   readonly conflicts: Map<string, StoredConflict>;
   readonly users: Map<string, UserRow>;
   readonly sessions: Map<string, SessionRow>;
-  readonly tickets: Map<
-    string,
-    { userId: string; clientGroupID: string | null; expiresAt: string }
-  >;
+  readonly tickets: Map<string, TicketRow>;
   readonly devices: Map<string, DeviceRow>;
   /** `clientGroupID \0 userId` → true. */
   readonly deviceUsers: Map<string, true>;
@@ -952,16 +950,12 @@ export class MemoryTx implements WriteTx {
     for (const [k, s] of this.rest.sessions)
       if (s.userId === userId && !s.revoked) this.set('sessions', k, { ...s, revoked: true });
   }
-  createTicket(t: {
-    ticketHash: string;
-    userId: string;
-    clientGroupID: string | null;
-    expiresAt: string;
-  }) {
+  createTicket(t: TicketRow & { ticketHash: string }) {
     this.set('tickets', t.ticketHash, {
       userId: t.userId,
       clientGroupID: t.clientGroupID,
       expiresAt: t.expiresAt,
+      ...(t.sessionHash !== undefined ? { sessionHash: t.sessionHash } : {}),
     });
   }
   setProgress(name: string, seq: number) {
@@ -981,14 +975,6 @@ export class MemoryTx implements WriteTx {
     if (l && l.holder !== holder && l.until > nowMs) return false;
     this.set('leases', name, { holder, until: nowMs + ttlMs });
     return true;
-  }
-  forgetTickets(of: { userId: string; clientGroupID?: string | null }) {
-    for (const [k, t] of this.rest.tickets)
-      if (
-        t.userId === of.userId &&
-        (of.clientGroupID === undefined || t.clientGroupID === of.clientGroupID)
-      )
-        this.set('tickets', k, undefined);
   }
   purgeExpired(now: string) {
     for (const [k, t] of this.rest.tickets)

@@ -385,4 +385,13 @@ CREATE INDEX production_jobs_live ON production_jobs (live, skey);
 CREATE INDEX production_jobs_seq ON production_jobs (seq);
 `,
   },
+  {
+    version: 10,
+    name: 'SSE tickets name the session that took them',
+    // A ticket opens streams only while its session lives (a logout ends them at once).
+    // Tickets stored before have none and expire within their minute.
+    sql: `
+ALTER TABLE tickets ADD COLUMN session_hash TEXT;
+`,
+  },
 ];

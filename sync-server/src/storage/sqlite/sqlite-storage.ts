@@ -56,6 +56,7 @@ import type {
   NewEvent,
   SeqHole,
   SessionRow,
+  TicketRow,
   SnapshotEntry,
   SnapshotQuery,
   Storage,
@@ -851,6 +852,7 @@ class SqliteTx implements WriteTx {
         userId: str(r['user_id']),
         clientGroupID: nullable(r['client_group_id']),
         expiresAt: str(r['expires_at']),
+        ...(r['session_hash'] != null ? { sessionHash: str(r['session_hash']) } : {}),
       }
     );
   }
@@ -1172,18 +1174,14 @@ class SqliteTx implements WriteTx {
   revokeSessionsOfUser(userId: string) {
     this.run('UPDATE sessions SET revoked = 1 WHERE user_id = ?', userId);
   }
-  createTicket(t: {
-    ticketHash: string;
-    userId: string;
-    clientGroupID: string | null;
-    expiresAt: string;
-  }) {
+  createTicket(t: TicketRow & { ticketHash: string }) {
     this.run(
-      'INSERT INTO tickets (ticket_hash, user_id, client_group_id, expires_at) VALUES (?, ?, ?, ?)',
+      'INSERT INTO tickets (ticket_hash, user_id, client_group_id, expires_at, session_hash) VALUES (?, ?, ?, ?, ?)',
       t.ticketHash,
       t.userId,
       t.clientGroupID,
       t.expiresAt,
+      t.sessionHash ?? null,
     );
   }
   progress(name: string) {
@@ -1656,16 +1654,6 @@ class SqliteTx implements WriteTx {
       JSON.stringify({ holder, until: nowMs + ttlMs }),
     );
     return true;
-  }
-  forgetTickets(of: { userId: string; clientGroupID?: string | null }) {
-    if (of.clientGroupID === undefined)
-      this.run('DELETE FROM tickets WHERE user_id = ?', of.userId);
-    else
-      this.run(
-        'DELETE FROM tickets WHERE user_id = ? AND client_group_id IS ?',
-        of.userId,
-        of.clientGroupID,
-      );
   }
   purgeExpired(now: string) {
     this.run('DELETE FROM tickets WHERE expires_at < ?', now);
