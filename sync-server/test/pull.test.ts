@@ -340,63 +340,55 @@ describe('reset snapshots carry open conflicts for this user', () => {
 });
 
 describe('a pull page never ends inside a mutation', () => {
-  it('a two-event mutation comes whole, with its lastMutationID, even with limit 1', async () => {
-    const { op1, op2, supervisor, admin } = await setup();
-    await supervisor.pushOk([
-      supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+  /**
+   * A stock conflict (op1 ships 3 of the 1 the supervisor received), and the admin's device
+   * that will resolve it. `compensate()` resolves it with a found adjustment: a mutation of two
+   * events (ConflictResolved, StockAdjusted).
+   */
+  async function conflictToCompensate() {
+    const w = await setup();
+    await w.supervisor.pushOk([
+      w.supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
     ]);
-    await op1.pushOk([op1.mutation('shipStock', { itemId: 'A', from: 'P', quantity: 3 })]); // P goes to −2: a conflict
+    await w.op1.pushOk([w.op1.mutation('shipStock', { itemId: 'A', from: 'P', quantity: 3 })]); // P goes to −2
     const conflicts = (await (
-      await server.request('/api/conflicts?status=open', { token: admin })
+      await server.request('/api/conflicts?status=open', { token: w.admin })
     ).json()) as { id: string }[];
-    const adminDevice = new Device(server, admin);
+    const adminDevice = new Device(server, w.admin);
     const before = ((await (await server.request('/health')).json()) as { head: number }).head;
-    await adminDevice.pushOk([
-      adminDevice.mutation('resolveConflict', {
-        conflictId: conflicts[0]?.id,
-        action: 'compensate',
-        note: 'found 2 more',
-        args: {
-          name: 'adjustStock',
-          args: { itemId: 'A', positionId: 'P', delta: 2, reason: 'found' },
-        },
-      }),
-    ]);
+    const compensate = (delta: number) =>
+      adminDevice.pushOk([
+        adminDevice.mutation('resolveConflict', {
+          conflictId: conflicts[0]?.id,
+          action: 'compensate',
+          note: `found ${delta} more`,
+          args: {
+            name: 'adjustStock',
+            args: { itemId: 'A', positionId: 'P', delta, reason: 'found' },
+          },
+        }),
+      ]);
+    return { ...w, adminDevice, before, compensate };
+  }
+
+  it('a two-event mutation comes whole, with its lastMutationID, even with limit 1', async () => {
+    const { adminDevice, before, compensate } = await conflictToCompensate();
+    await compensate(2);
     const page = await adminDevice.pull(before, { limit: 1 });
     expect(page.patch.map((p) => (p.value as EventValue).type)).toEqual([
       'ConflictResolved',
       'StockAdjusted',
     ]);
     expect(page.lastMutationIDChanges).toEqual({ [adminDevice.clientID]: 1 });
-    void op2;
   });
 
   it('a mutation the limit would cut goes to the next page: never more than limit events then', async () => {
-    const { op1, supervisor, admin } = await setup();
-    await supervisor.pushOk([
-      supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
-    ]);
-    await op1.pushOk([op1.mutation('shipStock', { itemId: 'A', from: 'P', quantity: 3 })]);
-    const conflicts = (await (
-      await server.request('/api/conflicts?status=open', { token: admin })
-    ).json()) as { id: string }[];
-    const adminDevice = new Device(server, admin);
-    const before = ((await (await server.request('/health')).json()) as { head: number }).head;
+    const { supervisor, adminDevice, before, compensate } = await conflictToCompensate();
     // One event (seq before+1), then a mutation of two (before+2, before+3).
     const received = await supervisor.pushOk([
       supervisor.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
     ]);
-    await adminDevice.pushOk([
-      adminDevice.mutation('resolveConflict', {
-        conflictId: conflicts[0]?.id,
-        action: 'compensate',
-        note: 'found more',
-        args: {
-          name: 'adjustStock',
-          args: { itemId: 'A', positionId: 'P', delta: 1, reason: 'found' },
-        },
-      }),
-    ]);
+    await compensate(1);
     const seqs = (p: { patch: { value?: unknown }[] }) =>
       p.patch.map((x) => (x.value as EventValue).seq);
 
