@@ -47,7 +47,7 @@ import { Metrics } from './metrics.js';
 import { pull } from './replay/pull.js';
 import { RecentEvents } from './replay/recent-events.js';
 import type { AuthenticatedPush } from './replay/apply-push.js';
-import { applyPush, checkAndBind } from './replay/apply-push.js';
+import { applyPush, checkAndBind, refuseServiceClients } from './replay/apply-push.js';
 import type { JobSink } from './jobs/routes.js';
 import { jobRoutes } from './jobs/routes.js';
 import { WORKER_USERNAME } from './bootstrap.js';
@@ -614,7 +614,11 @@ export function createApp(deps: AppDeps): AppHandle {
     }
     throttle.succeed(keys[0]);
     if (body.clientGroupID) {
-      const device = await storage.read((tx) => tx.device(body.clientGroupID as string));
+      const group = body.clientGroupID;
+      const device = await storage.read((tx) => {
+        refuseServiceClients(tx, user.id, [group]);
+        return tx.device(group);
+      });
       if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
     }
     const token = newToken();

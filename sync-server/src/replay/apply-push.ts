@@ -1,4 +1,5 @@
 import type { PushMutation } from '@floorsync/domain';
+import { roleAllows } from '@floorsync/domain';
 import { forbidden } from '../http/problem.js';
 import type { WriteTx } from '../storage/port.js';
 import type { PushActor, PushOutcome, ReplayDeps } from './push.js';
@@ -19,6 +20,29 @@ export interface AuthenticatedPush {
 }
 
 /**
+ * Client groups and client IDs of the server's own work: `job-<id>` (a job's client, whose
+ * `lastMutationID` is how far the job got), `erp-…` (the ERP exchange), `labels`, `server`
+ * (the bootstrap). Only the worker account (a supervisor) and people with a supervisor's rights
+ * sync as them: an operator naming one could push junk on a job's client until it looked done
+ * (a count session's id, and so its job's client, reaches every device), or claim its client ID
+ * for their device so the job's pushes were refused. A device's own IDs (`g-…`, `c-…`) are
+ * never in this space.
+ */
+export const isServiceClient = (id: string): boolean =>
+  id === 'server' || id === 'labels' || id.startsWith('job-') || id.startsWith('erp-');
+
+/** Refuses (403) a service client group or client ID to an operator. */
+export function refuseServiceClients(
+  tx: Pick<WriteTx, 'userById'>,
+  userId: string,
+  ids: Iterable<string>,
+): void {
+  for (const id of ids)
+    if (isServiceClient(id) && !roleAllows(tx.userById(userId)?.role ?? 'operator', 'supervisor'))
+      throw forbidden(`'${id.slice(0, 64)}' is the server's own client; a device cannot use it`);
+}
+
+/**
  * A session serves one device (client group): the one given at login, else the first it
  * syncs with. Checked and bound inside the write transaction, so two first requests racing
  * with different groups cannot both win. A revoked device is refused.
@@ -30,6 +54,7 @@ export function checkAndBind(
   now: () => Date,
 ): void {
   // A binding never changes once made: only an unbound session needs the stored truth.
+  refuseServiceClients(tx, session.userId, [clientGroupID]);
   const bound = session.clientGroupID ?? tx.session(session.tokenHash)?.clientGroupID ?? null;
   if (bound !== null && bound !== clientGroupID)
     throw forbidden('this session belongs to another device');
@@ -47,6 +72,11 @@ export function checkAndBind(
  */
 export function applyPush(tx: WriteTx, request: AuthenticatedPush, deps: ReplayDeps): PushOutcome {
   checkAndBind(tx, request.session, request.clientGroupID, deps.now);
+  refuseServiceClients(
+    tx,
+    request.session.userId,
+    new Set(request.mutations.map((m) => m.clientID)),
+  );
   const foreign = foreignClients(tx, request.clientGroupID, request.mutations);
   if (foreign.length > 0) throw forbidden(`client ${foreign[0]} belongs to another device`);
   return replayPush(
