@@ -28,7 +28,7 @@ import type { LabelPrinter } from './labels/routes.js';
 import { labelRoutes } from './labels/routes.js';
 import { genealogyRoutes } from './genealogy/routes.js';
 import { countingRoutes } from './counting/routes.js';
-import { LoginThrottle, throttleKeys } from './auth/throttle.js';
+import { LoginThrottle, ThrottleBusyError, throttleKeys } from './auth/throttle.js';
 import { hashToken, newToken, sameSecret } from './auth/tokens.js';
 import type { Bus } from './bus/port.js';
 import {
@@ -591,26 +591,42 @@ export function createApp(deps: AppDeps): AppHandle {
 
   app.post('/api/auth/login', async (c) => {
     const body = validate(loginRequestSchema, await readJson(c));
-    const now = clock().getTime();
     const keys = throttleKeys(body.username, clientAddress(c, deps.config?.trustProxy === true));
-    const wait = throttle.retryAfter(keys, now);
-    if (wait > 0) {
-      throw new HttpProblem(
-        429,
-        'THROTTLED',
-        'Too many failed sign-ins',
-        `try again in ${Math.ceil(wait / 1000)} s`,
-        {
-          'retry-after': String(Math.ceil(wait / 1000)),
-        },
-      );
+    // One turn per key at a time (`LoginThrottle.enter`): a burst of guesses is counted as it
+    // goes. Waiting past a thousand others for one key is refused at once.
+    let leave: () => void;
+    try {
+      leave = await throttle.enter(keys);
+    } catch (e) {
+      if (!(e instanceof ThrottleBusyError)) throw e;
+      throw new HttpProblem(429, 'THROTTLED', 'Too many sign-ins at once', 'try again in 5 s', {
+        'retry-after': '5',
+      });
     }
-    const user = await storage.read((tx) => tx.userByUsername(body.username));
-    const ok = await hasher.verify(user?.passwordHash ?? (await dummyHash), body.password);
-    if (!user || !ok || !user.active) {
-      throttle.fail(keys, now);
-      metrics.inc('floorsync_logins_total', { outcome: 'failed' });
-      throw new HttpProblem(401, 'BAD_CREDENTIALS', 'Unauthorized', 'wrong username or password');
+    let user: UserRow | undefined;
+    try {
+      const now = clock().getTime();
+      const wait = throttle.retryAfter(keys, now);
+      if (wait > 0) {
+        throw new HttpProblem(
+          429,
+          'THROTTLED',
+          'Too many failed sign-ins',
+          `try again in ${Math.ceil(wait / 1000)} s`,
+          {
+            'retry-after': String(Math.ceil(wait / 1000)),
+          },
+        );
+      }
+      user = await storage.read((tx) => tx.userByUsername(body.username));
+      const ok = await hasher.verify(user?.passwordHash ?? (await dummyHash), body.password);
+      if (!user || !ok || !user.active) {
+        throttle.fail(keys, now);
+        metrics.inc('floorsync_logins_total', { outcome: 'failed' });
+        throw new HttpProblem(401, 'BAD_CREDENTIALS', 'Unauthorized', 'wrong username or password');
+      }
+    } finally {
+      leave();
     }
     throttle.succeed(keys[0]);
     if (body.clientGroupID) {

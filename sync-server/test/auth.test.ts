@@ -52,6 +52,25 @@ describe('login', () => {
     for (let i = 0; i < 10; i++) expect((await login('admin', ADMIN_PASSWORD)).status).toBe(200);
   });
 
+  it('a burst of guesses sent at once gets no more tries than a sequence; honest sign-ins at once all pass', async () => {
+    server = await startServer();
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, () => login('admin', 'wrong-password')),
+    );
+    const statuses = burst.map((r) => r.status);
+    // 5 free failures, plus the one already being checked beside the fifth (2 turns at once).
+    expect(statuses.filter((x) => x === 401).length).toBeLessThanOrEqual(6);
+    expect(statuses.filter((x) => x === 401).length).toBeGreaterThanOrEqual(5);
+    expect(statuses.filter((x) => x === 429).length).toBeGreaterThanOrEqual(24);
+    expect(statuses.every((x) => x === 401 || x === 429)).toBe(true);
+
+    server.clock.advance(60 * 60_000); // the failures leak away
+    const together = await Promise.all(
+      Array.from({ length: 10 }, () => login('admin', ADMIN_PASSWORD)),
+    );
+    expect(together.map((r) => r.status)).toEqual(Array(10).fill(200));
+  });
+
   it("one user's mistyped passwords do not lock others out of the same address", async () => {
     // In-process (and on a floor behind one NAT) every sign-in shares one address.
     server = await startServer({ demo: true });

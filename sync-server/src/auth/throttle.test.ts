@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LoginThrottle, throttleKeys } from './throttle.js';
+import { LoginThrottle, ThrottleBusyError, throttleKeys } from './throttle.js';
 
 const MIN = 60_000;
 
@@ -50,5 +50,40 @@ describe('LoginThrottle', () => {
     expect(t.retryAfter(throttleKeys('olga', 'x'), 2)).toBe(0);
     for (let i = 0; i < 5; i++) t.fail(throttleKeys('late', 'b'), 3);
     expect(t.retryAfter(throttleKeys('late', 'y'), 3)).toBeGreaterThan(0);
+  });
+});
+
+describe('turns (enter): a burst is counted as it goes', () => {
+  it('at most inFlight sign-ins of one key at a time; the others wait in order', async () => {
+    const t = new LoginThrottle({ inFlight: 2, addressInFlight: 3 });
+    const keys = throttleKeys('op', '10.0.0.1');
+    const order: number[] = [];
+    const leaves = await Promise.all([t.enter(keys), t.enter(keys)]);
+    const third = t.enter(keys).then((leave) => {
+      order.push(3);
+      return leave;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual([]); // waits for a turn
+    leaves[0]?.();
+    leaves[0]?.(); // giving a turn back twice gives it once
+    const leave3 = await third;
+    expect(order).toEqual([3]);
+    // Another username from the same address is not held up by op's turns (3 per address).
+    const other = await t.enter(throttleKeys('sup', '10.0.0.1'));
+    for (const leave of [leaves[1], leave3, other]) leave?.();
+    // All given back: a fresh pair of turns at once.
+    const again = await Promise.all([t.enter(keys), t.enter(keys)]);
+    for (const leave of again) leave();
+  });
+
+  it('refuses at once beyond maxWaiting for one key', async () => {
+    const t = new LoginThrottle({ inFlight: 1, maxWaiting: 2 });
+    const keys = throttleKeys('op', '10.0.0.1');
+    const first = await t.enter(keys);
+    const waiting = [t.enter(keys), t.enter(keys)];
+    await expect(t.enter(keys)).rejects.toBeInstanceOf(ThrottleBusyError);
+    first();
+    for (const w of waiting) (await w)();
   });
 });

@@ -21,7 +21,16 @@ export interface ThrottleOptions {
   readonly maxDelayMs?: number;
   /** A key's free failures leak away over this time (one every `windowMs / free`). Default 15 min. */
   readonly windowMs?: number;
+  /** Sign-ins of one username checked at once (the rest wait their turn). Default 2. */
+  readonly inFlight?: number;
+  /** Sign-ins from one address checked at once. Default 8. */
+  readonly addressInFlight?: number;
+  /** Sign-ins that may wait for one key; beyond, `enter` refuses. Default 1000. */
+  readonly maxWaiting?: number;
 }
+
+/** Too many sign-ins are waiting for one key: answer 429 at once. */
+export class ThrottleBusyError extends Error {}
 
 const ADDRESS = 'addr:';
 
@@ -38,6 +47,11 @@ export class LoginThrottle {
   private readonly base: number;
   private readonly max: number;
   private readonly window: number;
+  private readonly inFlight: number;
+  private readonly addressInFlight: number;
+  private readonly maxWaiting: number;
+  /** Per key: sign-ins being checked, and those waiting their turn (in order). */
+  private readonly slots = new Map<string, { busy: number; waiting: (() => void)[] }>();
 
   constructor(options: ThrottleOptions = {}) {
     this.free = options.free ?? 5;
@@ -45,6 +59,58 @@ export class LoginThrottle {
     this.base = options.baseDelayMs ?? 1000;
     this.max = options.maxDelayMs ?? 15 * 60_000;
     this.window = options.windowMs ?? 15 * 60_000;
+    this.inFlight = options.inFlight ?? 2;
+    this.addressInFlight = options.addressInFlight ?? 8;
+    this.maxWaiting = options.maxWaiting ?? 1000;
+  }
+
+  /**
+   * Takes a turn to check a sign-in (its keys in order: the username, then the address — so
+   * no two sign-ins wait for each other in a cycle); returns the function that gives it back.
+   * Failures are counted when a check ends, so without turns a burst of guesses sent at once
+   * would all be checked before the first failure counted. With them, at most `inFlight` of one
+   * username run at once, and each later one sees the failures before it (`retryAfter` after
+   * `enter`): a burst gets no more guesses than a sequence. Honest sign-ins at once (a shift
+   * starting behind one NAT) only wait a moment.
+   */
+  async enter(keys: readonly string[]): Promise<() => void> {
+    const held: string[] = [];
+    try {
+      for (const key of keys) {
+        await this.take(key);
+        held.push(key);
+      }
+    } catch (e) {
+      for (const key of held) this.give(key);
+      throw e;
+    }
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      for (const key of held) this.give(key);
+    };
+  }
+
+  private async take(key: string): Promise<void> {
+    let s = this.slots.get(key);
+    if (!s) this.slots.set(key, (s = { busy: 0, waiting: [] }));
+    const limit = key.startsWith(ADDRESS) ? this.addressInFlight : this.inFlight;
+    if (s.busy < limit) {
+      s.busy++;
+      return;
+    }
+    if (s.waiting.length >= this.maxWaiting) throw new ThrottleBusyError(key);
+    const slot = s;
+    await new Promise<void>((resolve) => slot.waiting.push(resolve)); // the turn is handed over
+  }
+
+  private give(key: string): void {
+    const s = this.slots.get(key);
+    if (!s) return;
+    const next = s.waiting.shift();
+    if (next) next();
+    else if (--s.busy <= 0) this.slots.delete(key);
   }
 
   private freeOf(key: string): number {
