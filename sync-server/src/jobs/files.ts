@@ -36,10 +36,12 @@ export const MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024;
 
 /**
  * Inflates every entry of a zip archive, at most `limit` bytes in all, before ExcelJS sees it:
- * a 10 MB "zip bomb" could otherwise inflate to gigabytes inside the server. Neither the
- * archive's entry count nor its declared sizes are trusted (the zip reader under ExcelJS
- * trusts neither either: it walks the directory by signature and inflates everything); the
- * bytes are really inflated, with Node's `maxOutputLength` as the cap.
+ * a 10 MB "zip bomb" could otherwise inflate to gigabytes inside the server. The declared
+ * sizes are not trusted: the bytes are really inflated, with Node's `maxOutputLength` as the
+ * cap. The layout must be exact — the directory right before the end record, nothing in front
+ * of the archive or after it, every declared entry walked, no ZIP64 — so that the zip reader
+ * under ExcelJS (JSZip, which shifts offsets by prepended bytes and follows ZIP64 records)
+ * cannot find an entry this walk did not inflate.
  */
 export function checkZipInflation(b: Buffer, limit = MAX_XLSX_UNCOMPRESSED): void {
   const damaged = (what: string) => unreadable(`not a valid XLSX workbook: ${what}`);
@@ -55,8 +57,27 @@ export function checkZipInflation(b: Buffer, limit = MAX_XLSX_UNCOMPRESSED): voi
       break;
     }
   if (end < 0) throw damaged('its zip directory is missing');
+  const declared = b.readUInt16LE(end + 10);
+  const size = b.readUInt32LE(end + 12);
+  const offset = b.readUInt32LE(end + 16);
+  // ZIP64 (its markers, or the locator before the end record): no workbook of 100,000 rows
+  // needs it, and its records would need trusting too.
+  if (
+    declared === 0xffff ||
+    size === 0xffffffff ||
+    offset === 0xffffffff ||
+    (end >= 20 && b.readUInt32LE(end - 20) === 0x07064b50)
+  )
+    throw damaged('ZIP64 archives are not taken');
+  // The directory must sit exactly before the end record and the archive start at byte 0: a
+  // zip reader shifts every offset by bytes put in front (JSZip does), so a guard that did not
+  // would walk nothing while the reader found a bomb.
+  if (offset + size !== end || end + 22 + b.readUInt16LE(end + 20) !== b.length)
+    throw damaged('its zip directory is not where its end record says');
   let total = 0;
-  for (let at = b.readUInt32LE(end + 16); at + 46 <= end && b.readUInt32LE(at) === 0x02014b50;) {
+  let walked = 0;
+  let at = offset;
+  for (; at + 46 <= end && b.readUInt32LE(at) === 0x02014b50; walked++) {
     const method = b.readUInt16LE(at + 10);
     const compressed = b.readUInt32LE(at + 20);
     const local = b.readUInt32LE(at + 42);
@@ -79,6 +100,10 @@ export function checkZipInflation(b: Buffer, limit = MAX_XLSX_UNCOMPRESSED): voi
     } else throw damaged(`an entry uses compression method ${method}`);
     if (total > limit) throw tooBig();
   }
+  // Every byte of the directory walked, every declared entry seen: nothing a reader could
+  // find that the walk did not inflate.
+  if (at !== end || walked === 0 || walked !== declared)
+    throw damaged('its zip directory does not add up');
 }
 
 async function xlsxTable(bytes: Buffer): Promise<string[][]> {
