@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { withoutEmpty } from '@floorsync/workers';
+// The subpath, not the package: the database tool reads this too and should start fast.
+import { withoutEmpty } from '@floorsync/workers/env';
 import { z } from 'zod';
 import type { LabelPrinter } from './labels/routes.js';
 import { parsePrinters } from './labels/routes.js';

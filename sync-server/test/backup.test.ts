@@ -259,5 +259,6 @@ describe('backup and restore of the SQLite database', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining('does not exist') });
-  });
+    // Five processes through tsx, ~2.5 s each alone: 14 s beside a soak, 30 s in a busy CI run.
+  }, 90_000);
 });
