@@ -6,6 +6,7 @@ import type { JobView } from '../src/jobs/routes.js';
 import { jobClient } from '../src/jobs/routes.js';
 import type { TestServer } from './harness.js';
 import { Device, warehouseServer } from './harness.js';
+import { zipOf } from './zip.js';
 
 /**
  * The jobs API: a bulk-adjustment file is checked on upload (CSV or XLSX), reported row by
@@ -61,31 +62,10 @@ async function zipBomb(size: number): Promise<Buffer> {
   deflate.end();
   await done;
   const data = Buffer.concat(chunks);
-  const name = Buffer.from('xl/worksheets/sheet1.xml');
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt16LE(8, 8); // deflate
-  local.writeUInt32LE(data.length, 18);
-  local.writeUInt32LE(100, 22); // "100 bytes uncompressed"
-  local.writeUInt16LE(name.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(20, 6);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(100, 24);
-  central.writeUInt16LE(name.length, 28);
-  central.writeUInt32LE(0, 42); // the local header is at 0
-  const cdOffset = local.length + name.length + data.length;
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(0, 8); // "no entries"
-  eocd.writeUInt16LE(0, 10);
-  eocd.writeUInt32LE(central.length + name.length, 12);
-  eocd.writeUInt32LE(cdOffset, 16);
-  return Buffer.concat([local, name, data, central, name, eocd]);
+  // A directory that claims 0 entries and 100 bytes uncompressed.
+  return zipOf([{ name: 'xl/worksheets/sheet1.xml', deflated: data, claimedSize: 100 }], {
+    declared: 0,
+  });
 }
 
 async function xlsx(rows: (string | number)[][]): Promise<Buffer> {

@@ -2,54 +2,22 @@ import { deflateRawSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { HttpProblem } from '../http/problem.js';
+import { zipOf as handMadeZip } from '../../test/zip.js';
 import { checkZipInflation } from './files.js';
 
-/** A stored zip of deflated entries; `declared` overrides the end record's entry count. */
-function zipOf(
+/** A zip of these entries, deflated, their true sizes claimed. */
+const zipOf = (
   entries: { name: string; data: Buffer }[],
-  o: { declared?: number; prefix?: Buffer; suffix?: Buffer } = {},
-): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name);
-    const data = deflateRawSync(e.data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(e.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, data);
-    centrals.push(central, name);
-    offset += local.length + name.length + data.length;
-  }
-  const directory = Buffer.concat(centrals);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(o.declared ?? entries.length, 8);
-  eocd.writeUInt16LE(o.declared ?? entries.length, 10);
-  eocd.writeUInt32LE(directory.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([
-    o.prefix ?? Buffer.alloc(0),
-    ...locals,
-    directory,
-    eocd,
-    o.suffix ?? Buffer.alloc(0),
-  ]);
-}
+  o: Parameters<typeof handMadeZip>[1] = {},
+): Buffer =>
+  handMadeZip(
+    entries.map((e) => ({
+      name: e.name,
+      deflated: deflateRawSync(e.data),
+      claimedSize: e.data.length,
+    })),
+    o,
+  );
 
 const refusal = (f: () => void): { status: number; detail: string } | null => {
   try {
