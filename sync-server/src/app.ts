@@ -352,9 +352,9 @@ const jsonResponse = (c: Context, body: unknown) =>
     ? c.body(body.json, 200, { 'content-type': 'application/json' })
     : c.json(body as object);
 
-/** A session not revoked, and (given the time) not expired. */
-const liveSession = (s: SessionRow | undefined, now?: string): s is SessionRow =>
-  s !== undefined && !s.revoked && (now === undefined || s.expiresAt > now);
+/** A session that is neither revoked nor expired at `now` (what a ticket needs). */
+const liveSession = (s: SessionRow | undefined, now: string): s is SessionRow =>
+  s !== undefined && !s.revoked && s.expiresAt > now;
 
 function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body);
@@ -497,9 +497,8 @@ export function createApp(deps: AppDeps): AppHandle {
       const s = tx.session(tokenHash);
       return s && { s, user: tx.userById(s.userId) };
     });
-    if (!found || !liveSession(found.s) || !found.user)
-      throw unauthorized('unknown or revoked token');
-    if (!liveSession(found.s, now.toISOString()))
+    if (!found || found.s.revoked || !found.user) throw unauthorized('unknown or revoked token');
+    if (found.s.expiresAt <= now.toISOString())
       throw unauthorized('session expired; sign in again');
     if (!found.user.active) throw unauthorized('this user is deactivated');
     const session = { user: found.user, tokenHash, clientGroupID: found.s.clientGroupID };
@@ -545,7 +544,12 @@ export function createApp(deps: AppDeps): AppHandle {
     await storage.write((tx) =>
       checkAndBind(
         tx,
-        { userId: session.user.id, tokenHash: session.tokenHash, clientGroupID: null },
+        {
+          userId: session.user.id,
+          role: session.user.role,
+          tokenHash: session.tokenHash,
+          clientGroupID: null,
+        },
         clientGroupID,
         clock,
       ),
@@ -630,11 +634,8 @@ export function createApp(deps: AppDeps): AppHandle {
     }
     throttle.succeed(keys[0]);
     if (body.clientGroupID) {
-      const group = body.clientGroupID;
-      const device = await storage.read((tx) => {
-        refuseServiceClients(tx, user.id, [group]);
-        return tx.device(group);
-      });
+      refuseServiceClients(user.role, [body.clientGroupID]);
+      const device = await storage.read((tx) => tx.device(body.clientGroupID as string));
       if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
     }
     const token = newToken();

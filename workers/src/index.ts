@@ -13,7 +13,6 @@ export { connectNats, ensureConsumer, ensureStream } from './nats.js';
 export { ns } from './nats.js';
 export * from './erp/list-drop.js';
 export { decodeText } from './text.js';
-export { withoutEmpty } from './env.js';
 export * from './labels/model.js';
 export { renderZpl, escapeFieldData } from './labels/zpl.js';
 export { renderPdf } from './labels/pdf.js';

@@ -1,4 +1,4 @@
-import type { PushMutation } from '@floorsync/domain';
+import type { PushMutation, Role } from '@floorsync/domain';
 import { roleAllows } from '@floorsync/domain';
 import { forbidden } from '../http/problem.js';
 import type { WriteTx } from '../storage/port.js';
@@ -32,13 +32,10 @@ export const isServiceClient = (id: string): boolean =>
   id === 'server' || id === 'labels' || id.startsWith('job-') || id.startsWith('erp-');
 
 /** Refuses (403) a service client group or client ID to an operator. */
-export function refuseServiceClients(
-  tx: Pick<WriteTx, 'userById'>,
-  userId: string,
-  ids: Iterable<string>,
-): void {
+export function refuseServiceClients(role: Role, ids: Iterable<string>): void {
+  if (roleAllows(role, 'supervisor')) return;
   for (const id of ids)
-    if (isServiceClient(id) && !roleAllows(tx.userById(userId)?.role ?? 'operator', 'supervisor'))
+    if (isServiceClient(id))
       throw forbidden(`'${id.slice(0, 64)}' is the server's own client; a device cannot use it`);
 }
 
@@ -49,12 +46,12 @@ export function refuseServiceClients(
  */
 export function checkAndBind(
   tx: WriteTx,
-  session: Pick<PushSession, 'userId' | 'tokenHash' | 'clientGroupID'>,
+  session: Pick<PushSession, 'userId' | 'role' | 'tokenHash' | 'clientGroupID'>,
   clientGroupID: string,
   now: () => Date,
 ): void {
   // A binding never changes once made: only an unbound session needs the stored truth.
-  refuseServiceClients(tx, session.userId, [clientGroupID]);
+  refuseServiceClients(session.role, [clientGroupID]);
   const bound = session.clientGroupID ?? tx.session(session.tokenHash)?.clientGroupID ?? null;
   if (bound !== null && bound !== clientGroupID)
     throw forbidden('this session belongs to another device');
@@ -73,9 +70,8 @@ export function checkAndBind(
 export function applyPush(tx: WriteTx, request: AuthenticatedPush, deps: ReplayDeps): PushOutcome {
   checkAndBind(tx, request.session, request.clientGroupID, deps.now);
   refuseServiceClients(
-    tx,
-    request.session.userId,
-    new Set(request.mutations.map((m) => m.clientID)),
+    request.session.role,
+    request.mutations.map((m) => m.clientID),
   );
   const foreign = foreignClients(tx, request.clientGroupID, request.mutations);
   if (foreign.length > 0) throw forbidden(`client ${foreign[0]} belongs to another device`);

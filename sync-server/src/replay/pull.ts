@@ -108,8 +108,8 @@ const inSeqHole = (holes: readonly SeqHole[], seq: number): boolean =>
  * The events after `cookie`: at most `limit`, and a page never ends inside a mutation —
  * `lastMutationIDChanges` may only name mutations whose every event is in the page (a
  * compensating resolution writes two events, for instance). A mutation the limit would cut
- * goes to the next page; only a first mutation larger than the limit makes a page larger. From `recent` when it knows
- * them all, else from the store (and then `recent` learns them).
+ * goes to the next page; only a first mutation larger than the limit makes a page larger.
+ * From `recent` when it knows them all, else from the store (and then `recent` learns them).
  */
 function eventPage(
   tx: ReadTx,
