@@ -15,6 +15,8 @@ export interface ServerProcess {
   readonly child: ChildProcess;
   /** SIGTERM, wait for the exit, remove the data directory. */
   readonly stop: () => Promise<void>;
+  /** What it wrote to stderr so far (the last 10–20 kB). */
+  readonly stderr: () => string;
 }
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -76,7 +78,7 @@ export async function spawnServer(
     const keep = process.env.BENCH_SERVER_OUT;
     if (keep) child.stdout?.on('data', (b: Buffer) => appendFileSync(keep, b));
     child.stdout?.resume();
-    return { base, dir, child, stop };
+    return { base, dir, child, stop, stderr: () => log };
   } catch (e) {
     await stop();
     throw e;

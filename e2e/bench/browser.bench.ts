@@ -1,6 +1,6 @@
 import type { Bench, BenchResult } from '../../scripts/bench-kit.js';
 import { serverCommand } from '../../scripts/bench-server.js';
-import { device, launch, scan, startServer, synced } from '../src/harness.js';
+import { ADMIN_PASSWORD, device, launch, scan, startServer, synced } from '../src/harness.js';
 import type { Server } from '../src/harness.js';
 
 /**
@@ -52,7 +52,7 @@ async function seed(server: Server): Promise<{ token: string; group: string; nex
   const login = await fetch(`${server.base}/api/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: 'admin-demo-pass', clientGroupID: group }),
+    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD, clientGroupID: group }),
   });
   const { token } = (await login.json()) as { token: string };
   let next = 1;

@@ -23,11 +23,14 @@ export const CHROMIUM_ARGS = [
 ];
 export const ARTIFACTS = path.join(root, 'e2e/artifacts');
 
+/** Demo mode publishes no admin password (a random one is printed): the tests set theirs. */
+export const ADMIN_PASSWORD = 'admin-e2e-password';
+
 export const DEMO = {
   operator: ['operator', 'operator-demo'],
   operator2: ['operator2', 'operator2-demo'],
   supervisor: ['supervisor', 'supervisor-demo'],
-  admin: ['admin', 'admin-demo-pass'],
+  admin: ['admin', ADMIN_PASSWORD],
 } as const;
 
 export interface Server {
@@ -49,7 +52,7 @@ export async function startServer(
   if (!existsSync(path.join(client, 'index.html')))
     throw new Error('build first: the e2e tests run the built server and client (npm test does)');
   const { base, dir, child, stop } = await spawnServer({
-    env: { DEMO: '1', ADMIN_PASSWORD: '', CLIENT_DIR: client, ...env },
+    env: { DEMO: '1', ADMIN_PASSWORD, CLIENT_DIR: client, ...env },
     ...(o.command ? { command: o.command } : {}),
   });
   const api = async <T>(

@@ -699,12 +699,14 @@ export function createApp(deps: AppDeps): AppHandle {
   const push = async (session: Session, body: unknown, t0: number): Promise<unknown> => {
     const unsupported = unsupportedVersion(body, 'push');
     if (unsupported) return unsupported;
-    const req = validate(pushRequestSchema, body);
-    if (req.mutations.length > MAX_MUTATIONS_PER_PUSH) {
+    // Counted before the envelope is checked: too many is 413 whatever else is wrong.
+    const count = (body as { mutations?: unknown } | null)?.mutations;
+    if (Array.isArray(count) && count.length > MAX_MUTATIONS_PER_PUSH) {
       throw tooLarge(
-        `a push may carry at most ${MAX_MUTATIONS_PER_PUSH} mutations, this one has ${req.mutations.length}`,
+        `a push may carry at most ${MAX_MUTATIONS_PER_PUSH} mutations, this one has ${count.length}`,
       );
     }
+    const req = validate(pushRequestSchema, body);
     const extra = req as { pending?: unknown; appVersion?: unknown };
     const request: AuthenticatedPush = {
       clientGroupID: req.clientGroupID,

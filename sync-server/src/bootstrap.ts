@@ -33,23 +33,25 @@ export const DEMO_USERS = [
     role: 'supervisor',
   },
 ] as const;
-/** In demo mode only, when ADMIN_PASSWORD is unset. */
-export const DEMO_ADMIN_PASSWORD = 'admin-demo-pass';
+/**
+ * `created`: this call initialised the database. `generatedAdminPassword`: the admin's
+ * password when ADMIN_PASSWORD was unset, for the demo's sign-in banner (outside demo mode it
+ * has been announced already); shown once, never stored or logged.
+ */
+export interface BootstrapResult {
+  readonly created: boolean;
+  readonly generatedAdminPassword?: string;
+}
 
-export async function bootstrap(o: BootstrapOptions): Promise<{ readonly created: boolean }> {
+export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
   const hasUsers = await o.storage.read((tx) => tx.users().length > 0);
   if (hasUsers) return { created: false };
-  let password = o.adminPassword;
-  if (password !== undefined && password.length < MIN_PASSWORD_LENGTH) {
+  if (o.adminPassword !== undefined && o.adminPassword.length < MIN_PASSWORD_LENGTH) {
     throw new Error(`ADMIN_PASSWORD must have at least ${MIN_PASSWORD_LENGTH} characters`);
   }
-  if (password === undefined) {
-    password = o.demo ? DEMO_ADMIN_PASSWORD : randomBytes(12).toString('base64url');
-    if (!o.demo)
-      o.announce(
-        `\n  First start: the 'admin' password is  ${password}\n  (shown once; set ADMIN_PASSWORD to choose it)\n`,
-      );
-  }
+  // Demo mode too: its other users' passwords are published, the admin's never is.
+  const password = o.adminPassword ?? randomBytes(12).toString('base64url');
+  const generated = o.adminPassword === undefined ? password : undefined;
   const now = o.clock().toISOString();
   const admin = {
     id: o.newId(),
@@ -73,8 +75,8 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ readonly created
         })),
       )
     : [];
-  await o.storage.write((tx) => {
-    if (tx.users().length > 0) return; // another instance won the race
+  const created = await o.storage.write((tx) => {
+    if (tx.users().length > 0) return false; // another instance won the race
     tx.createUser(admin);
     for (const u of demoUsers) tx.createUser(u);
     if (o.demo) {
@@ -86,9 +88,16 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ readonly created
         { now: o.clock, newId: o.newId },
       );
     }
+    return true;
   });
+  if (!created) return { created: false };
   o.log.log('info', 'database initialised', { demo: o.demo, users: 1 + demoUsers.length });
-  return { created: true };
+  if (generated === undefined) return { created: true };
+  if (!o.demo)
+    o.announce(
+      `\n  First start: the 'admin' password is  ${generated}\n  (shown once; set ADMIN_PASSWORD to choose it)\n`,
+    );
+  return { created: true, generatedAdminPassword: generated };
 }
 
 /** A small site: two zones of bins, a dock, pallets, and items of every tracking kind. */

@@ -13,13 +13,7 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { createApp } from './app.js';
 import { serveNode } from './http/node.js';
 import { argon2Hasher } from './auth/passwords.js';
-import {
-  DEMO_USERS,
-  DEMO_ADMIN_PASSWORD,
-  WORKER_USERNAME,
-  bootstrap,
-  ensureWorkerUser,
-} from './bootstrap.js';
+import { DEMO_USERS, WORKER_USERNAME, bootstrap, ensureWorkerUser } from './bootstrap.js';
 import { SUBJECTS } from '@floorsync/domain';
 import { inProcessBus } from './bus/in-process.js';
 import { natsBus, natsHost } from './bus/nats.js';
@@ -115,7 +109,7 @@ async function main(): Promise<void> {
     config.workerPassword ??
     (config.natsUrl === undefined ? randomBytes(24).toString('base64url') : undefined);
 
-  const { created } = await bootstrap({
+  const { created, generatedAdminPassword } = await bootstrap({
     storage,
     hasher,
     log,
@@ -125,9 +119,19 @@ async function main(): Promise<void> {
     demo: config.demo,
     announce: (text) => process.stderr.write(text + '\n'),
   });
-  // After the bootstrap: a fresh database's first user must be its admin.
-  if (workerPassword !== undefined)
-    await ensureWorkerUser({ storage, hasher, clock, newId, password: workerPassword });
+  // The worker account: at start for worker processes elsewhere (they sign in with
+  // WORKER_PASSWORD at once); embedded, when the runner first signs in, so that a fresh
+  // database has one user, its admin, until a job or the ERP exchange needs another.
+  let workerAccount: Promise<void> | null = null;
+  const ensureWorker = (password: string): Promise<void> =>
+    (workerAccount ??= ensureWorkerUser({ storage, hasher, clock, newId, password }).catch(
+      (e: unknown) => {
+        workerAccount = null; // tried again at the next sign-in
+        throw e;
+      },
+    ));
+  if (config.natsUrl !== undefined && workerPassword !== undefined)
+    await ensureWorker(workerPassword);
 
   const here = path.dirname(fileURLToPath(import.meta.url));
   const clientDir = config.clientDir ?? path.resolve(here, '../../client/build');
@@ -193,7 +197,7 @@ async function main(): Promise<void> {
     if (config.demo && created) {
       const users = [
         ...DEMO_USERS.map((u) => `${u.username} / ${u.password}`),
-        `admin / ${config.adminPassword ? '(ADMIN_PASSWORD)' : DEMO_ADMIN_PASSWORD}`,
+        `admin / ${generatedAdminPassword ?? '(ADMIN_PASSWORD)'}`,
       ];
       process.stderr.write(
         `\n  Floorsync demo at http://${config.host}:${info.port}\n  Sign in as: ${users.join(',  ')}\n\n`,
@@ -203,7 +207,12 @@ async function main(): Promise<void> {
 
   async function startEmbeddedRunner(base: string, password: string) {
     try {
-      const api = new SyncApi({ base, username: WORKER_USERNAME, password });
+      const api = new SyncApi({
+        base,
+        username: WORKER_USERNAME,
+        password,
+        beforeSignIn: () => ensureWorker(password),
+      });
       runner = await startRunner({
         queue,
         handlers: [

@@ -148,13 +148,27 @@ describe('login', () => {
     server = await startServer();
   });
 
-  it('bad bodies are 400 problems', async () => {
+  it('bad bodies are 400 problems; empty credentials are 401, other fields ignored', async () => {
     server = await startServer();
     const res = await server.request('/api/auth/login', { method: 'POST', body: 'username=admin' });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: 'MALFORMED_JSON' });
-    const missing = await login('admin', '');
-    expect(missing.status).toBe(400);
+    const post = (json: unknown) => server.request('/api/auth/login', { method: 'POST', json });
+    expect((await post({ username: 'admin' })).status).toBe(400);
+    expect((await post({ username: 'admin', password: 12 })).status).toBe(400);
+    // Empty credentials are wrong credentials, not a bad body (no hint which part).
+    const empty = await login('admin', '');
+    expect(empty.status).toBe(401);
+    expect((await login('', ADMIN_PASSWORD)).status).toBe(401);
+    // The contract names three fields: others are ignored, and a null device is none.
+    const extra = await post({ username: 'admin', password: ADMIN_PASSWORD, remember: true });
+    expect(extra.status).toBe(200);
+    const noDevice = await post({
+      username: 'admin',
+      password: ADMIN_PASSWORD,
+      clientGroupID: null,
+    });
+    expect(noDevice.status).toBe(200);
   });
 
   it('tokens expire, can be revoked by logout, and die with a deactivated user', async () => {

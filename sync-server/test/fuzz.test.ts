@@ -2186,9 +2186,11 @@ function predictPush(
   // Versions are decided before the rest of the request is validated.
   const schema = field(read.value, 'schemaVersion');
   if (typeof schema === 'string' && !schemaOk(schema)) return versionNotSupported('schema');
+  // Too many mutations is 413 whatever else is wrong (counted before the envelope is checked).
+  const mutations = field(read.value, 'mutations');
+  if (Array.isArray(mutations) && mutations.length > MAX_MUTATIONS_PER_PUSH) return refuse(413);
   const parsed = pushRequestSchema.safeParse(read.value);
   if (!parsed.success) return refuse(400);
-  if (parsed.data.mutations.length > MAX_MUTATIONS_PER_PUSH) return refuse(413);
   if (auth.group !== null && auth.group !== parsed.data.clientGroupID) return refuse(403);
   if (known.revokedGroups.has(parsed.data.clientGroupID)) return refuse(403);
   for (const m of parsed.data.mutations) {
@@ -3554,7 +3556,8 @@ describe('fuzzing every HTTP endpoint', () => {
               after = () => throttleModel.fail(keys, now);
             } else {
               expected =
-                l.data.clientGroupID !== undefined && known.revokedGroups.has(l.data.clientGroupID)
+                typeof l.data.clientGroupID === 'string' &&
+                known.revokedGroups.has(l.data.clientGroupID)
                   ? 403
                   : 200;
               after = () => throttleModel.succeed(keys[0]);

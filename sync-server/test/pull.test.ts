@@ -65,6 +65,15 @@ describe('pull', () => {
     expect(all.events).toHaveLength(7 + 25);
   });
 
+  it('limit is a page size hint: above 10,000 it is taken as 10,000; below 1 or not an integer, 400', async () => {
+    const { op1 } = await setup();
+    const all = await op1.pull(0, { limit: 50_000 });
+    expect(all.patch).toHaveLength(7);
+    expect(all.hasMore).toBe(false);
+    for (const limit of [0, -1, 2.5, '10'])
+      await expect(op1.pull(0, { limit }), String(limit)).rejects.toThrow(/^pull: 400 /);
+  });
+
   it('lastMutationIDChanges lists only the group’s clients that changed after the cookie, as of the page', async () => {
     const { op1, op2 } = await setup();
     await op1.pushOk([op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 })]);

@@ -478,6 +478,7 @@ describe('shared handhelds and expired logins (scenario 6, server side)', () => 
       username: string;
     }[];
     const supId = users.find((u) => u.username === 'sup')?.id;
+    const op1Id = users.find((u) => u.username === 'op1')?.id;
     const res = await op1.pushOk([
       op1.mutation(
         'defineItem',
@@ -486,6 +487,18 @@ describe('shared handhelds and expired logins (scenario 6, server side)', () => 
       ),
     ]);
     expect(res.results[0]).toMatchObject({ status: 'rejected', error: { code: 'FORBIDDEN' } });
+    // An attribution refused is no identity: the rejection is the pushing session's (the
+    // claim stays in the recorded mutation), and so is its conflict, which op1 then sees.
+    const rejected = (await eventsSince(admin)).find(
+      (e) => e.type === 'MutationRejected' && e.meta['clientID'] === op1.clientID,
+    );
+    expect(rejected?.meta['userId']).toBe(op1Id);
+    expect((rejected?.data['mutation'] as { userID?: string } | undefined)?.userID).toBe(supId);
+    const mine = (await (await server.request('/api/conflicts', { token: op1.token })).json()) as {
+      id: string;
+      seqs: number[];
+    }[];
+    expect(mine.map((c) => c.seqs)).toContainEqual([rejected?.seq]);
   });
 });
 
@@ -539,6 +552,14 @@ describe('bad input (scenario 26): a clear 4xx and nothing half-written', () => 
       JSON.stringify({ pushVersion: 1, clientGroupID: op1.clientGroupID, mutations: many }),
     );
     expect(tooMany.status).toBe(413);
+    // One over the limit is 413 too, even with a malformed mutation among them: the count is
+    // decided first ("answered 413 reliably").
+    const oneOver = many.slice(0, 1001).map((m, i) => (i === 500 ? { ...m, id: 0 } : m));
+    const oneOverAnswer = await post(
+      JSON.stringify({ pushVersion: 1, clientGroupID: op1.clientGroupID, mutations: oneOver }),
+    );
+    expect(oneOverAnswer.status).toBe(413);
+    expect(((await oneOverAnswer.json()) as { code: string }).code).toBe('PAYLOAD_TOO_LARGE');
     expect(await headOf()).toBe(before);
   });
 

@@ -14,6 +14,8 @@ export interface SyncApiOptions {
   readonly base: string;
   readonly username: string;
   readonly password: string;
+  /** Runs before each sign-in (the embedded runner creates its account on first need). */
+  readonly beforeSignIn?: () => Promise<void>;
 }
 
 export interface PushResult {
@@ -83,6 +85,7 @@ export class SyncApi {
   constructor(private readonly o: SyncApiOptions) {}
 
   async session(clientGroupID: string): Promise<SyncSession> {
+    await this.o.beforeSignIn?.();
     const { token } = await call<{ token: string }>(this.o.base, 'POST', '/api/auth/login', {
       username: this.o.username,
       password: this.o.password,

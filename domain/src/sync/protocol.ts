@@ -89,14 +89,21 @@ export const snapshotCookieSchema = z.looseObject({
 export const cookieSchema = z.union([z.null(), z.int().min(0), snapshotCookieSchema]);
 export type Cookie = z.infer<typeof cookieSchema>;
 
+/** The most events a pull page may be asked for. */
+export const MAX_PULL_LIMIT = 10_000;
+
 export const pullRequestSchema = z.looseObject({
   pullVersion: z.number(),
   clientGroupID: opaque,
   cookie: cookieSchema,
   profileID: z.string().max(128).optional(),
   schemaVersion: z.string().max(64).optional(),
-  /** Additive: page size, at most `DEFAULT_PULL_LIMIT` unless the server allows more. */
-  limit: z.int().min(1).max(10_000).optional(),
+  /** Additive: page size; more than `MAX_PULL_LIMIT` is taken as that (a hint, not a demand). */
+  limit: z
+    .int()
+    .min(1)
+    .transform((n) => Math.min(n, MAX_PULL_LIMIT))
+    .optional(),
 });
 export type PullRequest = z.infer<typeof pullRequestSchema>;
 
@@ -162,10 +169,15 @@ export type Problem = z.infer<typeof problemSchema>;
 
 export const MIN_PASSWORD_LENGTH = 10;
 
-export const loginRequestSchema = z.strictObject({
-  username: z.string().min(1).max(64),
-  password: z.string().min(1).max(256),
-  clientGroupID: opaque.optional(),
+/**
+ * Only types and sizes are a 400: an empty or unknown username or password is wrong
+ * credentials (401, no hint which), fields not named here are ignored, and a `null` device is
+ * none.
+ */
+export const loginRequestSchema = z.looseObject({
+  username: z.string().max(256),
+  password: z.string().max(1024),
+  clientGroupID: opaque.nullish(),
 });
 export const publicUserSchema = z.object({
   id: z.string(),

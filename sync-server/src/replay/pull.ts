@@ -1,5 +1,5 @@
 import type { Cookie, PatchOp, PullResponse } from '@floorsync/domain';
-import { DEFAULT_PULL_LIMIT } from '@floorsync/domain';
+import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT } from '@floorsync/domain';
 import type { ReadTx, SeqHole } from '../storage/port.js';
 import type { RecentEvents, SerializedEvent } from './recent-events.js';
 import { serializeEvent } from './recent-events.js';
@@ -37,7 +37,7 @@ export interface PullInput {
 }
 
 export function pull(tx: ReadTx, input: PullInput, recent?: RecentEvents): PullAnswer {
-  const limit = Math.min(input.limit ?? DEFAULT_PULL_LIMIT, 10_000);
+  const limit = Math.min(input.limit ?? DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT);
   const head = tx.head();
   const cookie = input.cookie;
 

@@ -255,7 +255,9 @@ function applyOne(
   for (const c of conflicts) c.id = c.existing ?? deps.newId();
   const conflictIds = [...new Set(conflicts.map((c) => c.id))];
 
-  const userId = who.ok ? actor.userId : (m.userID ?? input.session.userId);
+  // A refused attribution is not an identity: the rejection (and its conflict, so the device
+  // in hand sees it) belongs to the session that pushed it; the claim stays in the mutation.
+  const userId = who.ok ? actor.userId : input.session.userId;
   const seqs: number[] = [];
   for (const e of events) {
     const id = deps.newId();

@@ -34,8 +34,6 @@ export const de: Catalog = {
   'auth.failed': 'Anmeldung fehlgeschlagen: {message}',
   'auth.queueKept':
     '{n} {n:Scan wartet|Scans warten} auf diesem Gerät. Melden Sie sich an, um {n:ihn|sie} zu senden.',
-  'auth.demoHint':
-    'Demo: operator / operator-demo, supervisor / supervisor-demo, admin / admin-demo-pass.',
 
   'sync.badge': 'Synchronisierung',
   'sync.description':

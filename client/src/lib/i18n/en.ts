@@ -35,8 +35,6 @@ export const en = {
   'auth.failed': 'Signing in failed: {message}',
   'auth.queueKept':
     '{n} {n:scan is|scans are} waiting on this device. Sign in to send {n:it|them}.',
-  'auth.demoHint':
-    'Demo: operator / operator-demo, supervisor / supervisor-demo, admin / admin-demo-pass.',
 
   'sync.badge': 'Sync status',
   'sync.description':

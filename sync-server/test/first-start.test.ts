@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ServerProcess } from '../../scripts/server-process.js';
+import { spawnServer } from '../../scripts/server-process.js';
+
+/**
+ * A fresh database as the built server makes it (`dist/main.js`, embedded defaults): one user,
+ * `admin`, with the password of `ADMIN_PASSWORD` or a random one printed once — in demo mode
+ * too, which adds its documented users and warehouse. The embedded job runner's account
+ * (`worker`) appears only when a job needs it.
+ */
+let server: ServerProcess | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+type User = { id: string; username: string; role: string };
+
+async function call<T>(
+  base: string,
+  path: string,
+  o: { token?: string; json?: unknown; body?: string; method?: string } = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(base + path, {
+    method: o.method ?? (o.json === undefined && o.body === undefined ? 'GET' : 'POST'),
+    headers: {
+      ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+      ...(o.json !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(o.json !== undefined ? { body: JSON.stringify(o.json) } : {}),
+    ...(o.body !== undefined ? { body: o.body } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function login(base: string, username: string, password: string): Promise<string> {
+  const r = await call<{ token: string }>(base, '/api/auth/login', {
+    json: { username, password },
+  });
+  expect(r.status, `sign-in of ${username}`).toBe(200);
+  return r.body.token;
+}
+
+describe('first start', () => {
+  it('a fresh database has one user, admin, with ADMIN_PASSWORD', async () => {
+    server = await spawnServer({ env: { ADMIN_PASSWORD: 'first-start-password', DEMO: '' } });
+    const admin = await login(server.base, 'admin', 'first-start-password');
+    const users = await call<User[]>(server.base, '/api/users', { token: admin });
+    expect(users.body.map((u) => [u.username, u.role])).toEqual([['admin', 'admin']]);
+    // A username an admin may want is free (no account of the server's took it).
+    const created = await call<User>(server.base, '/api/users', {
+      token: admin,
+      json: { username: 'worker', password: 'a-worker-password', name: 'Wanda', role: 'operator' },
+    });
+    expect(created.status).toBe(201);
+  });
+
+  it('demo mode publishes no admin password: a random one, printed once with the demo sign-ins', async () => {
+    server = await spawnServer({ env: { ADMIN_PASSWORD: '', DEMO: '1' } });
+    const s = server;
+    await expect.poll(() => /Sign in as: .*admin \/ \S+/.test(s.stderr())).toBe(true);
+    const password = /Sign in as: .*admin \/ (\S+)/.exec(s.stderr())?.[1] as string;
+    expect(password).not.toBe('admin-demo-pass');
+    expect(password.length).toBeGreaterThanOrEqual(10);
+    expect(
+      (
+        await call(server.base, '/api/auth/login', {
+          json: { username: 'admin', password: 'admin-demo-pass' },
+        })
+      ).status,
+    ).toBe(401);
+    const admin = await login(server.base, 'admin', password);
+    const users = await call<User[]>(server.base, '/api/users', { token: admin });
+    expect(users.body.map((u) => u.username).sort()).toEqual([
+      'admin',
+      'operator',
+      'operator2',
+      'supervisor',
+    ]);
+
+    // The embedded runner's account comes with the first job that needs it, and works.
+    const supervisor = await login(server.base, 'supervisor', 'supervisor-demo');
+    const upload = await call<{ id: string; state: string }>(
+      server.base,
+      '/api/jobs/bulk-adjust?fileName=found.csv',
+      { token: supervisor, body: 'item;position;delta;reason\nNUT-M8;A-01-01;2;found\n' },
+    );
+    expect(upload.body.state).toBe('validated');
+    const started = await call(server.base, `/api/jobs/${upload.body.id}/start`, {
+      token: supervisor,
+      json: {},
+    });
+    expect(started.status).toBe(202);
+    await expect
+      .poll(
+        async () =>
+          (
+            await call<{ state: string }>(server!.base, `/api/jobs/${upload.body.id}`, {
+              token: supervisor,
+            })
+          ).body.state,
+        { timeout: 30_000 },
+      )
+      .toBe('completed');
+    const after = await call<User[]>(server.base, '/api/users', { token: admin });
+    expect(after.body.find((u) => u.username === 'worker')?.role).toBe('supervisor');
+  });
+});
