@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -83,6 +84,24 @@ describe('push: exactly once', () => {
     expect(await quantityAt(server, admin, 'A', 'P')).toBe(1);
   });
 
+  it('scenario 3: a first mutation id that skips exactly one is a gap; with the missing one sent, all apply', async () => {
+    const { op1, admin } = await setup();
+    await op1.pushOk([op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 })]);
+    const second = op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 2 });
+    const third = op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 4 });
+    const skipped = await op1.pushOk([third]);
+    expect(skipped.results).toEqual([
+      { clientID: op1.clientID, id: 3, status: 'gap', expectedID: 2 },
+    ]);
+    expect(await quantityAt(server, admin, 'A', 'P')).toBe(1);
+    const whole = await op1.pushOk([second, third]);
+    expect(whole.results.map((r) => [r.id, r.status])).toEqual([
+      [2, 'applied'],
+      [3, 'applied'],
+    ]);
+    expect(await quantityAt(server, admin, 'A', 'P')).toBe(7);
+  });
+
   it('a gap for one client does not stop another client in the same request', async () => {
     const { op1, admin } = await setup();
     const other = new Device(server, op1.token, op1.clientGroupID); // second tab of the same device
@@ -134,7 +153,7 @@ describe('push: exactly once', () => {
   });
 
   it('an unknown command inside a valid batch is a recorded rejection, not a failed request', async () => {
-    const { op1 } = await setup();
+    const { op1, admin } = await setup();
     const res = await op1.pushOk([
       op1.mutation('teleportStock', { itemId: 'A' }),
       op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
@@ -146,6 +165,16 @@ describe('push: exactly once', () => {
       ['applied', undefined],
       ['rejected', 'UNKNOWN_COMMAND'],
     ]);
+    // Recorded: a MutationRejected event each, at the seq the answer names, with the code.
+    const log = await eventsSince(admin);
+    for (const r of [res.results[0], res.results[2]]) {
+      const e = log.find((x) => x.seq === r?.seqs?.[0]);
+      expect(e).toMatchObject({
+        type: 'MutationRejected',
+        meta: { clientID: op1.clientID, mutationID: r?.id },
+      });
+      expect(JSON.stringify(e?.data)).toContain('UNKNOWN_COMMAND');
+    }
   });
 });
 
@@ -218,8 +247,9 @@ describe('two offline devices pick the last units (scenario 5)', () => {
     // Both devices converge to the server's view: pulling from their cookies yields the same stream.
     const p1 = await op1.pull(0);
     const p2 = await op2.pull(0);
-    expect(p1.patch.map((p) => p.key)).toEqual(p2.patch.map((p) => p.key));
+    expect(p1.patch).toEqual(p2.patch);
     expect(p1.cookie).toBe(resolved.head);
+    expect(p2.cookie).toBe(resolved.head);
   });
 });
 
@@ -387,7 +417,9 @@ describe('roles and devices (scenario 25)', () => {
 
   it('a missing or forged token gets 401 problem+json', async () => {
     await setup();
-    for (const token of [undefined, 'forged-token']) {
+    // A forged token as real ones look (256 random bits, base64url), and a plain string.
+    const forged = randomBytes(32).toString('base64url');
+    for (const token of [undefined, 'forged-token', forged]) {
       const res = await server.request('/sync/push', {
         method: 'POST',
         ...(token ? { token } : {}),
@@ -400,7 +432,7 @@ describe('roles and devices (scenario 25)', () => {
   });
 
   it('a device cannot push for a client group bound to another device', async () => {
-    const { op1 } = await setup();
+    const { op1, admin } = await setup();
     await op1.pushOk([op1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 })]);
     const stolen = new Device(server, op1.token); // same token, another client group
     const res = await stolen.push([
@@ -416,6 +448,15 @@ describe('roles and devices (scenario 25)', () => {
     ]);
     expect(res2.status).toBe(403);
     expect(await res2.json()).toMatchObject({ code: 'FORBIDDEN' });
+    // A device (op2's session, bound to its own handheld) pushing for op1's client group.
+    const op2 = await server.login('op2', 'op2-password', 'g-op2-handheld');
+    const intoOp1 = new Device(server, op2, op1.clientGroupID);
+    const res3 = await intoOp1.push([
+      intoOp1.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 }),
+    ]);
+    expect(res3.status).toBe(403);
+    expect(await res3.json()).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await quantityAt(server, admin, 'A', 'P')).toBe(1);
   });
 
   it('a revoked device is refused, and its history stays', async () => {

@@ -216,6 +216,8 @@ describe('scenario 15: containers', () => {
     positionDefined(asPositionId('pos-T'), 'T', 'container', C),
     received(A, C, 4),
     received(L, asPositionId('pos-T'), 2, { lot: lot('L9') }),
+    positionDefined(asPositionId('pos-B'), 'B', 'container', asPositionId('pos-T')),
+    received(A, asPositionId('pos-B'), 3),
   ];
 
   it('moving pallet C from P to Q moves everything inside it, at any depth', () => {
@@ -227,11 +229,14 @@ describe('scenario 15: containers', () => {
     expect(underQ.positions.map((p) => [p.position.code, p.depth])).toEqual([
       ['C', 1],
       ['T', 2],
+      ['B', 3],
     ]);
-    expect(totalQuantity(underQ.lines.filter((l) => l.itemId === A))).toBe(4);
+    expect(totalQuantity(underQ.lines.filter((l) => l.itemId === A))).toBe(4 + 3);
     expect(totalQuantity(underQ.lines.filter((l) => l.itemId === L))).toBe(2);
     expect(contentsOf(view, P).lines).toEqual([]);
     expect(pathLabel(view, asPositionId('pos-T'))).toBe('Z / Q / C / T');
+    expect(pathLabel(view, asPositionId('pos-B'))).toBe('Z / Q / C / T / B');
+    expect(qtyAt(outcome.state, A, asPositionId('pos-B'))).toBe(3); // the box's own stock stays in it
   });
 
   it('moving a fixed position is rejected', () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { stockLines, totalQuantity } from '../inventory/queries.js';
+import { viewOf } from '../inventory/state.js';
 import { asConflictId } from '../shared/ids.js';
 import {
   A,
@@ -129,7 +131,12 @@ describe('intents are always strict, facts follow the mode', () => {
     const second = given(...warehouse(), received(A, P, 10), ...first)
       .when(moveStock(A, P, 'pos-R', 6), { role: 'operator' })
       .thenConflicts('negative-stock');
-    expect(second.state.stock.size).toBeGreaterThan(0);
+    // Both recorded: P at −4 (flagged by the conflict), Q +8, R +6.
+    const at = (position: typeof P | 'pos-R') =>
+      totalQuantity(
+        stockLines(viewOf(second.state), { itemId: A, positionId: position as typeof P }),
+      );
+    expect([at(P), at(Q), at('pos-R')]).toEqual([-4, 8, 6]);
     const conflict = second.decision.kind === 'accepted' ? second.decision.conflicts[0] : undefined;
     expect(conflict).toMatchObject({
       kind: 'negative-stock',
