@@ -1,5 +1,9 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { MIN_PASSWORD_LENGTH } from '@floorsync/domain';
+import { argon2Hasher } from './auth/passwords.js';
 import { readConfig } from './config.js';
+import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import {
   DEFAULT_RESTORE_GAP,
   backupDatabase,
@@ -8,27 +12,30 @@ import {
 } from './storage/sqlite/backup.js';
 
 /**
- * `node sync-server/dist/db-cli.js backup <file> | restore <file> [--gap N] [--force] | verify <file>`
- * (root: `npm run db -- …`). The database is `$DATA_DIR/floorsync.db`, as the server's. Prints
- * one JSON line with what it did; on failure the reason on stderr and exit code 1 (2: usage).
+ * `node sync-server/dist/db-cli.js backup <file> | restore <file> [--gap N] [--force] |
+ * verify <file> | set-password <username>` (root: `npm run db -- …`). The database is
+ * `$DATA_DIR/floorsync.db`, as the server's. Prints one JSON line with what it did; on failure
+ * the reason on stderr and exit code 1 (2: usage).
  */
 const USAGE = `usage:
   db backup <new file>                     copy the live database (the server may run)
   db restore <backup file> [--gap N] [--force]
                                            replace the database with a backup (server stopped)
   db verify <file>                         check a backup (or the database) and describe it
+  db set-password <username>               a new password, read from the first line of stdin
+                                           (a lost admin password; the server may run)
 The database is $DATA_DIR/floorsync.db (DATA_DIR default ./data).`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, file, ...rest] = argv;
-  if (!command || !file || !['backup', 'restore', 'verify'].includes(command)) {
+  if (!command || !file || !['backup', 'restore', 'verify', 'set-password'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
   const config = readConfig(process.env);
   if (config.storage !== 'sqlite') {
     process.stderr.write(
-      'db backup/restore is for the SQLite storage; back up ArangoDB with arangodump (docs/ARANGO.md).\n',
+      'db commands are for the SQLite storage; back up ArangoDB with arangodump (docs/ARANGO.md).\n',
     );
     return 2;
   }
@@ -46,6 +53,15 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const t0 = performance.now();
   try {
+    if (command === 'set-password') {
+      if (rest.length > 0) {
+        process.stderr.write(`unknown option ${rest[0]}\n${USAGE}\n`);
+        return 2;
+      }
+      const r = await setPassword(database, file, await firstLine(process.stdin));
+      process.stdout.write(`${JSON.stringify({ passwordSet: r })}\n`);
+      return 0;
+    }
     if (command === 'verify') {
       process.stdout.write(`${JSON.stringify({ verified: verifyDatabase(file) })}\n`);
     } else if (command === 'backup') {
@@ -71,6 +87,47 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`db ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
+}
+
+/**
+ * Sets a user's password (at least `MIN_PASSWORD_LENGTH` characters) and signs them out
+ * everywhere, as an admin's new password does in the Users screen. For the one case the screen
+ * cannot help: no admin who can sign in. Another process's commit, so a running server sees
+ * it at the next sign-in.
+ */
+async function setPassword(
+  database: string,
+  username: string,
+  password: string,
+): Promise<{ username: string; role: string; active: boolean }> {
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new Error(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (!existsSync(database)) throw new Error(`${database} does not exist`);
+  const passwordHash = await argon2Hasher().hash(password);
+  const storage = openSqliteStorage({ path: database, checkpointEveryMs: 0 });
+  try {
+    return await storage.write((tx) => {
+      const user = tx.userByUsername(username);
+      if (!user) throw new Error(`no user ${JSON.stringify(username)}`);
+      tx.updateUser(user.id, { passwordHash });
+      tx.revokeSessionsOfUser(user.id);
+      return { username: user.username, role: user.role, active: user.active };
+    });
+  } finally {
+    await storage.close();
+  }
+}
+
+/** The first line of a stream (without its line ending), however it arrives. */
+async function firstLine(input: NodeJS.ReadableStream): Promise<string> {
+  if ('isTTY' in input && input.isTTY) process.stderr.write('New password (one line): ');
+  let text = '';
+  for await (const chunk of input) {
+    text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    const end = text.search(/\r?\n/);
+    if (end >= 0) return text.slice(0, end);
+  }
+  return text;
 }
 
 process.exitCode = await main(process.argv.slice(2));

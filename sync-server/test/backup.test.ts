@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -260,5 +260,51 @@ describe('backup and restore of the SQLite database', () => {
     );
     expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining('does not exist') });
     // Five processes through tsx, ~2.5 s each alone: 14 s beside a soak, 30 s in a busy CI run.
+  }, 90_000);
+});
+
+describe('db set-password', () => {
+  /** The CLI through tsx with `input` on its stdin: exit code, stdout, stderr. */
+  const cli = (args: string[], input: string, env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const tsx = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
+      const child = spawn(tsx, [path.resolve(import.meta.dirname, '../src/db-cli.ts'), ...args], {
+        env,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(input);
+    });
+
+  it('sets a lost password from stdin, signs the user out everywhere, refuses a short one or an unknown user', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'floorsync.db');
+    const { server, op1 } = await warehouseOnFile(file);
+    const env = { ...process.env, DATA_DIR: dir, STORAGE: 'sqlite' };
+    const set = await cli(['set-password', 'op1'], 'a-brand-new-password\nrest ignored\n', env);
+    expect(set).toMatchObject({ code: 0 });
+    expect(JSON.parse(set.stdout)).toEqual({
+      passwordSet: { username: 'op1', role: 'operator', active: true },
+    });
+    // Not the password on the command line or in its output.
+    expect(set.stdout + set.stderr).not.toContain('a-brand-new-password');
+    const login = (password: string) =>
+      server.request('/api/auth/login', { method: 'POST', json: { username: 'op1', password } });
+    expect((await login('op1-password')).status).toBe(401);
+    expect((await login('a-brand-new-password')).status).toBe(200);
+    // The session it had is gone (another process's commit, seen by the server).
+    const pushed = await op1.push([receipt(op1)]);
+    expect(pushed.status).toBe(401);
+
+    const short = await cli(['set-password', 'op1'], 'short\n', env);
+    expect(short).toMatchObject({ code: 1, stderr: expect.stringContaining('at least 10') });
+    const nobody = await cli(['set-password', 'nobody'], 'long-enough-password\n', env);
+    expect(nobody).toMatchObject({ code: 1, stderr: expect.stringContaining('no user "nobody"') });
+    expect((await login('a-brand-new-password')).status).toBe(200);
+    // Three processes through tsx, ~2.5 s each alone.
   }, 90_000);
 });
