@@ -209,6 +209,8 @@ function header(c: Context, name: Lowercase<string>): string | undefined {
 
 /** Bodies of requests other than pushes (login, pull, admin): small by nature. */
 const MAX_BODY_BYTES = 64 * 1024;
+/** The most stock lines one `GET /api/stock` answers (`X-Truncated` says there were more). */
+const MAX_STOCK_LINES = 10_000;
 
 /**
  * Reads a JSON body of at most `maxBytes`. Under `@hono/node-server` it reads the Node request
@@ -872,14 +874,18 @@ export function createApp(deps: AppDeps): AppHandle {
 
   app.get('/api/stock', requireRole('operator'), async (c) => {
     const q = c.req.query();
-    const lines = await storage.read((tx) =>
+    const found = await storage.read((tx) =>
       tx.stock({
         ...(q['itemId'] ? { itemId: q['itemId'] } : {}),
         ...(q['positionId'] ? { positionId: q['positionId'] } : {}),
         ...(q['lot'] ? { lot: q['lot'] } : {}),
         ...(q['serial'] ? { serial: q['serial'] } : {}),
+        limit: MAX_STOCK_LINES + 1,
       }),
     );
+    // More lines than an answer holds: said, not silently cut (narrow by item or position).
+    if (found.length > MAX_STOCK_LINES) c.header('x-truncated', String(MAX_STOCK_LINES));
+    const lines = found.slice(0, MAX_STOCK_LINES);
     return c.json(lines.map((l) => ({ ...l, ...(l.quantity < 0 ? { negative: true } : {}) })));
   });
 

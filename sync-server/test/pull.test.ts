@@ -423,3 +423,26 @@ describe('a pull page never ends inside a mutation', () => {
     expect(own.lastMutationIDChanges).toEqual({ [supervisor.clientID]: received.results[0]?.id });
   });
 });
+
+describe('GET /api/stock', () => {
+  it('answers at most 10,000 lines and says so when there are more (X-Truncated)', async () => {
+    const { op1, admin } = await setup();
+    // 10,001 lines: one lot each of item L on P, in pushes of 1,000.
+    for (let from = 0; from <= 10_000; from += 1000)
+      await op1.pushOk(
+        Array.from({ length: Math.min(1000, 10_001 - from) }, (_, i) =>
+          op1.mutation('receiveStock', {
+            itemId: 'L',
+            positionId: 'P',
+            quantity: 1,
+            lot: `LOT-${from + i}`,
+          }),
+        ),
+      );
+    const all = await server.request('/api/stock?itemId=L', { token: admin });
+    expect(all.headers.get('x-truncated')).toBe('10000');
+    expect(((await all.json()) as unknown[]).length).toBe(10_000);
+    const narrow = await server.request('/api/stock?itemId=A', { token: admin });
+    expect(narrow.headers.get('x-truncated')).toBeNull();
+  }, 60_000);
+});
