@@ -114,6 +114,75 @@ describe('a device’s hard days', () => {
     }
   });
 
+  it('scenario 9: a new device becomes usable from a paged snapshot, not history, and its badge shows the loading progress', async () => {
+    server = await startServer();
+    browser = await launch();
+    // 12,000 stock lines (one lot each) beside the demo's: a reset of three pages of 5,000.
+    const LINES = 12_000;
+    const group = 'e2e-seeder';
+    const login = await server.api<{ token: string }>('', '/api/auth/login', {
+      json: { username: 'supervisor', password: 'supervisor-demo', clientGroupID: group },
+    });
+    for (let from = 0; from < LINES; from += 1000) {
+      const res = await server.api<{ results: { status: string }[] }>(login.token, '/sync/push', {
+        json: {
+          pushVersion: 1,
+          clientGroupID: group,
+          mutations: Array.from({ length: 1000 }, (_, i) => ({
+            clientID: `${group}-c`,
+            id: from + i + 1,
+            name: 'receiveStock',
+            args: {
+              itemId: 'demo-glue',
+              positionId: 'demo-bin-B-01-01',
+              quantity: 1,
+              lot: `E2E-${from + i}`,
+            },
+          })),
+        },
+      });
+      expect(res.results.every((r) => r.status === 'applied')).toBe(true);
+    }
+    const context = await browser.newContext({ viewport: { width: 480, height: 900 } });
+    // Every text the badge's progress shows, as it changes (from the document's start).
+    await context.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { progressSeen: string[] }).progressSeen = seen;
+      new MutationObserver(() => {
+        const text = document.querySelector('[data-testid="sync-badge"] .progress')?.textContent;
+        if (text && text !== seen.at(-1)) seen.push(text);
+      }).observe(document, { subtree: true, childList: true, characterData: true });
+    });
+    const page = await context.newPage();
+    const errors = watch(page);
+    await signIn(page, server.base, 'operator');
+    await synced(page, 120_000);
+    const seen = await page.evaluate(
+      () => (window as unknown as { progressSeen: string[] }).progressSeen,
+    );
+    // The first sync (the reset): "0 events, 5000 records", "0 events, 10000 records", …,
+    // entries of the snapshot page by page, growing, and no event of the history replayed. (A
+    // later sync starts again from 0.)
+    const counts = seen
+      .map((t) => /^(\d+) events?, (\d+) records?$/.exec(t))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ events: Number(m[1]), entries: Number(m[2]) }));
+    const end = counts.findIndex((c, i) => i > 0 && c.entries <= counts[i - 1]!.entries);
+    const reset = end < 0 ? counts : counts.slice(0, end);
+    expect(reset.length, seen.join(' | ')).toBeGreaterThanOrEqual(3);
+    expect(
+      reset.every((c) => c.events === 0),
+      seen.join(' | '),
+    ).toBe(true);
+    expect(reset.at(-1)!.entries, seen.join(' | ')).toBeGreaterThan(LINES);
+    // Usable: the lookup answers from the device's copy, offline.
+    await context.setOffline(true);
+    await page.goto(`${server.base}/lookup`);
+    await scan(page, 'B-01-01');
+    await expect.poll(() => page.getByTestId('lookup-result').textContent()).toContain('E2E-11999');
+    expect(errors).toEqual([]);
+  });
+
   it('scenario 6: the login expires while offline; the queue is kept, the operator signs in again, the same scans are sent and attributed to them', async () => {
     // Sessions of 14.4 seconds: long enough for a sign-in and its first sync on a loaded
     // machine (5.4 s was not always), short enough to wait out.
