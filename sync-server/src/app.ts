@@ -211,6 +211,8 @@ function header(c: Context, name: Lowercase<string>): string | undefined {
 const MAX_BODY_BYTES = 64 * 1024;
 /** The most stock lines one `GET /api/stock` answers (`X-Truncated` says there were more). */
 const MAX_STOCK_LINES = 10_000;
+/** Poke streams one session (a device's tabs) may hold open at once. */
+export const MAX_STREAMS_PER_SESSION = 16;
 
 /**
  * Reads a JSON body of at most `maxBytes`. Under `@hono/node-server` it reads the Node request
@@ -376,6 +378,8 @@ export function createApp(deps: AppDeps): AppHandle {
   const sessionTtlMs = deps.config?.sessionTtlMs ?? 12 * 3600_000;
   const ticketTtlMs = deps.config?.ticketTtlMs ?? 60_000;
   const hub = new SseHub(deps.config?.pokeIntervalMs ?? 250);
+  /** Open poke streams per session (the hash its tickets name). */
+  const streamsOfSession = new Map<string, number>();
   const recentEvents = new RecentEvents();
   const app = new Hono<Env>();
 
@@ -855,18 +859,41 @@ export function createApp(deps: AppDeps): AppHandle {
         return { ok: false as const, why: 'this user is deactivated' };
       if (t.clientGroupID && tx.device(t.clientGroupID)?.revokedAt)
         return { ok: false as const, why: 'this device has been revoked' };
-      return { ok: true as const, head: tx.head() };
+      return { ok: true as const, head: tx.head(), session: t.sessionHash };
     });
     if (!opened.ok) throw unauthorized(opened.why);
     const head = opened.head;
+    // A device's tabs each hold a stream; more than that from one session is a leak or abuse,
+    // and every stream holds a socket.
+    const session = opened.session;
+    const held = session === undefined ? 0 : (streamsOfSession.get(session) ?? 0);
+    if (held >= MAX_STREAMS_PER_SESSION)
+      throw new HttpProblem(
+        429,
+        'TOO_MANY_STREAMS',
+        'Too many open streams',
+        `a session may hold ${MAX_STREAMS_PER_SESSION} streams at once; close one (another tab) first`,
+        { 'retry-after': '30' },
+      );
+    if (session !== undefined) streamsOfSession.set(session, held + 1);
+    const release = () => {
+      if (session === undefined) return;
+      const n = (streamsOfSession.get(session) ?? 1) - 1;
+      if (n > 0) streamsOfSession.set(session, n);
+      else streamsOfSession.delete(session);
+    };
     return streamSSE(c, async (stream) => {
-      hub.add(stream, head);
-      const closed = hub.untilClosed();
-      const aborted = new Promise<void>((resolve) => stream.onAbort(resolve));
-      // On connect (and on reconnect with Last-Event-ID) the client learns the head at once.
-      await stream.writeSSE({ event: 'poke', data: JSON.stringify({ head }), id: String(head) });
-      await Promise.race([closed, aborted]);
-      hub.remove(stream);
+      try {
+        hub.add(stream, head);
+        const closed = hub.untilClosed();
+        const aborted = new Promise<void>((resolve) => stream.onAbort(resolve));
+        // On connect (and on reconnect with Last-Event-ID) the client learns the head at once.
+        await stream.writeSSE({ event: 'poke', data: JSON.stringify({ head }), id: String(head) });
+        await Promise.race([closed, aborted]);
+      } finally {
+        hub.remove(stream);
+        release();
+      }
     });
   });
 

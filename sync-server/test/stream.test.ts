@@ -119,6 +119,54 @@ describe('GET /sync/stream (SSE pokes)', () => {
   });
 });
 
+describe('streams per session', () => {
+  it('a session holds at most 16 streams at once (429 beyond); one closed frees a place; other sessions are not counted', async () => {
+    const w = await warehouseServer();
+    server = w.server;
+    const base = await server.listen();
+    const ticketOf = async (token: string) => {
+      const res = await fetch(`${base}/api/auth/ticket`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return ((await res.json()) as { ticket: string }).ticket;
+    };
+    const url = `${base}/sync/stream?ticket=${encodeURIComponent(await ticketOf(w.admin))}`;
+    const open: ReadableStreamDefaultReader<Uint8Array>[] = [];
+    try {
+      for (let i = 0; i < 16; i++) {
+        const res = await fetch(url);
+        expect(res.status, `stream ${i + 1}`).toBe(200);
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        await reader.read(); // the poke at connect: the stream is held
+        open.push(reader);
+      }
+      const refused = await fetch(url);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect(await refused.json()).toMatchObject({ code: 'TOO_MANY_STREAMS' });
+      // Another session (another device) is not counted with this one.
+      const other = await fetch(
+        `${base}/sync/stream?ticket=${encodeURIComponent(await ticketOf(w.supervisor.token))}`,
+      );
+      expect(other.status).toBe(200);
+      await other.body?.cancel();
+      // A tab closes its stream: the place is free again (once the server saw it go).
+      await open.pop()?.cancel();
+      await expect
+        .poll(async () => {
+          const res = await fetch(url);
+          if (res.status === 200) open.push((res.body as ReadableStream<Uint8Array>).getReader());
+          else await res.body?.cancel();
+          return res.status;
+        })
+        .toBe(200);
+    } finally {
+      for (const r of open) await r.cancel();
+    }
+  });
+});
+
 describe('poke coalescing', () => {
   it('a burst of pushes gives a few pokes, the last with the final head; a quiet push is poked at once', async () => {
     // An interval long enough that "at once" and "coalesced" cannot be confused.

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { pokeNeedsSync } from './pokes.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { listenForPokes, pokeNeedsSync } from './pokes.js';
 
 describe('pokeNeedsSync', () => {
   it('syncs for a head beyond what the device pulled', () => {
@@ -17,5 +17,44 @@ describe('pokeNeedsSync', () => {
   it('does while the device has no numeric cookie (new, or in the middle of a reset)', () => {
     expect(pokeNeedsSync(7, null, 0)).toBe(true);
     expect(pokeNeedsSync(7, { order: 7, after: 's/item/A' }, 0)).toBe(true);
+  });
+});
+
+describe('listenForPokes', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('waits out a stream refused with Retry-After (too many streams) instead of asking again every 2 s', async () => {
+    vi.useFakeTimers();
+    const asked: string[] = [];
+    const fetcher = (input: RequestInfo | URL) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      asked.push(url.includes('/api/auth/ticket') ? 'ticket' : 'stream');
+      return Promise.resolve(
+        url.includes('/api/auth/ticket')
+          ? new Response(JSON.stringify({ ticket: 't' }), { status: 200 })
+          : new Response('{}', { status: 429, headers: { 'retry-after': '30' } }),
+      );
+    };
+    const stop = new AbortController();
+    const errors: unknown[] = [];
+    const done = listenForPokes({
+      baseUrl: '',
+      fetch: fetcher,
+      token: () => 'token',
+      onPoke: () => undefined,
+      onError: (e) => errors.push(e),
+      signal: stop.signal,
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(asked).toEqual(['ticket', 'stream']);
+    expect(String(errors[0])).toContain('429');
+    await vi.advanceTimersByTimeAsync(29_000); // the plain retry (2 s) would have asked 14 times
+    expect(asked).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(asked).toEqual(['ticket', 'stream', 'ticket', 'stream']);
+    stop.abort();
+    await done;
   });
 });

@@ -31,6 +31,9 @@ export async function listenForPokes(o: PokeOptions): Promise<void> {
   const fetcher = o.fetch ?? ((input, init) => fetch(input, init));
   let lastEventId: string | null = null;
   while (!o.signal.aborted) {
+    // A refusal that says when to come back (429: too many streams for this device) is
+    // waited out; anything else is tried again after `retryMs`.
+    let waitMs = o.retryMs ?? 2000;
     try {
       const token = o.token();
       if (!token) throw new Error('not signed in');
@@ -48,6 +51,10 @@ export async function listenForPokes(o: PokeOptions): Promise<void> {
         },
         signal: o.signal,
       });
+      if (res.status === 429) {
+        const after = Number(res.headers.get('retry-after'));
+        if (Number.isFinite(after) && after > 0) waitMs = Math.min(after, 300) * 1000;
+      }
       if (res.status !== 200 || !res.body) throw new Error(`stream refused (${res.status})`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       const cancel = () => void reader.cancel().catch(() => undefined);
@@ -73,7 +80,7 @@ export async function listenForPokes(o: PokeOptions): Promise<void> {
       o.onError?.(error);
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, o.retryMs ?? 2000);
+      const timer = setTimeout(resolve, waitMs);
       o.signal.addEventListener('abort', () => {
         clearTimeout(timer);
         resolve();
