@@ -11,6 +11,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createApp } from './app.js';
+import type { Env as AppEnv } from './app.js';
+import type { MiddlewareHandler } from 'hono';
 import { serveNode } from './http/node.js';
 import { argon2Hasher } from './auth/passwords.js';
 import { DEMO_USERS, WORKER_USERNAME, bootstrap, ensureWorkerUser } from './bootstrap.js';
@@ -43,6 +45,10 @@ import type { Storage } from './storage/port.js';
 import type { ScheduledBackups } from './storage/sqlite/scheduled-backups.js';
 import { startScheduledBackups } from './storage/sqlite/scheduled-backups.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
+
+/** Paths of the HTTP API, never answered with the web app's files. */
+const isApiPath = (p: string): boolean =>
+  /^\/(?:api|sync)(?:\/|$)|^\/(?:health|metrics)\/?$/.test(p);
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
@@ -155,8 +161,16 @@ async function main(): Promise<void> {
     staticRoutes: (app) => {
       if (existsSync(path.join(clientDir, 'index.html'))) {
         const root = path.relative(process.cwd(), clientDir);
-        app.use('/*', serveStatic({ root }));
-        app.get('/*', serveStatic({ root, path: 'index.html' })); // SPA fallback
+        const files = serveStatic<AppEnv>({ root });
+        const app_ = serveStatic<AppEnv>({ root, path: 'index.html' });
+        // The app's files, and its page for any other path (SPA fallback) — but not for the
+        // API's paths: an unknown one there is a 404 problem, not the app's HTML with 200.
+        const notForApi =
+          (h: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> =>
+          (c, next) =>
+            isApiPath(c.req.path) ? next() : h(c, next);
+        app.use('/*', notForApi(files));
+        app.get('/*', notForApi(app_));
       } else {
         app.get('/', (c) =>
           c.html(
@@ -302,6 +316,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // The port taken, a privileged port, a HOST that is not this machine's: one line that
+  // names the settings, not an unhandled 'error' event's stack.
+  server.once('error', (e: NodeJS.ErrnoException) => {
+    process.stderr.write(
+      `floorsync: cannot listen on HOST=${config.host} PORT=${config.port}: ${e.code ?? e.message}` +
+        `${e.code === 'EADDRINUSE' ? ' (another process uses this port)' : ''}\n`,
+    );
+    process.exit(1);
+  });
 }
 
 main().catch((error: unknown) => {

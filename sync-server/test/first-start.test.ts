@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerProcess } from '../../scripts/server-process.js';
 import { spawnServer } from '../../scripts/server-process.js';
@@ -104,5 +108,50 @@ describe('first start', () => {
       .toBe('completed');
     const after = await call<User[]>(server.base, '/api/users', { token: admin });
     expect(after.body.find((u) => u.username === 'worker')?.role).toBe('supervisor');
+  });
+});
+
+describe('the process', () => {
+  it('serves the web app for its paths, but an unknown API path is a 404 problem, not the app', async () => {
+    const client = mkdtempSync(path.join(tmpdir(), 'floorsync-client-'));
+    try {
+      writeFileSync(path.join(client, 'index.html'), '<!doctype html><title>app</title>');
+      server = await spawnServer({
+        env: { ADMIN_PASSWORD: 'first-start-password', DEMO: '', CLIENT_DIR: client },
+      });
+      const page = await fetch(`${server.base}/scan`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>app</title>');
+      const admin = await login(server.base, 'admin', 'first-start-password');
+      for (const p of ['/api/nope', '/sync/nope', '/api']) {
+        const res = await fetch(server.base + p, { headers: { authorization: `Bearer ${admin}` } });
+        expect(res.status, p).toBe(404);
+        expect(res.headers.get('content-type'), p).toBe('application/problem+json');
+      }
+      expect(
+        ((await (await fetch(`${server.base}/health`)).json()) as { status: string }).status,
+      ).toBe('ok');
+    } finally {
+      rmSync(client, { recursive: true, force: true });
+    }
+  });
+
+  it('a port already taken stops it with one line naming HOST and PORT', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const port = (taken.address() as { port: number }).port;
+      const failed = await spawnServer({
+        env: { ADMIN_PASSWORD: 'first-start-password', DEMO: '', PORT: String(port) },
+      }).then(
+        () => new Error('it started'),
+        (e: unknown) => e as Error,
+      );
+      expect(failed.message).toContain('server exited (1)');
+      expect(failed.message).toContain(`cannot listen on HOST=127.0.0.1 PORT=${port}: EADDRINUSE`);
+      expect(failed.message).not.toContain('Unhandled');
+    } finally {
+      taken.close();
+    }
   });
 });
