@@ -134,4 +134,25 @@ describe('readConfig', () => {
       expect(message).toMatch(new RegExp(`^  ${name}: `, 'm'));
     expect(message).toMatch(/METRICS_TOKEN must be at least 16 characters/);
   });
+
+  it('refuses settings that would put a secret into log lines, without saying the secret', () => {
+    const bad = () =>
+      readConfig({
+        PORT: 'eighty', // said together with the others
+        ERP_EXPORT_URL: 'https://erp:s3cret-erp@erp.example/in',
+        ERP_EXPORT_AUTHORIZATION: 'Bearer s3cret\nX-Other: 1',
+      });
+    let message = '';
+    try {
+      bad();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^ {2}PORT: /m);
+    expect(message).toMatch(
+      /^ {2}ERP_EXPORT_URL: must not carry a user or password: put them in ERP_EXPORT_AUTHORIZATION/m,
+    );
+    expect(message).toMatch(/^ {2}ERP_EXPORT_AUTHORIZATION: must be one line/m);
+    expect(message).not.toContain('s3cret');
+  });
 });

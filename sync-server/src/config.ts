@@ -1,6 +1,6 @@
 import path from 'node:path';
 // The subpath, not the package: the database tool reads this too and should start fast.
-import { withoutEmpty } from '@floorsync/workers/env';
+import { erpExportProblems, withoutEmpty } from '@floorsync/workers/env';
 import { z } from 'zod';
 import type { LabelPrinter } from './labels/routes.js';
 import { parsePrinters } from './labels/routes.js';
@@ -82,9 +82,17 @@ export interface Config {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = envSchema.safeParse(withoutEmpty(env));
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  const raw = withoutEmpty(env);
+  const parsed = envSchema.safeParse(raw);
+  // Checked on the raw values too, so that every problem is said at once.
+  const problems = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))),
+    ...erpExportProblems(raw),
+  ];
+  if (!parsed.success || problems.length > 0) {
+    const lines = problems.map((p) => `  ${p.path}: ${p.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;

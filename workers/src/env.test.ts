@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withoutEmpty } from './env.js';
+import { badHeaderValue, credentialsInUrl, erpExportProblems, withoutEmpty } from './env.js';
 
 describe('withoutEmpty', () => {
   it('drops empty and undefined variables, keeps the rest exactly (whitespace included)', () => {
@@ -8,5 +8,33 @@ describe('withoutEmpty', () => {
       D: ' ',
       E: '0',
     });
+  });
+});
+
+describe('settings that would put a secret into log lines', () => {
+  it('a URL with a user or password is refused, saying where they go, without the value', () => {
+    expect(credentialsInUrl('https://erp.example/in', 'x')).toBeNull();
+    expect(credentialsInUrl('not a url', 'x')).toBeNull(); // the URL check says that
+    const why = credentialsInUrl('https://bob:s3cret@erp.example/in', 'use the header');
+    expect(why).toBe('must not carry a user or password: use the header');
+    expect(credentialsInUrl('https://bob@erp.example/in', 'x')).not.toBeNull();
+  });
+
+  it('a header value with a line break or a character beyond Latin-1 is refused', () => {
+    expect(badHeaderValue('Bearer abc.def-ghi_jkl=')).toBeNull();
+    expect(badHeaderValue('Basic Zm9vOmJhcg==\tx')).toBeNull();
+    expect(badHeaderValue('Bearer s3c\nret')).toMatch(/no line break/);
+    expect(badHeaderValue('Bearer s3c\rret')).not.toBeNull();
+    expect(badHeaderValue('Bearer €uro')).not.toBeNull();
+  });
+
+  it('the ERP export settings, each problem under its variable', () => {
+    expect(erpExportProblems({})).toEqual([]);
+    const found = erpExportProblems({
+      ERP_EXPORT_URL: 'https://bob:s3cret@erp.example/in',
+      ERP_EXPORT_AUTHORIZATION: 'Bearer s3c\nret',
+    });
+    expect(found.map((p) => p.path)).toEqual(['ERP_EXPORT_URL', 'ERP_EXPORT_AUTHORIZATION']);
+    expect(JSON.stringify(found)).not.toMatch(/s3c/);
   });
 });

@@ -7,3 +7,48 @@ export const withoutEmpty = (env: NodeJS.ProcessEnv): Record<string, string> =>
   Object.fromEntries(
     Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
   );
+
+/**
+ * Why a URL setting that carries a user or password is refused, or `null`: `fetch` refuses such
+ * URLs and names them whole in its error, which would put the password into every retry's log
+ * line. `instead` says where the credentials go. (The message names no value.)
+ */
+export function credentialsInUrl(url: string, instead: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null; // not a URL at all: the setting's own check says so
+  }
+  return u.username !== '' || u.password !== ''
+    ? `must not carry a user or password: ${instead}`
+    : null;
+}
+
+/**
+ * Why a value cannot be sent as an HTTP header, or `null`: a line break or a character above
+ * U+00FF (`fetch` would fail every request, with the value in its message).
+ */
+export function badHeaderValue(value: string): string | null {
+  return /^[\t\x20-\x7e\x80-\xff]*$/.test(value)
+    ? null
+    : 'must be one line of Latin-1 text (no line break): it is sent as an HTTP header';
+}
+
+/** The ERP export's settings, checked alike by the server (embedded) and the worker. */
+export function erpExportProblems(e: {
+  ERP_EXPORT_URL?: string | undefined;
+  ERP_EXPORT_AUTHORIZATION?: string | undefined;
+}): { path: string; message: string }[] {
+  const found: { path: string; message: string }[] = [];
+  const url =
+    e.ERP_EXPORT_URL &&
+    credentialsInUrl(
+      e.ERP_EXPORT_URL,
+      'put them in ERP_EXPORT_AUTHORIZATION (e.g. "Basic " and the base64 of user:password)',
+    );
+  if (url) found.push({ path: 'ERP_EXPORT_URL', message: url });
+  const header = e.ERP_EXPORT_AUTHORIZATION && badHeaderValue(e.ERP_EXPORT_AUTHORIZATION);
+  if (header) found.push({ path: 'ERP_EXPORT_AUTHORIZATION', message: header });
+  return found;
+}

@@ -19,7 +19,7 @@ import { natsQueue } from './queue/nats.js';
 import type { RunnerEvent } from './runner.js';
 import { startRunner } from './runner.js';
 import { SyncApi } from './sync-api.js';
-import { withoutEmpty } from './env.js';
+import { credentialsInUrl, erpExportProblems, withoutEmpty } from './env.js';
 import { startListDrop } from './erp/list-drop.js';
 import { printLabelsJob } from './labels/job.js';
 import { reportToServer } from './labels/report.js';
@@ -51,7 +51,25 @@ const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =
   );
 
 async function main(): Promise<void> {
-  if (!env.success) throw new Error(env.error.issues.map((i) => i.message).join('; '));
+  // Checked on the raw values too, so that every problem is said at once.
+  const raw = withoutEmpty(process.env);
+  const problems = [
+    ...(env.success
+      ? []
+      : env.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))),
+    ...erpExportProblems(raw),
+  ];
+  const sync =
+    raw['FLOORSYNC_URL'] &&
+    credentialsInUrl(
+      raw['FLOORSYNC_URL'],
+      'the worker signs in with WORKER_USERNAME and WORKER_PASSWORD',
+    );
+  if (sync) problems.push({ path: 'FLOORSYNC_URL', message: sync });
+  if (!env.success || problems.length > 0)
+    throw new Error(
+      `invalid configuration:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+    );
   const config = env.data;
   const name = `worker ${os.hostname()}:${process.pid}`;
   const queue = await natsQueue({ url: config.NATS_URL, name });

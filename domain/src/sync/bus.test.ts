@@ -16,6 +16,24 @@ describe('bus names', () => {
       token: 't0ken',
     });
     expect(natsConnectOptions('nats-host:4222')).toEqual({ servers: ['nats-host:4222'] });
+    // Raw '@' or '/' in a password: nothing of it is left in the address.
+    expect(natsConnectOptions('nats://alice:p@ss@nats-1:4222')).toEqual({
+      servers: ['nats://nats-1:4222'],
+      user: 'alice',
+      pass: 'p@ss',
+    });
+    expect(natsConnectOptions('nats://alice:a/b@nats-1:4222')).toEqual({
+      servers: ['nats://nats-1:4222'],
+      user: 'alice',
+      pass: 'a/b',
+    });
+    // A stray '%': said, without the value.
+    expect(() => natsConnectOptions('nats://alice:100%@nats-1:4222')).toThrow(/^NATS_URL: /);
+    try {
+      natsConnectOptions('nats://alice:100%@nats-1:4222');
+    } catch (e) {
+      expect(String(e)).not.toContain('100%');
+    }
   });
 
   it('subjects take only plain tokens', () => {

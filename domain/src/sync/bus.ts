@@ -83,14 +83,16 @@ export function natsConnectOptions(url: string): {
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map((s) => {
-      const m = /^([a-z][a-z0-9+.-]*:\/\/)?(?:([^@/]*)@)?(.*)$/i.exec(s);
+      // The credentials end at the last '@' (a NATS URL has no path): a password with a raw
+      // '@' or '/' in it must not leave a part of itself in the server's address.
+      const m = /^([a-z][a-z0-9+.-]*:\/\/)?(?:(.*)@)?([^@]*)$/i.exec(s);
       const [, scheme = '', info, rest = ''] = m ?? [];
       if (info !== undefined && user === undefined && token === undefined) {
         const i = info.indexOf(':');
         if (i >= 0) {
-          user = decodeURIComponent(info.slice(0, i));
-          pass = decodeURIComponent(info.slice(i + 1));
-        } else token = decodeURIComponent(info);
+          user = decoded(info.slice(0, i));
+          pass = decoded(info.slice(i + 1));
+        } else token = decoded(info);
       }
       return scheme + rest;
     });
@@ -100,4 +102,15 @@ export function natsConnectOptions(url: string): {
     ...(pass !== undefined ? { pass } : {}),
     ...(token !== undefined ? { token } : {}),
   };
+}
+
+/** A percent-decoded part of NATS_URL's credentials; a stray '%' is said without the value. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new Error(
+      "NATS_URL: its user, password or token has a '%' that starts no escape: write % as %25 (and @ as %40)",
+    );
+  }
 }

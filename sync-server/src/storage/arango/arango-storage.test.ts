@@ -69,6 +69,10 @@ describe('ARANGO_URL', () => {
     expect(() => parseArangoUrl('arango')).toThrow(/ARANGO_URL is not a URL/);
     expect(() => parseArangoUrl('tcp://u:pw@h:8529')).toThrow(/http:\/\/ or https:\/\//);
     expect(() => parseArangoUrl('http://u:pw@h:8529/bad%20name')).toThrow(/invalid database/);
+    // A raw '%' in the password: said, naming the variable, not the value.
+    expect(() => parseArangoUrl('http://root:100%@h:8529/db')).toThrow(
+      /^ARANGO_URL: its user or password has a '%' that starts no escape/,
+    );
     try {
       parseArangoUrl('ftp://u:hunter2@h');
     } catch (error) {

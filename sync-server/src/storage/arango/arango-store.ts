@@ -122,8 +122,16 @@ export function parseArangoUrl(raw: string): {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
     throw new Error('ARANGO_URL must start with http:// or https://');
-  const username = decodeURIComponent(u.username);
-  const password = decodeURIComponent(u.password);
+  let username: string;
+  let password: string;
+  try {
+    username = decodeURIComponent(u.username);
+    password = decodeURIComponent(u.password);
+  } catch {
+    throw new Error(
+      "ARANGO_URL: its user or password has a '%' that starts no escape: write % as %25 (and @ as %40)",
+    );
+  }
   const path = u.pathname.replace(/^\/+|\/+$/g, '').replace(/^_db\//, '');
   const databaseName = path === '' ? 'floorsync' : decodeURIComponent(path);
   if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(databaseName))
