@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TestServer } from './harness.js';
 import type { Device } from './harness.js';
 import { quantityAt, warehouseWithOperators } from './harness.js';
+import ExcelJS from 'exceljs';
+import { worksheetName } from '../src/counting/routes.js';
 
 /**
  * Counting sessions end to end on the server (scenarios 19–22 of SCENARIOS.md): counts pushed
@@ -411,5 +413,37 @@ describe('counting sessions over the sync protocol', () => {
     await w.runApply();
     const again = await w.op2.pull(null);
     expect(again.patch.some((p) => p.key?.startsWith('s/count-'))).toBe(false);
+  });
+});
+
+describe('count sheets', () => {
+  it('a session whose code Excel would refuse as a sheet name still downloads as XLSX (and CSV)', async () => {
+    const w = await setup();
+    await w.ok(w.supervisor, 'planCountSession', {
+      sessionId: C1,
+      code: "'INV/2025:A*[1]'",
+      positionIds: ['P'],
+      mode: 'open',
+    });
+    for (const format of ['xlsx', 'csv']) {
+      const res = await w.server.request(`/api/count-sessions/${C1}/sheet?format=${format}`, {
+        token: w.supervisor.token,
+      });
+      expect(res.status, `${format}: ${await res.clone().text()}`).toBe(200);
+    }
+    const xlsx = await w.server.request(`/api/count-sessions/${C1}/sheet?format=xlsx`, {
+      token: w.supervisor.token,
+    });
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(await xlsx.arrayBuffer());
+    expect(book.worksheets.map((s) => s.name)).toEqual(['INV-2025-A--1-']);
+  });
+
+  it('worksheet names follow the rules of Excel', () => {
+    expect(worksheetName('C-1')).toBe('C-1');
+    expect(worksheetName('x'.repeat(64))).toBe('x'.repeat(31));
+    expect(worksheetName("'quoted'")).toBe('quoted');
+    expect(worksheetName('History')).toBe('count');
+    expect(worksheetName("''")).toBe('count');
   });
 });

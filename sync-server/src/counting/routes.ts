@@ -192,7 +192,7 @@ export function countingRoutes(
         },
       );
     const workbook = new ExcelJS.Workbook();
-    const ws = workbook.addWorksheet(sheet.code.slice(0, 31) || 'count');
+    const ws = workbook.addWorksheet(worksheetName(sheet.code));
     ws.addRow(sheet.header);
     ws.getRow(1).font = { bold: true };
     // Text cells throughout: codes such as 0012 must not turn into numbers.
@@ -346,4 +346,17 @@ export function countingRoutes(
     if (!ok) throw notFound('no apply job for this session');
     return c.json(await applyJob(id));
   });
+}
+
+/**
+ * A session's code as a worksheet name: Excel's rules (at most 31 characters, none of
+ * `* ? : \\ / [ ]`, no apostrophe first or last, not "History") — a code such as `INV/2025`
+ * is a valid session code, and ExcelJS throws on such a name.
+ */
+export function worksheetName(code: string): string {
+  const name = code
+    .replace(/[*?:\\/[\]]/g, '-')
+    .slice(0, 31)
+    .replace(/^'+|'+$/g, '');
+  return name === '' || name.toLowerCase() === 'history' ? 'count' : name;
 }
