@@ -362,6 +362,31 @@ describe('counting sessions in the web app', () => {
     for (const d of [sup, op1, op2, admin]) await d.context.close();
   });
 
+  it('finished sessions that cannot be read are said on the screen, not shown as none', async () => {
+    const sup = await device(browser, server.base, 'supervisor');
+    await sup.page.waitForURL('**/stock');
+    await synced(sup.page);
+    await sup.page.route('**/api/count-sessions?status=applied,cancelled', (r) =>
+      r.fulfill({
+        status: 500,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Internal Server Error',
+          status: 500,
+          detail: 'an unexpected error occurred',
+          code: 'INTERNAL',
+        }),
+      }),
+    );
+    await sup.page.goto(`${server.base}/counting`);
+    await expect
+      .poll(() => sup.page.getByTestId('count-history-error').textContent())
+      .toContain('Finished sessions could not be read: an unexpected error occurred');
+    expect(sup.errors).toEqual([]);
+    await sup.context.close();
+  });
+
   it('the counting sheet: exported as CSV (blind: no expected), filled in on paper, imported into the review', async () => {
     const P = 'A-01-01';
     const before = await serverQuantity(server, token, 'BOLT-M8', P);

@@ -476,6 +476,7 @@ export const de: Catalog = {
   'count.notFound': 'Diese Inventur ist nicht auf diesem Gerät.',
   'count.back': 'Alle Inventuren',
   'count.history': 'Abgeschlossen',
+  'count.historyFailed': 'Abgeschlossene Inventuren konnten nicht gelesen werden: {detail}',
   'count.session': 'Inventur {code}',
   'count.rowCounters':
     '{lines} {lines:Zeile|Zeilen} · {positions} {positions:Platz|Plätze} · {disagreements} {disagreements:Widerspruch|Widersprüche}',

@@ -468,6 +468,7 @@ export const en = {
   'count.notFound': 'This counting session is not on this device.',
   'count.back': 'All counting sessions',
   'count.history': 'Finished',
+  'count.historyFailed': 'Finished sessions could not be read: {detail}',
   'count.session': 'Count {code}',
   'count.rowCounters':
     '{lines} {lines:line|lines} · {positions} {positions:position|positions} · {disagreements} {disagreements:disagreement|disagreements}',
