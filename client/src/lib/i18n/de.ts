@@ -56,7 +56,7 @@ export const de: Catalog = {
   'sync.message.offline':
     'Keine Verbindung zum Server. Die Scans bleiben erhalten und werden gesendet.',
   'sync.message.failed':
-    'Synchronisieren fehlgeschlagen; neuer Versuch folgt. Ihre Scans bleiben erhalten.',
+    'Synchronisieren fehlgeschlagen ({detail}); neuer Versuch folgt. Ihre Scans bleiben erhalten.',
   'sync.status.offline': 'Offline',
   'sync.status.signed-out': 'Abgemeldet',
   'sync.status.refused': 'Abgelehnt',

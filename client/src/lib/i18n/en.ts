@@ -52,7 +52,7 @@ export const en = {
   'sync.message.updateRequired':
     'This app must be updated before it can sync. Your scans are kept.',
   'sync.message.offline': 'No connection to the server. Scans are kept and will be sent.',
-  'sync.message.failed': 'Sync failed; retrying. Your scans are kept.',
+  'sync.message.failed': 'Sync failed ({detail}); retrying. Your scans are kept.',
   'sync.status.offline': 'Offline',
   'sync.status.signed-out': 'Signed out',
   'sync.status.refused': 'Refused',

@@ -726,7 +726,7 @@ export class SyncEngine {
     if (res.status >= 500 || res.status === 429)
       throw new RetryableError(`the server is busy (${res.status})`);
     if (res.status !== 200)
-      throw new Error(`unexpected answer ${res.status}: ${await problemDetail(res)}`);
+      throw new Error(`the server refused it (${res.status}): ${await problemDetail(res)}`);
     return res.json();
   }
 

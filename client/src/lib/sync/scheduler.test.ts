@@ -89,6 +89,26 @@ describe('SyncScheduler', () => {
     ]);
   });
 
+  it('a failure that is not the network says what it was, and is retried', async () => {
+    const time = fakeTime();
+    const s = new SyncScheduler({
+      sync: () =>
+        Promise.reject(new Error('the server refused it (400): mutations.0.id: expected int')),
+      onState: () => {},
+      ...time,
+      random: () => 1,
+    });
+    await s.request();
+    expect(s.current).toMatchObject({
+      status: 'offline',
+      message: {
+        key: 'sync.message.failed',
+        detail: 'the server refused it (400): mutations.0.id: expected int',
+      },
+    });
+    expect(time.pending()).toBe(1);
+  });
+
   it('a 401 waits for sign-in; a refused device stops; neither retries by itself', async () => {
     const time = fakeTime();
     const auth = new SyncScheduler({

@@ -306,7 +306,14 @@ export class SyncScheduler {
     const offline = error instanceof RetryableError;
     this.set({
       status: 'offline',
-      message: { key: offline ? 'sync.message.offline' : 'sync.message.failed' },
+      // A failure that is not the network's says what it was (the server's words), for the
+      // operator to pass on: retrying will not cure a refusal an app update must fix.
+      message: offline
+        ? { key: 'sync.message.offline' }
+        : {
+            key: 'sync.message.failed',
+            detail: (error instanceof Error ? error.message : String(error)).slice(0, 300),
+          },
       retryAt,
       progress: null,
     });
