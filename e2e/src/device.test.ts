@@ -181,7 +181,7 @@ describe('a device’s hard days', () => {
     await scan(page, 'B-01-01');
     await expect.poll(() => page.getByTestId('lookup-result').textContent()).toContain('E2E-11999');
     expect(errors).toEqual([]);
-  });
+  }, 300_000);
 
   it('scenario 6: the login expires while offline; the queue is kept, the operator signs in again, the same scans are sent and attributed to them', async () => {
     // Sessions of 14.4 seconds: long enough for a sign-in and its first sync on a loaded

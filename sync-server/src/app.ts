@@ -211,7 +211,7 @@ function header(c: Context, name: Lowercase<string>): string | undefined {
 const MAX_BODY_BYTES = 64 * 1024;
 /** The most stock lines one `GET /api/stock` answers (`X-Truncated` says there were more). */
 const MAX_STOCK_LINES = 10_000;
-/** Poke streams one session (a device's tabs) may hold open at once. */
+/** Poke streams one session (a device's tabs) holds open at once on an instance; a newer one closes the oldest. */
 export const MAX_STREAMS_PER_SESSION = 16;
 
 /**
@@ -378,8 +378,8 @@ export function createApp(deps: AppDeps): AppHandle {
   const sessionTtlMs = deps.config?.sessionTtlMs ?? 12 * 3600_000;
   const ticketTtlMs = deps.config?.ticketTtlMs ?? 60_000;
   const hub = new SseHub(deps.config?.pokeIntervalMs ?? 250);
-  /** Open poke streams per session (the hash its tickets name). */
-  const streamsOfSession = new Map<string, number>();
+  /** Open poke streams per session (the hash its tickets name), oldest first: each one's close. */
+  const streamsOfSession = new Map<string, Set<() => void>>();
   const recentEvents = new RecentEvents();
   const app = new Hono<Env>();
 
@@ -863,24 +863,29 @@ export function createApp(deps: AppDeps): AppHandle {
     });
     if (!opened.ok) throw unauthorized(opened.why);
     const head = opened.head;
-    // A device's tabs each hold a stream; more than that from one session is a leak or abuse,
-    // and every stream holds a socket.
+    // A device's tabs each hold a stream. More than that from one session (on this instance)
+    // are leaks, or connections a handheld lost when it left the Wi-Fi without closing them —
+    // TCP can take many minutes to notice. So the newest stream always gets in, and the
+    // session's oldest one is closed to make room: a roaming device keeps hearing pokes, and a
+    // session never holds more than its share of sockets.
     const session = opened.session;
-    const held = session === undefined ? 0 : (streamsOfSession.get(session) ?? 0);
-    if (held >= MAX_STREAMS_PER_SESSION)
-      throw new HttpProblem(
-        429,
-        'TOO_MANY_STREAMS',
-        'Too many open streams',
-        `a session may hold ${MAX_STREAMS_PER_SESSION} streams at once; close one (another tab) first`,
-        { 'retry-after': '30' },
-      );
-    if (session !== undefined) streamsOfSession.set(session, held + 1);
+    let evict!: () => void;
+    const evicted = new Promise<void>((resolve) => (evict = resolve));
+    if (session !== undefined) {
+      const held = streamsOfSession.get(session) ?? new Set<() => void>();
+      streamsOfSession.set(session, held);
+      for (const oldest of held) {
+        if (held.size < MAX_STREAMS_PER_SESSION) break;
+        held.delete(oldest);
+        oldest();
+      }
+      held.add(evict);
+    }
     const release = () => {
-      if (session === undefined) return;
-      const n = (streamsOfSession.get(session) ?? 1) - 1;
-      if (n > 0) streamsOfSession.set(session, n);
-      else streamsOfSession.delete(session);
+      const held = session === undefined ? undefined : streamsOfSession.get(session);
+      if (!held) return;
+      held.delete(evict);
+      if (held.size === 0) streamsOfSession.delete(session as string);
     };
     return streamSSE(c, async (stream) => {
       try {
@@ -889,7 +894,7 @@ export function createApp(deps: AppDeps): AppHandle {
         const aborted = new Promise<void>((resolve) => stream.onAbort(resolve));
         // On connect (and on reconnect with Last-Event-ID) the client learns the head at once.
         await stream.writeSSE({ event: 'poke', data: JSON.stringify({ head }), id: String(head) });
-        await Promise.race([closed, aborted]);
+        await Promise.race([closed, aborted, evicted]);
       } finally {
         hub.remove(stream);
         release();
@@ -1006,6 +1011,15 @@ export function createApp(deps: AppDeps): AppHandle {
 
   app.post('/api/users', requireRole('admin'), async (c) => {
     const body = validate(createUserRequestSchema, await readJson(c));
+    // The job runner's account: created by the server when first needed, never by hand (it
+    // would take over a person's account of that name and run jobs with their role).
+    if (body.username.toLowerCase() === WORKER_USERNAME)
+      throw new HttpProblem(
+        409,
+        'USER_EXISTS',
+        'Conflict',
+        `username ${WORKER_USERNAME} is reserved for the server's job runner`,
+      );
     const exists = await storage.read((tx) => tx.userByUsername(body.username));
     if (exists)
       throw new HttpProblem(409, 'USER_EXISTS', 'Conflict', `username ${body.username} is taken`);

@@ -125,6 +125,15 @@ async function main(): Promise<void> {
     demo: config.demo,
     announce: (text) => process.stderr.write(text + '\n'),
   });
+  // The demo's sign-ins, once, as soon as the database has them: before anything else can
+  // fail (a port taken), so that the admin's password is never lost unseen.
+  if (config.demo && created) {
+    const users = [
+      ...DEMO_USERS.map((u) => `${u.username} / ${u.password}`),
+      `admin / ${generatedAdminPassword ?? '(ADMIN_PASSWORD)'}`,
+    ];
+    process.stderr.write(`\n  Floorsync demo. Sign in as: ${users.join(',  ')}\n`);
+  }
   // The worker account: at start for worker processes elsewhere (they sign in with
   // WORKER_PASSWORD at once); embedded, when the runner first signs in, so that a fresh
   // database has one user, its admin, until a job or the ERP exchange needs another.
@@ -208,15 +217,8 @@ async function main(): Promise<void> {
       demo: config.demo,
       bus: config.natsUrl === undefined ? 'in-process' : `nats ${natsHost(config.natsUrl)}`,
     });
-    if (config.demo && created) {
-      const users = [
-        ...DEMO_USERS.map((u) => `${u.username} / ${u.password}`),
-        `admin / ${generatedAdminPassword ?? '(ADMIN_PASSWORD)'}`,
-      ];
-      process.stderr.write(
-        `\n  Floorsync demo at http://${config.host}:${info.port}\n  Sign in as: ${users.join(',  ')}\n\n`,
-      );
-    }
+    if (config.demo && created)
+      process.stderr.write(`\n  Floorsync demo at http://${config.host}:${info.port}\n\n`);
   });
 
   async function startEmbeddedRunner(base: string, password: string) {

@@ -51,12 +51,13 @@ describe('first start', () => {
     const admin = await login(server.base, 'admin', 'first-start-password');
     const users = await call<User[]>(server.base, '/api/users', { token: admin });
     expect(users.body.map((u) => [u.username, u.role])).toEqual([['admin', 'admin']]);
-    // A username an admin may want is free (no account of the server's took it).
-    const created = await call<User>(server.base, '/api/users', {
+    // The job runner's name is kept for it: a person of that name would be taken over.
+    const refused = await call<{ code: string; detail: string }>(server.base, '/api/users', {
       token: admin,
-      json: { username: 'worker', password: 'a-worker-password', name: 'Wanda', role: 'operator' },
+      json: { username: 'Worker', password: 'a-worker-password', name: 'Wanda', role: 'operator' },
     });
-    expect(created.status).toBe(201);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain('reserved');
   });
 
   it('demo mode publishes no admin password: a random one, printed once with the demo sign-ins', async () => {
@@ -136,13 +137,14 @@ describe('the process', () => {
     }
   });
 
-  it('a port already taken stops it with one line naming HOST and PORT', async () => {
+  it('a port already taken stops it with one line naming HOST and PORT (a new demo has said its sign-ins first)', async () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
     try {
       const port = (taken.address() as { port: number }).port;
+      // A demo's first start: its admin password is printed before the port fails it.
       const failed = await spawnServer({
-        env: { ADMIN_PASSWORD: 'first-start-password', DEMO: '', PORT: String(port) },
+        env: { ADMIN_PASSWORD: '', DEMO: '1', PORT: String(port) },
       }).then(
         () => new Error('it started'),
         (e: unknown) => e as Error,
@@ -150,6 +152,7 @@ describe('the process', () => {
       expect(failed.message).toContain('server exited (1)');
       expect(failed.message).toContain(`cannot listen on HOST=127.0.0.1 PORT=${port}: EADDRINUSE`);
       expect(failed.message).not.toContain('Unhandled');
+      expect(failed.message).toMatch(/Sign in as: .*admin \/ [\w-]{10,}/);
     } finally {
       taken.close();
     }

@@ -2530,7 +2530,8 @@ const ROUTES: readonly RouteSpec[] = [
       const u = createUserRequestSchema.safeParse(r.value);
       if (!u.success) return refuse(400);
       const name = foldAscii(u.data.username);
-      if (known.credentials.has(name)) return refuse(409);
+      // Taken, or the job runner's reserved name.
+      if (known.credentials.has(name) || name === 'worker') return refuse(409);
       return ok([201], true, (a) => {
         if (a.status === 201) {
           known.credentials.set(name, { password: u.data.password, active: true });

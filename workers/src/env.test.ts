@@ -24,6 +24,9 @@ describe('settings that would put a secret into log lines', () => {
     expect(badHeaderValue('Bearer abc.def-ghi_jkl=')).toBeNull();
     expect(badHeaderValue('Basic Zm9vOmJhcg==\tx')).toBeNull();
     expect(badHeaderValue('Bearer s3c\nret')).toMatch(/no line break/);
+    // A secret file's last newline or a CRLF line: fetch drops whitespace around the value.
+    expect(badHeaderValue('Bearer abc\r\n')).toBeNull();
+    expect(badHeaderValue(' Bearer abc\n')).toBeNull();
     expect(badHeaderValue('Bearer s3c\rret')).not.toBeNull();
     expect(badHeaderValue('Bearer €uro')).not.toBeNull();
   });

@@ -26,11 +26,13 @@ export function credentialsInUrl(url: string, instead: string): string | null {
 }
 
 /**
- * Why a value cannot be sent as an HTTP header, or `null`: a line break or a character above
- * U+00FF (`fetch` would fail every request, with the value in its message).
+ * Why a value cannot be sent as an HTTP header, or `null`: a line break inside it or a
+ * character above U+00FF (`fetch` would fail every request, with the value in its message).
+ * Whitespace around it is fine — `fetch` drops it (a secret file's last newline, CRLF lines).
  */
 export function badHeaderValue(value: string): string | null {
-  return /^[\t\x20-\x7e\x80-\xff]*$/.test(value)
+  const inner = value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  return /^[\t\x20-\x7e\x80-\xff]*$/.test(inner)
     ? null
     : 'must be one line of Latin-1 text (no line break): it is sent as an HTTP header';
 }

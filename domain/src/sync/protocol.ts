@@ -98,12 +98,8 @@ export const pullRequestSchema = z.looseObject({
   cookie: cookieSchema,
   profileID: z.string().max(128).optional(),
   schemaVersion: z.string().max(64).optional(),
-  /** Additive: page size; more than `MAX_PULL_LIMIT` is taken as that (a hint, not a demand). */
-  limit: z
-    .int()
-    .min(1)
-    .transform((n) => Math.min(n, MAX_PULL_LIMIT))
-    .optional(),
+  /** Additive: page size; the server takes more than `MAX_PULL_LIMIT` as that (a hint). */
+  limit: z.int().min(1).optional(),
 });
 export type PullRequest = z.infer<typeof pullRequestSchema>;
 
