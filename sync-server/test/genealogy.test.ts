@@ -66,14 +66,23 @@ describe('production and genealogy over the API', () => {
     const into = await get<{ nodes: { key: string; node: { kind: string } }[] }>(
       `/api/genealogy?node=${encodeURIComponent(P1)}&direction=ancestors`,
     );
-    expect(into.nodes.map((n) => n.key)).toEqual(expect.arrayContaining([L1, S7]));
+    // Exactly what went in: the job that made it, lot L1 and serial S7 — nothing else.
+    expect(into.nodes.map((n) => n.key).sort()).toEqual(
+      [L1, S7, ...into.nodes.filter((n) => n.node.kind === 'job').map((n) => n.key)].sort(),
+    );
+    expect(into.nodes.filter((n) => n.node.kind === 'job')).toHaveLength(1);
     const went = await get<{ nodes: { key: string; node: { kind: string } }[] }>(
       `/api/genealogy?node=${encodeURIComponent(L1)}&direction=descendants`,
     );
-    expect(went.nodes.map((n) => n.node.kind)).toEqual(
-      expect.arrayContaining(['job', 'serial', 'container', 'shipment']),
-    );
-    expect(went.nodes.map((n) => n.key)).toContain(P1);
+    // Exactly where it went: the job, P1, pallet C and the shipment.
+    expect(went.nodes.map((n) => n.node.kind).sort()).toEqual([
+      'container',
+      'job',
+      'serial',
+      'shipment',
+    ]);
+    expect(went.nodes.find((n) => n.node.kind === 'serial')?.key).toBe(P1);
+    expect(went.nodes.find((n) => n.node.kind === 'container')?.key).toContain('C');
 
     const recall = await w.server.request('/api/genealogy/recall?itemId=L&lot=L1&format=csv', {
       token: sup.token,
