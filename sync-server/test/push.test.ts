@@ -253,6 +253,42 @@ describe('two offline devices pick the last units (scenario 5)', () => {
   });
 });
 
+describe('a pallet moves with everything in it (scenario 15, over the protocol)', () => {
+  it('moving pallet C from P to Q takes a box in it and the goods in both along; the goods keep their places', async () => {
+    const { op1, supervisor, admin } = await setup();
+    await supervisor.pushOk([
+      supervisor.mutation('definePosition', {
+        positionId: 'T',
+        code: 'T',
+        kind: 'container',
+        parentId: 'C',
+      }),
+      supervisor.mutation('definePosition', {
+        positionId: 'B',
+        code: 'B',
+        kind: 'container',
+        parentId: 'T',
+      }),
+    ]);
+    const received = await op1.pushOk([
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'C', quantity: 4 }),
+      op1.mutation('receiveStock', { itemId: 'A', positionId: 'B', quantity: 3 }),
+      op1.mutation('moveContainer', { containerId: 'C', to: 'Q' }),
+    ]);
+    expect(received.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied']);
+    const positions = (await (await server.request('/api/positions', { token: admin })).json()) as {
+      id: string;
+      parentId?: string | null;
+    }[];
+    const parent = (id: string) => positions.find((p) => p.id === id)?.parentId;
+    expect([parent('C'), parent('T'), parent('B')]).toEqual(['Q', 'C', 'T']);
+    expect(await quantityAt(server, admin, 'A', 'C')).toBe(4);
+    expect(await quantityAt(server, admin, 'A', 'B')).toBe(3);
+    const moved = (await eventsSince(admin)).filter((e) => e.type === 'ContainerMoved');
+    expect(moved.map((e) => e.data)).toEqual([{ containerId: 'C', from: 'P', to: 'Q' }]);
+  });
+});
+
 describe('device time (scenario 11)', () => {
   it('a device clock 3 hours fast: ordering follows seq, occurredAt is kept and flagged', async () => {
     const { op1, op2, admin } = await setup();
