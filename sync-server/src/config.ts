@@ -1,6 +1,6 @@
 import path from 'node:path';
 // The subpath, not the package: the database tool reads this too and should start fast.
-import { erpExportProblems, withoutEmpty } from '@floorsync/workers/env';
+import { configurationError, erpExportProblems, withoutEmpty } from '@floorsync/workers/env';
 import { z } from 'zod';
 import type { LabelPrinter } from './labels/routes.js';
 import { parsePrinters } from './labels/routes.js';
@@ -85,16 +85,11 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
   const raw = withoutEmpty(env);
   const parsed = envSchema.safeParse(raw);
   // Checked on the raw values too, so that every problem is said at once.
-  const problems = [
-    ...(parsed.success
-      ? []
-      : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))),
-    ...erpExportProblems(raw),
-  ];
-  if (!parsed.success || problems.length > 0) {
-    const lines = problems.map((p) => `  ${p.path}: ${p.message}`);
-    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
-  }
+  const error = configurationError(
+    parsed.success ? [] : parsed.error.issues,
+    erpExportProblems(raw),
+  );
+  if (error || !parsed.success) throw error ?? new Error('invalid configuration');
   const e = parsed.data;
   if (e.NATS_URL && (e.ERP_EXPORT_DIR || e.ERP_EXPORT_URL || e.ERP_IMPORT_DIR))
     // Scaled out, jobs and the ERP exchange run in worker processes: set silently aside here,

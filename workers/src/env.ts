@@ -41,8 +41,8 @@ export function badHeaderValue(value: string): string | null {
 export function erpExportProblems(e: {
   ERP_EXPORT_URL?: string | undefined;
   ERP_EXPORT_AUTHORIZATION?: string | undefined;
-}): { path: string; message: string }[] {
-  const found: { path: string; message: string }[] = [];
+}): ConfigProblem[] {
+  const found: ConfigProblem[] = [];
   const url =
     e.ERP_EXPORT_URL &&
     credentialsInUrl(
@@ -53,4 +53,30 @@ export function erpExportProblems(e: {
   const header = e.ERP_EXPORT_AUTHORIZATION && badHeaderValue(e.ERP_EXPORT_AUTHORIZATION);
   if (header) found.push({ path: 'ERP_EXPORT_AUTHORIZATION', message: header });
   return found;
+}
+
+/** A setting's problem: the variable and why (never its value). */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Every problem of a configuration as one error, a line each naming its variable (the schema's
+ * issues, then checks of the raw values), or `null` when there is none. The server and the
+ * worker report alike.
+ */
+export function configurationError(
+  issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[],
+  more: readonly ConfigProblem[] = [],
+): Error | null {
+  const all = [
+    ...issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    ...more,
+  ];
+  return all.length === 0
+    ? null
+    : new Error(
+        `invalid configuration:\n${all.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+      );
 }

@@ -19,11 +19,13 @@ import { natsQueue } from './queue/nats.js';
 import type { RunnerEvent } from './runner.js';
 import { startRunner } from './runner.js';
 import { SyncApi } from './sync-api.js';
-import { credentialsInUrl, erpExportProblems, withoutEmpty } from './env.js';
+import { configurationError, credentialsInUrl, erpExportProblems, withoutEmpty } from './env.js';
 import { startListDrop } from './erp/list-drop.js';
 import { printLabelsJob } from './labels/job.js';
 import { reportToServer } from './labels/report.js';
 
+// `VAR=` means unset (an .env file, `${VAR:-}` in Compose), as for the server.
+const raw = withoutEmpty(process.env);
 const env = z
   .object({
     NATS_URL: z.string().min(1, 'NATS_URL is required: the worker takes its jobs from NATS'),
@@ -42,8 +44,7 @@ const env = z
     ERP_IMPORT_DIR: z.string().optional(),
     ERP_IMPORT_TYPE: z.enum(['receipt', 'shipment', 'transfer']).default('receipt'),
   })
-  // `VAR=` means unset (an .env file, `${VAR:-}` in Compose), as for the server.
-  .safeParse(withoutEmpty(process.env));
+  .safeParse(raw);
 
 const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(
@@ -52,24 +53,17 @@ const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =
 
 async function main(): Promise<void> {
   // Checked on the raw values too, so that every problem is said at once.
-  const raw = withoutEmpty(process.env);
-  const problems = [
-    ...(env.success
-      ? []
-      : env.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))),
-    ...erpExportProblems(raw),
-  ];
   const sync =
     raw['FLOORSYNC_URL'] &&
     credentialsInUrl(
       raw['FLOORSYNC_URL'],
       'the worker signs in with WORKER_USERNAME and WORKER_PASSWORD',
     );
-  if (sync) problems.push({ path: 'FLOORSYNC_URL', message: sync });
-  if (!env.success || problems.length > 0)
-    throw new Error(
-      `invalid configuration:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
-    );
+  const error = configurationError(env.success ? [] : env.error.issues, [
+    ...erpExportProblems(raw),
+    ...(sync ? [{ path: 'FLOORSYNC_URL', message: sync }] : []),
+  ]);
+  if (error || !env.success) throw error ?? new Error('invalid configuration');
   const config = env.data;
   const name = `worker ${os.hostname()}:${process.pid}`;
   const queue = await natsQueue({ url: config.NATS_URL, name });

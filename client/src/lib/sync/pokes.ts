@@ -31,8 +31,8 @@ export async function listenForPokes(o: PokeOptions): Promise<void> {
   const fetcher = o.fetch ?? ((input, init) => fetch(input, init));
   let lastEventId: string | null = null;
   while (!o.signal.aborted) {
-    // A refusal that says when to come back (429: too many streams for this device) is
-    // waited out; anything else is tried again after `retryMs`.
+    // A 429 that says when to come back (a proxy's rate limit, say) is waited out; anything
+    // else is tried again after `retryMs`.
     let waitMs = o.retryMs ?? 2000;
     try {
       const token = o.token();
