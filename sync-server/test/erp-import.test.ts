@@ -16,13 +16,16 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(settleMs = 0) {
+async function setup(
+  settleMs = 0,
+  makeApi = (o: ConstructorParameters<typeof SyncApi>[0]): SyncApi => new SyncApi(o),
+) {
   const w = await warehouseServer();
   const base = await w.server.listen();
   cleanup.push(() => w.server.close());
   const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-drop-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  const api = new SyncApi({ base, username: 'sup', password: 'sup-password' });
+  const api = makeApi({ base, username: 'sup', password: 'sup-password' });
   const reports: ListDropReport[] = [];
   const drop = startListDrop({
     api,
@@ -102,6 +105,56 @@ describe('ERP list import from a folder', () => {
       'line 3, list PO-2: line 1: A is not lot-tracked; do not give a lot',
     ]);
     expect(await t.lists()).toEqual([]);
+  });
+
+  it('a list refused while the file is sent (taken since the check) fails the file, and the note names the lists that were created', async () => {
+    let t: Awaited<ReturnType<typeof setup>> | undefined;
+    // 101 lists: two pushes. Between them a supervisor creates PO-101 by hand under another
+    // id, so the check passed and the server refuses that list at the push.
+    const rows = Array.from({ length: 101 }, (_, k) => `PO-${k + 1};1;A;1`);
+    class RacingApi extends SyncApi {
+      override async session(clientGroupID: string) {
+        const session = await super.session(clientGroupID);
+        const push = session.push.bind(session);
+        let pushes = 0;
+        session.push = async (mutations) => {
+          if (pushes++ === 1) {
+            const args = mutations.find((m) => m.id === 101)?.args as Record<string, unknown>;
+            await t?.supervisor.pushOk([
+              t!.supervisor.mutation('createList', { ...args, listId: crypto.randomUUID() }),
+            ]);
+          }
+          return push(mutations);
+        };
+        return session;
+      }
+    }
+    t = await setup(0, (o) => new RacingApi(o));
+    t.put('big.csv', ['list;line;item;quantity', ...rows].join('\n'));
+    await t.drop.scan();
+    const reports = t.reports;
+    expect(reports.map((r) => r.outcome)).toEqual(['failed']);
+    expect(reports[0]?.errors).toHaveLength(1);
+    expect(reports[0]?.errors[0]).toMatch(/^line 102, list PO-101: /);
+    expect(reports[0]?.lists.filter((l) => l.status === 'applied')).toHaveLength(100);
+    const note = readFileSync(
+      path.join(
+        t.dir,
+        'failed',
+        t.files('failed').find((f) => f.endsWith('.errors.txt')) as string,
+      ),
+      'utf8',
+    );
+    const lines = note.trimEnd().split('\n');
+    expect(lines[0]).toBe(reports[0]?.errors[0]);
+    expect(lines[2]).toBe(
+      'These 100 lists of the file were created (or were there already) and stay:',
+    );
+    expect(lines.slice(3)).toEqual(
+      Array.from({ length: 100 }, (_, k) => `  PO-${k + 1} (applied)`),
+    );
+    // The list made by hand is the one there, with the other 100.
+    expect((await t.lists()).length).toBe(101);
   });
 
   it('a file written again under the same name while the first is imported is a new file', async () => {

@@ -66,6 +66,26 @@ export const listIdOf = (type: ListType, code: string): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 };
 
+/**
+ * The note beside a file refused while it was sent (the rules changed between the check and the
+ * push): its errors, then the lists of the file that the server did take, so whoever fixes the
+ * file knows they exist. Sending the fixed file again is safe: a list that exists under its
+ * document's id stays as it is.
+ */
+const failureNote = (
+  errors: readonly string[],
+  taken: readonly { readonly code: string; readonly status: string }[],
+): string => {
+  const lines = [...errors];
+  if (taken.length > 0)
+    lines.push(
+      '',
+      `These ${taken.length} lists of the file were created (or were there already) and stay:`,
+      ...taken.map((l) => `  ${l.code} (${l.status})`),
+    );
+  return `${lines.join('\n')}\n`;
+};
+
 /** Mutations per push, and their size at most (the push limit is 5 MB, 5,000,000 bytes). */
 const PUSH_BATCH = 100;
 const PUSH_BYTES = 3 * 1024 * 1024;
@@ -171,6 +191,7 @@ export function startListDrop(o: ListDropOptions): ListDrop {
     // is answered "duplicate". Batches stay well under the push size limit.
     const outcomes: { code: string; status: string }[] = [];
     const errors: string[] = [];
+    const taken: { code: string; status: string }[] = [];
     let k = 0;
     while (k < report.lists.length) {
       const batch: { id: number; name: string; args: unknown }[] = [];
@@ -193,7 +214,9 @@ export function startListDrop(o: ListDropOptions): ListDrop {
         if (!l) continue;
         const existed = already.has(r.id - 1);
         const ok = !r.error && (r.status === 'applied' || r.status === 'duplicate');
-        outcomes.push({ code: l.args.code, status: existed ? 'existing' : r.status });
+        const outcome = { code: l.args.code, status: existed ? 'existing' : r.status };
+        outcomes.push(outcome);
+        if (ok || existed) taken.push(outcome);
         // A refusal now (or, re-sent, the refusal the first attempt got) is an error, unless
         // the list was there already.
         if (!ok && !existed)
@@ -208,7 +231,7 @@ export function startListDrop(o: ListDropOptions): ListDrop {
     };
     if (result.outcome === 'imported')
       await finish(name, 'done', `${JSON.stringify(result, null, 2)}\n`, '.report.json');
-    else await finish(name, 'failed', `${errors.join('\n')}\n`, '.errors.txt');
+    else await finish(name, 'failed', failureNote(errors, taken), '.errors.txt');
     o.onFile?.(result);
   };
 
