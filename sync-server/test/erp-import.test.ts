@@ -108,7 +108,8 @@ describe('ERP list import from a folder', () => {
   });
 
   it('a list refused while the file is sent (taken since the check) fails the file, and the note names the lists that were created', async () => {
-    let t: Awaited<ReturnType<typeof setup>> | undefined;
+    let createByHand = (_args: Record<string, unknown>): Promise<void> =>
+      Promise.reject(new Error('the server is not up yet'));
     // 101 lists: two pushes. Between them a supervisor creates PO-101 by hand under another
     // id, so the check passed and the server refuses that list at the push.
     const rows = Array.from({ length: 101 }, (_, k) => `PO-${k + 1};1;A;1`);
@@ -119,17 +120,21 @@ describe('ERP list import from a folder', () => {
         let pushes = 0;
         session.push = async (mutations) => {
           if (pushes++ === 1) {
-            const args = mutations.find((m) => m.id === 101)?.args as Record<string, unknown>;
-            await t?.supervisor.pushOk([
-              t!.supervisor.mutation('createList', { ...args, listId: crypto.randomUUID() }),
-            ]);
+            await createByHand(
+              mutations.find((m) => m.id === 101)?.args as Record<string, unknown>,
+            );
           }
           return push(mutations);
         };
         return session;
       }
     }
-    t = await setup(0, (o) => new RacingApi(o));
+    const t = await setup(0, (o) => new RacingApi(o));
+    createByHand = async (args) => {
+      await t.supervisor.pushOk([
+        t.supervisor.mutation('createList', { ...args, listId: crypto.randomUUID() }),
+      ]);
+    };
     t.put('big.csv', ['list;line;item;quantity', ...rows].join('\n'));
     await t.drop.scan();
     const reports = t.reports;
