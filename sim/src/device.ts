@@ -51,6 +51,8 @@ export class SimDevice {
   /** The last 401 is not answered by a sign-in yet. */
   needsSignIn = false;
   clientGroupID = '';
+  /** The installation's secret (kept with the replica, as the app keeps it): sent at sign-in. */
+  deviceSecret = '';
   clientID = '';
   private nextTab = 1;
   private readonly transport: typeof fetch;
@@ -101,6 +103,7 @@ export class SimDevice {
     };
     holder.tab = tab;
     this.clientGroupID = engine.clientGroupID;
+    this.deviceSecret = engine.deviceSecret;
     this.clientID = engine.clientID;
     this.tabs.push(tab);
     return tab;

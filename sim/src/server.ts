@@ -89,10 +89,20 @@ export abstract class ServerBase {
     return (await res.json()) as T;
   }
 
-  async login(username: string, password: string, clientGroupID?: string): Promise<LoginAnswer> {
+  async login(
+    username: string,
+    password: string,
+    clientGroupID?: string,
+    deviceSecret?: string,
+  ): Promise<LoginAnswer> {
     const res = await this.api('/api/auth/login', {
       method: 'POST',
-      body: JSON.stringify({ username, password, ...(clientGroupID ? { clientGroupID } : {}) }),
+      body: JSON.stringify({
+        username,
+        password,
+        ...(clientGroupID ? { clientGroupID } : {}),
+        ...(deviceSecret ? { deviceSecret } : {}),
+      }),
     });
     if (res.status !== 200) throw new Error(`login ${username}: ${res.status}`);
     return (await res.json()) as LoginAnswer;

@@ -495,7 +495,12 @@ export class Simulation {
       );
       return false;
     }
-    const r = await this.server.login(username, `${username}-password`, d.clientGroupID);
+    const r = await this.server.login(
+      username,
+      `${username}-password`,
+      d.clientGroupID,
+      d.deviceSecret,
+    );
     d.session.token = r.token;
     d.session.user = r.user;
     d.username = username;

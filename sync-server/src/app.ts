@@ -47,7 +47,12 @@ import { Metrics } from './metrics.js';
 import { pull } from './replay/pull.js';
 import { RecentEvents } from './replay/recent-events.js';
 import type { AuthenticatedPush } from './replay/apply-push.js';
-import { applyPush, checkAndBind, refuseServiceClients } from './replay/apply-push.js';
+import {
+  applyPush,
+  checkAndBind,
+  refuseServiceClients,
+  refuseWrongSecret,
+} from './replay/apply-push.js';
 import type { JobSink } from './jobs/routes.js';
 import { jobRoutes } from './jobs/routes.js';
 import { WORKER_USERNAME } from './bootstrap.js';
@@ -644,9 +649,13 @@ export function createApp(deps: AppDeps): AppHandle {
       const device = await storage.read((tx) => tx.device(body.clientGroupID as string));
       if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
     }
+    const secretHash = body.deviceSecret ? hashToken(body.deviceSecret) : undefined;
     const token = newToken();
     const at = clock();
     await storage.write((tx) => {
+      // A device with a secret is signed in to only with it: checked in the write that would
+      // bind a first one, so two first sign-ins with different secrets cannot both win.
+      if (body.clientGroupID) refuseWrongSecret(tx.device(body.clientGroupID), secretHash);
       tx.createSession({
         tokenHash: hashToken(token),
         userId: user.id,
@@ -656,7 +665,9 @@ export function createApp(deps: AppDeps): AppHandle {
         revoked: false,
       });
       if (body.clientGroupID)
-        tx.touchDevice(body.clientGroupID, user.id, at.toISOString(), 'login');
+        tx.touchDevice(body.clientGroupID, user.id, at.toISOString(), 'login', {
+          ...(secretHash ? { secretHash } : {}),
+        });
     });
     metrics.inc('floorsync_logins_total', { outcome: 'ok' });
     log.log('info', 'signed in', { user: user.username, device: body.clientGroupID ?? null });
@@ -1100,6 +1111,9 @@ export function createApp(deps: AppDeps): AppHandle {
     return c.json({ ...publicUser(updated), active: updated.active, createdAt: updated.createdAt });
   });
 
+  /** A device as the API shows it: whether it has a secret, never the secret's hash. */
+  const publicDevice = ({ secretHash, ...d }: DeviceRow) => ({ ...d, secured: !!secretHash });
+
   app.get('/api/devices', requireRole('supervisor'), async (c) => {
     const devices = await storage.read((tx) =>
       tx.devices().map((stored) => {
@@ -1115,14 +1129,15 @@ export function createApp(deps: AppDeps): AppHandle {
             }
           : stored;
         return {
-          ...d,
+          ...publicDevice(d),
           username: d.userId ? (tx.userById(d.userId)?.username ?? null) : null,
           clients: tx.clientsOfGroup(d.clientGroupID),
         };
       }),
     );
     // Most recently active first, counting what is not written yet.
-    const seen = (d: DeviceRow) => d.lastPushAt ?? d.lastPullAt ?? d.createdAt;
+    const seen = (d: Pick<DeviceRow, 'lastPushAt' | 'lastPullAt' | 'createdAt'>) =>
+      d.lastPushAt ?? d.lastPullAt ?? d.createdAt;
     devices.sort((a, b) => (seen(a) < seen(b) ? 1 : seen(a) > seen(b) ? -1 : 0));
     return c.json(devices);
   });
@@ -1133,7 +1148,8 @@ export function createApp(deps: AppDeps): AppHandle {
     await storage.write((tx) => tx.revokeDevice(group, clock().toISOString()));
     forgetSessions(); // and whatever a request in flight cached meanwhile
     log.log('info', 'device revoked', { by: c.get('session').user.username, device: group });
-    return c.json(await storage.read((tx) => tx.device(group)));
+    const device = await storage.read((tx) => tx.device(group));
+    return c.json(device && publicDevice(device));
   });
 
   jobRoutes(app, { storage, clock, newId, requireRole, jobs: deps.jobs });

@@ -256,6 +256,140 @@ describe('login', () => {
     const ok = new Device(server, token, 'g-handheld-1');
     expect((await ok.push([])).status).toBe(200);
   });
+
+  describe('a device with a secret', () => {
+    const SECRET = 'device-secret-0123456789abcdef';
+    const tokenOf = async (res: Response) => ((await res.json()) as { token: string }).token;
+
+    it('is signed in to only with its secret once bound; nothing is written by a refused sign-in', async () => {
+      server = await startServer();
+      const first = await login('admin', ADMIN_PASSWORD, {
+        clientGroupID: 'g-scanner-7',
+        deviceSecret: SECRET,
+      });
+      expect(first.status).toBe(200);
+      const handheld = new Device(server, await tokenOf(first), 'g-scanner-7');
+      await handheld.pushOk([
+        handheld.mutation('definePosition', { positionId: 'P', code: 'P', kind: 'bin' }),
+      ]);
+      const before = await server.request('/api/devices', { token: handheld.token });
+      // Someone who knows the device's ID signs in naming it: without the secret, or another.
+      for (const extra of [
+        {},
+        { deviceSecret: 'another-secret-0123456789' },
+        { deviceSecret: null },
+      ]) {
+        const res = await login('admin', ADMIN_PASSWORD, {
+          clientGroupID: 'g-scanner-7',
+          ...extra,
+        });
+        expect(res.status).toBe(403);
+        expect(((await res.json()) as { detail: string }).detail).toMatch(/secret/);
+      }
+      // The refused sign-ins left no session and changed nothing about the device.
+      expect(await (await server.request('/api/devices', { token: handheld.token })).text()).toBe(
+        await before.text(),
+      );
+      const again = await login('admin', ADMIN_PASSWORD, {
+        clientGroupID: 'g-scanner-7',
+        deviceSecret: SECRET,
+      });
+      expect(again.status).toBe(200);
+      const next = new Device(server, await tokenOf(again), 'g-scanner-7', handheld.clientID);
+      next.next = 2;
+      expect(
+        (
+          await next.push([
+            next.mutation('definePosition', { positionId: 'Q', code: 'Q', kind: 'bin' }),
+          ])
+        ).status,
+      ).toBe(200);
+    });
+
+    it('a session signed in without naming a device cannot take one with a secret by pushing or pulling', async () => {
+      server = await startServer();
+      await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-scanner-8', deviceSecret: SECRET });
+      const loose = await server.login('admin', ADMIN_PASSWORD);
+      const intruder = new Device(server, loose, 'g-scanner-8');
+      const push = await intruder.push([
+        intruder.mutation('definePosition', { positionId: 'P', code: 'P', kind: 'bin' }),
+      ]);
+      expect(push.status).toBe(403);
+      const pull = await server.request('/sync/pull', {
+        method: 'POST',
+        token: loose,
+        json: {
+          pullVersion: 1,
+          clientGroupID: 'g-scanner-8',
+          cookie: null,
+          profileID: 'p',
+          schemaVersion: '1',
+        },
+      });
+      expect(pull.status).toBe(403);
+      // Nothing was recorded: the session is still unbound, the log empty of it.
+      const me = (await (await server.request('/api/auth/me', { token: loose })).json()) as {
+        clientGroupID: string | null;
+      };
+      expect(me.clientGroupID).toBeNull();
+      const devices = (await (await server.request('/api/devices', { token: loose })).json()) as {
+        clientGroupID: string;
+        clients: Record<string, number>;
+      }[];
+      expect(devices.find((d) => d.clientGroupID === 'g-scanner-8')?.clients).toEqual({});
+    });
+
+    it('a device without one is taken as it comes, until a sign-in gives one; two first secrets at once: one wins', async () => {
+      server = await startServer();
+      expect((await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-old' })).status).toBe(200);
+      expect((await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-old' })).status).toBe(200);
+      const bind = await login('admin', ADMIN_PASSWORD, {
+        clientGroupID: 'g-old',
+        deviceSecret: SECRET,
+      });
+      expect(bind.status).toBe(200);
+      expect((await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-old' })).status).toBe(403);
+      const race = await Promise.all(
+        ['first-secret-0123456789', 'second-secret-0123456789'].map((deviceSecret) =>
+          login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-new', deviceSecret }),
+        ),
+      );
+      expect(race.map((r) => r.status).sort()).toEqual([200, 403]);
+    });
+
+    it('the device list says which devices have a secret and never shows it or its hash', async () => {
+      server = await startServer();
+      const res = await login('admin', ADMIN_PASSWORD, {
+        clientGroupID: 'g-s',
+        deviceSecret: SECRET,
+      });
+      const token = await tokenOf(res);
+      await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-plain' });
+      const text = await (await server.request('/api/devices', { token })).text();
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain(hashToken(SECRET));
+      expect(text).not.toContain('secretHash');
+      const secured = Object.fromEntries(
+        (JSON.parse(text) as { clientGroupID: string; secured: boolean }[]).map((d) => [
+          d.clientGroupID,
+          d.secured,
+        ]),
+      );
+      expect(secured).toEqual({ 'g-s': true, 'g-plain': false });
+      const revoked = await server.request('/api/devices/g-s/revoke', { method: 'POST', token });
+      const body = await revoked.text();
+      expect(body).not.toContain(hashToken(SECRET));
+      expect(JSON.parse(body)).toMatchObject({ clientGroupID: 'g-s', secured: true });
+    });
+
+    it('a secret shorter than 16 or longer than 256 characters is a 400', async () => {
+      server = await startServer();
+      for (const deviceSecret of ['short', 'x'.repeat(257), 42]) {
+        const res = await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-x', deviceSecret });
+        expect(res.status).toBe(400);
+      }
+    });
+  });
 });
 
 describe('admin API', () => {

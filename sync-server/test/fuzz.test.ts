@@ -255,6 +255,8 @@ interface Known {
   /** Users whose id fuzzed PATCHes may target, by id → username. */
   victims: Map<string, string>;
   revokedGroups: Set<string>;
+  /** Devices bound to a secret (group → the secret), by the fixture or a fuzzed sign-in. */
+  deviceSecrets: Map<string, string>;
   conflicts: string[];
   lists: string[];
   sessions: string[];
@@ -342,6 +344,16 @@ async function setup(): Promise<void> {
     operator: 'g-fuzz-op',
   };
   const adminLogin = await login('admin', ADMIN_PASSWORD, groups.admin);
+  // A device with a secret: sign-ins naming it need the secret, unbound sessions cannot take it.
+  await call('/api/auth/login', {
+    method: 'POST',
+    json: {
+      username: 'admin',
+      password: ADMIN_PASSWORD,
+      clientGroupID: 'g-fuzz-secured',
+      deviceSecret: FUZZ_DEVICE_SECRET,
+    },
+  });
   const userIds: Record<string, string> = { admin: adminLogin.user.id };
   const victims = new Map<string, string>();
   for (const [username, role] of [
@@ -500,6 +512,7 @@ async function setup(): Promise<void> {
     credentials,
     victims,
     revokedGroups: new Set(['g-fuzz-revoked']),
+    deviceSecrets: new Map([['g-fuzz-secured', FUZZ_DEVICE_SECRET]]),
     conflicts,
     lists,
     sessions,
@@ -605,6 +618,8 @@ const asciiStr = (maxLength = 40) =>
     maxLength,
   });
 /** `a` one time in `n`, else null (`fc.option`'s `freq` is the other way round: nil 1 in n). */
+/** The secret of the fixture's device `g-fuzz-secured`. */
+const FUZZ_DEVICE_SECRET = 'fuzz-device-secret-0123456789';
 const rarely = <T>(a: fc.Arbitrary<T>, n: number): fc.Arbitrary<T | null> =>
   fc.oneof({ weight: n - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: a });
 const RAW_TOKENS = [
@@ -2193,6 +2208,7 @@ function predictPush(
   if (!parsed.success) return refuse(400);
   if (auth.group !== null && auth.group !== parsed.data.clientGroupID) return refuse(403);
   if (known.revokedGroups.has(parsed.data.clientGroupID)) return refuse(403);
+  if (auth.group === null && known.deviceSecrets.has(parsed.data.clientGroupID)) return refuse(403);
   for (const m of parsed.data.mutations) {
     const c = db.client(m.clientID);
     if (c && c.group !== parsed.data.clientGroupID) return refuse(403);
@@ -2296,6 +2312,7 @@ function predictPull(b: BodyView, auth: Authn & { role: Role }): Prediction {
   if (!parsed.success) return refuse(400);
   if (auth.group !== null && auth.group !== parsed.data.clientGroupID) return refuse(403);
   if (known.revokedGroups.has(parsed.data.clientGroupID)) return refuse(403);
+  if (auth.group === null && known.deviceSecrets.has(parsed.data.clientGroupID)) return refuse(403);
   const cookie = parsed.data.cookie;
   const head = db.head();
   const beyond =
@@ -3500,10 +3517,24 @@ describe('fuzzing every HTTP endpoint', () => {
           { weight: 1, arbitrary: wild },
         ),
         group: fc.option(
-          fc.oneof(fc.constant('$fresh'), fc.constant('g-fuzz-revoked'), anyStr, wild),
+          fc.oneof(
+            fc.constant('$fresh'),
+            fc.constantFrom('g-fuzz-revoked', 'g-fuzz-secured'),
+            anyStr,
+            wild,
+          ),
           { freq: 3 },
         ),
-        extra: rarely(fc.tuple(anyStr, wild), 10),
+        extra: rarely(
+          fc.oneof(
+            fc.tuple(anyStr, wild),
+            fc.tuple(
+              fc.constant('deviceSecret'),
+              fc.oneof(fc.constant(FUZZ_DEVICE_SECRET), asciiStr(40), wild),
+            ),
+          ),
+          4,
+        ),
         mangle: mangleArb,
         raw: rarely(fc.oneof(fc.constantFrom(...MALFORMED_TEXTS), anyStr), 10),
         xff: fc.option(
@@ -3556,12 +3587,20 @@ describe('fuzzing every HTTP endpoint', () => {
               expected = 401;
               after = () => throttleModel.fail(keys, now);
             } else {
+              const group = l.data.clientGroupID;
+              const secret = l.data.deviceSecret ?? undefined;
+              const bound = typeof group === 'string' ? known.deviceSecrets.get(group) : undefined;
               expected =
-                typeof l.data.clientGroupID === 'string' &&
-                known.revokedGroups.has(l.data.clientGroupID)
+                typeof group === 'string' &&
+                (known.revokedGroups.has(group) || (bound !== undefined && secret !== bound))
                   ? 403
                   : 200;
-              after = () => throttleModel.succeed(keys[0]);
+              after = (status) => {
+                throttleModel.succeed(keys[0]);
+                // A first sign-in with a secret binds the device to it.
+                if (status === 200 && typeof group === 'string' && secret && bound === undefined)
+                  known.deviceSecrets.set(group, secret);
+              };
             }
           }
         }

@@ -169,11 +169,17 @@ export const MIN_PASSWORD_LENGTH = 10;
  * Only types and sizes are a 400: an empty or unknown username or password is wrong
  * credentials (401, no hint which), fields not named here are ignored, and a `null` device is
  * none.
+ *
+ * `deviceSecret` (additive): a random string the installation made once and keeps with its
+ * client group. The first sign-in naming the group with one binds it; from then on a sign-in
+ * naming that group must present the same secret (403 otherwise), so knowing a device's ID is
+ * not enough to push on its clients.
  */
 export const loginRequestSchema = z.looseObject({
   username: z.string().max(256),
   password: z.string().max(1024),
   clientGroupID: opaque.nullish(),
+  deviceSecret: z.string().min(16).max(256).nullish(),
 });
 export const publicUserSchema = z.object({
   id: z.string(),

@@ -1,7 +1,8 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { PushMutation, Role } from '@floorsync/domain';
 import { roleAllows } from '@floorsync/domain';
 import { forbidden } from '../http/problem.js';
-import type { WriteTx } from '../storage/port.js';
+import type { DeviceRow, WriteTx } from '../storage/port.js';
 import type { PushActor, PushOutcome, ReplayDeps } from './push.js';
 import { foreignClients, replayPush } from './push.js';
 
@@ -31,6 +32,27 @@ export interface AuthenticatedPush {
 export const isServiceClient = (id: string): boolean =>
   id === 'server' || id === 'labels' || id.startsWith('job-') || id.startsWith('erp-');
 
+/**
+ * Refuses (403) a sign-in naming a device that has a secret without presenting it (`presented`:
+ * the SHA-256 hex of what the sign-in gave). A device without one is taken as it comes (a
+ * third-party client, or one of ours before its first sign-in with a secret).
+ */
+export function refuseWrongSecret(
+  device: Pick<DeviceRow, 'secretHash'> | undefined,
+  presented: string | undefined,
+): void {
+  const expected = device?.secretHash;
+  if (!expected) return;
+  const ok =
+    presented !== undefined &&
+    presented.length === expected.length &&
+    timingSafeEqual(Buffer.from(presented), Buffer.from(expected));
+  if (!ok)
+    throw forbidden(
+      'this device signs in with the secret it keeps since its first sign-in: sign in on the device itself',
+    );
+}
+
 /** Refuses (403) a service client group or client ID to an operator. */
 export function refuseServiceClients(role: Role, ids: Iterable<string>): void {
   if (roleAllows(role, 'supervisor')) return;
@@ -55,9 +77,12 @@ export function checkAndBind(
   const bound = session.clientGroupID ?? tx.session(session.tokenHash)?.clientGroupID ?? null;
   if (bound !== null && bound !== clientGroupID)
     throw forbidden('this session belongs to another device');
-  if (tx.device(clientGroupID)?.revokedAt)
-    throw forbidden('this device has been revoked; ask an admin');
+  const device = tx.device(clientGroupID);
+  if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
   if (bound === null) {
+    // A session signed in without naming a device cannot take one that has a secret.
+    if (device?.secretHash)
+      throw forbidden('this device signs in with its own secret: sign in on the device');
     tx.bindSession(session.tokenHash, clientGroupID);
     tx.touchDevice(clientGroupID, session.userId, now().toISOString(), 'login');
   }

@@ -2131,6 +2131,7 @@ export function storageContract(
           revokedAt: null,
           pending: null,
           appVersion: null,
+          secretHash: null,
         });
         await s.write((tx) =>
           tx.touchDevice('g1', 'u2', at(2), 'push', { pending: 3, appVersion: '1.2.0' }),
@@ -2146,6 +2147,7 @@ export function storageContract(
           revokedAt: null,
           pending: 3,
           appVersion: '1.2.0',
+          secretHash: null,
         });
         await s.write((tx) => tx.touchDevice('g1', 'u2', at(4), 'push', { pending: 0 }));
         await s.write((tx) => tx.touchDevice('g1', 'u1', at(5), 'login'));
@@ -2177,6 +2179,7 @@ export function storageContract(
           revokedAt: at(6),
           pending: 0,
           appVersion: '1.2.0',
+          secretHash: null,
         });
         expect(r.g2).toMatchObject({
           userId: 'u3',
@@ -2188,6 +2191,20 @@ export function storageContract(
         expect(r.none).toBeUndefined();
         expect(r.all.sort()).toEqual(['g1', 'g2', 'g9']);
         expect(r.on).toEqual([true, true, false, true, false, false]);
+      });
+
+      it('devices: a secret hash is bound by the first touch that gives one and never changes', async () => {
+        const s = await fresh();
+        await s.write((tx) => tx.touchDevice('g1', 'u1', at(1), 'login'));
+        expect((await s.read((tx) => tx.device('g1')))?.secretHash ?? null).toBeNull();
+        await s.write((tx) => tx.touchDevice('g1', 'u1', at(2), 'login', { secretHash: 'h-1' }));
+        await s.write((tx) => tx.touchDevice('g1', 'u2', at(3), 'login', { secretHash: 'h-2' }));
+        await s.write((tx) => tx.touchDevice('g1', 'u2', at(4), 'push', { pending: 1 }));
+        await s.write((tx) => tx.touchDevice('g2', 'u1', at(5), 'login', { secretHash: 'h-3' }));
+        await s.write((tx) => tx.revokeDevice('g2', at(6)));
+        expect(
+          await s.read((tx) => [tx.device('g1')?.secretHash, tx.device('g2')?.secretHash]),
+        ).toEqual(['h-1', 'h-3']);
       });
     });
 

@@ -142,6 +142,11 @@ export interface DeviceRow {
   readonly revokedAt: string | null;
   readonly pending: number | null;
   readonly appVersion: string | null;
+  /**
+   * SHA-256 (hex) of the device's secret, bound at its first sign-in that gave one: later
+   * sign-ins naming the group must present it. Never leaves the server.
+   */
+  readonly secretHash: string | null;
 }
 
 /** One entry of a reset snapshot: `s/<kind>/<id>` and its value, with the seq that last changed it. */
@@ -347,7 +352,12 @@ export interface WriteTx extends ReadTx {
     userId: string,
     at: string,
     what: 'login' | 'push' | 'pull',
-    info?: { readonly pending?: number; readonly appVersion?: string },
+    info?: {
+      readonly pending?: number;
+      readonly appVersion?: string;
+      /** Bound when the device has none yet; a device's secret never changes once bound. */
+      readonly secretHash?: string;
+    },
   ): void;
   revokeDevice(clientGroupID: string, at: string): void;
   createJob(job: JobRow, plan: readonly unknown[]): void;

@@ -95,13 +95,21 @@ class Runtime {
   get clientGroupID(): string | null {
     return this.engine?.clientGroupID ?? null;
   }
+  get deviceSecret(): string | null {
+    return this.engine?.deviceSecret ?? null;
+  }
   get authToken(): string | null {
     return this.token;
   }
 
   async login(username: string, password: string): Promise<void> {
     const res = await api<{ token: string; user: PublicUser }>(null, '/api/auth/login', {
-      json: { username, password, clientGroupID: this.clientGroupID ?? undefined },
+      json: {
+        username,
+        password,
+        clientGroupID: this.clientGroupID ?? undefined,
+        deviceSecret: this.deviceSecret ?? undefined,
+      },
     });
     this.token = res.token;
     this.user = res.user;

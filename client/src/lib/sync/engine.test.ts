@@ -59,7 +59,7 @@ async function device(
     ...(options.journalRows !== undefined ? { journalRows: options.journalRows } : {}),
   });
   const signIn = async (name = username) => {
-    const r = await s.login(name, `${name}-password`, engine.clientGroupID);
+    const r = await s.login(name, `${name}-password`, engine.clientGroupID, engine.deviceSecret);
     session.token = r.token;
     session.user = r.user;
   };
@@ -901,5 +901,14 @@ describe('replica storage', () => {
     expect(await db.meta.get('cookie')).toBeUndefined();
     expect(await db.cursor.toArray()).toEqual([{ key: 'pull', cookie: 42, acked: 0 }]);
     expect(await readConfirmed(db)).toEqual(confirmed);
+    // An installation from before device secrets gets one, kept for the next start; its next
+    // sign-in binds the group to it, and from then on the group's ID alone signs in nowhere.
+    expect(engine.deviceSecret).toMatch(/^[0-9a-f]{64}$/);
+    expect((await db.meta.get('deviceSecret'))?.value).toBe(engine.deviceSecret);
+    const again = await sameInstallation(s, name, d.session);
+    expect(again.engine.deviceSecret).toBe(engine.deviceSecret);
+    await s.login('op1', 'op1-password', 'g-old', engine.deviceSecret);
+    await expect(s.login('op1', 'op1-password', 'g-old')).rejects.toThrow('login: 403');
+    await s.login('op1', 'op1-password', 'g-old', again.engine.deviceSecret);
   });
 });

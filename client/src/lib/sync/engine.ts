@@ -57,6 +57,7 @@ import {
   productionViewOfJobs,
   withJobEntries,
 } from './production-replica.js';
+import { newSecret, newUuid } from './ids.js';
 
 /**
  * The device's sync engine: a scan is one Dexie transaction (the outbox row with the next
@@ -158,6 +159,7 @@ const MAX_MUTATION_CHARS = 256 * 1024;
 const META = {
   group: 'clientGroupID',
   client: 'clientID',
+  secret: 'deviceSecret',
   next: 'nextMutationID',
 } as const;
 
@@ -212,6 +214,11 @@ export class SyncEngine {
     private readonly o: SyncEngineOptions,
     readonly clientGroupID: string,
     readonly clientID: string,
+    /**
+     * The installation's secret, sent with every sign-in: the server binds the client group
+     * to it at the first, so a device's ID alone does not let anyone push on its clients.
+     */
+    readonly deviceSecret: string,
     confirmed: InventoryState,
     lists: ListsState,
     counting: CountingState,
@@ -239,20 +246,24 @@ export class SyncEngine {
 
   /** Opens (or creates) the replica: identities persist for the installation. */
   static async open(o: SyncEngineOptions): Promise<SyncEngine> {
-    const newId = o.newId ?? (() => crypto.randomUUID());
-    const { group, client } = await o.db.transaction('rw', o.db.meta, async () => {
+    const newId = o.newId ?? newUuid;
+    const { group, client, secret } = await o.db.transaction('rw', o.db.meta, async () => {
       const get = async (key: string) => (await o.db.meta.get(key))?.value;
       let g = (await get(META.group)) as string | undefined;
       let c = (await get(META.client)) as string | undefined;
+      let s = (await get(META.secret)) as string | undefined;
       if (!g) await o.db.meta.put({ key: META.group, value: (g = `g-${newId()}`) });
       if (!c) await o.db.meta.put({ key: META.client, value: (c = `c-${newId()}`) });
-      return { group: g, client: c };
+      // An installation from before secrets gets one now; its next sign-in binds it.
+      if (!s) await o.db.meta.put({ key: META.secret, value: (s = newSecret()) });
+      return { group: g, client: c, secret: s };
     });
     const r = await readReplica(o.db);
     return new SyncEngine(
       o,
       group,
       client,
+      secret,
       r.confirmed,
       r.lists,
       r.counting,

@@ -81,10 +81,20 @@ export async function startTestServer(onCleanup: (fn: () => Promise<void>) => vo
     if (init.token) headers.set('authorization', `Bearer ${init.token}`);
     return deliver(p, { ...init, headers });
   };
-  const login = async (username: string, password: string, clientGroupID?: string) => {
+  const login = async (
+    username: string,
+    password: string,
+    clientGroupID?: string,
+    deviceSecret?: string,
+  ) => {
     const res = await api('/api/auth/login', {
       method: 'POST',
-      body: JSON.stringify({ username, password, ...(clientGroupID ? { clientGroupID } : {}) }),
+      body: JSON.stringify({
+        username,
+        password,
+        ...(clientGroupID ? { clientGroupID } : {}),
+        ...(deviceSecret ? { deviceSecret } : {}),
+      }),
     });
     if (res.status !== 200) throw new Error(`login: ${res.status}`);
     return (await res.json()) as { token: string; user: { id: string; role: Role } };

@@ -987,7 +987,7 @@ export class MemoryTx implements WriteTx {
     userId: string,
     at: string,
     what: 'login' | 'push' | 'pull',
-    info: { pending?: number; appVersion?: string } = {},
+    info: { pending?: number; appVersion?: string; secretHash?: string } = {},
   ) {
     const d: DeviceRow = this.rest.devices.get(clientGroupID) ?? {
       clientGroupID,
@@ -998,6 +998,7 @@ export class MemoryTx implements WriteTx {
       revokedAt: null,
       pending: null,
       appVersion: null,
+      secretHash: null,
     };
     this.set('devices', clientGroupID, {
       ...d,
@@ -1006,6 +1007,7 @@ export class MemoryTx implements WriteTx {
       ...(what === 'pull' ? { lastPullAt: at } : {}),
       ...(info.pending !== undefined ? { pending: info.pending } : {}),
       ...(info.appVersion !== undefined ? { appVersion: info.appVersion } : {}),
+      secretHash: d.secretHash ?? info.secretHash ?? null,
     });
     const du = `${clientGroupID}\u0000${userId}`;
     if (!this.rest.deviceUsers.has(du)) this.set('deviceUsers', du, true);
@@ -1021,6 +1023,7 @@ export class MemoryTx implements WriteTx {
         lastPullAt: null,
         pending: null,
         appVersion: null,
+        secretHash: null,
       }),
       revokedAt: d?.revokedAt ?? at,
     });

@@ -394,4 +394,13 @@ CREATE INDEX production_jobs_seq ON production_jobs (seq);
 ALTER TABLE tickets ADD COLUMN session_hash TEXT;
 `,
   },
+  {
+    version: 11,
+    name: 'devices keep the hash of their secret',
+    // Bound at a device's first sign-in that presents a secret; devices recorded before have
+    // none until then (and, like third-party clients that never send one, stay unbound).
+    sql: `
+ALTER TABLE devices ADD COLUMN secret_hash TEXT;
+`,
+  },
 ];

@@ -379,6 +379,7 @@ const deviceOf = (r: Row): DeviceRow => ({
   revokedAt: nullable(r['revoked_at']),
   pending: (r['pending'] as number | null) ?? null,
   appVersion: nullable(r['app_version']),
+  secretHash: nullable(r['secret_hash']),
 });
 
 /**
@@ -1664,18 +1665,19 @@ class SqliteTx implements WriteTx {
     userId: string,
     at: string,
     what: 'login' | 'push' | 'pull',
-    info: { pending?: number; appVersion?: string } = {},
+    info: { pending?: number; appVersion?: string; secretHash?: string } = {},
   ) {
     // One statement on the hot path (every push): insert on first sight, else update in place.
     this.run(
-      `INSERT INTO devices (client_group_id, user_id, created_at, last_push_at, last_pull_at, pending, app_version)
-       VALUES (@group, @user, @at, CASE WHEN @what = 'push' THEN @at END, CASE WHEN @what = 'pull' THEN @at END, @pending, @version)
+      `INSERT INTO devices (client_group_id, user_id, created_at, last_push_at, last_pull_at, pending, app_version, secret_hash)
+       VALUES (@group, @user, @at, CASE WHEN @what = 'push' THEN @at END, CASE WHEN @what = 'pull' THEN @at END, @pending, @version, @secret)
        ON CONFLICT (client_group_id) DO UPDATE SET
          user_id = excluded.user_id,
          last_push_at = COALESCE(excluded.last_push_at, devices.last_push_at),
          last_pull_at = COALESCE(excluded.last_pull_at, devices.last_pull_at),
          pending = COALESCE(excluded.pending, devices.pending),
-         app_version = COALESCE(excluded.app_version, devices.app_version)`,
+         app_version = COALESCE(excluded.app_version, devices.app_version),
+         secret_hash = COALESCE(devices.secret_hash, excluded.secret_hash)`,
       {
         group: clientGroupID,
         user: userId,
@@ -1683,6 +1685,7 @@ class SqliteTx implements WriteTx {
         what,
         pending: info.pending ?? null,
         version: info.appVersion ?? null,
+        secret: info.secretHash ?? null,
       },
     );
     if (what === 'login' || !this.userOnDevice(clientGroupID, userId)) {
