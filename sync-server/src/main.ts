@@ -231,6 +231,10 @@ async function main(): Promise<void> {
       });
       runner = await startRunner({
         queue,
+        // A stop waits this long for running jobs, then interrupts them: each resumes from its
+        // client's lastMutationID at the next start. Well inside the 10 s after which the stop
+        // gives up (below) and Compose's 15 s grace, so the file is always closed cleanly.
+        drainTimeoutMs: 5_000,
         handlers: [
           bulkAdjustJob(api),
           applyCountSessionJob(api),
@@ -299,6 +303,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.log('info', 'shutting down', { signal });
+    // The last resort: something hangs (the job drain itself is bounded at 5 s).
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     server.close();
