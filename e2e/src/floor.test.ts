@@ -356,6 +356,50 @@ describe('on the floor', () => {
     await admin.context.close();
   });
 
+  it('a handheld is bound to its installation’s secret: its ID alone signs in nowhere, and the device list says which devices have no secret', async () => {
+    const sup = await device(browser, server.base, 'supervisor');
+    await sup.page.waitForURL('**/stock');
+    await synced(sup.page);
+    // A client that never sends a secret (a third-party one, or an app from before).
+    const [username, password] = ['operator', 'operator-demo'];
+    await server.api('', '/api/auth/login', {
+      json: { username, password, clientGroupID: 'e2e-plain-device' },
+    });
+    await sup.page.goto(`${server.base}/devices`);
+    const mine = sup.page.locator('tr', { hasText: '(this one)' });
+    await mine.waitFor();
+    expect(await mine.getByTestId('device-unsecured').count()).toBe(0);
+    const plain = sup.page.locator('tr', { hasText: 'e2e-plain-devi' });
+    await plain.waitFor();
+    expect(await plain.getByTestId('device-unsecured').textContent()).toBe('no device secret');
+
+    // The browser's group, as the server lists it: bound to a secret the page never showed.
+    const shown = ((await mine.locator('td').first().textContent()) ?? '').trim().slice(0, 14);
+    const listed = await server.api<{ clientGroupID: string; secured: boolean }[]>(
+      supervisorToken,
+      '/api/devices',
+    );
+    const group = listed.find((d) => d.clientGroupID.startsWith(shown));
+    expect(group?.secured).toBe(true);
+    expect(JSON.stringify(listed)).not.toMatch(/[0-9a-f]{64}/);
+    // Knowing the ID is not enough to sign in as that device.
+    for (const extra of [{}, { deviceSecret: 'guessed-secret-0123456789' }])
+      await expect(
+        server.api('', '/api/auth/login', {
+          json: { username, password, clientGroupID: group?.clientGroupID, ...extra },
+        }),
+      ).rejects.toThrow(': 403');
+    // The device itself signs in again (after a sign-out) with its secret.
+    await sup.page.getByRole('button', { name: 'Sign out' }).click();
+    await sup.page.waitForURL('**/login');
+    await sup.page.getByLabel('Username').fill('supervisor');
+    await sup.page.getByLabel('Password').fill('supervisor-demo');
+    await sup.page.getByRole('button', { name: 'Sign in' }).click();
+    await sup.page.waitForURL('**/stock');
+    expect(sup.errors).toEqual([]);
+    await sup.context.close();
+  });
+
   it('the conflict console says when it cannot read the conflicts — never "nothing to untangle"', async () => {
     const admin = await device(browser, server.base, 'admin');
     await admin.page.waitForURL('**/conflicts');

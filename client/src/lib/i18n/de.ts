@@ -276,6 +276,9 @@ export const de: Catalog = {
   'devices.pending': 'Offen',
   'devices.appVersion': 'App-Version',
   'devices.this': 'dieses',
+  'devices.unsecured': 'ohne Gerätegeheimnis',
+  'devices.unsecuredHint':
+    'Meldet sich allein mit seiner Kennung an: eine ältere App, die sich seit dem Update nicht angemeldet hat, oder ein anderer Client. Es erhält sein Geheimnis bei der nächsten Anmeldung.',
   'devices.revoke': 'Sperren',
   'devices.revoked': 'Gesperrt',
   'devices.confirmRevoke':

@@ -269,6 +269,9 @@ export const en = {
   'devices.pending': 'Pending',
   'devices.appVersion': 'App version',
   'devices.this': 'this one',
+  'devices.unsecured': 'no device secret',
+  'devices.unsecuredHint':
+    'Signs in by its ID alone: an older app that has not signed in since the update, or another client. It gets its secret at its next sign-in.',
   'devices.revoke': 'Revoke',
   'devices.revoked': 'Revoked',
   'devices.confirmRevoke': 'Revoke device {device}? It will not be able to sync until re-enrolled.',
