@@ -50,6 +50,7 @@ import type { AuthenticatedPush } from './replay/apply-push.js';
 import {
   applyPush,
   checkAndBind,
+  isServiceClient,
   refuseServiceClients,
   refuseWrongSecret,
 } from './replay/apply-push.js';
@@ -655,7 +656,22 @@ export function createApp(deps: AppDeps): AppHandle {
     await storage.write((tx) => {
       // A device with a secret is signed in to only with it: checked in the write that would
       // bind a first one, so two first sign-ins with different secrets cannot both win.
-      if (body.clientGroupID) refuseWrongSecret(tx.device(body.clientGroupID), secretHash);
+      const group = body.clientGroupID;
+      const device = group ? tx.device(group) : undefined;
+      try {
+        refuseWrongSecret(device, secretHash);
+      } catch (error) {
+        metrics.inc('floorsync_logins_total', { outcome: 'forbidden' });
+        log.log('warn', 'device secret refused', { user: user.username, device: group });
+        throw error;
+      }
+      // Only a group's first sign-in binds a secret: the installation that made the group's
+      // random ID is the only one that knows it then. A group the server has seen before
+      // without one (an app from before secrets, a third-party client) stays as it is: whoever
+      // sent the first secret for it would own it, and the device would be locked out with its
+      // queue. Service groups (jobs, ERP, labels) sign in without secrets and never get one.
+      const binds =
+        group !== undefined && group !== null && device === undefined && !isServiceClient(group);
       tx.createSession({
         tokenHash: hashToken(token),
         userId: user.id,
@@ -664,9 +680,9 @@ export function createApp(deps: AppDeps): AppHandle {
         expiresAt: new Date(at.getTime() + sessionTtlMs).toISOString(),
         revoked: false,
       });
-      if (body.clientGroupID)
-        tx.touchDevice(body.clientGroupID, user.id, at.toISOString(), 'login', {
-          ...(secretHash ? { secretHash } : {}),
+      if (group)
+        tx.touchDevice(group, user.id, at.toISOString(), 'login', {
+          ...(secretHash && binds ? { secretHash } : {}),
         });
     });
     metrics.inc('floorsync_logins_total', { outcome: 'ok' });

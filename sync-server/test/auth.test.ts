@@ -272,24 +272,26 @@ describe('login', () => {
       await handheld.pushOk([
         handheld.mutation('definePosition', { positionId: 'P', code: 'P', kind: 'bin' }),
       ]);
+      const sup = await server.createUser(handheld.token, 'sup', 'supervisor');
       const before = await server.request('/api/devices', { token: handheld.token });
-      // Someone who knows the device's ID signs in naming it: without the secret, or another.
+      // Another user who knows the device's ID signs in naming it: without the secret, or another.
       for (const extra of [
         {},
         { deviceSecret: 'another-secret-0123456789' },
         { deviceSecret: null },
       ]) {
-        const res = await login('admin', ADMIN_PASSWORD, {
-          clientGroupID: 'g-scanner-7',
-          ...extra,
-        });
+        const res = await login('sup', 'sup-password', { clientGroupID: 'g-scanner-7', ...extra });
         expect(res.status).toBe(403);
         expect(((await res.json()) as { detail: string }).detail).toMatch(/secret/);
       }
-      // The refused sign-ins left no session and changed nothing about the device.
+      // The refused sign-ins changed nothing about the device (its last user is still admin,
+      // the supervisor is not among its users) and are counted.
       expect(await (await server.request('/api/devices', { token: handheld.token })).text()).toBe(
         await before.text(),
       );
+      expect(await server.storage.read((tx) => tx.userOnDevice('g-scanner-7', sup.id))).toBe(false);
+      const metrics = await (await server.request('/metrics', { token: handheld.token })).text();
+      expect(metrics).toContain('floorsync_logins_total{outcome="forbidden"} 3');
       const again = await login('admin', ADMIN_PASSWORD, {
         clientGroupID: 'g-scanner-7',
         deviceSecret: SECRET,
@@ -339,22 +341,56 @@ describe('login', () => {
       expect(devices.find((d) => d.clientGroupID === 'g-scanner-8')?.clients).toEqual({});
     });
 
-    it('a device without one is taken as it comes, until a sign-in gives one; two first secrets at once: one wins', async () => {
+    it('only a group’s first sign-in binds a secret: one seen before without stays without (whoever sent the first secret would own it); two first secrets at once: one wins', async () => {
       server = await startServer();
       expect((await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-old' })).status).toBe(200);
-      expect((await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-old' })).status).toBe(200);
-      const bind = await login('admin', ADMIN_PASSWORD, {
+      const late = await login('admin', ADMIN_PASSWORD, {
         clientGroupID: 'g-old',
         deviceSecret: SECRET,
       });
-      expect(bind.status).toBe(200);
-      expect((await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-old' })).status).toBe(403);
+      expect(late.status).toBe(200);
+      // Not bound: the device (which never sent a secret) still signs in; so would anyone.
+      expect((await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-old' })).status).toBe(200);
+      const other = { deviceSecret: 'another-secret-0123456789' };
+      expect(
+        (await login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-old', ...other })).status,
+      ).toBe(200);
+      const devices = (await (
+        await server.request('/api/devices', { token: await tokenOf(late) })
+      ).json()) as {
+        clientGroupID: string;
+        secured: boolean;
+      }[];
+      expect(devices.find((d) => d.clientGroupID === 'g-old')?.secured).toBe(false);
       const race = await Promise.all(
         ['first-secret-0123456789', 'second-secret-0123456789'].map((deviceSecret) =>
           login('admin', ADMIN_PASSWORD, { clientGroupID: 'g-new', deviceSecret }),
         ),
       );
       expect(race.map((r) => r.status).sort()).toEqual([200, 403]);
+    });
+
+    it('service groups (jobs, ERP, labels) never get a secret: the workers sign in without one', async () => {
+      server = await startServer();
+      const admin = await server.login('admin', ADMIN_PASSWORD);
+      await server.createUser(admin, 'worker2', 'supervisor', 'worker2-password');
+      for (const group of ['job-7', 'erp-export', 'labels']) {
+        // A supervisor names the group first, with a secret of their own …
+        const res = await login('admin', ADMIN_PASSWORD, {
+          clientGroupID: group,
+          deviceSecret: SECRET,
+        });
+        expect(res.status).toBe(200);
+        // … and the worker, which sends none, still signs in as it.
+        expect((await login('worker2', 'worker2-password', { clientGroupID: group })).status).toBe(
+          200,
+        );
+      }
+      const devices = (await (await server.request('/api/devices', { token: admin })).json()) as {
+        clientGroupID: string;
+        secured: boolean;
+      }[];
+      expect(devices.filter((d) => d.secured)).toEqual([]);
     });
 
     it('the device list says which devices have a secret and never shows it or its hash', async () => {

@@ -51,6 +51,7 @@ import { serveNode } from '../src/http/node.js';
 import { silentLogger } from '../src/log.js';
 import type { ReadTx, Storage } from '../src/storage/port.js';
 import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
+import { isServiceClient } from '../src/replay/apply-push.js';
 import { ADMIN_PASSWORD, TestClock, fastHasher, masterData } from './harness.js';
 
 /**
@@ -198,6 +199,15 @@ class DbWatch {
   head(): number {
     return this.headQuery.get() as number;
   }
+  /** A device as stored: seen at all, and the hash of its secret. */
+  device(group: string): { secretHash: string | null } | undefined {
+    const r = this.ro
+      .prepare<[string], { h: string | null }>(
+        'SELECT secret_hash AS h FROM devices WHERE client_group_id = ?',
+      )
+      .get(group);
+    return r && { secretHash: r.h };
+  }
   client(clientID: string): { group: string; lmid: number } | undefined {
     const r = this.clientQuery.get(clientID);
     return r && { group: r.g, lmid: r.m };
@@ -255,8 +265,6 @@ interface Known {
   /** Users whose id fuzzed PATCHes may target, by id → username. */
   victims: Map<string, string>;
   revokedGroups: Set<string>;
-  /** Devices bound to a secret (group → the secret), by the fixture or a fuzzed sign-in. */
-  deviceSecrets: Map<string, string>;
   conflicts: string[];
   lists: string[];
   sessions: string[];
@@ -512,7 +520,6 @@ async function setup(): Promise<void> {
     credentials,
     victims,
     revokedGroups: new Set(['g-fuzz-revoked']),
-    deviceSecrets: new Map([['g-fuzz-secured', FUZZ_DEVICE_SECRET]]),
     conflicts,
     lists,
     sessions,
@@ -617,9 +624,9 @@ const asciiStr = (maxLength = 40) =>
     unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
     maxLength,
   });
-/** `a` one time in `n`, else null (`fc.option`'s `freq` is the other way round: nil 1 in n). */
 /** The secret of the fixture's device `g-fuzz-secured`. */
 const FUZZ_DEVICE_SECRET = 'fuzz-device-secret-0123456789';
+/** `a` one time in `n`, else null (`fc.option`'s `freq` is the other way round: nil 1 in n). */
 const rarely = <T>(a: fc.Arbitrary<T>, n: number): fc.Arbitrary<T | null> =>
   fc.oneof({ weight: n - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: a });
 const RAW_TOKENS = [
@@ -2208,7 +2215,7 @@ function predictPush(
   if (!parsed.success) return refuse(400);
   if (auth.group !== null && auth.group !== parsed.data.clientGroupID) return refuse(403);
   if (known.revokedGroups.has(parsed.data.clientGroupID)) return refuse(403);
-  if (auth.group === null && known.deviceSecrets.has(parsed.data.clientGroupID)) return refuse(403);
+  if (auth.group === null && db.device(parsed.data.clientGroupID)?.secretHash) return refuse(403);
   for (const m of parsed.data.mutations) {
     const c = db.client(m.clientID);
     if (c && c.group !== parsed.data.clientGroupID) return refuse(403);
@@ -2312,7 +2319,7 @@ function predictPull(b: BodyView, auth: Authn & { role: Role }): Prediction {
   if (!parsed.success) return refuse(400);
   if (auth.group !== null && auth.group !== parsed.data.clientGroupID) return refuse(403);
   if (known.revokedGroups.has(parsed.data.clientGroupID)) return refuse(403);
-  if (auth.group === null && known.deviceSecrets.has(parsed.data.clientGroupID)) return refuse(403);
+  if (auth.group === null && db.device(parsed.data.clientGroupID)?.secretHash) return refuse(403);
   const cookie = parsed.data.cookie;
   const head = db.head();
   const beyond =
@@ -3519,7 +3526,8 @@ describe('fuzzing every HTTP endpoint', () => {
         group: fc.option(
           fc.oneof(
             fc.constant('$fresh'),
-            fc.constantFrom('g-fuzz-revoked', 'g-fuzz-secured'),
+            // Revoked; bound to a secret; seen before without one (a sign-in never binds it).
+            fc.constantFrom('g-fuzz-revoked', 'g-fuzz-secured', 'g-fuzz-sup'),
             anyStr,
             wild,
           ),
@@ -3587,19 +3595,27 @@ describe('fuzzing every HTTP endpoint', () => {
               expected = 401;
               after = () => throttleModel.fail(keys, now);
             } else {
-              const group = l.data.clientGroupID;
-              const secret = l.data.deviceSecret ?? undefined;
-              const bound = typeof group === 'string' ? known.deviceSecrets.get(group) : undefined;
+              const group = typeof l.data.clientGroupID === 'string' ? l.data.clientGroupID : null;
+              const presented = l.data.deviceSecret ? sha256(l.data.deviceSecret) : null;
+              const seen = group === null ? undefined : db.device(group);
               expected =
-                typeof group === 'string' &&
-                (known.revokedGroups.has(group) || (bound !== undefined && secret !== bound))
+                group !== null &&
+                (known.revokedGroups.has(group) ||
+                  (!!seen?.secretHash && seen.secretHash !== presented))
                   ? 403
                   : 200;
               after = (status) => {
                 throttleModel.succeed(keys[0]);
-                // A first sign-in with a secret binds the device to it.
-                if (status === 200 && typeof group === 'string' && secret && bound === undefined)
-                  known.deviceSecrets.set(group, secret);
+                if (status !== 200 || group === null) return;
+                // Only a group's first sign-in binds a secret, and never a service group's; a
+                // bound one keeps its own.
+                const bound =
+                  seen === undefined
+                    ? isServiceClient(group)
+                      ? null
+                      : presented
+                    : seen.secretHash;
+                expect(db.device(group)?.secretHash ?? null, `the secret of ${group}`).toBe(bound);
               };
             }
           }

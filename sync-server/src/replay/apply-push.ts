@@ -35,7 +35,8 @@ export const isServiceClient = (id: string): boolean =>
 /**
  * Refuses (403) a sign-in naming a device that has a secret without presenting it (`presented`:
  * the SHA-256 hex of what the sign-in gave). A device without one is taken as it comes (a
- * third-party client, or one of ours before its first sign-in with a secret).
+ * third-party client, or an installation from before secrets): a secret is bound only at a
+ * group's first sign-in (app.ts, login).
  */
 export function refuseWrongSecret(
   device: Pick<DeviceRow, 'secretHash'> | undefined,

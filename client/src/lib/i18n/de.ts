@@ -278,7 +278,7 @@ export const de: Catalog = {
   'devices.this': 'dieses',
   'devices.unsecured': 'ohne Gerätegeheimnis',
   'devices.unsecuredHint':
-    'Meldet sich allein mit seiner Kennung an: eine ältere App, die sich seit dem Update nicht angemeldet hat, oder ein anderer Client. Es erhält sein Geheimnis bei der nächsten Anmeldung.',
+    'Meldet sich allein mit seiner Kennung an: vor den Gerätegeheimnissen eingerichtet, oder ein anderer Client. Zum Absichern die Warteschlange synchronisieren lassen, die App-Daten auf dem Gerät löschen und neu anmelden: es erscheint als neues Gerät.',
   'devices.revoke': 'Sperren',
   'devices.revoked': 'Gesperrt',
   'devices.confirmRevoke':

@@ -901,8 +901,9 @@ describe('replica storage', () => {
     expect(await db.meta.get('cookie')).toBeUndefined();
     expect(await db.cursor.toArray()).toEqual([{ key: 'pull', cookie: 42, acked: 0 }]);
     expect(await readConfirmed(db)).toEqual(confirmed);
-    // An installation from before device secrets gets one, kept for the next start; its next
-    // sign-in binds the group to it, and from then on the group's ID alone signs in nowhere.
+    // An installation from before device secrets gets one, kept for the next start. The server
+    // binds it only to a group it has never seen (as here): from then on the group's ID alone
+    // signs in nowhere. A group it knew without a secret stays so (docs/PROTOCOL.md).
     expect(engine.deviceSecret).toMatch(/^[0-9a-f]{64}$/);
     expect((await db.meta.get('deviceSecret'))?.value).toBe(engine.deviceSecret);
     const again = await sameInstallation(s, name, d.session);
