@@ -3,6 +3,7 @@ import path from 'node:path';
 import { MIN_PASSWORD_LENGTH } from '@floorsync/domain';
 import { argon2Hasher } from './auth/passwords.js';
 import { readConfig } from './config.js';
+import { RELAY } from './relay.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import {
   DEFAULT_RESTORE_GAP,
@@ -13,7 +14,7 @@ import {
 
 /**
  * `node sync-server/dist/db-cli.js backup <file> | restore <file> [--gap N] [--force] |
- * verify <file> | set-password <username>` (root: `npm run db -- …`). The database is
+ * verify <file> | set-password <username> | relay-from-start` (root: `npm run db -- …`). The database is
  * `$DATA_DIR/floorsync.db`, as the server's. Prints one JSON line with what it did; on failure
  * the reason on stderr and exit code 1 (2: usage).
  */
@@ -24,10 +25,13 @@ const USAGE = `usage:
   db verify <file>                         check a backup (or the database) and describe it
   db set-password <username>               a new password, read from the first line of stdin
                                            (a lost admin password; the server may run)
+  db relay-from-start                      the outbox relay publishes the whole log again at the
+                                           next start (a rebuilt NATS stream; servers stopped)
 The database is $DATA_DIR/floorsync.db (DATA_DIR default ./data).`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, file, ...rest] = argv;
+  if (command === 'relay-from-start' && file === undefined) return relayFromStart();
   if (!command || !file || !['backup', 'restore', 'verify', 'set-password'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
@@ -115,6 +119,45 @@ async function setPassword(
     });
   } finally {
     await storage.close();
+  }
+}
+
+/**
+ * Sets the outbox relay's position back to the log's start, so that the next server to relay
+ * publishes every event again, in order (rebuilding a lost or new NATS stream: deploy/nats).
+ * Only with the servers stopped: a running relay would write its position back. A `-wal` file
+ * beside the database means one runs (or stopped without closing it), as for a restore.
+ */
+async function relayFromStart(): Promise<number> {
+  const config = readConfig(process.env);
+  if (config.storage !== 'sqlite') {
+    process.stderr.write(
+      'db relay-from-start is for the SQLite storage; with ArangoDB set the `progress` document `relay` to 0 (deploy/nats/README.md).\n',
+    );
+    return 2;
+  }
+  const database = path.join(config.dataDir, 'floorsync.db');
+  try {
+    if (!existsSync(database)) throw new Error(`${database} does not exist`);
+    if (existsSync(`${database}-wal`))
+      throw new Error(
+        `${database}-wal exists: a server is running on this database, or one stopped without closing it. Stop the servers first`,
+      );
+    const storage = openSqliteStorage({ path: database, checkpointEveryMs: 0 });
+    try {
+      const was = await storage.write((tx) => {
+        const before = tx.progress(RELAY);
+        tx.setProgress(RELAY, 0);
+        return before;
+      });
+      process.stdout.write(`${JSON.stringify({ relayFrom: 0, was })}\n`);
+      return 0;
+    } finally {
+      await storage.close();
+    }
+  } catch (e) {
+    process.stderr.write(`db relay-from-start: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
   }
 }
 

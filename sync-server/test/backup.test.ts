@@ -307,4 +307,28 @@ describe('db set-password', () => {
     expect((await login('a-brand-new-password')).status).toBe(200);
     // Three processes through tsx, ~2.5 s each alone.
   }, 90_000);
+
+  it('relay-from-start: refused while a server runs; with the servers stopped, the relay starts over at 0', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'floorsync.db');
+    const { server, op1 } = await warehouseOnFile(file);
+    await op1.pushOk([receipt(op1)]);
+    await server.storage.write((tx) => tx.setProgress('relay', 7));
+    const env = { ...process.env, DATA_DIR: dir, STORAGE: 'sqlite' };
+    const running = await cli(['relay-from-start'], '', env);
+    expect(running).toMatchObject({ code: 1, stderr: expect.stringContaining('Stop the servers') });
+    await server.close();
+    servers.splice(servers.indexOf(server), 1);
+    const reset = await cli(['relay-from-start'], '', env);
+    expect(reset).toMatchObject({ code: 0 });
+    expect(JSON.parse(reset.stdout)).toEqual({ relayFrom: 0, was: 7 });
+    const again = openSqliteStorage({ path: file, checkpointEveryMs: 0 });
+    try {
+      expect(await again.read((tx) => tx.progress('relay'))).toBe(0);
+    } finally {
+      await again.close();
+    }
+    const extra = await cli(['relay-from-start', 'now'], '', env);
+    expect(extra).toMatchObject({ code: 2, stderr: expect.stringContaining('usage:') });
+  }, 90_000);
 });
