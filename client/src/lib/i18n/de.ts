@@ -265,6 +265,9 @@ export const de: Catalog = {
   'jobs.state.completed': 'fertig',
   'jobs.state.cancelled': 'abgebrochen',
   'jobs.state.failed': 'fehlgeschlagen',
+  'jobs.stalled':
+    'Seit {minutes} Minuten kein Fortschritt: der Worker ist vielleicht ausgefallen, oder die Warteschlange hat den Auftrag verloren.',
+  'jobs.requeue': 'Erneut einreihen',
   'jobs.retry': 'Erneut starten',
   'jobs.none': 'Noch keine Aufträge.',
 

@@ -259,6 +259,9 @@ export const en = {
   'jobs.state.cancelled': 'cancelled',
   'jobs.state.failed': 'failed',
   'jobs.retry': 'Start again',
+  'jobs.stalled':
+    'No progress for {minutes} minutes: its worker may have stopped, or the queue lost it.',
+  'jobs.requeue': 'Queue again',
   'jobs.none': 'No jobs yet.',
 
   'devices.title': 'Devices',
