@@ -645,46 +645,48 @@ export function createApp(deps: AppDeps): AppHandle {
       leave();
     }
     throttle.succeed(keys[0]);
-    if (body.clientGroupID) {
-      refuseServiceClients(user.role, [body.clientGroupID]);
-      const device = await storage.read((tx) => tx.device(body.clientGroupID as string));
-      if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
-    }
+    const group = body.clientGroupID ?? null;
     const secretHash = body.deviceSecret ? hashToken(body.deviceSecret) : undefined;
     const token = newToken();
     const at = clock();
-    await storage.write((tx) => {
-      // A device with a secret is signed in to only with it: checked in the write that would
-      // bind a first one, so two first sign-ins with different secrets cannot both win.
-      const group = body.clientGroupID;
-      const device = group ? tx.device(group) : undefined;
-      try {
-        refuseWrongSecret(device, secretHash);
-      } catch (error) {
-        metrics.inc('floorsync_logins_total', { outcome: 'forbidden' });
-        log.log('warn', 'device secret refused', { user: user.username, device: group });
-        throw error;
+    try {
+      if (group !== null) {
+        refuseServiceClients(user.role, [group]);
+        const device = await storage.read((tx) => tx.device(group));
+        if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
       }
-      // Only a group's first sign-in binds a secret: the installation that made the group's
-      // random ID is the only one that knows it then. A group the server has seen before
-      // without one (an app from before secrets, a third-party client) stays as it is: whoever
-      // sent the first secret for it would own it, and the device would be locked out with its
-      // queue. Service groups (jobs, ERP, labels) sign in without secrets and never get one.
-      const binds =
-        group !== undefined && group !== null && device === undefined && !isServiceClient(group);
-      tx.createSession({
-        tokenHash: hashToken(token),
-        userId: user.id,
-        clientGroupID: body.clientGroupID ?? null,
-        createdAt: at.toISOString(),
-        expiresAt: new Date(at.getTime() + sessionTtlMs).toISOString(),
-        revoked: false,
-      });
-      if (group)
-        tx.touchDevice(group, user.id, at.toISOString(), 'login', {
-          ...(secretHash && binds ? { secretHash } : {}),
+      await storage.write((tx) => {
+        // A device with a secret is signed in to only with it: checked in the write that
+        // would record a first one, so two first sign-ins with different secrets cannot both
+        // win. The store keeps a secret only when this sign-in records the device (its
+        // random ID known then to the installation that made it alone): one seen before
+        // without stays so. Service groups (jobs, ERP, labels) never get one.
+        if (group !== null) refuseWrongSecret(tx.device(group), secretHash);
+        tx.createSession({
+          tokenHash: hashToken(token),
+          userId: user.id,
+          clientGroupID: group,
+          createdAt: at.toISOString(),
+          expiresAt: new Date(at.getTime() + sessionTtlMs).toISOString(),
+          revoked: false,
         });
-    });
+        if (group !== null)
+          tx.touchDevice(group, user.id, at.toISOString(), 'login', {
+            ...(secretHash && !isServiceClient(group) ? { secretHash } : {}),
+          });
+      });
+    } catch (error) {
+      if (error instanceof HttpProblem && error.status === 403) {
+        // A revoked device, a service group named by an operator, or a device's secret.
+        metrics.inc('floorsync_logins_total', { outcome: 'forbidden' });
+        log.log('warn', 'sign-in refused for the device', {
+          user: user.username,
+          device: group,
+          reason: error.detail,
+        });
+      }
+      throw error;
+    }
     metrics.inc('floorsync_logins_total', { outcome: 'ok' });
     log.log('info', 'signed in', { user: user.username, device: body.clientGroupID ?? null });
     return c.json({ token, user: publicUser(user) });
@@ -1127,8 +1129,15 @@ export function createApp(deps: AppDeps): AppHandle {
     return c.json({ ...publicUser(updated), active: updated.active, createdAt: updated.createdAt });
   });
 
-  /** A device as the API shows it: whether it has a secret, never the secret's hash. */
-  const publicDevice = ({ secretHash, ...d }: DeviceRow) => ({ ...d, secured: !!secretHash });
+  /**
+   * A device as the API shows it: whether it has a secret (never the secret's hash), and
+   * whether it is one of the server's own clients (jobs, ERP, labels), which never have one.
+   */
+  const publicDevice = ({ secretHash, ...d }: DeviceRow) => ({
+    ...d,
+    secured: !!secretHash,
+    service: isServiceClient(d.clientGroupID),
+  });
 
   app.get('/api/devices', requireRole('supervisor'), async (c) => {
     const devices = await storage.read((tx) =>

@@ -25,13 +25,18 @@ const USAGE = `usage:
   db verify <file>                         check a backup (or the database) and describe it
   db set-password <username>               a new password, read from the first line of stdin
                                            (a lost admin password; the server may run)
-  db relay-from-start                      the outbox relay publishes the whole log again at the
-                                           next start (a rebuilt NATS stream; servers stopped)
+  db relay-from-start [--force]            the outbox relay publishes the whole log again at the
+                                           next start (a rebuilt NATS stream; servers stopped;
+                                           --force: although a -wal file is there)
 The database is $DATA_DIR/floorsync.db (DATA_DIR default ./data).`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, file, ...rest] = argv;
-  if (command === 'relay-from-start' && file === undefined) return relayFromStart();
+  if (
+    command === 'relay-from-start' &&
+    (file === undefined || (file === '--force' && rest.length === 0))
+  )
+    return relayFromStart(file === '--force');
   if (!command || !file || !['backup', 'restore', 'verify', 'set-password'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
@@ -126,9 +131,11 @@ async function setPassword(
  * Sets the outbox relay's position back to the log's start, so that the next server to relay
  * publishes every event again, in order (rebuilding a lost or new NATS stream: deploy/nats).
  * Only with the servers stopped: a running relay would write its position back. A `-wal` file
- * beside the database means one runs (or stopped without closing it), as for a restore.
+ * beside the database means one runs (or stopped without closing it), as for a restore:
+ * `--force` when none runs (starting one to clear it would relay into the emptied stream
+ * from the old position).
  */
-async function relayFromStart(): Promise<number> {
+async function relayFromStart(force: boolean): Promise<number> {
   const config = readConfig(process.env);
   if (config.storage !== 'sqlite') {
     process.stderr.write(
@@ -139,9 +146,9 @@ async function relayFromStart(): Promise<number> {
   const database = path.join(config.dataDir, 'floorsync.db');
   try {
     if (!existsSync(database)) throw new Error(`${database} does not exist`);
-    if (existsSync(`${database}-wal`))
+    if (existsSync(`${database}-wal`) && !force)
       throw new Error(
-        `${database}-wal exists: a server is running on this database, or one stopped without closing it. Stop the servers first`,
+        `${database}-wal exists: a server is running on this database, or one stopped without closing it. Stop the servers first; if none runs (one was killed), add --force`,
       );
     const storage = openSqliteStorage({ path: database, checkpointEveryMs: 0 });
     try {

@@ -306,8 +306,11 @@ async function main(): Promise<void> {
     // The last resort: something hangs (the job drain itself is bounded at 5 s).
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    server.close();
+    // The embedded runner's jobs talk to this server over loopback: they finish (or are
+    // interrupted) before it stops listening, or their next request would fail and count as
+    // an attempt.
     void (runner?.drain() ?? Promise.resolve())
+      .then(() => server.close())
       .then(() => exporter?.stop())
       .then(() => listDrop?.stop())
       .then(() => queue.close())

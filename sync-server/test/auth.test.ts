@@ -391,6 +391,12 @@ describe('login', () => {
         secured: boolean;
       }[];
       expect(devices.filter((d) => d.secured)).toEqual([]);
+      expect(
+        devices
+          .filter((d) => (d as { service?: boolean }).service)
+          .map((d) => d.clientGroupID)
+          .sort(),
+      ).toEqual(['erp-export', 'job-7', 'labels']);
     });
 
     it('the device list says which devices have a secret and never shows it or its hash', async () => {

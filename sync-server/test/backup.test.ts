@@ -328,6 +328,24 @@ describe('db set-password', () => {
     } finally {
       await again.close();
     }
+    // A killed server left its -wal file: refused, unless forced.
+    const stale = await warehouseOnFile(path.join(dir, 'stale.db'));
+    await stale.server.storage.write((tx) => tx.setProgress('relay', 5));
+    const staleEnv = { ...env, DATA_DIR: path.join(dir, 'stale-data') };
+    const { mkdirSync, copyFileSync } = await import('node:fs');
+    mkdirSync(staleEnv.DATA_DIR);
+    for (const suffix of ['', '-wal'])
+      copyFileSync(
+        path.join(dir, `stale.db${suffix}`),
+        path.join(staleEnv.DATA_DIR, `floorsync.db${suffix}`),
+      );
+    expect(await cli(['relay-from-start'], '', staleEnv)).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('add --force'),
+    });
+    const forced = await cli(['relay-from-start', '--force'], '', staleEnv);
+    expect(forced).toMatchObject({ code: 0 });
+    expect(JSON.parse(forced.stdout)).toEqual({ relayFrom: 0, was: 5 });
     const extra = await cli(['relay-from-start', 'now'], '', env);
     expect(extra).toMatchObject({ code: 2, stderr: expect.stringContaining('usage:') });
   }, 90_000);

@@ -51,7 +51,6 @@ import { serveNode } from '../src/http/node.js';
 import { silentLogger } from '../src/log.js';
 import type { ReadTx, Storage } from '../src/storage/port.js';
 import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
-import { isServiceClient } from '../src/replay/apply-push.js';
 import { ADMIN_PASSWORD, TestClock, fastHasher, masterData } from './harness.js';
 
 /**
@@ -261,7 +260,7 @@ interface Known {
   groups: Record<Role, string>;
   userIds: Record<string, string>;
   /** Sign-in credentials as they stand (usernames in ASCII lower case). */
-  credentials: Map<string, { password: string; active: boolean }>;
+  credentials: Map<string, { password: string; active: boolean; role: Role }>;
   /** Users whose id fuzzed PATCHes may target, by id → username. */
   victims: Map<string, string>;
   revokedGroups: Set<string>;
@@ -343,8 +342,8 @@ async function setup(): Promise<void> {
       json: { username, password, ...(clientGroupID ? { clientGroupID } : {}) },
     })) as { token: string; user: { id: string } };
 
-  const credentials = new Map<string, { password: string; active: boolean }>([
-    ['admin', { password: ADMIN_PASSWORD, active: true }],
+  const credentials = new Map<string, { password: string; active: boolean; role: Role }>([
+    ['admin', { password: ADMIN_PASSWORD, active: true, role: 'admin' }],
   ]);
   const groups: Record<Role, string> = {
     admin: 'g-fuzz-admin',
@@ -378,7 +377,7 @@ async function setup(): Promise<void> {
       json: { username, password, name: username, role },
     })) as { id: string };
     userIds[username] = u.id;
-    credentials.set(username, { password, active: true });
+    credentials.set(username, { password, active: true, role });
     if (username === 'v1' || username === 'v2') victims.set(u.id, username);
   }
   const sup = await login('sup', 'sup-password', groups.supervisor);
@@ -498,7 +497,7 @@ async function setup(): Promise<void> {
     token: tokens.admin,
     json: { active: false },
   });
-  credentials.set('gone', { password: 'gone-password', active: false });
+  credentials.set('gone', { password: 'gone-password', active: false, role: 'operator' });
   const badTokens = {
     revoked: await mint(userIds['op1'] as string, { revoked: true }),
     expired: await mint(userIds['op1'] as string, { expired: true }),
@@ -2558,7 +2557,11 @@ const ROUTES: readonly RouteSpec[] = [
       if (known.credentials.has(name) || name === 'worker') return refuse(409);
       return ok([201], true, (a) => {
         if (a.status === 201) {
-          known.credentials.set(name, { password: u.data.password, active: true });
+          known.credentials.set(name, {
+            password: u.data.password,
+            active: true,
+            role: u.data.role,
+          });
         }
       });
     },
@@ -2585,6 +2588,7 @@ const ROUTES: readonly RouteSpec[] = [
           known.credentials.set(username, {
             password: u.data.password ?? cred.password,
             active: u.data.active ?? cred.active,
+            role: u.data.role ?? cred.role,
           });
       });
     },
@@ -3526,8 +3530,9 @@ describe('fuzzing every HTTP endpoint', () => {
         group: fc.option(
           fc.oneof(
             fc.constant('$fresh'),
-            // Revoked; bound to a secret; seen before without one (a sign-in never binds it).
-            fc.constantFrom('g-fuzz-revoked', 'g-fuzz-secured', 'g-fuzz-sup'),
+            // Revoked; bound to a secret; seen before without one (a sign-in never binds it);
+            // service groups (an operator may not name them; they never get a secret).
+            fc.constantFrom('g-fuzz-revoked', 'g-fuzz-secured', 'g-fuzz-sup', 'labels', 'job-fuzz'),
             anyStr,
             wild,
           ),
@@ -3598,9 +3603,17 @@ describe('fuzzing every HTTP endpoint', () => {
               const group = typeof l.data.clientGroupID === 'string' ? l.data.clientGroupID : null;
               const presented = l.data.deviceSecret ? sha256(l.data.deviceSecret) : null;
               const seen = group === null ? undefined : db.device(group);
+              // The model's own copy of the service groups (apply-push.ts has the server's).
+              const service =
+                group !== null &&
+                (group === 'server' ||
+                  group === 'labels' ||
+                  group.startsWith('job-') ||
+                  group.startsWith('erp-'));
               expected =
                 group !== null &&
-                (known.revokedGroups.has(group) ||
+                ((service && known_.role === 'operator') ||
+                  known.revokedGroups.has(group) ||
                   (!!seen?.secretHash && seen.secretHash !== presented))
                   ? 403
                   : 200;
@@ -3609,12 +3622,7 @@ describe('fuzzing every HTTP endpoint', () => {
                 if (status !== 200 || group === null) return;
                 // Only a group's first sign-in binds a secret, and never a service group's; a
                 // bound one keeps its own.
-                const bound =
-                  seen === undefined
-                    ? isServiceClient(group)
-                      ? null
-                      : presented
-                    : seen.secretHash;
+                const bound = seen === undefined ? (service ? null : presented) : seen.secretHash;
                 expect(db.device(group)?.secretHash ?? null, `the secret of ${group}`).toBe(bound);
               };
             }

@@ -282,5 +282,51 @@ describe('jobs API: bulk adjustment files', () => {
       await t.server.request(`/api/jobs/${job.id}`, { token: t.supervisor })
     ).json()) as JobView;
     expect(all).toMatchObject({ state: 'completed', done: 3 });
+    // A copy of the job that gives up now is refused: the job is done.
+    const late = await t.server.request(`/api/jobs/${job.id}/fail`, {
+      method: 'POST',
+      token: t.supervisor,
+      json: { reason: 'gave up after 8 attempts; last error: 503' },
+    });
+    expect(late.status).toBe(409);
+  });
+
+  it('two copies of a job (queued again while it ran): one gives up, the other applies the last rows — the job shows completed, not failed', async () => {
+    const t = await setup();
+    const job = (await (await t.upload(GOOD)).json()) as JobView;
+    await t.start(job.id);
+    const worker = new Device(
+      t.server,
+      await t.server.login('sup', 'sup-password', jobClient(job.id)),
+      jobClient(job.id),
+      jobClient(job.id),
+    );
+    const plan = (await (
+      await t.server.request(`/api/jobs/${job.id}/plan`, { token: t.supervisor })
+    ).json()) as { args: Record<string, unknown> }[];
+    await worker.pushOk(plan.slice(0, 2).map((p) => worker.mutation('adjustStock', p.args)));
+    const gaveUp = await t.server.request(`/api/jobs/${job.id}/fail`, {
+      method: 'POST',
+      token: t.supervisor,
+      json: { reason: 'gave up after 8 attempts; last error: 503' },
+    });
+    expect(await gaveUp.json()).toMatchObject({ state: 'failed', done: 2 });
+    await worker.pushOk(plan.slice(2).map((p) => worker.mutation('adjustStock', p.args)));
+    const view = (await (
+      await t.server.request(`/api/jobs/${job.id}`, { token: t.supervisor })
+    ).json()) as JobView;
+    expect(view).toMatchObject({ state: 'completed', done: 3, total: 3 });
+  });
+
+  it('a queued or running job started again (the jobs screen\'s "Queue again") is sent again with the same message id', async () => {
+    const t = await setup();
+    const job = (await (await t.upload(GOOD)).json()) as JobView;
+    expect((await t.start(job.id)).status).toBe(202);
+    const again = await t.start(job.id);
+    expect(again.status).toBe(202);
+    expect(await again.json()).toMatchObject({ state: 'queued' });
+    const ids = t.enqueued.map((j) => j.id);
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBe(ids[0]);
   });
 });

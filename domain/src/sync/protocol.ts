@@ -171,9 +171,10 @@ export const MIN_PASSWORD_LENGTH = 10;
  * none.
  *
  * `deviceSecret` (additive): a random string the installation made once and keeps with its
- * client group. The first sign-in naming the group with one binds it; from then on a sign-in
- * naming that group must present the same secret (403 otherwise), so knowing a device's ID is
- * not enough to push on its clients.
+ * client group. The sign-in that first names the group (the server has never seen it) binds
+ * the secret to it, unless it is a service group; from then on a sign-in naming that group
+ * must present the same secret (403 otherwise), so knowing a device's ID is not enough to push
+ * on its clients. A group seen before without a secret stays without.
  */
 export const loginRequestSchema = z.looseObject({
   username: z.string().max(256),

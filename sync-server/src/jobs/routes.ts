@@ -15,8 +15,12 @@ export interface JobSink {
 /**
  * A start of a job as the queue carries it. Its id is the job's and the start's time: the
  * queue keeps a message id once for a while (two minutes on NATS, even after it was done), so
- * a job started again after it failed needs a new one; starting a queued job again sends the
- * same (harmless if it is still queued).
+ * a job started again after it failed needs a new one. Starting a queued or running job again
+ * sends the same id: dropped while the in-process queue holds the job or within NATS's two
+ * minutes; later (the jobs screen offers it after two minutes without progress, for a message
+ * NATS may have lost) it is a second copy. Two copies may run side by side: each row is still
+ * applied once (row k is the job client's mutation k; a copy resumes after the client's
+ * `lastMutationID`, and rows sent twice are answered "duplicate").
  */
 export const jobMessage = (job: JobRow): JobEnvelope => ({
   id: `${job.id}:${job.startedAt ?? ''}`,
@@ -36,14 +40,18 @@ export interface JobView extends JobRow {
 
 export function jobView(tx: ReadTx, job: JobRow): JobView {
   const done = tx.lastMutationID(jobClient(job.id))?.lastMutationID ?? 0;
+  // Every row applied is done, whatever else was recorded: a second copy of the job (queued
+  // again) that gave up after the first had finished must not show the job as failed.
   const state =
-    job.status !== 'queued'
-      ? job.status
-      : done >= job.total
-        ? 'completed'
-        : done > 0
-          ? 'running'
-          : 'queued';
+    job.status === 'failed' && job.total > 0 && done >= job.total
+      ? 'completed'
+      : job.status !== 'queued'
+        ? job.status
+        : done >= job.total
+          ? 'completed'
+          : done > 0
+            ? 'running'
+            : 'queued';
   return { ...job, done, state };
 }
 
@@ -188,8 +196,9 @@ export function jobRoutes(
         tx.updateJob(id, { status: 'queued', startedAt: o.clock().toISOString() }),
       );
     }
-    // Queued again if it already was (the queue keeps a job id once): after a restart of the
-    // embedded queue, starting a job again resumes it where its client's lastMutationID is.
+    // Queued again if it already was (see `jobMessage`: the same message id): after a restart
+    // of the embedded queue, or a message NATS lost, the job resumes where its client's
+    // lastMutationID is.
     try {
       await o.jobs.enqueue(jobMessage(await find(id)));
     } catch (error) {

@@ -143,8 +143,9 @@ export interface DeviceRow {
   readonly pending: number | null;
   readonly appVersion: string | null;
   /**
-   * SHA-256 (hex) of the device's secret, bound at its first sign-in that gave one: later
-   * sign-ins naming the group must present it. Never leaves the server.
+   * SHA-256 (hex) of the device's secret, bound when the device was first seen (its first
+   * sign-in, if that gave one): later sign-ins naming the group must present it. Never leaves
+   * the server.
    */
   readonly secretHash: string | null;
 }
@@ -355,7 +356,11 @@ export interface WriteTx extends ReadTx {
     info?: {
       readonly pending?: number;
       readonly appVersion?: string;
-      /** Bound when the device has none yet; a device's secret never changes once bound. */
+      /**
+       * Kept only when this touch records the device for the first time: a device seen before
+       * without a secret stays without (whoever sent the first one would own it); a bound
+       * secret never changes.
+       */
       readonly secretHash?: string;
     },
   ): void;

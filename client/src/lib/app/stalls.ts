@@ -2,8 +2,10 @@
  * Which jobs have stalled, from what the jobs screen polls: a job waiting or running whose
  * applied count (`done`) has not moved for `afterMs`. Its queue entry may be gone — NATS lost
  * its storage, or the server running jobs in-process was restarted in a way that lost it — and
- * a supervisor may queue it again. That is harmless for a job that was only slow: a job resumes
- * after the rows its client has applied, and rows sent twice are answered "duplicate".
+ * a supervisor may queue it again. For a job that was only slow, that is a second copy running
+ * beside it (on NATS, once its two minutes of deduplication are over): each row is still
+ * applied once — a copy resumes after the rows its client has applied, and rows sent twice
+ * are answered "duplicate" (sync-server jobs/routes.ts, `jobMessage`).
  */
 export interface JobProgress {
   readonly id: string;

@@ -281,7 +281,7 @@ export const de: Catalog = {
   'devices.this': 'dieses',
   'devices.unsecured': 'ohne Gerätegeheimnis',
   'devices.unsecuredHint':
-    'Meldet sich allein mit seiner Kennung an: vor den Gerätegeheimnissen eingerichtet, oder ein anderer Client. Zum Absichern die Warteschlange synchronisieren lassen, die App-Daten auf dem Gerät löschen und neu anmelden: es erscheint als neues Gerät.',
+    'Meldet sich allein mit seiner Kennung an: vor den Gerätegeheimnissen eingerichtet, oder ein anderer Client. Zum Absichern die Warteschlange synchronisieren lassen, die App-Daten auf dem Gerät löschen und neu anmelden: es erscheint als neues Gerät; dann diesen Eintrag sperren.',
   'devices.revoke': 'Sperren',
   'devices.revoked': 'Gesperrt',
   'devices.confirmRevoke':

@@ -274,7 +274,7 @@ export const en = {
   'devices.this': 'this one',
   'devices.unsecured': 'no device secret',
   'devices.unsecuredHint':
-    'Signs in by its ID alone: installed before device secrets, or another kind of client. To secure it, let its queue sync, clear the app’s data on it and sign in again: it comes back as a new device.',
+    'Signs in by its ID alone: installed before device secrets, or another kind of client. To secure it, let its queue sync, clear the app’s data on it and sign in again: it comes back as a new device; then revoke this entry.',
   'devices.revoke': 'Revoke',
   'devices.revoked': 'Revoked',
   'devices.confirmRevoke': 'Revoke device {device}? It will not be able to sync until re-enrolled.',

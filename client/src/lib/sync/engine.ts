@@ -254,7 +254,8 @@ export class SyncEngine {
       let s = (await get(META.secret)) as string | undefined;
       if (!g) await o.db.meta.put({ key: META.group, value: (g = `g-${newId()}`) });
       if (!c) await o.db.meta.put({ key: META.client, value: (c = `c-${newId()}`) });
-      // An installation from before secrets gets one now; its next sign-in binds it.
+      // An installation from before secrets gets one now: the server binds it only to a group
+      // it has never seen (docs/PROTOCOL.md, "Device secret"); an older group stays without.
       if (!s) await o.db.meta.put({ key: META.secret, value: (s = newSecret()) });
       return { group: g, client: c, secret: s };
     });

@@ -989,7 +989,8 @@ export class MemoryTx implements WriteTx {
     what: 'login' | 'push' | 'pull',
     info: { pending?: number; appVersion?: string; secretHash?: string } = {},
   ) {
-    const d: DeviceRow = this.rest.devices.get(clientGroupID) ?? {
+    const known = this.rest.devices.get(clientGroupID);
+    const d: DeviceRow = known ?? {
       clientGroupID,
       userId,
       createdAt: at,
@@ -1007,7 +1008,8 @@ export class MemoryTx implements WriteTx {
       ...(what === 'pull' ? { lastPullAt: at } : {}),
       ...(info.pending !== undefined ? { pending: info.pending } : {}),
       ...(info.appVersion !== undefined ? { appVersion: info.appVersion } : {}),
-      secretHash: d.secretHash ?? info.secretHash ?? null,
+      // Bound only when the device is first seen; never changed afterwards.
+      secretHash: known ? (known.secretHash ?? null) : (info.secretHash ?? null),
     });
     const du = `${clientGroupID}\u0000${userId}`;
     if (!this.rest.deviceUsers.has(du)) this.set('deviceUsers', du, true);

@@ -397,8 +397,8 @@ ALTER TABLE tickets ADD COLUMN session_hash TEXT;
   {
     version: 11,
     name: 'devices keep the hash of their secret',
-    // Bound at a device's first sign-in that presents a secret; devices recorded before have
-    // none until then (and, like third-party clients that never send one, stay unbound).
+    // Bound when a device is first seen, by a sign-in that presents a secret; devices recorded
+    // before stay without one (as do third-party clients that never send one).
     sql: `
 ALTER TABLE devices ADD COLUMN secret_hash TEXT;
 `,

@@ -1676,8 +1676,7 @@ class SqliteTx implements WriteTx {
          last_push_at = COALESCE(excluded.last_push_at, devices.last_push_at),
          last_pull_at = COALESCE(excluded.last_pull_at, devices.last_pull_at),
          pending = COALESCE(excluded.pending, devices.pending),
-         app_version = COALESCE(excluded.app_version, devices.app_version),
-         secret_hash = COALESCE(devices.secret_hash, excluded.secret_hash)`,
+         app_version = COALESCE(excluded.app_version, devices.app_version)`,
       {
         group: clientGroupID,
         user: userId,
