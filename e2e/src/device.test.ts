@@ -175,7 +175,9 @@ describe('a device’s hard days', () => {
       seen.join(' | '),
     ).toBe(true);
     expect(reset.at(-1)!.entries, seen.join(' | ')).toBeGreaterThan(LINES);
-    // Usable: the lookup answers from the device's copy, offline.
+    // Usable: the lookup answers from the device's copy, offline (the app itself from the
+    // service worker, once it is active: on a busy machine it may still be installing).
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
     await context.setOffline(true);
     await page.goto(`${server.base}/lookup`);
     await scan(page, 'B-01-01');
