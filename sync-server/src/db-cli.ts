@@ -32,23 +32,33 @@ The database is $DATA_DIR/floorsync.db (DATA_DIR default ./data).`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, file, ...rest] = argv;
-  if (
-    command === 'relay-from-start' &&
-    (file === undefined || (file === '--force' && rest.length === 0))
-  )
-    return relayFromStart(file === '--force');
-  if (!command || !file || !['backup', 'restore', 'verify', 'set-password'].includes(command)) {
+  const relay = command === 'relay-from-start';
+  const usable = relay
+    ? file === undefined || (file === '--force' && rest.length === 0)
+    : !!file && ['backup', 'restore', 'verify', 'set-password'].includes(command ?? '');
+  if (!usable) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
   const config = readConfig(process.env);
   if (config.storage !== 'sqlite') {
     process.stderr.write(
-      'db commands are for the SQLite storage; back up ArangoDB with arangodump (docs/ARANGO.md).\n',
+      'db commands are for the SQLite storage; back up ArangoDB with arangodump (docs/ARANGO.md), set its relay back as deploy/nats/README.md says.\n',
     );
     return 2;
   }
   const database = path.join(config.dataDir, 'floorsync.db');
+  if (relay) {
+    try {
+      const was = await relayFromStart(database, file === '--force');
+      process.stdout.write(`${JSON.stringify({ relayFrom: 0, was })}\n`);
+      return 0;
+    } catch (e) {
+      process.stderr.write(`db ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+  }
+  if (file === undefined) return 2; // only relay-from-start goes without one (above)
   let gap = DEFAULT_RESTORE_GAP;
   let force = false;
   for (let i = 0; i < rest.length; i++) {
@@ -135,36 +145,21 @@ async function setPassword(
  * `--force` when none runs (starting one to clear it would relay into the emptied stream
  * from the old position).
  */
-async function relayFromStart(force: boolean): Promise<number> {
-  const config = readConfig(process.env);
-  if (config.storage !== 'sqlite') {
-    process.stderr.write(
-      'db relay-from-start is for the SQLite storage; with ArangoDB set the `progress` document `relay` to 0 (deploy/nats/README.md).\n',
+async function relayFromStart(database: string, force: boolean): Promise<number> {
+  if (!existsSync(database)) throw new Error(`${database} does not exist`);
+  if (existsSync(`${database}-wal`) && !force)
+    throw new Error(
+      `${database}-wal exists: a server is running on this database, or one stopped without closing it. Stop the servers first; if none runs (one was killed), add --force`,
     );
-    return 2;
-  }
-  const database = path.join(config.dataDir, 'floorsync.db');
+  const storage = openSqliteStorage({ path: database, checkpointEveryMs: 0 });
   try {
-    if (!existsSync(database)) throw new Error(`${database} does not exist`);
-    if (existsSync(`${database}-wal`) && !force)
-      throw new Error(
-        `${database}-wal exists: a server is running on this database, or one stopped without closing it. Stop the servers first; if none runs (one was killed), add --force`,
-      );
-    const storage = openSqliteStorage({ path: database, checkpointEveryMs: 0 });
-    try {
-      const was = await storage.write((tx) => {
-        const before = tx.progress(RELAY);
-        tx.setProgress(RELAY, 0);
-        return before;
-      });
-      process.stdout.write(`${JSON.stringify({ relayFrom: 0, was })}\n`);
-      return 0;
-    } finally {
-      await storage.close();
-    }
-  } catch (e) {
-    process.stderr.write(`db relay-from-start: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    return await storage.write((tx) => {
+      const before = tx.progress(RELAY);
+      tx.setProgress(RELAY, 0);
+      return before;
+    });
+  } finally {
+    await storage.close();
   }
 }
 

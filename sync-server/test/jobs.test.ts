@@ -48,6 +48,20 @@ async function setup() {
   return { ...w, supervisor, operator, upload, start, stock, enqueued };
 }
 
+/** A worker for a job, by hand: the job's own client, and the plan it pushes. */
+async function jobWorker(t: Awaited<ReturnType<typeof setup>>, jobId: string) {
+  const worker = new Device(
+    t.server,
+    await t.server.login('sup', 'sup-password', jobClient(jobId)),
+    jobClient(jobId),
+    jobClient(jobId),
+  );
+  const plan = (await (
+    await t.server.request(`/api/jobs/${jobId}/plan`, { token: t.supervisor })
+  ).json()) as { args: Record<string, unknown> }[];
+  return { worker, plan };
+}
+
 const GOOD = 'item;position;delta;reason;lot\nA;P;5;found;\nA;Q;-2;damaged;\nL;R;1,5;found;L-1\n';
 
 /** A zip of one deflated entry of `size` zero bytes, its directory lying about count and size. */
@@ -263,15 +277,7 @@ describe('jobs API: bulk adjustment files', () => {
     expect(job.total).toBe(3);
     await t.start(job.id);
     // A worker pushes the plan as the job's own client (here by hand, two rows of three).
-    const worker = new Device(
-      t.server,
-      await t.server.login('sup', 'sup-password', jobClient(job.id)),
-      jobClient(job.id),
-      jobClient(job.id),
-    );
-    const plan = (await (
-      await t.server.request(`/api/jobs/${job.id}/plan`, { token: t.supervisor })
-    ).json()) as { args: Record<string, unknown> }[];
+    const { worker, plan } = await jobWorker(t, job.id);
     await worker.pushOk(plan.slice(0, 2).map((p) => worker.mutation('adjustStock', p.args)));
     const half = (await (
       await t.server.request(`/api/jobs/${job.id}`, { token: t.supervisor })
@@ -295,15 +301,7 @@ describe('jobs API: bulk adjustment files', () => {
     const t = await setup();
     const job = (await (await t.upload(GOOD)).json()) as JobView;
     await t.start(job.id);
-    const worker = new Device(
-      t.server,
-      await t.server.login('sup', 'sup-password', jobClient(job.id)),
-      jobClient(job.id),
-      jobClient(job.id),
-    );
-    const plan = (await (
-      await t.server.request(`/api/jobs/${job.id}/plan`, { token: t.supervisor })
-    ).json()) as { args: Record<string, unknown> }[];
+    const { worker, plan } = await jobWorker(t, job.id);
     await worker.pushOk(plan.slice(0, 2).map((p) => worker.mutation('adjustStock', p.args)));
     const gaveUp = await t.server.request(`/api/jobs/${job.id}/fail`, {
       method: 'POST',
