@@ -142,6 +142,14 @@ class Runtime {
     return r;
   }
 
+  /** Queues several scans all or none (see `SyncEngine.scanAll`). */
+  async scanAll(commands: readonly { name: string; args: Record<string, unknown> }[]) {
+    if (!this.engine) throw new Error('not ready');
+    const r = await this.engine.scanAll(commands);
+    if (r.queued && r.ids.length > 0) this.queued();
+    return r;
+  }
+
   private queued(): void {
     this.channel?.postMessage('queue');
     // Sent when the scanning pauses (or every few seconds of a burst): a sync's work never

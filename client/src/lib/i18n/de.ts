@@ -559,6 +559,7 @@ export const de: Catalog = {
   'count.sheetXlsx': 'Zählliste (XLSX)',
   'count.sheetImport': 'Ausgefüllte Zählliste einlesen',
   'count.sheetError': 'Zeile {line}: {message}',
+  'count.sheetNothingQueued': 'Von diesem Blatt wurde nichts erfasst: das Gerät lehnt diese Zeilen ab. Korrigieren Sie sie und lesen Sie das Blatt erneut ein.',
   'count.imported': '{n} {n:Zählung|Zählungen} eingelesen',
   'count.offline': 'Der Server ist nicht erreichbar: aktuelle Zahlen brauchen eine Verbindung.',
   'count.assignees': 'Wer zählt',

@@ -551,6 +551,7 @@ export const en = {
   'count.sheetXlsx': 'Count sheet (XLSX)',
   'count.sheetImport': 'Import a filled count sheet',
   'count.sheetError': 'Line {line}: {message}',
+  'count.sheetNothingQueued': 'Nothing of this sheet was recorded: the device refuses these rows. Correct them and import the sheet again.',
   'count.imported': '{n} {n:count|counts} imported',
   'count.offline': 'The server cannot be reached: live figures need a connection.',
   'count.assignees': 'Who counts',

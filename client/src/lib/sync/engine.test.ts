@@ -425,6 +425,81 @@ describe('sync engine', () => {
     expect(restarted.engine.counting.positions.size).toBe(0);
   });
 
+  it('a filled-in sheet is queued all or nothing: any row the device refuses leaves the queue as it was (scanAll)', async () => {
+    const s = await server();
+    const C1 = '0192f0c8-0000-7000-8000-00000000c011';
+    const name = `device-${randomUUID()}`;
+    const sup = await device(s, 'sup', { dbName: name });
+    await sup.engine.pull();
+    await sup.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 100 });
+    const before = sup.engine.pending;
+    const overlayBefore = sup.engine.counting;
+
+    // Decided in order, each on top of the ones before: the start needs the plan before it.
+    const planned = await sup.engine.scanAll([
+      {
+        name: 'planCountSession',
+        args: { sessionId: C1, code: 'C-11', positionIds: ['P', 'Q'], mode: 'blind' },
+      },
+      { name: 'startCountSession', args: { sessionId: C1 } },
+    ]);
+    expect(planned).toEqual({ queued: true, ids: [before + 1, before + 2] });
+    expect(sup.engine.counting.sessions.get(C1 as never)?.status).toBe('counting');
+
+    // One row out of the session's scope: nothing of the sheet is queued, the view is unchanged.
+    const rows = (positionId: string) => [
+      {
+        name: 'recordCount',
+        args: { sessionId: C1, positionId: 'P', itemId: 'A', counted: 97, expected: 100 },
+      },
+      {
+        name: 'recordCount',
+        args: { sessionId: C1, positionId, itemId: 'A', counted: 1, expected: 0 },
+      },
+    ];
+    const counting = sup.engine.counting;
+    const refused = await sup.engine.scanAll(rows('R'));
+    expect(refused).toEqual({
+      queued: false,
+      refused: [
+        {
+          index: 1,
+          decision: expect.objectContaining({ kind: 'rejected', code: 'COUNT_OUT_OF_SCOPE' }),
+        },
+      ],
+    });
+    expect(sup.engine.pending).toBe(before + 2);
+    expect((await unconfirmedRows(sup.db)).length).toBe(before + 2);
+    expect(sup.engine.counting).toBe(counting);
+    expect(sup.engine.counting.records.size).toBe(0);
+    // A row the device cannot read at all: thrown before anything is queued.
+    await expect(
+      sup.engine.scanAll([rows('Q')[0] as never, { name: 'recordCount', args: { sessionId: C1 } }]),
+    ).rejects.toBeInstanceOf(InvalidCommandError);
+    expect((await unconfirmedRows(sup.db)).length).toBe(before + 2);
+
+    // Every row fine: all queued together, with ids after those of the other tab's scans.
+    const { engine: tab2 } = await sameInstallation(s, name, sup.session);
+    const other = await tab2.mutate('receiveStock', { itemId: 'A', positionId: 'Q', quantity: 1 });
+    const sheet = await sup.engine.scanAll(rows('Q'));
+    expect(sheet).toEqual({ queued: true, ids: [other.id + 1, other.id + 2] });
+    expect(sup.engine.counting.records.size).toBe(2);
+    expect(overlayBefore.sessions.size).toBe(0); // the views are values: the old one is untouched
+    await sup.engine.sync();
+    expect(sup.engine.pending).toBe(0);
+    expect(await sup.db.outcomes.count()).toBe(0); // none rejected by the server
+    const fresh = await device(s, 'op2');
+    await fresh.engine.pull();
+    expect(
+      [...fresh.engine.counting.records.values()]
+        .map((r) => [r.positionId, r.counts[0]?.counted])
+        .sort(),
+    ).toEqual([
+      ['P', 97],
+      ['Q', 1],
+    ]);
+  });
+
   it('a device that signs in during a count gets its lines and positions from a snapshot in pages (found by the simulator)', async () => {
     const s = await server();
     const C1 = '0192f0c8-0000-7000-8000-00000000c002';

@@ -375,6 +375,76 @@ export class SyncEngine {
     return { queued: true, id: await this.enqueue(name, args, user, decision), decision };
   }
 
+  /**
+   * Several scans as one (a filled-in counting sheet): decided in order, each on top of the
+   * ones before it. When the device refuses any, none is queued and the refusals come back
+   * with their positions in `commands`; else all are queued in one Dexie transaction, so a
+   * closed tab or a crash leaves all of them or none. A malformed command throws before
+   * anything is queued, as in `scan`. The server decides each on its own, as always.
+   */
+  async scanAll(
+    commands: readonly { readonly name: string; readonly args: Record<string, unknown> }[],
+  ): Promise<
+    | { readonly queued: true; readonly ids: readonly number[] }
+    | {
+        readonly queued: false;
+        readonly refused: readonly { readonly index: number; readonly decision: ReplayDecision }[];
+      }
+  > {
+    if (commands.length === 0) return { queued: true, ids: [] };
+    const kept = {
+      overlay: this.overlay,
+      lists: this.overlayLists,
+      counting: this.overlayCounting,
+      jobs: this.overlayJobs,
+    };
+    const restore = () => {
+      this.overlay = kept.overlay;
+      this.overlayLists = kept.lists;
+      this.overlayCounting = kept.counting;
+      this.overlayJobs = kept.jobs;
+    };
+    const decided: {
+      user: { readonly id: string; readonly role: Role };
+      decision: ReplayDecision;
+    }[] = [];
+    const refused: { index: number; decision: ReplayDecision }[] = [];
+    try {
+      commands.forEach((c, index) => {
+        const d = this.prepare(c.name, c.args);
+        decided.push(d);
+        if (d.decision.kind === 'rejected') refused.push({ index, decision: d.decision });
+        // On top of the ones before it, as the rows will be folded once queued.
+        else this.foldLocal({ id: -1 - index, clientID: this.clientID }, d.decision);
+      });
+    } finally {
+      restore();
+    }
+    if (refused.length > 0) return { queued: false, refused };
+    const at = this.now();
+    const rows = await this.writeRows(
+      commands.map((c, i) => (id: number): OutboxRow => {
+        const user = (decided[i] as (typeof decided)[number]).user;
+        return {
+          id,
+          clientID: this.clientID,
+          name: c.name,
+          args: c.args,
+          userID: user.id,
+          role: user.role,
+          occurredAt: at.toISOString(),
+          timestamp: at.getTime(),
+        };
+      }),
+    );
+    rows.forEach((row, i) => {
+      this.pendingRows.push(row);
+      this.foldLocal(row, (decided[i] as (typeof decided)[number]).decision);
+    });
+    this.o.onChange?.();
+    return { queued: true, ids: rows.map((r) => r.id) };
+  }
+
   private prepare(name: string, args: Record<string, unknown>) {
     const parsed = parseCommand(name, args);
     if (!parsed.ok) throw new InvalidCommandError(parsed.code, parsed.message);
@@ -445,6 +515,20 @@ export class SyncEngine {
     });
     this.nextId = row.id + 1;
     return row;
+  }
+
+  /** Outbox rows with the next mutation ids, in one transaction with the counter. */
+  private async writeRows(make: readonly ((id: number) => OutboxRow)[]): Promise<OutboxRow[]> {
+    const db = this.o.db;
+    const rows = await db.transaction('rw', db.outbox, db.meta, async () => {
+      const next = ((await db.meta.get(META.next))?.value as number | undefined) ?? 1;
+      const rs = make.map((m, i) => m(next + i));
+      await db.outbox.bulkAdd(rs);
+      await db.meta.put({ key: META.next, value: next + rs.length });
+      return rs;
+    });
+    this.nextId = (rows.at(-1)?.id ?? 0) + 1;
+    return rows;
   }
 
   /**
@@ -690,7 +774,7 @@ export class SyncEngine {
   }
 
   /** Folds a pending mutation's local events into the overlay (copy-on-write of confirmed). */
-  private foldLocal(row: OutboxRow, decision: ReplayDecision): void {
+  private foldLocal(row: Pick<OutboxRow, 'id' | 'clientID'>, decision: ReplayDecision): void {
     if (decision.kind !== 'accepted') return;
     if (this.overlay === this.confirmed) this.overlay = overlayState(this.confirmed);
     decision.events.forEach((e, n) => {
