@@ -23,7 +23,7 @@ export const CHROMIUM_ARGS = [
 ];
 export const ARTIFACTS = path.join(root, 'e2e/artifacts');
 
-/** Demo mode publishes no admin password (a random one goes to a file): the tests set theirs. */
+/** Demo mode publishes no admin password (a random one is printed): the tests set theirs. */
 export const ADMIN_PASSWORD = 'admin-e2e-password';
 
 export const DEMO = {

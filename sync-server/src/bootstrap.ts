@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { PushMutation } from '@floorsync/domain';
 import { MIN_PASSWORD_LENGTH } from '@floorsync/domain';
 import type { PasswordHasher } from './auth/passwords.js';
@@ -21,13 +19,7 @@ export interface BootstrapOptions {
   readonly newId: () => string;
   readonly adminPassword: string | undefined;
   readonly demo: boolean;
-  /**
-   * Where a generated admin password is kept (a file of mode 0600, e.g.
-   * `DATA_DIR/initial-admin-password`): never printed or logged. Needed when `adminPassword`
-   * is unset.
-   */
-  readonly passwordFile?: string;
-  /** Where to say, once, where that file is (never into the structured log). */
+  /** Where to print a generated admin password, once (never into the structured log). */
   readonly announce: (text: string) => void;
 }
 
@@ -42,13 +34,13 @@ export const DEMO_USERS = [
   },
 ] as const;
 /**
- * `created`: this call initialised the database. `passwordFile`: where the admin's generated
- * password is (ADMIN_PASSWORD was unset), for the demo's sign-in banner; outside demo mode it
- * has been announced already.
+ * `created`: this call initialised the database. `generatedAdminPassword`: the admin's
+ * password when ADMIN_PASSWORD was unset, for the demo's sign-in banner (outside demo mode it
+ * has been announced already); shown once, never stored or logged.
  */
 export interface BootstrapResult {
   readonly created: boolean;
-  readonly passwordFile?: string;
+  readonly generatedAdminPassword?: string;
 }
 
 export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
@@ -83,68 +75,29 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
         })),
       )
     : [];
-  // The generated password goes to a file of this instance's own before the database has it (a
-  // directory it cannot write stops the start with nothing created), and takes the file's name
-  // only when this instance created the database: one that lost the race to another sharing
-  // the directory leaves that one's file alone.
-  let pending: string | undefined;
-  if (generated !== undefined) {
-    if (o.passwordFile === undefined)
-      throw new Error('bootstrap: a generated admin password needs a passwordFile');
-    pending = `${o.passwordFile}.${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      writeFileSync(pending, generated + '\n', { mode: 0o600, flag: 'wx' });
-    } catch (e) {
-      throw new Error(
-        `cannot keep the generated admin password in ${path.dirname(pending)} ` +
-          `(${(e as NodeJS.ErrnoException).code ?? String(e)}): make DATA_DIR writable or set ADMIN_PASSWORD`,
-        { cause: e },
+  const created = await o.storage.write((tx) => {
+    if (tx.users().length > 0) return false; // another instance won the race
+    tx.createUser(admin);
+    for (const u of demoUsers) tx.createUser(u);
+    if (o.demo) {
+      const mutations = demoWarehouse();
+      tx.touchDevice('server', admin.id, now, 'login');
+      replayPush(
+        tx,
+        { clientGroupID: 'server', mutations, session: { userId: admin.id, role: 'admin' } },
+        { now: o.clock, newId: o.newId },
       );
     }
-  }
-  const discard = () => {
-    if (pending !== undefined) rmSync(pending, { force: true });
-  };
-  let created: boolean;
-  try {
-    created = await o.storage.write((tx) => {
-      if (tx.users().length > 0) return false; // another instance won the race
-      tx.createUser(admin);
-      for (const u of demoUsers) tx.createUser(u);
-      if (o.demo) {
-        const mutations = demoWarehouse();
-        tx.touchDevice('server', admin.id, now, 'login');
-        replayPush(
-          tx,
-          { clientGroupID: 'server', mutations, session: { userId: admin.id, role: 'admin' } },
-          { now: o.clock, newId: o.newId },
-        );
-      }
-      return true;
-    });
-  } catch (e) {
-    discard();
-    throw e;
-  }
-  if (!created) {
-    discard();
-    return { created: false };
-  }
+    return true;
+  });
+  if (!created) return { created: false };
   o.log.log('info', 'database initialised', { demo: o.demo, users: 1 + demoUsers.length });
-  if (pending === undefined || o.passwordFile === undefined) return { created: true };
-  let kept = o.passwordFile;
-  try {
-    renameSync(pending, kept); // replaces a file left from an earlier database
-  } catch {
-    kept = pending; // the password is there all the same
-  }
+  if (generated === undefined) return { created: true };
   if (!o.demo)
     o.announce(
-      `\n  First start: the 'admin' password is in ${kept}\n` +
-        `  (readable by this account only; delete the file once you have signed in.\n` +
-        `  Set ADMIN_PASSWORD to choose it instead.)\n`,
+      `\n  First start: the 'admin' password is  ${generated}\n  (shown once; set ADMIN_PASSWORD to choose it)\n`,
     );
-  return { created: true, passwordFile: kept };
+  return { created: true, generatedAdminPassword: generated };
 }
 
 /** A small site: two zones of bins, a dock, pallets, and items of every tracking kind. */

@@ -115,26 +115,22 @@ async function main(): Promise<void> {
     config.workerPassword ??
     (config.natsUrl === undefined ? randomBytes(24).toString('base64url') : undefined);
 
-  mkdirSync(config.dataDir, { recursive: true }); // ArangoDB too: the admin's first password
-  const { created, passwordFile } = await bootstrap({
+  const { created, generatedAdminPassword } = await bootstrap({
     storage,
     hasher,
     log,
     clock,
     newId,
     adminPassword: config.adminPassword,
-    passwordFile: path.join(config.dataDir, 'initial-admin-password'),
     demo: config.demo,
     announce: (text) => process.stderr.write(text + '\n'),
   });
   // The demo's sign-ins, once, as soon as the database has them: before anything else can
-  // fail (a port taken), so that where the admin's password is never goes unsaid.
+  // fail (a port taken), so that the admin's password is never lost unseen.
   if (config.demo && created) {
     const users = [
       ...DEMO_USERS.map((u) => `${u.username} / ${u.password}`),
-      passwordFile === undefined
-        ? 'admin / (ADMIN_PASSWORD)'
-        : `admin / (the password in ${passwordFile})`,
+      `admin / ${generatedAdminPassword ?? '(ADMIN_PASSWORD)'}`,
     ];
     process.stderr.write(`\n  Floorsync demo. Sign in as: ${users.join(',  ')}\n`);
   }

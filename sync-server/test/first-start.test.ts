@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { spawnServer } from '../../scripts/server-process.js';
 
 /**
  * A fresh database as the built server makes it (`dist/main.js`, embedded defaults): one user,
- * `admin`, with the password of `ADMIN_PASSWORD` or a random one kept in a file — in demo mode
+ * `admin`, with the password of `ADMIN_PASSWORD` or a random one printed once — in demo mode
  * too, which adds its documented users and warehouse. The embedded job runner's account
  * (`worker`) appears only when a job needs it.
  */
@@ -60,31 +60,11 @@ describe('first start', () => {
     expect(refused.body.detail).toContain('reserved');
   });
 
-  it('without ADMIN_PASSWORD: a random one in DATA_DIR/initial-admin-password, never printed', async () => {
-    server = await spawnServer({ env: { ADMIN_PASSWORD: '', DEMO: '' } });
-    const s = server;
-    const file = path.join(s.dir, 'initial-admin-password');
-    await expect.poll(() => s.stderr()).toContain(`the 'admin' password is in ${file}`);
-    const password = readFileSync(file, 'utf8').trim();
-    expect(password.length).toBeGreaterThanOrEqual(16);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(s.stderr()).not.toContain(password);
-    const admin = await login(s.base, 'admin', password);
-    const users = await call<User[]>(s.base, '/api/users', { token: admin });
-    expect(users.body.map((u) => u.username)).toEqual(['admin']);
-  });
-
-  it('demo mode publishes no admin password: a random one, in a file the demo sign-ins name', async () => {
+  it('demo mode publishes no admin password: a random one, printed once with the demo sign-ins', async () => {
     server = await spawnServer({ env: { ADMIN_PASSWORD: '', DEMO: '1' } });
     const s = server;
-    const file = path.join(s.dir, 'initial-admin-password');
-    await expect
-      .poll(() => s.stderr())
-      .toContain(`Sign in as: operator / operator-demo,  operator2 / operator2-demo`);
-    expect(s.stderr()).toContain(`admin / (the password in ${file})`);
-    const password = readFileSync(file, 'utf8').trim();
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(s.stderr()).not.toContain(password);
+    await expect.poll(() => /Sign in as: .*admin \/ \S+/.test(s.stderr())).toBe(true);
+    const password = /Sign in as: .*admin \/ (\S+)/.exec(s.stderr())?.[1] as string;
     expect(password).not.toBe('admin-demo-pass');
     expect(password.length).toBeGreaterThanOrEqual(10);
     expect(
@@ -172,9 +152,7 @@ describe('the process', () => {
       expect(failed.message).toContain('server exited (1)');
       expect(failed.message).toContain(`cannot listen on HOST=127.0.0.1 PORT=${port}: EADDRINUSE`);
       expect(failed.message).not.toContain('Unhandled');
-      expect(failed.message).toMatch(
-        /Sign in as: .*admin \/ \(the password in \S+initial-admin-password\)/,
-      );
+      expect(failed.message).toMatch(/Sign in as: .*admin \/ [\w-]{10,}/);
     } finally {
       taken.close();
     }
