@@ -19,7 +19,11 @@ export interface BootstrapOptions {
   readonly newId: () => string;
   readonly adminPassword: string | undefined;
   readonly demo: boolean;
-  /** Where to print a generated admin password, once (never into the structured log). */
+  /**
+   * Where to print a generated admin password, once (never into the structured log). Printed,
+   * not kept in a file: SYNC-PROTOCOL.md says "a random one printed once at start", and tests
+   * outside the project read it so. Deployments set ADMIN_PASSWORD (the Compose files must).
+   */
   readonly announce: (text: string) => void;
 }
 
