@@ -531,10 +531,29 @@ export function createApp(deps: AppDeps): AppHandle {
     if (!roleAllows(session.user.role, role)) throw forbidden(`this needs the ${role} role`);
     return session;
   };
+  /**
+   * A session bound to a revoked device ends on every route, not only at push and pull: a lost
+   * handheld's token must not read stock or start a job either. Checked at most every few
+   * seconds per device, like a pull's.
+   */
+  const refuseRevokedDevice = async (clientGroupID: string | null): Promise<void> => {
+    if (clientGroupID === null) return;
+    const now = clock().getTime();
+    if ((devicesChecked.get(clientGroupID) ?? 0) > now) return;
+    const device = await storage.read((tx) => tx.device(clientGroupID));
+    if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
+    if (sessionCacheMs > 0) {
+      if (devicesChecked.size >= 10_000) devicesChecked.clear();
+      devicesChecked.set(clientGroupID, now + sessionCacheMs);
+    }
+  };
+  /** `revokedDevice: 'allowed'`: signing out, which a revoked device may still do. */
   const requireRole =
-    (role: Role): MiddlewareHandler<Env> =>
+    (role: Role, o: { readonly revokedDevice?: 'allowed' } = {}): MiddlewareHandler<Env> =>
     async (c, next) => {
-      c.set('session', await authorize(header(c, 'authorization'), role));
+      const session = await authorize(header(c, 'authorization'), role);
+      if (o.revokedDevice !== 'allowed') await refuseRevokedDevice(session.clientGroupID);
+      c.set('session', session);
       await next();
     };
 
@@ -543,15 +562,7 @@ export function createApp(deps: AppDeps): AppHandle {
     if (session.clientGroupID !== null) {
       if (session.clientGroupID !== clientGroupID)
         throw forbidden('this session belongs to another device');
-      const now = clock().getTime();
-      if ((devicesChecked.get(clientGroupID) ?? 0) > now) return;
-      const device = await storage.read((tx) => tx.device(clientGroupID));
-      if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
-      if (sessionCacheMs > 0) {
-        if (devicesChecked.size >= 10_000) devicesChecked.clear();
-        devicesChecked.set(clientGroupID, now + sessionCacheMs);
-      }
-      return;
+      return refuseRevokedDevice(clientGroupID);
     }
     await storage.write((tx) =>
       checkAndBind(
@@ -692,7 +703,7 @@ export function createApp(deps: AppDeps): AppHandle {
     return c.json({ token, user: publicUser(user) });
   });
 
-  app.post('/api/auth/logout', requireRole('operator'), async (c) => {
+  app.post('/api/auth/logout', requireRole('operator', { revokedDevice: 'allowed' }), async (c) => {
     const { tokenHash } = c.get('session');
     forgetSessions();
     // The SSE tickets this session took end with it (the stream checks their session).

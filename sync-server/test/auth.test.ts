@@ -248,6 +248,49 @@ describe('login', () => {
     expect((await me(t4)).status).toBe(401);
   });
 
+  it('a revoked device’s session ends on every route, not only at push and pull; it can still sign out', async () => {
+    server = await startServer();
+    const admin = await server.login('admin', ADMIN_PASSWORD);
+    await server.createUser(admin, 'sup', 'supervisor');
+    const lost = await server.login('sup', 'sup-password', 'g-lost');
+    const other = await server.login('sup', 'sup-password', 'g-other');
+    const desk = await server.login('sup', 'sup-password'); // a session of no device
+    const routes: [string, { method?: string; body?: string; json?: unknown }][] = [
+      ['/api/auth/me', {}],
+      ['/api/items', {}],
+      ['/api/conflicts', {}],
+      ['/api/auth/ticket', { method: 'POST' }],
+      ['/api/jobs/bulk-adjust?fileName=a.csv', { method: 'POST', body: 'item;position;delta\n' }],
+    ];
+    const statuses = async (token: string) =>
+      Promise.all(
+        routes.map(async ([path, o]) => (await server.request(path, { ...o, token })).status),
+      );
+    expect(await statuses(lost)).toEqual([200, 200, 200, 200, 201]); // a job with no rows
+    const revoke = await server.request('/api/devices/g-lost/revoke', {
+      method: 'POST',
+      token: admin,
+    });
+    expect(revoke.status).toBe(200);
+    const jobs = await server.storage.read((tx) => tx.jobs(100).length);
+    const refused = await server.request('/api/auth/me', { token: lost });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await refused.json()) as { detail: string }).detail).toBe(
+      'this device has been revoked; ask an admin',
+    );
+    expect(await statuses(lost)).toEqual([403, 403, 403, 403, 403]);
+    expect(await server.storage.read((tx) => tx.jobs(100).length)).toBe(jobs);
+    // The same user's other device and desk go on.
+    expect((await statuses(other)).slice(0, 4)).toEqual([200, 200, 200, 200]);
+    expect((await statuses(desk)).slice(0, 4)).toEqual([200, 200, 200, 200]);
+    // Signing out still works (and ends the token).
+    expect((await server.request('/api/auth/logout', { method: 'POST', token: lost })).status).toBe(
+      204,
+    );
+    expect((await server.request('/api/auth/me', { token: lost })).status).toBe(401);
+  });
+
   it('a session token binds to one client group: the one given at login', async () => {
     server = await startServer();
     const token = await server.login('admin', ADMIN_PASSWORD, 'g-handheld-1');
