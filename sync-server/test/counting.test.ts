@@ -32,7 +32,7 @@ interface SessionView {
   };
   coverage: { percent: number; positions: { left: string[] } };
   openCounts: { positionId: string; userId: string }[];
-  job: { status: string | null; done: number };
+  job: { status: string | null; done: number; error: string | null };
 }
 interface Review {
   review: {
@@ -307,6 +307,24 @@ describe('counting sessions over the sync protocol', () => {
     const midway = await w.get<SessionView>(`/api/count-sessions/${C1}`);
     expect(midway.session).toMatchObject({ status: 'applying', applied: 7, planned: 30 });
     expect(midway.job.done).toBe(7);
+    // The worker gives up (out of attempts): the board shows why; a supervisor starts it again.
+    const fail = (reason: string) =>
+      w.server.request(`/api/count-sessions/${C1}/apply/fail`, {
+        method: 'POST',
+        token: w.supervisor.token,
+        json: { reason },
+      });
+    expect((await fail('gave up after 5 attempts')).status).toBe(200);
+    expect((await w.get<SessionView>(`/api/count-sessions/${C1}`)).job).toMatchObject({
+      status: 'failed',
+      error: 'gave up after 5 attempts',
+    });
+    const restarted = await w.server.request(`/api/count-sessions/${C1}/apply`, {
+      method: 'POST',
+      token: w.supervisor.token,
+      json: {},
+    });
+    expect(restarted.status).toBe(202);
 
     await w.runApply();
     const done = await w.get<SessionView>(`/api/count-sessions/${C1}`);
@@ -317,6 +335,12 @@ describe('counting sessions over the sync protocol', () => {
     await w.runApply();
     const again = await w.get<{ quantity: number }[]>('/api/stock?itemId=L');
     expect(again.reduce((s, l) => s + l.quantity, 0)).toBe(expectedTotal);
+    // A late give-up report (a second copy's) cannot mark the applied session's job failed.
+    const jobBefore = (await w.get<SessionView>(`/api/count-sessions/${C1}`)).job;
+    const late = await fail('a late copy gave up');
+    expect(late.status).toBe(409);
+    expect(await late.json()).toMatchObject({ code: 'JOB_NOT_RUNNING' });
+    expect((await w.get<SessionView>(`/api/count-sessions/${C1}`)).job).toEqual(jobBefore);
   });
 
   it('operators see only their sessions and their own counts; blind sessions show no expected quantity', async () => {

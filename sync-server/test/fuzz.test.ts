@@ -2838,8 +2838,14 @@ const ROUTES: readonly RouteSpec[] = [
     predict: async (c) => {
       if (tooBig(c.body)) return refuse(413);
       if (!nonEmptyReason(lenient(c.body, {}))) return refuse(400);
-      const job = await read((tx) => tx.job(c.param('id')));
-      return job?.kind === 'apply-count-session' ? ok([200], true) : refuse(404);
+      const [job, session] = await read(
+        (tx) => [tx.job(c.param('id')), tx.countSession(c.param('id') as never)] as const,
+      );
+      if (job?.kind !== 'apply-count-session') return refuse(404);
+      // Only an apply under way can fail.
+      return job.status === 'queued' && session?.status === 'applying'
+        ? ok([200], true)
+        : refuse(409);
     },
   },
   {

@@ -23,7 +23,7 @@ import ExcelJS from 'exceljs';
 import type { Env } from '../app.js';
 import { readBytes, readJsonOr } from '../app.js';
 import { MAX_UPLOAD_BYTES, tableOf } from '../jobs/files.js';
-import { HttpProblem, badRequest, notFound } from '../http/problem.js';
+import { HttpProblem, badRequest, conflict, notFound } from '../http/problem.js';
 import type { JobRow, ReadTx, Storage } from '../storage/port.js';
 import type { JobSink } from '../jobs/routes.js';
 import { jobClient, jobMessage } from '../jobs/routes.js';
@@ -36,8 +36,6 @@ const MAX_PAGE = 1000;
 
 /** Row problems a sheet check reports at most (like the other imports). */
 const KEPT_ERRORS = 1000;
-
-const conflict = (code: string, detail: string) => new HttpProblem(409, code, 'Conflict', detail);
 
 /**
  * One session as the queries read it: the store's rows, as a state (`countingStateOf`). A
@@ -337,13 +335,19 @@ export function countingRoutes(
     if (typeof body.reason !== 'string' || body.reason.trim() === '')
       throw badRequest('reason must be a non-empty string');
     const reason = body.reason.slice(0, 1000);
-    const ok = await storage.write((tx) => {
+    // Only an apply still under way can fail: a late report of a second copy (or anybody's)
+    // must not mark an applied session's job failed (as `/api/jobs/:id/fail`).
+    const outcome = await storage.write((tx) => {
       const job = tx.job(id);
-      if (!job || job.kind !== APPLY_COUNT_SESSION) return false;
+      if (!job || job.kind !== APPLY_COUNT_SESSION) return 'none' as const;
+      const status = tx.countSession(id as CountSessionId)?.status;
+      if (job.status !== 'queued' || status !== 'applying') return status ?? job.status;
       tx.updateJob(id, { status: 'failed', error: reason });
-      return true;
+      return 'failed' as const;
     });
-    if (!ok) throw notFound('no apply job for this session');
+    if (outcome === 'none') throw notFound('no apply job for this session');
+    if (outcome !== 'failed')
+      throw conflict('JOB_NOT_RUNNING', `the apply is not under way (the session is ${outcome})`);
     return c.json(await applyJob(id));
   });
 }

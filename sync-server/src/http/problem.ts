@@ -39,6 +39,8 @@ export const unauthorized = (detail = 'sign in again') =>
   new HttpProblem(401, 'UNAUTHORIZED', 'Unauthorized', detail, { 'www-authenticate': 'Bearer' });
 export const forbidden = (detail: string) => new HttpProblem(403, 'FORBIDDEN', 'Forbidden', detail);
 export const notFound = (detail: string) => new HttpProblem(404, 'NOT_FOUND', 'Not found', detail);
+export const conflict = (code: string, detail: string) =>
+  new HttpProblem(409, code, 'Conflict', detail);
 export const tooLarge = (detail: string) =>
   new HttpProblem(413, 'PAYLOAD_TOO_LARGE', 'Payload too large', detail);
 export const unavailable = (detail: string) =>

@@ -3,7 +3,7 @@ import { validateBulkAdjust } from '@floorsync/domain';
 import type { Hono, MiddlewareHandler } from 'hono';
 import type { Env } from '../app.js';
 import { readBytes, readJsonOr } from '../app.js';
-import { HttpProblem, badRequest, notFound } from '../http/problem.js';
+import { HttpProblem, badRequest, conflict, notFound } from '../http/problem.js';
 import type { JobRow, ReadTx, Storage } from '../storage/port.js';
 import { MAX_UPLOAD_BYTES, tableOf } from './files.js';
 
@@ -56,7 +56,6 @@ export function jobView(tx: ReadTx, job: JobRow): JobView {
 }
 
 const KEPT_ERRORS = 1000;
-const conflict = (code: string, detail: string) => new HttpProblem(409, code, 'Conflict', detail);
 
 /**
  * The jobs API (supervisors and admins): upload a bulk-adjustment file and get its check
