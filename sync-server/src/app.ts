@@ -1003,13 +1003,13 @@ export function createApp(deps: AppDeps): AppHandle {
         ...(type ? { type: type as ListType } : {}),
         ...(q['code'] ? { code: q['code'] } : {}),
         ...(supervisor && q['mine'] === '1' ? { assignee: s.user.id } : {}),
+        // An operator works on the lists assigned to them and on those open for anyone: chosen
+        // by the query, so that others' lists never take the places of the limit.
+        ...(supervisor ? {} : { availableTo: s.user.id }),
         limit: 1000,
       }),
     );
-    // An operator works on the lists assigned to them and on those open for anyone.
-    return c.json(
-      supervisor ? rows : rows.filter((l) => l.assignee === s.user.id || l.assignee === null),
-    );
+    return c.json(rows);
   });
 
   app.get('/api/lists/:id', requireRole('operator'), async (c) => {

@@ -2289,6 +2289,13 @@ export function storageContract(
           expect(tx.lists({}).map((l) => l.code)).toEqual(['R-1', 'R-2']);
           expect(tx.lists({ status: ['closed'] }).map((l) => l.code)).toEqual(['R-2']);
           expect(tx.lists({ status: ['open', 'in-progress'], assignee: 'u-ana' })).toHaveLength(1);
+          // Assigned to this user or to nobody; the limit counts only those.
+          expect(tx.lists({ availableTo: 'u-ana' }).map((l) => l.code)).toEqual(['R-1', 'R-2']);
+          expect(tx.lists({ availableTo: 'u-bo' }).map((l) => l.code)).toEqual(['R-2']);
+          expect(tx.lists({ availableTo: 'u-bo', limit: 1 }).map((l) => l.code)).toEqual(['R-2']);
+          expect(tx.lists({ availableTo: 'u-ana', status: ['closed'] }).map((l) => l.code)).toEqual(
+            ['R-2'],
+          );
           expect(tx.lists({ code: 'R-2', type: 'receipt' }).map((l) => l.id)).toEqual([L2]);
           expect(tx.lists({ type: 'shipment' })).toEqual([]);
         });

@@ -181,6 +181,8 @@ export interface ListQuery {
   readonly status?: readonly ListStatus[];
   readonly type?: ListType;
   readonly assignee?: string;
+  /** Lists assigned to this user or to nobody (what an operator works on). */
+  readonly availableTo?: string;
   readonly code?: string;
   readonly limit?: number;
 }

@@ -697,6 +697,7 @@ export class MemoryTx implements WriteTx {
           (q.status === undefined || q.status.includes(l.status)) &&
           (q.type === undefined || l.type === q.type) &&
           (q.assignee === undefined || l.assignee === q.assignee) &&
+          (q.availableTo === undefined || l.assignee === q.availableTo || l.assignee === null) &&
           (q.code === undefined || l.code === q.code),
       )
       .sort(byDueThenCode)

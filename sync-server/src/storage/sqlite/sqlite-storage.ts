@@ -1343,6 +1343,10 @@ class SqliteTx implements WriteTx {
       where.push('assignee = ?');
       args.push(q.assignee);
     }
+    if (q.availableTo !== undefined) {
+      where.push('(assignee = ? OR assignee IS NULL)');
+      args.push(q.availableTo);
+    }
     if (q.code !== undefined) {
       where.push('code = ?');
       args.push(q.code);
