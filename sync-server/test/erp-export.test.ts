@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,11 +72,21 @@ describe('ERP export', () => {
     expect(movements[2]).toMatchObject({ data: { itemId: 'A', from: 'P', to: 'R', quantity: 3 } });
     expect(Number(readFileSync(cursor, 'utf8'))).toBe(t.head);
 
-    // A crash that lost the cursor: everything is handed over again, no file is doubled.
+    // A crash that lost the cursor: everything is handed over again, no file is doubled. A file
+    // a file system emptied or cut short is written anew; whole ones stay as they are.
     rmSync(cursor);
+    const whole = readFileSync(path.join(out, files[1] as string), 'utf8');
+    writeFileSync(path.join(out, files[1] as string), '');
+    writeFileSync(path.join(out, files[2] as string), whole.slice(0, 20));
+    const kept = statSync(path.join(out, files[0] as string)).mtimeMs;
     const again = await exporter(t.api, folderPlugin(out), cursor);
     await again.caughtUp(t.head);
     expect(readdirSync(out).sort()).toEqual(files);
+    const reread = files.map(
+      (f) => JSON.parse(readFileSync(path.join(out, f), 'utf8')) as MovementExport,
+    );
+    expect(reread).toEqual(movements);
+    expect(statSync(path.join(out, files[0] as string)).mtimeMs).toBe(kept);
   });
 
   it('books production too: what a job consumed and produced, and a reversed production naming its job', async () => {
@@ -113,6 +123,50 @@ describe('ERP export', () => {
       },
     ]);
     expect(movements).toHaveLength(7); // the job's creation and start move no stock
+  });
+
+  it('a redirecting endpoint is an error, not a booking: fetch would have sent a GET without the movement', async () => {
+    const t = await setup();
+    let redirect = true;
+    const posted: string[] = [];
+    const methods: string[] = [];
+    const endpoint = http.createServer((req, res) => {
+      methods.push(req.method ?? '');
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (redirect) {
+          res.writeHead(301, { location: '/moved/movements?token=not-for-logs' }).end();
+          return;
+        }
+        if (req.method === 'POST') posted.push(String(req.headers['idempotency-key']));
+        res.writeHead(200).end('{}'); // a GET of the redirect target would have passed too
+      });
+    });
+    await new Promise<void>((r) => endpoint.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => endpoint.close(() => r())));
+    const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/movements`;
+    const errors: unknown[] = [];
+    const e = await startExporter({
+      api: t.api,
+      plugin: httpPlugin(url),
+      cursorFile: path.join(t.dir, 'cursor'),
+      pollMs: 50,
+      retryMs: 20,
+      onError: (err) => errors.push(err),
+    });
+    cleanup.push(() => e.stop());
+    await expect.poll(() => errors.length).toBeGreaterThanOrEqual(2);
+    expect(String(errors[0])).toMatch(
+      /the ERP endpoint redirects \(301 to http:\/\/127\.0\.0\.1:\d+\/moved\/movements\): set ERP_EXPORT_URL/,
+    );
+    expect(errors.map(String).join('\n')).not.toContain('not-for-logs');
+    expect(methods.every((m) => m === 'POST')).toBe(true); // never followed
+    expect(e.cursor).toBe(0);
+    expect(posted).toEqual([]);
+    redirect = false;
+    await e.caughtUp(t.head);
+    expect(new Set(posted).size).toBe(4);
   });
 
   it('posts each movement with its Idempotency-Key, retrying an endpoint that fails, in order', async () => {

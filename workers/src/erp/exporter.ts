@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { eventEnvelopeSchema } from '@floorsync/domain';
 import type { SyncApi } from '../sync-api.js';
+import { writeFileDurably } from './durable.js';
 import type { ErpPlugin } from './plugin.js';
 import { MOVEMENT_TYPES, movementOf } from './plugin.js';
 
@@ -44,10 +45,8 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
         resolve();
       };
     });
-  const save = async (c: number) => {
-    await writeFile(`${o.cursorFile}.tmp`, String(c));
-    await rename(`${o.cursorFile}.tmp`, o.cursorFile);
-  };
+  // Durably: a cursor a power cut rolled forward past an export it lost would skip it for good.
+  const save = (c: number) => writeFileDurably(o.cursorFile, String(c));
 
   const loop = (async () => {
     let session: Awaited<ReturnType<SyncApi['session']>> | null = null;

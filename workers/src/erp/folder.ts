@@ -1,11 +1,14 @@
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileDurably } from './durable.js';
 import type { ErpPlugin, MovementExport } from './plugin.js';
 
 /**
  * The reference plugin, to a folder an ERP (or its file transfer) picks up from: one JSON file
- * per movement, `<seq>-<idempotency key>.json`, written to a temporary name and renamed, so a
- * reader never sees half a file. A movement whose file exists is not written again. The
+ * per movement, `<seq>-<idempotency key>.json`, written to a temporary name, fsynced and
+ * renamed (the folder fsynced after), so a reader never sees half a file, nor does one after a
+ * power cut. A movement whose file exists whole is not written again; an empty or broken one
+ * (from a file system that lost it anyway) is written anew. The
  * exporter moves its cursor past each movement once its file is written, so after a crash at
  * most that one movement is written again; an ERP that deletes the files it booked must
  * still book each idempotency key (the file name) once.
@@ -18,16 +21,19 @@ export function folderPlugin(dir: string): ErpPlugin {
       ready ??= mkdir(dir, { recursive: true });
       await ready;
       const file = path.join(dir, `${String(m.seq).padStart(12, '0')}-${m.idempotencyKey}.json`);
-      if (
-        await stat(file).then(
-          () => true,
-          () => false,
-        )
-      )
-        return; // exported before
-      const tmp = `${file}.tmp`;
-      await writeFile(tmp, JSON.stringify(m, null, 2) + '\n');
-      await rename(tmp, file);
+      if (await exportedBefore(file, m.idempotencyKey)) return;
+      await writeFileDurably(file, JSON.stringify(m, null, 2) + '\n');
     },
   };
+}
+
+/** The movement's file is there, whole: JSON naming this movement. */
+async function exportedBefore(file: string, key: string): Promise<boolean> {
+  const text = await readFile(file, 'utf8').catch(() => null);
+  if (text === null) return false;
+  try {
+    return (JSON.parse(text) as { idempotencyKey?: unknown }).idempotencyKey === key;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,33 @@
+import { open, rename } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Writes `file` so that a power cut leaves the old file or the whole new one, never a name
+ * with half its data: a temporary file written and fsynced, renamed over `file`, then the
+ * folder fsynced (the rename itself is durable only then).
+ */
+export async function writeFileDurably(file: string, data: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+  await syncFolder(path.dirname(file));
+}
+
+async function syncFolder(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (e) {
+    // Some file systems (network shares, Windows) cannot fsync a folder: the rename stands.
+    if (!['EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP'].includes((e as NodeJS.ErrnoException).code ?? ''))
+      throw e;
+  } finally {
+    await handle.close();
+  }
+}
