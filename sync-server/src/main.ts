@@ -309,16 +309,25 @@ async function main(): Promise<void> {
     // The embedded runner's jobs talk to this server over loopback: they finish (or are
     // interrupted) before it stops listening, or their next request would fail and count as
     // an attempt.
-    void (runner?.drain() ?? Promise.resolve())
-      .then(() => server.close())
-      .then(() => exporter?.stop())
-      .then(() => listDrop?.stop())
-      .then(() => queue.close())
-      .then(() => handle.close())
-      .then(() => relay?.stop())
-      .then(() => bus.close())
-      .then(() => backups?.stop())
-      .then(() => storage.close())
+    // Each part stops whatever the one before did (the database is closed last, always): a
+    // failing one is logged, not an unhandled rejection that skips the rest.
+    const part = (name: string, f: () => unknown) => async () => {
+      try {
+        await f();
+      } catch (e) {
+        log.log('warn', `${name} did not stop cleanly`, { error: String(e) });
+      }
+    };
+    void part('job runner', () => runner?.drain())()
+      .then(part('http server', () => void server.close())) // stops taking connections
+      .then(part('erp export', () => exporter?.stop()))
+      .then(part('list import', () => listDrop?.stop()))
+      .then(part('job queue', () => queue.close()))
+      .then(part('app', () => handle.close()))
+      .then(part('outbox relay', () => relay?.stop()))
+      .then(part('bus', () => bus.close()))
+      .then(part('backups', () => backups?.stop()))
+      .then(part('storage', () => storage.close()))
       .then(() => {
         log.log('info', 'stopped');
         process.exit(0);

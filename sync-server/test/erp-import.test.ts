@@ -1,4 +1,12 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ListDropReport } from '@floorsync/workers';
@@ -197,6 +205,38 @@ describe('ERP list import from a folder', () => {
     expect(a).toBe(listIdOf('receipt', 'PO-1'));
     expect(a).not.toBe(listIdOf('shipment', 'PO-1'));
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('a folder that cannot be made or read is said and tried again at every tick, never a crash', async () => {
+    const w = await warehouseServer();
+    const base = await w.server.listen();
+    cleanup.push(() => w.server.close());
+    const parent = mkdtempSync(path.join(tmpdir(), 'floorsync-drop-'));
+    cleanup.push(() => rmSync(parent, { recursive: true, force: true }));
+    const dir = path.join(parent, 'drop');
+    writeFileSync(dir, 'a file where the folder should be (a share not mounted yet)');
+    const errors: string[] = [];
+    const reports: ListDropReport[] = [];
+    const drop = startListDrop({
+      api: new SyncApi({ base, username: 'sup', password: 'sup-password' }),
+      dir,
+      pollMs: 20,
+      settleMs: 0,
+      onFile: (r) => reports.push(r),
+      onError: (e) => errors.push((e as NodeJS.ErrnoException).code ?? String(e)),
+    });
+    cleanup.push(() => drop.stop());
+    await expect.poll(() => errors.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(errors)).toEqual(new Set(['ENOTDIR']));
+    // The folder comes: the next tick makes its subfolders and imports what is there.
+    rmSync(dir);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'orders.csv'), RECEIPTS);
+    const past = new Date(Date.now() - 5000);
+    utimesSync(path.join(dir, 'orders.csv'), past, past);
+    await expect
+      .poll(() => reports.map((r) => r.outcome), { timeout: 10_000 })
+      .toEqual(['imported']);
   });
 
   it('a file still being written waits', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -134,6 +134,20 @@ describe('the process', () => {
       ).toBe('ok');
     } finally {
       rmSync(client, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM: every part stops, the database last (its WAL folded in and removed), exit 0', async () => {
+    const s = await spawnServer({ env: { ADMIN_PASSWORD: 'first-start-password', DEMO: '1' } });
+    try {
+      await login(s.base, 'operator', 'operator-demo');
+      expect(existsSync(path.join(s.dir, 'floorsync.db-wal'))).toBe(true);
+      const exited = new Promise<number | null>((r) => s.child.once('exit', (code) => r(code)));
+      s.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(existsSync(path.join(s.dir, 'floorsync.db-wal'))).toBe(false);
+    } finally {
+      await s.stop();
     }
   });
 

@@ -137,11 +137,18 @@ async function main(): Promise<void> {
     log('info', 'draining', { signal });
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
-    void runner
-      .drain()
-      .then(() => exporter?.stop())
-      .then(() => drop?.stop())
-      .then(() => queue.close())
+    // Each part stops whatever the one before did: a failing one is said, not the end of it.
+    const part = (name: string, f: () => Promise<unknown> | undefined) => async () => {
+      try {
+        await f();
+      } catch (e) {
+        log('warn', `${name} did not stop cleanly`, { error: String(e) });
+      }
+    };
+    void part('runner', () => runner.drain())()
+      .then(part('erp export', () => exporter?.stop()))
+      .then(part('list import', () => drop?.stop()))
+      .then(part('queue', () => queue.close()))
       .then(() => {
         log('info', 'stopped');
         process.exit(0);

@@ -295,20 +295,25 @@ export function startListDrop(o: ListDropOptions): ListDrop {
     return next;
   };
 
+  // A scan that fails as a whole (the folder cannot be created or read: a share that went
+  // away, a permission) is said and tried again at the next tick — never a rejection nobody
+  // handles, which would end the process (the embedded server's too).
   const tick = () => {
     if (!running) return;
-    void scan().finally(() => {
-      if (running) timer = setTimeout(tick, pollMs);
-    });
+    void scan()
+      .catch((error: unknown) => o.onError?.(error))
+      .finally(() => {
+        if (running) timer = setTimeout(tick, pollMs);
+      });
   };
-  void mkdir(o.dir, { recursive: true }).then(tick, (error: unknown) => o.onError?.(error));
+  tick(); // its first scan creates the folders
 
   return {
     scan,
     async stop() {
       running = false;
       if (timer) clearTimeout(timer);
-      await scanning;
+      await scanning?.catch(() => undefined); // said by the tick already
     },
   };
 }
