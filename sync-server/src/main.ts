@@ -35,7 +35,7 @@ import {
   startListDrop,
   startRunner,
 } from '@floorsync/workers';
-import { jobMessage, jobView } from './jobs/routes.js';
+import { resumeJobs } from './jobs/resume.js';
 import { readConfig } from './config.js';
 import { uuidv7 } from './ids.js';
 import { jsonLogger } from './log.js';
@@ -284,15 +284,9 @@ async function main(): Promise<void> {
           onError: (e) => log.log('warn', 'list import failed; retrying', { error: String(e) }),
         });
       }
-      // Jobs queued when this process stopped: the in-process queue forgot them; resume them
-      // (each from its client's lastMutationID).
-      const unfinished = await storage.read((tx) =>
-        tx
-          .jobs(1000)
-          .map((j) => jobView(tx, j))
-          .filter((j) => j.state === 'queued' || j.state === 'running'),
-      );
-      for (const j of unfinished) await queue.enqueue(jobMessage(j));
+      // Jobs queued when this process stopped: the in-process queue forgot them.
+      const resumed = await resumeJobs(storage, queue);
+      if (resumed.queued + resumed.failed > 0) log.log('info', 'jobs resumed', resumed);
     } catch (error) {
       log.log('error', 'the job runner did not start', { error: String(error) });
     }

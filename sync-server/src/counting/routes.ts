@@ -19,6 +19,7 @@ import {
   reviewLines,
   roleAllows,
 } from '@floorsync/domain';
+import { APPLY_COUNT_SESSION } from '@floorsync/workers';
 import ExcelJS from 'exceljs';
 import type { Env } from '../app.js';
 import { readBytes, readJsonOr } from '../app.js';
@@ -27,9 +28,6 @@ import { HttpProblem, badRequest, conflict, notFound } from '../http/problem.js'
 import type { JobRow, ReadTx, Storage } from '../storage/port.js';
 import type { JobSink } from '../jobs/routes.js';
 import { jobClient, jobMessage } from '../jobs/routes.js';
-
-/** The job kind that applies an approved session, line k as mutation k of its own client. */
-export const APPLY_COUNT_SESSION = 'apply-count-session';
 
 /** Lines per page of `/lines` at most. */
 const MAX_PAGE = 1000;

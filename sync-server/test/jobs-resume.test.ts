@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { JobEnvelope } from '@floorsync/domain';
+import { APPLY_COUNT_SESSION, BULK_ADJUST, PRINT_LABELS } from '@floorsync/workers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PRINT_LOST_AT_RESTART, resumeJobs } from '../src/jobs/resume.js';
+import type { JobRow, Storage } from '../src/storage/port.js';
+import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
+
+/**
+ * The embedded server's start resumes what its in-process queue forgot: on a real SQLite file,
+ * jobs of every kind in every state.
+ */
+let dir: string;
+let storage: Storage;
+afterEach(async () => {
+  await storage.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const job = (id: string, kind: string, status: JobRow['status'], total = 2): JobRow => ({
+  id,
+  kind,
+  status,
+  createdBy: 'u-1',
+  createdAt: '2026-11-27T10:00:00.000Z',
+  fileName: null,
+  rows: total,
+  total,
+  errors: [],
+  startedAt: status === 'validated' ? null : '2026-11-27T10:01:00.000Z',
+  error: null,
+});
+
+describe('jobs at an embedded start', () => {
+  it('queues again what resumes from the log; a print job, whose labels only the lost message had, fails with a reason', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'floorsync-resume-'));
+    storage = openSqliteStorage({ path: path.join(dir, 'floorsync.db') });
+    await storage.write((tx) => {
+      tx.createJob(job('bulk-q', BULK_ADJUST, 'queued'), [{}, {}]);
+      tx.createJob(job('apply-q', APPLY_COUNT_SESSION, 'queued'), []);
+      tx.createJob(job('print-q', PRINT_LABELS, 'queued', 3), []);
+      tx.createJob(job('print-done', PRINT_LABELS, 'completed', 1), []);
+      tx.createJob(job('bulk-v', BULK_ADJUST, 'validated'), [{}, {}]);
+      tx.createJob(job('bulk-f', BULK_ADJUST, 'failed'), [{}, {}]);
+    });
+    const sent: JobEnvelope[] = [];
+    const r = await resumeJobs(storage, {
+      enqueue: (m) => {
+        sent.push(m);
+        return Promise.resolve();
+      },
+    });
+    expect(r).toEqual({ queued: 2, failed: 1 });
+    expect(sent.map((m) => [m.kind, m.payload]).sort()).toEqual([
+      [APPLY_COUNT_SESSION, { jobId: 'apply-q' }],
+      [BULK_ADJUST, { jobId: 'bulk-q' }],
+    ]);
+    const after = await storage.read((tx) =>
+      Object.fromEntries(tx.jobs(100).map((j) => [j.id, [j.status, j.error]])),
+    );
+    expect(after).toEqual({
+      'bulk-q': ['queued', null],
+      'apply-q': ['queued', null],
+      'print-q': ['failed', PRINT_LOST_AT_RESTART],
+      'print-done': ['completed', null],
+      'bulk-v': ['validated', null],
+      'bulk-f': ['failed', null],
+    });
+    // A second start has nothing of the print job left to do.
+    sent.length = 0;
+    expect(
+      await resumeJobs(storage, { enqueue: (m) => (sent.push(m), Promise.resolve()) }),
+    ).toEqual({ queued: 2, failed: 0 });
+  });
+});
