@@ -30,6 +30,7 @@ import {
   inProcessQueue,
   natsQueue,
   printLabelsJob,
+  printJobSettled,
   reportToServer,
   startExporter,
   startListDrop,
@@ -238,7 +239,7 @@ async function main(): Promise<void> {
         handlers: [
           bulkAdjustJob(api),
           applyCountSessionJob(api),
-          printLabelsJob({ report: reportToServer(api) }),
+          printLabelsJob({ report: reportToServer(api), settled: printJobSettled(api) }),
         ],
         onEvent: (e) => {
           if (e.type === 'done')

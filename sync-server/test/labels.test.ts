@@ -1,5 +1,6 @@
 import {
   inProcessQueue,
+  printJobSettled,
   printLabelsJob,
   reportToServer,
   startRunner,
@@ -37,7 +38,7 @@ async function setup(mode: FakePrinter['mode'] = 'ready') {
   const api = new SyncApi({ base, username: 'sup', password: 'sup-password' });
   const runner: Runner = await startRunner({
     queue,
-    handlers: [printLabelsJob({ report: reportToServer(api) })],
+    handlers: [printLabelsJob({ report: reportToServer(api), settled: printJobSettled(api) })],
     baseBackoffMs: 20,
   });
   cleanup.push(() => runner.drain());
@@ -45,7 +46,7 @@ async function setup(mode: FakePrinter['mode'] = 'ready') {
     const res = await server.request(`/api/labels/jobs/${id}`, { token: w.op1.token });
     return (await res.json()) as { state: string; error: string | null };
   };
-  return { ...w, server, printer, state };
+  return { ...w, server, printer, state, api };
 }
 
 const ITEM = { kind: 'item', sku: 'BOLT-M8', name: 'Hex bolt M8×40', gtin: '4006381333931' };
@@ -80,6 +81,10 @@ describe('labels', () => {
         })
       ).status,
     ).toBe(404);
+    // What a worker asks before printing a delivery again: settled now; an unknown job is not.
+    const settled = printJobSettled(t.api);
+    expect(await settled(id)).toBe(true);
+    expect(await settled('no-such-job')).toBe(false);
     const zpl = t.printer.received().toString('latin1');
     expect(zpl).toContain('^XA');
     expect(zpl).toContain('~HS');

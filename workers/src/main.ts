@@ -22,7 +22,7 @@ import { SyncApi } from './sync-api.js';
 import { configurationError, credentialsInUrl, erpExportProblems, withoutEmpty } from './env.js';
 import { startListDrop } from './erp/list-drop.js';
 import { printLabelsJob } from './labels/job.js';
-import { reportToServer } from './labels/report.js';
+import { printJobSettled, reportToServer } from './labels/report.js';
 
 // `VAR=` means unset (an .env file, `${VAR:-}` in Compose), as for the server.
 const raw = withoutEmpty(process.env);
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     handlers: [
       bulkAdjustJob(api, { batch: config.WORKER_BATCH }),
       applyCountSessionJob(api, { batch: config.WORKER_BATCH }),
-      printLabelsJob({ report: reportToServer(api) }),
+      printLabelsJob({ report: reportToServer(api), settled: printJobSettled(api) }),
     ],
     concurrency: config.WORKER_CONCURRENCY,
     onEvent: (e: RunnerEvent) => {

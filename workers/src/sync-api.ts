@@ -130,5 +130,8 @@ async function call<T>(
     // not a problem document: keep the text
   }
   const message = `${method} ${path}: ${res.status} ${detail}`;
-  throw POISON.has(res.status) ? new PoisonJobError(message) : new Error(message);
+  // The HTTP status goes along for callers that tell answers apart (a 404 is "no such job").
+  throw Object.assign(POISON.has(res.status) ? new PoisonJobError(message) : new Error(message), {
+    status: res.status,
+  });
 }

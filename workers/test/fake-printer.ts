@@ -15,7 +15,9 @@ export type FakePrinterMode =
   /** Closes the connection when `~HS` arrives, without an answer. */
   | 'hang-up'
   /** Answers `~HS` with something that is not a host status. */
-  | 'garbled';
+  | 'garbled'
+  /** Resets the connection as the job's first bytes arrive (power cut, Wi-Fi gone). */
+  | 'drop';
 
 export interface FakePrinter {
   readonly port: number;
@@ -63,6 +65,10 @@ export async function startFakePrinter(mode: FakePrinterMode = 'ready'): Promise
     let answered = false;
     socket.on('data', (chunk: Buffer) => {
       connections[index] = Buffer.concat([connections[index] ?? Buffer.alloc(0), chunk]);
+      if (printer.mode === 'drop') {
+        socket.resetAndDestroy();
+        return;
+      }
       if (answered || !(connections[index]?.includes('~HS') ?? false)) return;
       answered = true;
       switch (printer.mode) {

@@ -111,6 +111,40 @@ describe('print-labels job', () => {
     expect(printer.connections).toHaveLength(0);
   });
 
+  it('delivered again for a job the asker has an outcome for: nothing printed; asked only on a redelivery', async () => {
+    printer = await startFakePrinter('ready');
+    const asked: string[] = [];
+    let outcome: boolean | Error = true;
+    const job = printLabelsJob({
+      settled: (ref) => {
+        asked.push(ref);
+        return outcome instanceof Error ? Promise.reject(outcome) : Promise.resolve(outcome);
+      },
+    });
+    const p = payload(printer.port, { ref: 'job-7' });
+    const redelivery = { ...context(), attempt: 2 };
+    // Printed at the first delivery, its acknowledgement lost: the second prints nothing.
+    await job.run(p, redelivery);
+    expect(printer.connections).toHaveLength(0);
+    // The first delivery prints without asking.
+    await job.run(p, context());
+    expect(printer.connections).toHaveLength(1);
+    expect(asked).toEqual(['job-7']);
+    // Not settled yet (it failed before printing): printed.
+    outcome = false;
+    await job.run(p, redelivery);
+    expect(printer.connections).toHaveLength(2);
+    // The asker cannot be reached: retried later, never printed blind.
+    outcome = new Error('the sync server did not answer');
+    const error = await failure(job.run(p, redelivery));
+    expect(error).not.toBeInstanceOf(PoisonJobError);
+    expect(printer.connections).toHaveLength(2);
+    // A job without a ref (nobody to ask) prints on every delivery.
+    await job.run(payload(printer.port), redelivery);
+    expect(printer.connections).toHaveLength(3);
+    expect(asked).toEqual(['job-7', 'job-7', 'job-7']);
+  });
+
   it('a printer without host status: "sent", no status', async () => {
     printer = await startFakePrinter('silent');
     const reports: PrintReport[] = [];

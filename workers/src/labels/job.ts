@@ -45,6 +45,13 @@ export interface PrintLabelsOptions {
   readonly send?: Omit<SendOptions, 'hostStatus'>;
   /** Told the outcome: on success, and once the job is given up on. Best effort. */
   readonly report?: (report: PrintReport) => Promise<void>;
+  /**
+   * Whether the asker already has an outcome for the job `ref` (printed, or given up): asked
+   * before a job delivered again is printed, so that a delivery whose acknowledgement was
+   * lost after the labels came out does not print them twice. Throwing (the asker cannot be
+   * reached) retries the job later rather than print blind.
+   */
+  readonly settled?: (ref: string) => Promise<boolean>;
 }
 
 /**
@@ -52,9 +59,13 @@ export interface PrintLabelsOptions {
  * them; succeeds when the printer reports nothing in the way.
  *
  * - Labels that cannot be drawn (GS1 rules, too long for the label): poison.
- * - The printer refuses the connection, is unreachable, or the connection drops while the job
- *   is written: a plain error, retried with the runner's backoff (no whole label can be in the
- *   printer yet).
+ * - The printer refuses the connection or is unreachable: a plain error, retried with the
+ *   runner's backoff (nothing was sent).
+ * - The connection drops (or stalls) while the job is written: poison. Each label is a whole
+ *   format, so those that got through print; sending the job again could print them twice.
+ *   The message says to check the printer.
+ * - Delivered again (its acknowledgement was lost, or it was given up and the dead letter not
+ *   written) for a job the asker already has an outcome for: nothing is printed.
  * - The printer took the job and reports paper out, head open, pause…: poison, with its
  *   status in the message. Not retried: the labels wait in the printer and come out once it
  *   is fixed; sending them again would print them twice.
@@ -65,7 +76,9 @@ export function printLabelsJob(options: PrintLabelsOptions = {}): JobHandler<Pri
   return {
     kind: PRINT_LABELS,
     payload: printLabelsPayload,
-    async run(payload, { jobId, signal }) {
+    async run(payload, { jobId, signal, attempt }) {
+      if (attempt > 1 && payload.ref !== undefined && (await options.settled?.(payload.ref)))
+        return; // printed (or given up) at an earlier delivery
       let zpl: string;
       try {
         zpl = renderZpl(payload.labels, payload.size);

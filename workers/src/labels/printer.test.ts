@@ -94,6 +94,21 @@ describe('sendToPrinter against a fake TCP printer', () => {
     expect(error.message).toBe(`printer 127.0.0.1:${port} refused the connection`);
   });
 
+  it('the connection drops while the job is sent: not retryable (the labels before the drop print), and says to check', async () => {
+    printer = await startFakePrinter('drop');
+    // More than the loopback's buffers hold: the drop comes while it is still being written.
+    const zpl = renderZpl(labels.slice(0, 1), '4x6').repeat(40_000);
+    const error = await rejection(
+      sendToPrinter({ host: '127.0.0.1', port: printer.port }, zpl, { statusTimeoutMs: 2000 }),
+    );
+    expect(error.code).toBe('closed');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(
+      /connection lost while sending .*some labels may have printed: check the printer before printing them again|closed the connection before taking all of the job — some labels may have printed/,
+    );
+    expect(printer.received().length).toBeGreaterThan(0);
+  });
+
   it('the printer hangs up instead of answering: not retryable', async () => {
     printer = await startFakePrinter('hang-up');
     const error = await rejection(

@@ -211,8 +211,8 @@ export function sendToPrinter(
         () =>
           new PrinterError(
             'timeout',
-            true,
-            `${where} did not take the job within ${writeTimeoutMs} ms`,
+            false,
+            `${where} did not take the job within ${writeTimeoutMs} ms — some labels may have printed: check the printer before printing them again`,
           ),
       );
       socket.write(payload, (error) => {
@@ -265,10 +265,11 @@ export function sendToPrinter(
       if (phase === 'connecting') settle({ error: connectError(error, where) });
       else if (phase === 'writing') {
         settle({
+          // Each label is a whole format: those that got through before the drop print.
           error: new PrinterError(
             'closed',
-            true,
-            `${where}: connection lost while sending: ${error.message}`,
+            false,
+            `${where}: connection lost while sending (${error.message}) — some labels may have printed: check the printer before printing them again`,
             {
               cause: error,
             },
@@ -291,10 +292,10 @@ export function sendToPrinter(
       settle({
         error: new PrinterError(
           'closed',
-          !sent,
+          false,
           sent
             ? `${where} took the job and closed the connection without answering ~HS`
-            : `${where} closed the connection before taking the job`,
+            : `${where} closed the connection before taking all of the job — some labels may have printed: check the printer before printing them again`,
         ),
       });
     });

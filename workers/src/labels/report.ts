@@ -26,3 +26,35 @@ export function reportToServer(api: SyncApi): (report: PrintReport) => Promise<v
     }
   };
 }
+
+/**
+ * Whether the sync server has an outcome for the print job `ref` (`GET /api/labels/jobs/:ref`
+ * is no longer `queued`). A job it does not know is not settled.
+ */
+export function printJobSettled(api: SyncApi): (ref: string) => Promise<boolean> {
+  let session: SyncSession | null = null;
+  const ask = async () => {
+    session ??= await api.session('labels');
+    return session;
+  };
+  return async (ref) => {
+    const path = `/api/labels/jobs/${encodeURIComponent(ref)}`;
+    let answer: { state: string };
+    try {
+      answer = await (await ask()).get<{ state: string }>(path);
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      session = null; // an expired session: once more with a new one
+      try {
+        answer = await (await ask()).get<{ state: string }>(path);
+      } catch (again) {
+        if (isNotFound(again)) return false;
+        throw again;
+      }
+    }
+    return answer.state !== 'queued';
+  };
+}
+
+const isNotFound = (error: unknown): boolean =>
+  (error as { status?: unknown } | null)?.status === 404;
