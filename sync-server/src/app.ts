@@ -1,3 +1,4 @@
+import type { ExportStatus } from '@floorsync/workers';
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
@@ -82,6 +83,11 @@ export interface AppDeps {
   readonly printers?: readonly LabelPrinter[];
   /** The outbox relay, when this process runs one (NATS): its state in /health and /metrics. */
   readonly relay?: { status(): RelayStatus };
+  /**
+   * The ERP export, when this process runs one (embedded): how far it got and whether it
+   * fails, in /health and /metrics. Asked at each request (it starts after the app).
+   */
+  readonly erpExport?: () => ExportStatus | null;
   readonly config?: {
     /** Lifetime of a session token. Default 12 h: a shift, with margin. */
     readonly sessionTtlMs?: number;
@@ -582,7 +588,18 @@ export function createApp(deps: AppDeps): AppHandle {
   app.get('/health', async (c) => {
     const head = await storage.read((tx) => tx.head());
     const relay = deps.relay?.status();
-    return c.json({ status: 'ok', head, ...(relay ? { relay } : {}) });
+    // No error text here (it is public): how far, and failing since when.
+    const erp = deps.erpExport?.();
+    const erpExport = erp && {
+      cursor: erp.cursor,
+      failingSince: erp.failingSince === null ? null : new Date(erp.failingSince).toISOString(),
+    };
+    return c.json({
+      status: 'ok',
+      head,
+      ...(relay ? { relay } : {}),
+      ...(erp ? { erpExport } : {}),
+    });
   });
 
   const metricsToken = deps.config?.metricsToken;
@@ -596,10 +613,20 @@ export function createApp(deps: AppDeps): AppHandle {
       (tx) => [tx.head(), tx.conflicts({ status: 'open' }).length] as const,
     );
     const relay = deps.relay?.status();
+    const erp = deps.erpExport?.();
     return c.text(
       metrics.render({
         floorsync_log_head: head,
         floorsync_conflicts_open: open,
+        ...(erp
+          ? {
+              floorsync_erp_export_seq: erp.cursor,
+              floorsync_erp_export_lag_events: Math.max(0, head - erp.cursor),
+              floorsync_erp_export_failing: erp.failingSince === null ? 0 : 1,
+              floorsync_erp_export_last_success_timestamp_seconds:
+                erp.exportedAt === null ? 0 : erp.exportedAt / 1000,
+            }
+          : {}),
         // Only the relaying instance reports the stream's position (others would report 0).
         ...(relay?.leader
           ? {

@@ -166,6 +166,8 @@ async function main(): Promise<void> {
     },
     metrics,
     ...(relay ? { relay } : {}),
+    // Started below, once the server listens (it signs in over loopback).
+    erpExport: () => exporter?.status() ?? null,
     jobs: queue,
     printers: config.printers,
     staticRoutes: (app) => {

@@ -164,9 +164,13 @@ describe('ERP export', () => {
     expect(methods.every((m) => m === 'POST')).toBe(true); // never followed
     expect(e.cursor).toBe(0);
     expect(posted).toEqual([]);
+    expect(e.status()).toMatchObject({ cursor: 0, exportedAt: null });
+    expect(e.status().failingSince).toEqual(expect.any(Number));
     redirect = false;
     await e.caughtUp(t.head);
     expect(new Set(posted).size).toBe(4);
+    expect(e.status()).toMatchObject({ cursor: t.head, failingSince: null });
+    expect(e.status().exportedAt).toEqual(expect.any(Number));
   });
 
   it('posts each movement with its Idempotency-Key, retrying an endpoint that fails, in order', async () => {

@@ -137,6 +137,42 @@ describe('the process', () => {
     }
   });
 
+  it('an embedded ERP export says how far it got in /health and /metrics', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'floorsync-erp-out-'));
+    try {
+      server = await spawnServer({
+        env: {
+          ADMIN_PASSWORD: 'first-start-password',
+          DEMO: '1',
+          ERP_EXPORT_DIR: out,
+          METRICS_TOKEN: 'a-metrics-token-for-the-test',
+        },
+      });
+      const s = server;
+      const health = async () =>
+        (await (await fetch(`${s.base}/health`)).json()) as {
+          head: number;
+          erpExport?: { cursor: number; failingSince: string | null };
+        };
+      const { head } = await health();
+      expect(head).toBeGreaterThan(0); // the demo warehouse's receipts
+      await expect
+        .poll(async () => (await health()).erpExport, { timeout: 20_000 })
+        .toEqual({ cursor: head, failingSince: null });
+      const text = await (
+        await fetch(`${s.base}/metrics`, {
+          headers: { authorization: 'Bearer a-metrics-token-for-the-test' },
+        })
+      ).text();
+      expect(text).toContain(`floorsync_erp_export_seq ${head}`);
+      expect(text).toContain('floorsync_erp_export_lag_events 0');
+      expect(text).toContain('floorsync_erp_export_failing 0');
+      expect(text).toMatch(/floorsync_erp_export_last_success_timestamp_seconds \d{10}/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it('SIGTERM: every part stops, the database last (its WAL folded in and removed), exit 0', async () => {
     const s = await spawnServer({ env: { ADMIN_PASSWORD: 'first-start-password', DEMO: '1' } });
     try {

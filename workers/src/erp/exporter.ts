@@ -21,11 +21,24 @@ export interface ExporterOptions {
   /** A failing plugin is retried after this long (doubling, at most 60 s). Default 1000. */
   readonly retryMs?: number;
   readonly onError?: (error: unknown) => void;
+  /** The clock of `status()` (ms). Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** How the export is doing, for `/health` and `/metrics`. */
+export interface ExportStatus {
+  /** The cookie (seq) everything up to which has been exported. */
+  readonly cursor: number;
+  /** When the plugin last took a movement (ms since the epoch), or null. */
+  readonly exportedAt: number | null;
+  /** Since when every try has failed (ms since the epoch), or null while it works. */
+  readonly failingSince: number | null;
 }
 
 export interface Exporter {
   /** The cookie (seq) everything up to which has been exported. */
   readonly cursor: number;
+  status(): ExportStatus;
   /** Resolves once the exporter has caught up with `seq`. */
   caughtUp(seq: number): Promise<void>;
   stop(): Promise<void>;
@@ -33,6 +46,9 @@ export interface Exporter {
 
 export async function startExporter(o: ExporterOptions): Promise<Exporter> {
   const pollMs = o.pollMs ?? 2000;
+  const now = o.now ?? Date.now;
+  let exportedAt: number | null = null;
+  let failingSince: number | null = null;
   let cursor = Number((await readFile(o.cursorFile, 'utf8').catch(() => '0')).trim()) || 0;
   const waiters = new Set<{ seq: number; resolve: () => void }>();
   let running = true;
@@ -64,6 +80,7 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
           const event = eventEnvelopeSchema.parse(op.value);
           if (!MOVEMENT_TYPES.has(event.type)) continue;
           await o.plugin.exportMovement(movementOf(event));
+          exportedAt = now();
           // After each movement: a failure later in the page does not hand this one over again.
           cursor = event.seq;
           await save(cursor);
@@ -73,6 +90,7 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
           await save(cursor);
         }
         failures = 0;
+        failingSince = null;
         for (const w of [...waiters])
           if (cursor >= w.seq) {
             waiters.delete(w);
@@ -80,6 +98,7 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
           }
         if (!page.hasMore) await sleep(pollMs);
       } catch (error) {
+        failingSince ??= now();
         o.onError?.(error);
         session = null; // a fresh sign-in after e.g. an expired session
         await sleep(Math.min(60_000, (o.retryMs ?? 1000) * 2 ** failures++));
@@ -91,6 +110,7 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
     get cursor() {
       return cursor;
     },
+    status: () => ({ cursor, exportedAt, failingSince }),
     caughtUp(seq) {
       if (cursor >= seq) return Promise.resolve();
       return new Promise((resolve) => {
