@@ -328,9 +328,17 @@ describe('on the floor', () => {
     // Dismissed, the refused attempt's "saved" notice does not come back.
     expect(await admin.page.getByRole('status').count()).toBe(0);
     await args.fill(good);
-    await admin.page.getByRole('button', { name: 'Resolve conflict' }).click();
-    // The click queues the resolution a moment later: the badge can still read "synced" from
-    // before it, so wait for the server to have it, not for the badge.
+    // Offline for a moment: while the resolution waits in the queue, the form takes no second
+    // one (the server would refuse it as stale, and the refusal would be a conflict itself).
+    await admin.context.setOffline(true);
+    const resolveButton = admin.page.getByRole('button', { name: 'Resolve conflict' });
+    await resolveButton.click();
+    await admin.page.getByTestId('resolution-queued').waitFor({ timeout: 15_000 });
+    expect(await resolveButton.isDisabled()).toBe(true);
+    expect(await pending(admin.page)).toBe(1);
+    await admin.context.setOffline(false);
+    // The click queued the resolution: the badge can still read "synced" from before it, so
+    // wait for the server to have it, not for the badge.
     await expect
       .poll(() => serverQuantity(server, supervisorToken, 'BOLT-M8', 'A-02-02'), {
         timeout: 15_000,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startTestServer } from '../sync/test-server.js';
-import { ApiError, api, apiFile } from './api.js';
+import { ApiError, api, apiErrorText, apiFile } from './api.js';
 
 /**
  * The screens' API helpers against the real server app (in-process, on a temp SQLite file):
@@ -85,5 +85,12 @@ describe('apiFile: files the server makes', () => {
     // The server's own refusals keep their status and words (here a 404 problem).
     const own = await refusal(api(token, '/api/conflicts/no-such-conflict'));
     expect(own.status).toBe(404);
+    // What a screen shows: its own words for "offline", the server's for a refusal.
+    net.gateway = 503;
+    const down = await refusal(api(token, '/api/conflicts'));
+    expect(apiErrorText(down, 'Server nicht erreichbar')).toBe('Server nicht erreichbar');
+    expect(apiErrorText(own, 'Server nicht erreichbar')).toBe(own.message);
+    expect(own.message).not.toBe('offline');
+    expect(apiErrorText('plain', 'x')).toBe('plain');
   });
 });

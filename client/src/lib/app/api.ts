@@ -12,6 +12,18 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * What a screen shows for a failed call: `offline` — its own words for "the server cannot be
+ * reached" — when it could not be reached (or a proxy said it is down), else the server's.
+ */
+export function apiErrorText(e: unknown, offline: string): string {
+  return e instanceof ApiError && e.status === 0
+    ? offline
+    : e instanceof Error
+      ? e.message
+      : String(e);
+}
+
 export async function api<T>(
   token: string | null,
   path: string,

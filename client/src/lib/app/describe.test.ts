@@ -4,7 +4,7 @@ import { foldEvent } from '@floorsync/domain';
 import { describe, expect, it } from 'vitest';
 import { en } from '../i18n/en.js';
 import { format } from '../i18n/format.js';
-import { describeCommand } from './describe.js';
+import { describeCommand, savedForReview } from './describe.js';
 
 const t = (key: string, params?: Readonly<Record<string, string | number>>) =>
   format((en as Record<string, string>)[key] ?? key, params, 'en');
@@ -69,5 +69,20 @@ describe('describeCommand: a refused scan in the operator’s words', () => {
   it('a command the catalog does not know keeps its name', () => {
     expect(describeCommand('fooBar', {}, view, t)).toBe('fooBar');
     expect(describeCommand('', {}, view, t)).toBe('');
+  });
+});
+
+describe('savedForReview', () => {
+  it('names each kind of conflict once, in the operator’s words, never the admin console’s English', () => {
+    const text = savedForReview(
+      [
+        { kind: 'negative-stock', message: 'A-01 holds 2 BOLT-M8, 5 taken: -3' },
+        { kind: 'negative-stock', message: 'A-02 holds 0 NUT-M8, 1 taken: -1' },
+        { kind: 'stale-intent', message: 'list R-1 is closed' },
+      ],
+      t,
+    );
+    expect(text).toBe('Saved; an admin will review it: Negative stock, Outdated action.');
+    expect(text).not.toContain('holds');
   });
 });

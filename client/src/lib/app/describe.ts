@@ -43,3 +43,16 @@ export function describeCommand(
     .join(' ');
   return about ? `${what} · ${about}` : what;
 }
+
+/**
+ * A scan saved with something for an admin to review, in the operator's language: the kinds
+ * of conflict it raised (`Negative stock`, `Outdated action`), each once. The conflicts' own
+ * messages are the admin console's plain words, in English.
+ */
+export function savedForReview(
+  conflicts: readonly { readonly kind: string }[],
+  t: Translate,
+): string {
+  const kinds = [...new Set(conflicts.map((c) => t(`conflict.kind.${c.kind}`)))];
+  return t('scan.savedForReview', { kinds: kinds.join(', ') });
+}

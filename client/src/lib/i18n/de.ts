@@ -75,6 +75,7 @@ export const de: Catalog = {
     'Die Kamera wird von einer anderen App benutzt. Diese schließen und erneut versuchen.',
   'scan.cameraInsecure': 'Die Kamera braucht eine sichere Verbindung (https) zum Server.',
   'scan.queued': 'Gespeichert: {what}',
+  'scan.savedForReview': 'Gespeichert; ein Admin prüft es: {kinds}.',
   'scan.queuedWithConflict':
     'Gespeichert, aber der Bestand geht nicht auf: {what}. Ein Admin prüft das.',
   'scan.failed': 'Nicht gespeichert: {message}',
@@ -269,8 +270,10 @@ export const de: Catalog = {
     'Seit {minutes} Minuten kein Fortschritt: der Worker ist vielleicht ausgefallen, oder die Warteschlange hat den Auftrag verloren.',
   'jobs.requeue': 'Erneut einreihen',
   'jobs.retry': 'Erneut starten',
+  'jobs.offline': 'Der Server ist nicht erreichbar: Aufträge laufen auf ihm.',
   'jobs.none': 'Noch keine Aufträge.',
 
+  'devices.offline': 'Der Server ist nicht erreichbar: er führt die Geräteliste.',
   'devices.title': 'Geräte',
   'devices.device': 'Gerät',
   'devices.user': 'Letzter Benutzer',
@@ -308,6 +311,8 @@ export const de: Catalog = {
   'conflicts.noteRequired': 'Bitte eine Notiz schreiben: warum diese Lösung richtig ist.',
   'conflicts.badJson': 'Der Befehl ist kein gültiges JSON.',
   'conflicts.submit': 'Konflikt lösen',
+  'conflicts.resolutionQueued':
+    'Eine Lösung dieses Konflikts wartet auf die Synchronisation: erneut lösen lässt er sich, sobald der Server geantwortet hat.',
   'conflicts.queued': 'Lösung gespeichert; sie wird beim Synchronisieren angewendet.',
   'conflicts.resolvedWith': 'Gelöst: {action}',
   'conflicts.refused':
@@ -559,7 +564,8 @@ export const de: Catalog = {
   'count.sheetXlsx': 'Zählliste (XLSX)',
   'count.sheetImport': 'Ausgefüllte Zählliste einlesen',
   'count.sheetError': 'Zeile {line}: {message}',
-  'count.sheetNothingQueued': 'Von diesem Blatt wurde nichts erfasst: das Gerät lehnt diese Zeilen ab. Korrigieren Sie sie und lesen Sie das Blatt erneut ein.',
+  'count.sheetNothingQueued':
+    'Von diesem Blatt wurde nichts erfasst: das Gerät lehnt diese Zeilen ab. Korrigieren Sie sie und lesen Sie das Blatt erneut ein.',
   'count.imported': '{n} {n:Zählung|Zählungen} eingelesen',
   'count.offline': 'Der Server ist nicht erreichbar: aktuelle Zahlen brauchen eine Verbindung.',
   'count.assignees': 'Wer zählt',

@@ -70,6 +70,7 @@ export const en = {
   'scan.cameraBusy': 'The camera is in use by another app. Close it and try again.',
   'scan.cameraInsecure': 'The camera needs a secure (https) connection to the server.',
   'scan.queued': 'Saved: {what}',
+  'scan.savedForReview': 'Saved; an admin will review it: {kinds}.',
   'scan.queuedWithConflict': 'Saved, but stock does not add up: {what}. An admin will review it.',
   'scan.failed': 'Not saved: {message}',
 
@@ -262,8 +263,10 @@ export const en = {
   'jobs.stalled':
     'No progress for {minutes} minutes: its worker may have stopped, or the queue lost it.',
   'jobs.requeue': 'Queue again',
+  'jobs.offline': 'The server cannot be reached: jobs run on it.',
   'jobs.none': 'No jobs yet.',
 
+  'devices.offline': 'The server cannot be reached: devices are listed by it.',
   'devices.title': 'Devices',
   'devices.device': 'Device',
   'devices.user': 'Last user',
@@ -300,6 +303,8 @@ export const en = {
   'conflicts.noteRequired': 'Write a note: why this resolution is right.',
   'conflicts.badJson': 'The command is not valid JSON.',
   'conflicts.submit': 'Resolve conflict',
+  'conflicts.resolutionQueued':
+    'A resolution of this conflict is waiting to sync: it can be resolved again once the server has answered.',
   'conflicts.queued': 'Resolution saved; it is applied when this device syncs.',
   'conflicts.resolvedWith': 'Resolved: {action}',
   'conflicts.refused':
@@ -551,7 +556,8 @@ export const en = {
   'count.sheetXlsx': 'Count sheet (XLSX)',
   'count.sheetImport': 'Import a filled count sheet',
   'count.sheetError': 'Line {line}: {message}',
-  'count.sheetNothingQueued': 'Nothing of this sheet was recorded: the device refuses these rows. Correct them and import the sheet again.',
+  'count.sheetNothingQueued':
+    'Nothing of this sheet was recorded: the device refuses these rows. Correct them and import the sheet again.',
   'count.imported': '{n} {n:count|counts} imported',
   'count.offline': 'The server cannot be reached: live figures need a connection.',
   'count.assignees': 'Who counts',
