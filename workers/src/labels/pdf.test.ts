@@ -118,7 +118,9 @@ const barcodesOf = (l: Label, size: LabelSize) =>
 const textsOf = (l: Label, size: LabelSize) =>
   layoutLabel(l, size).elements.flatMap((e) => (e.kind === 'text' ? [e.text] : []));
 
-describe('PDF labels', () => {
+// Drawing and decoding barcodes is CPU work: 1–2 s alone, over 30 s on a machine shared with a
+// soak and a parallel CI run (seen once). A generous bound, not a speed check.
+describe('PDF labels', { timeout: 120_000 }, () => {
   it.each(['4x6', '100x50'] as LabelSize[])(
     '%s: one page per label, the page the label size, with its text and barcodes',
     async (size) => {
