@@ -1,12 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsServer } from '../../scripts/nats-server.js';
 import { startNatsServer } from '../../scripts/nats-server.js';
+import { spawnWorker } from '../../scripts/worker-process.js';
 import type { Server } from './harness.js';
-import { device, launch, root, screenshot, serverQuantity, startServer } from './harness.js';
+import { device, launch, screenshot, serverQuantity, startServer } from './harness.js';
 
 /**
  * A job nobody runs (scaled out: NATS, and no worker process yet). After two minutes without
@@ -75,15 +74,11 @@ describe('a stalled job in the web app', () => {
     expect(await row.getByTestId('job-stalled').count()).toBe(0);
 
     // A worker comes: two queue messages for one job, every row applied once.
-    worker = spawn(process.execPath, [path.join(root, 'workers/dist/main.js')], {
-      env: {
-        ...process.env,
-        NATS_URL: nats.url,
-        FLOORSYNC_URL: server.base,
-        WORKER_PASSWORD,
-        WORKER_CONCURRENCY: '1',
-      },
-      stdio: ['ignore', 'ignore', 'ignore'],
+    worker = spawnWorker({
+      natsUrl: nats.url,
+      serverUrl: server.base,
+      password: WORKER_PASSWORD,
+      env: { WORKER_CONCURRENCY: '1' },
     });
     const job = async () =>
       (

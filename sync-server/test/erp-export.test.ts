@@ -45,6 +45,24 @@ const exporter = async (api: SyncApi, plugin: ErpPlugin, cursorFile: string, ret
   return e;
 };
 
+/** An exporter to `endpoint` (an HTTP server of the test, on loopback), with its errors. */
+async function exportTo(t: Awaited<ReturnType<typeof setup>>, endpoint: http.Server) {
+  await new Promise<void>((r) => endpoint.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise<void>((r) => endpoint.close(() => r())));
+  const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/movements`;
+  const errors: unknown[] = [];
+  const e = await startExporter({
+    api: t.api,
+    plugin: httpPlugin(url),
+    cursorFile: path.join(t.dir, 'cursor'),
+    pollMs: 50,
+    retryMs: 20,
+    onError: (err) => errors.push(err),
+  });
+  cleanup.push(() => e.stop());
+  return { e, errors };
+}
+
 describe('ERP export', () => {
   it('writes one file per confirmed movement, in log order, and never twice', async () => {
     const t = await setup();
@@ -143,19 +161,7 @@ describe('ERP export', () => {
         res.writeHead(200).end('{}'); // a GET of the redirect target would have passed too
       });
     });
-    await new Promise<void>((r) => endpoint.listen(0, '127.0.0.1', r));
-    cleanup.push(() => new Promise<void>((r) => endpoint.close(() => r())));
-    const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/movements`;
-    const errors: unknown[] = [];
-    const e = await startExporter({
-      api: t.api,
-      plugin: httpPlugin(url),
-      cursorFile: path.join(t.dir, 'cursor'),
-      pollMs: 50,
-      retryMs: 20,
-      onError: (err) => errors.push(err),
-    });
-    cleanup.push(() => e.stop());
+    const { e, errors } = await exportTo(t, endpoint);
     await expect.poll(() => errors.length).toBeGreaterThanOrEqual(2);
     expect(String(errors[0])).toMatch(
       /the ERP endpoint redirects \(301 to http:\/\/127\.0\.0\.1:\d+\/moved\/movements\): set ERP_EXPORT_URL/,
@@ -192,19 +198,7 @@ describe('ERP export', () => {
         res.writeHead(201).end('{}');
       });
     });
-    await new Promise<void>((r) => endpoint.listen(0, '127.0.0.1', r));
-    cleanup.push(() => new Promise<void>((r) => endpoint.close(() => r())));
-    const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/movements`;
-    const errors: unknown[] = [];
-    const e = await startExporter({
-      api: t.api,
-      plugin: httpPlugin(url),
-      cursorFile: path.join(t.dir, 'cursor'),
-      pollMs: 50,
-      retryMs: 20,
-      onError: (err) => errors.push(err),
-    });
-    cleanup.push(() => e.stop());
+    const { e, errors } = await exportTo(t, endpoint);
     await e.caughtUp(t.head);
     expect(errors).toHaveLength(2);
     expect(String(errors[0])).toMatch(/answered 503/);

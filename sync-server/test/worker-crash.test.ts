@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsServer } from '../../scripts/nats-server.js';
 import { startNatsServer } from '../../scripts/nats-server.js';
 import type { ServerProcess } from '../../scripts/server-process.js';
 import { spawnServer } from '../../scripts/server-process.js';
+import { spawnWorker } from '../../scripts/worker-process.js';
 import { prepareCountSession } from '../../scripts/count-session.js';
 
 /**
@@ -16,7 +15,6 @@ import { prepareCountSession } from '../../scripts/count-session.js';
  * sum of the file's deltas) and progress must reach 100 %. Likewise a 1,000-line counting
  * session (scenario 22): each line applied once, checked in the log and pair by pair.
  */
-const root = path.resolve(import.meta.dirname, '../..');
 const ADMIN = 'worker-test-admin-password';
 const WORKER_PASSWORD = 'worker-test-password-0123456789';
 let nats: NatsServer;
@@ -36,19 +34,15 @@ afterAll(async () => {
 });
 
 function startWorker(): ChildProcess {
-  const w = spawn(process.execPath, [path.join(root, 'workers/dist/main.js')], {
+  const w = spawnWorker({
+    natsUrl: nats.url,
+    serverUrl: server.base,
+    password: WORKER_PASSWORD,
     env: {
-      ...process.env,
-      NATS_URL: nats.url,
-      FLOORSYNC_URL: server.base,
-      WORKER_PASSWORD,
       WORKER_CONCURRENCY: '1',
       WORKER_BATCH: '10', // 100 pushes: time to kill it in the middle
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  w.stdout?.resume();
-  w.stderr?.resume();
   workers.push(w);
   return w;
 }
