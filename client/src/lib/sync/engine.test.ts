@@ -500,6 +500,35 @@ describe('sync engine', () => {
     ]);
   });
 
+  it('scanAll’s trial leaves no trace: a refused batch leaves stock as it was, a queued one counts once (review finding)', async () => {
+    const s = await server();
+    const d = await device(s, 'sup');
+    await d.engine.pull();
+    // A row pending: the overlay is the engine's own copy, which folding changes in place.
+    await d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'P', quantity: 10 });
+    const move = (from: string, to: string, quantity: number) => ({
+      name: 'moveStock',
+      args: { itemId: 'A', from, to, quantity },
+    });
+    const where = () => ['P', 'Q', 'R'].map((p) => qty(d.engine, 'A', p));
+    const refused = await d.engine.scanAll([move('P', 'Q', 3), move('P', 'P', 1)]);
+    expect(refused).toMatchObject({ queued: false, refused: [{ index: 1 }] });
+    expect(where()).toEqual([10, 0, 0]);
+    expect(d.engine.pending).toBe(1);
+    // In order, each on top of the one before: the second moves what the first brought.
+    const queued = await d.engine.scanAll([move('P', 'Q', 3), move('Q', 'R', 2)]);
+    expect(queued.queued).toBe(true);
+    expect(where()).toEqual([7, 1, 2]);
+    await d.engine.sync();
+    expect(d.engine.pending).toBe(0);
+    expect(where()).toEqual([7, 1, 2]);
+    expect([
+      await s.stockAt('A', 'P'),
+      await s.stockAt('A', 'Q'),
+      await s.stockAt('A', 'R'),
+    ]).toEqual([7, 1, 2]);
+  });
+
   it('a device that signs in during a count gets its lines and positions from a snapshot in pages (found by the simulator)', async () => {
     const s = await server();
     const C1 = '0192f0c8-0000-7000-8000-00000000c002';

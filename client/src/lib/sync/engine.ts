@@ -404,6 +404,9 @@ export class SyncEngine {
       this.overlayCounting = kept.counting;
       this.overlayJobs = kept.jobs;
     };
+    // The trial folds go into a layer of their own: the overlay may be this engine's own copy
+    // (rows pending), which folding changes in place, and a refused batch must leave it as it was.
+    this.overlay = overlayState(this.overlay);
     const decided: {
       user: { readonly id: string; readonly role: Role };
       decision: ReplayDecision;
