@@ -74,14 +74,13 @@ describe('describeCommand: a refused scan in the operator’s words', () => {
 
 describe('savedForReview', () => {
   it('names each kind of conflict once, in the operator’s words, never the admin console’s English', () => {
-    const text = savedForReview(
-      [
-        { kind: 'negative-stock', message: 'A-01 holds 2 BOLT-M8, 5 taken: -3' },
-        { kind: 'negative-stock', message: 'A-02 holds 0 NUT-M8, 1 taken: -1' },
-        { kind: 'stale-intent', message: 'list R-1 is closed' },
-      ],
-      t,
-    );
+    // As a decision carries them: with the admin console's message beside the kind.
+    const conflicts = [
+      { kind: 'negative-stock', message: 'A-01 holds 2 BOLT-M8, 5 taken: -3' },
+      { kind: 'negative-stock', message: 'A-02 holds 0 NUT-M8, 1 taken: -1' },
+      { kind: 'stale-intent', message: 'list R-1 is closed' },
+    ];
+    const text = savedForReview(conflicts, t);
     expect(text).toBe('Saved; an admin will review it: Negative stock, Outdated action.');
     expect(text).not.toContain('holds');
   });
