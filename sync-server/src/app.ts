@@ -608,7 +608,7 @@ export function createApp(deps: AppDeps): AppHandle {
     // scraper's static one, or a supervisor's session.
     const authorization = header(c, 'authorization');
     if (!metricsToken || !sameSecret(authorization, `Bearer ${metricsToken}`))
-      await authorize(authorization, 'supervisor');
+      await refuseRevokedDevice((await authorize(authorization, 'supervisor')).clientGroupID);
     const [head, open] = await storage.read(
       (tx) => [tx.head(), tx.conflicts({ status: 'open' }).length] as const,
     );

@@ -36,7 +36,7 @@ import {
   startListDrop,
   startRunner,
 } from '@floorsync/workers';
-import { resumeJobs } from './jobs/resume.js';
+import { resumeJobs, unfinishedJobs } from './jobs/resume.js';
 import { readConfig } from './config.js';
 import { uuidv7 } from './ids.js';
 import { jsonLogger } from './log.js';
@@ -202,6 +202,8 @@ async function main(): Promise<void> {
   let runner: Runner | null = null;
   let exporter: Exporter | null = null;
   let listDrop: ListDrop | null = null;
+  // Embedded: what the restart lost, read before any request can queue a new job.
+  const lostAtRestart = config.natsUrl === undefined ? await unfinishedJobs(storage) : [];
   const server = serveNode(handle, { port: config.port, hostname: config.host }, (info) => {
     if (config.natsUrl === undefined && workerPassword !== undefined) {
       // The embedded runner reaches this server over loopback, as a worker process would.
@@ -288,7 +290,7 @@ async function main(): Promise<void> {
         });
       }
       // Jobs queued when this process stopped: the in-process queue forgot them.
-      const resumed = await resumeJobs(storage, queue);
+      const resumed = await resumeJobs(storage, queue, lostAtRestart);
       if (resumed.queued + resumed.failed > 0) log.log('info', 'jobs resumed', resumed);
     } catch (error) {
       log.log('error', 'the job runner did not start', { error: String(error) });
@@ -308,10 +310,12 @@ async function main(): Promise<void> {
     // an attempt.
     // Each part stops whatever the one before did (the database is closed last, always): a
     // failing one is logged, not an unhandled rejection that skips the rest.
+    let clean = true;
     const part = (name: string, f: () => unknown) => async () => {
       try {
         await f();
       } catch (e) {
+        clean = false;
         log.log('warn', `${name} did not stop cleanly`, { error: String(e) });
       }
     };
@@ -327,7 +331,7 @@ async function main(): Promise<void> {
       .then(part('storage', () => storage.close()))
       .then(() => {
         log.log('info', 'stopped');
-        process.exit(0);
+        process.exit(clean ? 0 : 1);
       });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -179,6 +179,42 @@ describe('ERP export', () => {
     expect(e.status().exportedAt).toEqual(expect.any(Number));
   });
 
+  it('stops at once while the ERP keeps a movement waiting: the request is given up, the cursor stays', async () => {
+    const t = await setup();
+    const held: http.ServerResponse[] = [];
+    const endpoint = http.createServer((_req, res) => void held.push(res)); // never answers
+    cleanup.push(() => held.forEach((r) => r.destroy()));
+    const { e } = await exportTo(t, endpoint);
+    await expect.poll(() => held.length).toBe(1);
+    const t0 = Date.now();
+    await e.stop();
+    // Well inside the server's 10 s stop, which closes the database after it (the request
+    // alone would have waited 15 s, then a backoff).
+    expect(Date.now() - t0).toBeLessThan(8_000);
+    expect(e.cursor).toBe(0);
+    expect(held).toHaveLength(1);
+  });
+
+  it('a folder that cannot be made at first (a share not mounted yet) is made with a later movement', async () => {
+    const t = await setup();
+    const blocked = path.join(t.dir, 'share');
+    writeFileSync(blocked, 'not mounted');
+    const plugin = folderPlugin(path.join(blocked, 'out'));
+    const m: MovementExport = {
+      idempotencyKey: 'e-1',
+      seq: 1,
+      type: 'StockReceived',
+      data: { itemId: 'A', positionId: 'P', quantity: 1 },
+      occurredAt: '2026-11-27T12:00:00.000Z',
+      recordedAt: '2026-11-27T12:00:01.000Z',
+      userId: 'u-1',
+    };
+    await expect(plugin.exportMovement(m)).rejects.toMatchObject({ code: 'ENOTDIR' });
+    rmSync(blocked);
+    await plugin.exportMovement(m);
+    expect(readdirSync(path.join(blocked, 'out'))).toEqual(['000000000001-e-1.json']);
+  });
+
   it('posts each movement with its Idempotency-Key, retrying an endpoint that fails, in order', async () => {
     const t = await setup();
     const seen: { key: string; type: string }[] = [];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { JobEnvelope } from '@floorsync/domain';
 import { APPLY_COUNT_SESSION, BULK_ADJUST, PRINT_LABELS } from '@floorsync/workers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PRINT_LOST_AT_RESTART, resumeJobs } from '../src/jobs/resume.js';
+import { PRINT_LOST_AT_RESTART, resumeJobs, unfinishedJobs } from '../src/jobs/resume.js';
 import type { JobRow, Storage } from '../src/storage/port.js';
 import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
 
@@ -45,13 +45,18 @@ describe('jobs at an embedded start', () => {
       tx.createJob(job('bulk-v', BULK_ADJUST, 'validated'), [{}, {}]);
       tx.createJob(job('bulk-f', BULK_ADJUST, 'failed'), [{}, {}]);
     });
+    const lost = await unfinishedJobs(storage);
+    // A print asked for after the list was read (the server listens while its runner starts):
+    // not one the restart lost.
+    await storage.write((tx) => tx.createJob(job('print-new', PRINT_LABELS, 'queued', 1), []));
     const sent: JobEnvelope[] = [];
-    const r = await resumeJobs(storage, {
-      enqueue: (m) => {
+    const sink = {
+      enqueue: (m: JobEnvelope) => {
         sent.push(m);
         return Promise.resolve();
       },
-    });
+    };
+    const r = await resumeJobs(storage, sink, lost);
     expect(r).toEqual({ queued: 2, failed: 1 });
     expect(sent.map((m) => [m.kind, m.payload]).sort()).toEqual([
       [APPLY_COUNT_SESSION, { jobId: 'apply-q' }],
@@ -67,11 +72,14 @@ describe('jobs at an embedded start', () => {
       'print-done': ['completed', null],
       'bulk-v': ['validated', null],
       'bulk-f': ['failed', null],
+      'print-new': ['queued', null],
     });
-    // A second start has nothing of the print job left to do.
+    // Another start before it printed: that print is lost now; the failed one stays as it is.
     sent.length = 0;
-    expect(
-      await resumeJobs(storage, { enqueue: (m) => (sent.push(m), Promise.resolve()) }),
-    ).toEqual({ queued: 2, failed: 0 });
+    expect(await resumeJobs(storage, sink, await unfinishedJobs(storage))).toEqual({
+      queued: 2,
+      failed: 1,
+    });
+    expect(await storage.read((tx) => tx.job('print-new')?.error)).toBe(PRINT_LOST_AT_RESTART);
   });
 });

@@ -138,10 +138,12 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
     // Each part stops whatever the one before did: a failing one is said, not the end of it.
+    let clean = true;
     const part = (name: string, f: () => Promise<unknown> | undefined) => async () => {
       try {
         await f();
       } catch (e) {
+        clean = false;
         log('warn', `${name} did not stop cleanly`, { error: String(e) });
       }
     };
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
       .then(part('queue', () => queue.close()))
       .then(() => {
         log('info', 'stopped');
-        process.exit(0);
+        process.exit(clean ? 0 : 1);
       });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -1,11 +1,25 @@
 import { PRINT_LABELS } from '@floorsync/workers';
-import type { Storage } from '../storage/port.js';
+import type { JobRow, Storage } from '../storage/port.js';
 import type { JobSink } from './routes.js';
 import { jobMessage, jobView } from './routes.js';
 
 /** What a print job says when the restart could not send it again. */
 export const PRINT_LOST_AT_RESTART =
   'the server restarted before the labels were reported printed; check the printer and print them again';
+
+/**
+ * The jobs queued or running when this process starts: read before it takes requests, so
+ * that a job a device asks for meanwhile (a print while the runner starts) is not taken for
+ * one the restart lost.
+ */
+export function unfinishedJobs(storage: Storage): Promise<JobRow[]> {
+  return storage.read((tx) =>
+    tx
+      .jobs(1000)
+      .map((j) => jobView(tx, j))
+      .filter((j) => j.state === 'queued' || j.state === 'running'),
+  );
+}
 
 /**
  * The embedded server's start: jobs that were queued or running when it stopped, which the
@@ -18,13 +32,8 @@ export const PRINT_LOST_AT_RESTART =
 export async function resumeJobs(
   storage: Storage,
   queue: JobSink,
+  unfinished: readonly JobRow[],
 ): Promise<{ readonly queued: number; readonly failed: number }> {
-  const unfinished = await storage.read((tx) =>
-    tx
-      .jobs(1000)
-      .map((j) => jobView(tx, j))
-      .filter((j) => j.state === 'queued' || j.state === 'running'),
-  );
   const lost = unfinished.filter((j) => j.kind === PRINT_LABELS).map((j) => j.id);
   if (lost.length > 0)
     await storage.write((tx) => {

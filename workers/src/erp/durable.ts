@@ -20,14 +20,16 @@ export async function writeFileDurably(file: string, data: string): Promise<void
 }
 
 async function syncFolder(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
+    handle = await open(dir, 'r');
     await handle.sync();
   } catch (e) {
-    // Some file systems (network shares, Windows) cannot fsync a folder: the rename stands.
+    // Some file systems (network shares, Windows) cannot open or fsync a folder: the rename
+    // stands.
     if (!['EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP'].includes((e as NodeJS.ErrnoException).code ?? ''))
       throw e;
   } finally {
-    await handle.close();
+    await handle?.close();
   }
 }

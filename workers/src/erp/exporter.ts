@@ -53,8 +53,11 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
   const waiters = new Set<{ seq: number; resolve: () => void }>();
   let running = true;
   let wake: (() => void) | null = null;
+  // Stopping wakes a sleep, and one begun after the stop (the loop was in a request) ends at once.
+  const stopped = new AbortController();
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
+      if (!running) return resolve();
       const t = setTimeout(resolve, ms);
       wake = () => {
         clearTimeout(t);
@@ -75,17 +78,24 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
           throw new Error(
             `the server's log ends before this exporter's cursor ${cursor} (${String(page.error)}): was the database restored from a backup? Check what the ERP has, then set ${o.cursorFile} to the seq to go on from`,
           );
+        let whole = true;
         for (const op of page.patch) {
+          // Stopping: the rest of the page waits for the next start (from the saved cursor).
+          if (!running) {
+            whole = false;
+            break;
+          }
           if (op.op !== 'put' || !op.key?.startsWith('e/')) continue;
           const event = eventEnvelopeSchema.parse(op.value);
           if (!MOVEMENT_TYPES.has(event.type)) continue;
-          await o.plugin.exportMovement(movementOf(event));
+          await o.plugin.exportMovement(movementOf(event), stopped.signal);
           exportedAt = now();
           // After each movement: a failure later in the page does not hand this one over again.
           cursor = event.seq;
           await save(cursor);
         }
-        if (page.cookie !== cursor) {
+        // Past the page's other events only when all of it was handed over.
+        if (whole && page.cookie !== cursor) {
           cursor = page.cookie;
           await save(cursor);
         }
@@ -120,6 +130,7 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
     },
     async stop() {
       running = false;
+      stopped.abort();
       wake?.();
       await loop;
     },

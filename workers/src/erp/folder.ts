@@ -18,7 +18,11 @@ export function folderPlugin(dir: string): ErpPlugin {
   return {
     name: 'folder',
     async exportMovement(m: MovementExport) {
-      ready ??= mkdir(dir, { recursive: true });
+      // Made once; a failure (a share not mounted yet) is tried again with the next movement.
+      ready ??= mkdir(dir, { recursive: true }).catch((error: unknown) => {
+        ready = null;
+        throw error;
+      });
       await ready;
       const file = path.join(dir, `${String(m.seq).padStart(12, '0')}-${m.idempotencyKey}.json`);
       if (await exportedBefore(file, m.idempotencyKey)) return;

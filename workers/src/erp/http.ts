@@ -12,7 +12,7 @@ import type { ErpPlugin, MovementExport } from './plugin.js';
 export function httpPlugin(url: string, headers: Record<string, string> = {}): ErpPlugin {
   return {
     name: 'http',
-    async exportMovement(m: MovementExport) {
+    async exportMovement(m: MovementExport, stop?: AbortSignal) {
       const res = await fetch(url, {
         method: 'POST',
         headers: {
@@ -21,7 +21,9 @@ export function httpPlugin(url: string, headers: Record<string, string> = {}): E
           ...headers,
         },
         body: JSON.stringify(m),
-        signal: AbortSignal.timeout(15_000),
+        signal: stop
+          ? AbortSignal.any([stop, AbortSignal.timeout(15_000)])
+          : AbortSignal.timeout(15_000),
         redirect: 'manual',
       });
       await res.arrayBuffer();

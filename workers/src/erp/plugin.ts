@@ -11,7 +11,8 @@ import type { EventEnvelope } from '@floorsync/domain';
  */
 export interface ErpPlugin {
   readonly name: string;
-  exportMovement(movement: MovementExport): Promise<void>;
+  /** `signal` aborts when the exporter stops (a shutdown): give up and throw. */
+  exportMovement(movement: MovementExport, signal?: AbortSignal): Promise<void>;
 }
 
 /** A confirmed movement as plugins receive it. */
