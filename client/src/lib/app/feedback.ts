@@ -42,3 +42,18 @@ export function error(): void {
   tone(180, 200, 220);
   vibrate([200, 80, 200]);
 }
+
+/**
+ * `f` one call after another: a second call waits until the first has settled (a second press
+ * of a button is decided on top of the first command, never beside it, nor dropped).
+ */
+export function oneAtATime<A extends unknown[], R>(
+  f: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (...args) => {
+    const run = last.then(() => f(...args));
+    last = run.catch(() => undefined);
+    return run;
+  };
+}
