@@ -41,3 +41,4 @@ export * from './codes/sscc.js';
 export * from './codes/resolve.js';
 export * from './projection.js';
 export * from './jobs/bulk-adjust.js';
+export * from './jobs/row-error.js';

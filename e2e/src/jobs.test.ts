@@ -39,7 +39,7 @@ describe('bulk adjustments in the web app', () => {
     await report.getByText('recount.csv: 41 rows, 40 valid, 1 with problems').waitFor();
     await expect
       .poll(() => sup.page.getByTestId('jobs-errors').locator('tbody tr').allInnerTexts())
-      .toEqual([expect.stringContaining('unknown item "NO-SUCH-ITEM"')]);
+      .toEqual([expect.stringContaining('Unknown item "NO-SUCH-ITEM"')]);
     await screenshot(sup.page, 'jobs-report');
 
     await sup.page.getByRole('button', { name: 'Apply only the 40 valid rows' }).click();

@@ -140,7 +140,14 @@ describe('movement lists in the web app', () => {
     await sup.page.getByRole('button', { name: 'Create list' }).click();
     await expect
       .poll(() => sup.page.getByTestId('new-list-errors').innerText())
-      .toContain('Row 2: unknown item "NO-SUCH"');
+      .toContain('Row 2: Unknown item "NO-SUCH" (neither a SKU nor a barcode)');
+    // The same problem in the supervisor's language: the domain gives a code and its values.
+    await sup.page.getByLabel('Language').selectOption('de');
+    await sup.page.getByRole('button', { name: 'Liste anlegen' }).click();
+    await expect
+      .poll(() => sup.page.getByTestId('new-list-errors').innerText())
+      .toContain('Zeile 2: Unbekannter Artikel „NO-SUCH“ (weder Artikelnummer noch Barcode)');
+    await sup.page.getByLabel('Sprache').selectOption('en');
     await sup.page.getByLabel('Lines').fill('BOLT-M8; 5; A-01-01\nNUT-M8; 2; A-01-02');
     await sup.page.getByRole('button', { name: 'Create list' }).click();
     await sup.page.getByRole('heading', { name: 'Receipt T-77' }).waitFor();

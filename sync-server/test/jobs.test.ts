@@ -105,7 +105,13 @@ describe('jobs API: bulk adjustment files', () => {
       done: 0,
     });
     expect(job.errors).toEqual([
-      { line: 4, column: 'lot', message: 'item L is tracked by lot: the row needs a lot' },
+      {
+        line: 4,
+        column: 'lot',
+        code: 'LOT_REQUIRED',
+        values: { sku: 'L' },
+        message: 'item L is tracked by lot: the row needs a lot',
+      },
     ]);
     // Invalid rows: a start needs the supervisor's explicit choice.
     const refused = await t.start(job.id);
@@ -147,7 +153,13 @@ describe('jobs API: bulk adjustment files', () => {
     const job = (await res.json()) as JobView;
     expect(job).toMatchObject({ rows: 3, total: 2 });
     expect(job.errors).toEqual([
-      { line: 4, column: 'item', message: 'unknown item "X" (neither a SKU nor a barcode)' },
+      {
+        line: 4,
+        column: 'item',
+        code: 'UNKNOWN_ITEM',
+        values: { code: 'X' },
+        message: 'unknown item "X" (neither a SKU nor a barcode)',
+      },
     ]);
     const plan = await t.server.request(`/api/jobs/${job.id}/plan`, { token: t.supervisor });
     expect(await plan.json()).toEqual([

@@ -4,6 +4,7 @@ import type { InventoryEvent } from '../inventory/events.js';
 import type { InventoryState } from '../inventory/state.js';
 import { initialState, viewOf } from '../inventory/state.js';
 import { parseCsv } from '../jobs/bulk-adjust.js';
+import type { RowError } from '../jobs/row-error.js';
 import { foldEvent, replayViewOf } from '../projection.js';
 import { asUserId } from '../shared/ids.js';
 import type { Role } from '../shared/roles.js';
@@ -387,6 +388,9 @@ describe('reading a filled sheet back', () => {
 });
 
 describe('errors in a sheet', () => {
+  /** What a test states of an error: all of it but the values (the code's text names them). */
+  const described = (errors: readonly RowError[]) =>
+    errors.map(({ line, column, code, message }) => ({ line, column, code, message }));
   const floor = new Floor(stock());
   floor.plan({ positionIds: [P, Q] });
 
@@ -412,42 +416,89 @@ describe('errors in a sheet', () => {
       ),
     );
     expect(r.commands).toEqual([]);
-    expect(r.errors).toEqual([
-      { line: 3, column: 'position', message: 'unknown position "X"' },
-      { line: 4, column: 'item', message: 'unknown item "NOPE" (neither a SKU nor a barcode)' },
-      { line: 5, column: 'position', message: 'R is not in the scope of counting session C-12' },
-      { line: 6, column: 'counted', message: '"lots" is not a quantity' },
-      { line: 7, column: 'item', message: 'A at P is counted on line 2 too' },
-      { line: 8, column: 'session', message: 'the row is of counting session "C-99", not C-12' },
-      { line: 9, column: 'position', message: 'no position code' },
-      { line: 10, column: 'lot', message: 'L is lot-tracked: the row needs a lot' },
-      { line: 11, column: 'lot', message: 'A is not lot-tracked: leave lot empty' },
+    expect(described(r.errors)).toEqual([
+      { line: 3, column: 'position', code: 'UNKNOWN_POSITION', message: 'unknown position "X"' },
+      {
+        line: 4,
+        column: 'item',
+        code: 'UNKNOWN_ITEM',
+        message: 'unknown item "NOPE" (neither a SKU nor a barcode)',
+      },
+      {
+        line: 5,
+        column: 'position',
+        code: 'POSITION_OUT_OF_SCOPE',
+        message: 'R is not in the scope of counting session C-12',
+      },
+      { line: 6, column: 'counted', code: 'NOT_A_QUANTITY', message: '"lots" is not a quantity' },
+      { line: 7, column: 'item', code: 'COUNTED_TWICE', message: 'A @ P is counted on line 2 too' },
+      {
+        line: 8,
+        column: 'session',
+        code: 'OTHER_SESSION',
+        message: 'the row is of counting session "C-99", not C-12',
+      },
+      { line: 9, column: 'position', code: 'NO_POSITION', message: 'no position code' },
+      {
+        line: 10,
+        column: 'lot',
+        code: 'LOT_REQUIRED',
+        message: 'item L is tracked by lot: the row needs a lot',
+      },
+      {
+        line: 11,
+        column: 'lot',
+        code: 'NOT_LOT_TRACKED',
+        message: 'A is not lot-tracked: leave lot empty',
+      },
       {
         line: 12,
         column: 'serial',
+        code: 'SERIAL_ROWS',
         message: 'S is serialized: one row per serial, counted 1 or 0',
       },
-      { line: 13, column: 'counted', message: 'a serial is counted 1 (found) or 0 (not found)' },
-      { line: 14, column: 'position', message: '@SITE is a virtual endpoint and holds no stock' },
-      { line: 15, column: 'serial', message: 'A is not serialized: leave serial empty' },
+      {
+        line: 13,
+        column: 'counted',
+        code: 'SERIAL_COUNT',
+        message: 'a serial is counted 1 (found) or 0 (not found)',
+      },
+      {
+        line: 14,
+        column: 'position',
+        code: 'VIRTUAL_POSITION',
+        message: '@SITE is a virtual endpoint and holds no stock',
+      },
+      {
+        line: 15,
+        column: 'serial',
+        code: 'NOT_SERIALIZED',
+        message: 'A is not serialized: leave serial empty',
+      },
     ]);
   });
 
   it('a value the command schema refuses becomes a row error', () => {
     const r = floor.read(table('position,item,counted', 'P,A,-2', 'Q,L,1'));
-    expect(r.errors).toContainEqual({
+    expect(described(r.errors)).toContainEqual({
       line: 2,
       column: 'counted',
-      message: 'A at P: counted must be 0 or more',
+      code: 'PAIR_INVALID',
+      message: 'A @ P: counted must be 0 or more',
     });
     const long = 'x'.repeat(65);
     expect(floor.read(table('position,item,lot,counted', `Q,L,${long},1`)).errors).toMatchObject([
-      { line: 2, column: 'lot', message: expect.stringMatching(/^L lot x+ at Q: /) },
+      {
+        line: 2,
+        column: 'lot',
+        code: 'PAIR_INVALID',
+        message: expect.stringMatching(/^L \/ x+ @ Q: /),
+      },
     ]);
   });
 
   it('a missing required column refuses the file', () => {
-    expect(floor.read(table('position,item,expected', 'P,A,10'))).toEqual({
+    expect(floor.read(table('position,item,expected', 'P,A,10'))).toMatchObject({
       rows: 1,
       commands: [],
       uncounted: 0,
@@ -456,8 +507,9 @@ describe('errors in a sheet', () => {
         {
           line: 1,
           column: null,
+          code: 'MISSING_COLUMNS',
           message:
-            'missing column: counted (the first row must name the columns position, item, counted; optional: session, description, lot, serial, expected)',
+            'missing columns: counted (the first row must name the columns position, item, counted; optional: session, description, lot, serial, expected)',
         },
       ],
     });
@@ -467,8 +519,13 @@ describe('errors in a sheet', () => {
     const r = floor.read(
       table('position,item,lot,counted', 'P,L,L1,1', 'P,A,,', 'P,A,,', 'P,L,L1,2'),
     );
-    expect(r.errors).toEqual([
-      { line: 5, column: 'item', message: 'L lot L1 at P is counted on line 2 too' },
+    expect(described(r.errors)).toEqual([
+      {
+        line: 5,
+        column: 'item',
+        code: 'COUNTED_TWICE',
+        message: 'L / L1 @ P is counted on line 2 too',
+      },
     ]);
     expect(r.uncounted).toBe(2);
   });
@@ -483,25 +540,39 @@ describe('errors in a sheet', () => {
         'Q,S,s4,0', // twice
       ),
     );
-    expect(r.errors).toEqual([
+    expect(described(r.errors)).toEqual([
       {
         line: 3,
         column: 'counted',
+        code: 'SERIAL_NOT_COUNTED',
         message:
-          'serial s2 of S at P is not counted while other serials of the pair are: write 1 (found) or 0 (not found)',
+          'serial s2 of S @ P is not counted while other serials of the pair are: write 1 (found) or 0 (not found)',
       },
       {
         line: 4,
         column: 'serial',
+        code: 'SERIAL_NOT_ON_SHEET',
         message:
-          'serial s3 of S at Q is there now but not on the sheet (moved in since it was printed?): add a row for it, counted 1 if it is there, 0 if not',
+          'serial s3 of S @ Q is there now but not on the sheet (moved in since it was printed?): add a row for it, counted 1 if it is there, 0 if not',
       },
-      { line: 5, column: 'serial', message: 'serial s4 of S at Q is on line 4 too' },
+      {
+        line: 5,
+        column: 'serial',
+        code: 'SERIAL_TWICE',
+        message: 'serial s4 of S @ Q is on line 4 too',
+      },
     ]);
     // A row outside the scope is that error alone (its pair is not judged).
-    expect(floor.read(table('position,item,serial,counted', 'R,S,s9,1')).errors).toEqual([
-      { line: 2, column: 'position', message: 'R is not in the scope of counting session C-12' },
-    ]);
+    expect(described(floor.read(table('position,item,serial,counted', 'R,S,s9,1')).errors)).toEqual(
+      [
+        {
+          line: 2,
+          column: 'position',
+          code: 'POSITION_OUT_OF_SCOPE',
+          message: 'R is not in the scope of counting session C-12',
+        },
+      ],
+    );
     // A pair with every row blank is simply not counted yet.
     expect(floor.read(table('position,item,serial,counted', 'P,S,s1,', 'P,S,s2,'))).toMatchObject({
       errors: [],
@@ -514,20 +585,32 @@ describe('errors in a sheet', () => {
     const r = floor.read(
       table('position,item,counted', 'P,,1', 'Q,,0', 'Q,A,1', 'Q,,0', 'R,,0', 'P,,'),
     );
-    expect(r.errors).toEqual([
+    expect(described(r.errors)).toEqual([
       {
         line: 2,
         column: 'counted',
+        code: 'EMPTY_NOT_ZERO',
         message:
           'a row without an item confirms its position empty: counted must be 0 (or name the item)',
       },
       {
         line: 3,
         column: 'item',
-        message: 'Q is confirmed empty here, yet line 4 counts A there: keep one of them',
+        code: 'EMPTY_BUT_COUNTED',
+        message: 'Q is confirmed empty here, yet A is counted there on line 4: keep one of them',
       },
-      { line: 5, column: 'position', message: 'Q is confirmed empty on line 3 too' },
-      { line: 6, column: 'position', message: 'R is not in the scope of counting session C-12' },
+      {
+        line: 5,
+        column: 'position',
+        code: 'EMPTY_TWICE',
+        message: 'Q is confirmed empty on line 3 too',
+      },
+      {
+        line: 6,
+        column: 'position',
+        code: 'POSITION_OUT_OF_SCOPE',
+        message: 'R is not in the scope of counting session C-12',
+      },
     ]);
     expect(r.uncounted).toBe(1);
   });
@@ -535,8 +618,15 @@ describe('errors in a sheet', () => {
   it('an items scope refuses other items, at any position', () => {
     const f = new Floor(stock());
     f.plan({ itemIds: [L] });
-    expect(f.read(table('position,item,lot,counted', 'R,L,L1,1', 'P,A,,1')).errors).toEqual([
-      { line: 3, column: 'item', message: 'A is not in the scope of counting session C-12' },
+    expect(
+      described(f.read(table('position,item,lot,counted', 'R,L,L1,1', 'P,A,,1')).errors),
+    ).toEqual([
+      {
+        line: 3,
+        column: 'item',
+        code: 'ITEM_OUT_OF_SCOPE',
+        message: 'A is not in the scope of counting session C-12',
+      },
     ]);
   });
 });

@@ -1,6 +1,7 @@
 import { normalizeBarcode } from '../codes/gtin.js';
 import type { InventoryView, Item, Position } from '../inventory/state.js';
-import type { RowError } from '../jobs/bulk-adjust.js';
+import type { RowError, RowProblem, RowProblemValues } from '../jobs/row-error.js';
+import { pairValue, rowError } from '../jobs/row-error.js';
 import { parseDelta } from '../jobs/bulk-adjust.js';
 import { readTable } from '../jobs/table.js';
 import type { ItemId, Lot, PositionId, Serial } from '../shared/ids.js';
@@ -265,7 +266,7 @@ interface EmptyDraft {
 }
 
 const pairLabel = (item: Pick<Item, 'sku'>, position: Pick<Position, 'code'>, lot: string) =>
-  `${item.sku}${lot ? ` lot ${lot}` : ''} at ${position.code}`;
+  pairValue(item.sku, position.code, lot);
 
 /** Which sheet column an args field comes from. */
 const columnOf = (field: PropertyKey | undefined): string | null => {
@@ -351,7 +352,8 @@ export function readCountSheet(
   };
 
   for (const { line, get } of read.rows) {
-    const fail = (column: string | null, message: string) => errors.push({ line, column, message });
+    const fail = <K extends RowProblem>(column: string, code: K, values: RowProblemValues<K>) =>
+      errors.push(rowError(line, column, code, values));
     const errorsBefore = errors.length;
     const positionCode = get('position');
     const itemCode = get('item');
@@ -372,75 +374,69 @@ export function readCountSheet(
 
     const sessionCode = get('session');
     if (sessionCode && sessionCode !== session.code)
-      fail('session', `the row is of counting session "${sessionCode}", not ${session.code}`);
-    if (!positionCode) fail('position', 'no position code');
-    else if (!position) fail('position', `unknown position "${positionCode}"`);
-    else if (position.virtual)
-      fail('position', `${position.code} is a virtual endpoint and holds no stock`);
+      fail('session', 'OTHER_SESSION', { value: sessionCode, session: session.code });
+    if (!positionCode) fail('position', 'NO_POSITION', {});
+    else if (!position) fail('position', 'UNKNOWN_POSITION', { code: positionCode });
+    else if (position.virtual) fail('position', 'VIRTUAL_POSITION', { position: position.code });
     else if (byPositions && !inScope(position.id))
-      fail('position', `${position.code} is not in the scope of counting session ${session.code}`);
+      fail('position', 'POSITION_OUT_OF_SCOPE', { position: position.code, session: session.code });
     const counted = parseDelta(countedRaw);
-    if (Number.isNaN(counted)) fail('counted', `"${countedRaw}" is not a quantity`);
+    if (Number.isNaN(counted)) fail('counted', 'NOT_A_QUANTITY', { value: countedRaw });
     const usable = position !== undefined && !position.virtual;
 
     if (!itemCode) {
       // "Position confirmed empty".
       if (!Number.isNaN(counted) && Math.abs(counted) >= QTY_EPSILON)
-        fail(
-          'counted',
-          'a row without an item confirms its position empty: counted must be 0 (or name the item)',
-        );
+        fail('counted', 'EMPTY_NOT_ZERO', {});
       if (usable) {
         const before = empties.get(position.id);
-        if (before)
-          fail('position', `${position.code} is confirmed empty on line ${before.line} too`);
+        if (before) fail('position', 'EMPTY_TWICE', { position: position.code, line: before.line });
         else empties.set(position.id, { line, position });
       }
       continue;
     }
 
     if (!item) {
-      fail('item', `unknown item "${itemCode}" (neither a SKU nor a barcode)`);
+      fail('item', 'UNKNOWN_ITEM', { code: itemCode });
       continue;
     }
     if (!byPositions && !inScope(item.id))
-      fail('item', `${item.sku} is not in the scope of counting session ${session.code}`);
+      fail('item', 'ITEM_OUT_OF_SCOPE', { sku: item.sku, session: session.code });
     if (usable && !itemRows.has(position.id)) itemRows.set(position.id, { line, sku: item.sku });
     /** The row names a pair of the session (its cells may still be wrong). */
     const located = usable && errors.length === errorsBefore;
 
     const lot = get('lot');
     if (item.tracking === 'serial') {
-      if (!serial) fail('serial', `${item.sku} is serialized: one row per serial, counted 1 or 0`);
+      if (!serial) fail('serial', 'SERIAL_ROWS', { sku: item.sku });
       else if (!Number.isNaN(counted) && counted !== 0 && counted !== 1)
-        fail('counted', 'a serial is counted 1 (found) or 0 (not found)');
+        fail('counted', 'SERIAL_COUNT', {});
       if (!located) continue;
       const d = serialDraft(line, position, item);
       d.filled = true;
       if (!serial) continue;
       const before = d.counted.get(serial) ?? d.blank.find((b) => b.serial === serial);
       if (before)
-        fail(
-          'serial',
-          `serial ${serial} of ${pairLabel(item, position, '')} is on line ${before.line} too`,
-        );
+        fail('serial', 'SERIAL_TWICE', {
+          serial,
+          pair: pairLabel(item, position, ''),
+          line: before.line,
+        });
       d.named.add(serial);
       if (!before && (counted === 0 || counted === 1))
         d.counted.set(serial, { line, found: counted === 1 });
       continue;
     }
 
-    if (serial) fail('serial', `${item.sku} is not serialized: leave serial empty`);
-    if (item.tracking === 'lot' && !lot)
-      fail('lot', `${item.sku} is lot-tracked: the row needs a lot`);
-    if (item.tracking === 'none' && lot)
-      fail('lot', `${item.sku} is not lot-tracked: leave lot empty`);
+    if (serial) fail('serial', 'NOT_SERIALIZED', { sku: item.sku });
+    if (item.tracking === 'lot' && !lot) fail('lot', 'LOT_REQUIRED', { sku: item.sku });
+    if (item.tracking === 'none' && lot) fail('lot', 'NOT_LOT_TRACKED', { sku: item.sku });
     // A faulty row counts nothing (and so cannot be the other half of a duplicate).
     if (!located || errors.length > errorsBefore) continue;
     const key = pairKey(position.id, item.id, lot);
     const before = quantities.get(key);
     if (before) {
-      fail('item', `${pairLabel(item, position, lot)} is counted on line ${before.line} too`);
+      fail('item', 'COUNTED_TWICE', { pair: pairLabel(item, position, lot), line: before.line });
       continue;
     }
     quantities.set(key, { line, position, item, lot, counted });
@@ -450,11 +446,13 @@ export function readCountSheet(
   for (const e of empties.values()) {
     const other = itemRows.get(e.position.id);
     if (other)
-      errors.push({
-        line: e.line,
-        column: 'item',
-        message: `${e.position.code} is confirmed empty here, yet line ${other.line} counts ${other.sku} there: keep one of them`,
-      });
+      errors.push(
+        rowError(e.line, 'item', 'EMPTY_BUT_COUNTED', {
+          position: e.position.code,
+          line: other.line,
+          sku: other.sku,
+        }),
+      );
   }
 
   const known = new Map(
@@ -471,11 +469,14 @@ export function readCountSheet(
     }
     for (const issue of parsed.error.issues) {
       const [field, index] = issue.path;
-      errors.push({
-        line: field === 'serials' && typeof index === 'number' ? lineOf(index) : line,
-        column: columnOf(field),
-        message: `${label}: ${issue.message}`,
-      });
+      errors.push(
+        rowError(
+          field === 'serials' && typeof index === 'number' ? lineOf(index) : line,
+          columnOf(field),
+          'PAIR_INVALID',
+          { pair: label, detail: issue.message },
+        ),
+      );
     }
   };
 
@@ -508,11 +509,9 @@ export function readCountSheet(
     if (!d.filled) continue;
     const label = pairLabel(d.item, d.position, '');
     for (const b of d.blank)
-      errors.push({
-        line: b.line,
-        column: 'counted',
-        message: `serial ${b.serial} of ${label} is not counted while other serials of the pair are: write 1 (found) or 0 (not found)`,
-      });
+      errors.push(
+        rowError(b.line, 'counted', 'SERIAL_NOT_COUNTED', { serial: b.serial, pair: label }),
+      );
     const held = (
       pairStockOf(view, {
         itemId: d.item.id,
@@ -523,11 +522,7 @@ export function readCountSheet(
     ).map((s) => s.serial);
     for (const s of held)
       if (!d.named.has(s))
-        errors.push({
-          line: d.line,
-          column: 'serial',
-          message: `serial ${s} of ${label} is there now but not on the sheet (moved in since it was printed?): add a row for it, counted 1 if it is there, 0 if not`,
-        });
+        errors.push(rowError(d.line, 'serial', 'SERIAL_NOT_ON_SHEET', { serial: s, pair: label }));
     const counted = [...d.counted.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const found = counted.filter(([, c]) => c.found);
     const serials = found.map(([s]) => s);
@@ -585,11 +580,12 @@ export function readCountSheet(
       drafts.push({ line: e.line, name: 'confirmPositionEmpty', args: parsed.data });
     else
       for (const issue of parsed.error.issues)
-        errors.push({
-          line: e.line,
-          column: columnOf(issue.path[0]),
-          message: `${e.position.code} confirmed empty: ${issue.message}`,
-        });
+        errors.push(
+          rowError(e.line, columnOf(issue.path[0]), 'EMPTY_INVALID', {
+            position: e.position.code,
+            detail: issue.message,
+          }),
+        );
   }
 
   errors.sort((a, b) => a.line - b.line);

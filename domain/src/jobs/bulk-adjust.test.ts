@@ -68,17 +68,18 @@ describe('validateBulkAdjust', () => {
     );
     expect(r.rows).toBe(10); // the blank line is not a row
     expect(r.valid.map((v) => v.line)).toEqual([12]);
-    expect(r.errors.map((e) => [e.line, e.column])).toEqual([
-      [2, 'item'],
-      [3, 'position'],
-      [4, 'delta'],
-      [5, 'delta'],
-      [6, 'delta'],
-      [7, 'reason'],
-      [8, 'lot'],
-      [9, 'delta'],
-      [10, 'serial'],
+    expect(r.errors.map((e) => [e.line, e.column, e.code])).toEqual([
+      [2, 'item', 'UNKNOWN_ITEM'],
+      [3, 'position', 'UNKNOWN_POSITION'],
+      [4, 'delta', 'NOT_A_QUANTITY'],
+      [5, 'delta', 'INVALID'],
+      [6, 'delta', 'NOT_A_QUANTITY'],
+      [7, 'reason', 'INVALID'],
+      [8, 'lot', 'LOT_REQUIRED'],
+      [9, 'delta', 'SERIAL_DELTA'],
+      [10, 'serial', 'NOT_TRACKED'],
     ]);
+    expect(r.errors[0]?.values).toEqual({ code: 'NOPE' });
     expect(r.errors[0]?.message).toBe('unknown item "NOPE" (neither a SKU nor a barcode)');
     expect(r.errors[3]?.message).toBe('delta must not be 0');
     expect(r.errors[5]?.message).toMatch(/^reason must be one of: count-correction/);
@@ -89,6 +90,12 @@ describe('validateBulkAdjust', () => {
       {
         line: 1,
         column: null,
+        code: 'MISSING_COLUMNS',
+        values: {
+          missing: 'delta, reason',
+          required: 'item, position, delta, reason',
+          optional: 'lot, serial, note',
+        },
         message: expect.stringMatching(/^missing columns: delta, reason/),
       },
     ]);
@@ -104,6 +111,10 @@ describe('validateBulkAdjust', () => {
     const r = validateBulkAdjust(big, view);
     expect(r.valid).toEqual([]);
     expect(r.errors[0]?.message).toMatch(/at most 100000 per file/);
+    expect(r.errors[0]).toMatchObject({
+      code: 'TOO_MANY_ROWS',
+      values: { rows: BULK_ADJUST_MAX_ROWS + 1, max: BULK_ADJUST_MAX_ROWS },
+    });
   });
 
   it('a serial row adjusts one unit of a serial-tracked item', () => {

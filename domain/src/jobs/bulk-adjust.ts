@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { adjustStockArgs } from '../inventory/commands.js';
 import type { InventoryView } from '../inventory/state.js';
 import { normalizeBarcode } from '../codes/gtin.js';
+import type { RowError, RowProblem, RowProblemValues } from './row-error.js';
+import { rowError } from './row-error.js';
 import { readTable } from './table.js';
 
 /**
@@ -25,13 +27,6 @@ export const bulkAdjustRowSchema = z.object({
   args: adjustStockArgs,
 });
 export type BulkAdjustRow = z.infer<typeof bulkAdjustRowSchema>;
-
-export interface RowError {
-  /** 1-based line of the file (the header is line 1). */
-  readonly line: number;
-  readonly column: string | null;
-  readonly message: string;
-}
 
 export interface BulkAdjustReport {
   /** Data rows in the file (blank lines not counted). */
@@ -123,21 +118,22 @@ export function validateBulkAdjust(
   const errors: RowError[] = [];
   for (const { line, get } of read.rows) {
     const rowErrors: RowError[] = [];
-    const fail = (column: string, message: string) => rowErrors.push({ line, column, message });
+    const fail = <K extends RowProblem>(column: string, code: K, values: RowProblemValues<K>) =>
+      rowErrors.push(rowError(line, column, code, values));
 
     const itemCode = get('item');
     const item = itemCode
       ? (view.itemBySku(itemCode) ?? view.itemByBarcode(normalizeBarcode(itemCode)))
       : undefined;
-    if (!itemCode) fail('item', 'no item code');
-    else if (!item) fail('item', `unknown item "${itemCode}" (neither a SKU nor a barcode)`);
+    if (!itemCode) fail('item', 'NO_ITEM', {});
+    else if (!item) fail('item', 'UNKNOWN_ITEM', { code: itemCode });
     const positionCode = get('position');
     const position = positionCode ? view.positionByCode(positionCode) : undefined;
-    if (!positionCode) fail('position', 'no position code');
-    else if (!position) fail('position', `unknown position "${positionCode}"`);
+    if (!positionCode) fail('position', 'NO_POSITION', {});
+    else if (!position) fail('position', 'UNKNOWN_POSITION', { code: positionCode });
     const deltaRaw = get('delta');
     const delta = parseDelta(deltaRaw);
-    if (Number.isNaN(delta)) fail('delta', `"${deltaRaw}" is not a quantity`);
+    if (Number.isNaN(delta)) fail('delta', 'NOT_A_QUANTITY', { value: deltaRaw });
 
     if (rowErrors.length === 0 && item && position) {
       const lot = get('lot');
@@ -157,17 +153,20 @@ export function validateBulkAdjust(
           const field = String(issue.path[0] ?? '');
           fail(
             field === 'itemId' ? 'item' : field === 'positionId' ? 'position' : field,
-            issue.message,
+            'INVALID',
+            {
+              detail: issue.message,
+            },
           );
         }
       } else if (item.tracking === 'lot' && !args.data.lot) {
-        fail('lot', `item ${item.sku} is tracked by lot: the row needs a lot`);
+        fail('lot', 'LOT_REQUIRED', { sku: item.sku });
       } else if (item.tracking === 'serial' && !args.data.serial) {
-        fail('serial', `item ${item.sku} is tracked by serial: the row needs a serial`);
+        fail('serial', 'SERIAL_REQUIRED', { sku: item.sku });
       } else if (item.tracking === 'serial' && Math.abs(args.data.delta) !== 1) {
-        fail('delta', 'a serial is adjusted by +1 or -1');
+        fail('delta', 'SERIAL_DELTA', {});
       } else if (item.tracking === 'none' && (args.data.lot || args.data.serial)) {
-        fail(args.data.lot ? 'lot' : 'serial', `item ${item.sku} is not tracked by lot or serial`);
+        fail(args.data.lot ? 'lot' : 'serial', 'NOT_TRACKED', { sku: item.sku });
       } else {
         valid.push({ line, args: args.data });
       }

@@ -1,4 +1,5 @@
-import type { RowError } from './bulk-adjust.js';
+import type { RowError, RowProblem, RowProblemValues } from './row-error.js';
+import { rowError } from './row-error.js';
 
 /**
  * The rows of a file a person or an ERP made (`table[0]` the header: column names in any
@@ -30,19 +31,21 @@ export function readTable(
     .slice(1)
     .map((cells, i) => ({ cells, line: i + 2 }))
     .filter(({ cells }) => cells.some((c) => c.trim() !== ''));
-  const fileError = (message: string): TableRead => ({
+  const fileError = <K extends RowProblem>(code: K, values: RowProblemValues<K>): TableRead => ({
     ok: false,
     rows: data.length,
-    error: { line: 1, column: null, message },
+    error: rowError(1, null, code, values),
   });
   const missing = columns.required.filter((c) => !header.includes(c));
   if (missing.length > 0)
-    return fileError(
-      `missing column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (the first row must name the columns ${columns.required.join(', ')}; optional: ${columns.optional.join(', ')})`,
-    );
-  if (data.length === 0) return fileError('the file has no rows below its header');
+    return fileError('MISSING_COLUMNS', {
+      missing: missing.join(', '),
+      required: columns.required.join(', '),
+      optional: columns.optional.join(', '),
+    });
+  if (data.length === 0) return fileError('NO_ROWS', {});
   if (columns.maxRows !== undefined && data.length > columns.maxRows)
-    return fileError(`the file has ${data.length} rows; at most ${columns.maxRows} per file`);
+    return fileError('TOO_MANY_ROWS', { rows: data.length, max: columns.maxRows });
   return {
     ok: true,
     rows: data.map(({ cells, line }) => ({

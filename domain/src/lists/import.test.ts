@@ -68,16 +68,22 @@ describe('reading movement lists from an ERP file', () => {
       ].join('\n'),
     );
     expect(r.lists).toEqual([]);
-    expect(r.errors.map((e) => [e.line, e.column])).toEqual([
-      [2, 'quantity'],
-      [3, 'partner'],
-      [3, 'line'],
-      [3, 'item'],
-      [3, 'position'],
-      [4, 'list'],
-      [5, 'type'],
+    expect(r.errors.map((e) => [e.line, e.column, e.code])).toEqual([
+      [2, 'quantity', 'NOT_A_QUANTITY'],
+      [3, 'partner', 'LIST_HEADER_DIFFERS'],
+      [3, 'line', 'NOT_A_LINE_NUMBER'],
+      [3, 'item', 'UNKNOWN_ITEM'],
+      [3, 'position', 'UNKNOWN_POSITION'],
+      [4, 'list', 'NO_LIST'],
+      [5, 'type', 'NOT_A_LIST_TYPE'],
     ]);
     expect(r.errors[1]?.message).toContain('"ACME" on an earlier row');
+    expect(r.errors[1]?.values).toEqual({
+      list: 'PO-1',
+      column: 'partner',
+      earlier: 'ACME',
+      value: 'Other',
+    });
   });
 
   it('checks each list with the command’s own rules: duplicate line numbers, quantity ≤ 0', () => {
@@ -88,6 +94,7 @@ describe('reading movement lists from an ERP file', () => {
       [4, 'quantity'],
     ]);
     expect(r.errors[0]?.message).toMatch(/^list PO-1: .*unique/);
+    expect(r.errors.map((e) => e.code)).toEqual(['LIST_INVALID', 'LIST_INVALID']);
   });
 
   it('says what is missing from a file without the columns or rows it needs', () => {

@@ -1,6 +1,7 @@
 import { normalizeBarcode } from '../codes/gtin.js';
 import type { InventoryView } from '../inventory/state.js';
-import type { RowError } from '../jobs/bulk-adjust.js';
+import type { RowError, RowProblem, RowProblemValues } from '../jobs/row-error.js';
+import { rowError } from '../jobs/row-error.js';
 import { parseDelta } from '../jobs/bulk-adjust.js';
 import { readTable } from '../jobs/table.js';
 import type { ListType } from './commands.js';
@@ -85,17 +86,18 @@ export function readListsCsv(
   const errors: RowError[] = [];
   const drafts = new Map<string, Draft>();
   for (const { line, get } of read.rows) {
-    const fail = (column: string, message: string) => errors.push({ line, column, message });
+    const fail = <K extends RowProblem>(column: string, code: K, values: RowProblemValues<K>) =>
+      errors.push(rowError(line, column, code, values));
 
     const typeRaw = get('type').toLowerCase();
     const type = (typeRaw || o.defaultType) as ListType;
     if (!(LIST_TYPES as readonly string[]).includes(type)) {
-      fail('type', `"${typeRaw}" is not a list type (${LIST_TYPES.join(', ')})`);
+      fail('type', 'NOT_A_LIST_TYPE', { value: typeRaw, types: LIST_TYPES.join(', ') });
       continue;
     }
     const code = get('list');
     if (!code) {
-      fail('list', 'no list (document) number');
+      fail('list', 'NO_LIST', {});
       continue;
     }
     const key = `${type}\u0000${code}`;
@@ -110,27 +112,27 @@ export function readListsCsv(
       if (!v) continue;
       const had = draft.header[field];
       if (had !== undefined && had !== v)
-        fail(column, `list ${code} has ${column} "${had}" on an earlier row, "${v}" here`);
+        fail(column, 'LIST_HEADER_DIFFERS', { list: code, column, earlier: had, value: v });
       else draft.header[field] = v;
     }
 
     const lineRaw = get('line');
     const lineNo = /^\d+$/.test(lineRaw) ? Number(lineRaw) : NaN;
-    if (!Number.isSafeInteger(lineNo)) fail('line', `"${lineRaw}" is not a line number`);
+    if (!Number.isSafeInteger(lineNo)) fail('line', 'NOT_A_LINE_NUMBER', { value: lineRaw });
     const itemCode = get('item');
     const item = itemCode
       ? (view.itemBySku(itemCode) ?? view.itemByBarcode(normalizeBarcode(itemCode)))
       : undefined;
-    if (!itemCode) fail('item', 'no item code');
-    else if (!item) fail('item', `unknown item "${itemCode}" (neither a SKU nor a barcode)`);
+    if (!itemCode) fail('item', 'NO_ITEM', {});
+    else if (!item) fail('item', 'UNKNOWN_ITEM', { code: itemCode });
     const quantityRaw = get('quantity');
     const quantity = parseDelta(quantityRaw);
-    if (Number.isNaN(quantity)) fail('quantity', `"${quantityRaw}" is not a quantity`);
+    if (Number.isNaN(quantity)) fail('quantity', 'NOT_A_QUANTITY', { value: quantityRaw });
     const position = (column: 'position' | 'from') => {
       const c = get(column);
       if (!c) return undefined;
       const p = view.positionByCode(c);
-      if (!p) fail(column, `unknown position "${c}"`);
+      if (!p) fail(column, 'UNKNOWN_POSITION', { code: c });
       return p?.id;
     };
     const to = position('position');
@@ -191,11 +193,12 @@ export function readListsCsv(
                 : typeof first === 'string'
                   ? first
                   : null;
-        errors.push({
-          line: row?.line ?? d.line,
-          column,
-          message: `list ${d.code}: ${issue.message}`,
-        });
+        errors.push(
+          rowError(row?.line ?? d.line, column, 'LIST_INVALID', {
+            list: d.code,
+            detail: issue.message,
+          }),
+        );
       }
     }
   }

@@ -1,10 +1,11 @@
-import { initialState, viewOf } from '@floorsync/domain';
+import { initialState, readListsCsv, viewOf } from '@floorsync/domain';
 import type { DomainEvent } from '@floorsync/domain';
 import { foldEvent } from '@floorsync/domain';
 import { describe, expect, it } from 'vitest';
+import { de } from '../i18n/de.js';
 import { en } from '../i18n/en.js';
 import { format } from '../i18n/format.js';
-import { describeCommand, savedForReview } from './describe.js';
+import { describeCommand, rowErrorText, savedForReview } from './describe.js';
 
 const t = (key: string, params?: Readonly<Record<string, string | number>>) =>
   format((en as Record<string, string>)[key] ?? key, params, 'en');
@@ -83,5 +84,36 @@ describe('savedForReview', () => {
     const text = savedForReview(conflicts, t);
     expect(text).toBe('Saved; an admin will review it: Negative stock, Outdated action.');
     expect(text).not.toContain('holds');
+  });
+});
+
+describe('rowErrorText', () => {
+  it('says a file row’s problem in the user’s language from its code and values', () => {
+    const e = readListsCsv(
+      [
+        ['list', 'line', 'item', 'quantity'],
+        ['PO-1', '1', 'NOPE', '2'],
+      ],
+      {
+        itemBySku: () => undefined,
+        itemByBarcode: () => undefined,
+        positionByCode: () => undefined,
+      },
+      { defaultType: 'receipt', listIdOf: () => 'l1' },
+    ).errors[0];
+    expect(e?.code).toBe('UNKNOWN_ITEM');
+    const german = (key: string, params?: Readonly<Record<string, string | number>>) =>
+      format((de as Record<string, string>)[key] ?? key, params, 'de');
+    expect(rowErrorText(e!, german)).toBe(
+      'Unbekannter Artikel „NOPE“ (weder Artikelnummer noch Barcode)',
+    );
+    expect(rowErrorText(e!, t)).toBe('Unknown item "NOPE" (neither a SKU nor a barcode)');
+  });
+
+  it('keeps the English message of a report without a code, or with a code it has no text for', () => {
+    expect(rowErrorText({ message: 'unknown item "X"' }, t)).toBe('unknown item "X"');
+    expect(rowErrorText({ code: 'FROM_THE_FUTURE', values: {}, message: 'new problem' }, t)).toBe(
+      'new problem',
+    );
   });
 });

@@ -56,3 +56,22 @@ export function savedForReview(
   const kinds = [...new Set(conflicts.map((c) => t(`conflict.kind.${c.kind}`)))];
   return t('scan.savedForReview', { kinds: kinds.join(', ') });
 }
+
+/**
+ * A problem of a row of a file (a bulk adjustment, a movement list, a counting sheet) in the
+ * user's language: the text of its code (`rowError.<CODE>`) filled with its values. A report
+ * without a code (stored by an older server) keeps its English message.
+ */
+export function rowErrorText(
+  e: {
+    readonly code?: string;
+    readonly values?: Readonly<Record<string, string | number>>;
+    readonly message: string;
+  },
+  t: Translate,
+): string {
+  if (!e.code) return e.message;
+  const key = `rowError.${e.code}`;
+  const text = t(key, e.values ?? {});
+  return text === key ? e.message : text;
+}

@@ -11,6 +11,8 @@ import {
   LIST_STATUSES,
   LIST_TYPES,
   REJECTION_CODES,
+  ROW_PROBLEMS,
+  ROW_PROBLEM_CODES,
   APPLY_STATES,
   COUNT_MODES,
   COUNT_RECORD_STATUSES,
@@ -89,6 +91,14 @@ describe('message catalogs', () => {
       ),
     ];
     expect(need.filter((k) => !keys.has(k))).toEqual([]);
+  });
+
+  it('says every problem of a file row with exactly the values the domain gives it', () => {
+    for (const code of ROW_PROBLEM_CODES) {
+      const key = `rowError.${code}` as keyof typeof en;
+      expect(en[key], key).toBeDefined();
+      expect(placeholders(en[key]), key).toEqual([...ROW_PROBLEMS[code].values].sort());
+    }
   });
 
   it('has a text for every literal key in the app source', () => {

@@ -667,4 +667,49 @@ export const de: Catalog = {
   'production.none': 'Kein Fertigungsauftrag ist offen.',
   'production.unknownItem': 'Kein Artikel {code}',
   'production.badPlanned': 'Die geplante Menge ist eine Zahl über 0',
+
+  // A problem of a row of a file (domain ROW_PROBLEMS: the same values by name).
+  'rowError.MISSING_COLUMNS':
+    'Fehlende Spalten: {missing}. Die erste Zeile muss die Spalten {required} benennen (optional: {optional})',
+  'rowError.NO_ROWS': 'Die Datei hat unter der Kopfzeile keine Zeilen',
+  'rowError.TOO_MANY_ROWS': 'Die Datei hat {rows} {rows:Zeile|Zeilen}; höchstens {max} je Datei',
+  'rowError.NO_ITEM': 'Kein Artikelcode',
+  'rowError.UNKNOWN_ITEM': 'Unbekannter Artikel „{code}“ (weder Artikelnummer noch Barcode)',
+  'rowError.NO_POSITION': 'Kein Lagerplatzcode',
+  'rowError.UNKNOWN_POSITION': 'Unbekannter Lagerplatz „{code}“',
+  'rowError.NOT_A_QUANTITY': '„{value}“ ist keine Menge',
+  'rowError.NOT_A_LINE_NUMBER': '„{value}“ ist keine Zeilennummer',
+  'rowError.NOT_A_LIST_TYPE': '„{value}“ ist kein Listentyp ({types})',
+  'rowError.NO_LIST': 'Keine Listen- (Beleg-)Nummer',
+  'rowError.LIST_HEADER_DIFFERS':
+    'Liste {list} hat in einer früheren Zeile {column} „{earlier}“, hier „{value}“',
+  'rowError.LOT_REQUIRED': 'Artikel {sku} wird nach Charge geführt: die Zeile braucht eine Charge',
+  'rowError.SERIAL_REQUIRED':
+    'Artikel {sku} wird nach Seriennummer geführt: die Zeile braucht eine Seriennummer',
+  'rowError.SERIAL_DELTA': 'Eine Seriennummer wird um +1 oder -1 korrigiert',
+  'rowError.NOT_TRACKED': 'Artikel {sku} wird weder nach Charge noch nach Seriennummer geführt',
+  'rowError.OTHER_SESSION': 'Die Zeile gehört zur Inventur „{value}“, nicht zu {session}',
+  'rowError.VIRTUAL_POSITION': '{position} ist ein virtueller Endpunkt und hat keinen Bestand',
+  'rowError.POSITION_OUT_OF_SCOPE': '{position} gehört nicht zum Umfang der Inventur {session}',
+  'rowError.ITEM_OUT_OF_SCOPE': '{sku} gehört nicht zum Umfang der Inventur {session}',
+  'rowError.EMPTY_NOT_ZERO':
+    'Eine Zeile ohne Artikel bestätigt den Lagerplatz als leer: gezählt muss 0 sein (oder den Artikel nennen)',
+  'rowError.EMPTY_TWICE': '{position} ist auch in Zeile {line} als leer bestätigt',
+  'rowError.EMPTY_BUT_COUNTED':
+    '{position} ist hier als leer bestätigt, aber Zeile {line} zählt dort {sku}: behalten Sie eine der beiden',
+  'rowError.SERIAL_ROWS': '{sku} hat Seriennummern: eine Zeile je Seriennummer, gezählt 1 oder 0',
+  'rowError.SERIAL_COUNT':
+    'Eine Seriennummer wird mit 1 (gefunden) oder 0 (nicht gefunden) gezählt',
+  'rowError.SERIAL_TWICE': 'Seriennummer {serial} von {pair} steht auch in Zeile {line}',
+  'rowError.NOT_SERIALIZED': '{sku} hat keine Seriennummern: Seriennummer leer lassen',
+  'rowError.NOT_LOT_TRACKED': '{sku} wird nicht nach Charge geführt: Charge leer lassen',
+  'rowError.COUNTED_TWICE': '{pair} ist auch in Zeile {line} gezählt',
+  'rowError.SERIAL_NOT_COUNTED':
+    'Seriennummer {serial} von {pair} ist nicht gezählt, andere Seriennummern dort schon: 1 (gefunden) oder 0 (nicht gefunden) eintragen',
+  'rowError.SERIAL_NOT_ON_SHEET':
+    'Seriennummer {serial} von {pair} liegt jetzt dort, steht aber nicht auf der Liste (seit dem Druck eingelagert?): eine Zeile ergänzen, 1 wenn sie da ist, sonst 0',
+  'rowError.INVALID': '{detail}',
+  'rowError.LIST_INVALID': 'Liste {list}: {detail}',
+  'rowError.PAIR_INVALID': '{pair}: {detail}',
+  'rowError.EMPTY_INVALID': '{position} als leer bestätigt: {detail}',
 };

@@ -656,6 +656,49 @@ export const en = {
   'production.none': 'No production job is open.',
   'production.unknownItem': 'No item {code}',
   'production.badPlanned': 'The planned quantity is a number above 0',
+
+  // A problem of a row of a file (domain ROW_PROBLEMS: the same values by name).
+  'rowError.MISSING_COLUMNS':
+    'Missing columns: {missing}. The first row must name the columns {required} (optional: {optional})',
+  'rowError.NO_ROWS': 'The file has no rows below its header',
+  'rowError.TOO_MANY_ROWS': 'The file has {rows} {rows:row|rows}; at most {max} per file',
+  'rowError.NO_ITEM': 'No item code',
+  'rowError.UNKNOWN_ITEM': 'Unknown item "{code}" (neither a SKU nor a barcode)',
+  'rowError.NO_POSITION': 'No position code',
+  'rowError.UNKNOWN_POSITION': 'Unknown position "{code}"',
+  'rowError.NOT_A_QUANTITY': '"{value}" is not a quantity',
+  'rowError.NOT_A_LINE_NUMBER': '"{value}" is not a line number',
+  'rowError.NOT_A_LIST_TYPE': '"{value}" is not a list type ({types})',
+  'rowError.NO_LIST': 'No list (document) number',
+  'rowError.LIST_HEADER_DIFFERS':
+    'List {list} has {column} "{earlier}" on an earlier row, "{value}" here',
+  'rowError.LOT_REQUIRED': 'Item {sku} is tracked by lot: the row needs a lot',
+  'rowError.SERIAL_REQUIRED': 'Item {sku} is tracked by serial: the row needs a serial',
+  'rowError.SERIAL_DELTA': 'A serial is adjusted by +1 or -1',
+  'rowError.NOT_TRACKED': 'Item {sku} is not tracked by lot or serial',
+  'rowError.OTHER_SESSION': 'The row is of counting session "{value}", not {session}',
+  'rowError.VIRTUAL_POSITION': '{position} is a virtual endpoint and holds no stock',
+  'rowError.POSITION_OUT_OF_SCOPE': '{position} is not in the scope of counting session {session}',
+  'rowError.ITEM_OUT_OF_SCOPE': '{sku} is not in the scope of counting session {session}',
+  'rowError.EMPTY_NOT_ZERO':
+    'A row without an item confirms its position empty: counted must be 0 (or name the item)',
+  'rowError.EMPTY_TWICE': '{position} is confirmed empty on line {line} too',
+  'rowError.EMPTY_BUT_COUNTED':
+    '{position} is confirmed empty here, yet {sku} is counted there on line {line}: keep one of them',
+  'rowError.SERIAL_ROWS': '{sku} is serialized: one row per serial, counted 1 or 0',
+  'rowError.SERIAL_COUNT': 'A serial is counted 1 (found) or 0 (not found)',
+  'rowError.SERIAL_TWICE': 'Serial {serial} of {pair} is on line {line} too',
+  'rowError.NOT_SERIALIZED': '{sku} is not serialized: leave serial empty',
+  'rowError.NOT_LOT_TRACKED': '{sku} is not lot-tracked: leave lot empty',
+  'rowError.COUNTED_TWICE': '{pair} is counted on line {line} too',
+  'rowError.SERIAL_NOT_COUNTED':
+    'Serial {serial} of {pair} is not counted while other serials of the pair are: write 1 (found) or 0 (not found)',
+  'rowError.SERIAL_NOT_ON_SHEET':
+    'Serial {serial} of {pair} is there now but not on the sheet (moved in since it was printed?): add a row for it, counted 1 if it is there, 0 if not',
+  'rowError.INVALID': '{detail}',
+  'rowError.LIST_INVALID': 'List {list}: {detail}',
+  'rowError.PAIR_INVALID': '{pair}: {detail}',
+  'rowError.EMPTY_INVALID': '{position} confirmed empty: {detail}',
 } as const;
 
 export type MessageKey = keyof typeof en;
