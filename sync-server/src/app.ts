@@ -60,7 +60,7 @@ import { jobRoutes } from './jobs/routes.js';
 import { WORKER_USERNAME } from './bootstrap.js';
 import type { RelayStatus } from './relay.js';
 import { SseHub } from './sse.js';
-import type { DeviceRow, SessionRow, Storage, UserRow } from './storage/port.js';
+import type { ConflictFilter, DeviceRow, SessionRow, Storage, UserRow } from './storage/port.js';
 import { StorageUnavailableError } from './storage/port.js';
 
 /**
@@ -223,6 +223,8 @@ function header(c: Context, name: Lowercase<string>): string | undefined {
 const MAX_BODY_BYTES = 64 * 1024;
 /** The most stock lines one `GET /api/stock` answers (`X-Truncated` says there were more). */
 const MAX_STOCK_LINES = 10_000;
+/** The most conflicts one `GET /api/conflicts` answers, newest first (`X-Truncated`, `X-Total-Count`). */
+const MAX_CONFLICTS = 1000;
 /** Poke streams one session (a device's tabs) holds open at once on an instance; a newer one closes the oldest. */
 export const MAX_STREAMS_PER_SESSION = 16;
 
@@ -610,7 +612,7 @@ export function createApp(deps: AppDeps): AppHandle {
     if (!metricsToken || !sameSecret(authorization, `Bearer ${metricsToken}`))
       await refuseRevokedDevice((await authorize(authorization, 'supervisor')).clientGroupID);
     const [head, open] = await storage.read(
-      (tx) => [tx.head(), tx.conflicts({ status: 'open' }).length] as const,
+      (tx) => [tx.head(), tx.conflictCount({ status: 'open' })] as const,
     );
     const relay = deps.relay?.status();
     const erp = deps.erpExport?.();
@@ -994,10 +996,19 @@ export function createApp(deps: AppDeps): AppHandle {
       throw badRequest('status must be open or resolved');
     const s = c.get('session');
     const mine = !roleAllows(s.user.role, 'supervisor');
-    const rows = await storage.read((tx) =>
-      tx.conflicts({ ...(status ? { status } : {}), ...(mine ? { userId: s.user.id } : {}) }),
-    );
-    return c.json(rows.map(conflictAnswer));
+    const filter: ConflictFilter = {
+      ...(status ? { status } : {}),
+      ...(mine ? { userId: s.user.id } : {}),
+    };
+    const [rows, total] = await storage.read((tx) => {
+      const found = tx.conflicts({ ...filter, limit: MAX_CONFLICTS + 1 });
+      return [found, found.length > MAX_CONFLICTS ? tx.conflictCount(filter) : found.length];
+    });
+    // More than an answer holds (a restore, a day offline on a busy floor): the newest, and
+    // how many there are — said, not silently cut.
+    if (total > MAX_CONFLICTS) c.header('x-truncated', String(MAX_CONFLICTS));
+    c.header('x-total-count', String(total));
+    return c.json(rows.slice(0, MAX_CONFLICTS).map(conflictAnswer));
   });
 
   app.get('/api/conflicts/:id', requireRole('operator'), async (c) => {

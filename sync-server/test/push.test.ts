@@ -833,3 +833,43 @@ describe('attribution never escalates', () => {
     expect(res.results[0]).toMatchObject({ status: 'rejected', error: { code: 'FORBIDDEN' } });
   });
 });
+
+describe('GET /api/conflicts: more than one answer holds', () => {
+  it('answers the newest 1,000 and says how many there are; /metrics counts them all', async () => {
+    const { op1, op2, admin } = await setup();
+    // 1,003 conflicts: each lot shipped from an empty position is its own negative line.
+    const lots = Array.from({ length: 1003 }, (_, i) => `L-${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < lots.length; i += 600) {
+      const res = await op1.pushOk(
+        lots
+          .slice(i, i + 600)
+          .map((lot) => op1.mutation('shipStock', { itemId: 'L', from: 'P', quantity: 1, lot })),
+      );
+      expect(res.results.every((r) => r.status === 'applied' && r.conflicts?.length === 1)).toBe(
+        true,
+      );
+    }
+    const res = await server.request('/api/conflicts?status=open', { token: admin });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-truncated')).toBe('1000');
+    expect(res.headers.get('x-total-count')).toBe('1003');
+    const list = (await res.json()) as { detail: { lot: string } }[];
+    expect(list).toHaveLength(1000);
+    // Newest first: the last three lots shipped are the first three answered.
+    expect(list.slice(0, 3).map((c) => c.detail.lot)).toEqual(['L-1002', 'L-1001', 'L-1000']);
+    // The operator's own: the same cut; another's: none, and no truncation said.
+    const own = await server.request('/api/conflicts?status=open', { token: op1.token });
+    expect(own.headers.get('x-total-count')).toBe('1003');
+    expect(((await own.json()) as unknown[]).length).toBe(1000);
+    const theirs = await server.request('/api/conflicts?status=open', { token: op2.token });
+    expect(theirs.headers.get('x-truncated')).toBeNull();
+    expect(theirs.headers.get('x-total-count')).toBe('0');
+    expect(await theirs.json()).toEqual([]);
+    const resolved = await server.request('/api/conflicts?status=resolved', { token: admin });
+    expect(resolved.headers.get('x-truncated')).toBeNull();
+    expect(resolved.headers.get('x-total-count')).toBe('0');
+
+    const metrics = await (await server.request('/metrics', { token: admin })).text();
+    expect(metrics).toMatch(/^floorsync_conflicts_open 1003$/m);
+  });
+});

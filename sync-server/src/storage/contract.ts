@@ -1630,7 +1630,20 @@ export function storageContract(
           resolved: tx.conflicts({ status: 'resolved' }).map((c) => c.id),
           ofU1: tx.conflicts({ userId: 'u1' }).map((c) => c.id),
           ofU2: tx.conflicts({ userId: 'u2' }).map((c) => c.id),
+          // Newest opened first; a limit keeps the newest, a count reads none.
+          newest: tx.conflicts({ limit: 1 }).map((c) => c.id),
+          limitZero: tx.conflicts({ status: 'open', limit: 0 }).map((c) => c.id),
+          counts: [
+            tx.conflictCount({}),
+            tx.conflictCount({ status: 'open' }),
+            tx.conflictCount({ status: 'resolved' }),
+            tx.conflictCount({ userId: 'u1' }),
+            tx.conflictCount({ status: 'open', userId: 'u2' }),
+          ],
         }));
+        expect(open.newest).toEqual(['k2']);
+        expect(open.limitZero).toEqual([]);
+        expect(open.counts).toEqual([2, 2, 0, 1, 0]);
         expect(open.row && normalizedConflict(open.row)).toEqual({
           ...k1,
           status: 'open',
@@ -1688,7 +1701,9 @@ export function storageContract(
           resolved: tx.conflicts({ status: 'resolved' }).map((c) => c.id),
           openOfU1: tx.conflicts({ status: 'open', userId: 'u1' }).map((c) => c.id),
           resolvedOfU1: tx.conflicts({ status: 'resolved', userId: 'u1' }).map((c) => c.id),
+          counts: [tx.conflictCount({ status: 'open' }), tx.conflictCount({ status: 'resolved' })],
         }));
+        expect(closed.counts).toEqual([1, 1]);
         expect(closed.row?.status).toBe('resolved');
         expect(closed.row?.resolution).toEqual({ ...resolution, seq: s5 });
         expect(closed.row?.seqs).toEqual([s1, s2, s3]);

@@ -46,6 +46,12 @@ import type {
  * - Reads inside a write transaction see that transaction's own writes.
  * - `fn` is synchronous: adapters whose driver is asynchronous prefetch and buffer.
  */
+/** Which conflicts: of a status, of the user whose mutation opened them. */
+export interface ConflictFilter {
+  readonly status?: 'open' | 'resolved';
+  readonly userId?: string;
+}
+
 export interface Storage {
   write<T>(fn: (tx: WriteTx) => T): Promise<T>;
   read<T>(fn: (tx: ReadTx) => T): Promise<T>;
@@ -232,10 +238,10 @@ export interface ReadTx extends ReplayView, ListsReadView, ProductionReadView {
   stock(q: StockQuery): StockLine[];
   items(): Item[];
   positions(): Position[];
-  conflicts(filter: {
-    readonly status?: 'open' | 'resolved';
-    readonly userId?: string;
-  }): ConflictRow[];
+  /** Newest opened first; at most `limit` of them when given. */
+  conflicts(filter: ConflictFilter & { readonly limit?: number }): ConflictRow[];
+  /** How many `conflicts(filter)` would return without a limit (counted, not read). */
+  conflictCount(filter: ConflictFilter): number;
   conflictRow(id: string): ConflictRow | undefined;
 
   userByUsername(username: string): UserRow | undefined;

@@ -94,3 +94,17 @@ describe('apiFile: files the server makes', () => {
     expect(apiErrorText('plain', 'x')).toBe('plain');
   });
 });
+
+describe('api: the answer’s headers', () => {
+  it('hands them to the caller before the body (the conflicts list’s total)', async () => {
+    const { token } = await browserOf();
+    const seen: (string | null)[] = [];
+    const list = await api<unknown[]>(token, '/api/conflicts?status=open', {
+      headers: (h) => seen.push(h.get('x-total-count')),
+    });
+    expect(seen).toEqual([String(list.length)]);
+    // Not for a refusal: its problem is the answer.
+    await refusal(api(token, '/api/conflicts?status=maybe', { headers: () => seen.push('no') }));
+    expect(seen).toHaveLength(1);
+  });
+});

@@ -27,7 +27,13 @@ export function apiErrorText(e: unknown, offline: string): string {
 export async function api<T>(
   token: string | null,
   path: string,
-  init: { method?: string; json?: unknown; file?: Blob } = {},
+  init: {
+    method?: string;
+    json?: unknown;
+    file?: Blob;
+    /** Reads the answer's headers (`X-Total-Count` of a list cut short) before its body. */
+    headers?: (headers: Headers) => void;
+  } = {},
 ): Promise<T> {
   let res: Response;
   const hasBody = init.json !== undefined || init.file !== undefined;
@@ -48,6 +54,7 @@ export async function api<T>(
   if (res.status === 204) return undefined as T;
   const body = parsed(await res.text());
   if (!res.ok) throw problem(res.status, body);
+  init.headers?.(res.headers);
   return body as T;
 }
 

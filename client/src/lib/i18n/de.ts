@@ -295,6 +295,8 @@ export const de: Catalog = {
   'conflicts.open': 'Offen',
   'conflicts.resolved': 'Gelöst',
   'conflicts.count': '{n} angezeigt',
+  'conflicts.countOf':
+    'Die neuesten {n} von {total} angezeigt: lösen Sie diese, um die übrigen zu sehen',
   'conflicts.offline':
     'Der Server ist nicht erreichbar: Konflikte werden von ihm gelesen. Was Sie gelöst haben, wird gesendet, sobald das Gerät wieder online ist.',
   'conflicts.none': 'Nichts zu klären.',

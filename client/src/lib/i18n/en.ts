@@ -287,6 +287,7 @@ export const en = {
   'conflicts.open': 'Open',
   'conflicts.resolved': 'Resolved',
   'conflicts.count': '{n} shown',
+  'conflicts.countOf': 'The newest {n} of {total} shown: resolve these to see the rest',
   'conflicts.offline':
     'The server cannot be reached: conflicts are read from it. What you resolved is sent when this device is back online.',
   'conflicts.none': 'Nothing to untangle.',

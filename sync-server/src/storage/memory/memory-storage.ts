@@ -48,6 +48,7 @@ import { conflictKey, itemKey, jobKey, listKey, lotKey, positionKey, stockKey } 
 import { byDueThenCode, listValue } from '../lists.js';
 import { isLiveJob } from '../production.js';
 import type {
+  ConflictFilter,
   ConflictRow,
   CountSessionQuery,
   DeviceRow,
@@ -593,15 +594,20 @@ export class MemoryTx implements WriteTx {
     }
     return { ...rest, seqs: links.map((l) => l.seq).sort((a, b) => a - b), mutations };
   }
-  conflicts(filter: { readonly status?: 'open' | 'resolved'; readonly userId?: string }) {
-    return [...this.rest.conflicts.values()]
-      .filter(
-        (c) =>
-          (!filter.status || c.status === filter.status) &&
-          (!filter.userId || c.userId === filter.userId),
-      )
-      .sort((a, b) => b.openedSeq - a.openedSeq)
-      .map((c) => this.row(c));
+  conflicts(filter: ConflictFilter & { readonly limit?: number }) {
+    const found = this.conflictsOf(filter).sort((a, b) => b.openedSeq - a.openedSeq);
+    const kept = filter.limit === undefined ? found : found.slice(0, Math.max(0, filter.limit));
+    return kept.map((c) => this.row(c));
+  }
+  conflictCount(filter: ConflictFilter) {
+    return this.conflictsOf(filter).length;
+  }
+  private conflictsOf(filter: ConflictFilter) {
+    return [...this.rest.conflicts.values()].filter(
+      (c) =>
+        (!filter.status || c.status === filter.status) &&
+        (!filter.userId || c.userId === filter.userId),
+    );
   }
   conflictRow(id: string) {
     const c = this.rest.conflicts.get(id);

@@ -48,6 +48,7 @@ import { conflictKey, itemKey, jobKey, listKey, lotKey, positionKey, stockKey } 
 import { listValue } from '../lists.js';
 import { isLiveJob } from '../production.js';
 import type {
+  ConflictFilter,
   ConflictRow,
   CountSessionQuery,
   DeviceRow,
@@ -803,19 +804,16 @@ class SqliteTx implements WriteTx {
           : json<NonNullable<ConflictRow['resolution']>>(r['resolution']),
     };
   }
-  conflicts(filter: { readonly status?: 'open' | 'resolved'; readonly userId?: string }) {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.status) {
-      where.push('status = ?');
-      args.push(filter.status);
-    }
-    if (filter.userId) {
-      where.push('user_id = ?');
-      args.push(filter.userId);
-    }
-    const sql = `SELECT * FROM conflicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_seq DESC LIMIT 1000`;
+  conflicts(filter: ConflictFilter & { readonly limit?: number }) {
+    const [where, args] = conflictWhere(filter);
+    const limit =
+      filter.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(filter.limit))}`;
+    const sql = `SELECT * FROM conflicts ${where} ORDER BY opened_seq DESC${limit}`;
     return this.all(sql, ...args).map((r) => this.conflictOf(r));
+  }
+  conflictCount(filter: ConflictFilter) {
+    const [where, args] = conflictWhere(filter);
+    return num(this.get(`SELECT COUNT(*) AS n FROM conflicts ${where}`, ...args)?.['n']);
   }
   conflictRow(id: string) {
     const r = this.get('SELECT * FROM conflicts WHERE id = ?', id);
@@ -1708,4 +1706,19 @@ class SqliteTx implements WriteTx {
       at,
     );
   }
+}
+
+/** The WHERE clause (and its arguments) of a conflict filter. */
+function conflictWhere(filter: ConflictFilter): [string, unknown[]] {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (filter.status) {
+    where.push('status = ?');
+    args.push(filter.status);
+  }
+  if (filter.userId) {
+    where.push('user_id = ?');
+    args.push(filter.userId);
+  }
+  return [where.length ? `WHERE ${where.join(' AND ')}` : '', args];
 }
