@@ -101,6 +101,8 @@ export const de: Catalog = {
     'Menge eingeben und Enter drücken, oder den Artikel erneut scannen für einen mehr.',
   'flow.restart': 'Neu beginnen',
   'flow.error.notANumber': '„{text}“ ist keine Menge.',
+  'flow.error.codeNotQuantity': '{code} ist ein Barcode, keine Menge. Geben Sie die Anzahl ein.',
+  'flow.error.quantityTooLarge': 'Höchstens {max} auf einmal.',
   'flow.error.quantityPositive': 'Die Menge muss größer als 0 sein.',
   'flow.error.deltaZero': 'Eine Änderung um 0 ändert nichts.',
   'flow.error.reason': 'Bitte einen Grund wählen.',

@@ -96,6 +96,8 @@ export const en = {
   'flow.restart': 'Start over',
   'flow.error.notANumber': '"{text}" is not a quantity.',
   'flow.error.quantityPositive': 'The quantity must be more than 0.',
+  'flow.error.codeNotQuantity': '{code} is a barcode, not a quantity. Type how many.',
+  'flow.error.quantityTooLarge': 'At most {max} at once.',
   'flow.error.deltaZero': 'A change of 0 changes nothing.',
   'flow.error.reason': 'Choose a reason.',
   'flow.error.no_lot': 'That is not a lot for this item.',

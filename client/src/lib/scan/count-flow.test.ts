@@ -34,6 +34,25 @@ function feed(state: CountFlow, ...inputs: string[]): { last: CountAdvance; comm
 }
 
 describe('counting a position on the scanner', () => {
+  it('a barcode scanned at "How many?" is refused, never counted as its digits', () => {
+    const at = feed(startCount(C1), 'P', 'A').last.state;
+    expect(at.step).toBe('quantity');
+    for (const code of ['4006381333931', '96385074']) {
+      const r = advanceCount(at, code, view);
+      expect(r, code).toMatchObject({
+        ok: false,
+        error: { key: 'flow.error.codeNotQuantity', params: { code } },
+      });
+    }
+    expect(advanceCount(at, '2000000000', view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.quantityTooLarge' },
+    });
+    // 0 and ordinary counts still go through.
+    expect(advanceCount(at, '0', view)).toMatchObject({ ok: true });
+    expect(advanceCount(at, '12345678', view)).toMatchObject({ ok: true });
+  });
+
   it('position, item, count → startPositionCount and a recordCount carrying what the device held', () => {
     const { last, commands } = feed(startCount(C1), 'P', '4006381333931', '8');
     expect(commands).toEqual([

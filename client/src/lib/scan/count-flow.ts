@@ -1,6 +1,7 @@
 import type { CountSession, InventoryView, Item, Position, PositionId } from '@floorsync/domain';
-import { resolveScan, sortSerials } from '@floorsync/domain';
+import { QTY_MAX, resolveScan, sortSerials } from '@floorsync/domain';
 import type { Message } from './flows.js';
+import { barcodeAtQuantity } from './flows.js';
 
 /**
  * Counting a position on the scanner, as a pure step machine (like `flows.ts`): scan the
@@ -112,7 +113,12 @@ function recorded(state: CountFlow, view: InventoryView, counted: number | null)
 export function advanceCount(state: CountFlow, input: string, view: InventoryView): CountAdvance {
   const text = input.trim();
   if (state.step === 'quantity') {
+    // A barcode scanned at "How many?" is not a count of 4,006,381,333,931.
+    if (barcodeAtQuantity(view, text) !== undefined)
+      return fail(state, 'flow.error.codeNotQuantity', { code: text });
     const n = parseCount(text);
+    if (n !== null && n > QTY_MAX)
+      return fail(state, 'flow.error.quantityTooLarge', { max: QTY_MAX });
     if (n !== null) return recorded(state, view, n);
     // Another position scanned instead: the half-done count is dropped, counting moves there.
     const r = resolveScan(view, input);

@@ -53,6 +53,44 @@ describe('scanner flows', () => {
     expect(typed.ok && typed.command?.args).toMatchObject({ quantity: 5 });
   });
 
+  it('a barcode scanned at the quantity step is never taken for a quantity', () => {
+    // The item's own EAN-13 again counts one more, as its SKU does.
+    const counted = feed(start('receive'), 'P', 'A', '4006381333931');
+    expect(counted.state.values.quantity).toBe(2);
+    expect(counted.state.step).toBe('quantity');
+    const atItem = feed(start('receive'), 'P', 'A');
+    for (const code of [
+      '09506000134352', // another item's barcode (L)
+      '96385074', // an EAN-8 nobody mapped: 96,385,074 would pass every quantity limit
+    ]) {
+      const r = advance(atItem.state, code, view);
+      expect(r.ok, code).toBe(false);
+      if (!r.ok) expect(r.error).toEqual({ key: 'flow.error.codeNotQuantity', params: { code } });
+    }
+    // At an adjustment's change, even the item's own barcode is refused.
+    const atDelta = feed(start('adjust'), 'P', 'A').state;
+    expect(atDelta.step).toBe('delta');
+    expect(advance(atDelta, '4006381333931', view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.codeNotQuantity' },
+    });
+    // Numbers that are no barcode stay quantities: short ones, and 8 digits without a right
+    // check digit.
+    expect(advance(atItem.state, '100', view)).toMatchObject({
+      ok: true,
+      command: { args: { quantity: 100 } },
+    });
+    expect(advance(atItem.state, '12345678', view)).toMatchObject({
+      ok: true,
+      command: { args: { quantity: 12_345_678 } },
+    });
+    // Past the largest quantity the server takes: said at the step, not as a refusal later.
+    expect(advance(atItem.state, '2000000000', view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.quantityTooLarge', params: { max: 1e9 } },
+    });
+  });
+
   it('a GS1 code fills lot, expiry and count: no questions left', () => {
     const r = feed(start('receive'), 'Q', `]C101095060001343521025-L7${GS}17270630${GS}3712`);
     expect(r.ok && r.command).toEqual({

@@ -1,5 +1,12 @@
 import type { AdjustmentReason, InventoryView, Item, Position } from '@floorsync/domain';
-import { ADJUSTMENT_REASONS, resolveScan } from '@floorsync/domain';
+import {
+  ADJUSTMENT_REASONS,
+  QTY_MAX,
+  hasValidCheckDigit,
+  looksLikeGtin,
+  normalizeBarcode,
+  resolveScan,
+} from '@floorsync/domain';
 
 /**
  * The scanner's flows as a pure step machine: what to ask for next, what a scanned or typed
@@ -119,6 +126,22 @@ function parseNumber(text: string): number | null {
 }
 
 /**
+ * A number at a quantity prompt that is really a scanned barcode: an EAN-13 or EAN-8 is all
+ * digits, so scanning the box again at "How many?" would otherwise save its barcode as the
+ * quantity (an EAN-8 passes every limit). From 8 digits on, a number that is an item's barcode,
+ * or is shaped like a GTIN with a right check digit, is a code: the item's, or `null` for an
+ * unknown one. Shorter numbers are always quantities (nobody scans a 5-digit code here, and a
+ * bin or SKU named "100" must not swallow a typed 100). `undefined`: not a code.
+ */
+export function barcodeAtQuantity(view: InventoryView, text: string): Item | null | undefined {
+  const t = text.trim();
+  if (t.length < 8 || !/^\d+$/.test(t)) return undefined;
+  const item = view.itemByBarcode(normalizeBarcode(t));
+  if (item) return item;
+  return looksLikeGtin(t) && hasValidCheckDigit(t) ? null : undefined;
+}
+
+/**
  * Feeds one input — the text of a scan or of a typed entry — to the flow. An empty input at
  * a quantity step takes what was counted by scanning the item again, or 1 (scan, Enter,
  * next).
@@ -131,6 +154,13 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
   if (step === 'quantity' || step === 'delta') {
     const text = input.trim();
     if (step === 'quantity' && text === '') return complete(state, { quantity: v.quantity ?? 1 });
+    const scanned = barcodeAtQuantity(view, text);
+    if (scanned !== undefined) {
+      // The item's own barcode again counts one more, as its SKU does; any other is refused.
+      if (step === 'quantity' && scanned !== null && scanned.id === v.item?.id)
+        return { ok: true, state: { ...state, values: { ...v, quantity: (v.quantity ?? 1) + 1 } } };
+      return fail(state, 'flow.error.codeNotQuantity', { code: text });
+    }
     const n = parseNumber(text);
     if (n === null) {
       // A scan of the same item again at the quantity step counts one more.
@@ -141,6 +171,7 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
     }
     if (step === 'quantity' && n <= 0) return fail(state, 'flow.error.quantityPositive');
     if (step === 'delta' && n === 0) return fail(state, 'flow.error.deltaZero');
+    if (Math.abs(n) > QTY_MAX) return fail(state, 'flow.error.quantityTooLarge', { max: QTY_MAX });
     return complete(state, step === 'quantity' ? { quantity: n } : { delta: n });
   }
 
