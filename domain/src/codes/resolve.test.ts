@@ -206,9 +206,17 @@ describe('resolveScan — serials and lots', () => {
 });
 
 describe('resolveScan — invalid and unknown codes', () => {
+  it('nothing scanned (blank, or only whitespace) is invalid for that reason', () => {
+    for (const raw of ['', ' \t\n ']) {
+      const r = expectKind(resolveScan(scene(), raw), 'invalid');
+      expect(r.reason).toBe('empty');
+    }
+  });
+
   it('a 13-digit code with a wrong check digit is invalid, with a readable message', () => {
     const r = expectKind(resolveScan(scene(), '4006381333932'), 'invalid');
     expect(r.code).toBe('4006381333932');
+    expect(r.reason).toBe('check-digit');
     expect(r.message).toContain('4006381333932');
     expect(r.message).toMatch(/check digit/);
   });
@@ -238,6 +246,7 @@ describe('resolveScan — invalid and unknown codes', () => {
 
   it('a GS1 code with a wrong check digit is invalid with the parser message', () => {
     const r = expectKind(resolveScan(scene(), `]C1` + `0109506000134353` + `10X`), 'invalid');
+    expect(r.reason).toBe('gs1');
     expect(r.message).toContain('expected 2');
   });
 

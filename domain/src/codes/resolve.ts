@@ -38,8 +38,18 @@ export type Resolution =
       readonly message: string;
       readonly gs1?: Gs1Data;
     }
-  /** A code that cannot be right (bad check digit, lost separator): tell the operator why. */
-  | { readonly kind: 'invalid'; readonly code: string; readonly message: string };
+  /**
+   * A code that cannot be right: tell the operator why. `reason`: nothing was scanned, a
+   * GTIN's check digit is wrong, or GS1 data that does not parse (`message` says how).
+   */
+  | {
+      readonly kind: 'invalid';
+      readonly code: string;
+      readonly reason: InvalidScan;
+      readonly message: string;
+    };
+
+export type InvalidScan = 'empty' | 'check-digit' | 'gs1';
 
 /**
  * Surrounding whitespace off, line breaks and tabs included (`trim()` removes exactly what
@@ -87,7 +97,8 @@ export function resolveScan(
   options: Gs1Options = {},
 ): Resolution {
   const code = clean(raw);
-  if (code.length === 0) return { kind: 'invalid', code, message: 'nothing was scanned' };
+  if (code.length === 0)
+    return { kind: 'invalid', code, reason: 'empty', message: 'nothing was scanned' };
   const { aim, rest } = splitSymbology(code);
   const hasSeparator =
     code.includes(GROUP_SEPARATOR) ||
@@ -96,7 +107,7 @@ export function resolveScan(
     const parsed = parseGs1(code, options);
     return parsed.ok
       ? fromGs1(view, code, parsed.value)
-      : { kind: 'invalid', code, message: parsed.error };
+      : { kind: 'invalid', code, reason: 'gs1', message: parsed.error };
   }
   // A non-GS1 symbology prefix (]E0 for EAN-13, ]C0 for plain Code 128) is not part of the data.
   const data = aim !== null ? rest : code;
@@ -112,6 +123,7 @@ export function resolveScan(
     return {
       kind: 'invalid',
       code,
+      reason: 'check-digit',
       message: `${data} looks like a GTIN but its check digit is wrong — scan again`,
     };
   }
@@ -121,7 +133,7 @@ export function resolveScan(
     const parsed = parseGs1(data, options);
     return parsed.ok
       ? fromGs1(view, code, parsed.value)
-      : { kind: 'invalid', code, message: parsed.error };
+      : { kind: 'invalid', code, reason: 'gs1', message: parsed.error };
   }
   const serialLines = view.linesWithSerial(asSerial(data));
   const serialItem = serialLines[0] && view.item(serialLines[0].itemId);

@@ -108,6 +108,9 @@ export const de: Catalog = {
   'flow.error.reason': 'Bitte einen Grund wählen.',
   'flow.error.no_lot': 'Das ist keine Charge dieses Artikels.',
   'flow.error.no_serial': 'Das ist keine Seriennummer dieses Artikels.',
+  'flow.error.empty': 'Nichts gescannt. Scannen Sie einen Code oder geben Sie ihn ein.',
+  'flow.error.checkDigit':
+    '{code} kann nicht stimmen: die Prüfziffer ist falsch. Bitte erneut scannen.',
   'flow.error.invalid': 'Dieser Code kann nicht stimmen: {message}',
   'flow.error.expectedPosition':
     '{code} ist kein Lagerplatz. Bitte ein Lagerplatz-Etikett scannen.',

@@ -103,6 +103,8 @@ export const en = {
   'flow.error.no_lot': 'That is not a lot for this item.',
   'flow.error.no_serial': 'That is not a serial number for this item.',
   'flow.error.invalid': 'That code cannot be right: {message}',
+  'flow.error.empty': 'Nothing was scanned. Scan a code or type it.',
+  'flow.error.checkDigit': '{code} cannot be right: its check digit is wrong. Scan it again.',
   'flow.error.expectedPosition': '{code} is not a position. Scan a position label.',
   'flow.error.expectedItem': '{code} is a position. Scan the item.',
   'flow.error.unknown': '{code} is not known here.',

@@ -1,7 +1,7 @@
 import type { CountSession, InventoryView, Item, Position, PositionId } from '@floorsync/domain';
 import { QTY_MAX, resolveScan, sortSerials } from '@floorsync/domain';
 import type { Message } from './flows.js';
-import { barcodeAtQuantity } from './flows.js';
+import { barcodeAtQuantity, invalidScan } from './flows.js';
 
 /**
  * Counting a position on the scanner, as a pure step machine (like `flows.ts`): scan the
@@ -148,7 +148,7 @@ export function advanceCount(state: CountFlow, input: string, view: InventoryVie
   }
 
   const r = resolveScan(view, input);
-  if (r.kind === 'invalid') return fail(state, 'flow.error.invalid', { message: r.message });
+  if (r.kind === 'invalid') return { ok: false, state, error: invalidScan(r) };
   if (r.kind === 'position') {
     if (r.position.retired) return fail(state, 'flow.error.retired', { code: r.position.code });
     return atPosition(state, r.position);

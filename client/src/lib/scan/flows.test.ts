@@ -154,7 +154,9 @@ describe('scanner flows', () => {
       [s, 'NOPE', 'flow.error.expectedPosition'],
       [feed(s, 'P').state, 'Q', 'flow.error.expectedItem'],
       [feed(s, 'P').state, 'UNKNOWN-42', 'flow.error.unknown'],
-      [feed(s, 'P').state, '4006381333932', 'flow.error.invalid'],
+      [feed(s, 'P').state, '4006381333932', 'flow.error.checkDigit'],
+      [feed(s, 'P').state, '   ', 'flow.error.empty'],
+      [feed(s, 'P').state, `]C1011234567890123${GS}`, 'flow.error.invalid'],
       [feed(s, 'P', 'A').state, 'twelve', 'flow.error.notANumber'],
       [feed(s, 'P', 'A').state, '-3', 'flow.error.quantityPositive'],
     ];

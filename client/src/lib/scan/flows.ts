@@ -1,4 +1,10 @@
-import type { AdjustmentReason, InventoryView, Item, Position } from '@floorsync/domain';
+import type {
+  AdjustmentReason,
+  InventoryView,
+  Item,
+  Position,
+  Resolution,
+} from '@floorsync/domain';
 import {
   ADJUSTMENT_REASONS,
   QTY_MAX,
@@ -126,6 +132,21 @@ function parseNumber(text: string): number | null {
 }
 
 /**
+ * Why a scanned code cannot be right, in the operator's words: nothing scanned, a wrong check
+ * digit, or GS1 data that does not parse (its technical detail, for whoever sets the scanner up).
+ */
+export function invalidScan(r: Extract<Resolution, { kind: 'invalid' }>): Message {
+  switch (r.reason) {
+    case 'empty':
+      return { key: 'flow.error.empty' };
+    case 'check-digit':
+      return { key: 'flow.error.checkDigit', params: { code: r.code } };
+    default:
+      return { key: 'flow.error.invalid', params: { message: r.message } };
+  }
+}
+
+/**
  * A number at a quantity prompt that is really a scanned barcode: an EAN-13 or EAN-8 is all
  * digits, so scanning the box again at "How many?" would otherwise save its barcode as the
  * quantity (an EAN-8 passes every limit). From 8 digits on, a number that is an item's barcode,
@@ -195,7 +216,7 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
   }
 
   const r = resolveScan(view, input);
-  if (r.kind === 'invalid') return fail(state, 'flow.error.invalid', { message: r.message });
+  if (r.kind === 'invalid') return { ok: false, state, error: invalidScan(r) };
 
   if (isPositionField(step)) {
     if (r.kind !== 'position') {
