@@ -141,6 +141,11 @@ export interface NetworkHooks {
   /** Something else happens while a request is in flight (at most one level deep). */
   readonly interleave: (device: string) => Promise<void>;
   readonly trace: (line: string) => void;
+  /**
+   * A device's paged reset was sent back to start over (`ClientStateNotFound` to a paging
+   * cookie): a restore came between its pages. Seen, not caused: nothing here draws the PRNG.
+   */
+  readonly pagedResetRestarted?: (device: string) => void;
 }
 
 /** A device's link: down when the device is offline. */
@@ -302,6 +307,8 @@ export class Network {
       }
       if (path === '/sync/pull' && res.status === 200) {
         const text = await res.text();
+        if (text.includes('"ClientStateNotFound"') && pagingCookie(req))
+          this.hooks.pagedResetRestarted?.(device);
         this.recordPull(device, text);
         return new Response(text, { status: 200, headers: res.headers });
       }
@@ -320,6 +327,13 @@ export class Network {
       return `${h.device} ${h.path} → ${(e as Error).message}`;
     }
   }
+}
+
+/** Whether a pull asks for the next page of a reset (an object cookie). */
+function pagingCookie(req: RequestInit): boolean {
+  if (typeof req.body !== 'string') return false;
+  const cookie = (JSON.parse(req.body) as { cookie?: unknown }).cookie;
+  return typeof cookie === 'object' && cookie !== null;
 }
 
 /** Whether `seq` is in one of the holes. */

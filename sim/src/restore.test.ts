@@ -38,12 +38,15 @@ describe('the simulator in restore mode (backups, and restores that lose history
       expect(again.traceHash).toBe(r.traceHash);
     });
 
-  it('seed 500286: a reset snapshot paged across a restore starts over', async () => {
-    // Found by the restore-mode soak: a tab's paged reset began before a restore to a backup
-    // at the snapshot's H0 and went on after it; its earlier pages held the lost history, which
-    // nothing undid. Fixed in the server: paging cookies of a restored log name the restore.
+  it('seed 500544: a reset snapshot paged across a restore starts over', async () => {
+    // Found by the restore-mode soak in seed 500286: a tab's paged reset began before a restore
+    // to a backup at the snapshot's H0 and went on after it; its earlier pages held the lost
+    // history, which nothing undid. Fixed in the server: paging cookies of a restored log name
+    // the restore, and such a page is answered ClientStateNotFound. Seed 500286 stopped getting
+    // there when the scan began refusing serials in stock (scenario 13); 500544 (of 500542–
+    // 500546, searched with the soak's situation report) gets there on today's code.
     const r = await runSeed({
-      seed: 500286,
+      seed: 500544,
       devices: 4,
       steps: 300,
       restoreWeight: 1,
@@ -51,7 +54,7 @@ describe('the simulator in restore mode (backups, and restores that lose history
     });
     if (r.violations.length > 0) console.error(report(r));
     expect(r.violations).toEqual([]);
-    expect(r.stats.restores ?? 0).toBeGreaterThan(0);
+    expect(r.stats.situations.pagedResetRestarted ?? 0).toBeGreaterThan(0);
   });
 
   it('seed 500019, 164 steps: a list line is worked while a paged reset has brought the lists but no positions yet', async () => {

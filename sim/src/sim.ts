@@ -124,6 +124,8 @@ export interface SimStats {
 export const SITUATIONS = {
   /** Finding 7: floor work drawn by an abandoned request, in a tab closed while it ran. */
   closedTabWork: 'a tab closed while its floor work ran (finding 7)',
+  /** The fix of seed 500286 (restore mode): a paged reset sent back to start over. */
+  pagedResetRestarted: 'a paged reset was sent back to start over by a restore (seed 500286)',
 } as const;
 export type Situation = keyof typeof SITUATIONS;
 
@@ -335,6 +337,7 @@ export class Simulation {
       {
         interleave: (device) => this.interleave(device),
         trace: (line) => this.trace(line),
+        pagedResetRestarted: () => this.reached('pagedResetRestarted'),
       },
       this.o.hostileProxy ?? false,
     );

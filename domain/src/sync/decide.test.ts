@@ -17,7 +17,7 @@ import {
   warehouse,
 } from '../testing/index.js';
 import type { ConflictRecord } from './decide.js';
-import { COMMANDS, COMMAND_ROLES, parseCommand, rejectionEvent } from './decide.js';
+import { COMMANDS, COMMAND_ROLES, decideAtScan, parseCommand, rejectionEvent } from './decide.js';
 import { assessDeviceTime } from './time.js';
 
 describe('roles are part of the decision (scenario 25)', () => {
@@ -152,6 +152,37 @@ describe('intents are always strict, facts follow the mode', () => {
     )
       .when({ name: 'reverseMovement', args: { eventId: 'r1' } }, { mode: 'record' })
       .thenRejects('INSUFFICIENT_STOCK');
+  });
+});
+
+describe('decideAtScan (scenario 13: a serial in stock cannot be received again)', () => {
+  const inStock = [...warehouse(), received(S, P, 1, { serial: serial('SN1') })];
+  const record = { mode: 'record' } as const;
+
+  it('a receipt of a serial the device holds in stock is refused at the scan', () => {
+    const receipt = given(...inStock).when(receiveStock(S, Q, 1, { serial: 'SN1' }), record);
+    // The replay records it (the server, for a device that could not know)…
+    expect(receipt.decision).toMatchObject({
+      kind: 'accepted',
+      conflicts: [{ kind: 'serial-elsewhere' }],
+    });
+    // …a device that knows refuses it before anything is queued.
+    expect(decideAtScan('receiveStock', receipt.decision)).toEqual({
+      kind: 'rejected',
+      code: 'SERIAL_ELSEWHERE',
+      message: 'serial SN1 of S is already in stock at P',
+    });
+  });
+
+  it('leaves every other decision as it is: a new serial, and other facts with their conflicts', () => {
+    const fresh = given(...inStock).when(receiveStock(S, Q, 1, { serial: 'SN2' }), record);
+    expect(decideAtScan('receiveStock', fresh.decision)).toBe(fresh.decision);
+    // Moving the serial from where it is not recorded: a physical fact, kept with its conflict.
+    const move = given(...inStock).when(moveStock(S, Q, R, 1, { serial: 'SN1' }), record);
+    expect(move.decision).toMatchObject({ conflicts: [{ kind: 'serial-elsewhere' }] });
+    expect(decideAtScan('moveStock', move.decision)).toBe(move.decision);
+    const refused = given(...inStock).when(receiveStock(S, Q, 1), record);
+    expect(decideAtScan('receiveStock', refused.decision)).toBe(refused.decision);
   });
 });
 

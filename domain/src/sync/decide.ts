@@ -319,6 +319,20 @@ function decideResolveConflict(
 }
 
 /**
+ * What a device refuses at the scan, before anything is queued, beyond what the replay itself
+ * refuses: a receipt of a serial its own replica holds in stock — scenario 13, a serial in
+ * stock "cannot be received again" (move it from where it is recorded instead). The server
+ * still records the same receipt with a `serial-elsewhere` conflict when the device could not
+ * know (it scanned offline, and another device received the serial meanwhile): then the goods
+ * did arrive, and both facts are kept for an admin.
+ */
+export function decideAtScan(name: string, decision: ReplayDecision): ReplayDecision {
+  if (name !== 'receiveStock' || decision.kind !== 'accepted') return decision;
+  const inStock = decision.conflicts.find((c) => c.kind === 'serial-elsewhere');
+  return inStock ? reject('SERIAL_ELSEWHERE', inStock.message) : decision;
+}
+
+/**
  * The one replay rule, run by the server for every pushed mutation and by the device for
  * its own queue: unknown command → role → args → the module's decider. Pure.
  *

@@ -251,6 +251,54 @@ describe('sync engine', () => {
     ]);
   });
 
+  it('scenario 13: a serial the device holds in stock is refused at the scan; one it could not know of is recorded with a conflict', async () => {
+    const s = await server();
+    const sup = await device(s, 'sup');
+    await sup.engine.mutate('defineItem', { itemId: 'S', sku: 'S', name: 'S', tracking: 'serial' });
+    await sup.engine.sync();
+    const d1 = await device(s, 'op1');
+    const d2 = await device(s, 'op2');
+    await d1.engine.pull();
+    await d2.engine.pull();
+    const receipt = (serial: string, positionId: string) =>
+      ({ itemId: 'S', positionId, quantity: 1, serial }) as const;
+
+    expect(await d1.engine.scan('receiveStock', receipt('SN1', 'P'))).toMatchObject({
+      queued: true,
+    });
+    await d1.engine.sync();
+    await d2.engine.pull();
+    // d2 knows SN1 is at P: its receipt at Q is refused on the device, nothing queued.
+    expect(await d2.engine.scan('receiveStock', receipt('SN1', 'Q'))).toEqual({
+      queued: false,
+      decision: {
+        kind: 'rejected',
+        code: 'SERIAL_ELSEWHERE',
+        message: 'serial SN1 of S is already in stock at P',
+      },
+    });
+    expect(d2.engine.pending).toBe(0);
+
+    // SN2 is received by d1 while d2 has not heard of it (d2 offline, say): d2's receipt is
+    // queued, and the server records both with a serial-elsewhere conflict.
+    await d1.engine.scan('receiveStock', receipt('SN2', 'P'));
+    await d1.engine.sync();
+    expect(await d2.engine.scan('receiveStock', receipt('SN2', 'Q'))).toMatchObject({
+      queued: true,
+      decision: { kind: 'accepted', conflicts: [] },
+    });
+    await d2.engine.sync();
+    expect(await d2.db.outcomes.toArray()).toEqual([
+      expect.objectContaining({ status: 'conflict', conflicts: [expect.any(String)] }),
+    ]);
+    expect(
+      d2.engine.view
+        .linesWithSerial('SN2' as never)
+        .map((l) => l.positionId)
+        .sort(),
+    ).toEqual(['P', 'Q']);
+  });
+
   it('a pending scan is re-decided on top of what others did (rebase)', async () => {
     const s = await server();
     const sup = await device(s, 'sup');

@@ -15,6 +15,7 @@ import {
   applyChange,
   asUserId,
   countingViewOf,
+  decideAtScan,
   decideMutation,
   evolveCounting,
   evolveLists,
@@ -360,8 +361,9 @@ export class SyncEngine {
 
   /**
    * A scan: queued like `mutate`, unless the device itself already refuses it (a malformed
-   * command, moving a bin) — then nothing is queued and the refusal is returned for the
-   * operator to read before walking on. Decided once.
+   * command, moving a bin, receiving a serial it holds in stock: `decideAtScan`) — then
+   * nothing is queued and the refusal is returned for the operator to read before walking on.
+   * Decided once.
    */
   async scan(
     name: string,
@@ -370,9 +372,14 @@ export class SyncEngine {
     | { readonly queued: true; readonly id: number; readonly decision: ReplayDecision }
     | { readonly queued: false; readonly decision: ReplayDecision }
   > {
-    const { user, decision } = this.prepare(name, args);
+    const prepared = this.prepare(name, args);
+    const decision = decideAtScan(name, prepared.decision);
     if (decision.kind === 'rejected') return { queued: false, decision };
-    return { queued: true, id: await this.enqueue(name, args, user, decision), decision };
+    return {
+      queued: true,
+      id: await this.enqueue(name, args, prepared.user, decision),
+      decision,
+    };
   }
 
   /**
@@ -414,7 +421,8 @@ export class SyncEngine {
     const refused: { index: number; decision: ReplayDecision }[] = [];
     try {
       commands.forEach((c, index) => {
-        const d = this.prepare(c.name, c.args);
+        const prepared = this.prepare(c.name, c.args);
+        const d = { ...prepared, decision: decideAtScan(c.name, prepared.decision) };
         decided.push(d);
         if (d.decision.kind === 'rejected') refused.push({ index, decision: d.decision });
         // On top of the ones before it, as the rows will be folded once queued.
