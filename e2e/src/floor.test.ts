@@ -76,12 +76,12 @@ describe('on the floor', () => {
     const acknowledged = Date.now();
     // The supervisor's page was not touched: the poke, the pull and the re-render did it. The
     // one-second target itself is measured by a benchmark (`client.propagation_p95_ms`,
-    // BENCHMARKS.md), not here: on a shared CI machine a timed test would only be flaky. This
-    // bound catches a live path that is broken or falls back to polling.
+    // BENCHMARKS.md), not here: on a shared CI machine a timed test would only be flaky. The
+    // wait's bound (it throws after 5 s) catches a live path that is broken or falls back to
+    // polling.
     await rows.first().waitFor({ timeout: 5000 });
     const seenAfterMs = Date.now() - acknowledged;
     expect(await rows.first().getByTestId('stock-qty').textContent()).toBe('7');
-    expect(seenAfterMs).toBeLessThan(5000);
     expect(await sup.page.evaluate(() => (window as unknown as { mark?: string }).mark)).toBe(
       'live',
     );

@@ -104,12 +104,19 @@ describe('movement lists over the sync protocol', () => {
       w.supervisor.mutation('closeList', { listId: R1, note: 'rest never came' }),
     ]);
     expect(closed.results[0]?.status).toBe('applied');
+    // Closing moves no stock: its one event is the list's own.
+    const closedSeqs = closed.results[0]?.seqs ?? [];
+    const closeEvents = await w.get<{ seq: number; type: string }[]>(
+      `/api/events?after=${(closedSeqs[0] ?? 1) - 1}`,
+    );
+    expect(closeEvents.map((e) => e.type)).toEqual(['ListClosed']);
     list = await w.get<ListView>(`/api/lists/${R1}`);
     expect(list.status).toBe('closed');
     expect(list.lines.map((l) => l.status)).toEqual(['done', 'partial', 'cancelled']);
     expect(list.progress.open).toBe(0);
     expect(await quantityAt(w.server, w.supervisor.token, 'A', 'P')).toBe(stockBefore);
     expect(await quantityAt(w.server, w.supervisor.token, 'A', 'Q')).toBe(4);
+    expect(await quantityAt(w.server, w.supervisor.token, 'A', 'R')).toBe(4);
 
     // A scan made offline against the list closed meanwhile: the goods were received, so the
     // movement is recorded — without the list line, and with a conflict saying why.
