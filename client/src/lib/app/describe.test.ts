@@ -4,7 +4,7 @@ import { foldEvent } from '@floorsync/domain';
 import { describe, expect, it } from 'vitest';
 import { de } from '../i18n/de.js';
 import { en } from '../i18n/en.js';
-import { format } from '../i18n/format.js';
+import { format, numberText } from '../i18n/format.js';
 import { describeCommand, rowErrorText, savedForReview } from './describe.js';
 
 const t = (key: string, params?: Readonly<Record<string, string | number>>) =>
@@ -65,6 +65,19 @@ describe('describeCommand: a refused scan in the operator’s words', () => {
       'Start counting',
     );
     expect(describeCommand('adjustStock', undefined, undefined, t)).toBe('Adjust stock');
+  });
+
+  it('writes the quantity as the screen does (a German decimal comma)', () => {
+    const german = (n: number) => numberText(n, 'de');
+    expect(
+      describeCommand(
+        'receiveStock',
+        { itemId: 'i1', positionId: 'p1', quantity: 2.5 },
+        view,
+        t,
+        german,
+      ),
+    ).toBe('Receive · 2,5 × BOLT-M8 at A-01-04');
   });
 
   it('a command the catalog does not know keeps its name', () => {

@@ -13,6 +13,8 @@ export function describeCommand(
   args: unknown,
   view: InventoryView | undefined,
   t: Translate,
+  /** How the screen writes a quantity (`formatQty`: `2,5` in German). */
+  qtyText: (n: number) => string = String,
 ): string {
   const label = t(`command.${name}`);
   const what = label === `command.${name}` ? name : label;
@@ -33,7 +35,9 @@ export function describeCommand(
   const to = code(str('to'));
   const container = code(str('containerId'));
   const about = [
-    sku !== null ? `${qty !== null ? `${qty} × ` : ''}${sku}${ref ? ` (${ref})` : ''}` : '',
+    sku !== null
+      ? `${qty !== null ? `${qtyText(qty)} × ` : ''}${sku}${ref ? ` (${ref})` : ''}`
+      : '',
     container !== null ? container : '',
     // A move reads from → to ("von A → B"); anything else, where ("auf A").
     at !== null ? `${to !== null ? t('field.from').toLowerCase() : t('field.at')} ${at}` : '',

@@ -29,7 +29,7 @@ import {
 } from '@floorsync/domain';
 import { de } from './de.js';
 import { en } from './en.js';
-import { dateText, format } from './format.js';
+import { dateText, format, numberText } from './format.js';
 
 /** The params a text reads: plain `{name}` and plural `{name:one|other}` alike, once each. */
 const placeholders = (s: string) =>
@@ -115,6 +115,17 @@ describe('message catalogs', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it('numbers are written as the language writes them; integers exactly as typed', () => {
+    expect(format('{n} kg', { n: 2.5 }, 'de')).toBe('2,5 kg');
+    expect(format('{n} kg', { n: 2.5 }, 'en')).toBe('2.5 kg');
+    // No grouping: a count of 2000, a line number or a seq reads as it was typed.
+    expect(format('{n}', { n: 2000 }, 'de')).toBe('2000');
+    expect(format('{n}', { n: -4 }, 'en')).toBe('-4');
+    expect(numberText(0.000001, 'de')).toBe('0,000001');
+    expect(numberText(1234567.125, 'en')).toBe('1234567.125');
+    expect(format('{n:Zeile|Zeilen}', { n: 1 }, 'de')).toBe('Zeile');
   });
 
   it('format fills placeholders and leaves unknown ones visible', () => {

@@ -1,6 +1,7 @@
 /**
  * Fills a message template:
- * - `{name}`: the param's value; an unknown placeholder is left as it is, visibly;
+ * - `{name}`: the param's value (a number as `locale` writes it: `2,5` in German), an unknown
+ *   placeholder is left as it is, visibly;
  * - `{name:one|other}`: the form that fits the number `name` in `locale` (`Intl.PluralRules`):
  *   `{n} {n:scan|scans}` reads "1 scan", "2 scans". English and German need these two forms.
  */
@@ -14,10 +15,27 @@ export function format(
     (m, name: string, one: string | undefined, other: string | undefined) => {
       if (!(name in params)) return m;
       const value = params[name];
-      if (one === undefined || other === undefined) return String(value);
+      if (one === undefined || other === undefined)
+        return typeof value === 'number' ? numberText(value, locale) : String(value);
       return pluralRules(locale).select(Number(value)) === 'one' ? one : other;
     },
   );
+}
+
+const numberFormats = new Map<string, Intl.NumberFormat>();
+/**
+ * A number as `locale` writes it: the decimal mark of the language (`2,5` in German, `2.5` in
+ * English), up to the 6 decimals quantities keep, and no grouping — a count of 2000, a line
+ * number or a seq reads as typed. Integers come out exactly as `String(n)`.
+ */
+export function numberText(n: number, locale: string): string {
+  if (!Number.isFinite(n)) return String(n);
+  let f = numberFormats.get(locale);
+  if (!f) {
+    f = new Intl.NumberFormat(locale, { maximumFractionDigits: 6, useGrouping: false });
+    numberFormats.set(locale, f);
+  }
+  return f.format(n);
 }
 
 const rules = new Map<string, Intl.PluralRules>();

@@ -1,6 +1,6 @@
 import { de } from './de.js';
 import { en } from './en.js';
-import { dateText, format } from './format.js';
+import { dateText, format, numberText } from './format.js';
 import type { Catalog, MessageKey } from './en.js';
 
 /**
@@ -43,6 +43,11 @@ export function t(key: string, params?: Readonly<Record<string, string | number>
   const catalog: Readonly<Record<string, string>> = CATALOGS[current];
   const english: Readonly<Record<string, string>> = en;
   return format(catalog[key] ?? english[key] ?? key, params, current);
+}
+
+/** A quantity as the app's language writes it (`2,5` in German; integers as they are). */
+export function formatQty(n: number): string {
+  return numberText(n, current);
 }
 
 /**
