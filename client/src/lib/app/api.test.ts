@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startTestServer } from '../sync/test-server.js';
+import { de } from '../i18n/de.js';
+import { format } from '../i18n/format.js';
 import { ApiError, api, apiErrorText, apiFile } from './api.js';
 
 /**
@@ -106,5 +108,26 @@ describe('api: the answer’s headers', () => {
     // Not for a refusal: its problem is the answer.
     await refusal(api(token, '/api/conflicts?status=maybe', { headers: () => seen.push('no') }));
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('apiErrorText: a refusal in the user’s language', () => {
+  const german = (key: string, params?: Readonly<Record<string, string | number>>) =>
+    format((de as Record<string, string>)[key] ?? key, params, 'de');
+
+  it('says a problem by its code when the catalog has it, else in the server’s words', async () => {
+    const { token } = await browserOf();
+    const empty = await refusal(api(token, '/api/jobs/bulk-adjust', { file: new Blob([]) }));
+    expect(empty).toMatchObject({ status: 400, code: 'EMPTY_FILE' });
+    expect(apiErrorText(empty, 'offline', german)).toBe('Die Datei ist leer.');
+    // Without a translator, or for a code the catalog has no text for: the server's detail.
+    expect(apiErrorText(empty, 'offline')).toBe(empty.message);
+    const missing = await refusal(api(token, '/api/jobs/no-such-job'));
+    expect(missing.code).toBe('NOT_FOUND');
+    expect(apiErrorText(missing, 'offline', german)).toBe(missing.message);
+    // Unreachable stays the screen's own offline words.
+    expect(apiErrorText(new ApiError(0, 'offline'), 'Keine Verbindung', german)).toBe(
+      'Keine Verbindung',
+    );
   });
 });

@@ -7,21 +7,29 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The problem's `code` (`USER_EXISTS`, `NO_WORKERS`, …), when the server sent one. */
+    readonly code: string | null = null,
   ) {
     super(message);
   }
 }
 
+type Translate = (key: string, params?: Readonly<Record<string, string | number>>) => string;
+
 /**
  * What a screen shows for a failed call: `offline` — its own words for "the server cannot be
- * reached" — when it could not be reached (or a proxy said it is down), else the server's.
+ * reached" — when it could not be reached (or a proxy said it is down); the text of the
+ * problem's code in the user's language (`apiError.<CODE>`, given `t`) when the catalog has
+ * one; else the server's own words.
  */
-export function apiErrorText(e: unknown, offline: string): string {
-  return e instanceof ApiError && e.status === 0
-    ? offline
-    : e instanceof Error
-      ? e.message
-      : String(e);
+export function apiErrorText(e: unknown, offline: string, t?: Translate): string {
+  if (e instanceof ApiError && e.status === 0) return offline;
+  if (e instanceof ApiError && e.code !== null && t) {
+    const key = `apiError.${e.code}`;
+    const text = t(key, { detail: e.message });
+    if (text !== key) return text;
+  }
+  return e instanceof Error ? e.message : String(e);
 }
 
 export async function api<T>(
@@ -98,9 +106,13 @@ function parsed(text: string): unknown {
  * reached: offline, as a failed connection is.
  */
 function problem(status: number, body: unknown): ApiError {
-  const p = body as { detail?: string; title?: string } | null;
+  const p = body as { detail?: string; title?: string; code?: unknown } | null;
   const words = p?.detail ?? p?.title;
   if (words === undefined && (status === 502 || status === 503 || status === 504))
     return new ApiError(0, 'offline');
-  return new ApiError(status, words ?? `HTTP ${status}`);
+  return new ApiError(
+    status,
+    words ?? `HTTP ${status}`,
+    typeof p?.code === 'string' ? p.code : null,
+  );
 }

@@ -719,4 +719,26 @@ export const de: Catalog = {
   'rowError.LIST_INVALID': 'Liste {list}: {detail}',
   'rowError.PAIR_INVALID': '{pair}: {detail}',
   'rowError.EMPTY_INVALID': '{position} als leer bestätigt: {detail}',
+
+  // A server's refusal by its problem code (the server's own words are the fallback).
+  'apiError.USER_EXISTS': 'Dieser Benutzername ist vergeben.',
+  'apiError.LAST_ADMIN': 'Der letzte aktive Admin kann nicht herabgestuft oder deaktiviert werden.',
+  'apiError.EMPTY_FILE': 'Die Datei ist leer.',
+  'apiError.UNREADABLE_FILE': 'Die Datei kann nicht gelesen werden ({detail}).',
+  'apiError.NOTHING_TO_APPLY': 'Die Datei hat keine gültige Zeile zum Anwenden.',
+  'apiError.INVALID_ROWS':
+    'Einige Zeilen sind ungültig: nur die gültigen anwenden oder die Datei korrigieren.',
+  'apiError.NOT_APPROVED': 'Die Inventur ist noch nicht freigegeben.',
+  'apiError.NO_WORKERS': 'Es läuft kein Worker dafür. Fragen Sie, wer den Server betreibt.',
+  'apiError.QUEUE_UNAVAILABLE':
+    'Die Auftragswarteschlange hat es nicht angenommen. Bitte gleich noch einmal versuchen.',
+  'apiError.JOB_ENDED': 'Der Auftrag ist beendet.',
+  'apiError.JOB_NOT_RUNNING': 'Der Auftrag läuft nicht.',
+  'apiError.RECALL_TRUNCATED':
+    'Der Rückruf reicht zu weit, um ihn ganz aufzulisten: bitte eingrenzen.',
+  'apiError.UNPRINTABLE_LABEL': 'Das Etikett kann nicht erstellt werden ({detail}).',
+  'apiError.THROTTLED': 'Zu viele Anmeldungen: bitte kurz warten und erneut versuchen.',
+  'apiError.PAYLOAD_TOO_LARGE': 'Das ist zu groß zum Senden.',
+  'apiError.UNAVAILABLE':
+    'Der Server ist ausgelastet. Bitte in ein paar Sekunden erneut versuchen.',
 };

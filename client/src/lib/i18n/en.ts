@@ -704,6 +704,24 @@ export const en = {
   'rowError.LIST_INVALID': 'List {list}: {detail}',
   'rowError.PAIR_INVALID': '{pair}: {detail}',
   'rowError.EMPTY_INVALID': '{position} confirmed empty: {detail}',
+
+  // A server's refusal by its problem code (the server's own words are the fallback).
+  'apiError.USER_EXISTS': 'That username is taken.',
+  'apiError.LAST_ADMIN': 'The last active admin cannot be demoted or deactivated.',
+  'apiError.EMPTY_FILE': 'The file is empty.',
+  'apiError.UNREADABLE_FILE': 'The file cannot be read ({detail}).',
+  'apiError.NOTHING_TO_APPLY': 'The file has no valid row to apply.',
+  'apiError.INVALID_ROWS': 'Some rows are invalid: apply only the valid ones, or fix the file.',
+  'apiError.NOT_APPROVED': 'The counting session is not approved yet.',
+  'apiError.NO_WORKERS': 'No worker is running to do this. Ask whoever runs the server.',
+  'apiError.QUEUE_UNAVAILABLE': 'The job queue did not take it. Try again in a moment.',
+  'apiError.JOB_ENDED': 'The job has ended.',
+  'apiError.JOB_NOT_RUNNING': 'The job is not running.',
+  'apiError.RECALL_TRUNCATED': 'The recall reaches too far to list whole: narrow it.',
+  'apiError.UNPRINTABLE_LABEL': 'The label cannot be drawn ({detail}).',
+  'apiError.THROTTLED': 'Too many sign-ins: wait a moment and try again.',
+  'apiError.PAYLOAD_TOO_LARGE': 'That is too large to send.',
+  'apiError.UNAVAILABLE': 'The server is busy. Try again in a few seconds.',
 } as const;
 
 export type MessageKey = keyof typeof en;
