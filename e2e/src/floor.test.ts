@@ -252,12 +252,24 @@ describe('on the floor', () => {
       supervisorToken,
       '/api/conflicts?status=open',
     );
-    const conflict = open.find((c) => c.kind === 'negative-stock');
-    expect(conflict?.mutations).toHaveLength(2);
+    const negatives = open.filter((c) => c.kind === 'negative-stock');
+    expect(negatives).toHaveLength(1);
+    expect(negatives[0]?.mutations).toHaveLength(2);
 
     // The admin resolves it in the console: a compensating adjustment after a recount.
     const admin = await device(browser, server.base, 'admin');
     await admin.page.waitForURL('**/conflicts');
+    // Flagged where a supervisor looks first: the stock view shows the line negative.
+    await admin.page.goto(`${server.base}/stock`);
+    await synced(admin.page);
+    await admin.page.getByRole('searchbox').fill('A-02-02');
+    const shown = admin.page
+      .getByTestId('stock-row')
+      .filter({ hasText: 'BOLT-M8' })
+      .getByTestId('stock-qty');
+    await expect.poll(() => shown.textContent()).toBe('-4');
+    expect(await shown.getAttribute('class')).toMatch(/\bnegative\b/);
+    await admin.page.goto(`${server.base}/conflicts`);
     await admin.page.getByTestId('conflict-list').getByRole('button').first().click();
     await admin.page.getByTestId('conflict-detail').waitFor();
     await screenshot(admin.page, 'admin-conflict');
@@ -346,7 +358,7 @@ describe('on the floor', () => {
       .toBe(0);
     await synced(admin.page);
     const still = await server.api<{ id: string }[]>(supervisorToken, '/api/conflicts?status=open');
-    expect(still.map((c) => c.id)).not.toContain(conflict?.id);
+    expect(still.map((c) => c.id)).not.toContain(negatives[0]?.id);
 
     // Both devices converge to the server's view.
     for (const d of [d1, d2]) {
