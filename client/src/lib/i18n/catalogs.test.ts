@@ -29,7 +29,7 @@ import {
 } from '@floorsync/domain';
 import { de } from './de.js';
 import { en } from './en.js';
-import { dateText, format, numberText } from './format.js';
+import { calendarDateText, dateText, format, numberText } from './format.js';
 
 /** The params a text reads: plain `{name}` and plural `{name:one|other}` alike, once each. */
 const placeholders = (s: string) =>
@@ -126,6 +126,15 @@ describe('message catalogs', () => {
     expect(numberText(0.000001, 'de')).toBe('0,000001');
     expect(numberText(1234567.125, 'en')).toBe('1234567.125');
     expect(format('{n:Zeile|Zeilen}', { n: 1 }, 'de')).toBe('Zeile');
+  });
+
+  it('a calendar date is written as the language writes it, the same day everywhere', () => {
+    expect(calendarDateText('2027-06-30', 'de', 'de-DE')).toBe('30.6.2027');
+    expect(calendarDateText('2027-06-30', 'en', 'en-GB')).toBe('30/06/2027');
+    expect(calendarDateText('2027-06-30', 'en', 'en-US')).toBe('6/30/2027');
+    // Not a calendar date: as it is.
+    expect(calendarDateText('soon', 'de', 'de-DE')).toBe('soon');
+    expect(calendarDateText('2027-13-45', 'de', 'de-DE')).toBe('2027-13-45');
   });
 
   it('format fills placeholders and leaves unknown ones visible', () => {

@@ -53,8 +53,19 @@ export function dateText(
   d: Date,
   lang: string,
   browser: string,
-  what: 'datetime' | 'time',
+  what: 'datetime' | 'time' | 'date',
 ): string {
   const locale = browser.toLowerCase().startsWith(lang) ? browser : lang;
+  if (what === 'date') return d.toLocaleDateString(locale, { timeZone: 'UTC' });
   return what === 'time' ? d.toLocaleTimeString(locale) : d.toLocaleString(locale);
+}
+
+/**
+ * A calendar date (`YYYY-MM-DD`: a list's due date, a GS1 expiry) as `lang` writes it, the
+ * same day in every time zone; anything else as it is.
+ */
+export function calendarDateText(iso: string, lang: string, browser: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(iso)) return iso;
+  const d = new Date(`${iso}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) ? iso : dateText(d, lang, browser, 'date');
 }

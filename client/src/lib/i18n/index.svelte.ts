@@ -1,6 +1,6 @@
 import { de } from './de.js';
 import { en } from './en.js';
-import { dateText, format, numberText } from './format.js';
+import { calendarDateText, dateText, format, numberText } from './format.js';
 import type { Catalog, MessageKey } from './en.js';
 
 /**
@@ -43,6 +43,12 @@ export function t(key: string, params?: Readonly<Record<string, string | number>
   const catalog: Readonly<Record<string, string>> = CATALOGS[current];
   const english: Readonly<Record<string, string>> = en;
   return format(catalog[key] ?? english[key] ?? key, params, current);
+}
+
+/** A calendar date (`2027-06-30`: a due date, an expiry) as the app's language writes it. */
+export function formatDate(iso: string): string {
+  const browser = typeof navigator !== 'undefined' ? navigator.language : '';
+  return calendarDateText(iso, current, browser);
 }
 
 /** A quantity as the app's language writes it (`2,5` in German; integers as they are). */
