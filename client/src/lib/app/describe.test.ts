@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { de } from '../i18n/de.js';
 import { en } from '../i18n/en.js';
 import { format, numberText } from '../i18n/format.js';
-import { describeCommand, rowErrorText, savedForReview } from './describe.js';
+import { describeCommand, rejectionText, rowErrorText, savedForReview } from './describe.js';
 
 const t = (key: string, params?: Readonly<Record<string, string | number>>) =>
   format((en as Record<string, string>)[key] ?? key, params, 'en');
@@ -128,5 +128,15 @@ describe('rowErrorText', () => {
     expect(rowErrorText({ code: 'FROM_THE_FUTURE', values: {}, message: 'new problem' }, t)).toBe(
       'new problem',
     );
+  });
+});
+
+describe('rejectionText', () => {
+  it('the text of the code, with the decider’s detail; the detail alone for an unknown code', () => {
+    expect(rejectionText('SAME_POSITION', 'from and to are both P', t)).toBe(
+      `${en['reject.SAME_POSITION']} (from and to are both P)`,
+    );
+    expect(rejectionText('FROM_A_NEWER_SERVER', 'something new', t)).toBe('something new');
+    expect(rejectionText(null, 'no code at all', t)).toBe('no code at all');
   });
 });

@@ -79,3 +79,14 @@ export function rowErrorText(
   const text = t(key, e.values ?? {});
   return text === key ? e.message : text;
 }
+
+/**
+ * A refusal in the user's words: the text of its code (`reject.<CODE>`), with the decider's
+ * detail after it (it names the codes and quantities); the detail alone for a code the
+ * catalog has no text for (a newer server's).
+ */
+export function rejectionText(code: string | null, message: string, t: Translate): string {
+  const key = `reject.${code ?? ''}`;
+  const text = t(key);
+  return text === key ? message : `${text} (${message})`;
+}
