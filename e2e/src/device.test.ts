@@ -289,10 +289,15 @@ describe('a device’s hard days', () => {
     });
     await tab1.context.setOffline(false);
     await commit;
-    // One tab syncs at a time (a Web Lock): while the first is mid-push, the other sends nothing.
+    // One tab syncs at a time (a Web Lock): while the first is mid-push, the other sends
+    // nothing — even asked to sync now, with scans of its own queued. The lock, not idleness.
+    const other = syncing === tab1.page ? tab2 : tab1.page;
+    expect(
+      await other.evaluate(async () => (await navigator.locks.query()).held?.map((l) => l.name)),
+    ).toContain('floorsync-sync');
+    await other.getByTestId('sync-badge').click();
     await new Promise((r) => setTimeout(r, 1500));
     expect(pushes).toHaveLength(1);
-    const other = syncing === tab1.page ? tab2 : tab1.page;
     // The syncing tab is closed mid-push (its lock goes with it); the other takes over.
     await (syncing as Page | null)?.close();
     closed();
