@@ -1348,7 +1348,10 @@ export class Simulation {
     conflicts: readonly ConflictRow[],
     adminToken: string,
   ): Promise<void> {
-    const stored = await this.server.storage.read((tx) => tx.conflicts({}));
+    // `GET /api/conflicts` answers the newest 1,000 (it says so in X-Truncated): the check is
+    // of those; the cut itself is sync-server's test (push.test.ts).
+    const listed = 1000;
+    const stored = await this.server.storage.read((tx) => tx.conflicts({ limit: listed }));
     const visible = new Set(conflicts.map((c) => c.id));
     for (const c of stored)
       if (!visible.has(c.id))
@@ -1360,6 +1363,7 @@ export class Simulation {
     for (const id of referenced) {
       if (visible.has(id)) continue;
       const one = await this.server.api(`/api/conflicts/${id}`, { token: adminToken });
+      if (one.status === 200 && conflicts.length >= listed) continue; // older than the newest
       this.violation(
         `conflict ${id} (referenced by the log or an answer) is not listed for admins (GET: ${one.status})`,
       );

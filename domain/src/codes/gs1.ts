@@ -129,9 +129,19 @@ export interface Gs1Options {
 }
 
 export type Gs1Result =
-  { readonly ok: true; readonly value: Gs1Data } | { readonly ok: false; readonly error: string };
+  | { readonly ok: true; readonly value: Gs1Data }
+  | {
+      readonly ok: false;
+      readonly error: string;
+      /** A GTIN, SSCC or GLN whose check digit is wrong (a misread, not a setup problem). */
+      readonly badCheckDigit?: string;
+    };
 
-const fail = (error: string): Gs1Result => ({ ok: false, error });
+const fail = (error: string, badCheckDigit?: string): Gs1Result =>
+  badCheckDigit === undefined ? { ok: false, error } : { ok: false, error, badCheckDigit };
+/** The value of an AI whose check digit is wrong, when that is the problem. */
+const wrongCheckDigit = (spec: AiSpec, value: string): string | undefined =>
+  spec.checkDigit && DIGITS.test(value) && !hasValidCheckDigit(value) ? value : undefined;
 const DIGITS = /^\d+$/;
 /** GS1 AI encodable character set 82 (ISO 646 subset), used by alphanumeric AIs. */
 const CSET82 = /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]+$/;
@@ -263,7 +273,7 @@ function parseHumanReadable(
       return fail(`(${ai}) ${spec.title} is longer than ${spec.max} characters`);
     }
     const problem = validate(ai, spec, value, options);
-    if (problem) return fail(problem);
+    if (problem) return fail(problem, wrongCheckDigit(spec, value));
     elements.push({ ai, title: spec.title, value });
     end = re.lastIndex;
   }
@@ -338,7 +348,7 @@ export function parseGs1(input: string, options: Gs1Options = {}): Gs1Result {
       }
     }
     const problem = validate(ai, spec, value, options);
-    if (problem) return fail(problem);
+    if (problem) return fail(problem, wrongCheckDigit(spec, value));
     elements.push({ ai, title: spec.title, value });
   }
   return collect(symbology, elements, options);

@@ -225,6 +225,7 @@ describe('resolveScan — invalid and unknown codes', () => {
     expect(resolveScan(scene(), '036000291450').kind).toBe('invalid');
     const r = expectKind(resolveScan(scene(), `]E0${'4006381333932'}`), 'invalid');
     expect(r.message).toMatch(/check digit/);
+    expect(r.code).toBe('4006381333932'); // the GTIN, without the AIM prefix
   });
 
   it('an unmapped valid EAN-13 is unknown', () => {
@@ -246,7 +247,9 @@ describe('resolveScan — invalid and unknown codes', () => {
 
   it('a GS1 code with a wrong check digit is invalid with the parser message', () => {
     const r = expectKind(resolveScan(scene(), `]C1` + `0109506000134353` + `10X`), 'invalid');
-    expect(r.reason).toBe('gs1');
+    // A misread, as for a plain GTIN: the reason and the key whose digit is wrong.
+    expect(r.reason).toBe('check-digit');
+    expect(r.code).toBe('09506000134353');
     expect(r.message).toContain('expected 2');
   });
 
@@ -256,6 +259,7 @@ describe('resolveScan — invalid and unknown codes', () => {
       'invalid',
     );
     expect(r.message).toMatch(/separator/i);
+    expect(r.reason).toBe('gs1'); // a setup problem: the parser's words
   });
 
   it('GS1 data without AIM prefix that lost its separator is invalid, telling the operator why', () => {

@@ -40,7 +40,8 @@ export type Resolution =
     }
   /**
    * A code that cannot be right: tell the operator why. `reason`: nothing was scanned, a
-   * GTIN's check digit is wrong, or GS1 data that does not parse (`message` says how).
+   * GTIN's check digit is wrong (`code`: that GTIN, as scanned, without the AIM prefix), or
+   * GS1 data that does not parse (`message` says how).
    */
   | {
       readonly kind: 'invalid';
@@ -86,6 +87,20 @@ function fromGs1(view: InventoryView, code: string, gs1: Gs1Data): Resolution {
   };
 }
 
+/** A GS1 code that does not parse: a misread key's check digit, or a setup problem. */
+const gs1Invalid = (
+  code: string,
+  parsed: Extract<ReturnType<typeof parseGs1>, { ok: false }>,
+): Resolution =>
+  parsed.badCheckDigit !== undefined
+    ? {
+        kind: 'invalid',
+        code: parsed.badCheckDigit,
+        reason: 'check-digit',
+        message: parsed.error,
+      }
+    : { kind: 'invalid', code, reason: 'gs1', message: parsed.error };
+
 /**
  * Resolves any scanned code: GS1 element strings (with or without AIM prefix), plain
  * GTINs, position codes, SKUs, supplier barcodes, serials and lots — in that order of
@@ -105,9 +120,7 @@ export function resolveScan(
     (options.separators ?? []).some((s) => s.length > 0 && code.includes(s));
   if (isGs1Symbology(aim) || code.startsWith('(') || (aim === null && hasSeparator)) {
     const parsed = parseGs1(code, options);
-    return parsed.ok
-      ? fromGs1(view, code, parsed.value)
-      : { kind: 'invalid', code, reason: 'gs1', message: parsed.error };
+    return parsed.ok ? fromGs1(view, code, parsed.value) : gs1Invalid(code, parsed);
   }
   // A non-GS1 symbology prefix (]E0 for EAN-13, ]C0 for plain Code 128) is not part of the data.
   const data = aim !== null ? rest : code;
@@ -122,7 +135,7 @@ export function resolveScan(
   if (looksLikeGtin(data) && !hasValidCheckDigit(data) && data.length >= 12) {
     return {
       kind: 'invalid',
-      code,
+      code: data,
       reason: 'check-digit',
       message: `${data} looks like a GTIN but its check digit is wrong — scan again`,
     };
@@ -131,9 +144,7 @@ export function resolveScan(
   // Nothing matched exactly, so a GS1 error here is the operator's best explanation.
   if (/^(00|01|02)\d{16}/.test(data)) {
     const parsed = parseGs1(data, options);
-    return parsed.ok
-      ? fromGs1(view, code, parsed.value)
-      : { kind: 'invalid', code, reason: 'gs1', message: parsed.error };
+    return parsed.ok ? fromGs1(view, code, parsed.value) : gs1Invalid(code, parsed);
   }
   const serialLines = view.linesWithSerial(asSerial(data));
   const serialItem = serialLines[0] && view.item(serialLines[0].itemId);

@@ -300,6 +300,7 @@ export const de: Catalog = {
   'conflicts.open': 'Offen',
   'conflicts.resolved': 'Gelöst',
   'conflicts.count': '{n} angezeigt',
+  'conflicts.countOfResolved': 'Die neuesten {n} von {total} angezeigt',
   'conflicts.countOf':
     'Die neuesten {n} von {total} angezeigt: lösen Sie diese, um die übrigen zu sehen',
   'conflicts.offline':
@@ -721,14 +722,14 @@ export const de: Catalog = {
   'rowError.EMPTY_INVALID': '{position} als leer bestätigt: {detail}',
 
   // A server's refusal by its problem code (the server's own words are the fallback).
-  'apiError.USER_EXISTS': 'Dieser Benutzername ist vergeben.',
+  'apiError.USER_EXISTS': 'Dieser Benutzername ist vergeben oder reserviert.',
   'apiError.LAST_ADMIN': 'Der letzte aktive Admin kann nicht herabgestuft oder deaktiviert werden.',
   'apiError.EMPTY_FILE': 'Die Datei ist leer.',
   'apiError.UNREADABLE_FILE': 'Die Datei kann nicht gelesen werden ({detail}).',
   'apiError.NOTHING_TO_APPLY': 'Die Datei hat keine gültige Zeile zum Anwenden.',
   'apiError.INVALID_ROWS':
     'Einige Zeilen sind ungültig: nur die gültigen anwenden oder die Datei korrigieren.',
-  'apiError.NOT_APPROVED': 'Die Inventur ist noch nicht freigegeben.',
+  'apiError.NOT_APPROVED': 'Nur eine freigegebene Inventur kann angewendet werden ({detail}).',
   'apiError.NO_WORKERS': 'Es läuft kein Worker dafür. Fragen Sie, wer den Server betreibt.',
   'apiError.QUEUE_UNAVAILABLE':
     'Die Auftragswarteschlange hat es nicht angenommen. Bitte gleich noch einmal versuchen.',
@@ -737,8 +738,7 @@ export const de: Catalog = {
   'apiError.RECALL_TRUNCATED':
     'Der Rückruf reicht zu weit, um ihn ganz aufzulisten: bitte eingrenzen.',
   'apiError.UNPRINTABLE_LABEL': 'Das Etikett kann nicht erstellt werden ({detail}).',
-  'apiError.THROTTLED': 'Zu viele Anmeldungen: bitte kurz warten und erneut versuchen.',
-  'apiError.PAYLOAD_TOO_LARGE': 'Das ist zu groß zum Senden.',
+  'apiError.PAYLOAD_TOO_LARGE': 'Das ist zu groß zum Senden ({detail}).',
   'apiError.UNAVAILABLE':
     'Der Server ist ausgelastet. Bitte in ein paar Sekunden erneut versuchen.',
 };

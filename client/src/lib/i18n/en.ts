@@ -292,6 +292,7 @@ export const en = {
   'conflicts.resolved': 'Resolved',
   'conflicts.count': '{n} shown',
   'conflicts.countOf': 'The newest {n} of {total} shown: resolve these to see the rest',
+  'conflicts.countOfResolved': 'The newest {n} of {total} shown',
   'conflicts.offline':
     'The server cannot be reached: conflicts are read from it. What you resolved is sent when this device is back online.',
   'conflicts.none': 'Nothing to untangle.',
@@ -706,21 +707,20 @@ export const en = {
   'rowError.EMPTY_INVALID': '{position} confirmed empty: {detail}',
 
   // A server's refusal by its problem code (the server's own words are the fallback).
-  'apiError.USER_EXISTS': 'That username is taken.',
+  'apiError.USER_EXISTS': 'That username is taken or reserved.',
   'apiError.LAST_ADMIN': 'The last active admin cannot be demoted or deactivated.',
   'apiError.EMPTY_FILE': 'The file is empty.',
   'apiError.UNREADABLE_FILE': 'The file cannot be read ({detail}).',
   'apiError.NOTHING_TO_APPLY': 'The file has no valid row to apply.',
   'apiError.INVALID_ROWS': 'Some rows are invalid: apply only the valid ones, or fix the file.',
-  'apiError.NOT_APPROVED': 'The counting session is not approved yet.',
+  'apiError.NOT_APPROVED': 'Only an approved counting session can be applied ({detail}).',
   'apiError.NO_WORKERS': 'No worker is running to do this. Ask whoever runs the server.',
   'apiError.QUEUE_UNAVAILABLE': 'The job queue did not take it. Try again in a moment.',
   'apiError.JOB_ENDED': 'The job has ended.',
   'apiError.JOB_NOT_RUNNING': 'The job is not running.',
   'apiError.RECALL_TRUNCATED': 'The recall reaches too far to list whole: narrow it.',
   'apiError.UNPRINTABLE_LABEL': 'The label cannot be drawn ({detail}).',
-  'apiError.THROTTLED': 'Too many sign-ins: wait a moment and try again.',
-  'apiError.PAYLOAD_TOO_LARGE': 'That is too large to send.',
+  'apiError.PAYLOAD_TOO_LARGE': 'That is too large to send ({detail}).',
   'apiError.UNAVAILABLE': 'The server is busy. Try again in a few seconds.',
 } as const;
 

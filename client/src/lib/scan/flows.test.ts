@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { asEventId, evolve, initialState, viewOf } from '@floorsync/domain';
+import { asEventId, asItemId, evolve, initialState, viewOf } from '@floorsync/domain';
 import type { InventoryEvent } from '@floorsync/domain';
-import { A, C, L, P, Q, S, received, serial, warehouse } from '@floorsync/domain/testing';
+import {
+  A,
+  C,
+  L,
+  P,
+  Q,
+  S,
+  itemDefined,
+  received,
+  serial,
+  warehouse,
+} from '@floorsync/domain/testing';
 import { en } from '../i18n/en.js';
 import type { Advance, FlowState } from './flows.js';
 import { FLOW_KINDS, advance, next, start } from './flows.js';
@@ -60,13 +71,23 @@ describe('scanner flows', () => {
     expect(counted.state.step).toBe('quantity');
     const atItem = feed(start('receive'), 'P', 'A');
     for (const code of [
-      '09506000134352', // another item's barcode (L)
-      '96385074', // an EAN-8 nobody mapped: 96,385,074 would pass every quantity limit
+      '09506000134352', // another item's barcode (L's GTIN-14)
+      '4012345000054', // an EAN-13 of no item here: beyond any quantity anyway
+      '0109506000134352' + '17261231', // L's GS1 data from a scanner that strips the AIM prefix
     ]) {
       const r = advance(atItem.state, code, view);
       expect(r.ok, code).toBe(false);
       if (!r.ok) expect(r.error).toEqual({ key: 'flow.error.codeNotQuantity', params: { code } });
     }
+    // A's own GS1 data, AIM prefix stripped: one more, like its EAN.
+    const own = advance(atItem.state, '0104006381333931' + '17261231', view);
+    expect(own.ok && own.state.values.quantity).toBe(2);
+    // A registered EAN-8 is its item's code: 96,385,074 would pass every quantity limit.
+    const withEan8 = viewWith(itemDefined(asItemId('item-E8'), 'E8', 'none', ['96385074']));
+    expect(advance(atItem.state, '96385074', withEan8)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.codeNotQuantity' },
+    });
     // At an adjustment's change, even the item's own barcode is refused.
     const atDelta = feed(start('adjust'), 'P', 'A').state;
     expect(atDelta.step).toBe('delta');
@@ -74,16 +95,19 @@ describe('scanner flows', () => {
       ok: false,
       error: { key: 'flow.error.codeNotQuantity' },
     });
-    // Numbers that are no barcode stay quantities: short ones, and 8 digits without a right
-    // check digit.
-    expect(advance(atItem.state, '100', view)).toMatchObject({
-      ok: true,
-      command: { args: { quantity: 100 } },
-    });
-    expect(advance(atItem.state, '12345678', view)).toMatchObject({
-      ok: true,
-      command: { args: { quantity: 12_345_678 } },
-    });
+    // Numbers that are no registered barcode stay quantities: short ones, and 8 digits even
+    // with a valid GTIN-8 check digit (12,345,670 may be what was counted).
+    for (const [typed, quantity] of [
+      ['100', 100],
+      ['12345678', 12_345_678],
+      ['12345670', 12_345_670],
+      ['96385074', 96_385_074],
+    ] as const) {
+      expect(advance(atItem.state, typed, view), typed).toMatchObject({
+        ok: true,
+        command: { args: { quantity } },
+      });
+    }
     // Past the largest quantity the server takes: said at the step, not as a refusal later.
     expect(advance(atItem.state, '2000000000', view)).toMatchObject({
       ok: false,

@@ -149,17 +149,27 @@ export function invalidScan(r: Extract<Resolution, { kind: 'invalid' }>): Messag
 /**
  * A number at a quantity prompt that is really a scanned barcode: an EAN-13 or EAN-8 is all
  * digits, so scanning the box again at "How many?" would otherwise save its barcode as the
- * quantity (an EAN-8 passes every limit). From 8 digits on, a number that is an item's barcode,
- * or is shaped like a GTIN with a right check digit, is a code: the item's, or `null` for an
- * unknown one. Shorter numbers are always quantities (nobody scans a 5-digit code here, and a
- * bin or SKU named "100" must not swallow a typed 100). `undefined`: not a code.
+ * quantity (a registered EAN-8 passes every limit). Returns the item whose barcode it is, `null`
+ * for a code of no item here, `undefined` for a quantity:
+ * - from 8 digits on, an item's registered barcode is that item's;
+ * - 8–11 digits that are no registered barcode are a quantity: one typed number in ten has a
+ *   valid GTIN-8 check digit, and 12,345,670 may be what was counted;
+ * - 12–14 digits with a valid check digit (a GTIN: beyond any quantity) are a code;
+ * - GS1 data sent without its AIM prefix (`01` + a GTIN-14 …) is the code it resolves to.
+ * Shorter numbers are always quantities (a bin or SKU named "100" must not swallow a typed 100).
  */
 export function barcodeAtQuantity(view: InventoryView, text: string): Item | null | undefined {
   const t = text.trim();
   if (t.length < 8 || !/^\d+$/.test(t)) return undefined;
   const item = view.itemByBarcode(normalizeBarcode(t));
   if (item) return item;
-  return looksLikeGtin(t) && hasValidCheckDigit(t) ? null : undefined;
+  if (t.length < 12) return undefined;
+  if (looksLikeGtin(t) && hasValidCheckDigit(t)) return null;
+  if (/^(00|01|02)\d{16}/.test(t)) {
+    const r = resolveScan(view, t);
+    return r.kind === 'item' ? r.item : null;
+  }
+  return undefined;
 }
 
 /**
