@@ -114,6 +114,20 @@ describe('readConfig', () => {
     );
   });
 
+  it('a blank variable is unset too; an export goes to one place, over HTTP(S)', () => {
+    expect(readConfig({ PORT: ' ', POKE_INTERVAL_MS: '\t', NATS_URL: ' ' })).toMatchObject({
+      port: 8787,
+      pokeIntervalMs: 250,
+      natsUrl: undefined,
+    });
+    expect(() =>
+      readConfig({ ERP_EXPORT_DIR: '/erp/out', ERP_EXPORT_URL: 'https://erp.example/m' }),
+    ).toThrow(/^ {2}ERP_EXPORT_DIR, ERP_EXPORT_URL: the export goes to a folder or to a URL/m);
+    expect(() => readConfig({ ERP_EXPORT_URL: 'ftp://erp.example/m' })).toThrow(
+      /^ {2}ERP_EXPORT_URL: must start with http/m,
+    );
+  });
+
   it('refuses bad values with one line per variable, naming it', () => {
     const bad = () =>
       readConfig({

@@ -40,7 +40,14 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const config = readConfig(process.env);
+  let config: ReturnType<typeof readConfig>;
+  try {
+    config = readConfig(process.env);
+  } catch (e) {
+    // One message, as the server gives it: the variables and why, not a stack trace.
+    process.stderr.write(`db: ${(e as Error).message}\n`);
+    return 2;
+  }
   if (config.storage !== 'sqlite') {
     process.stderr.write(
       'db commands are for the SQLite storage; back up ArangoDB with arangodump (docs/ARANGO.md), set its relay back as deploy/nats/README.md says.\n',

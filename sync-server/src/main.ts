@@ -74,12 +74,20 @@ async function main(): Promise<void> {
       throw new Error('STORAGE=arango needs ARANGO_URL (http://user:password@host:8529/database)');
     storage = await openArangoStorage(config.arangoUrl, { onWarning });
   } else {
-    mkdirSync(config.dataDir, { recursive: true });
-    storage = openSqliteStorage({
-      path: path.join(config.dataDir, 'floorsync.db'),
-      onWarning,
-      onSync: (ms) => metrics.observeMs('floorsync_wal_sync_duration_seconds', ms),
-    });
+    const file = path.join(config.dataDir, 'floorsync.db');
+    try {
+      mkdirSync(config.dataDir, { recursive: true });
+      storage = openSqliteStorage({
+        path: file,
+        onWarning,
+        onSync: (ms) => metrics.observeMs('floorsync_wal_sync_duration_seconds', ms),
+      });
+    } catch (e) {
+      // "unable to open database file" alone names neither the file nor the setting.
+      throw new Error(`cannot open the database ${file} (DATA_DIR): ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
     if (config.backups) {
       backups = startScheduledBackups({
         source: path.join(config.dataDir, 'floorsync.db'),

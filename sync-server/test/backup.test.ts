@@ -259,7 +259,16 @@ describe('backup and restore of the SQLite database', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining('does not exist') });
-    // Five processes through tsx, ~2.5 s each alone: 14 s beside a soak, 30 s in a busy CI run.
+    // A bad setting: one message naming the variable, as the server says it, no stack trace.
+    const misconfigured = await run(tsx, [cli, 'verify', path.join(dir, 'b.db')], {
+      env: { ...env, PORT: 'eighty' },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect(misconfigured).toMatchObject({ code: 2 });
+    expect((misconfigured as { stderr: string }).stderr).toMatch(
+      /^db: invalid configuration:\n {2}PORT: /,
+    );
+    expect((misconfigured as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
+    // Six processes through tsx, ~2.5 s each alone: 17 s beside a soak, 36 s in a busy CI run.
   }, 90_000);
 });
 

@@ -187,6 +187,25 @@ describe('the process', () => {
     }
   });
 
+  it('a database that cannot be opened stops it with one line naming the file and DATA_DIR', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-not-a-dir-'));
+    try {
+      const notADir = path.join(dir, 'a-file');
+      writeFileSync(notADir, 'not a folder');
+      const failed = await spawnServer({ env: { DATA_DIR: notADir } }).then(
+        () => new Error('it started'),
+        (e: unknown) => e as Error,
+      );
+      expect(failed.message).toContain('server exited (1)');
+      expect(failed.message).toContain(
+        `cannot open the database ${path.join(notADir, 'floorsync.db')} (DATA_DIR)`,
+      );
+      expect(failed.message).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a port already taken stops it with one line naming HOST and PORT (a new demo has said its sign-ins first)', async () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));

@@ -2,12 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { badHeaderValue, credentialsInUrl, erpExportProblems, withoutEmpty } from './env.js';
 
 describe('withoutEmpty', () => {
-  it('drops empty and undefined variables, keeps the rest exactly (whitespace included)', () => {
-    expect(withoutEmpty({ A: '', B: undefined, C: 'x', D: ' ', E: '0' })).toEqual({
-      C: 'x',
-      D: ' ',
-      E: '0',
-    });
+  it('drops empty, blank and undefined variables, keeps the rest exactly', () => {
+    expect(
+      withoutEmpty({ A: '', B: undefined, C: 'x', D: ' ', E: '0', F: ' \t\n', G: ' y ' }),
+    ).toEqual({ C: 'x', E: '0', G: ' y ' });
   });
 });
 
@@ -39,5 +37,22 @@ describe('settings that would put a secret into log lines', () => {
     });
     expect(found.map((p) => p.path)).toEqual(['ERP_EXPORT_URL', 'ERP_EXPORT_AUTHORIZATION']);
     expect(JSON.stringify(found)).not.toMatch(/s3c/);
+  });
+
+  it('one destination, a header only with a URL, and a URL that fetch can send to', () => {
+    const paths = (e: Parameters<typeof erpExportProblems>[0]) =>
+      erpExportProblems(e).map((p) => p.path);
+    expect(paths({ ERP_EXPORT_DIR: '/erp/out', ERP_EXPORT_URL: 'https://erp.example/in' })).toEqual(
+      ['ERP_EXPORT_DIR, ERP_EXPORT_URL'],
+    );
+    expect(paths({ ERP_EXPORT_DIR: '/erp/out', ERP_EXPORT_AUTHORIZATION: 'Bearer x' })).toEqual([
+      'ERP_EXPORT_AUTHORIZATION',
+    ]);
+    expect(paths({ ERP_EXPORT_URL: 'ftp://erp.example/in' })).toEqual(['ERP_EXPORT_URL']);
+    expect(paths({ ERP_EXPORT_URL: 'erp:8080/in' })).toEqual(['ERP_EXPORT_URL']);
+    expect(
+      paths({ ERP_EXPORT_URL: 'HTTP://erp.example/in', ERP_EXPORT_AUTHORIZATION: 'x' }),
+    ).toEqual([]);
+    expect(paths({ ERP_EXPORT_DIR: '/erp/out' })).toEqual([]);
   });
 });

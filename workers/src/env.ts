@@ -1,11 +1,14 @@
 /**
  * The environment without its empty variables: `VAR=` (in an `.env` file, or `${VAR:-}` in a
- * Compose file) means "not set", so the default applies. The sync server and the worker read
- * their environment through this.
+ * Compose file) means "not set", so the default applies — and so does a value of only blanks
+ * (`PORT=" "` would otherwise be port 0, `NATS_URL=" "` NATS at no address). The sync server
+ * and the worker read their environment through this.
  */
 export const withoutEmpty = (env: NodeJS.ProcessEnv): Record<string, string> =>
   Object.fromEntries(
-    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
+    Object.entries(env).filter(
+      (e): e is [string, string] => e[1] !== undefined && e[1].trim() !== '',
+    ),
   );
 
 /**
@@ -39,10 +42,26 @@ export function badHeaderValue(value: string): string | null {
 
 /** The ERP export's settings, checked alike by the server (embedded) and the worker. */
 export function erpExportProblems(e: {
+  ERP_EXPORT_DIR?: string | undefined;
   ERP_EXPORT_URL?: string | undefined;
   ERP_EXPORT_AUTHORIZATION?: string | undefined;
 }): ConfigProblem[] {
   const found: ConfigProblem[] = [];
+  if (e.ERP_EXPORT_DIR && e.ERP_EXPORT_URL)
+    found.push({
+      path: 'ERP_EXPORT_DIR, ERP_EXPORT_URL',
+      message: 'the export goes to a folder or to a URL: set one of them',
+    });
+  if (e.ERP_EXPORT_AUTHORIZATION && !e.ERP_EXPORT_URL)
+    found.push({
+      path: 'ERP_EXPORT_AUTHORIZATION',
+      message: 'is sent with ERP_EXPORT_URL only: set that too, or leave this unset',
+    });
+  if (e.ERP_EXPORT_URL && !/^https?:\/\//i.test(e.ERP_EXPORT_URL.trim()))
+    found.push({
+      path: 'ERP_EXPORT_URL',
+      message: 'must start with http:// or https:// (e.g. https://erp.example/floorsync)',
+    });
   const url =
     e.ERP_EXPORT_URL &&
     credentialsInUrl(

@@ -29,7 +29,10 @@ const raw = withoutEmpty(process.env);
 const env = z
   .object({
     NATS_URL: z.string().min(1, 'NATS_URL is required: the worker takes its jobs from NATS'),
-    FLOORSYNC_URL: z.url('FLOORSYNC_URL must be the sync server URL, e.g. http://127.0.0.1:8787'),
+    FLOORSYNC_URL: z.url({
+      protocol: /^https?$/,
+      error: 'FLOORSYNC_URL must be the sync server URL, e.g. http://127.0.0.1:8787',
+    }),
     WORKER_USERNAME: z.string().min(1).default('worker'),
     WORKER_PASSWORD: z.string().min(1, 'WORKER_PASSWORD is required'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),

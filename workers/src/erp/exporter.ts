@@ -44,12 +44,35 @@ export interface Exporter {
   stop(): Promise<void>;
 }
 
+/**
+ * The cursor file's seq: 0 when there is no file yet (a first start, or deleted on purpose to
+ * hand everything over again). A file that cannot be read, or holds no seq (edited by hand),
+ * stops the start with a message naming it — not a silent export of every movement again.
+ */
+export async function readCursor(file: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw new Error(`cannot read the ERP export cursor ${file}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const seq = text.trim();
+  if (!/^\d{1,15}$/.test(seq))
+    throw new Error(
+      `the ERP export cursor ${file} holds no seq: write the seq of the last movement the ERP has booked (a number), or delete the file to hand every movement over again`,
+    );
+  return Number(seq);
+}
+
 export async function startExporter(o: ExporterOptions): Promise<Exporter> {
   const pollMs = o.pollMs ?? 2000;
   const now = o.now ?? Date.now;
   let exportedAt: number | null = null;
   let failingSince: number | null = null;
-  let cursor = Number((await readFile(o.cursorFile, 'utf8').catch(() => '0')).trim()) || 0;
+  let cursor = await readCursor(o.cursorFile);
   const waiters = new Set<{ seq: number; resolve: () => void }>();
   let running = true;
   let wake: (() => void) | null = null;
