@@ -164,12 +164,15 @@ describe('job runner', () => {
     const events: RunnerEvent[] = [];
     const runner = await startRunner({
       queue: counting,
-      handlers: [handler(() => sleep(120).then(() => undefined))],
+      // The job ends only once the runner has said "working" 4 times while it ran: no timing
+      // to race on a loaded machine (a 120 ms job saw 3 heartbeats of 20 ms in a busy CI run).
+      handlers: [handler(() => until(() => working >= 4, 'heartbeats while the job runs', 20_000))],
       heartbeatMs: 20,
       onEvent: (e) => events.push(e),
     });
     await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 1 } });
-    await until(() => events.length === 1, 'done');
+    await until(() => events.length === 1, 'done', 25_000);
+    expect(events[0]?.type).toBe('done');
     expect(working).toBeGreaterThanOrEqual(4);
     await runner.drain();
   });
