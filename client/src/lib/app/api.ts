@@ -1,3 +1,5 @@
+import type { Translate } from './describe.js';
+
 /**
  * The read and admin API (`/api/...`) for screens that need more than the replica: devices,
  * users, conflict details. Problems (RFC 9457) become errors with their `detail` in plain words.
@@ -13,8 +15,6 @@ export class ApiError extends Error {
     super(message);
   }
 }
-
-type Translate = (key: string, params?: Readonly<Record<string, string | number>>) => string;
 
 /**
  * What a screen shows for a failed call: `offline` — its own words for "the server cannot be

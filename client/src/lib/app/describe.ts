@@ -1,6 +1,6 @@
 import type { InventoryView, ItemId, PositionId } from '@floorsync/domain';
 
-type Translate = (key: string, params?: Readonly<Record<string, string | number>>) => string;
+export type Translate = (key: string, params?: Readonly<Record<string, string | number>>) => string;
 
 /**
  * A queued command in the operator's words: what it was (`command.<name>`) and what it was
