@@ -1,10 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { MIN_PASSWORD_LENGTH } from '@floorsync/domain';
 import { argon2Hasher } from './auth/passwords.js';
 import { readConfig } from './config.js';
 import { RELAY } from './relay.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
+import type { DataDirLock } from './storage/sqlite/data-dir-lock.js';
+import { DataDirInUse, lockDataDir } from './storage/sqlite/data-dir-lock.js';
 import {
   DEFAULT_RESTORE_GAP,
   backupDatabase,
@@ -57,7 +59,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const database = path.join(config.dataDir, 'floorsync.db');
   if (relay) {
     try {
-      const was = await relayFromStart(database, file === '--force');
+      if (!existsSync(database)) throw new Error(`${database} does not exist`);
+      const was = await alone(config.dataDir, () => relayFromStart(database, file === '--force'));
       process.stdout.write(`${JSON.stringify({ relayFrom: 0, was })}\n`);
       return 0;
     } catch (e) {
@@ -95,10 +98,11 @@ async function main(argv: readonly string[]): Promise<number> {
       const ms = Math.round(performance.now() - t0);
       process.stdout.write(`${JSON.stringify({ backup: r, from: database, ms })}\n`);
     } else {
-      const { previous, hole, ...restored } = restoreDatabase(path.resolve(file), database, {
-        gap,
-        force,
-      });
+      // A new machine's empty data directory is a place to restore to, too.
+      mkdirSync(config.dataDir, { recursive: true });
+      const { previous, hole, ...restored } = await alone(config.dataDir, () =>
+        restoreDatabase(path.resolve(file), database, { gap, force }),
+      );
       process.stdout.write(
         `${JSON.stringify({
           restored,
@@ -112,6 +116,29 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`db ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
+  }
+}
+
+/**
+ * Runs `f` with the data directory to itself: refused while any server runs on it, embedded or
+ * scaled out, whatever `--force` says (the lock is certain where a `-wal` file is only a sign).
+ */
+async function alone<T>(dataDir: string, f: () => T | Promise<T>): Promise<T> {
+  let lock: DataDirLock;
+  try {
+    lock = lockDataDir(dataDir, 'alone');
+  } catch (e) {
+    if (e instanceof DataDirInUse)
+      throw new Error(
+        `${e.message}: a server is running on it. Stop every server on this data directory first (--force does not override this)`,
+        { cause: e },
+      );
+    throw e;
+  }
+  try {
+    return await f();
+  } finally {
+    lock.release();
   }
 }
 
@@ -147,13 +174,13 @@ async function setPassword(
 /**
  * Sets the outbox relay's position back to the log's start, so that the next server to relay
  * publishes every event again, in order (rebuilding a lost or new NATS stream: deploy/nats).
- * Only with the servers stopped: a running relay would write its position back. A `-wal` file
- * beside the database means one runs (or stopped without closing it), as for a restore:
- * `--force` when none runs (starting one to clear it would relay into the emptied stream
- * from the old position).
+ * Only with the servers stopped: a running relay would write its position back. The caller
+ * holds the data directory alone, so no server of this version runs; a `-wal` file beside the
+ * database still means one stopped without closing it (or one that takes no lock runs), as for
+ * a restore: `--force` when none runs (starting one to clear it would relay into the emptied
+ * stream from the old position).
  */
 async function relayFromStart(database: string, force: boolean): Promise<number> {
-  if (!existsSync(database)) throw new Error(`${database} does not exist`);
   if (existsSync(`${database}-wal`) && !force)
     throw new Error(
       `${database}-wal exists: a server is running on this database, or one stopped without closing it. Stop the servers first; if none runs (one was killed), add --force`,

@@ -43,6 +43,8 @@ import { jsonLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { openArangoStorage, parseArangoUrl } from './storage/arango/arango-store.js';
 import type { Storage } from './storage/port.js';
+import type { DataDirLock } from './storage/sqlite/data-dir-lock.js';
+import { DataDirInUse, lockDataDir } from './storage/sqlite/data-dir-lock.js';
 import type { ScheduledBackups } from './storage/sqlite/scheduled-backups.js';
 import { startScheduledBackups } from './storage/sqlite/scheduled-backups.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
   metrics.gauge('floorsync_event_loop_delay_max_seconds', () => loopDelay.max / 1e9);
   let storage: Storage;
   let backups: ScheduledBackups | null = null;
+  let dirLock: DataDirLock | null = null;
   if (config.storage === 'arango' && config.backups)
     throw new Error('BACKUP_DIR is for the SQLite storage; back up ArangoDB with arangodump');
   if (config.storage === 'arango') {
@@ -77,12 +80,23 @@ async function main(): Promise<void> {
     const file = path.join(config.dataDir, 'floorsync.db');
     try {
       mkdirSync(config.dataDir, { recursive: true });
+      // Before the file is touched: without NATS a server has the directory to itself, with
+      // it servers share it, and a restore waits for both (data-dir-lock.ts).
+      dirLock = lockDataDir(config.dataDir, config.natsUrl === undefined ? 'alone' : 'shared');
       storage = openSqliteStorage({
         path: file,
         onWarning,
         onSync: (ms) => metrics.observeMs('floorsync_wal_sync_duration_seconds', ms),
       });
     } catch (e) {
+      if (e instanceof DataDirInUse)
+        throw new Error(
+          e.wanted === 'alone'
+            ? `${e.message}. Without NATS_URL a server must have its data directory to itself: stop the other one, give this one another DATA_DIR, or set NATS_URL on every server to share it (README, "Scale-out on one host")`
+            : `${e.message}. Servers share a data directory only when every one of them has NATS_URL: stop that one, or set NATS_URL on it too`,
+          { cause: e },
+        );
+      dirLock?.release();
       // "unable to open database file" alone names neither the file nor the setting.
       throw new Error(`cannot open the database ${file} (DATA_DIR): ${(e as Error).message}`, {
         cause: e,
@@ -337,6 +351,7 @@ async function main(): Promise<void> {
       .then(part('bus', () => bus.close()))
       .then(part('backups', () => backups?.stop()))
       .then(part('storage', () => storage.close()))
+      .then(part('data directory lock', () => dirLock?.release()))
       .then(() => {
         log.log('info', 'stopped');
         process.exit(clean ? 0 : 1);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -182,6 +183,84 @@ describe('the process', () => {
       s.child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(existsSync(path.join(s.dir, 'floorsync.db-wal'))).toBe(false);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('DATA_DIR: an embedded server has it alone (a second one, embedded or with NATS, is refused); a killed one leaves no stale lock', async () => {
+    const first = await spawnServer({ env: { ADMIN_PASSWORD: 'first-start-password' } });
+    try {
+      const refused = (env: Record<string, string>) =>
+        spawnServer({
+          env: { ADMIN_PASSWORD: 'first-start-password', DATA_DIR: first.dir, ...env },
+        }).then(
+          async (s) => {
+            await s.stop();
+            return new Error('it started');
+          },
+          (e: unknown) => e as Error,
+        );
+      const embedded = await refused({});
+      expect(embedded.message).toContain('server exited (1)');
+      expect(embedded.message).toContain(
+        `floorsync: DATA_DIR ${first.dir} is in use by another Floorsync server or database command`,
+      );
+      expect(embedded.message).toContain('set NATS_URL on every server to share it');
+      expect(embedded.message).not.toMatch(/\n\s+at /);
+      // Refused before it tries to reach NATS (nothing listens on port 1).
+      const scaled = await refused({ NATS_URL: 'nats://127.0.0.1:1' });
+      expect(scaled.message).toContain(
+        `DATA_DIR ${first.dir} is held by a Floorsync server without NATS_URL`,
+      );
+      // The first one still serves, its database untouched by the refused starts.
+      await login(first.base, 'admin', 'first-start-password');
+      const killed = new Promise((r) => first.child.once('exit', r));
+      first.child.kill('SIGKILL');
+      await killed;
+      server = await spawnServer({
+        env: { ADMIN_PASSWORD: 'first-start-password', DATA_DIR: first.dir },
+      });
+      await login(server.base, 'admin', 'first-start-password');
+    } finally {
+      await server?.stop();
+      server = undefined;
+      await first.stop();
+    }
+  });
+
+  it('db restore is refused while a server runs on DATA_DIR, --force or not; once it stopped, it restores', async () => {
+    const s = await spawnServer({ env: { ADMIN_PASSWORD: 'first-start-password' } });
+    const db = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [path.resolve(import.meta.dirname, '../dist/db-cli.js'), ...args],
+        {
+          env: { ...process.env, DATA_DIR: s.dir, STORAGE: 'sqlite' },
+          encoding: 'utf8',
+        },
+      );
+    try {
+      const backupFile = path.join(s.dir, 'backup.db');
+      expect(db('backup', backupFile).status).toBe(0); // the server may run for a backup
+      for (const args of [
+        ['restore', backupFile],
+        ['restore', backupFile, '--force'],
+      ]) {
+        const r = db(...args);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain(`DATA_DIR ${s.dir} is in use`);
+        expect(r.stderr).toContain('--force does not override this');
+      }
+      expect(db('relay-from-start', '--force').stderr).toContain('a server is running on it');
+      await login(s.base, 'admin', 'first-start-password'); // unharmed
+      const exited = new Promise((r) => s.child.once('exit', r));
+      s.child.kill('SIGTERM');
+      await exited;
+      const restored = db('restore', backupFile);
+      expect(restored.stderr).toBe('');
+      expect(restored.status).toBe(0);
+      expect(JSON.parse(restored.stdout)).toMatchObject({ from: backupFile });
     } finally {
       await s.stop();
     }
