@@ -39,6 +39,7 @@ export async function spawnServer(
       HOST: '127.0.0.1',
       DATA_DIR: dir,
       NATS_URL: '',
+      STORAGE: 'sqlite', // whatever the environment has (ARANGO_URL for its tests, say)
       LOG_LEVEL: 'info', // the 'listening' line carries the URL
       ...o.env,
     },

@@ -149,6 +149,48 @@ describe('readConfig', () => {
     expect(message).toMatch(/METRICS_TOKEN must be at least 16 characters/);
   });
 
+  it('refuses storage settings that do not fit together, all at once, never repeating the URL', () => {
+    const message = (env: NodeJS.ProcessEnv): string => {
+      try {
+        readConfig(env);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message({ STORAGE: 'arango' })).toMatch(/^ {2}ARANGO_URL: STORAGE=arango needs it/m);
+    // Set but not used: it would quietly run on a SQLite file of its own.
+    expect(message({ ARANGO_URL: 'http://u:hunter2@h:8529/fs' })).toMatch(
+      /^ {2}ARANGO_URL: is used with STORAGE=arango only/m,
+    );
+    // Said so: the environment of a machine that also runs ArangoDB's tests, say.
+    expect(
+      readConfig({ STORAGE: 'sqlite', ARANGO_URL: 'http://u:hunter2@h:8529/fs' }).storage,
+    ).toBe('sqlite');
+    const several = message({
+      STORAGE: 'arango',
+      ARANGO_URL: 'ftp://u:hunter2@h:8529/fs',
+      BACKUP_DIR: '/backup',
+      ADMIN_PASSWORD: 'short',
+      PORT: 'eighty',
+    });
+    expect(several).toMatch(/^invalid configuration:/);
+    expect(several).toMatch(/^ {2}PORT: /m);
+    expect(several).toMatch(/^ {2}ARANGO_URL: must start with http:\/\/ or https:\/\/$/m);
+    expect(several).toMatch(/^ {2}BACKUP_DIR: is for the SQLite storage/m);
+    expect(several).toMatch(/^ {2}ADMIN_PASSWORD: must have at least 10 characters$/m);
+    expect(several).not.toContain('hunter2');
+    expect(several).not.toContain('short');
+    expect(message({ STORAGE: 'arango', ARANGO_URL: 'http://u:pw@h:8529/bad%20name' })).toMatch(
+      /^ {2}ARANGO_URL: names an invalid database/m,
+    );
+    expect(readConfig({ STORAGE: 'arango', ARANGO_URL: 'http://u:pw@h:8529/fs' })).toMatchObject({
+      storage: 'arango',
+      arangoUrl: 'http://u:pw@h:8529/fs',
+    });
+    expect(readConfig({ ADMIN_PASSWORD: 'ten-chars!' }).adminPassword).toBe('ten-chars!');
+  });
+
   it('refuses settings that would put a secret into log lines, without saying the secret', () => {
     const bad = () =>
       readConfig({

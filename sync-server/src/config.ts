@@ -1,9 +1,12 @@
 import path from 'node:path';
 // The subpath, not the package: the database tool reads this too and should start fast.
+import { MIN_PASSWORD_LENGTH } from '@floorsync/domain';
+import type { ConfigProblem } from '@floorsync/workers/env';
 import { configurationError, erpExportProblems, withoutEmpty } from '@floorsync/workers/env';
 import { z } from 'zod';
 import type { LabelPrinter } from './labels/routes.js';
 import { parsePrinters } from './labels/routes.js';
+import { parseArangoUrl } from './storage/arango/url.js';
 
 /**
  * The environment, validated once at start (ARCHITECTURE.md "Configuration"). Only `main.ts`
@@ -81,14 +84,58 @@ export interface Config {
     | undefined;
 }
 
+/**
+ * Settings that make no sense together, or that a start would only find out later (the first
+ * start's admin, the connection to ArangoDB): said at once with the rest.
+ */
+function storageProblems(e: Partial<Record<string, string>>): ConfigProblem[] {
+  const found: ConfigProblem[] = [];
+  const arango = e.STORAGE === 'arango';
+  if (arango && !e.ARANGO_URL)
+    found.push({
+      path: 'ARANGO_URL',
+      message: 'STORAGE=arango needs it (http://user:password@host:8529/database)',
+    });
+  if (e.STORAGE === undefined && e.ARANGO_URL)
+    // Set, but the server would quietly go on with a SQLite file of its own: on several hosts,
+    // a warehouse split in as many databases. STORAGE=sqlite says that is meant.
+    found.push({
+      path: 'ARANGO_URL',
+      message: 'is used with STORAGE=arango only: set that (or STORAGE=sqlite to leave it unused)',
+    });
+  if (arango && e.ARANGO_URL) {
+    try {
+      parseArangoUrl(e.ARANGO_URL);
+    } catch (error) {
+      // Its messages name the variable and never repeat the URL (it holds the password).
+      found.push({
+        path: 'ARANGO_URL',
+        message: (error as Error).message.replace(/^ARANGO_URL:? /, ''),
+      });
+    }
+  }
+  if (arango && e.BACKUP_DIR)
+    found.push({
+      path: 'BACKUP_DIR',
+      message: 'is for the SQLite storage; back up ArangoDB with arangodump (deploy/README.md)',
+    });
+  if (e.ADMIN_PASSWORD !== undefined && e.ADMIN_PASSWORD.length < MIN_PASSWORD_LENGTH)
+    // Read at a first start only, but wrong whenever it is set.
+    found.push({
+      path: 'ADMIN_PASSWORD',
+      message: `must have at least ${MIN_PASSWORD_LENGTH} characters`,
+    });
+  return found;
+}
+
 export function readConfig(env: NodeJS.ProcessEnv): Config {
   const raw = withoutEmpty(env);
   const parsed = envSchema.safeParse(raw);
   // Checked on the raw values too, so that every problem is said at once.
-  const error = configurationError(
-    parsed.success ? [] : parsed.error.issues,
-    erpExportProblems(raw),
-  );
+  const error = configurationError(parsed.success ? [] : parsed.error.issues, [
+    ...erpExportProblems(raw),
+    ...storageProblems(raw),
+  ]);
   if (error || !parsed.success) throw error ?? new Error('invalid configuration');
   const e = parsed.data;
   if (e.NATS_URL && (e.ERP_EXPORT_DIR || e.ERP_EXPORT_URL || e.ERP_IMPORT_DIR))

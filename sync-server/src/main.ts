@@ -41,7 +41,8 @@ import { readConfig } from './config.js';
 import { uuidv7 } from './ids.js';
 import { jsonLogger } from './log.js';
 import { Metrics } from './metrics.js';
-import { openArangoStorage, parseArangoUrl } from './storage/arango/arango-store.js';
+import { openArangoStorage } from './storage/arango/arango-store.js';
+import { parseArangoUrl } from './storage/arango/url.js';
 import type { Storage } from './storage/port.js';
 import type { DataDirLock } from './storage/sqlite/data-dir-lock.js';
 import { DataDirInUse, lockDataDir } from './storage/sqlite/data-dir-lock.js';
@@ -70,12 +71,9 @@ async function main(): Promise<void> {
   let storage: Storage;
   let backups: ScheduledBackups | null = null;
   let dirLock: DataDirLock | null = null;
-  if (config.storage === 'arango' && config.backups)
-    throw new Error('BACKUP_DIR is for the SQLite storage; back up ArangoDB with arangodump');
   if (config.storage === 'arango') {
-    if (config.arangoUrl === undefined)
-      throw new Error('STORAGE=arango needs ARANGO_URL (http://user:password@host:8529/database)');
-    storage = await openArangoStorage(config.arangoUrl, { onWarning });
+    // readConfig refused STORAGE=arango without ARANGO_URL, and BACKUP_DIR with it.
+    storage = await openArangoStorage(config.arangoUrl ?? '', { onWarning });
   } else {
     const file = path.join(config.dataDir, 'floorsync.db');
     try {

@@ -6,7 +6,8 @@ import { C, P, Q, R, ZONE, positionDefined, warehouse } from '@floorsync/domain/
 import { storageContract } from '../contract.js';
 import type { Storage, WriteTx } from '../port.js';
 import type { ArangoStorage } from './arango-store.js';
-import { ArangoStore, isUnavailable, openArangoStorage, parseArangoUrl } from './arango-store.js';
+import { ArangoStore, isUnavailable, openArangoStorage } from './arango-store.js';
+import { parseArangoUrl } from './url.js';
 
 /**
  * The ArangoDB adapter against a real ArangoDB server: the storage contract every adapter

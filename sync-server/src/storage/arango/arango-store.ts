@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Database } from 'arangojs';
-import type { ConfigOptions } from 'arangojs/configuration';
 import { isArangoError, isNetworkError } from 'arangojs/errors';
 import type { Transaction } from 'arangojs/transactions';
 import type { Storage } from '../port.js';
@@ -9,6 +8,7 @@ import type { TwinTable } from '../memory/memory-storage.js';
 import { TWIN_TABLES } from '../memory/memory-storage.js';
 import type { Commit, Missed, ReplicaOptions, ReplicaStore, Write } from '../replica/replica.js';
 import { openReplicaStorage } from '../replica/replica.js';
+import { parseArangoUrl } from './url.js';
 
 /**
  * The ArangoDB store behind a replica (`replica/replica.ts`): the twin decides, ArangoDB keeps.
@@ -103,54 +103,6 @@ interface StateDoc {
 /** How a commit keeps a job's plan: the rows are in `job_rows`, not in the commit. */
 interface PlanRef {
   readonly planChunks: number;
-}
-
-/** ArangoDB's connection settings from `ARANGO_URL` (credentials and database in the URL). */
-export function parseArangoUrl(raw: string): {
-  readonly config: ConfigOptions;
-  readonly databaseName: string;
-  /** The URL without credentials: safe to log. */
-  readonly display: string;
-} {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new Error(
-      'ARANGO_URL is not a URL (expected http(s)://user:password@host:8529/database)',
-    );
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:')
-    throw new Error('ARANGO_URL must start with http:// or https://');
-  let username: string;
-  let password: string;
-  try {
-    username = decodeURIComponent(u.username);
-    password = decodeURIComponent(u.password);
-  } catch {
-    throw new Error(
-      "ARANGO_URL: its user or password has a '%' that starts no escape: write % as %25 (and @ as %40)",
-    );
-  }
-  const path = u.pathname.replace(/^\/+|\/+$/g, '').replace(/^_db\//, '');
-  const databaseName = path === '' ? 'floorsync' : decodeURIComponent(path);
-  if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(databaseName))
-    throw new Error(`ARANGO_URL names an invalid database: ${databaseName}`);
-  const url = `${u.protocol}//${u.host}`;
-  return {
-    config: {
-      url,
-      ...(username ? { auth: { username, password } } : {}),
-      // One request at a time per transaction anyway; a few for reads and catch-up.
-      poolSize: 4,
-      // Well above the lock timeout (below): a begin that waits for the lock is answered by
-      // the server (granted or refused) before the driver gives up on it, so no transaction
-      // the driver does not know of is left holding the lock.
-      timeout: 90_000,
-    },
-    databaseName,
-    display: `${url}/${databaseName}`,
-  };
 }
 
 /** True for failures that mean "the store cannot be reached now" rather than a bug. */
