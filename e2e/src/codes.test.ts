@@ -30,7 +30,7 @@ describe('GS1-128 from a keyboard-wedge scanner (scenario 24)', () => {
     const { page } = op;
     await page.goto(`${server.base}/lookup`);
     await synced(page); // the lookup reads the device's replica
-    const field = page.getByLabel('Scan', { exact: true });
+    const field = page.getByTestId('scan-input');
     const result = () => page.getByTestId('lookup-result').innerText();
 
     // Ctrl+] with nothing typed yet (on a German layout the same key is Ctrl++, zoom) puts no

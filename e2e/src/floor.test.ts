@@ -101,7 +101,7 @@ describe('on the floor', () => {
     await op.page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
     const before = await serverQuantity(server, supervisorToken, 'NUT-M8', 'A-02-01');
     const receiptsBefore = await receiptsAt('A-02-01');
-    const field = op.page.getByLabel('Scan', { exact: true });
+    const field = op.page.getByTestId('scan-input');
     // A shift's scans as a wedge scanner sends them into the focused field (code, Enter; Enter
     // takes quantity 1), without waiting for the screen between them; the queue is polled.
     const scanShift = async (n: number, queued: number): Promise<void> => {
@@ -160,7 +160,7 @@ describe('on the floor', () => {
     await op.page.waitForURL('**/scan');
     await synced(op.page);
     const before = await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-01');
-    const field = op.page.getByLabel('Scan', { exact: true });
+    const field = op.page.getByTestId('scan-input');
     // Keystrokes as a scanner sends them: code, Enter, at once, no waiting for the screen.
     await field.pressSequentially('B-01-01\n');
     const N = 40;
@@ -172,6 +172,70 @@ describe('on the floor', () => {
       .toBe(before + N);
     await synced(op.page);
     expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-01')).toBe(before + N);
+    expect(op.errors).toEqual([]);
+    await op.context.close();
+  });
+
+  it('the keyboard: a held Enter answers one prompt, Tab and Shift+Tab move on, the reason step takes scans, a scan nothing asks for is said and presses nothing', async () => {
+    const op = await device(browser, server.base, 'operator');
+    await op.page.waitForURL('**/scan');
+    await synced(op.page);
+    const before = await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02');
+    const field = op.page.getByTestId('scan-input');
+    const result = op.page.getByTestId('scan-result');
+    await chooseFlow(op.page, 'Receive');
+    await scan(op.page, 'B-01-02', 'NUT-M8');
+    // The field's name is the step's prompt, its visible label.
+    expect(await op.page.getByRole('textbox', { name: 'Quantity? (Enter = 1)' }).count()).toBe(1);
+    // Enter held down: the key's repeats would answer "Scan the item" with nothing.
+    await op.page.keyboard.down('Enter');
+    await op.page.keyboard.down('Enter'); // repeat: true
+    await op.page.keyboard.down('Enter');
+    await op.page.keyboard.up('Enter');
+    await expect.poll(() => result.textContent()).toContain('NUT-M8');
+    await synced(op.page);
+    expect(await result.getAttribute('class')).toContain('ok');
+    expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02')).toBe(before + 1);
+    const focused = () =>
+      op.page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
+    // Tab on an empty field, Shift+Tab on a typed one: the focus moves on, nothing is handed over.
+    await field.focus();
+    await op.page.keyboard.press('Tab');
+    expect(await focused()).not.toBe('scan-input');
+    await field.focus();
+    await op.page.keyboard.type('NUT');
+    await op.page.keyboard.press('Shift+Tab');
+    expect(await focused()).not.toBe('scan-input');
+    expect(await result.getAttribute('class')).toContain('ok');
+    // The reason step has the field too: a scan there is answered, a reason's code taken.
+    await chooseFlow(op.page, 'Adjust');
+    await scan(op.page, 'B-01-02', 'NUT-M8', '+2');
+    expect(await op.page.getByRole('textbox', { name: 'Why?' }).count()).toBe(1);
+    await scan(op.page, 'B-01-02');
+    await expect.poll(() => result.textContent()).toBe('Choose a reason.');
+    await scan(op.page, 'found');
+    await expect.poll(() => result.getAttribute('class')).toContain('ok');
+    await synced(op.page);
+    expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02')).toBe(before + 3);
+    // A screen with no scan step (the lists overview), focus on a link: the wedge's code is
+    // said with the code, and its Enter follows no link.
+    await op.page.getByRole('link', { name: 'Lists', exact: true }).click();
+    await op.page.waitForURL('**/lists');
+    expect(await field.count()).toBe(0);
+    await op.page.getByRole('link', { name: 'Scan', exact: true }).focus();
+    await op.page.keyboard.type('5901234123457');
+    await op.page.keyboard.press('Enter');
+    const stray = op.page.getByTestId('stray-scan');
+    await expect.poll(() => stray.textContent()).toContain('Not taken: 5901234123457.');
+    expect(op.page.url()).toMatch(/\/lists$/);
+    expect(await stray.getAttribute('role')).toBe('alert');
+    // A key pressed by hand is not a scan: Enter on the link still follows it.
+    await stray.getByRole('button', { name: 'OK' }).click();
+    await op.page.getByRole('link', { name: 'Scan', exact: true }).focus();
+    await op.page.keyboard.press('Enter');
+    await op.page.waitForURL('**/scan');
+    expect(await stray.count()).toBe(0);
+    await screenshot(op.page, 'operator-keyboard');
     expect(op.errors).toEqual([]);
     await op.context.close();
   });

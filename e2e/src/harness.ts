@@ -129,7 +129,7 @@ export async function device(
 
 /** Types a scan into the scan field and presses Enter, as a keyboard-wedge scanner does. */
 export async function scan(page: Page, ...codes: string[]): Promise<void> {
-  const field = page.getByLabel('Scan', { exact: true });
+  const field = page.getByTestId('scan-input');
   for (const code of codes) {
     await field.fill(code);
     await field.press('Enter');

@@ -62,8 +62,10 @@ export const de: Catalog = {
   'sync.status.refused': 'Abgelehnt',
   'sync.status.update-required': 'Update nötig',
 
-  'scan.field': 'Scan',
   'scan.enter': 'OK',
+  'scan.stray':
+    'Nicht übernommen: {code}. Auf diesem Bildschirm wird gerade kein Scan erwartet: dort scannen, wo danach gefragt wird.',
+  'scan.strayDismiss': 'OK',
   'scan.camera': 'Mit der Kamera scannen',
   'scan.cameraInstructions': 'Kamera auf den Barcode richten',
   'scan.cameraError': 'Die Kamera konnte nicht scannen: {message}',

@@ -58,8 +58,10 @@ export const en = {
   'sync.status.refused': 'Refused',
   'sync.status.update-required': 'Update needed',
 
-  'scan.field': 'Scan',
   'scan.enter': 'OK',
+  'scan.stray':
+    'Not taken: {code}. Nothing asks for a scan on this screen now: scan it where a scan is asked for.',
+  'scan.strayDismiss': 'OK',
   'scan.camera': 'Scan with the camera',
   'scan.cameraInstructions': 'Point the camera at the barcode',
   'scan.cameraError': 'The camera could not scan: {message}',

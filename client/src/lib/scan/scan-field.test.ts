@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { ScanText, Submission } from './scan-field.js';
-import { editScan, editStart, emptyScanText, settleScan, submitScan } from './scan-field.js';
+import type { ScanKeyEvent, ScanText, Submission } from './scan-field.js';
+import {
+  editScan,
+  editStart,
+  emptyScanText,
+  scanKey,
+  settleScan,
+  submitScan,
+} from './scan-field.js';
 
 /** Types characters at the end of the field, as a keyboard wedge does. */
 const type = (s: ScanText, chars: string) => editScan(s, s.value + chars);
@@ -90,5 +97,39 @@ describe('the scan field between Enter and saved', () => {
     s = settleScan(s, first.submission);
     expect(s.value).toBe('B-02-01');
     expect(submitScan(s).submission.code).toBe('B-02-01');
+  });
+});
+
+describe('what a key does in the scan field', () => {
+  const key = (k: string, more: Partial<ScanKeyEvent> = {}): ScanKeyEvent => ({
+    key: k,
+    repeat: false,
+    shiftKey: false,
+    altKey: false,
+    ctrlKey: false,
+    metaKey: false,
+    ...more,
+  });
+
+  it('Enter ends a code, or an empty field ("quantity 1" at a quantity prompt)', () => {
+    expect(scanKey(key('Enter'), '4006381333931')).toBe('submit');
+    expect(scanKey(key('Enter'), '')).toBe('submit');
+  });
+
+  it("a held Enter's repeats are swallowed: they would answer the next prompts", () => {
+    expect(scanKey(key('Enter', { repeat: true }), '')).toBe('swallow');
+    expect(scanKey(key('Enter', { repeat: true }), '12')).toBe('swallow');
+  });
+
+  it('Tab ends a typed code (a wedge set up so), but moves the focus on an empty field or backwards', () => {
+    expect(scanKey(key('Tab'), 'A-01-01')).toBe('submit');
+    expect(scanKey(key('Tab'), '')).toBe('pass');
+    expect(scanKey(key('Tab', { shiftKey: true }), 'A-01-01')).toBe('pass');
+    expect(scanKey(key('Tab', { ctrlKey: true }), 'A-01-01')).toBe('pass');
+  });
+
+  it('other keys are typing', () => {
+    expect(scanKey(key('a'), '')).toBe('pass');
+    expect(scanKey(key('5', { repeat: true }), '5')).toBe('pass');
   });
 });

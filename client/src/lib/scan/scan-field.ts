@@ -67,3 +67,31 @@ export function editStart(inputType: string, selectionStart: number, selectionEn
   if (inputType === 'deleteContentForward') return start;
   return 0; // a word or line deleted around the caret: it may reach anywhere before it
 }
+
+/** The keys of a keydown that `scanKey` looks at. */
+export interface ScanKeyEvent {
+  readonly key: string;
+  readonly repeat: boolean;
+  readonly shiftKey: boolean;
+  readonly altKey: boolean;
+  readonly ctrlKey: boolean;
+  readonly metaKey: boolean;
+}
+
+/**
+ * What a key does in the scan field: `submit` hands over the code; `swallow` does nothing (and
+ * keeps the browser from acting); `pass` leaves the key to the browser.
+ *
+ * - Enter ends a code; held down, its repeats are swallowed: a gloved thumb resting on the key
+ *   would otherwise answer the next prompts too (an empty Enter is "quantity 1" there).
+ * - Tab ends a code when a code was typed (wedges set up to end with Tab); with nothing new in
+ *   the field, or with Shift (backwards), it moves the focus as anywhere else, so that a keyboard
+ *   reaches the screen's buttons (no keyboard trap, WCAG 2.1.2).
+ */
+export function scanKey(e: ScanKeyEvent, pendingCode: string): 'submit' | 'swallow' | 'pass' {
+  const terminator =
+    e.key === 'Enter' ||
+    (e.key === 'Tab' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && pendingCode !== '');
+  if (!terminator) return 'pass';
+  return e.repeat ? 'swallow' : 'submit';
+}
