@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_RESEND, pull } from '../src/replay/pull.js';
 import { Device, warehouseWithOperators } from './harness.js';
 import type { TestServer } from './harness.js';
 
@@ -326,6 +327,40 @@ describe('reset: a new device starts from a snapshot, not from history (scenario
     await op2.pushOk([op2.mutation('receiveStock', { itemId: 'A', positionId: 'P', quantity: 1 })]);
     const next = await op1.pull(res.cookie);
     expect(next.patch).toHaveLength(1);
+  });
+});
+
+describe('a paging cookie made up by a client', () => {
+  it('an old order and the last key: one answer never re-sends more than MAX_RESEND entries; the snapshot starts over', async () => {
+    const { op1, supervisor } = await setup();
+    await supervisor.pushOk(
+      Array.from({ length: 30 }, (_, i) =>
+        supervisor.mutation('receiveStock', {
+          itemId: 'L',
+          positionId: 'P',
+          quantity: 1,
+          lot: `LOT-${String(i).padStart(2, '0')}`,
+        }),
+      ),
+    );
+    const forged = { order: 0, after: '\uffff' };
+    // Over HTTP, within the bound: it is answered (the whole store is small here) …
+    const answered = await op1.pull(forged);
+    expect(answered.hasMore).toBe(false);
+    expect(answered.patch.length).toBeGreaterThan(30);
+    // … and past the bound, it is not built at all.
+    const clientGroupID = op1.clientGroupID;
+    const over = await server.storage.read((tx) =>
+      pull(tx, { clientGroupID, cookie: forged, conflictsOf: null, maxResend: 30 }),
+    );
+    expect(over).toEqual({ error: 'ClientStateNotFound' });
+    const within = await server.storage.read((tx) =>
+      pull(tx, { clientGroupID, cookie: forged, conflictsOf: null, maxResend: 10_000 }),
+    );
+    expect(within).toMatchObject({ hasMore: false });
+    expect(MAX_RESEND).toBe(40_000);
+    // An honest snapshot starting over from null still works.
+    expect((await op1.pull(null)).patch[0]).toEqual({ op: 'clear' });
   });
 });
 

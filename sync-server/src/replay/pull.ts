@@ -19,6 +19,8 @@ import { serializeEvent } from './recent-events.js';
  * - A cookie beyond the head cannot come from this server's log: `ClientStateNotFound`. Nor
  *   can one in a seq hole of a restored log (`ReadTx.seqHoles`): it names an event of the
  *   history the restore lost, and the seqs after the hole are another history.
+ * - A last snapshot page that would re-send more than `MAX_RESEND` entries: `ClientStateNotFound`
+ *   too (the snapshot starts over; see `MAX_RESEND`).
  */
 
 /**
@@ -34,7 +36,20 @@ export interface PullInput {
   readonly limit?: number | undefined;
   /** Whose open conflicts a reset snapshot carries: an operator's own; null for all. */
   readonly conflictsOf: string | null;
+  /** The most entries a paged snapshot's last page re-sends (default `MAX_RESEND`). */
+  readonly maxResend?: number;
 }
+
+/**
+ * The most entries the last page of a paged snapshot re-sends (those of earlier pages that
+ * changed while the client paged). More than that and the snapshot starts over
+ * (`ClientStateNotFound`): one pull never does more than a few pages' work, whatever its
+ * cookie says — a paging cookie is the client's to send back, and one made up with an old
+ * `order` and the last key would otherwise have one answer carry every entry the store ever
+ * changed. An honest snapshot meets it only when 40,000 entries it already has change while it
+ * pages: far beyond a warehouse's pace for the minute or two a large snapshot takes.
+ */
+export const MAX_RESEND = 4 * MAX_PULL_LIMIT;
 
 export function pull(tx: ReadTx, input: PullInput, recent?: RecentEvents): PullAnswer {
   const limit = Math.min(input.limit ?? DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT);
@@ -72,11 +87,15 @@ export function pull(tx: ReadTx, input: PullInput, recent?: RecentEvents): PullA
     }
     if (after !== null) {
       // Entries of earlier pages that changed while the client was paging.
-      for (const e of tx.snapshotEntries({
+      const maxResend = input.maxResend ?? MAX_RESEND;
+      const changed = tx.snapshotEntries({
         changedAfter: h0,
         upToKey: after,
         conflictsOf: input.conflictsOf,
-      })) {
+        limit: maxResend + 1,
+      });
+      if (changed.length > maxResend) return { error: 'ClientStateNotFound' };
+      for (const e of changed) {
         patch.push(
           e.value === null ? { op: 'del', key: e.key } : { op: 'put', key: e.key, value: e.value },
         );

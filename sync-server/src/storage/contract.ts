@@ -1869,6 +1869,13 @@ export function storageContract(
             );
             expect(upTo).toEqual(got.filter((e) => e.key <= bound));
           }
+          // A limit takes the first entries by key, across the kinds.
+          for (const limit of [0, 1, Math.ceil(keys.length / 2), keys.length, keys.length + 1]) {
+            const first = await s.read((tx) =>
+              tx.snapshotEntries({ changedAfter: cut, upToKey: LAST_KEY, limit }),
+            );
+            expect(first, `limit ${limit} after ${cut}`).toEqual(got.slice(0, limit));
+          }
         }
       });
 

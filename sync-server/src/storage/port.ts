@@ -166,12 +166,13 @@ export interface SnapshotEntry {
 
 /**
  * Pages of live entries (`afterKey`, `limit`), or the entries changed after a seq up to a key,
- * tombstones included (`changedAfter`, `upToKey`). `conflictsOf`: only that user's open
+ * tombstones included (`changedAfter`, `upToKey`; the first `limit` of them by key when given).
+ * `conflictsOf`: only that user's open
  * conflicts (an operator's snapshot); absent or null: all of them.
  */
 export type SnapshotQuery = (
   | { readonly afterKey: string | null; readonly limit: number }
-  | { readonly changedAfter: number; readonly upToKey: string }
+  | { readonly changedAfter: number; readonly upToKey: string; readonly limit?: number }
 ) & { readonly conflictsOf?: string | null };
 
 export interface StockQuery {

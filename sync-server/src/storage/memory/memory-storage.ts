@@ -551,6 +551,7 @@ export class MemoryTx implements WriteTx {
       return [...this.rest.changed]
         .filter(([k, seq]) => seq > opts.changedAfter && k <= opts.upToKey)
         .sort(([a], [b]) => (a < b ? -1 : 1))
+        .slice(0, opts.limit)
         .map(([key, seq]) => ({ key, value: live.get(key) ?? null, seq }));
     }
     return [...live]

@@ -711,12 +711,16 @@ class SqliteTx implements WriteTx {
     ];
     const out: SnapshotEntry[] = [];
     if ('changedAfter' in opts) {
+      // The tables are in key order (above): the first `limit` of them all are these.
       for (const t of tables) {
+        const left = (opts.limit ?? Number.MAX_SAFE_INTEGER) - out.length;
+        if (left <= 0) break;
         for (const r of this.all(
-          `SELECT *, (${t.exists}) AS live FROM ${t.table} WHERE seq > ? AND skey <= ? ORDER BY skey`,
+          `SELECT *, (${t.exists}) AS live FROM ${t.table} WHERE seq > ? AND skey <= ? ORDER BY skey LIMIT ?`,
           ...(t.params ?? []),
           opts.changedAfter,
           opts.upToKey,
+          left,
         )) {
           out.push({
             key: str(r['skey']),
