@@ -190,7 +190,9 @@ export const DEMO_LIST_ID = '0192f0c8-0000-7000-8000-00000000d471';
  * The `worker` service user jobs sign in as (supervisor: it reads job plans and adjusts
  * stock). Created on first need; its password is set to `password` at every start, so the
  * embedded mode can use a fresh random one and a scale-out site the `WORKER_PASSWORD` it gave
- * its workers.
+ * its workers. A new password signs the account out everywhere, as any password change does:
+ * a leaked `WORKER_PASSWORD`, rotated, leaves no session taken with it. The same password
+ * (another server of the site starting) changes nothing, and the workers stay signed in.
  */
 export async function ensureWorkerUser(o: {
   storage: Storage;
@@ -199,12 +201,16 @@ export async function ensureWorkerUser(o: {
   newId: () => string;
   password: string;
 }): Promise<void> {
+  const before = await o.storage.read((tx) => tx.userByUsername(WORKER_USERNAME));
+  if (before && (await o.hasher.verify(before.passwordHash, o.password))) return;
   const passwordHash = await o.hasher.hash(o.password);
   await o.storage.write((tx) => {
     const existing = tx.userByUsername(WORKER_USERNAME);
     // Only the password: an admin who deactivated the account (a leaked password) keeps it so.
-    if (existing) tx.updateUser(existing.id, { passwordHash });
-    else
+    if (existing) {
+      tx.updateUser(existing.id, { passwordHash });
+      tx.revokeSessionsOfUser(existing.id);
+    } else
       tx.createUser({
         id: o.newId(),
         username: WORKER_USERNAME,
