@@ -1226,9 +1226,9 @@ export function createApp(deps: AppDeps): AppHandle {
     return c.json(device && publicDevice(device));
   });
 
-  jobRoutes(app, { storage, clock, newId, requireRole, jobs: deps.jobs });
+  jobRoutes(app, { storage, clock, newId, requireRole, jobs: deps.jobs, log });
   genealogyRoutes(app, { storage, requireRole });
-  countingRoutes(app, { storage, clock, requireRole, jobs: deps.jobs });
+  countingRoutes(app, { storage, clock, requireRole, jobs: deps.jobs, log });
   labelRoutes(app, {
     storage,
     clock,
@@ -1236,6 +1236,7 @@ export function createApp(deps: AppDeps): AppHandle {
     requireRole,
     jobs: deps.jobs,
     printers: deps.printers ?? [],
+    log,
   });
 
   deps.staticRoutes?.(app);

@@ -14,6 +14,7 @@ import type { PasswordHasher } from '../src/auth/passwords.js';
 import { argon2Hasher } from '../src/auth/passwords.js';
 import { bootstrap } from '../src/bootstrap.js';
 import { inProcessBus } from '../src/bus/in-process.js';
+import type { Logger } from '../src/log.js';
 import { silentLogger } from '../src/log.js';
 import type { Storage } from '../src/storage/port.js';
 import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
@@ -63,6 +64,8 @@ export async function startServer(
     printers?: readonly LabelPrinter[];
     metricsToken?: string;
     trustProxy?: boolean;
+    /** The app's log lines (default: none). */
+    log?: Logger;
   } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'floorsync-test-'));
@@ -84,7 +87,7 @@ export async function startServer(
     storage,
     bus: inProcessBus(),
     hasher: fastHasher,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     clock: clock.now,
     newId,
     ...(options.jobs ? { jobs: options.jobs } : {}),
@@ -255,6 +258,7 @@ export async function warehouseServer(
     pokeIntervalMs?: number;
     jobs?: JobSink;
     printers?: readonly LabelPrinter[];
+    log?: Logger;
   } = {},
 ) {
   const server = await startServer(options);

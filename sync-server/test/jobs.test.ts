@@ -222,10 +222,12 @@ describe('jobs API: bulk adjustment files', () => {
 
   it('a queue that does not take the job: 503, and the job can be started again', async () => {
     let up = false;
+    const logged: { msg: string; fields?: Record<string, unknown> }[] = [];
     const w = await warehouseServer({
       jobs: {
         enqueue: () => (up ? Promise.resolve() : Promise.reject(new Error('NATS is down'))),
       },
+      log: { log: (_level, msg, fields) => logged.push({ msg, ...(fields ? { fields } : {}) }) },
     });
     server = w.server;
     const token = await w.server.login('sup', 'sup-password');
@@ -239,7 +241,14 @@ describe('jobs API: bulk adjustment files', () => {
       w.server.request(`/api/jobs/${job.id}/start`, { method: 'POST', token, json: {} });
     const refused = await start();
     expect(refused.status).toBe(503);
-    expect(await refused.json()).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+    const problem = (await refused.json()) as { code: string; detail: string };
+    expect(problem).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+    // The queue's own words go to the log, not to the caller.
+    expect(problem.detail).not.toContain('NATS is down');
+    expect(logged).toContainEqual({
+      msg: 'the job queue did not take a job',
+      fields: { job: job.id, error: 'Error: NATS is down' },
+    });
     const after = (await (
       await w.server.request(`/api/jobs/${job.id}`, { token })
     ).json()) as JobView;

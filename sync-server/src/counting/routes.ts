@@ -25,6 +25,7 @@ import type { Env } from '../app.js';
 import { readBytes, readJsonOr } from '../app.js';
 import { MAX_UPLOAD_BYTES, tableOf } from '../jobs/files.js';
 import { HttpProblem, badRequest, conflict, notFound } from '../http/problem.js';
+import type { Logger } from '../log.js';
 import type { JobRow, ReadTx, Storage } from '../storage/port.js';
 import type { JobSink } from '../jobs/routes.js';
 import { jobClient, jobMessage } from '../jobs/routes.js';
@@ -82,6 +83,7 @@ export function countingRoutes(
     readonly clock: () => Date;
     readonly requireRole: (role: Role) => MiddlewareHandler<Env>;
     readonly jobs: JobSink | undefined;
+    readonly log: Logger;
   },
 ): void {
   const { storage } = o;
@@ -290,6 +292,8 @@ export function countingRoutes(
     try {
       await o.jobs.enqueue(jobMessage(prepared.job));
     } catch (error) {
+      // Why, in the log; the answer says what to do (it does not carry the queue's internals).
+      o.log.log('warn', 'the job queue did not take a job', { job: id, error: String(error) });
       const previous = 'previous' in prepared ? prepared.previous : null;
       await storage.write((tx) =>
         tx.updateJob(
@@ -303,7 +307,7 @@ export function countingRoutes(
         503,
         'QUEUE_UNAVAILABLE',
         'Service unavailable',
-        `the job queue did not take the job (${error instanceof Error ? error.message : String(error)}); start it again in a moment`,
+        'the job queue did not take the job; start it again in a moment',
       );
     }
     return c.json(await applyJob(id), 202);

@@ -4,6 +4,7 @@ import type { Hono, MiddlewareHandler } from 'hono';
 import type { Env } from '../app.js';
 import { readBytes, readJsonOr } from '../app.js';
 import { HttpProblem, badRequest, conflict, notFound } from '../http/problem.js';
+import type { Logger } from '../log.js';
 import type { JobRow, ReadTx, Storage } from '../storage/port.js';
 import { MAX_UPLOAD_BYTES, tableOf } from './files.js';
 
@@ -70,6 +71,7 @@ export function jobRoutes(
     readonly newId: () => string;
     readonly requireRole: (role: 'supervisor') => MiddlewareHandler<Env>;
     readonly jobs: JobSink | undefined;
+    readonly log: Logger;
   },
 ): void {
   const { storage } = o;
@@ -201,6 +203,8 @@ export function jobRoutes(
     try {
       await o.jobs.enqueue(jobMessage(await find(id)));
     } catch (error) {
+      // Why, in the log; the answer says what to do (it does not carry the queue's internals).
+      o.log.log('warn', 'the job queue did not take a job', { job: id, error: String(error) });
       // Not queued: as it was, so that starting it again is the remedy.
       if (job.status === 'validated' || job.status === 'failed')
         await storage.write((tx) =>
@@ -215,7 +219,7 @@ export function jobRoutes(
         503,
         'QUEUE_UNAVAILABLE',
         'Service unavailable',
-        `the job queue did not take the job (${error instanceof Error ? error.message : String(error)}); start it again in a moment`,
+        'the job queue did not take the job; start it again in a moment',
       );
     }
     return c.json(await find(id), 202);

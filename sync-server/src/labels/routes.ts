@@ -11,6 +11,7 @@ import {
 import type { Env } from '../app.js';
 import type { JobSink } from '../jobs/routes.js';
 import { HttpProblem, badRequest, notFound } from '../http/problem.js';
+import type { Logger } from '../log.js';
 import type { Storage } from '../storage/port.js';
 import { readJsonOr } from '../app.js';
 
@@ -104,6 +105,7 @@ export function labelRoutes(
     readonly requireRole: (role: 'operator' | 'supervisor') => MiddlewareHandler<Env>;
     readonly jobs: JobSink | undefined;
     readonly printers: readonly LabelPrinter[];
+    readonly log: Logger;
   },
 ): void {
   app.get('/api/labels/printers', o.requireRole('operator'), (c) =>
@@ -179,11 +181,13 @@ export function labelRoutes(
         },
       });
     } catch (error) {
+      // Why, in the log: the job's error is shown to the operator who printed.
+      o.log.log('warn', 'the job queue did not take a print job', {
+        job: id,
+        error: String(error),
+      });
       await o.storage.write((tx) =>
-        tx.updateJob(id, {
-          status: 'failed',
-          error: `the job queue did not take it: ${String(error)}`,
-        }),
+        tx.updateJob(id, { status: 'failed', error: 'the job queue did not take it' }),
       );
       throw new HttpProblem(
         503,
