@@ -233,7 +233,7 @@ export const MAX_STREAMS_PER_SESSION = 16;
  * stream directly: building the web `Request` and its stream costs more than the rest of a
  * single-mutation push. Elsewhere (`app.request()` in tests) it reads `c.req.text()`.
  */
-async function readJson(
+export async function readJson(
   c: Context,
   maxBytes = MAX_BODY_BYTES,
   detail = `this request may carry at most ${maxBytes} bytes`,
@@ -374,7 +374,8 @@ const jsonResponse = (c: Context, body: unknown) =>
 const liveSession = (s: SessionRow | undefined, now: string): s is SessionRow =>
   s !== undefined && !s.revoked && s.expiresAt > now;
 
-function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+/** A body checked against its schema: `VALIDATION_FAILED` with the first five issues. */
+export function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issues = parsed.error.issues

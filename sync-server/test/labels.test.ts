@@ -134,6 +134,15 @@ describe('labels', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    expect(await bad.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    // A body that is not JSON is said so, as on every other route (not "labels: required").
+    const malformed = await t.server.request('/api/labels/pdf', {
+      method: 'POST',
+      token: t.op1.token,
+      body: '{"labels": [',
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ code: 'MALFORMED_JSON' });
     const printers = await t.server.request('/api/labels/printers', { token: t.op1.token });
     // Devices learn names and sizes, never addresses.
     expect(await printers.json()).toEqual([{ id: 'dock', size: '4x6' }]);

@@ -10,10 +10,10 @@ import {
 } from '@floorsync/workers';
 import type { Env } from '../app.js';
 import type { JobSink } from '../jobs/routes.js';
-import { HttpProblem, badRequest, notFound } from '../http/problem.js';
+import { HttpProblem, notFound } from '../http/problem.js';
 import type { Logger } from '../log.js';
 import type { Storage } from '../storage/port.js';
-import { readJsonOr } from '../app.js';
+import { readJson, validate } from '../app.js';
 
 /**
  * Labels: a PDF for an office printer, at once; or ZPL for a network label printer, as a job a
@@ -84,18 +84,6 @@ export const resultRequest = z.strictObject({
 const unprintable = (detail: string) =>
   new HttpProblem(422, 'UNPRINTABLE_LABEL', 'The label cannot be drawn', detail);
 
-const parsed = <T>(schema: z.ZodType<T>, body: unknown): T => {
-  const r = schema.safeParse(body);
-  if (!r.success)
-    throw badRequest(
-      r.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
-        .join('; '),
-    );
-  return r.data;
-};
-
 export function labelRoutes(
   app: Hono<Env>,
   o: {
@@ -113,7 +101,7 @@ export function labelRoutes(
   );
 
   app.post('/api/labels/pdf', o.requireRole('operator'), async (c) => {
-    const req = parsed(pdfRequest, await readJsonOr(c, undefined));
+    const req = validate(pdfRequest, await readJson(c));
     let pdf: Uint8Array;
     try {
       pdf = await renderPdf(req.labels, {
@@ -131,7 +119,7 @@ export function labelRoutes(
   });
 
   app.post('/api/labels/print', o.requireRole('operator'), async (c) => {
-    const req = parsed(printRequest, await readJsonOr(c, undefined));
+    const req = validate(printRequest, await readJson(c));
     const printer = o.printers.find((p) => p.id === req.printerId);
     if (!printer) throw notFound(`no printer "${req.printerId}" (see GET /api/labels/printers)`);
     // Drawn here first, so a label that cannot be printed is refused now, not in a worker.
@@ -210,7 +198,7 @@ export function labelRoutes(
 
   // The worker's answer: printed (with the printer's status), or given up with the reason.
   app.post('/api/labels/jobs/:id/result', o.requireRole('supervisor'), async (c) => {
-    const r = parsed(resultRequest, await readJsonOr(c, undefined));
+    const r = validate(resultRequest, await readJson(c));
     const id = c.req.param('id');
     const found = await o.storage.write((tx) => {
       const job = tx.job(id);
