@@ -540,6 +540,15 @@ describe('on the floor', () => {
     expect(text).toContain('position X-09-09 is retired and receives nothing');
     expect(text).not.toContain('POSITION_RETIRED');
     await screenshot(op.page, 'operator-refused-scan');
+    // Working on another screen, the operator still hears of it: a link in the header.
+    const attention = op.page.getByTestId('attention-link');
+    expect(await attention.count()).toBe(0); // on Scan, the list itself is there
+    await op.page.getByRole('link', { name: 'Lists', exact: true }).click();
+    await op.page.waitForURL('**/lists');
+    await expect.poll(() => attention.textContent()).toBe('⚠ 1 need your attention');
+    await attention.click();
+    await op.page.waitForURL('**/scan#outcomes-title');
+    expect(await outcome.count()).toBe(1);
     expect(op.errors).toEqual([]);
     await op.context.close();
   });

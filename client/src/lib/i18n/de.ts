@@ -180,6 +180,7 @@ export const de: Catalog = {
   'command.skipCountRecord': 'Zählung überspringen',
   'command.resolveConflict': 'Konflikt lösen',
   'outcome.title': 'Bitte beachten',
+  'outcome.link': '⚠ {n} bitte beachten',
   'outcome.rejected': 'vom Server abgelehnt — {reason}',
   'outcome.conflict': 'gespeichert, mit einer Abweichung, die ein Admin prüft',
   'outcome.fixAndRescan': 'Korrigieren und erneut scannen.',
