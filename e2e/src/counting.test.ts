@@ -146,6 +146,11 @@ describe('counting sessions in the web app', () => {
     expect(await op1.page.getByTestId('count-expected').count()).toBe(0);
     await scan(op1.page, String(COUNTED));
     await expect.poll(() => op1.page.getByTestId('scan-result').textContent()).toBe('Count saved');
+    // "Position is empty" would record 0 over the count: one tap only asks.
+    const emptyButton = op1.page.getByTestId('count-empty');
+    await emptyButton.click();
+    expect(await emptyButton.textContent()).toBe('Nothing here? Tap again');
+    expect(await pending(op1.page)).toBe(2); // start, count
     await op1.page.getByRole('button', { name: 'Finish position' }).click();
     await expect
       .poll(() => op1.page.getByTestId('scan-result').textContent())

@@ -541,6 +541,7 @@ export const de: Catalog = {
   'count.noSerialsYet': 'Noch keine Seriennummer gescannt',
   'count.serialsHint': 'Enter ohne Scan schließt die Liste ab.',
   'count.empty': 'Platz ist leer',
+  'count.emptyConfirm': 'Wirklich leer? Nochmals tippen',
   'count.finish': 'Platz abschließen',
   'count.recorded': 'Zählung gespeichert',
   'count.recordedDisagrees':

@@ -531,6 +531,7 @@ export const en = {
   'count.noSerialsYet': 'No serial scanned yet',
   'count.serialsHint': 'Enter with nothing scanned ends the set.',
   'count.empty': 'Position is empty',
+  'count.emptyConfirm': 'Nothing here? Tap again',
   'count.finish': 'Finish position',
   'count.recorded': 'Count saved',
   'count.recordedDisagrees':
