@@ -165,6 +165,7 @@ describe('movement lists in the web app', () => {
       (p) => p.name === 'Omar Operator',
     );
     await sup.page.getByLabel('Assigned to').selectOption({ label: 'Omar Operator' });
+    await sup.page.getByRole('button', { name: 'Assign', exact: true }).click();
     // Queued a moment after the change: the server is polled, not the badge.
     const listId = (await server.api<{ id: string }[]>(token, '/api/lists?code=T-77'))[0]?.id ?? '';
     await expect

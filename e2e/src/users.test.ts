@@ -41,6 +41,9 @@ describe('the users screen (admin)', () => {
     // The only admin cannot be demoted: the server says why, the select shows the role there is.
     const role = admin.page.getByLabel('Role of admin', { exact: true });
     await role.selectOption('operator');
+    // Chosen is not saved: arrowing through the list changes no role (WCAG 3.2.2).
+    expect(await admin.page.getByRole('alert').count()).toBe(0);
+    await admin.page.getByRole('button', { name: 'Save role' }).click();
     await expect.poll(() => admin.page.getByRole('alert').textContent()).toMatch(/admin/i);
     expect(await role.inputValue()).toBe('admin');
 

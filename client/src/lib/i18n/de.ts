@@ -365,6 +365,7 @@ export const de: Catalog = {
     'Passwort gesetzt. {user} ist überall abgemeldet und meldet sich mit dem neuen an.',
   'users.confirmDeactivate':
     '{user} deaktivieren? Die Person wird sofort auf allen Geräten abgemeldet. Bereits auf einem Gerät gespeicherte Scans bleiben erhalten und werden gesendet, sobald sich dort jemand anmeldet.',
+  'users.saveRole': 'Rolle speichern',
   'users.cancel': 'Abbrechen',
   'users.offline': 'Der Server ist nicht erreichbar: Benutzer werden auf ihm verwaltet.',
   'users.offlineHint': 'Offline: Benutzer lassen sich wieder ändern, sobald das Gerät online ist.',
@@ -407,6 +408,8 @@ export const de: Catalog = {
   'lists.nobody': 'Niemand (jede Person im Lager)',
   'lists.confirmClose':
     '{code} schließen? {n} nicht erledigte {n:Position wird|Positionen werden} storniert; das lässt sich nicht rückgängig machen.',
+  'lists.assign': 'Zuweisen',
+  'lists.cancelAssign': 'Abbrechen',
   'lists.assignToMe': 'Mir zuweisen',
   'lists.close': 'Liste schließen',
   'lists.col.line': 'Pos.',

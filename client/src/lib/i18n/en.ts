@@ -355,6 +355,7 @@ export const en = {
     'Password set. {user} is signed out everywhere and signs in with the new one.',
   'users.confirmDeactivate':
     'Deactivate {user}? They are signed out on every device at once. Scans already queued on a device are kept and sent when someone signs in there.',
+  'users.saveRole': 'Save role',
   'users.cancel': 'Cancel',
   'users.offline': 'The server cannot be reached: users are managed on it.',
   'users.offlineHint': 'Offline: users can be changed again once the device is online.',
@@ -397,6 +398,8 @@ export const en = {
   'lists.nobody': 'Nobody (any operator)',
   'lists.confirmClose':
     'Close {code}? {n} {n:line|lines} not done {n:is|are} cancelled; this cannot be undone.',
+  'lists.assign': 'Assign',
+  'lists.cancelAssign': 'Cancel',
   'lists.assignToMe': 'Assign to me',
   'lists.close': 'Close list',
   'lists.col.line': 'Line',
