@@ -196,6 +196,14 @@ describe('on the floor', () => {
     await synced(op.page);
     expect(await result.getAttribute('class')).toContain('ok');
     expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02')).toBe(before + 1);
+    // The same scan again: the same words, but a new message (announced again, and it flashes).
+    const saved = await result.textContent();
+    const first = await result.elementHandle();
+    await scan(op.page, 'NUT-M8', '');
+    await expect.poll(() => first?.evaluate((el) => el.isConnected)).toBe(false);
+    expect(await result.textContent()).toBe(saved);
+    await synced(op.page);
+    expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02')).toBe(before + 2);
     const focused = () =>
       op.page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
     // Tab on an empty field, Shift+Tab on a typed one: the focus moves on, nothing is handed over.
@@ -216,7 +224,7 @@ describe('on the floor', () => {
     await scan(op.page, 'found');
     await expect.poll(() => result.getAttribute('class')).toContain('ok');
     await synced(op.page);
-    expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02')).toBe(before + 3);
+    expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02')).toBe(before + 4);
     // A screen with no scan step (the lists overview), focus on a link: the wedge's code is
     // said with the code, and its Enter follows no link.
     await op.page.getByRole('link', { name: 'Lists', exact: true }).click();
