@@ -164,6 +164,16 @@ describe('camera scan through a fake video device', () => {
     await dialog.waitFor({ state: 'hidden' });
     expect(await op.page.getByRole('alert').count()).toBe(0);
     expect(await op.page.evaluate(() => document.activeElement?.id)).toBe('scan-input');
+    // By keyboard: the open dialog has the focus (its Cancel button), and Escape closes it.
+    await op.page.getByRole('button', { name: 'Scan with the camera' }).click();
+    await dialog.locator('video').waitFor();
+    await dialog.locator('canvas').waitFor({ state: 'attached' });
+    await expect
+      .poll(() => op.page.evaluate(() => document.activeElement?.id))
+      .toBe('cap-os-barcode-scanner-close-button');
+    await op.page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => op.page.evaluate(() => document.activeElement?.id)).toBe('scan-input');
     // The camera works again after a cancel.
     await cameraScan(op.page, camera, 'A-01-01');
     await expect
