@@ -537,7 +537,8 @@ export function createApp(deps: AppDeps): AppHandle {
 
   const authorize = async (authorization: string | undefined, role: Role): Promise<Session> => {
     const session = await authenticate(authorization);
-    if (!roleAllows(session.user.role, role)) throw forbidden(`this needs the ${role} role`);
+    if (!roleAllows(session.user.role, role))
+      throw forbidden(`this needs the ${role} role`, 'ROLE');
     return session;
   };
   /**
@@ -550,7 +551,8 @@ export function createApp(deps: AppDeps): AppHandle {
     const now = clock().getTime();
     if ((devicesChecked.get(clientGroupID) ?? 0) > now) return;
     const device = await storage.read((tx) => tx.device(clientGroupID));
-    if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
+    if (device?.revokedAt)
+      throw forbidden('this device has been revoked; ask an admin', 'DEVICE_REVOKED');
     if (sessionCacheMs > 0) {
       if (devicesChecked.size >= 10_000) devicesChecked.clear();
       devicesChecked.set(clientGroupID, now + sessionCacheMs);
@@ -570,7 +572,7 @@ export function createApp(deps: AppDeps): AppHandle {
   const bindDevice = async (session: Session, clientGroupID: string): Promise<void> => {
     if (session.clientGroupID !== null) {
       if (session.clientGroupID !== clientGroupID)
-        throw forbidden('this session belongs to another device');
+        throw forbidden('this session belongs to another device', 'OTHER_DEVICE');
       return refuseRevokedDevice(clientGroupID);
     }
     await storage.write((tx) =>
@@ -694,7 +696,8 @@ export function createApp(deps: AppDeps): AppHandle {
       if (group !== null) {
         refuseServiceClients(user.role, [group]);
         const device = await storage.read((tx) => tx.device(group));
-        if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
+        if (device?.revokedAt)
+          throw forbidden('this device has been revoked; ask an admin', 'DEVICE_REVOKED');
       }
       await storage.write((tx) => {
         // A device with a secret is signed in to only with it: checked in the write that

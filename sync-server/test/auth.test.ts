@@ -276,9 +276,12 @@ describe('login', () => {
     const refused = await server.request('/api/auth/me', { token: lost });
     expect(refused.status).toBe(403);
     expect(refused.headers.get('content-type')).toBe('application/problem+json');
-    expect(((await refused.json()) as { detail: string }).detail).toBe(
-      'this device has been revoked; ask an admin',
-    );
+    // The detail in English for people; the reason for a client to say in its user's language.
+    expect(await refused.json()).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'DEVICE_REVOKED',
+      detail: 'this device has been revoked; ask an admin',
+    });
     expect(await statuses(lost)).toEqual([403, 403, 403, 403, 403]);
     expect(await server.storage.read((tx) => tx.jobs(100).length)).toBe(jobs);
     // The same user's other device and desk go on.
@@ -295,7 +298,9 @@ describe('login', () => {
     server = await startServer();
     const token = await server.login('admin', ADMIN_PASSWORD, 'g-handheld-1');
     const d = new Device(server, token, 'g-handheld-2');
-    expect((await d.push([])).status).toBe(403);
+    const elsewhere = await d.push([]);
+    expect(elsewhere.status).toBe(403);
+    expect(await elsewhere.json()).toMatchObject({ code: 'FORBIDDEN', reason: 'OTHER_DEVICE' });
     const ok = new Device(server, token, 'g-handheld-1');
     expect((await ok.push([])).status).toBe(200);
   });

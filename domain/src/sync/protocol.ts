@@ -166,6 +166,26 @@ export type Problem = z.infer<typeof problemSchema>;
 export const MIN_PASSWORD_LENGTH = 10;
 
 /**
+ * Why a 403 `FORBIDDEN` refused, as the problem's `reason` member (additive to the problem
+ * document): a client says it in its user's language, where `detail` is the server's English.
+ */
+export const FORBIDDEN_REASONS = [
+  /** An admin revoked this device. */
+  'DEVICE_REVOKED',
+  /** The session was signed in on (bound to) another device. */
+  'OTHER_DEVICE',
+  /** The device keeps a secret since its first sign-in, and this sign-in or session lacks it. */
+  'DEVICE_SECRET',
+  /** A client group or client ID of the server's own (jobs, ERP, labels). */
+  'SERVICE_CLIENT',
+  /** A client ID that belongs to another device. */
+  'FOREIGN_CLIENT',
+  /** The user's role may not do this. */
+  'ROLE',
+] as const;
+export type ForbiddenReason = (typeof FORBIDDEN_REASONS)[number];
+
+/**
  * Only types and sizes are a 400: an empty or unknown username or password is wrong
  * credentials (401, no hint which), fields not named here are ignored, and a `null` device is
  * none.

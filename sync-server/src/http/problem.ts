@@ -1,3 +1,4 @@
+import type { ForbiddenReason } from '@floorsync/domain';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
@@ -13,6 +14,8 @@ export class HttpProblem extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly headers: Record<string, string> = {},
+    /** Extension members of the document (RFC 9457 §3.2), e.g. a 403's `reason`. */
+    readonly extensions: Readonly<Record<string, string>> = {},
   ) {
     super(detail ?? title);
   }
@@ -26,6 +29,7 @@ export const problemDocument = (p: HttpProblem): string =>
     status: p.status,
     ...(p.detail !== undefined ? { detail: p.detail } : {}),
     code: p.code,
+    ...p.extensions,
   });
 
 export const problem = (c: Context, p: HttpProblem) => {
@@ -37,7 +41,8 @@ export const badRequest = (detail: string, code = 'BAD_REQUEST') =>
   new HttpProblem(400, code, 'Bad request', detail);
 export const unauthorized = (detail = 'sign in again') =>
   new HttpProblem(401, 'UNAUTHORIZED', 'Unauthorized', detail, { 'www-authenticate': 'Bearer' });
-export const forbidden = (detail: string) => new HttpProblem(403, 'FORBIDDEN', 'Forbidden', detail);
+export const forbidden = (detail: string, reason: ForbiddenReason) =>
+  new HttpProblem(403, 'FORBIDDEN', 'Forbidden', detail, {}, { reason });
 export const notFound = (detail: string) => new HttpProblem(404, 'NOT_FOUND', 'Not found', detail);
 export const conflict = (code: string, detail: string) =>
   new HttpProblem(409, code, 'Conflict', detail);

@@ -51,6 +51,7 @@ export function refuseWrongSecret(
   if (!ok)
     throw forbidden(
       'this device signs in with the secret it keeps since its first sign-in: sign in on the device itself',
+      'DEVICE_SECRET',
     );
 }
 
@@ -59,7 +60,10 @@ export function refuseServiceClients(role: Role, ids: Iterable<string>): void {
   if (roleAllows(role, 'supervisor')) return;
   for (const id of ids)
     if (isServiceClient(id))
-      throw forbidden(`'${id.slice(0, 64)}' is the server's own client; a device cannot use it`);
+      throw forbidden(
+        `'${id.slice(0, 64)}' is the server's own client; a device cannot use it`,
+        'SERVICE_CLIENT',
+      );
 }
 
 /**
@@ -77,13 +81,17 @@ export function checkAndBind(
   refuseServiceClients(session.role, [clientGroupID]);
   const bound = session.clientGroupID ?? tx.session(session.tokenHash)?.clientGroupID ?? null;
   if (bound !== null && bound !== clientGroupID)
-    throw forbidden('this session belongs to another device');
+    throw forbidden('this session belongs to another device', 'OTHER_DEVICE');
   const device = tx.device(clientGroupID);
-  if (device?.revokedAt) throw forbidden('this device has been revoked; ask an admin');
+  if (device?.revokedAt)
+    throw forbidden('this device has been revoked; ask an admin', 'DEVICE_REVOKED');
   if (bound === null) {
     // A session signed in without naming a device cannot take one that has a secret.
     if (device?.secretHash)
-      throw forbidden('this device signs in with its own secret: sign in on the device');
+      throw forbidden(
+        'this device signs in with its own secret: sign in on the device',
+        'DEVICE_SECRET',
+      );
     tx.bindSession(session.tokenHash, clientGroupID);
     tx.touchDevice(clientGroupID, session.userId, now().toISOString(), 'login');
   }
@@ -100,7 +108,8 @@ export function applyPush(tx: WriteTx, request: AuthenticatedPush, deps: ReplayD
     request.mutations.map((m) => m.clientID),
   );
   const foreign = foreignClients(tx, request.clientGroupID, request.mutations);
-  if (foreign.length > 0) throw forbidden(`client ${foreign[0]} belongs to another device`);
+  if (foreign.length > 0)
+    throw forbidden(`client ${foreign[0]} belongs to another device`, 'FOREIGN_CLIENT');
   return replayPush(
     tx,
     {

@@ -125,6 +125,16 @@ describe('apiErrorText: a refusal in the user’s language', () => {
     const missing = await refusal(api(token, '/api/jobs/no-such-job'));
     expect(missing.code).toBe('NOT_FOUND');
     expect(apiErrorText(missing, 'offline', german)).toBe(missing.message);
+    // A refusal's reason, in the user's words; an unknown one falls back to the code, then detail.
+    const revoked = new ApiError(
+      403,
+      'this device has been revoked; ask an admin',
+      'FORBIDDEN',
+      'DEVICE_REVOKED',
+    );
+    expect(apiErrorText(revoked, 'offline', german)).toBe('ein Admin hat dieses Gerät gesperrt');
+    const novel = new ApiError(403, 'some new reason', 'FORBIDDEN', 'SOMETHING_NEW');
+    expect(apiErrorText(novel, 'offline', german)).toBe('some new reason');
     // Unreachable stays the screen's own offline words.
     expect(apiErrorText(new ApiError(0, 'offline'), 'Keine Verbindung', german)).toBe(
       'Keine Verbindung',

@@ -11,6 +11,8 @@ export class ApiError extends Error {
     message: string,
     /** The problem's `code` (`USER_EXISTS`, `NO_WORKERS`, …), when the server sent one. */
     readonly code: string | null = null,
+    /** A 403's `reason` (`DEVICE_REVOKED`, …: `FORBIDDEN_REASONS`), when the server sent one. */
+    readonly reason: string | null = null,
   ) {
     super(message);
   }
@@ -24,6 +26,10 @@ export class ApiError extends Error {
  */
 export function apiErrorText(e: unknown, offline: string, t?: Translate): string {
   if (e instanceof ApiError && e.status === 0) return offline;
+  if (e instanceof ApiError && e.reason !== null && t) {
+    const text = forbiddenText(e.reason, t);
+    if (text !== null) return text;
+  }
   if (e instanceof ApiError && e.code !== null && t) {
     const key = `apiError.${e.code}`;
     const text = t(key, { detail: e.message });
@@ -106,7 +112,7 @@ function parsed(text: string): unknown {
  * reached: offline, as a failed connection is.
  */
 function problem(status: number, body: unknown): ApiError {
-  const p = body as { detail?: string; title?: string; code?: unknown } | null;
+  const p = body as { detail?: string; title?: string; code?: unknown; reason?: unknown } | null;
   const words = p?.detail ?? p?.title;
   if (words === undefined && (status === 502 || status === 503 || status === 504))
     return new ApiError(0, 'offline');
@@ -114,5 +120,13 @@ function problem(status: number, body: unknown): ApiError {
     status,
     words ?? `HTTP ${status}`,
     typeof p?.code === 'string' ? p.code : null,
+    typeof p?.reason === 'string' ? p.reason : null,
   );
+}
+
+/** Why a device or user was refused (a 403's `reason`), in the user's words; null: unknown. */
+export function forbiddenText(reason: string, t: Translate): string | null {
+  const key = `forbidden.${reason}`;
+  const text = t(key);
+  return text === key ? null : text;
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ADJUSTMENT_REASONS,
   CONFLICT_KINDS,
+  FORBIDDEN_REASONS,
   POSITION_KINDS,
   RESOLUTION_ACTIONS,
   ROLES,
@@ -65,6 +66,7 @@ describe('message catalogs', () => {
       ...Object.keys(syncEventData).map((t) => `event.${t}`),
       ...Object.keys(listEventData).map((t) => `event.${t}`),
       ...REJECTION_CODES.map((c) => `reject.${c}`),
+      ...FORBIDDEN_REASONS.map((r) => `forbidden.${r}`),
       ...Object.keys(COMMANDS).map((c) => `command.${c}`),
       ...LIST_TYPES.map((x) => `lists.type.${x}`),
       ...LIST_STATUSES.map((x) => `lists.status.${x}`),

@@ -729,6 +729,13 @@ export const de: Catalog = {
   'rowError.EMPTY_INVALID': '{position} als leer bestätigt: {detail}',
 
   // A server's refusal by its problem code (the server's own words are the fallback).
+  'forbidden.DEVICE_REVOKED': 'ein Admin hat dieses Gerät gesperrt',
+  'forbidden.OTHER_DEVICE': 'diese Anmeldung gehört zu einem anderen Gerät: hier neu anmelden',
+  'forbidden.DEVICE_SECRET':
+    'dieses Gerät meldet sich nur mit der App an, mit der es eingerichtet wurde',
+  'forbidden.SERVICE_CLIENT': 'das ist ein eigener Client des Servers',
+  'forbidden.FOREIGN_CLIENT': 'ein Client dieser App gehört zu einem anderen Gerät',
+  'forbidden.ROLE': 'Ihre Rolle darf das nicht',
   'apiError.USER_EXISTS': 'Dieser Benutzername ist vergeben oder reserviert.',
   'apiError.LAST_ADMIN': 'Der letzte aktive Admin kann nicht herabgestuft oder deaktiviert werden.',
   'apiError.EMPTY_FILE': 'Die Datei ist leer.',

@@ -714,6 +714,12 @@ export const en = {
   'rowError.EMPTY_INVALID': '{position} confirmed empty: {detail}',
 
   // A server's refusal by its problem code (the server's own words are the fallback).
+  'forbidden.DEVICE_REVOKED': 'an admin has revoked this device',
+  'forbidden.OTHER_DEVICE': 'this sign-in belongs to another device: sign in again here',
+  'forbidden.DEVICE_SECRET': 'this device signs in only with the app it was set up with',
+  'forbidden.SERVICE_CLIENT': 'that is one of the server’s own clients',
+  'forbidden.FOREIGN_CLIENT': 'a client of this app belongs to another device',
+  'forbidden.ROLE': 'your role may not do this',
   'apiError.USER_EXISTS': 'That username is taken or reserved.',
   'apiError.LAST_ADMIN': 'The last active admin cannot be demoted or deactivated.',
   'apiError.EMPTY_FILE': 'The file is empty.',

@@ -5,7 +5,13 @@ import type { DBCore, DBCoreMutateRequest, DBCoreTable } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openReplica, readConfirmed, unconfirmedRows } from './db.js';
 import type { ReplicaDB } from './db.js';
-import { AuthRequiredError, ClientStateLostError, RetryableError, SyncEngine } from './engine.js';
+import {
+  AuthRequiredError,
+  ClientStateLostError,
+  DeviceRefusedError,
+  RetryableError,
+  SyncEngine,
+} from './engine.js';
 import { TEST_BASE, startTestServer } from './test-server.js';
 
 /**
@@ -366,6 +372,25 @@ describe('engine under faults', () => {
     expect(await s.appliedIDs(d.engine.clientID)).toEqual(range(1, 12));
     expect(await s.stockAt('A', 'P')).toBe(sum(quantities));
     await expectReplicaEqualsServer(s, d.db, d.engine);
+  });
+
+  it('a device revoked while it has scans queued: refused with its reason, nothing of the queue lost', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    await d.engine.pull();
+    await receive(d.engine, 3);
+    const revoked = await s.api(`/api/devices/${d.engine.clientGroupID}/revoke`, {
+      method: 'POST',
+      token: s.admin.token,
+    });
+    expect(revoked.ok).toBe(true);
+    const error = await d.engine.sync().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DeviceRefusedError);
+    expect(error).toMatchObject({ reason: 'DEVICE_REVOKED' });
+    expect(d.engine.pending).toBe(1);
   });
 
   it('server restart mid-drain: the process dies after committing a batch, before answering; a new process on the same SQLite file takes the rest exactly once', async () => {

@@ -80,6 +80,13 @@ export class AuthRequiredError extends Error {
 /** 403: this device was revoked, or the session belongs to another device. */
 export class DeviceRefusedError extends Error {
   override readonly name = 'DeviceRefusedError';
+  constructor(
+    message: string,
+    /** The problem's `reason` (`FORBIDDEN_REASONS`): the client says it in the user's language. */
+    readonly reason: string | null = null,
+  ) {
+    super(message);
+  }
 }
 /** Network down, server busy or failing: try again later. */
 export class RetryableError extends Error {
@@ -828,7 +835,10 @@ export class SyncEngine {
       throw new RetryableError('the server cannot be reached', { cause });
     }
     if (res.status === 401) throw new AuthRequiredError('the session expired; sign in again');
-    if (res.status === 403) throw new DeviceRefusedError(await problemDetail(res));
+    if (res.status === 403) {
+      const p = await problemOf(res);
+      throw new DeviceRefusedError(p.detail, p.reason);
+    }
     if (res.status === 413) throw new PayloadTooLarge();
     if (res.status >= 500 || res.status === 429)
       throw new RetryableError(`the server is busy (${res.status})`);
@@ -1099,11 +1109,19 @@ const isProtocolError = (json: unknown): json is { error: string; versionType?: 
   typeof (json as { error?: unknown }).error === 'string';
 
 async function problemDetail(res: Response): Promise<string> {
+  return (await problemOf(res)).detail;
+}
+
+/** A problem document's words (or the status) and its `reason` member. */
+async function problemOf(res: Response): Promise<{ detail: string; reason: string | null }> {
   try {
-    const p = (await res.json()) as { detail?: string; title?: string };
-    return p.detail ?? p.title ?? String(res.status);
+    const p = (await res.json()) as { detail?: string; title?: string; reason?: unknown };
+    return {
+      detail: p.detail ?? p.title ?? String(res.status),
+      reason: typeof p.reason === 'string' ? p.reason : null,
+    };
   } catch {
-    return String(res.status);
+    return { detail: String(res.status), reason: null };
   }
 }
 

@@ -120,14 +120,14 @@ describe('SyncScheduler', () => {
     expect(auth.current.status).toBe('signed-out');
     expect(time.pending()).toBe(0);
     const refused = new SyncScheduler({
-      sync: () => Promise.reject(new DeviceRefusedError('revoked')),
+      sync: () => Promise.reject(new DeviceRefusedError('revoked', 'DEVICE_REVOKED')),
       onState: () => {},
       ...time,
     });
     await refused.request();
     expect(refused.current).toMatchObject({
       status: 'refused',
-      message: { key: 'sync.message.refused', detail: 'revoked' },
+      message: { key: 'sync.message.refused', detail: 'revoked', reason: 'DEVICE_REVOKED' },
     });
   });
 

@@ -25,6 +25,8 @@ export type SyncStatus =
 export interface SyncMessage {
   readonly key: `sync.message.${'signedOut' | 'refused' | 'queueLost' | 'updateRequired' | 'offline' | 'failed'}`;
   readonly detail?: string;
+  /** A refusal's reason (`FORBIDDEN_REASONS`): the badge says it in the app's language. */
+  readonly reason?: string;
 }
 
 export interface SyncState {
@@ -275,7 +277,11 @@ export class SyncScheduler {
     if (error instanceof DeviceRefusedError) {
       this.set({
         status: 'refused',
-        message: { key: 'sync.message.refused', detail: error.message },
+        message: {
+          key: 'sync.message.refused',
+          detail: error.message,
+          ...(error.reason !== null ? { reason: error.reason } : {}),
+        },
         progress: null,
       });
       return;
