@@ -158,6 +158,8 @@ export const problemSchema = z.looseObject({
   detail: z.string().optional(),
   code: z.string(),
   instance: z.string().optional(),
+  /** A 403's reason (`FORBIDDEN_REASONS`; a client takes one it does not know as none). */
+  reason: z.string().optional(),
 });
 export type Problem = z.infer<typeof problemSchema>;
 
