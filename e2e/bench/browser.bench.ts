@@ -145,7 +145,7 @@ export const benches: Bench[] = [
         // code and Enter, one after another. (Playwright's `fill` on a locator would run its
         // element queries and actionability checks in the page, on the main thread the scans
         // being measured need, while the previous scan is still being saved.)
-        await op.page.getByLabel('Scan', { exact: true }).focus();
+        await op.page.getByTestId('scan-input').focus();
         const confirmed = (n: number) =>
           op.page.waitForFunction(
             (k) => performance.getEntriesByName('floorsync:scan').length >= k,

@@ -32,6 +32,8 @@ function start(): Promise<string> {
         DATA_DIR: dir,
         ADMIN_PASSWORD: 'crash-test-password',
         DEMO: '',
+        STORAGE: 'sqlite', // whatever the environment has (ARANGO_URL for its tests, say)
+        NATS_URL: '',
         LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -172,7 +172,7 @@ export const en = {
   'command.skipCountRecord': 'Skip count',
   'command.resolveConflict': 'Resolve conflict',
   'outcome.title': 'Needs your attention',
-  'outcome.link': '⚠ {n} need your attention',
+  'outcome.link': '⚠ {n} {n:needs|need} your attention',
   'outcome.rejected': 'refused by the server — {reason}',
   'outcome.conflict': 'saved, with a discrepancy an admin will review',
   'outcome.fixAndRescan': 'Fix it and scan again.',

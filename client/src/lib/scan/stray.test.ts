@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { STRAY_GAP_MS, StrayKeys } from './stray.js';
 
-const k = (key: string, ctrlKey = false) => ({ key, ctrlKey, altKey: false, metaKey: false });
+const k = (key: string, ctrlKey = false, repeat = false) => ({
+  key,
+  ctrlKey,
+  altKey: false,
+  metaKey: false,
+  repeat,
+});
 /** Types `text` then `end`, `gap` ms between keys; what the last key returned. */
 function type(keys: StrayKeys, text: string, gap: number, start = 0, end = 'Enter'): string | null {
   let t = start;
@@ -35,5 +41,13 @@ describe('scans that no scan field takes', () => {
     expect(keys.key(k('Enter'), 15)).toBeNull();
     expect(type(keys, '123', 5, 20)).toBe('123');
     expect(keys.key(k('Enter'), 40)).toBeNull();
+  });
+
+  it('a key held down is a person: its repeats break the code off', () => {
+    const keys = new StrayKeys();
+    keys.key(k('x'), 0);
+    keys.key(k('x', false, true), 5);
+    keys.key(k('x', false, true), 10);
+    expect(keys.key(k('Enter'), 15)).toBeNull();
   });
 });

@@ -8,6 +8,7 @@
  */
 export interface StrayKeyEvent {
   readonly key: string;
+  readonly repeat: boolean;
   readonly ctrlKey: boolean;
   readonly altKey: boolean;
   readonly metaKey: boolean;
@@ -24,6 +25,12 @@ export class StrayKeys {
 
   /** Feeds a key; returns the code when this key ended a scan, else null. */
   key(e: StrayKeyEvent, nowMs: number): string | null {
+    // A key held down is a person, never a wedge: it breaks off whatever was typed.
+    if (e.repeat) {
+      this.typed = '';
+      this.last = -Infinity;
+      return null;
+    }
     if (nowMs - this.last > STRAY_GAP_MS) this.typed = '';
     if (e.key === 'Enter' || e.key === 'Tab') {
       const code = this.typed;
@@ -37,6 +44,11 @@ export class StrayKeys {
     } else if (e.key.length === 1) this.typed = ''; // a shortcut, not a code
     return null;
   }
+}
+
+/** A character typed by a wedge or a person (not Space, not a shortcut, not a held key). */
+export function typedCharacter(e: StrayKeyEvent): boolean {
+  return e.key.length === 1 && e.key !== ' ' && !e.ctrlKey && !e.altKey && !e.metaKey && !e.repeat;
 }
 
 /** Where a typed code goes somewhere: an input, a text area, a list box, an editable element. */
