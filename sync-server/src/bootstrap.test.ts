@@ -32,6 +32,15 @@ describe('the worker service account', () => {
     expect(after?.id).toBe(worker!.id);
     expect(await hasher.verify(after!.passwordHash, 'rotated-worker-password')).toBe(true);
     expect(await storage.read((tx) => tx.users().length)).toBe(1);
+
+    // Two servers starting at once with a new password: the second one's write finds the first
+    // one's change and leaves it (and the session a worker took in between) alone.
+    const racing = ensureWorkerUser({ ...o, password: 'third-worker-password' });
+    const other = ensureWorkerUser({ ...o, password: 'third-worker-password' });
+    await Promise.all([racing, other]);
+    await storage.write((tx) => tx.createSession(session('t-2')));
+    await ensureWorkerUser({ ...o, password: 'third-worker-password' });
+    expect(await revoked('t-2')).toBe(false);
     await storage.close();
   });
 });

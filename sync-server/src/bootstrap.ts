@@ -208,6 +208,9 @@ export async function ensureWorkerUser(o: {
     const existing = tx.userByUsername(WORKER_USERNAME);
     // Only the password: an admin who deactivated the account (a leaked password) keeps it so.
     if (existing) {
+      // Set (or made) by another server of the site since it was read here, starting at the
+      // same moment: that change, and the sessions its workers took since, stand.
+      if (existing.passwordHash !== before?.passwordHash) return;
       tx.updateUser(existing.id, { passwordHash });
       tx.revokeSessionsOfUser(existing.id);
     } else

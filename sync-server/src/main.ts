@@ -45,7 +45,7 @@ import { openArangoStorage } from './storage/arango/arango-store.js';
 import { parseArangoUrl } from './storage/arango/url.js';
 import type { Storage } from './storage/port.js';
 import type { DataDirLock } from './storage/sqlite/data-dir-lock.js';
-import { DataDirInUse, lockDataDir } from './storage/sqlite/data-dir-lock.js';
+import { DataDirInUse, LOCK_FILE, lockDataDir } from './storage/sqlite/data-dir-lock.js';
 import type { ScheduledBackups } from './storage/sqlite/scheduled-backups.js';
 import { startScheduledBackups } from './storage/sqlite/scheduled-backups.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
@@ -76,25 +76,15 @@ async function main(): Promise<void> {
     storage = await openArangoStorage(config.arangoUrl ?? '', { onWarning });
   } else {
     const file = path.join(config.dataDir, 'floorsync.db');
+    dirLock = takeDataDir(config.dataDir, file, config.natsUrl === undefined ? 'alone' : 'shared');
     try {
-      mkdirSync(config.dataDir, { recursive: true });
-      // Before the file is touched: without NATS a server has the directory to itself, with
-      // it servers share it, and a restore waits for both (data-dir-lock.ts).
-      dirLock = lockDataDir(config.dataDir, config.natsUrl === undefined ? 'alone' : 'shared');
       storage = openSqliteStorage({
         path: file,
         onWarning,
         onSync: (ms) => metrics.observeMs('floorsync_wal_sync_duration_seconds', ms),
       });
     } catch (e) {
-      if (e instanceof DataDirInUse)
-        throw new Error(
-          e.wanted === 'alone'
-            ? `${e.message}. Without NATS_URL a server must have its data directory to itself: stop the other one, give this one another DATA_DIR, or set NATS_URL on every server to share it (README, "Scale-out on one host")`
-            : `${e.message}. Servers share a data directory only when every one of them has NATS_URL: stop that one, or set NATS_URL on it too`,
-          { cause: e },
-        );
-      dirLock?.release();
+      dirLock.release();
       // "unable to open database file" alone names neither the file nor the setting.
       throw new Error(`cannot open the database ${file} (DATA_DIR): ${(e as Error).message}`, {
         cause: e,
@@ -366,6 +356,37 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   });
+}
+
+/**
+ * The data directory, made when missing, and its lock taken before the database is touched:
+ * without NATS a server has the directory to itself, with it servers share it, and a restore
+ * waits for both (data-dir-lock.ts). Each failure says which file and which setting.
+ */
+function takeDataDir(dir: string, database: string, use: 'alone' | 'shared'): DataDirLock {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new Error(`cannot open the database ${database} (DATA_DIR): ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  try {
+    return lockDataDir(dir, use);
+  } catch (e) {
+    if (e instanceof DataDirInUse)
+      throw new Error(
+        use === 'alone'
+          ? `${e.message}. Without NATS_URL a server must have its data directory to itself: stop the other one, give this one another DATA_DIR, or set NATS_URL on every server to share it (README, "Scale-out on one host")`
+          : `${e.message}. Servers share a data directory only when every one of them has NATS_URL: stop that one, or set NATS_URL on it too`,
+        { cause: e },
+      );
+    // The lock file itself cannot be opened (made by root, a read-only disk): named as such.
+    throw new Error(
+      `cannot open the lock file ${path.join(dir, LOCK_FILE)} (DATA_DIR): ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
 }
 
 main().catch((error: unknown) => {

@@ -43,10 +43,11 @@ export interface PullInput {
 /**
  * The most entries the last page of a paged snapshot re-sends (those of earlier pages that
  * changed while the client paged). More than that and the snapshot starts over
- * (`ClientStateNotFound`): one pull never does more than a few pages' work, whatever its
- * cookie says — a paging cookie is the client's to send back, and one made up with an old
- * `order` and the last key would otherwise have one answer carry every entry the store ever
- * changed. An honest snapshot meets it only when 40,000 entries it already has change while it
+ * (`ClientStateNotFound`): no answer carries more than a few pages, whatever its cookie says —
+ * a paging cookie is the client's to send back, and one made up with an old `order` and the
+ * last key would otherwise have one answer build and send every entry the store ever changed.
+ * (The store still looks through the rows changed after `order` to find them; what it reads
+ * into memory, serializes and sends is bounded.) An honest snapshot meets it only when 40,000 entries it already has change while it
  * pages: far beyond a warehouse's pace for the minute or two a large snapshot takes.
  */
 export const MAX_RESEND = 4 * MAX_PULL_LIMIT;
