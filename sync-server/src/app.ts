@@ -1222,6 +1222,9 @@ export function createApp(deps: AppDeps): AppHandle {
 
   app.post('/api/devices/:clientGroupID/revoke', requireRole('admin'), async (c) => {
     const group = c.req.param('clientGroupID');
+    // A typo revokes nothing and says so (a device is known once it signed in or synced).
+    if (!(await storage.read((tx) => tx.device(group))))
+      throw notFound(`no device ${group.slice(0, 64)} (see GET /api/devices)`);
     forgetSessions();
     await storage.write((tx) => tx.revokeDevice(group, clock().toISOString()));
     forgetSessions(); // and whatever a request in flight cached meanwhile

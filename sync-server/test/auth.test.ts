@@ -272,6 +272,13 @@ describe('login', () => {
       token: admin,
     });
     expect(revoke.status).toBe(200);
+    // A device never seen: nothing revoked, and the admin is told.
+    const typo = await server.request('/api/devices/g-lsot/revoke', {
+      method: 'POST',
+      token: admin,
+    });
+    expect(typo.status).toBe(404);
+    expect(await server.storage.read((tx) => tx.device('g-lsot'))).toBeUndefined();
     const jobs = await server.storage.read((tx) => tx.jobs(100).length);
     const refused = await server.request('/api/auth/me', { token: lost });
     expect(refused.status).toBe(403);

@@ -507,7 +507,16 @@ async function setup(): Promise<void> {
     json: { printerId: 'dock', labels: [{ kind: 'position', code: 'P' }] },
   })) as { id: string };
 
-  // Refused tokens, and a device revoked with a session still bound to it.
+  // Refused tokens, and a device revoked with a session still bound to it (a device the server
+  // has seen: revoking an unknown one is a 404).
+  await storage.write((tx) =>
+    tx.touchDevice(
+      'g-fuzz-revoked',
+      userIds['op1'] as string,
+      new Date(clock.ms).toISOString(),
+      'login',
+    ),
+  );
   await call('/api/devices/g-fuzz-revoked/revoke', { method: 'POST', token: tokens.admin });
   await call(`/api/users/${userIds['gone']}`, {
     method: 'PATCH',
@@ -2617,13 +2626,15 @@ const ROUTES: readonly RouteSpec[] = [
     role: 'admin',
     body: 'none',
     params: { clientGroupID: () => ['g-fuzz-revoked'] },
-    predict: (c) =>
-      ok([200], true, (a, where) => {
-        const d = JSON.parse(a.text) as { clientGroupID: string; revokedAt: string | null };
-        expect(d.clientGroupID, where).toBe(c.param('clientGroupID'));
-        expect(d.revokedAt, where).not.toBeNull();
-        known.revokedGroups.add(c.param('clientGroupID'));
-      }),
+    predict: async (c) =>
+      !(await read((tx) => tx.device(c.param('clientGroupID'))))
+        ? refuse(404) // a device never seen: nothing to revoke
+        : ok([200], true, (a, where) => {
+            const d = JSON.parse(a.text) as { clientGroupID: string; revokedAt: string | null };
+            expect(d.clientGroupID, where).toBe(c.param('clientGroupID'));
+            expect(d.revokedAt, where).not.toBeNull();
+            known.revokedGroups.add(c.param('clientGroupID'));
+          }),
   },
   {
     method: 'POST',
