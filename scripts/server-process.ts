@@ -17,6 +17,8 @@ export interface ServerProcess {
   readonly stop: () => Promise<void>;
   /** What it wrote to stderr so far (the last 10–20 kB). */
   readonly stderr: () => string;
+  /** Its log lines (stdout) so far (the last 10–20 kB). */
+  readonly stdout: () => string;
 }
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -50,6 +52,11 @@ export async function spawnServer(
     log += b.toString();
     if (log.length > 20_000) log = log.slice(-10_000);
   });
+  let lines = '';
+  child.stdout?.on('data', (b: Buffer) => {
+    lines += b.toString();
+    if (lines.length > 20_000) lines = lines.slice(-10_000);
+  });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -79,7 +86,7 @@ export async function spawnServer(
     const keep = process.env.BENCH_SERVER_OUT;
     if (keep) child.stdout?.on('data', (b: Buffer) => appendFileSync(keep, b));
     child.stdout?.resume();
-    return { base, dir, child, stop, stderr: () => log };
+    return { base, dir, child, stop, stderr: () => log, stdout: () => lines };
   } catch (e) {
     await stop();
     throw e;

@@ -1,4 +1,5 @@
 import type { ExportStatus } from '@floorsync/workers';
+import type { BackupStatus } from './storage/sqlite/scheduled-backups.js';
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
@@ -88,6 +89,8 @@ export interface AppDeps {
    * fails, in /health and /metrics. Asked at each request (it starts after the app).
    */
   readonly erpExport?: () => ExportStatus | null;
+  /** Backups on a timer (`BACKUP_DIR`), when this process makes them: in /health. */
+  readonly backups?: () => BackupStatus | null;
   readonly config?: {
     /** Lifetime of a session token. Default 12 h: a shift, with margin. */
     readonly sessionTtlMs?: number;
@@ -599,11 +602,14 @@ export function createApp(deps: AppDeps): AppHandle {
       cursor: erp.cursor,
       failingSince: erp.failingSince === null ? null : new Date(erp.failingSince).toISOString(),
     };
+    const b = deps.backups?.();
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return c.json({
       status: 'ok',
       head,
       ...(relay ? { relay } : {}),
       ...(erp ? { erpExport } : {}),
+      ...(b ? { backups: { last: iso(b.lastSuccessMs), failingSince: iso(b.failingSince) } } : {}),
     });
   });
 

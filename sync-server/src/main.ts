@@ -100,6 +100,7 @@ async function main(): Promise<void> {
       metrics.gauge('floorsync_backup_last_success_timestamp_seconds', () =>
         b.lastSuccessMs === null ? 0 : b.lastSuccessMs / 1000,
       );
+      metrics.gauge('floorsync_backup_failing', () => (b.status().failingSince === null ? 0 : 1));
     }
   }
   const holder = `${os.hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
@@ -178,6 +179,7 @@ async function main(): Promise<void> {
     ...(relay ? { relay } : {}),
     // Started below, once the server listens (it signs in over loopback).
     erpExport: () => exporter?.status() ?? null,
+    backups: () => backups?.status() ?? null,
     jobs: queue,
     printers: config.printers,
     staticRoutes: (app) => {

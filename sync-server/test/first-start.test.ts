@@ -138,6 +138,40 @@ describe('the process', () => {
     }
   });
 
+  it('a BACKUP_DIR that cannot take a backup is said at start and failing in /health and /metrics', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-backup-dir-'));
+    try {
+      const blocked = path.join(dir, 'not-a-folder');
+      writeFileSync(blocked, 'a file where the backup folder should be');
+      server = await spawnServer({
+        env: {
+          ADMIN_PASSWORD: 'first-start-password',
+          DEMO: '',
+          BACKUP_DIR: path.join(blocked, 'backups'),
+          METRICS_TOKEN: 'a-metrics-token-for-the-test',
+        },
+      });
+      const s = server;
+      expect(s.stdout()).toContain('backup folder unusable');
+      const health = (await (await fetch(`${s.base}/health`)).json()) as {
+        status: string;
+        backups?: { last: string | null; failingSince: string | null };
+      };
+      expect(health.status).toBe('ok'); // the floor goes on
+      expect(health.backups?.last).toBeNull();
+      expect(Date.parse(health.backups?.failingSince ?? '')).toBeGreaterThan(0);
+      const text = await (
+        await fetch(`${s.base}/metrics`, {
+          headers: { authorization: 'Bearer a-metrics-token-for-the-test' },
+        })
+      ).text();
+      expect(text).toContain('floorsync_backup_failing 1');
+      expect(text).toContain('floorsync_backup_last_success_timestamp_seconds 0');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an embedded ERP export says how far it got in /health and /metrics', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'floorsync-erp-out-'));
     try {

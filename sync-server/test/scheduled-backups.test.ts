@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -90,9 +90,56 @@ describe('backups on a timer (BACKUP_DIR)', () => {
     started.push(b);
     expect(await b.runNow()).toBeNull();
     expect(b.lastSuccessMs).toBeNull();
-    expect(s.lines.filter((l) => l.level === 'error')).toHaveLength(1);
+    // Said at start (the folder is tried at once), and again by the failed turn.
+    expect(s.lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([
+      'backup folder unusable: backups fail until it is fixed',
+      'backup failed; trying again at the next turn',
+    ]);
     expect(readdirSync(s.dir).filter((f) => f.includes('partial'))).toEqual([]);
     await s.op1.pushOk([receipt(s.op1)]); // the server is unaffected
+  });
+
+  it('is failing from start until a backup succeeds; the last success survives a restart', async () => {
+    const s = await setup();
+    const blocked = path.join(s.dir, 'mount');
+    writeFileSync(blocked, 'the backup disk is not mounted yet');
+    let clock = Date.parse('2026-11-27T02:00:00Z');
+    const b = startScheduledBackups({
+      source: s.file,
+      dir: blocked,
+      everyMs: 3600_000,
+      keep: 2,
+      log: s.log,
+      now: () => new Date(clock),
+    });
+    started.push(b);
+    expect(b.status()).toEqual({ lastSuccessMs: null, failingSince: clock });
+    const since = clock;
+    clock += 3600_000;
+    expect(await b.runNow()).toBeNull();
+    expect(b.status()).toEqual({ lastSuccessMs: null, failingSince: since }); // since the first
+    rmSync(blocked); // the disk is back
+    clock += 3600_000;
+    expect(await b.runNow()).not.toBeNull();
+    expect(b.status()).toEqual({ lastSuccessMs: clock, failingSince: null });
+    expect(readdirSync(blocked).filter((f) => f.startsWith('.floorsync-probe'))).toEqual([]);
+    await b.stop();
+
+    // Another start on the same folder: its newest backup is the last success, not "never".
+    const again = startScheduledBackups({
+      source: s.file,
+      dir: blocked,
+      everyMs: 3600_000,
+      keep: 2,
+      log: s.log,
+      now: () => new Date(clock),
+    });
+    started.push(again);
+    const newest = scheduledBackupFiles(blocked).at(-1) ?? '';
+    expect(again.status()).toEqual({
+      lastSuccessMs: Math.round(statSync(path.join(blocked, newest)).mtimeMs),
+      failingSince: null,
+    });
   });
 
   it('runs by itself on its timer, and stop() lets a backup under way end', async () => {

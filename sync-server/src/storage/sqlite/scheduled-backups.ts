@@ -11,6 +11,12 @@ import { backupDatabase } from './backup.js';
  * only the newest `keep` of those stay. A failure is logged and tried again at the next turn;
  * it never stops the server. The first backup comes a minute after start when the newest one
  * in the folder is older than the interval (or there is none), else when it falls due.
+ *
+ * At start the folder is tried at once (made if missing, a file written and removed), so that
+ * a folder that cannot take a backup is said in the start's log, not a day later, and is
+ * failing from then on in `status()` (`/health`, `/metrics`) until a backup succeeds. The
+ * last success starts as the newest backup already in the folder: a restart does not look
+ * like a server that never backed up.
  */
 export interface ScheduledBackupsOptions {
   /** The live database. */
@@ -24,11 +30,19 @@ export interface ScheduledBackupsOptions {
   readonly firstDelayMs?: number;
 }
 
+export interface BackupStatus {
+  /** When the newest backup was made (epoch ms): this process's, or the folder's newest at start. */
+  readonly lastSuccessMs: number | null;
+  /** Since when backups fail (epoch ms: the first failure since the last success), or null. */
+  readonly failingSince: number | null;
+}
+
 export interface ScheduledBackups {
   /** Makes a backup now (the timer's turn), prunes, and resolves with it (null: it failed). */
   runNow(): Promise<DatabaseReport | null>;
-  /** When the last backup of this process succeeded (epoch ms), null before one did. */
+  /** When the newest backup was made (epoch ms), null when there is none. */
   readonly lastSuccessMs: number | null;
+  status(): BackupStatus;
   stop(): Promise<void>;
 }
 
@@ -48,7 +62,14 @@ export function startScheduledBackups(o: ScheduledBackupsOptions): ScheduledBack
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<DatabaseReport | null> | null = null;
   let stopped = false;
-  let lastSuccessMs: number | null = null;
+  let failingSince: number | null = null;
+  const failed = (at: number, message: string, error: unknown) => {
+    failingSince ??= at;
+    o.log.log('error', message, {
+      dir: o.dir,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  };
 
   const runOnce = async (): Promise<DatabaseReport | null> => {
     const t0 = performance.now();
@@ -58,6 +79,7 @@ export function startScheduledBackups(o: ScheduledBackupsOptions): ScheduledBack
       fs.mkdirSync(o.dir, { recursive: true });
       const r = await backupDatabase(o.source, file);
       lastSuccessMs = at.getTime();
+      failingSince = null;
       const pruned = scheduledBackupFiles(o.dir).slice(0, -o.keep);
       for (const f of pruned) fs.rmSync(path.join(o.dir, f), { force: true });
       o.log.log('info', 'backup made', {
@@ -69,10 +91,7 @@ export function startScheduledBackups(o: ScheduledBackupsOptions): ScheduledBack
       });
       return r;
     } catch (error) {
-      o.log.log('error', 'backup failed; trying again at the next turn', {
-        dir: o.dir,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      failed(at.getTime(), 'backup failed; trying again at the next turn', error);
       return null;
     }
   };
@@ -92,7 +111,8 @@ export function startScheduledBackups(o: ScheduledBackupsOptions): ScheduledBack
     timer.unref();
   };
 
-  // An unreadable folder is not a reason not to start: the first backup says what is wrong.
+  // A folder that cannot take a backup is not a reason not to start (the floor goes on, and a
+  // backup disk can come back): it is said now, and the timer keeps trying.
   const newestMs = (() => {
     try {
       const newest = scheduledBackupFiles(o.dir).at(-1);
@@ -101,6 +121,15 @@ export function startScheduledBackups(o: ScheduledBackupsOptions): ScheduledBack
       return null;
     }
   })();
+  let lastSuccessMs: number | null = newestMs === null ? null : Math.round(newestMs);
+  try {
+    fs.mkdirSync(o.dir, { recursive: true });
+    const probe = path.join(o.dir, `.floorsync-probe-${process.pid}`);
+    fs.writeFileSync(probe, 'floorsync checks it can write here\n');
+    fs.rmSync(probe, { force: true });
+  } catch (error) {
+    failed(now().getTime(), 'backup folder unusable: backups fail until it is fixed', error);
+  }
   const firstDelay = o.firstDelayMs ?? 60_000;
   schedule(
     newestMs === null ? firstDelay : Math.max(firstDelay, newestMs + o.everyMs - now().getTime()),
@@ -111,6 +140,7 @@ export function startScheduledBackups(o: ScheduledBackupsOptions): ScheduledBack
     get lastSuccessMs() {
       return lastSuccessMs;
     },
+    status: () => ({ lastSuccessMs, failingSince }),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
