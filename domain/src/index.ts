@@ -6,6 +6,7 @@ export * from './shared/ids.js';
 export * from './shared/quantity.js';
 export * from './shared/roles.js';
 export * from './shared/decision.js';
+export * from './shared/conflict-text.js';
 export * from './inventory/commands.js';
 export * from './inventory/events.js';
 export * from './inventory/state.js';

@@ -278,6 +278,21 @@ describe('scenario 19: a count raced by a move', () => {
         key: raceKey(C1, 1),
         message:
           'line 1 of C-12 (A at P) moved after it was counted: expected 100, counted 95, 90 there at apply; the difference was applied (85), keeping the count would give 95',
+        detail: expect.objectContaining({
+          text: {
+            code: 'COUNT_RACED',
+            values: {
+              line: 1,
+              session: 'C-12',
+              pair: 'A @ P',
+              expected: 100,
+              counted: 95,
+              there: 90,
+              applied: 85,
+              keep: 95,
+            },
+          },
+        }),
       }),
     ]);
     expect(floor.session()).toMatchObject({ status: 'applied', applied: 1, raced: 1 });
@@ -361,6 +376,12 @@ describe('scenario 20: two operators count the same pair', () => {
       expect.objectContaining({
         kind: 'count-disagreement',
         message: 'A at P in C-12: counted 8 by u-ana, 9 by u-ben',
+        detail: expect.objectContaining({
+          text: {
+            code: 'COUNTS_DISAGREE',
+            values: { pair: 'A @ P', session: 'C-12', counts: '8 (u-ana), 9 (u-ben)' },
+          },
+        }),
       }),
     ]);
     expect(floor.line(1).status).toBe('disagreement');
@@ -444,6 +465,9 @@ describe('scenario 21: a serial count', () => {
     expect(floor.conflicts.at(-1)?.message).toBe(
       'S at P in C-12: counted {s1, s2} by u-ana, {s1, s2} by u-ben, {s1} by u-cat',
     );
+    expect(floor.conflicts.at(-1)?.detail['text']).toMatchObject({
+      values: { counts: '{s1, s2} (u-ana), {s1, s2} (u-ben), {s1} (u-cat)' },
+    });
   });
 
   it('a found serial recorded elsewhere is applied and flagged, like an adjustment', () => {
@@ -539,6 +563,18 @@ describe('scenario 22 at domain level: the apply job resumes after a crash', () 
       kind: 'stale-intent',
       message:
         'line 2 of C-12 (A at R) was not applied: position R is retired and receives nothing (retry it, or skip it)',
+      detail: {
+        code: 'POSITION_RETIRED',
+        text: {
+          code: 'COUNT_NOT_APPLIED',
+          values: {
+            line: 2,
+            session: 'C-12',
+            pair: 'A @ R',
+            reason: 'position R is retired and receives nothing',
+          },
+        },
+      },
     });
     expect(floor.session()).toMatchObject({ status: 'applying', applied: 2, failed: 1 });
     expect(countApplyProgress(floor.session())).toMatchObject({ remaining: 1, percent: 66 });
@@ -831,6 +867,13 @@ describe('facts and the session state', () => {
     expect(floor.conflicts.map((c) => c.message)).toEqual([
       'A at P in C-12: 6 counted by u-cat after approval, 8 approved; the late count is kept, not applied',
       'A at Q in C-12: 2 counted by u-cat after approval, nothing counted before; the late count is kept, not applied',
+    ]);
+    expect(floor.conflicts.map((c) => c.detail['text'])).toEqual([
+      {
+        code: 'LATE_COUNT',
+        values: { pair: 'A @ P', session: 'C-12', counted: 6, by: cat, approved: 8 },
+      },
+      { code: 'LATE_FIRST_COUNT', values: { pair: 'A @ Q', session: 'C-12', counted: 2, by: cat } },
     ]);
     expect(floor.line(1).counts.map((c) => [c.countedBy, c.late])).toEqual([
       [ana, false],

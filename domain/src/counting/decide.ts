@@ -2,7 +2,9 @@ import type { InventoryCommand } from '../inventory/commands.js';
 import { decide as decideInventory } from '../inventory/decide.js';
 import type { InventoryEvent } from '../inventory/events.js';
 import type { InventoryView, Item, Position } from '../inventory/state.js';
+import { pairValue } from '../jobs/row-error.js';
 import type { ConflictDraft, Decision, FactMode, RejectionCode } from '../shared/decision.js';
+import { conflictText } from '../shared/conflict-text.js';
 import { conflictKindForRejection, reject } from '../shared/decision.js';
 import type { ItemId, Lot, PositionId, Serial } from '../shared/ids.js';
 import { asEventId } from '../shared/ids.js';
@@ -197,6 +199,17 @@ function lineLabel(view: InventoryView, s: CountSession, r: CountRecord): string
 /** Serials for messages: `{s1, s2}`. */
 const serialSet = (s: readonly string[]) => `{${s.join(', ')}}`;
 
+/** A count as a conflict text's value: the number, or the serial set. */
+const countValue = (e: Pick<CountEntry, 'counted' | 'serials'>): string | number =>
+  e.serials !== null ? serialSet(e.serials) : e.counted;
+
+/** A line as a conflict text's values: codes only (`pairValue`). */
+function lineValues(view: InventoryView, s: CountSession, r: CountRecord) {
+  const item = view.item(r.itemId) ?? { sku: r.itemId };
+  const position = view.position(r.positionId) ?? { code: r.positionId };
+  return { line: r.lineNo, session: s.code, pair: pairValue(item.sku, position.code, r.lot) };
+}
+
 const shown = (e: Pick<CountEntry, 'counted' | 'serials'>): string =>
   e.serials !== null ? serialSet(e.serials) : String(e.counted);
 
@@ -272,6 +285,7 @@ function countsDecided(
     const what = `${pairLabel(item, position, lot)} in ${s.code}`;
     const pair = { itemId: item.id, positionId: position.id, lot };
     const detail = { sessionId: s.id, ...pair };
+    const said = { pair: pairValue(item.sku, position.code, lot), session: s.code };
     if (s.status === 'cancelled') continue;
     if (isFrozen(s.status)) {
       const inPlan = before !== undefined && before.lineNo <= s.planned;
@@ -283,7 +297,25 @@ function countsDecided(
         message: `${what}: ${shown(entry)} counted by ${entry.countedBy} after approval, ${
           applied !== null ? `${shown(applied)} approved` : 'nothing counted before'
         }; the late count is kept, not applied`,
-        detail: { ...detail, late: true, counted: entry.counted, serials: entry.serials },
+        detail: {
+          ...detail,
+          late: true,
+          counted: entry.counted,
+          serials: entry.serials,
+          text:
+            applied !== null
+              ? conflictText('LATE_COUNT', {
+                  ...said,
+                  counted: countValue(entry),
+                  by: entry.countedBy,
+                  approved: countValue(applied),
+                })
+              : conflictText('LATE_FIRST_COUNT', {
+                  ...said,
+                  counted: countValue(entry),
+                  by: entry.countedBy,
+                }),
+        },
       });
       continue;
     }
@@ -306,6 +338,10 @@ function countsDecided(
           counted: c.counted,
           serials: c.serials,
         })),
+        text: conflictText('COUNTS_DISAGREE', {
+          ...said,
+          counts: current.map((c) => `${countValue(c)} (${c.countedBy})`).join(', '),
+        }),
       },
     });
   }
@@ -623,7 +659,15 @@ const applyCountRecord: Decider<'applyCountRecord'> = (view, a, ctx) => {
           kind: conflictKindForRejection(done.code),
           key: applyFailedKey(s.id, r.lineNo),
           message: `${label} was not applied: ${done.message} (retry it, or skip it)`,
-          detail: { sessionId: s.id, lineNo: r.lineNo, code: done.code },
+          detail: {
+            sessionId: s.id,
+            lineNo: r.lineNo,
+            code: done.code,
+            text: conflictText('COUNT_NOT_APPLIED', {
+              ...lineValues(view, s, r),
+              reason: done.message,
+            }),
+          },
         },
       ],
     };
@@ -635,6 +679,8 @@ const applyCountRecord: Decider<'applyCountRecord'> = (view, a, ctx) => {
     const after = roundQty(stock.quantity + delta);
     const was = (n: number, serials: readonly string[] | null) =>
       serials !== null ? serialSet(serials) : String(n);
+    const wasValue = (n: number, serials: readonly string[] | null) =>
+      serials !== null ? serialSet(serials) : n;
     conflicts.push({
       kind: 'count-raced-movement',
       key: raceKey(s.id, r.lineNo),
@@ -651,6 +697,14 @@ const applyCountRecord: Decider<'applyCountRecord'> = (view, a, ctx) => {
         applied: choice,
         keepDelta: after,
         keepCounted: roundQty(stock.quantity + netOf(keepCounted)),
+        text: conflictText('COUNT_RACED', {
+          ...lineValues(view, s, r),
+          expected: wasValue(entry.expected, entry.expectedSerials),
+          counted: countValue(entry),
+          there: wasValue(stock.quantity, stock.serials?.map((x) => x.serial) ?? null),
+          applied: after,
+          keep: roundQty(stock.quantity + netOf(keepCounted)),
+        }),
       },
     });
   }

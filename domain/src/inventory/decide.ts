@@ -1,5 +1,6 @@
 import { barcodeProblem, normalizeBarcode } from '../codes/gtin.js';
 import type { ConflictDraft, Decision, FactMode, RejectionCode } from '../shared/decision.js';
+import { conflictText } from '../shared/conflict-text.js';
 import { accept, reject } from '../shared/decision.js';
 import type { ItemId, Lot, PositionId, Serial } from '../shared/ids.js';
 import { qtyEquals, qtyIsZero, qtyLess, roundQty } from '../shared/quantity.js';
@@ -138,6 +139,7 @@ function outflow(
       where.length > 0 ? ` (recorded at ${where.join(', ')})` : ' (not in stock)'
     }`;
     if (ctx.mode === 'strict') refuse('SERIAL_ELSEWHERE', message);
+    const said = { serial: line.serial, sku: item.sku, position: describe(position) };
     conflicts.push({
       kind: 'serial-elsewhere',
       key: `serial-elsewhere/${item.id}/${line.serial}`,
@@ -147,6 +149,10 @@ function outflow(
         serial: line.serial,
         expectedAt: position.id,
         recordedAt: elsewhere.map((l) => l.positionId),
+        text:
+          where.length > 0
+            ? conflictText('SERIAL_NOT_AT', { ...said, recordedAt: where.join(', ') })
+            : conflictText('SERIAL_NOT_IN_STOCK', said),
       },
     });
     return;
@@ -160,6 +166,17 @@ function outflow(
       `only ${available} ${what} at ${describe(position)}, cannot take ${quantity}`,
     );
   }
+  const said = {
+    position: describe(position),
+    sku: item.sku,
+    available,
+    taken: quantity,
+    resulting,
+  };
+  const text =
+    line.lot !== null
+      ? conflictText('LOT_BELOW_ZERO', { ...said, lot: line.lot })
+      : conflictText('STOCK_BELOW_ZERO', said);
   conflicts.push({
     kind: 'negative-stock',
     key: `negative-stock/${item.id}/${position.id}/${line.lot ?? ''}`,
@@ -171,6 +188,7 @@ function outflow(
       available,
       requested: quantity,
       resulting,
+      text,
     },
   });
 }
@@ -195,7 +213,12 @@ function serialInflow(
     kind: 'serial-elsewhere',
     key: `serial-elsewhere/${item.id}/${serial}`,
     message,
-    detail: { itemId: item.id, serial, recordedAt: present.map((l) => l.positionId) },
+    detail: {
+      itemId: item.id,
+      serial,
+      recordedAt: present.map((l) => l.positionId),
+      text: conflictText('SERIAL_IN_STOCK', { serial, sku: item.sku, where }),
+    },
   });
 }
 

@@ -566,6 +566,10 @@ describe('confirming a line: the check the replay runs', () => {
       {
         kind: 'stale-intent',
         message: 'list R-1001 is closed: the movement is recorded without the list line',
+        detail: {
+          code: 'STALE_INTENT',
+          text: { code: 'LIST_LINE_DROPPED', values: { reason: 'list R-1001 is closed' } },
+        },
       },
     ]);
     expect(floor.qty(A, P)).toBe(4);

@@ -140,7 +140,16 @@ describe('intents are always strict, facts follow the mode', () => {
     const conflict = second.decision.kind === 'accepted' ? second.decision.conflicts[0] : undefined;
     expect(conflict).toMatchObject({
       kind: 'negative-stock',
-      detail: { available: 2, requested: 6, resulting: -4 },
+      detail: {
+        available: 2,
+        requested: 6,
+        resulting: -4,
+        // What it says, for the console to say it in the admin's language: codes and numbers.
+        text: {
+          code: 'STOCK_BELOW_ZERO',
+          values: { position: 'P', sku: 'A', available: 2, taken: 6, resulting: -4 },
+        },
+      },
     });
   });
 
@@ -164,7 +173,14 @@ describe('decideAtScan (scenario 13: a serial in stock cannot be received again)
     // The replay records it (the server, for a device that could not know)…
     expect(receipt.decision).toMatchObject({
       kind: 'accepted',
-      conflicts: [{ kind: 'serial-elsewhere' }],
+      conflicts: [
+        {
+          kind: 'serial-elsewhere',
+          detail: {
+            text: { code: 'SERIAL_IN_STOCK', values: { serial: 'SN1', sku: 'S', where: 'P' } },
+          },
+        },
+      ],
     });
     // …a device that knows refuses it before anything is queued.
     expect(decideAtScan('receiveStock', receipt.decision)).toEqual({
@@ -179,7 +195,20 @@ describe('decideAtScan (scenario 13: a serial in stock cannot be received again)
     expect(decideAtScan('receiveStock', fresh.decision)).toBe(fresh.decision);
     // Moving the serial from where it is not recorded: a physical fact, kept with its conflict.
     const move = given(...inStock).when(moveStock(S, Q, R, 1, { serial: 'SN1' }), record);
-    expect(move.decision).toMatchObject({ conflicts: [{ kind: 'serial-elsewhere' }] });
+    expect(move.decision).toMatchObject({
+      conflicts: [
+        {
+          kind: 'serial-elsewhere',
+          message: 'serial SN1 of S is not at Q (recorded at P)',
+          detail: {
+            text: {
+              code: 'SERIAL_NOT_AT',
+              values: { serial: 'SN1', sku: 'S', position: 'Q', recordedAt: 'P' },
+            },
+          },
+        },
+      ],
+    });
     expect(decideAtScan('moveStock', move.decision)).toBe(move.decision);
     const refused = given(...inStock).when(receiveStock(S, Q, 1), record);
     expect(decideAtScan('receiveStock', refused.decision)).toBe(refused.decision);

@@ -8,6 +8,7 @@ import { inventoryEventData } from '../inventory/events.js';
 import type { InventoryView } from '../inventory/state.js';
 import { changesOf } from '../inventory/state.js';
 import type { ConflictKind, Decision, FactMode, RejectionCode } from '../shared/decision.js';
+import { conflictText } from '../shared/conflict-text.js';
 import { accept, conflictKindForRejection, reject } from '../shared/decision.js';
 import type { ConflictId, PositionId, Serial } from '../shared/ids.js';
 import { asEventId } from '../shared/ids.js';
@@ -215,7 +216,12 @@ function decideCommand(
         kind: conflictKindForRejection(check.code),
         key: `list-line/${listId ?? ''}/${lineNo ?? ''}`,
         message: `${check.message}: the movement is recorded without the list line`,
-        detail: { listId, lineNo, code: check.code },
+        detail: {
+          listId,
+          lineNo,
+          code: check.code,
+          text: conflictText('LIST_LINE_DROPPED', { reason: check.message }),
+        },
       },
     ]);
   }

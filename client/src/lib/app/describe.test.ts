@@ -1,11 +1,17 @@
-import { initialState, readListsCsv, viewOf } from '@floorsync/domain';
+import { asUserId, decide, initialState, readListsCsv, viewOf } from '@floorsync/domain';
 import type { DomainEvent } from '@floorsync/domain';
 import { foldEvent } from '@floorsync/domain';
 import { describe, expect, it } from 'vitest';
 import { de } from '../i18n/de.js';
 import { en } from '../i18n/en.js';
 import { format, numberText } from '../i18n/format.js';
-import { describeCommand, rejectionText, rowErrorText, savedForReview } from './describe.js';
+import {
+  conflictMessage,
+  describeCommand,
+  rejectionText,
+  rowErrorText,
+  savedForReview,
+} from './describe.js';
 
 const t = (key: string, params?: Readonly<Record<string, string | number>>) =>
   format((en as Record<string, string>)[key] ?? key, params, 'en');
@@ -128,6 +134,47 @@ describe('rowErrorText', () => {
     expect(rowErrorText({ code: 'FROM_THE_FUTURE', values: {}, message: 'new problem' }, t)).toBe(
       'new problem',
     );
+  });
+});
+
+describe('conflictMessage: the admin console says a conflict in the admin’s language', () => {
+  const german = (key: string, params?: Readonly<Record<string, string | number>>) =>
+    format((de as Record<string, string>)[key] ?? key, params, 'de');
+  // A move of 2.5 of a lot nobody recorded at A-01-04, recorded anyway (a floor fact).
+  const decision = decide(
+    view,
+    {
+      name: 'moveStock',
+      args: { itemId: 'i1', from: 'p1', to: 'p2', quantity: 2.5, lot: 'L1' },
+    } as never,
+    { actor: { userId: asUserId('u1'), role: 'operator' }, mode: 'record' },
+  );
+  const conflict = decision.kind === 'accepted' ? decision.conflicts[0] : undefined;
+
+  it('from the domain’s code and values, numbers as the language writes them', () => {
+    expect(conflict?.message).toBe('A-01-04 holds 0 BOLT-M8 lot L1, 2.5 taken: -2.5');
+    expect(conflictMessage(conflict!, german)).toBe(
+      'Auf A-01-04 waren 0 BOLT-M8 Charge L1, 2,5 entnommen: -2,5',
+    );
+    expect(conflictMessage(conflict!, t)).toBe('A-01-04 held 0 BOLT-M8 lot L1, 2.5 taken: -2.5');
+  });
+
+  it('a refusal’s conflict by its code; else, or for a code it does not know, the English words', () => {
+    expect(
+      conflictMessage(
+        { message: 'from and to are both P', detail: { code: 'SAME_POSITION' } },
+        german,
+      ),
+    ).toBe(`${de['reject.SAME_POSITION']} (from and to are both P)`);
+    expect(conflictMessage({ message: 'an older conflict', detail: {} }, german)).toBe(
+      'an older conflict',
+    );
+    expect(
+      conflictMessage(
+        { message: 'a newer server’s', detail: { text: { code: 'FROM_THE_FUTURE', values: {} } } },
+        german,
+      ),
+    ).toBe('a newer server’s');
   });
 });
 

@@ -51,7 +51,7 @@ export function describeCommand(
 /**
  * A scan saved with something for an admin to review, in the operator's language: the kinds
  * of conflict it raised (`Negative stock`, `Outdated action`), each once. The conflicts' own
- * messages are the admin console's plain words, in English.
+ * messages are for the admin console (`conflictMessage`).
  */
 export function savedForReview(
   conflicts: readonly { readonly kind: string }[],
@@ -78,6 +78,29 @@ export function rowErrorText(
   const key = `rowError.${e.code}`;
   const text = t(key, e.values ?? {});
   return text === key ? e.message : text;
+}
+
+/**
+ * What a conflict says, in the user's language: its `detail.text` (the domain's code and
+ * values, `conflictText.<CODE>`); a conflict a refusal opened, by the refusal's code
+ * (`rejectionText`); else — an older conflict, or a code this app does not know — its English
+ * message. Numbers are written as the language writes them (`2,5`).
+ */
+export function conflictMessage(
+  c: { readonly message: string; readonly detail?: Readonly<Record<string, unknown>> },
+  t: Translate,
+): string {
+  const text = c.detail?.['text'];
+  if (typeof text === 'object' && text !== null) {
+    const { code, values } = text as { code?: unknown; values?: unknown };
+    if (typeof code === 'string' && typeof values === 'object' && values !== null) {
+      const key = `conflictText.${code}`;
+      const said = t(key, values as Record<string, string | number>);
+      if (said !== key) return said;
+    }
+  }
+  const code = c.detail?.['code'];
+  return typeof code === 'string' ? rejectionText(code, c.message, t) : c.message;
 }
 
 /**

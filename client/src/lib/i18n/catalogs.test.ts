@@ -14,6 +14,8 @@ import {
   REJECTION_CODES,
   ROW_PROBLEMS,
   ROW_PROBLEM_CODES,
+  CONFLICT_TEXTS,
+  CONFLICT_TEXT_CODES,
   APPLY_STATES,
   COUNT_MODES,
   COUNT_RECORD_STATUSES,
@@ -100,6 +102,14 @@ describe('message catalogs', () => {
       const key = `rowError.${code}` as keyof typeof en;
       expect(en[key], key).toBeDefined();
       expect(placeholders(en[key]), key).toEqual([...ROW_PROBLEMS[code].values].sort());
+    }
+  });
+
+  it('says everything a conflict can say with exactly the values the domain gives it', () => {
+    for (const code of CONFLICT_TEXT_CODES) {
+      const key = `conflictText.${code}` as keyof typeof en;
+      expect(en[key], key).toBeDefined();
+      expect(placeholders(en[key]), key).toEqual([...CONFLICT_TEXTS[code]].sort());
     }
   });
 

@@ -755,4 +755,25 @@ export const de: Catalog = {
   'apiError.PAYLOAD_TOO_LARGE': 'Das ist zu groß zum Senden ({detail}).',
   'apiError.UNAVAILABLE':
     'Der Server ist ausgelastet. Bitte in ein paar Sekunden erneut versuchen.',
+
+  'conflictText.STOCK_BELOW_ZERO':
+    'Auf {position} waren {available} {sku}, {taken} entnommen: {resulting}',
+  'conflictText.LOT_BELOW_ZERO':
+    'Auf {position} waren {available} {sku} Charge {lot}, {taken} entnommen: {resulting}',
+  'conflictText.SERIAL_NOT_AT':
+    'Seriennummer {serial} von {sku} ist nicht auf {position} (gebucht auf {recordedAt})',
+  'conflictText.SERIAL_NOT_IN_STOCK':
+    'Seriennummer {serial} von {sku} ist nicht auf {position} (nicht im Bestand)',
+  'conflictText.SERIAL_IN_STOCK':
+    'Seriennummer {serial} von {sku} ist schon im Bestand, auf {where}',
+  'conflictText.LATE_COUNT':
+    '{pair} in {session}: {counted} gezählt von {by} nach der Freigabe, {approved} freigegeben; die späte Zählung bleibt erhalten und wird nicht gebucht',
+  'conflictText.LATE_FIRST_COUNT':
+    '{pair} in {session}: {counted} gezählt von {by} nach der Freigabe, vorher nichts gezählt; die späte Zählung bleibt erhalten und wird nicht gebucht',
+  'conflictText.COUNTS_DISAGREE': '{pair} in {session}: die Zählungen weichen ab: {counts}',
+  'conflictText.COUNT_RACED':
+    'Zeile {line} von {session} ({pair}) wurde nach der Zählung bewegt: erwartet {expected}, gezählt {counted}, beim Buchen {there} vorhanden; die Differenz wurde gebucht ({applied}), die Zählung zu übernehmen ergäbe {keep}',
+  'conflictText.COUNT_NOT_APPLIED':
+    'Zeile {line} von {session} ({pair}) wurde nicht gebucht: {reason} (erneut versuchen oder überspringen)',
+  'conflictText.LIST_LINE_DROPPED': '{reason}: die Bewegung ist ohne die Listenzeile erfasst',
 };

@@ -713,6 +713,26 @@ export const en = {
   'rowError.PAIR_INVALID': '{pair}: {detail}',
   'rowError.EMPTY_INVALID': '{position} confirmed empty: {detail}',
 
+  // What a conflict says (the domain's CONFLICT_TEXTS, with exactly its values).
+  'conflictText.STOCK_BELOW_ZERO': '{position} held {available} {sku}, {taken} taken: {resulting}',
+  'conflictText.LOT_BELOW_ZERO':
+    '{position} held {available} {sku} lot {lot}, {taken} taken: {resulting}',
+  'conflictText.SERIAL_NOT_AT':
+    'Serial {serial} of {sku} is not at {position} (recorded at {recordedAt})',
+  'conflictText.SERIAL_NOT_IN_STOCK':
+    'Serial {serial} of {sku} is not at {position} (not in stock)',
+  'conflictText.SERIAL_IN_STOCK': 'Serial {serial} of {sku} is already in stock at {where}',
+  'conflictText.LATE_COUNT':
+    '{pair} in {session}: {counted} counted by {by} after approval, {approved} approved; the late count is kept, not applied',
+  'conflictText.LATE_FIRST_COUNT':
+    '{pair} in {session}: {counted} counted by {by} after approval, nothing counted before; the late count is kept, not applied',
+  'conflictText.COUNTS_DISAGREE': '{pair} in {session}: the counts disagree: {counts}',
+  'conflictText.COUNT_RACED':
+    'Line {line} of {session} ({pair}) moved after it was counted: expected {expected}, counted {counted}, {there} there at apply; the difference was applied ({applied}), keeping the count would give {keep}',
+  'conflictText.COUNT_NOT_APPLIED':
+    'Line {line} of {session} ({pair}) was not applied: {reason} (retry it, or skip it)',
+  'conflictText.LIST_LINE_DROPPED': '{reason}: the movement is recorded without the list line',
+
   // A server's refusal by its problem code (the server's own words are the fallback).
   'forbidden.DEVICE_REVOKED': 'an admin has revoked this device',
   'forbidden.OTHER_DEVICE': 'this sign-in belongs to another device: sign in again here',
