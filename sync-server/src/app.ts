@@ -1231,6 +1231,15 @@ export function createApp(deps: AppDeps): AppHandle {
     // A typo revokes nothing and says so (a device is known once it signed in or synced).
     if (!(await storage.read((tx) => tx.device(group))))
       throw notFound(`no device ${group.slice(0, 64)} (see GET /api/devices)`);
+    // The jobs, ERP and label clients: revoked, they would stop for good, and nothing but the
+    // database could bring them back. A worker is stopped by its password instead.
+    if (isServiceClient(group))
+      throw new HttpProblem(
+        409,
+        'SERVICE_CLIENT',
+        'Conflict',
+        `${group.slice(0, 64)} is one of the server's own clients and cannot be revoked (to lock a worker out, change WORKER_PASSWORD)`,
+      );
     forgetSessions();
     await storage.write((tx) => tx.revokeDevice(group, clock().toISOString()));
     forgetSessions(); // and whatever a request in flight cached meanwhile

@@ -279,6 +279,18 @@ describe('login', () => {
     });
     expect(typo.status).toBe(404);
     expect(await server.storage.read((tx) => tx.device('g-lsot'))).toBeUndefined();
+    // The server's own clients (jobs, ERP, labels) are not the admin's to revoke: nothing
+    // could bring them back. A worker is locked out by its password.
+    await server.storage.write((tx) =>
+      tx.touchDevice('erp-export', tx.users()[0]?.id ?? '', '2026-11-28T00:00:00.000Z', 'push'),
+    );
+    const own = await server.request('/api/devices/erp-export/revoke', {
+      method: 'POST',
+      token: admin,
+    });
+    expect(own.status).toBe(409);
+    expect(await own.json()).toMatchObject({ code: 'SERVICE_CLIENT' });
+    expect((await server.storage.read((tx) => tx.device('erp-export')))?.revokedAt).toBeNull();
     const jobs = await server.storage.read((tx) => tx.jobs(100).length);
     const refused = await server.request('/api/auth/me', { token: lost });
     expect(refused.status).toBe(403);

@@ -297,6 +297,11 @@ export const de: Catalog = {
   'devices.revoked': 'Gesperrt',
   'devices.confirmRevoke':
     'Gerät {device} sperren? Es kann erst nach erneuter Einrichtung wieder synchronisieren.',
+  'devices.confirmRevokeThis':
+    '{device} sperren, das Gerät, an dem Sie gerade arbeiten? Es synchronisiert dann sofort nicht mehr; nicht gesendete Scans bleiben darauf.',
+  'devices.revokeOf': '{device} sperren',
+  'devices.revokedNotice': '{device} ist gesperrt.',
+  'devices.service': 'Client des Servers',
 
   'conflicts.title': 'Konflikte',
   'conflicts.filter': 'Anzeigen',
@@ -737,6 +742,15 @@ export const de: Catalog = {
   'forbidden.FOREIGN_CLIENT': 'ein Client dieser App gehört zu einem anderen Gerät',
   'forbidden.ROLE': 'Ihre Rolle darf das nicht',
   'apiError.USER_EXISTS': 'Dieser Benutzername ist vergeben oder reserviert.',
+  'apiError.SERVICE_CLIENT':
+    'Das ist ein Client des Servers selbst und kann nicht gesperrt werden. Um einen Worker auszusperren, ändern Sie sein Passwort (WORKER_PASSWORD).',
+  'apiError.VALIDATION_FAILED': 'Der Server hat die Eingabe abgelehnt ({detail}).',
+  'apiError.MALFORMED_JSON':
+    'Der Server konnte das Gesendete nicht lesen. Bitte die Seite neu laden und erneut versuchen.',
+  'apiError.BAD_REQUEST': 'Der Server hat die Anfrage abgelehnt ({detail}).',
+  'apiError.NOT_FOUND': 'Das gibt es (nicht mehr): bitte die Seite neu laden.',
+  'apiError.INTERNAL':
+    'Der Server ist dabei gescheitert: nichts wurde geändert. Bitte erneut versuchen; scheitert es wieder, steht der Grund in seinem Log.',
   'apiError.LAST_ADMIN': 'Der letzte aktive Admin kann nicht herabgestuft oder deaktiviert werden.',
   'apiError.EMPTY_FILE': 'Die Datei ist leer.',
   'apiError.UNREADABLE_FILE': 'Die Datei kann nicht gelesen werden ({detail}).',

@@ -288,6 +288,11 @@ export const en = {
   'devices.revoke': 'Revoke',
   'devices.revoked': 'Revoked',
   'devices.confirmRevoke': 'Revoke device {device}? It will not be able to sync until re-enrolled.',
+  'devices.confirmRevokeThis':
+    'Revoke {device}, the device you are using now? It stops syncing at once; scans not yet sent stay on it.',
+  'devices.revokeOf': 'Revoke {device}',
+  'devices.revokedNotice': '{device} is revoked.',
+  'devices.service': 'server’s own client',
 
   'conflicts.title': 'Conflicts',
   'conflicts.filter': 'Show',
@@ -741,6 +746,15 @@ export const en = {
   'forbidden.FOREIGN_CLIENT': 'a client of this app belongs to another device',
   'forbidden.ROLE': 'your role may not do this',
   'apiError.USER_EXISTS': 'That username is taken or reserved.',
+  'apiError.SERVICE_CLIENT':
+    'That is one of the server’s own clients and cannot be revoked. To lock a worker out, change its password (WORKER_PASSWORD).',
+  'apiError.VALIDATION_FAILED': 'The server refused what was entered ({detail}).',
+  'apiError.MALFORMED_JSON':
+    'The server could not read what was sent. Reload the page and try again.',
+  'apiError.BAD_REQUEST': 'The server refused the request ({detail}).',
+  'apiError.NOT_FOUND': 'That is not there (any more): reload the page.',
+  'apiError.INTERNAL':
+    'The server failed on this: nothing was changed. Try again; if it fails again, its log says why.',
   'apiError.LAST_ADMIN': 'The last active admin cannot be demoted or deactivated.',
   'apiError.EMPTY_FILE': 'The file is empty.',
   'apiError.UNREADABLE_FILE': 'The file cannot be read ({detail}).',
