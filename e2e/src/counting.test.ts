@@ -178,7 +178,7 @@ describe('counting sessions in the web app', () => {
     await expect
       .poll(() => sup.page.getByTestId('review-line').count(), { timeout: 15_000 })
       .toBe(1);
-    await sup.page.getByRole('button', { name: 'Close for review' }).click();
+    await closeForReview(sup.page);
     await expect
       .poll(() => sup.page.getByTestId('count-status').innerText(), { timeout: 15_000 })
       .toBe('in review');
@@ -297,7 +297,7 @@ describe('counting sessions in the web app', () => {
     await expect
       .poll(() => sup.page.locator('main').innerText(), { timeout: 15_000 })
       .toMatch(/\b1 disagreement\b/);
-    await sup.page.getByRole('button', { name: 'Close for review' }).click();
+    await closeForReview(sup.page);
     await expect
       .poll(() => sup.page.getByTestId('count-status').innerText(), { timeout: 15_000 })
       .toBe('in review');
@@ -387,7 +387,7 @@ describe('counting sessions in the web app', () => {
     await sup.page.goto(`${server.base}/counting`);
     await expect
       .poll(() => sup.page.getByTestId('count-history-error').textContent())
-      .toContain('Finished sessions could not be read: an unexpected error occurred');
+      .toContain('Finished sessions could not be read: The server failed on this');
     expect(sup.errors).toEqual([]);
     await sup.context.close();
   });
@@ -471,3 +471,15 @@ describe('counting sessions in the web app', () => {
     await sup.context.close();
   });
 });
+
+/** Close for review: asked first (it cannot be undone), then accepted. */
+async function closeForReview(page: Page): Promise<void> {
+  const asked = new Promise<string>((resolve) =>
+    page.once('dialog', (d) => {
+      resolve(d.message());
+      void d.accept();
+    }),
+  );
+  await page.getByRole('button', { name: 'Close for review' }).click();
+  expect(await asked).toMatch(/^Close CNT-\d+ for review\? .*cannot be reopened\.$/);
+}

@@ -130,8 +130,17 @@ describe('genealogy in the web app', () => {
     // Completing the job takes it off the devices.
     await sup.page.goto(`${server.base}/production`);
     await sup.page.getByTestId('job-row').filter({ hasText: 'J-SCREEN' }).getByRole('link').click();
+    // Asked first (it cannot be undone), then said, back on the list.
+    const asked = new Promise<string>((resolve) =>
+      sup.page.once('dialog', (d) => {
+        resolve(d.message());
+        void d.accept();
+      }),
+    );
     await sup.page.getByRole('button', { name: 'Complete job' }).click();
-    await sup.page.getByText('This job is not on this device').waitFor();
+    expect(await asked).toContain('Complete job J-SCREEN?');
+    await sup.page.getByText('Job J-SCREEN is completed.').waitFor();
+    expect(await sup.page.getByTestId('job-row').filter({ hasText: 'J-SCREEN' }).count()).toBe(0);
     expect(sup.errors).toEqual([]);
     expect(op.errors).toEqual([]);
   });

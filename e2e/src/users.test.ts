@@ -43,7 +43,15 @@ describe('the users screen (admin)', () => {
     await role.selectOption('operator');
     // Chosen is not saved: arrowing through the list changes no role (WCAG 3.2.2).
     expect(await admin.page.getByRole('alert').count()).toBe(0);
+    // Their own row: asked first (demoted, they would lose this screen at once).
+    const own = new Promise<string>((resolve) =>
+      admin.page.once('dialog', (d) => {
+        resolve(d.message());
+        void d.accept();
+      }),
+    );
     await admin.page.getByRole('button', { name: 'Save role' }).click();
+    expect(await own).toContain('Make yourself Operator?');
     await expect.poll(() => admin.page.getByRole('alert').textContent()).toMatch(/admin/i);
     expect(await role.inputValue()).toBe('admin');
 
@@ -66,6 +74,31 @@ describe('the users screen (admin)', () => {
     // so the sign-in below raced the deactivation (failed once in CI).
     await row.getByRole('button', { name: 'Activate', exact: true }).waitFor();
     expect(await login('operator2', 'omar-new-2026')).toBe(401);
+    expect(admin.errors).toEqual([]);
+    await admin.context.close();
+  });
+
+  it('creates a user: a username the server would refuse is caught in the form; made, it says so beside the form', async () => {
+    const admin = await device(browser, server.base, 'admin');
+    await admin.page.goto(`${server.base}/users`);
+    const form = admin.page.locator('form.card');
+    const username = form.getByLabel('Username', { exact: true });
+    await username.fill('jörg müller');
+    await form.getByLabel('Name', { exact: true }).fill('Jörg Müller');
+    await form.getByLabel('Password').fill('joerg-2026-floor');
+    await form.getByRole('button', { name: 'Create user' }).click();
+    // The browser holds it back (the pattern is the domain's own): nothing was sent.
+    expect(await username.evaluate((el) => (el as HTMLInputElement).validity.patternMismatch)).toBe(
+      true,
+    );
+    expect(await login('jörg müller', 'joerg-2026-floor')).toBe(401);
+    await username.fill('joerg.mueller');
+    await form.getByRole('button', { name: 'Create user' }).click();
+    await expect
+      .poll(() => admin.page.getByTestId('create-user-notice').textContent(), { timeout: 15_000 })
+      .toBe('Jörg Müller can sign in now.');
+    expect(await login('joerg.mueller', 'joerg-2026-floor')).toBe(200);
+    expect(await admin.page.getByRole('row').filter({ hasText: 'joerg.mueller' }).count()).toBe(1);
     expect(admin.errors).toEqual([]);
     await admin.context.close();
   });

@@ -214,12 +214,22 @@ export type PublicUser = z.infer<typeof publicUserSchema>;
 export const loginResponseSchema = z.object({ token: z.string(), user: publicUserSchema });
 export const ticketResponseSchema = z.object({ ticket: z.string() });
 
+/**
+ * What a username may be: letters, digits, dot, dash and underscore, at most 64. The pattern is
+ * also an HTML `pattern` (valid with the `v` flag browsers compile it with: the dash escaped).
+ */
+export const USERNAME_PATTERN = '[a-zA-Z0-9._\\-]+';
+export const USERNAME_MAX = 64;
+
 export const createUserRequestSchema = z.strictObject({
   username: z
     .string()
     .min(1)
-    .max(64)
-    .regex(/^[a-zA-Z0-9._-]+$/, 'username may contain letters, digits, dot, dash and underscore'),
+    .max(USERNAME_MAX)
+    .regex(
+      new RegExp(`^${USERNAME_PATTERN}$`),
+      'username may contain letters, digits, dot, dash and underscore',
+    ),
   password: z
     .string()
     .min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`)

@@ -355,6 +355,14 @@ export const de: Catalog = {
 
   'users.title': 'Benutzer',
   'users.username': 'Benutzername',
+  'users.usernameHint':
+    'Buchstaben (a–z, ohne Umlaute), Ziffern, Punkt, Bindestrich und Unterstrich; höchstens {max}.',
+  'users.created': '{user} kann sich jetzt anmelden.',
+  'users.roleSaved': '{user} ist jetzt {role}.',
+  'users.confirmOwnRole':
+    'Sich selbst zu {role} machen? Was nur Ihre bisherige Rolle darf, ist nach dem Speichern sofort weg.',
+  'users.confirmOwnDeactivate':
+    'Ihr eigenes Konto deaktivieren? Sie werden überall sofort abgemeldet und können sich nicht mehr anmelden.',
   'users.name': 'Name',
   'users.role': 'Rolle',
   'users.roleOf': 'Rolle von {user}',
@@ -579,6 +587,14 @@ export const de: Catalog = {
   'count.start': 'Zählung starten',
   'count.close': 'Zur Prüfung schließen',
   'count.cancel': 'Inventur abbrechen',
+  'count.confirmCancel':
+    'Inventur {code} abbrechen? Ihre Zählungen bleiben erhalten, werden aber nie gebucht, und sie kann nicht wieder geöffnet werden.',
+  'count.confirmClose':
+    '{code} zur Prüfung schließen? Danach kann darin kein Platz mehr begonnen werden, und sie kann nicht wieder geöffnet werden.',
+  'count.releaseWhy':
+    '{position} {user} abnehmen? Die Zählung dort endet unfertig. Eine Notiz fürs Protokoll:',
+  'count.releasedNote': 'von der Schichtleitung freigegeben',
+  'count.releaseOf': '{position} von {user} freigeben',
   'count.cancelWhy': 'Warum wird die Inventur abgebrochen? (optional)',
   'count.sheetCsv': 'Zählliste (CSV)',
   'count.sheetXlsx': 'Zählliste (XLSX)',
@@ -667,6 +683,10 @@ export const de: Catalog = {
   'production.producedOf': '{produced} von {planned} gefertigt',
   'production.start': 'Auftrag starten',
   'production.complete': 'Auftrag abschließen',
+  'production.confirmComplete':
+    'Auftrag {code} abschließen? Danach kann darauf nichts mehr verbraucht oder produziert werden, und er verschwindet von diesem Gerät.',
+  'production.completed': 'Auftrag {code} ist abgeschlossen.',
+  'production.productHint': 'Artikelnummer',
   'production.consume': 'Verbrauchen',
   'production.produce': 'Fertigmelden',
   'production.consumeHelp':

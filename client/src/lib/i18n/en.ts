@@ -345,6 +345,13 @@ export const en = {
 
   'users.title': 'Users',
   'users.username': 'Username',
+  'users.usernameHint': 'Letters (a–z, no accents), digits, dot, dash and underscore; at most {max}.',
+  'users.created': '{user} can sign in now.',
+  'users.roleSaved': '{user} is now {role}.',
+  'users.confirmOwnRole':
+    'Make yourself {role}? You lose what only your current role may do as soon as it is saved.',
+  'users.confirmOwnDeactivate':
+    'Deactivate your own account? You are signed out everywhere at once and cannot sign in again.',
   'users.name': 'Name',
   'users.role': 'Role',
   'users.roleOf': 'Role of {user}',
@@ -570,6 +577,14 @@ export const en = {
   'count.close': 'Close for review',
   'count.cancel': 'Cancel session',
   'count.cancelWhy': 'Why is the session cancelled? (optional)',
+  'count.confirmCancel':
+    'Cancel counting session {code}? Its counts are kept but never applied, and it cannot be reopened.',
+  'count.confirmClose':
+    'Close {code} for review? No position can be started in it any more, and it cannot be reopened.',
+  'count.releaseWhy':
+    'Take {position} from {user}? Their count there ends unfinished. A note for the record:',
+  'count.releasedNote': 'released by a supervisor',
+  'count.releaseOf': 'Release {position} from {user}',
   'count.sheetCsv': 'Count sheet (CSV)',
   'count.sheetXlsx': 'Count sheet (XLSX)',
   'count.sheetImport': 'Import a filled count sheet',
@@ -657,6 +672,10 @@ export const en = {
   'production.producedOf': '{produced} made of {planned}',
   'production.start': 'Start job',
   'production.complete': 'Complete job',
+  'production.confirmComplete':
+    'Complete job {code}? Nothing more can be consumed or produced on it, and it leaves this device.',
+  'production.completed': 'Job {code} is completed.',
+  'production.productHint': 'SKU',
   'production.consume': 'Consume',
   'production.produce': 'Produce',
   'production.consumeHelp': 'Scan what goes into the job: position, item, lot or serial, quantity',
