@@ -345,7 +345,8 @@ export const en = {
 
   'users.title': 'Users',
   'users.username': 'Username',
-  'users.usernameHint': 'Letters (a–z, no accents), digits, dot, dash and underscore; at most {max}.',
+  'users.usernameHint':
+    'Letters (a–z, no accents), digits, dot, dash and underscore; at most {max}.',
   'users.created': '{user} can sign in now.',
   'users.roleSaved': '{user} is now {role}.',
   'users.confirmOwnRole':
