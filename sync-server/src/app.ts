@@ -966,6 +966,8 @@ export function createApp(deps: AppDeps): AppHandle {
       held.delete(evict);
       if (held.size === 0) streamsOfSession.delete(session as string);
     };
+    // nginx buffers a proxied answer unless told not to: the pokes would wait in its buffer.
+    c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, async (stream) => {
       try {
         hub.add(stream, head);

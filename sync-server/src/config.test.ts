@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readConfig } from './config.js';
+import { CONFIG_VARIABLES, readConfig } from './config.js';
 
 describe('readConfig', () => {
   it('takes the defaults for an empty environment', () => {
@@ -210,5 +211,29 @@ describe('readConfig', () => {
     );
     expect(message).toMatch(/^ {2}ERP_EXPORT_AUTHORIZATION: must be one line/m);
     expect(message).not.toContain('s3cret');
+  });
+});
+
+describe('the settings in the docs and the Compose file', () => {
+  const root = path.resolve(import.meta.dirname, '../..');
+  it('every variable is in the README’s table, and the single-node Compose file passes it on (or the image sets it)', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('| variable | default |'));
+    const compose = readFileSync(path.join(root, 'deploy/compose.single.yaml'), 'utf8');
+    const notFromEnvFile: Record<string, string> = {
+      PORT: 'the image sets 8787',
+      HOST: 'the image sets 0.0.0.0',
+      DATA_DIR: 'the image sets /data (the volume)',
+      CLIENT_DIR: 'the image serves its own build',
+      STORAGE: 'one node: SQLite',
+      ARANGO_URL: 'one node: SQLite',
+      NATS_URL: 'one node: the in-process bus',
+    };
+    expect(CONFIG_VARIABLES.length).toBeGreaterThan(20);
+    for (const v of CONFIG_VARIABLES) {
+      expect(table, v).toContain(`\`${v}\``);
+      if (!(v in notFromEnvFile))
+        expect(compose, v).toMatch(new RegExp(`^\\s+${v}: \\$\\{${v}[:-]`, 'm'));
+    }
   });
 });

@@ -48,6 +48,9 @@ const envSchema = z.object({
   WORKER_PASSWORD: z.string().min(16, 'WORKER_PASSWORD must be at least 16 characters').optional(),
 });
 
+/** Every variable the server reads (for the test that keeps the docs and Compose files whole). */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+
 export interface Config {
   readonly port: number;
   readonly host: string;

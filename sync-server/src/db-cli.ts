@@ -98,6 +98,12 @@ async function main(argv: readonly string[]): Promise<number> {
       const ms = Math.round(performance.now() - t0);
       process.stdout.write(`${JSON.stringify({ backup: r, from: database, ms })}\n`);
     } else {
+      // Run without the server's DATA_DIR, a restore would go into ./data here and the server
+      // start again on its old database: with no DATA_DIR, only into a ./data that has one.
+      if (process.env['DATA_DIR'] === undefined && !existsSync(database) && !force)
+        throw new Error(
+          `DATA_DIR is not set and ${database} does not exist: set DATA_DIR to the server's data directory (or --force to restore into ${config.dataDir})`,
+        );
       // A new machine's empty data directory is a place to restore to, too.
       mkdirSync(config.dataDir, { recursive: true });
       const { previous, hole, ...restored } = await alone(config.dataDir, () =>

@@ -251,6 +251,16 @@ describe('backup and restore of the SQLite database', () => {
     ) as { restored: { holes: number[][] }; nextSeq: number };
     expect(restored.nextSeq).toBe(backup.backup.head + 1001);
     expect(restored.restored.holes).toEqual([[backup.backup.head + 1, backup.backup.head + 1000]]);
+    // Without the server's DATA_DIR, a restore would go into ./data here while the server
+    // starts again on its old database: refused, and nothing is made.
+    const elsewhere = tempDir();
+    const { DATA_DIR: _unset, ...withoutDataDir } = env;
+    const lost = await run(tsx, [cli, 'restore', path.join(dir, 'b.db')], {
+      env: withoutDataDir,
+      cwd: elsewhere,
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect(lost).toMatchObject({ code: 1, stderr: expect.stringContaining('DATA_DIR is not set') });
+    expect(existsSync(path.join(elsewhere, 'data'))).toBe(false);
     const usage = await run(tsx, [cli, 'frobnicate'], { env }).catch(
       (e: { code: number; stderr: string }) => e,
     );

@@ -54,6 +54,8 @@ describe('GET /sync/stream (SSE pokes)', () => {
     });
     expect(stream.status).toBe(200);
     expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+    // Behind nginx, the pokes are not held in its buffer.
+    expect(stream.headers.get('x-accel-buffering')).toBe('no');
 
     const pushed = (async () => {
       await new Promise((r) => setTimeout(r, 100));
