@@ -66,7 +66,7 @@ describe('a stalled job in the web app', () => {
       'No progress for 2 minutes: its worker may have stopped, or the queue lost it.',
     );
     await screenshot(sup.page, 'jobs-stalled');
-    await row.getByRole('button', { name: 'Queue again' }).click();
+    await row.getByRole('button', { name: /^Queue .+ again$/ }).click();
     // Queued again: its wait starts afresh.
     await stalled.waitFor({ state: 'detached', timeout: 15_000 });
     await sup.page.clock.fastForward(5_000);

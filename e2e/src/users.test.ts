@@ -50,7 +50,7 @@ describe('the users screen (admin)', () => {
         void d.accept();
       }),
     );
-    await admin.page.getByRole('button', { name: 'Save role' }).click();
+    await admin.page.getByRole('button', { name: 'Save the role of admin' }).click();
     expect(await own).toContain('Make yourself Operator?');
     await expect.poll(() => admin.page.getByRole('alert').textContent()).toMatch(/admin/i);
     expect(await role.inputValue()).toBe('admin');
@@ -72,7 +72,7 @@ describe('the users screen (admin)', () => {
     await deactivate.click();
     // Exact: "Deactivate" contains "activate", and a loose match found the old button at once,
     // so the sign-in below raced the deactivation (failed once in CI).
-    await row.getByRole('button', { name: 'Activate', exact: true }).waitFor();
+    await row.getByRole('button', { name: 'Activate operator2', exact: true }).waitFor();
     expect(await login('operator2', 'omar-new-2026')).toBe(401);
     expect(admin.errors).toEqual([]);
     await admin.context.close();
