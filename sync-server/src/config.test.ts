@@ -218,7 +218,9 @@ describe('the settings in the docs and the Compose file', () => {
   const root = path.resolve(import.meta.dirname, '../..');
   it('every variable is in the README’s table, and the single-node Compose file passes it on (or the image sets it)', () => {
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-    const table = readme.slice(readme.indexOf('| variable | default |'));
+    const from = readme.indexOf('| variable | default |');
+    const table = readme.slice(from, readme.indexOf('\n\n', from));
+    expect(table.split('\n').length).toBeGreaterThan(20);
     const compose = readFileSync(path.join(root, 'deploy/compose.single.yaml'), 'utf8');
     const notFromEnvFile: Record<string, string> = {
       PORT: 'the image sets 8787',

@@ -100,7 +100,7 @@ async function main(argv: readonly string[]): Promise<number> {
     } else {
       // Run without the server's DATA_DIR, a restore would go into ./data here and the server
       // start again on its old database: with no DATA_DIR, only into a ./data that has one.
-      if (process.env['DATA_DIR'] === undefined && !existsSync(database) && !force)
+      if (!process.env['DATA_DIR']?.trim() && !existsSync(database) && !force)
         throw new Error(
           `DATA_DIR is not set and ${database} does not exist: set DATA_DIR to the server's data directory (or --force to restore into ${config.dataDir})`,
         );

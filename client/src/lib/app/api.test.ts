@@ -124,9 +124,7 @@ describe('apiErrorText: a refusal in the user’s language', () => {
     expect(apiErrorText(empty, 'offline')).toBe(empty.message);
     const missing = await refusal(api(token, '/api/jobs/no-such-job'));
     expect(missing.code).toBe('NOT_FOUND');
-    expect(apiErrorText(missing, 'offline', german)).toBe(
-      'Das gibt es (nicht mehr): bitte die Seite neu laden.',
-    );
+    expect(apiErrorText(missing, 'offline', german)).toBe(`Nicht gefunden (${missing.message}).`);
     const newer = new ApiError(409, 'a newer server’s refusal', 'FROM_A_NEWER_SERVER');
     expect(apiErrorText(newer, 'offline', german)).toBe('a newer server’s refusal');
     // A refusal's reason, in the user's words; an unknown one falls back to the code, then detail.

@@ -159,6 +159,39 @@ describe('conflictMessage: the admin console says a conflict in the admin’s la
     expect(conflictMessage(conflict!, t)).toBe('A-01-04 held 0 BOLT-M8 lot L1, 2.5 taken: -2.5');
   });
 
+  it('a disagreement’s counts and a refusal inside the text are said in the language too', () => {
+    const disagreement = {
+      message: 'W at P in C-12: counted 2.5 by u-ana, 2.75 by u-ben',
+      detail: {
+        counts: [
+          { countedBy: 'u-ana', counted: 2.5, serials: null },
+          { countedBy: 'u-ben', counted: 2.75, serials: null },
+        ],
+        text: {
+          code: 'COUNTS_DISAGREE',
+          values: { pair: 'W @ P', session: 'C-12', counts: '2.5 (u-ana), 2.75 (u-ben)' },
+        },
+      },
+    };
+    expect(conflictMessage(disagreement, german, (n) => numberText(n, 'de'))).toBe(
+      'W @ P in C-12: die Zählungen weichen ab: 2,5 (u-ana), 2,75 (u-ben)',
+    );
+    const notApplied = {
+      message:
+        'line 2 of C-12 (A at R) was not applied: position R is retired (retry it, or skip it)',
+      detail: {
+        code: 'POSITION_RETIRED',
+        text: {
+          code: 'COUNT_NOT_APPLIED',
+          values: { line: 2, session: 'C-12', pair: 'A @ R', reason: 'position R is retired' },
+        },
+      },
+    };
+    expect(conflictMessage(notApplied, german)).toBe(
+      `Zeile 2 von C-12 (A @ R) wurde nicht gebucht: ${de['reject.POSITION_RETIRED']} (position R is retired) (erneut versuchen oder überspringen)`,
+    );
+  });
+
   it('a refusal’s conflict by its code; else, or for a code it does not know, the English words', () => {
     expect(
       conflictMessage(

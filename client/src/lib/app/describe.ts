@@ -84,23 +84,51 @@ export function rowErrorText(
  * What a conflict says, in the user's language: its `detail.text` (the domain's code and
  * values, `conflictText.<CODE>`); a conflict a refusal opened, by the refusal's code
  * (`rejectionText`); else — an older conflict, or a code this app does not know — its English
- * message. Numbers are written as the language writes them (`2,5`).
+ * message. Numbers are written as the language writes them (`2,5`): the values' numbers by
+ * `t`, a disagreement's list of counts by `qtyText` (from `detail.counts`), and a refusal
+ * named in the text (`reason`) leads with its code's words.
  */
 export function conflictMessage(
   c: { readonly message: string; readonly detail?: Readonly<Record<string, unknown>> },
   t: Translate,
+  qtyText: (n: number) => string = String,
 ): string {
-  const text = c.detail?.['text'];
+  const detail = c.detail ?? {};
+  const refusal = typeof detail['code'] === 'string' ? detail['code'] : null;
+  const text = detail['text'];
   if (typeof text === 'object' && text !== null) {
     const { code, values } = text as { code?: unknown; values?: unknown };
     if (typeof code === 'string' && typeof values === 'object' && values !== null) {
+      const said: Record<string, string | number> = {
+        ...(values as Record<string, string | number>),
+      };
+      if (typeof said['reason'] === 'string' && refusal !== null)
+        said['reason'] = rejectionText(refusal, said['reason'], t);
+      const counts = countsText(detail['counts'], qtyText);
+      if (code === 'COUNTS_DISAGREE' && counts !== null) said['counts'] = counts;
       const key = `conflictText.${code}`;
-      const said = t(key, values as Record<string, string | number>);
-      if (said !== key) return said;
+      const out = t(key, said);
+      if (out !== key) return out;
     }
   }
-  const code = c.detail?.['code'];
-  return typeof code === 'string' ? rejectionText(code, c.message, t) : c.message;
+  return refusal !== null ? rejectionText(refusal, c.message, t) : c.message;
+}
+
+/** A disagreement's counts as `2,5 (who), {s1, s2} (who)`; null when they are not readable. */
+function countsText(counts: unknown, qtyText: (n: number) => string): string | null {
+  if (!Array.isArray(counts)) return null;
+  const parts: string[] = [];
+  for (const c of counts as unknown[]) {
+    const { counted, serials, countedBy } = (c ?? {}) as Record<string, unknown>;
+    const what = Array.isArray(serials)
+      ? `{${serials.map(String).join(', ')}}`
+      : typeof counted === 'number'
+        ? qtyText(counted)
+        : null;
+    if (what === null || typeof countedBy !== 'string') return null;
+    parts.push(`${what} (${countedBy})`);
+  }
+  return parts.join(', ');
 }
 
 /**

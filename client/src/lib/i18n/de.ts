@@ -363,7 +363,7 @@ export const de: Catalog = {
   'users.created': '{user} kann sich jetzt anmelden.',
   'users.roleSaved': '{user} ist jetzt {role}.',
   'users.confirmOwnRole':
-    'Sich selbst zu {role} machen? Was nur Ihre bisherige Rolle darf, ist nach dem Speichern sofort weg.',
+    'Ihre eigene Rolle in „{role}“ ändern? Was nur Ihre bisherige Rolle darf, ist nach dem Speichern sofort weg.',
   'users.confirmOwnDeactivate':
     'Ihr eigenes Konto deaktivieren? Sie werden überall sofort abgemeldet und können sich nicht mehr anmelden.',
   'users.name': 'Name',
@@ -593,12 +593,14 @@ export const de: Catalog = {
   'count.start': 'Zählung starten',
   'count.close': 'Zur Prüfung schließen',
   'count.cancel': 'Inventur abbrechen',
+  'count.stale':
+    'Diese Inventur ist auf dem Server beendet und nicht mehr auf diesem Gerät: so gezeigt, wie sie zuletzt war, bis ihr Verlauf gelesen werden kann.',
   'count.confirmCancel':
     'Inventur {code} abbrechen? Ihre Zählungen bleiben erhalten, werden aber nie gebucht, und sie kann nicht wieder geöffnet werden.',
   'count.confirmClose':
-    '{code} zur Prüfung schließen? Danach kann darin kein Platz mehr begonnen werden, und sie kann nicht wieder geöffnet werden.',
+    'Inventur {code} zur Prüfung schließen? Danach kann darin kein Platz mehr begonnen werden, und sie kann nicht wieder geöffnet werden.',
   'count.releaseWhy':
-    '{position} {user} abnehmen? Die Zählung dort endet unfertig. Eine Notiz fürs Protokoll:',
+    'Platz {position} von {user} freigeben? Die Zählung dort endet unfertig. Eine Notiz fürs Protokoll:',
   'count.releasedNote': 'von der Schichtleitung freigegeben',
   'count.releaseOf': '{position} von {user} freigeben',
   'count.cancelWhy': 'Warum wird die Inventur abgebrochen? (optional)',
@@ -774,9 +776,9 @@ export const de: Catalog = {
   'apiError.MALFORMED_JSON':
     'Der Server konnte das Gesendete nicht lesen. Bitte die Seite neu laden und erneut versuchen.',
   'apiError.BAD_REQUEST': 'Der Server hat die Anfrage abgelehnt ({detail}).',
-  'apiError.NOT_FOUND': 'Das gibt es (nicht mehr): bitte die Seite neu laden.',
+  'apiError.NOT_FOUND': 'Nicht gefunden ({detail}).',
   'apiError.INTERNAL':
-    'Der Server ist dabei gescheitert: nichts wurde geändert. Bitte erneut versuchen; scheitert es wieder, steht der Grund in seinem Log.',
+    'Der Server ist dabei gescheitert (der Grund steht in seinem Log). Bitte neu laden und nachsehen, ob es durchging, bevor Sie es erneut versuchen.',
   'apiError.LAST_ADMIN': 'Der letzte aktive Admin kann nicht herabgestuft oder deaktiviert werden.',
   'apiError.EMPTY_FILE': 'Die Datei ist leer.',
   'apiError.UNREADABLE_FILE': 'Die Datei kann nicht gelesen werden ({detail}).',
@@ -812,7 +814,7 @@ export const de: Catalog = {
     '{pair} in {session}: {counted} gezählt von {by} nach der Freigabe, vorher nichts gezählt; die späte Zählung bleibt erhalten und wird nicht gebucht',
   'conflictText.COUNTS_DISAGREE': '{pair} in {session}: die Zählungen weichen ab: {counts}',
   'conflictText.COUNT_RACED':
-    'Zeile {line} von {session} ({pair}) wurde nach der Zählung bewegt: erwartet {expected}, gezählt {counted}, beim Buchen {there} vorhanden; die Differenz wurde gebucht ({applied}), die Zählung zu übernehmen ergäbe {keep}',
+    'Zeile {line} von {session} ({pair}) wurde nach der Zählung bewegt: erwartet {expected}, gezählt {counted}, beim Buchen {there} vorhanden; die Differenz wurde gebucht (Bestand jetzt {applied}), die Zählung zu übernehmen ergäbe {keep}',
   'conflictText.COUNT_NOT_APPLIED':
     'Zeile {line} von {session} ({pair}) wurde nicht gebucht: {reason} (erneut versuchen oder überspringen)',
   'conflictText.LIST_LINE_DROPPED': '{reason}: die Bewegung ist ohne die Listenzeile erfasst',

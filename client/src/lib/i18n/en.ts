@@ -584,6 +584,8 @@ export const en = {
   'count.close': 'Close for review',
   'count.cancel': 'Cancel session',
   'count.cancelWhy': 'Why is the session cancelled? (optional)',
+  'count.stale':
+    'This session has ended on the server and left this device: shown as last seen until its history can be read.',
   'count.confirmCancel':
     'Cancel counting session {code}? Its counts are kept but never applied, and it cannot be reopened.',
   'count.confirmClose':
@@ -759,7 +761,7 @@ export const en = {
     '{pair} in {session}: {counted} counted by {by} after approval, nothing counted before; the late count is kept, not applied',
   'conflictText.COUNTS_DISAGREE': '{pair} in {session}: the counts disagree: {counts}',
   'conflictText.COUNT_RACED':
-    'Line {line} of {session} ({pair}) moved after it was counted: expected {expected}, counted {counted}, {there} there at apply; the difference was applied ({applied}), keeping the count would give {keep}',
+    'Line {line} of {session} ({pair}) moved after it was counted: expected {expected}, counted {counted}, {there} there at apply; the difference was applied (now {applied}), keeping the count would give {keep}',
   'conflictText.COUNT_NOT_APPLIED':
     'Line {line} of {session} ({pair}) was not applied: {reason} (retry it, or skip it)',
   'conflictText.LIST_LINE_DROPPED': '{reason}: the movement is recorded without the list line',
@@ -778,9 +780,9 @@ export const en = {
   'apiError.MALFORMED_JSON':
     'The server could not read what was sent. Reload the page and try again.',
   'apiError.BAD_REQUEST': 'The server refused the request ({detail}).',
-  'apiError.NOT_FOUND': 'That is not there (any more): reload the page.',
+  'apiError.NOT_FOUND': 'Not found ({detail}).',
   'apiError.INTERNAL':
-    'The server failed on this: nothing was changed. Try again; if it fails again, its log says why.',
+    'The server failed on this (its log says why). Reload to see whether it went through before trying again.',
   'apiError.LAST_ADMIN': 'The last active admin cannot be demoted or deactivated.',
   'apiError.EMPTY_FILE': 'The file is empty.',
   'apiError.UNREADABLE_FILE': 'The file cannot be read ({detail}).',

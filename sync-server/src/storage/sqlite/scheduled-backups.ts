@@ -122,17 +122,23 @@ export function startScheduledBackups(o: ScheduledBackupsOptions): ScheduledBack
     }
   })();
   let lastSuccessMs: number | null = newestMs === null ? null : Math.round(newestMs);
+  let usable = true;
   try {
     fs.mkdirSync(o.dir, { recursive: true });
     const probe = path.join(o.dir, `.floorsync-probe-${process.pid}`);
     fs.writeFileSync(probe, 'floorsync checks it can write here\n');
     fs.rmSync(probe, { force: true });
   } catch (error) {
+    usable = false;
     failed(now().getTime(), 'backup folder unusable: backups fail until it is fixed', error);
   }
   const firstDelay = o.firstDelayMs ?? 60_000;
+  // A folder that failed its check is tried again soon (once fixed, backups and the health
+  // say so within the interval, not when the next backup would have been due).
   schedule(
-    newestMs === null ? firstDelay : Math.max(firstDelay, newestMs + o.everyMs - now().getTime()),
+    newestMs === null || !usable
+      ? firstDelay
+      : Math.max(firstDelay, newestMs + o.everyMs - now().getTime()),
   );
 
   return {
