@@ -94,6 +94,9 @@ describe('genealogy in the web app', () => {
     await sup.page.getByTestId('job-status').getByText('created').waitFor();
     await sup.page.getByRole('button', { name: 'Start job' }).click();
     await sup.page.getByTestId('job-status').getByText('running').waitFor();
+    await expect
+      .poll(() => sup.page.getByTestId('scan-result').innerText())
+      .toMatch(/^Job \S+ is running: scan what it consumes and produces\.$/);
     await synced(sup.page);
 
     const op = await device(browser, server.base, 'operator');

@@ -201,6 +201,7 @@ describe('movement lists in the web app', () => {
     sup.page.once('dialog', (d) => void d.accept());
     await sup.page.getByRole('button', { name: 'Close list' }).click();
     await expect.poll(() => sup.page.getByTestId('list-status').innerText()).toBe('Closed');
+    expect(await sup.page.getByTestId('scan-result').innerText()).toBe('List T-77 is closed.');
     expect(sup.errors).toEqual([]);
   });
 });

@@ -431,6 +431,9 @@ export const de: Catalog = {
   'lists.cancelAssign': 'Abbrechen',
   'lists.assignToMe': 'Mir zuweisen',
   'lists.close': 'Liste schließen',
+  'lists.closedNotice': 'Liste {code} ist geschlossen.',
+  'lists.assignedNotice': 'Liste {code} ist jetzt bei {who}.',
+  'lists.unassignedNotice': 'Liste {code} ist jetzt niemandem zugewiesen.',
   'lists.col.line': 'Pos.',
   'lists.col.planned': 'Geplant',
   'lists.col.confirmed': 'Bestätigt',
@@ -694,6 +697,7 @@ export const de: Catalog = {
   'production.confirmComplete':
     'Auftrag {code} abschließen? Danach kann darauf nichts mehr verbraucht oder produziert werden, und er verschwindet von diesem Gerät.',
   'production.completed': 'Auftrag {code} ist abgeschlossen.',
+  'production.started': 'Auftrag {code} läuft: scannen Sie, was er verbraucht und produziert.',
   'production.productHint': 'Artikelnummer',
   'production.consume': 'Verbrauchen',
   'production.produce': 'Fertigmelden',

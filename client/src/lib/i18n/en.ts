@@ -421,6 +421,9 @@ export const en = {
   'lists.cancelAssign': 'Cancel',
   'lists.assignToMe': 'Assign to me',
   'lists.close': 'Close list',
+  'lists.closedNotice': 'List {code} is closed.',
+  'lists.assignedNotice': 'List {code} is given to {who}.',
+  'lists.unassignedNotice': 'List {code} is given to nobody now.',
   'lists.col.line': 'Line',
   'lists.col.planned': 'Planned',
   'lists.col.confirmed': 'Confirmed',
@@ -684,6 +687,7 @@ export const en = {
   'production.confirmComplete':
     'Complete job {code}? Nothing more can be consumed or produced on it, and it leaves this device.',
   'production.completed': 'Job {code} is completed.',
+  'production.started': 'Job {code} is running: scan what it consumes and produces.',
   'production.productHint': 'SKU',
   'production.consume': 'Consume',
   'production.produce': 'Produce',
