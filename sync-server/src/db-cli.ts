@@ -4,6 +4,8 @@ import { MIN_PASSWORD_LENGTH } from '@floorsync/domain';
 import { argon2Hasher } from './auth/passwords.js';
 import { readConfig } from './config.js';
 import { RELAY } from './relay.js';
+import { openArangoStorage } from './storage/arango/arango-store.js';
+import type { Storage } from './storage/port.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import type { DataDirLock } from './storage/sqlite/data-dir-lock.js';
 import { DataDirInUse, lockDataDir } from './storage/sqlite/data-dir-lock.js';
@@ -26,11 +28,13 @@ const USAGE = `usage:
                                            replace the database with a backup (server stopped)
   db verify <file>                         check a backup (or the database) and describe it
   db set-password <username>               a new password, read from the first line of stdin
-                                           (a lost admin password; the server may run)
+                                           (a lost admin password; the server may run; also
+                                           with STORAGE=arango)
   db relay-from-start [--force]            the outbox relay publishes the whole log again at the
                                            next start (a rebuilt NATS stream; servers stopped;
                                            --force: although a -wal file is there)
-The database is $DATA_DIR/floorsync.db (DATA_DIR default ./data).`;
+The database is $DATA_DIR/floorsync.db (DATA_DIR default ./data), or ArangoDB's (ARANGO_URL)
+for set-password.`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, file, ...rest] = argv;
@@ -51,8 +55,13 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (config.storage !== 'sqlite') {
+    if (command === 'set-password' && file !== undefined && rest.length === 0) {
+      // Through the storage port, as the servers write: they see it at their next read.
+      const url = config.arangoUrl ?? '';
+      return passwordCommand(file, () => openArangoStorage(url));
+    }
     process.stderr.write(
-      'db commands are for the SQLite storage; back up ArangoDB with arangodump (docs/ARANGO.md), set its relay back as deploy/nats/README.md says.\n',
+      'db commands but set-password are for the SQLite storage; back up ArangoDB with arangodump (docs/ARANGO.md), set its relay back as deploy/nats/README.md says.\n',
     );
     return 2;
   }
@@ -87,9 +96,10 @@ async function main(argv: readonly string[]): Promise<number> {
         process.stderr.write(`unknown option ${rest[0]}\n${USAGE}\n`);
         return 2;
       }
-      const r = await setPassword(database, file, await firstLine(process.stdin));
-      process.stdout.write(`${JSON.stringify({ passwordSet: r })}\n`);
-      return 0;
+      if (!existsSync(database)) throw new Error(`${database} does not exist`);
+      return await passwordCommand(file, () =>
+        openSqliteStorage({ path: database, checkpointEveryMs: 0 }),
+      );
     }
     if (command === 'verify') {
       process.stdout.write(`${JSON.stringify({ verified: verifyDatabase(file) })}\n`);
@@ -148,6 +158,21 @@ async function alone<T>(dataDir: string, f: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/** `set-password`: reads the password, sets it, prints one JSON line (exit code 0, or 1). */
+async function passwordCommand(
+  username: string,
+  open: () => Storage | Promise<Storage>,
+): Promise<number> {
+  try {
+    const r = await setPassword(open, username, await firstLine(process.stdin));
+    process.stdout.write(`${JSON.stringify({ passwordSet: r })}\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`db set-password: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
 /**
  * Sets a user's password (at least `MIN_PASSWORD_LENGTH` characters) and signs them out
  * everywhere, as an admin's new password does in the Users screen. For the one case the screen
@@ -155,15 +180,14 @@ async function alone<T>(dataDir: string, f: () => T | Promise<T>): Promise<T> {
  * it at the next sign-in.
  */
 async function setPassword(
-  database: string,
+  open: () => Storage | Promise<Storage>,
   username: string,
   password: string,
 ): Promise<{ username: string; role: string; active: boolean }> {
   if (password.length < MIN_PASSWORD_LENGTH)
     throw new Error(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (!existsSync(database)) throw new Error(`${database} does not exist`);
   const passwordHash = await argon2Hasher().hash(password);
-  const storage = openSqliteStorage({ path: database, checkpointEveryMs: 0 });
+  const storage = await open();
   try {
     return await storage.write((tx) => {
       const user = tx.userByUsername(username);

@@ -1,6 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -326,6 +328,30 @@ describe('db set-password', () => {
     expect((await login('a-brand-new-password')).status).toBe(200);
     // Three processes through tsx, ~2.5 s each alone.
   }, 90_000);
+
+  it('STORAGE=arango: set-password goes to ArangoDB (an unreachable one is one line, its credentials never shown); other commands are SQLite only', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = probe.address() as AddressInfo;
+        probe.close(() => resolve(p));
+      });
+    });
+    const env = {
+      ...process.env,
+      STORAGE: 'arango',
+      ARANGO_URL: `http://root:a-secret-pw@127.0.0.1:${port}/floorsync`,
+    };
+    const unreachable = await cli(['set-password', 'admin'], 'long-enough-password\n', env);
+    expect(unreachable).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(
+        `db set-password: ArangoDB at http://127.0.0.1:${port}/floorsync`,
+      ),
+    });
+    expect(unreachable.stderr).not.toContain('a-secret-pw');
+    const backup = await cli(['backup', path.join(tempDir(), 'b.db')], '', env);
+    expect(backup).toMatchObject({ code: 2, stderr: expect.stringContaining('SQLite') });
+  }, 60_000);
 
   it('relay-from-start: refused while a server runs; with the servers stopped, the relay starts over at 0', async () => {
     const dir = tempDir();

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PositionId } from '@floorsync/domain';
 import { asEventId, changesOf } from '@floorsync/domain';
@@ -114,6 +116,54 @@ describe.skipIf(!ARANGO_URL)('ArangoDB adapter (ARANGO_URL)', () => {
     for (const change of changesOf({ ...event, id: asEventId(id) })) tx.applyChange(change, seq);
     return seq;
   };
+
+  it('db set-password on ArangoDB: a new password from stdin, the user signed out everywhere', async () => {
+    const database = freshDatabase();
+    const s = await openOn(database);
+    try {
+      await s.write((tx) => {
+        tx.createUser({
+          id: 'u-admin',
+          username: 'admin',
+          name: 'Admin',
+          role: 'admin',
+          active: true,
+          passwordHash: 'old-hash',
+          createdAt: '2026-11-28T00:00:00.000Z',
+        });
+        tx.createSession({
+          tokenHash: 'a-session',
+          userId: 'u-admin',
+          clientGroupID: null,
+          createdAt: '2026-11-28T00:00:00.000Z',
+          expiresAt: '2099-01-01T00:00:00.000Z',
+          revoked: false,
+        });
+      });
+      const tsx = path.resolve(import.meta.dirname, '../../../../node_modules/.bin/tsx');
+      const cli = path.resolve(import.meta.dirname, '../../db-cli.ts');
+      const child = spawn(tsx, [cli, 'set-password', 'admin'], {
+        env: { ...process.env, STORAGE: 'arango', ARANGO_URL: urlFor(database) },
+      });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stdin.end('a-brand-new-password\n');
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(code).toBe(0);
+      expect(JSON.parse(out)).toEqual({
+        passwordSet: { username: 'admin', role: 'admin', active: true },
+      });
+      const after = await s.read((tx) => ({
+        hash: tx.userByUsername('admin')?.passwordHash,
+        session: tx.session('a-session')?.revoked,
+      }));
+      expect(after.hash).not.toBe('old-hash');
+      expect(after.hash).toMatch(/^\$argon2/);
+      expect(after.session).toBe(true);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
 
   it('two processes on one database: a write through one is read through the other', async () => {
     const database = freshDatabase();
