@@ -6,6 +6,7 @@ import {
   chooseFlow,
   device,
   launch,
+  nextDialog,
   pending,
   scan,
   screenshot,
@@ -474,12 +475,7 @@ describe('counting sessions in the web app', () => {
 
 /** Close for review: asked first (it cannot be undone), then accepted. */
 async function closeForReview(page: Page): Promise<void> {
-  const asked = new Promise<string>((resolve) =>
-    page.once('dialog', (d) => {
-      resolve(d.message());
-      void d.accept();
-    }),
-  );
+  const asked = nextDialog(page);
   await page.getByRole('button', { name: 'Close for review' }).click();
   expect(await asked).toMatch(/^Close CNT-\d+ for review\? .*cannot be reopened\.$/);
 }

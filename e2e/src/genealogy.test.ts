@@ -1,7 +1,16 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from './harness.js';
-import { device, launch, pending, scan, screenshot, startServer, synced } from './harness.js';
+import {
+  device,
+  launch,
+  nextDialog,
+  pending,
+  scan,
+  screenshot,
+  startServer,
+  synced,
+} from './harness.js';
 
 /**
  * Genealogy in the web app: a production job consumes a lot of glue and produces a drill;
@@ -134,12 +143,7 @@ describe('genealogy in the web app', () => {
     await sup.page.goto(`${server.base}/production`);
     await sup.page.getByTestId('job-row').filter({ hasText: 'J-SCREEN' }).getByRole('link').click();
     // Asked first (it cannot be undone), then said, back on the list.
-    const asked = new Promise<string>((resolve) =>
-      sup.page.once('dialog', (d) => {
-        resolve(d.message());
-        void d.accept();
-      }),
-    );
+    const asked = nextDialog(sup.page);
     await sup.page.getByRole('button', { name: 'Complete job' }).click();
     expect(await asked).toContain('Complete job J-SCREEN?');
     await sup.page.getByText('Job J-SCREEN is completed.').waitFor();

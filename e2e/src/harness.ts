@@ -154,6 +154,19 @@ export async function synced(page: Page, timeout = 30_000): Promise<void> {
   await badge.waitFor();
 }
 
+/**
+ * Answers the next dialog the page opens (a confirm or a prompt: accepted, or dismissed with
+ * `accept: false`), resolving with what it asked. Call it before the click that opens it.
+ */
+export function nextDialog(page: Page, accept = true): Promise<string> {
+  return new Promise((resolve) =>
+    page.once('dialog', (d) => {
+      resolve(d.message());
+      void (accept ? d.accept() : d.dismiss());
+    }),
+  );
+}
+
 export async function pending(page: Page): Promise<number> {
   return Number(await page.getByTestId('sync-badge').getAttribute('data-pending'));
 }

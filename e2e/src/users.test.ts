@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from './harness.js';
-import { device, launch, startServer } from './harness.js';
+import { device, launch, nextDialog, startServer } from './harness.js';
 
 let server: Server;
 let browser: Browser;
@@ -44,12 +44,7 @@ describe('the users screen (admin)', () => {
     // Chosen is not saved: arrowing through the list changes no role (WCAG 3.2.2).
     expect(await admin.page.getByRole('alert').count()).toBe(0);
     // Their own row: asked first (demoted, they would lose this screen at once).
-    const own = new Promise<string>((resolve) =>
-      admin.page.once('dialog', (d) => {
-        resolve(d.message());
-        void d.accept();
-      }),
-    );
+    const own = nextDialog(admin.page);
     await admin.page.getByRole('button', { name: 'Save the role of admin' }).click();
     expect(await own).toContain('Make yourself Operator?');
     await expect.poll(() => admin.page.getByRole('alert').textContent()).toMatch(/admin/i);
