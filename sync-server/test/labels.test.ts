@@ -100,7 +100,11 @@ describe('labels', () => {
     });
     const { id } = (await res.json()) as { id: string };
     await expect.poll(async () => (await t.state(id)).state, { timeout: 5000 }).toBe('failed');
-    expect((await t.state(id)).error).toMatch(/paper/i);
+    const { error } = await t.state(id);
+    expect(error).toMatch(/paper/i);
+    // The operator's device learns the printer's name, never its address.
+    expect(error).toMatch(/^printer dock took 1 label\(s\) but reports paper out/);
+    expect(error).not.toContain('127.0.0.1');
   });
 
   it('a PDF for the office printer, at once; bad requests get clear answers', async () => {

@@ -28,6 +28,16 @@ export interface LabelPrinter {
   readonly size: '4x6' | '100x50';
 }
 
+/** A worker's words about a printer with its address put back to its name (`dock`). */
+export function byName(text: string, printer: LabelPrinter | undefined): string {
+  if (!printer) return text;
+  return text
+    .split(`${printer.host}:${printer.port}`)
+    .join(printer.id)
+    .split(printer.host)
+    .join(printer.id);
+}
+
 /**
  * `LABEL_PRINTERS`: `id=host[:port][/size]`, comma-separated, e.g.
  * `dock=10.0.4.20:9100/4x6,office=zebra-2.local/100x50` (port 9100 and size 4x6 by default).
@@ -204,11 +214,13 @@ export function labelRoutes(
       const job = tx.job(id);
       // Only a job still waiting gets an answer: a settled one stays as it is.
       if (!job || job.kind !== PRINT_LABELS || job.status !== 'queued') return false;
+      // The worker says where it printed (host:port); devices see printers by name only.
+      const printer = o.printers.find((p) => p.id === job.fileName);
       tx.updateJob(
         id,
         r.ok
           ? { status: 'completed', error: null }
-          : { status: 'failed', error: r.reason ?? 'failed' },
+          : { status: 'failed', error: byName(r.reason ?? 'failed', printer) },
       );
       return true;
     });
