@@ -6,6 +6,9 @@
  * beside it (on NATS, once its two minutes of deduplication are over): each row is still
  * applied once — a copy resumes after the rows its client has applied, and rows sent twice
  * are answered "duplicate" (sync-server jobs/routes.ts, `jobMessage`).
+ *
+ * A waiting job is not stalled while another job moved within the interval: the queue is
+ * alive and busy, and it waits its turn (queued again, it would only wait twice).
  */
 export interface JobProgress {
   readonly id: string;
@@ -23,13 +26,20 @@ export class StallWatch {
   observe(jobs: readonly JobProgress[], now: number): Set<string> {
     const stalled = new Set<string>();
     const present = new Set<string>();
+    let queueMoving = false;
     for (const j of jobs) {
       present.add(j.id);
       const before = this.last.get(j.id);
       const moved = !before || before.state !== j.state || before.done !== j.done;
       const since = moved ? now : before.since;
       this.last.set(j.id, { state: j.state, done: j.done, since });
-      if (ACTIVE.has(j.state) && now - since >= this.afterMs) stalled.add(j.id);
+      if (j.state === 'running' && now - since < this.afterMs) queueMoving = true;
+    }
+    for (const j of jobs) {
+      const since = this.last.get(j.id)?.since ?? now;
+      if (!ACTIVE.has(j.state) || now - since < this.afterMs) continue;
+      if (j.state === 'queued' && queueMoving) continue;
+      stalled.add(j.id);
     }
     for (const id of this.last.keys()) if (!present.has(id)) this.last.delete(id);
     return stalled;
