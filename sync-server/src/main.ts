@@ -255,7 +255,12 @@ async function main(): Promise<void> {
         handlers: [
           bulkAdjustJob(api),
           applyCountSessionJob(api),
-          printLabelsJob({ report: reportToServer(api), settled: printJobSettled(api) }),
+          printLabelsJob({
+            report: reportToServer(api, (job, error) =>
+              log.log('error', 'print outcome not reported', { job, error: String(error) }),
+            ),
+            settled: printJobSettled(api),
+          }),
         ],
         onEvent: (e) => {
           if (e.type === 'done')

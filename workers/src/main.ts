@@ -80,7 +80,12 @@ async function main(): Promise<void> {
     handlers: [
       bulkAdjustJob(api, { batch: config.WORKER_BATCH }),
       applyCountSessionJob(api, { batch: config.WORKER_BATCH }),
-      printLabelsJob({ report: reportToServer(api), settled: printJobSettled(api) }),
+      printLabelsJob({
+        report: reportToServer(api, (job, error) =>
+          log('error', 'print outcome not reported to the server', { job, error: String(error) }),
+        ),
+        settled: printJobSettled(api),
+      }),
     ],
     concurrency: config.WORKER_CONCURRENCY,
     onEvent: (e: RunnerEvent) => {
@@ -93,7 +98,7 @@ async function main(): Promise<void> {
           error: e.error,
           delayMs: e.delayMs,
         });
-      else if (e.type === 'dead') log('error', 'job given up', { reason: e.reason });
+      else if (e.type === 'dead') log('error', 'job given up', { job: e.jobId, reason: e.reason });
       else log('info', 'job handed back (draining)', { job: e.job.id });
     },
   });

@@ -3,7 +3,13 @@ import { z } from 'zod';
 import { inProcessQueue } from './queue/in-process.js';
 import type { JobQueue } from './queue/port.js';
 import type { JobHandler, RunnerEvent } from './runner.js';
-import { JobInterruptedError, PoisonJobError, backoffMs, startRunner } from './runner.js';
+import {
+  JobInterruptedError,
+  PoisonJobError,
+  ServerUnreachableError,
+  backoffMs,
+  startRunner,
+} from './runner.js';
 
 async function until(check: () => boolean, what: string, ms = 5000) {
   const end = Date.now() + ms;
@@ -95,6 +101,28 @@ describe('job runner', () => {
     expect(runs).toBe(1);
     expect((await queue.deadLetters())[0]).toMatchObject({ reason: 'row 3: unknown item code X' });
     expect(told).toEqual(['1: row 3: unknown item code X']);
+    await runner.drain();
+  });
+
+  it('a sync server that cannot be reached uses up no attempts: the job waits for it, then runs', async () => {
+    let runs = 0;
+    const { queue, events, runner } = await setup(
+      handler(() =>
+        ++runs <= 6
+          ? Promise.reject(new ServerUnreachableError('the sync server did not answer'))
+          : Promise.resolve(),
+      ),
+      { maxAttempts: 3 },
+    );
+    await queue.enqueue({ id: 'j1', kind: 'count', payload: { n: 1 } });
+    await until(() => events.some((e) => e.type === 'done'), 'done after the outage');
+    expect(runs).toBe(7); // twice maxAttempts, and not given up
+    expect(events.filter((e) => e.type === 'dead')).toEqual([]);
+    expect(await queue.deadLetters()).toEqual([]);
+    // Waiting, it is retried at most every maxBackoffMs (40 ms here).
+    expect(
+      events.filter((e) => e.type === 'retry').map((e) => e.type === 'retry' && e.delayMs),
+    ).toEqual([10, 20, 40, 40, 40, 40]);
     await runner.drain();
   });
 

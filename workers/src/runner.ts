@@ -11,7 +11,9 @@ import type { Delivery, JobQueue, JobSubscription } from './queue/port.js';
  * - `PoisonJobError`, an unknown kind or a payload its schema refuses → term, with a dead
  *   letter saying why (running it again cannot help);
  * - any other error → nak with exponential backoff (1 s, 2 s, 4 s … at most `maxBackoffMs`),
- *   and a dead letter once `maxAttempts` deliveries have failed;
+ *   and a dead letter once `maxAttempts` deliveries have failed — except a
+ *   `ServerUnreachableError` (the sync server down or restarting): the job waits for it,
+ *   retried at most every `maxBackoffMs`, however long that takes, and is never given up for it;
  * - a long job reports `working()` every `heartbeatMs`, so the queue does not hand it to
  *   another worker meanwhile;
  * - `drain()` takes no new jobs, asks running ones to stop at their next checkpoint
@@ -42,6 +44,14 @@ export class PoisonJobError extends Error {
   override readonly name = 'PoisonJobError';
 }
 
+/**
+ * The sync server could not be reached, or answered that it cannot serve now (no answer, a
+ * proxy's page, 502/503/504): nothing the job did wrong, and no reason to give it up.
+ */
+export class ServerUnreachableError extends Error {
+  override readonly name = 'ServerUnreachableError';
+}
+
 /** The worker is draining: the job stopped at a checkpoint and is handed back. */
 export class JobInterruptedError extends Error {
   override readonly name = 'JobInterruptedError';
@@ -69,7 +79,12 @@ export type RunnerEvent =
       readonly error: string;
       readonly delayMs: number;
     }
-  | { readonly type: 'dead'; readonly job: unknown; readonly reason: string }
+  | {
+      readonly type: 'dead';
+      readonly job: unknown;
+      readonly jobId: string | null;
+      readonly reason: string;
+    }
   | { readonly type: 'interrupted'; readonly job: JobEnvelope };
 
 export interface Runner {
@@ -90,7 +105,8 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
 
   const dead = async (d: Delivery, reason: string) => {
     await d.term(reason);
-    emit({ type: 'dead', job: d.job, reason });
+    const id = (d.job as { id?: unknown } | null)?.id;
+    emit({ type: 'dead', job: d.job, jobId: typeof id === 'string' ? id : null, reason });
   };
 
   const handle = async (d: Delivery): Promise<void> => {
@@ -118,7 +134,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
         emit({ type: 'interrupted', job });
         return;
       }
-      if (d.attempt >= maxAttempts) {
+      if (d.attempt >= maxAttempts && !(error instanceof ServerUnreachableError)) {
         const reason = `gave up after ${d.attempt} attempts; last error: ${message}`;
         await handler.onDead?.(payload.data, reason).catch(() => undefined);
         return dead(d, reason);

@@ -1,4 +1,4 @@
-import { PoisonJobError } from './runner.js';
+import { PoisonJobError, ServerUnreachableError } from './runner.js';
 
 /**
  * A job's way into the system: the sync server's HTTP API, as a client of the protocol like
@@ -96,6 +96,8 @@ export class SyncApi {
 }
 
 const POISON = new Set([400, 404, 409, 413, 422]);
+/** It is there but cannot serve now (storage unavailable; a gateway in front of it). */
+const UNAVAILABLE = new Set([502, 503, 504]);
 
 async function call<T>(
   base: string,
@@ -116,9 +118,10 @@ async function call<T>(
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
-    throw new Error(`the sync server did not answer ${method} ${path}: ${String(error)}`, {
-      cause: error,
-    });
+    throw new ServerUnreachableError(
+      `the sync server did not answer ${method} ${path}: ${String(error)}`,
+      { cause: error },
+    );
   }
   const text = await res.text();
   if (res.ok) return JSON.parse(text) as T;
@@ -130,6 +133,12 @@ async function call<T>(
     // not a problem document: keep the text
   }
   const message = `${method} ${path}: ${res.status} ${detail}`;
+  // Only the server's own refusal (a problem document) is an answer: a proxy's 404 or 502 page
+  // while the servers restart is a server not reached, retried like a failed connection — not
+  // a job given up, an import file failed, or a print job taken for unknown and printed again.
+  const fromServer = (res.headers.get('content-type') ?? '').startsWith('application/problem+json');
+  if (!fromServer || UNAVAILABLE.has(res.status))
+    throw new ServerUnreachableError(`the sync server was not reached: ${message}`);
   // The HTTP status goes along for callers that tell answers apart (a 404 is "no such job").
   throw Object.assign(POISON.has(res.status) ? new PoisonJobError(message) : new Error(message), {
     status: res.status,

@@ -4,12 +4,16 @@ import { describeStatus } from './printer.js';
 
 /**
  * Hands a print job's outcome back to the sync server (`POST /api/labels/jobs/:ref/result`),
- * where the device that asked for the labels reads it. One session, kept; a failed report is
- * logged by the caller and lost (the labels are printed or not either way).
+ * where the device that asked for the labels reads it. One session, kept; a report that fails
+ * twice is told to `onFailed` (logged: the device then waits for an answer that never comes,
+ * and whoever looks into it needs the line) and lost — the labels are printed or not either way.
  */
-export function reportToServer(api: SyncApi): (report: PrintReport) => Promise<void> {
+export function reportToServer(
+  api: SyncApi,
+  onFailed: (ref: string, error: unknown) => void = () => {},
+): (report: PrintReport) => Promise<void> {
   let session: SyncSession | null = null;
-  return async (r) => {
+  const send = async (r: PrintReport) => {
     const ref = r.payload.ref;
     if (!ref) return;
     const body = r.ok
@@ -23,6 +27,14 @@ export function reportToServer(api: SyncApi): (report: PrintReport) => Promise<v
       // The session may have expired: once more with a new one.
       session = await api.session('labels');
       await session.post(path, body);
+    }
+  };
+  return async (r) => {
+    try {
+      await send(r);
+    } catch (error) {
+      onFailed(r.payload.ref ?? '', error);
+      throw error;
     }
   };
 }
