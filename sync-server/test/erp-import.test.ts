@@ -239,6 +239,48 @@ describe('ERP list import from a folder', () => {
       .toEqual(['imported']);
   });
 
+  it('a server not reached: the claimed file waits longer after each failure, then imports once it is back', async () => {
+    const w = await warehouseServer();
+    cleanup.push(() => w.server.close());
+    const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-drop-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(path.join(dir, 'orders.csv'), RECEIPTS);
+    const past = new Date(Date.now() - 5000);
+    utimesSync(path.join(dir, 'orders.csv'), past, past);
+    // A port nobody listens on yet: the server is down.
+    const closed = await w.server.listen();
+    await w.server.close();
+    const errors: number[] = [];
+    const reports: ListDropReport[] = [];
+    let api = new SyncApi({ base: closed, username: 'sup', password: 'sup-password' });
+    const drop = startListDrop({
+      api: { session: (id: string) => api.session(id) } as SyncApi,
+      dir,
+      pollMs: 20,
+      settleMs: 0,
+      onFile: (r) => reports.push(r),
+      onError: () => errors.push(Date.now()),
+    });
+    cleanup.push(() => drop.stop());
+    await new Promise((r) => setTimeout(r, 1500));
+    // Every 20 ms, it would have tried some 70 times; doubling from 40 ms, at most 6.
+    // (A busy machine only makes it fewer.)
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    expect(errors.length).toBeLessThanOrEqual(7);
+    expect(reports).toEqual([]);
+    // A server is there again: the file goes through.
+    const back = await warehouseServer();
+    cleanup.push(() => back.server.close());
+    api = new SyncApi({
+      base: await back.server.listen(),
+      username: 'sup',
+      password: 'sup-password',
+    });
+    await expect
+      .poll(() => reports.map((r) => r.outcome), { timeout: 15_000 })
+      .toEqual(['imported']);
+  });
+
   it('a file still being written waits', async () => {
     const t = await setup(60_000);
     writeFileSync(path.join(t.dir, 'fresh.csv'), RECEIPTS);

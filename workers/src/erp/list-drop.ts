@@ -99,6 +99,11 @@ export function startListDrop(o: ListDropOptions): ListDrop {
   const processing = path.join(o.dir, 'processing');
   /** One session per file (its own client group), kept across retries: no login per attempt. */
   const sessions = new Map<string, SyncSession>();
+  /**
+   * A claimed file the server did not take (not reached, or not now): tried again after a wait
+   * that doubles with each failure, up to a minute — not every poll, signing in each time.
+   */
+  const backoff = new Map<string, { failures: number; next: number }>();
 
   /** Moves a file out of `processing/` with a note beside it. */
   const finish = async (name: string, to: 'done' | 'failed', note: string, suffix: string) => {
@@ -246,7 +251,8 @@ export function startListDrop(o: ListDropOptions): ListDrop {
     await mkdir(processing, { recursive: true });
     // Claim new files first: renamed into processing/, so a file the ERP writes again under the
     // same name meanwhile is a new file, not this one changed under our feet.
-    const waiting = (await readdir(o.dir, { withFileTypes: true }).catch(() => []))
+    // An unreadable folder is a failed scan (said by the tick), not an empty one.
+    const waiting = (await readdir(o.dir, { withFileTypes: true }))
       .filter((d) => d.isFile() && d.name.toLowerCase().endsWith('.csv'))
       .map((d) => d.name)
       .sort();
@@ -263,22 +269,29 @@ export function startListDrop(o: ListDropOptions): ListDrop {
         (error: unknown) => o.onError?.(error),
       );
     }
-    const claimed = (await readdir(processing).catch(() => []))
+    const claimed = (await readdir(processing))
       .filter((n) => n.toLowerCase().endsWith('.csv'))
       .sort();
     for (const name of claimed) {
       if (!running) return;
+      const waitFor = backoff.get(name);
+      if (waitFor && Date.now() < waitFor.next) continue;
       try {
         await importFile(name);
+        backoff.delete(name);
       } catch (error) {
         if (permanent(error)) {
+          backoff.delete(name);
           const message = error instanceof Error ? error.message : String(error);
           await finish(name, 'failed', `${message}\n`, '.errors.txt').catch(() => undefined);
           o.onFile?.({ file: name, outcome: 'failed', lists: [], errors: [message] });
         } else {
-          // The server did not answer: the file stays claimed, tried again on the next scan;
-          // the others still go now.
+          // The server did not answer: the file stays claimed, tried again after its wait; the
+          // others still go now. A session may have been the trouble: new ones next time.
           sessions.clear();
+          const failures = (waitFor?.failures ?? 0) + 1;
+          const delay = Math.min(60_000, pollMs * 2 ** failures);
+          backoff.set(name, { failures, next: Date.now() + delay });
           o.onError?.(error);
         }
       }
