@@ -281,6 +281,33 @@ describe('ERP list import from a folder', () => {
       .toEqual(['imported']);
   });
 
+  it('a file over the size limit is refused unread, with its size', async () => {
+    const w = await warehouseServer();
+    const base = await w.server.listen();
+    cleanup.push(() => w.server.close());
+    const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-drop-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const reports: ListDropReport[] = [];
+    const drop = startListDrop({
+      api: new SyncApi({ base, username: 'sup', password: 'sup-password' }),
+      dir,
+      pollMs: 3_600_000,
+      settleMs: 0,
+      maxBytes: 100,
+      onFile: (r) => reports.push(r),
+    });
+    cleanup.push(() => drop.stop());
+    writeFileSync(path.join(dir, 'huge.csv'), RECEIPTS + '\n'.repeat(200));
+    await drop.scan();
+    expect(reports).toMatchObject([
+      {
+        file: 'huge.csv',
+        outcome: 'failed',
+        errors: [expect.stringMatching(/^the file has \d+ bytes; at most 100/)],
+      },
+    ]);
+  });
+
   it('a file still being written waits', async () => {
     const t = await setup(60_000);
     writeFileSync(path.join(t.dir, 'fresh.csv'), RECEIPTS);

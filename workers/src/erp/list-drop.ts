@@ -41,6 +41,11 @@ export interface ListDropOptions {
   readonly pollMs?: number;
   /** A file younger than this may still be being written. Default 1000 ms. */
   readonly settleMs?: number;
+  /**
+   * A larger file is refused (to `failed/`) without being read: read whole, a runaway export
+   * would take the worker's memory at every start. Default 20 MB.
+   */
+  readonly maxBytes?: number;
   readonly onError?: (error: unknown) => void;
   /** Told of every file handled. */
   readonly onFile?: (report: ListDropReport) => void;
@@ -93,6 +98,7 @@ const PUSH_BYTES = 3 * 1024 * 1024;
 export function startListDrop(o: ListDropOptions): ListDrop {
   const pollMs = o.pollMs ?? 2000;
   const settleMs = o.settleMs ?? 1000;
+  const maxBytes = o.maxBytes ?? 20_000_000;
   let running = true;
   let scanning: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -117,11 +123,16 @@ export function startListDrop(o: ListDropOptions): ListDrop {
   /** `name` is in `processing/`, its original name after the time stamp. */
   const importFile = async (name: string): Promise<void> => {
     const file = name.replace(/^\d{4}-\d{2}-\d{2}T[\d-]+Z-/, '');
-    const bytes = await readFile(path.join(processing, name));
     const fail = async (errors: string[], lists: ListDropReport['lists'] = []) => {
       await finish(name, 'failed', `${errors.join('\n')}\n`, '.errors.txt');
       o.onFile?.({ file, outcome: 'failed', lists, errors });
     };
+    const size = (await stat(path.join(processing, name))).size;
+    if (size > maxBytes)
+      return fail([
+        `the file has ${size} bytes; at most ${maxBytes} (split it into several files)`,
+      ]);
+    const bytes = await readFile(path.join(processing, name));
     const text = decodeText(bytes);
     if (text === null) return fail(['this is not a CSV text file']);
     let table: string[][];
