@@ -24,13 +24,21 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(mode: FakePrinter['mode'] = 'ready') {
+async function setup(mode: FakePrinter['mode'] = 'ready', hostStatus = true) {
   const printer = await startFakePrinter(mode);
   cleanup.push(() => printer.close());
   const queue = inProcessQueue();
   const w = await warehouseWithOperators({
     jobs: queue,
-    printers: [{ id: 'dock', host: '127.0.0.1', port: printer.port, size: '4x6' }],
+    printers: [
+      {
+        id: 'dock',
+        host: '127.0.0.1',
+        port: printer.port,
+        size: '4x6',
+        ...(hostStatus ? {} : { hostStatus: false }),
+      },
+    ],
   });
   const server: TestServer = w.server;
   cleanup.push(() => server.close());
@@ -107,6 +115,20 @@ describe('labels', () => {
     expect(error).not.toContain('127.0.0.1');
   });
 
+  it('a printer configured /no-status (it never answers ~HS): sent is done, not a failure to print again', async () => {
+    const t = await setup('silent', false);
+    const res = await t.server.request('/api/labels/print', {
+      method: 'POST',
+      token: t.op1.token,
+      json: { printerId: 'dock', labels: [ITEM] },
+    });
+    const { id } = (await res.json()) as { id: string };
+    await expect.poll(async () => (await t.state(id)).state, { timeout: 5000 }).toBe('completed');
+    const zpl = t.printer.received().toString('latin1');
+    expect(zpl).toContain('BOLT-M8');
+    expect(zpl).not.toContain('~HS'); // not asked
+  });
+
   it('a PDF for the office printer, at once; bad requests get clear answers', async () => {
     const t = await setup();
     const pdf = await t.server.request('/api/labels/pdf', {
@@ -179,7 +201,10 @@ describe('labels', () => {
     expect(parsePrinters('')).toEqual([]);
     expect(parsePrinters('dock=h,')).toEqual([{ id: 'dock', host: 'h', port: 9100, size: '4x6' }]);
     expect(() => parsePrinters('dock=h,dock=k')).toThrow(/"dock" is given twice/);
-    expect(() => parsePrinters('dock')).toThrow(/not id=host\[:port\]\[\/size\]/);
+    expect(parsePrinters('plain=10.0.4.21/100x50/no-status')).toEqual([
+      { id: 'plain', host: '10.0.4.21', port: 9100, size: '100x50', hostStatus: false },
+    ]);
+    expect(() => parsePrinters('dock')).toThrow(/not id=host\[:port\]\[\/size\]\[\/no-status\]/);
     expect(() => parsePrinters('dock=h:99999')).toThrow(/bad port/);
   });
 });

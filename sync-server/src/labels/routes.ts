@@ -26,6 +26,11 @@ export interface LabelPrinter {
   readonly host: string;
   readonly port: number;
   readonly size: '4x6' | '100x50';
+  /**
+   * Asked for its status (`~HS`) after the labels: true unless `/no-status` (a ZPL emulation
+   * or print server that does not answer; the outcome is then "sent", not "printed").
+   */
+  readonly hostStatus?: boolean;
 }
 
 /** A worker's words about a printer with its address put back to its name (`dock`). */
@@ -39,8 +44,9 @@ export function byName(text: string, printer: LabelPrinter | undefined): string 
 }
 
 /**
- * `LABEL_PRINTERS`: `id=host[:port][/size]`, comma-separated, e.g.
- * `dock=10.0.4.20:9100/4x6,office=zebra-2.local/100x50` (port 9100 and size 4x6 by default).
+ * `LABEL_PRINTERS`: `id=host[:port][/size][/no-status]`, comma-separated, e.g.
+ * `dock=10.0.4.20:9100/4x6,office=zebra-2.local/100x50` (port 9100 and size 4x6 by default;
+ * `/no-status` for a printer that does not answer `~HS`).
  */
 export function parsePrinters(raw: string | undefined): LabelPrinter[] {
   if (!raw?.trim()) return [];
@@ -49,12 +55,12 @@ export function parsePrinters(raw: string | undefined): LabelPrinter[] {
     .filter((entry) => entry.trim() !== '')
     .map((entry) => {
       const m =
-        /^\s*([a-z0-9][a-z0-9_-]{0,31})=([A-Za-z0-9.-]{1,253})(?::(\d{1,5}))?(?:\/(4x6|100x50))?\s*$/.exec(
+        /^\s*([a-z0-9][a-z0-9_-]{0,31})=([A-Za-z0-9.-]{1,253})(?::(\d{1,5}))?(?:\/(4x6|100x50))?(\/no-status)?\s*$/.exec(
           entry,
         );
       if (!m)
         throw new Error(
-          `LABEL_PRINTERS: "${entry.trim()}" is not id=host[:port][/size] (size 4x6 or 100x50)`,
+          `LABEL_PRINTERS: "${entry.trim()}" is not id=host[:port][/size][/no-status] (size 4x6 or 100x50)`,
         );
       const port = m[3] ? Number(m[3]) : 9100;
       if (port < 1 || port > 65_535)
@@ -64,6 +70,7 @@ export function parsePrinters(raw: string | undefined): LabelPrinter[] {
         host: m[2] as string,
         port,
         size: (m[4] ?? '4x6') as LabelPrinter['size'],
+        ...(m[5] ? { hostStatus: false } : {}),
       };
     });
   const ids = printers.map((p) => p.id);
@@ -172,7 +179,11 @@ export function labelRoutes(
         id: `${id}:print`,
         kind: PRINT_LABELS,
         payload: {
-          printer: { host: printer.host, port: printer.port },
+          printer: {
+            host: printer.host,
+            port: printer.port,
+            hostStatus: printer.hostStatus ?? true,
+          },
           size: printer.size,
           labels: req.labels,
           ref: id,
