@@ -1,11 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closedPort } from '../../workers/test/fake-printer.js';
 import {
   DEFAULT_RESTORE_GAP,
   backupDatabase,
@@ -330,12 +329,7 @@ describe('db set-password', () => {
   }, 90_000);
 
   it('STORAGE=arango: set-password goes to ArangoDB (an unreachable one is one line, its credentials never shown); other commands are SQLite only', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = probe.address() as AddressInfo;
-        probe.close(() => resolve(p));
-      });
-    });
+    const port = await closedPort(); // nobody listens there
     const env = {
       ...process.env,
       STORAGE: 'arango',

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closedPort } from '../test/fake-printer.js';
 import { PoisonJobError, ServerUnreachableError } from './runner.js';
 import { SyncApi } from './sync-api.js';
 
@@ -47,10 +48,7 @@ describe('SyncApi: whose answer a refusal is', () => {
   });
 
   it('nobody listening, or the server’s own 503 (storage unavailable): not reached either', async () => {
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise((r) => closed.close(r)); // nobody listens there now
+    const port = await closedPort(); // nobody listens there
     const down = new SyncApi({
       base: `http://127.0.0.1:${port}`,
       username: 'worker',

@@ -1,16 +1,12 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { closedPort } from '../../test/fake-printer.js';
 import { SyncApi } from '../sync-api.js';
 import type { PrintReport } from './job.js';
 import { reportToServer } from './report.js';
 
 describe('reportToServer', () => {
   it('a report the server never gets is told (for the log) and still fails the call', async () => {
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise((r) => closed.close(r)); // nobody listens there now
+    const port = await closedPort(); // nobody listens there
     const api = new SyncApi({ base: `http://127.0.0.1:${port}`, username: 'w', password: 'x' });
     const told: { ref: string; error: string }[] = [];
     const report = reportToServer(api, (ref, error) => told.push({ ref, error: String(error) }));
