@@ -6,6 +6,7 @@ import {
   startRunner,
   SyncApi,
 } from '@floorsync/workers';
+import type { JobEnvelope } from '@floorsync/domain';
 import type { Runner } from '@floorsync/workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakePrinter } from '../../workers/test/fake-printer.js';
@@ -24,12 +25,15 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(mode: FakePrinter['mode'] = 'ready', hostStatus = true) {
+/** A queue that stores each job but loses its acknowledgement (the enqueue fails after). */
+type Enqueue = (job: JobEnvelope, store: () => Promise<void>) => Promise<void>;
+
+async function setup(mode: FakePrinter['mode'] = 'ready', hostStatus = true, enqueue?: Enqueue) {
   const printer = await startFakePrinter(mode);
   cleanup.push(() => printer.close());
   const queue = inProcessQueue();
   const w = await warehouseWithOperators({
-    jobs: queue,
+    jobs: enqueue ? { enqueue: (job) => enqueue(job, () => queue.enqueue(job)) } : queue,
     printers: [
       {
         id: 'dock',
@@ -127,6 +131,50 @@ describe('labels', () => {
     const zpl = t.printer.received().toString('latin1');
     expect(zpl).toContain('BOLT-M8');
     expect(zpl).not.toContain('~HS'); // not asked
+  });
+
+  it('the queue stores a job but its acknowledgement is lost: the operator is told to print again, and the stored copy does not print', async () => {
+    let stored!: () => Promise<void>;
+    let id = '';
+    const t = await setup('ready', true, (job, store) => {
+      stored = store;
+      id = (job.payload as { ref: string }).ref;
+      return Promise.reject(new Error('TimeoutError: timeout'));
+    });
+    const res = await t.server.request('/api/labels/print', {
+      method: 'POST',
+      token: t.op1.token,
+      json: { printerId: 'dock', labels: [ITEM] },
+    });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+    expect((await t.state(id)).state).toBe('failed');
+    // The copy the queue kept turns up at a worker, which asks first: nothing is printed.
+    await stored();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(t.printer.connections).toHaveLength(0);
+    expect((await t.state(id)).state).toBe('failed');
+  });
+
+  it('the acknowledgement is lost after a worker has printed the job: the operator is told it printed', async () => {
+    const server: { state?: (id: string) => Promise<{ state: string }> } = {};
+    const t = await setup('ready', true, async (job, store) => {
+      await store();
+      const ref = (job.payload as { ref: string }).ref;
+      await expect
+        .poll(async () => (await server.state!(ref)).state, { timeout: 5000 })
+        .toBe('completed');
+      throw new Error('TimeoutError: timeout');
+    });
+    server.state = t.state;
+    const res = await t.server.request('/api/labels/print', {
+      method: 'POST',
+      token: t.op1.token,
+      json: { printerId: 'dock', labels: [ITEM] },
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ state: 'completed', printer: 'dock' });
+    expect(t.printer.connections).toHaveLength(1);
   });
 
   it('a PDF for the office printer, at once; bad requests get clear answers', async () => {

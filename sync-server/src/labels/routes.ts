@@ -195,9 +195,16 @@ export function labelRoutes(
         job: id,
         error: String(error),
       });
-      await o.storage.write((tx) =>
-        tx.updateJob(id, { status: 'failed', error: 'the job queue did not take it' }),
-      );
+      // Given up on, so that a copy the queue stored after all (its acknowledgement lost) is
+      // not printed by a worker, which asks first, after the operator printed again. Unless a
+      // worker has already answered for it: then the queue did take it.
+      const answered = await o.storage.write((tx) => {
+        const job = tx.job(id);
+        if (job && job.status !== 'queued') return job.status;
+        tx.updateJob(id, { status: 'failed', error: 'the job queue did not take it' });
+        return null;
+      });
+      if (answered !== null) return c.json({ id, state: answered, printer: printer.id }, 202);
       throw new HttpProblem(
         503,
         'QUEUE_UNAVAILABLE',

@@ -111,7 +111,7 @@ describe('print-labels job', () => {
     expect(printer.connections).toHaveLength(0);
   });
 
-  it('delivered again for a job the asker has an outcome for: nothing printed; asked only on a redelivery', async () => {
+  it('a job the asker has an outcome for (printed, or given up on): nothing printed, at any delivery', async () => {
     printer = await startFakePrinter('ready');
     const asked: string[] = [];
     let outcome: boolean | Error = true;
@@ -126,23 +126,25 @@ describe('print-labels job', () => {
     // Printed at the first delivery, its acknowledgement lost: the second prints nothing.
     await job.run(p, redelivery);
     expect(printer.connections).toHaveLength(0);
-    // The first delivery prints without asking.
+    // A first delivery of a job the asker gave up on (the queue did not confirm it in time,
+    // the operator was told to print again): nothing printed either.
+    await job.run(p, context());
+    expect(printer.connections).toHaveLength(0);
+    // Not settled yet: printed, at the first delivery and at a later one.
+    outcome = false;
     await job.run(p, context());
     expect(printer.connections).toHaveLength(1);
-    expect(asked).toEqual(['job-7']);
-    // Not settled yet (it failed before printing): printed.
-    outcome = false;
     await job.run(p, redelivery);
     expect(printer.connections).toHaveLength(2);
     // The asker cannot be reached: retried later, never printed blind.
     outcome = new Error('the sync server did not answer');
-    const error = await failure(job.run(p, redelivery));
+    const error = await failure(job.run(p, context()));
     expect(error).not.toBeInstanceOf(PoisonJobError);
     expect(printer.connections).toHaveLength(2);
     // A job without a ref (nobody to ask) prints on every delivery.
     await job.run(payload(printer.port), redelivery);
     expect(printer.connections).toHaveLength(3);
-    expect(asked).toEqual(['job-7', 'job-7', 'job-7']);
+    expect(asked).toEqual(['job-7', 'job-7', 'job-7', 'job-7', 'job-7']);
   });
 
   it('a printer without host status: "sent", no status', async () => {

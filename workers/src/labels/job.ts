@@ -47,9 +47,10 @@ export interface PrintLabelsOptions {
   readonly report?: (report: PrintReport) => Promise<void>;
   /**
    * Whether the asker already has an outcome for the job `ref` (printed, or given up): asked
-   * before a job delivered again is printed, so that a delivery whose acknowledgement was
-   * lost after the labels came out does not print them twice. Throwing (the asker cannot be
-   * reached) retries the job later rather than print blind.
+   * before every delivery is printed. A delivery again whose acknowledgement was lost after
+   * the labels came out does not print them twice; nor does a job the asker gave up on because
+   * the queue did not confirm it (the operator was told to print again) when it turns up after
+   * all. Throwing (the asker cannot be reached) retries the job later rather than print blind.
    */
   readonly settled?: (ref: string) => Promise<boolean>;
 }
@@ -64,8 +65,9 @@ export interface PrintLabelsOptions {
  * - The connection drops (or stalls) while the job is written: poison. Each label is a whole
  *   format, so those that got through print; sending the job again could print them twice.
  *   The message says to check the printer.
- * - Delivered again (its acknowledgement was lost, or it was given up and the dead letter not
- *   written) for a job the asker already has an outcome for: nothing is printed.
+ * - Delivered (again: its acknowledgement was lost, or it was given up and the dead letter not
+ *   written; or late, after the asker gave up on it) for a job the asker already has an
+ *   outcome for: nothing is printed.
  * - The printer took the job and reports paper out, head open, pause…: poison, with its
  *   status in the message. Not retried: the labels wait in the printer and come out once it
  *   is fixed; sending them again would print them twice.
@@ -76,9 +78,8 @@ export function printLabelsJob(options: PrintLabelsOptions = {}): JobHandler<Pri
   return {
     kind: PRINT_LABELS,
     payload: printLabelsPayload,
-    async run(payload, { jobId, signal, attempt }) {
-      if (attempt > 1 && payload.ref !== undefined && (await options.settled?.(payload.ref)))
-        return; // printed (or given up) at an earlier delivery
+    async run(payload, { jobId, signal }) {
+      if (payload.ref !== undefined && (await options.settled?.(payload.ref))) return; // printed at an earlier delivery, or given up on by the asker
       let zpl: string;
       try {
         zpl = renderZpl(payload.labels, payload.size);

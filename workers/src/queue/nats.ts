@@ -15,6 +15,10 @@ import type { DeadLetter, Delivery, JobQueue, JobSubscription } from './port.js'
 /** How long a delivery may go without `working()` or a settlement before it is redelivered. */
 export const JOB_ACK_WAIT_MS = 10_000;
 
+/** Tries at publishing a job (same message id each time), each waiting this long for the ack. */
+const ENQUEUE_ATTEMPTS = 3;
+const ENQUEUE_TIMEOUT_MS = 3000;
+
 /**
  * The jobs stream: a work queue (a job is gone once acknowledged), on disk, with two minutes
  * of deduplication by job id. Shown for operators in `deploy/nats/README.md`.
@@ -123,7 +127,23 @@ export async function natsQueue(options: NatsQueueOptions): Promise<JobQueue> {
 
   return {
     async enqueue(job: JobEnvelope) {
-      await js.publish(jobSubject(job.kind), JSON.stringify(job), { msgID: job.id });
+      // A publish whose acknowledgement is lost (a timeout, a reconnect) may still have been
+      // stored: sent again under the same message id, the stream keeps it once (its two-minute
+      // duplicate window), so a caller told "failed" has not left a job running behind its back
+      // unless every try failed.
+      const data = JSON.stringify(job);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await js.publish(jobSubject(job.kind), data, {
+            msgID: job.id,
+            timeout: ENQUEUE_TIMEOUT_MS,
+          });
+          return;
+        } catch (error) {
+          if (attempt >= ENQUEUE_ATTEMPTS) throw error;
+          await new Promise((r) => setTimeout(r, 250 * attempt));
+        }
+      }
     },
 
     async consume(handler, { concurrency }) {
