@@ -195,6 +195,41 @@ describe('ERP export', () => {
     expect(held).toHaveLength(1);
   });
 
+  it('a movement failing now and then does not make the export wait longer and longer: the backoff starts over after progress', async () => {
+    const t = await setup();
+    const tried = new Set<string>();
+    const booked: string[] = [];
+    const errors: number[] = [];
+    // Each movement fails at its first try, then goes through.
+    const flaky: ErpPlugin = {
+      name: 'flaky',
+      exportMovement(m) {
+        if (!tried.has(m.idempotencyKey)) {
+          tried.add(m.idempotencyKey);
+          return Promise.reject(new Error('the ERP is busy'));
+        }
+        booked.push(m.idempotencyKey);
+        return Promise.resolve();
+      },
+    };
+    const e = await startExporter({
+      api: t.api,
+      plugin: flaky,
+      cursorFile: path.join(t.dir, 'cursor'),
+      pollMs: 50,
+      retryMs: 300,
+      onError: () => errors.push(performance.now()),
+    });
+    cleanup.push(() => e.stop());
+    await e.caughtUp(t.head);
+    expect(booked).toHaveLength(4);
+    expect(errors).toHaveLength(4);
+    // Doubling would wait 300, 600, 1200 ms between them; starting over, 300 each.
+    const gaps = errors.slice(1).map((at, i) => at - errors[i]!);
+    expect(Math.max(...gaps)).toBeLessThan(1000);
+    expect(e.status().failingSince).toBeNull();
+  });
+
   it('a folder that cannot be made at first (a share not mounted yet) is made with a later movement', async () => {
     const t = await setup();
     const blocked = path.join(t.dir, 'share');
@@ -245,5 +280,53 @@ describe('ERP export', () => {
       'StockMoved',
       'StockShipped',
     ]);
+  });
+
+  it('a movement the ERP refuses stops the export there, in order, saying why; a 409 (still processing that key) is asked again, not taken for booked', async () => {
+    const t = await setup();
+    const booked: string[] = [];
+    const seqs = new Map<string, number>();
+    const answers: number[] = [];
+    let refuseMoves = true;
+    let busy = 1;
+    const endpoint = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const m = JSON.parse(body) as MovementExport;
+        seqs.set(m.type === 'StockReceived' ? `${m.type}-${booked.length}` : m.type, m.seq);
+        const answer = (status: number, text = '{}') => {
+          answers.push(status);
+          res.writeHead(status, { 'content-type': 'application/json' }).end(text);
+        };
+        if (m.type === 'StockReceived' && booked.length === 1 && busy-- > 0) return answer(409);
+        if (m.type === 'StockMoved' && refuseMoves)
+          return answer(422, '{"error":\n "unknown storage bin R"}');
+        booked.push(m.type);
+        answer(201);
+      });
+    });
+    const { e, errors } = await exportTo(t, endpoint);
+    await expect.poll(() => errors.length).toBeGreaterThanOrEqual(3);
+    // The second receipt was asked again after the 409, then booked; the move is refused and
+    // nothing after it goes out (the shipment is from the bin the move fills).
+    expect(booked).toEqual(['StockReceived', 'StockReceived']);
+    expect(String(errors[0])).toContain(`answered 409 for movement`);
+    expect(String(errors[0])).toContain(
+      `(seq ${seqs.get('StockReceived-1')}): still processing an earlier request with this key`,
+    );
+    expect(String(errors[1])).toMatch(/answered 422 for movement /);
+    expect(String(errors[1])).toContain(
+      `(seq ${seqs.get('StockMoved')}): {"error": "unknown storage bin R"}`,
+    );
+    // The cursor stays at the last movement booked: the seq to write there to skip the move.
+    expect(e.cursor).toBe(seqs.get('StockReceived-1'));
+    expect(e.status().failingSince).not.toBeNull();
+    // Fixed in the ERP: the next try books it and the rest.
+    refuseMoves = false;
+    await e.caughtUp(t.head);
+    expect(booked).toEqual(['StockReceived', 'StockReceived', 'StockMoved', 'StockShipped']);
+    expect(e.status().failingSince).toBeNull();
+    expect(answers.filter((a) => a === 201)).toHaveLength(4);
   });
 });

@@ -18,7 +18,10 @@ export interface ExporterOptions {
   readonly cursorFile: string;
   /** How often to look for new movements when caught up. Default 2000. */
   readonly pollMs?: number;
-  /** A failing plugin is retried after this long (doubling, at most 60 s). Default 1000. */
+  /**
+   * A failing plugin is retried after this long, doubling with each try that moved nothing
+   * (at most 60 s). Default 1000.
+   */
   readonly retryMs?: number;
   readonly onError?: (error: unknown) => void;
   /** The clock of `status()` (ms). Default `Date.now`. */
@@ -94,6 +97,7 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
     let session: Awaited<ReturnType<SyncApi['session']>> | null = null;
     let failures = 0;
     while (running) {
+      const from = cursor;
       try {
         session ??= await o.api.session(`erp-${o.plugin.name}`);
         const page = await session.pull(cursor);
@@ -131,6 +135,12 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
           }
         if (!page.hasMore) await sleep(pollMs);
       } catch (error) {
+        // Movements went through before this failure (one the ERP refuses now and then, late
+        // in a long page): the backoff starts over, it does not grow while the export moves.
+        if (cursor !== from) {
+          failures = 0;
+          failingSince = null;
+        }
         failingSince ??= now();
         o.onError?.(error);
         session = null; // a fresh sign-in after e.g. an expired session

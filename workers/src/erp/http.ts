@@ -2,8 +2,13 @@ import type { ErpPlugin, MovementExport } from './plugin.js';
 
 /**
  * The reference plugin, to an HTTP endpoint: `POST <url>` with the movement as JSON and an
- * `Idempotency-Key` header (the event id), as payment and ERP APIs take it. 2xx and 409 (the
- * ERP already has it) count as done; anything else, or no answer, is retried by the exporter.
+ * `Idempotency-Key` header (the event id), as payment and ERP APIs take it. Only a 2xx counts
+ * as booked: the endpoint answers a key it has booked before with 2xx again (as the IETF
+ * Idempotency-Key draft has it). A 409 there means a request with that key is still being
+ * processed (one this exporter gave up waiting for), which may yet fail: it is asked again
+ * later, not taken for booked. Anything else, or no answer, is retried by the exporter, in
+ * order: the error names the movement (its seq, for the cursor file) and the start of the
+ * endpoint's answer, for the log and the operator.
  * A redirect is not followed: fetch would send it on as a GET without the movement, and a 2xx
  * to that would pass for booked (an http:// URL moved to https://): it is an error naming where
  * it points, to fix in ERP_EXPORT_URL. Credentials go in a header (`authorization`), never in
@@ -26,15 +31,28 @@ export function httpPlugin(url: string, headers: Record<string, string> = {}): E
           : AbortSignal.timeout(15_000),
         redirect: 'manual',
       });
-      await res.arrayBuffer();
+      const body = await res.text().catch(() => '');
       if (res.status >= 300 && res.status < 400)
         throw new Error(
           `the ERP endpoint redirects (${res.status}${redirectTarget(res)}): set ERP_EXPORT_URL to where it points; movement ${m.idempotencyKey} is not exported`,
         );
-      if (!res.ok && res.status !== 409)
-        throw new Error(`the ERP endpoint answered ${res.status} for movement ${m.idempotencyKey}`);
+      if (res.status === 409)
+        throw new Error(
+          `the ERP endpoint answered 409 for movement ${m.idempotencyKey} (seq ${m.seq}): still processing an earlier request with this key; asking again${said(body)}`,
+        );
+      if (!res.ok)
+        throw new Error(
+          `the ERP endpoint answered ${res.status} for movement ${m.idempotencyKey} (seq ${m.seq})${said(body)}`,
+        );
     },
   };
+}
+
+/** The start of the endpoint's answer, on one line: its reason, for the log. */
+function said(body: string): string {
+  const text = body.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+  if (text === '') return '';
+  return `: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`;
 }
 
 /** Where a redirect points, without its query or credentials (it may hold a token). */
