@@ -4,10 +4,11 @@ import path from 'node:path';
 /**
  * Writes `file` so that a power cut leaves the old file or the whole new one, never a name
  * with half its data: a temporary file written and fsynced, renamed over `file`, then the
- * folder fsynced (the rename itself is durable only then).
+ * folder fsynced (the rename itself is durable only then). The temporary file is hidden
+ * (`.<name>.tmp`, beside it), so a program picking up every file of the folder passes it by.
  */
 export async function writeFileDurably(file: string, data: string): Promise<void> {
-  const tmp = `${file}.tmp`;
+  const tmp = temporaryName(file);
   const handle = await open(tmp, 'w');
   try {
     await handle.writeFile(data);
@@ -33,3 +34,7 @@ async function syncFolder(dir: string): Promise<void> {
     await handle?.close();
   }
 }
+
+/** The hidden temporary file `writeFileDurably` writes `file` to first. */
+export const temporaryName = (file: string): string =>
+  path.join(path.dirname(file), `.${path.basename(file)}.tmp`);

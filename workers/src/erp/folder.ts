@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileDurably } from './durable.js';
 import type { ErpPlugin, MovementExport } from './plugin.js';
@@ -7,11 +7,12 @@ import type { ErpPlugin, MovementExport } from './plugin.js';
  * The reference plugin, to a folder an ERP (or its file transfer) picks up from: one JSON file
  * per movement, `<seq>-<idempotency key>.json`, written to a temporary name, fsynced and
  * renamed (the folder fsynced after), so a reader never sees half a file, nor does one after a
- * power cut. A movement whose file exists whole is not written again; an empty or broken one
- * (from a file system that lost it anyway) is written anew. The
- * exporter moves its cursor past each movement once its file is written, so after a crash at
- * most that one movement is written again; an ERP that deletes the files it booked must
- * still book each idempotency key (the file name) once.
+ * power cut. The temporary name is hidden (`.<name>.tmp`); those a crash left are removed when
+ * the plugin first writes. A movement whose file exists whole is not written again; an empty
+ * or broken one (from a file system that lost it anyway) is written anew. The exporter moves
+ * its cursor past each movement once its file is written, so after a crash at most that one
+ * movement is written again; an ERP that deletes the files it booked must still book each
+ * idempotency key (the file name) once.
  */
 export function folderPlugin(dir: string): ErpPlugin {
   let ready: Promise<unknown> | null = null;
@@ -19,16 +20,27 @@ export function folderPlugin(dir: string): ErpPlugin {
     name: 'folder',
     async exportMovement(m: MovementExport) {
       // Made once; a failure (a share not mounted yet) is tried again with the next movement.
-      ready ??= mkdir(dir, { recursive: true }).catch((error: unknown) => {
-        ready = null;
-        throw error;
-      });
+      ready ??= mkdir(dir, { recursive: true })
+        .then(() => removeLeftovers(dir))
+        .catch((error: unknown) => {
+          ready = null;
+          throw error;
+        });
       await ready;
       const file = path.join(dir, `${String(m.seq).padStart(12, '0')}-${m.idempotencyKey}.json`);
       if (await exportedBefore(file, m.idempotencyKey)) return;
       await writeFileDurably(file, JSON.stringify(m, null, 2) + '\n');
     },
   };
+}
+
+/**
+ * Temporary files a crash left behind (`.<seq>-<key>.json.tmp`, this plugin's only): the
+ * movement's file is written again from the start when the export gets to it.
+ */
+async function removeLeftovers(dir: string): Promise<void> {
+  for (const name of await readdir(dir))
+    if (/^\.\d{12}-[^/]+\.json\.tmp$/.test(name)) await rm(path.join(dir, name), { force: true });
 }
 
 /** The movement's file is there, whole: JSON naming this movement. */
