@@ -1,4 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsServer } from '../../scripts/nats-server.js';
 import { startNatsServer } from '../../scripts/nats-server.js';
@@ -227,6 +232,95 @@ describe('scenario 22: a worker killed in the middle of applying a 1,000-line co
     }
     expect(stock).toEqual(s.counted);
   }, 150_000);
+});
+
+describe('a worker stopped (SIGTERM) while a bulk adjustment runs and its movements are exported', () => {
+  it('the export stops at once, the job finishes, the process exits 0', async () => {
+    // The earlier tests' workers (idle by now) go: this one's worker must be the one running it.
+    for (const w of workers.splice(0)) {
+      if (w.exitCode !== null || w.signalCode !== null) continue;
+      const gone = new Promise((r) => w.once('exit', r));
+      w.kill('SIGKILL');
+      await gone;
+    }
+    const { token } = await call<{ token: string }>('POST', '/api/auth/login', undefined, {
+      username: 'admin',
+      password: ADMIN,
+      clientGroupID: 'worker-stop-admin',
+    });
+    await call('POST', '/sync/push', token, {
+      pushVersion: 1,
+      clientGroupID: 'worker-stop-admin',
+      schemaVersion: '1',
+      mutations: [
+        { name: 'defineItem', args: { itemId: 'S', sku: 'S', name: 'S', tracking: 'none' } },
+        { name: 'definePosition', args: { positionId: 'S1', code: 'S1', kind: 'bin' } },
+      ].map((m, i) => ({
+        clientID: 'worker-stop-admin-c',
+        id: i + 1,
+        timestamp: Date.now(),
+        ...m,
+      })),
+    });
+    // An ERP that takes 20 ms a movement: the export always has some to hand over.
+    const posted: number[] = [];
+    const erp = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        posted.push(Date.now());
+        setTimeout(() => res.writeHead(201).end('{}'), 20);
+      });
+    });
+    await new Promise<void>((r) => erp.listen(0, '127.0.0.1', r));
+    const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-worker-stop-'));
+    try {
+      const lines = ['item,position,delta,reason'];
+      for (let i = 0; i < 3000; i++) lines.push('S,S1,1,found');
+      const job = await call<Job>(
+        'POST',
+        '/api/jobs/bulk-adjust?fileName=s.csv',
+        token,
+        lines.join('\n'),
+      );
+      await call('POST', `/api/jobs/${job.id}/start`, token, {});
+      const w = spawnWorker({
+        natsUrl: nats.url,
+        serverUrl: server.base,
+        password: WORKER_PASSWORD,
+        env: {
+          WORKER_CONCURRENCY: '1',
+          WORKER_BATCH: '10',
+          ERP_EXPORT_URL: `http://127.0.0.1:${(erp.address() as AddressInfo).port}/movements`,
+          ERP_EXPORT_CURSOR: path.join(dir, 'cursor'),
+        },
+      });
+      workers.push(w);
+      let out = '';
+      w.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+      const exited = new Promise<number | null>((r) => w.once('exit', (code) => r(code)));
+      const progress = () => call<Job>('GET', `/api/jobs/${job.id}`, token);
+      for (const end = Date.now() + 30_000; Date.now() < end;) {
+        if ((await progress()).done >= 100 && posted.length >= 1) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const at = (await progress()).done;
+      expect(at).toBeGreaterThanOrEqual(100);
+      expect(at).toBeLessThan(3000); // stopped in the middle of it
+      const stoppedAt = Date.now();
+      w.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      // The job ran to its end meanwhile (a drain lets running jobs finish), and the export
+      // handed nothing over after the request it was in (it went on for seconds before).
+      expect(await progress()).toMatchObject({ state: 'completed', done: 3000 });
+      expect(posted.filter((t) => t > stoppedAt + 500)).toEqual([]);
+      expect(out).toContain('"msg":"stopped"');
+      expect(out).not.toContain('did not stop cleanly');
+    } finally {
+      erp.closeAllConnections();
+      await new Promise<void>((r) => erp.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 describe('the embedded mode (no NATS): the server runs jobs itself', () => {

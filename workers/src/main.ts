@@ -143,7 +143,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log('info', 'draining', { signal });
-    const force = setTimeout(() => process.exit(1), 30_000);
+    // Before the orchestrator's own limit (Compose's stop_grace_period: 30 s), so that a stop
+    // that hangs is said in the log and exits 1, not killed without a word.
+    const force = setTimeout(() => {
+      log('error', 'did not stop within 25 s; exiting');
+      process.exit(1);
+    }, 25_000);
     force.unref();
     // Each part stops whatever the one before did: a failing one is said, not the end of it.
     let clean = true;
@@ -155,9 +160,14 @@ async function main(): Promise<void> {
         log('warn', `${name} did not stop cleanly`, { error: String(e) });
       }
     };
-    void part('runner', () => runner.drain())()
-      .then(part('erp export', () => exporter?.stop()))
-      .then(part('list import', () => drop?.stop()))
+    // All at once: the export and the list import stop at their next step while running jobs
+    // finish (up to 20 s), rather than go on exporting the jobs' movements until they have;
+    // the queue's connection last, once no job needs it.
+    void Promise.all([
+      part('runner', () => runner.drain())(),
+      part('erp export', () => exporter?.stop())(),
+      part('list import', () => drop?.stop())(),
+    ])
       .then(part('queue', () => queue.close()))
       .then(() => {
         log('info', 'stopped');
