@@ -56,7 +56,14 @@ async function newSession(
   // The form resolves codes against the device's replica.
   await synced(page);
   await page.getByRole('button', { name: 'New counting session' }).click();
-  await page.getByLabel('Code', { exact: true }).fill(o.code);
+  // The form's first field has the focus; Cancel hands it back to the button that opened it.
+  const code = page.getByLabel('Code', { exact: true });
+  expect(await code.evaluate((el) => el === document.activeElement)).toBe(true);
+  await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+  const open = page.getByRole('button', { name: 'New counting session' });
+  expect(await open.evaluate((el) => el === document.activeElement)).toBe(true);
+  await open.click();
+  await code.fill(o.code);
   expect(await page.getByLabel('Mode').inputValue()).toBe('blind');
   await page.getByLabel('Position codes').fill(o.positions);
   expect(await page.getByLabel('Start counting right away').isChecked()).toBe(true);
@@ -478,4 +485,7 @@ async function closeForReview(page: Page): Promise<void> {
   const asked = nextDialog(page);
   await page.getByRole('button', { name: 'Close for review' }).click();
   expect(await asked).toMatch(/^Close CNT-\d+ for review\? .*cannot be reopened\.$/);
+  // The button went with the state it was for: the focus is on the session's title, not lost
+  // to the top of the page.
+  await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('sup-title');
 }

@@ -35,6 +35,10 @@ describe('the users screen (admin)', () => {
     await expect
       .poll(() => admin.page.getByTestId('users-notice').textContent())
       .toContain('Password set. Omar Operator is signed out everywhere');
+    // The form went away: the focus is back on the button that opened it, not lost.
+    const focused = () =>
+      admin.page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+    expect(await focused()).toBe('Set a new password for operator2');
     expect(await login('operator2', 'omar-new-2026')).toBe(200);
     expect(await login('operator2', 'operator2-demo')).toBe(401);
 
@@ -49,6 +53,8 @@ describe('the users screen (admin)', () => {
     expect(await own).toContain('Make yourself Operator?');
     await expect.poll(() => admin.page.getByRole('alert').textContent()).toMatch(/admin/i);
     expect(await role.inputValue()).toBe('admin');
+    // Save and Cancel went away: the focus is on the role's list again.
+    expect(await focused()).toBe('Role of admin');
 
     // Deactivating signs someone out everywhere: asked first; "no" changes nothing.
     const deactivate = row.getByRole('button', { name: 'Deactivate' });
