@@ -30,7 +30,7 @@ import {
   inProcessQueue,
   natsQueue,
   printLabelsJob,
-  printJobSettled,
+  printJobClaim,
   reportToServer,
   startExporter,
   startListDrop,
@@ -259,7 +259,7 @@ async function main(): Promise<void> {
             report: reportToServer(api, (job, error) =>
               log.log('error', 'print outcome not reported', { job, error: String(error) }),
             ),
-            settled: printJobSettled(api),
+            claim: printJobClaim(api),
           }),
         ],
         onEvent: (e) => {
@@ -322,10 +322,11 @@ async function main(): Promise<void> {
     // The last resort: something hangs (the job drain itself is bounded at 5 s).
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    // The embedded runner's jobs talk to this server over loopback: they finish (or are
-    // interrupted) before it stops listening, or their next request would fail and count as
-    // an attempt.
-    // Each part stops whatever the one before did (the database is closed last, always): a
+    // The embedded runner's jobs, the ERP export and the list import talk to this server over
+    // loopback: they stop together (jobs finish or are interrupted, the export and the import
+    // stop at their next step) before it stops listening, or their next request would fail,
+    // count as an attempt and be logged as a failure.
+    // Each part is stopped whatever another did (the database is closed last, always): a
     // failing one is logged, not an unhandled rejection that skips the rest.
     let clean = true;
     const part = (name: string, f: () => unknown) => async () => {
@@ -336,10 +337,12 @@ async function main(): Promise<void> {
         log.log('warn', `${name} did not stop cleanly`, { error: String(e) });
       }
     };
-    void part('job runner', () => runner?.drain())()
+    void Promise.all([
+      part('job runner', () => runner?.drain())(),
+      part('erp export', () => exporter?.stop())(),
+      part('list import', () => listDrop?.stop())(),
+    ])
       .then(part('http server', () => void server.close())) // stops taking connections
-      .then(part('erp export', () => exporter?.stop()))
-      .then(part('list import', () => listDrop?.stop()))
       .then(part('job queue', () => queue.close()))
       .then(part('app', () => handle.close()))
       .then(part('outbox relay', () => relay?.stop()))

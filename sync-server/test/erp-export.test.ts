@@ -210,6 +210,39 @@ describe('ERP export', () => {
     expect(held).toHaveLength(1);
   });
 
+  it('the endpoint’s answer goes into the error without the credentials it echoes; a refused sign-in’s answer not at all', async () => {
+    const answers: [number, string][] = [
+      [422, 'bad request from Bearer s3cr3t-token-0123456789: unknown bin'],
+      [401, 'Authorization: Bearer s3cr3t-token-0123456789 is not valid'],
+    ];
+    const endpoint = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const [status, text] = answers.shift() ?? [500, ''];
+        res.writeHead(status).end(text);
+      });
+    });
+    await new Promise<void>((r) => endpoint.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => endpoint.close(() => r())));
+    const plugin = httpPlugin(
+      `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/movements`,
+      { authorization: 'Bearer s3cr3t-token-0123456789' },
+    );
+    const movement: MovementExport = {
+      idempotencyKey: 'e-1',
+      seq: 7,
+      type: 'StockReceived',
+      at: '2026-11-28T08:00:00.000Z',
+      data: {},
+    } as unknown as MovementExport;
+    const refused = String(await plugin.exportMovement(movement).catch((e: unknown) => e));
+    expect(refused).toBe(
+      'Error: the ERP endpoint answered 422 for movement e-1 (seq 7): bad request from ***: unknown bin',
+    );
+    const signIn = String(await plugin.exportMovement(movement).catch((e: unknown) => e));
+    expect(signIn).toBe('Error: the ERP endpoint answered 401 for movement e-1 (seq 7)');
+  });
+
   it('a movement failing now and then does not make the export wait longer and longer: the backoff starts over after progress', async () => {
     const t = await setup();
     const tried = new Set<string>();
@@ -328,7 +361,7 @@ describe('ERP export', () => {
     expect(booked).toEqual(['StockReceived', 'StockReceived']);
     expect(String(errors[0])).toContain(`answered 409 for movement`);
     expect(String(errors[0])).toContain(
-      `(seq ${seqs.get('StockReceived-1')}): still processing an earlier request with this key`,
+      `(seq ${seqs.get('StockReceived-1')}): an earlier request with this key is still being processed`,
     );
     expect(String(errors[1])).toMatch(/answered 422 for movement /);
     expect(String(errors[1])).toContain(

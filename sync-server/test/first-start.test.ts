@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -208,17 +210,42 @@ describe('the process', () => {
     }
   });
 
-  it('SIGTERM: every part stops, the database last (its WAL folded in and removed), exit 0', async () => {
-    const s = await spawnServer({ env: { ADMIN_PASSWORD: 'first-start-password', DEMO: '1' } });
+  it('SIGTERM: every part stops, the database last (its WAL folded in and removed), exit 0; the ERP export and the list import stop without a failure', async () => {
+    // An ERP that takes 200 ms a movement: the export is in the middle of one at the stop.
+    let posted = 0;
+    const erp = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        posted++;
+        setTimeout(() => res.writeHead(201).end('{}'), 200);
+      });
+    });
+    await new Promise<void>((r) => erp.listen(0, '127.0.0.1', r));
+    const drop = mkdtempSync(path.join(tmpdir(), 'floorsync-drop-'));
+    const s = await spawnServer({
+      env: {
+        ADMIN_PASSWORD: 'first-start-password',
+        DEMO: '1',
+        ERP_EXPORT_URL: `http://127.0.0.1:${(erp.address() as AddressInfo).port}/movements`,
+        ERP_IMPORT_DIR: drop,
+      },
+    });
     try {
       await login(s.base, 'operator', 'operator-demo');
       expect(existsSync(path.join(s.dir, 'floorsync.db-wal'))).toBe(true);
+      await expect.poll(() => posted, { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
       const exited = new Promise<number | null>((r) => s.child.once('exit', (code) => r(code)));
       s.child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(existsSync(path.join(s.dir, 'floorsync.db-wal'))).toBe(false);
+      const afterStop = s.stdout().slice(s.stdout().indexOf('"shutting down"'));
+      expect(afterStop).toContain('"stopped"');
+      expect(afterStop).not.toMatch(/failed; retrying|did not stop cleanly/);
     } finally {
       await s.stop();
+      erp.closeAllConnections();
+      await new Promise<void>((r) => erp.close(() => r()));
+      rmSync(drop, { recursive: true, force: true });
     }
   });
 

@@ -2911,6 +2911,21 @@ const ROUTES: readonly RouteSpec[] = [
   },
   {
     method: 'POST',
+    path: '/api/labels/jobs/:id/claim',
+    role: 'supervisor',
+    body: 'none',
+    params: { id: () => [...known.printJobs, ...known.bulkJobs] },
+    predict: async (c) => {
+      const job = await read((tx) => tx.job(c.param('id')));
+      if (job?.kind !== 'print-labels') return refuse(404);
+      return ok([200], true, (a, where) => {
+        const r = JSON.parse(a.text) as { print: boolean; state: string };
+        expect(r, where).toEqual({ id: job.id, print: job.status === 'queued', state: job.status });
+      });
+    },
+  },
+  {
+    method: 'POST',
     path: '/api/labels/jobs/:id/result',
     role: 'supervisor',
     body: 'json',
@@ -3029,6 +3044,7 @@ const WRITING = new Set([
   'POST /api/count-sessions/:id/apply',
   'POST /api/count-sessions/:id/apply/fail',
   'POST /api/labels/print',
+  'POST /api/labels/jobs/:id/claim',
   'POST /api/labels/jobs/:id/result',
 ]);
 /** The routes that answer this method on this URL (literal segments equal, parameters non-empty). */

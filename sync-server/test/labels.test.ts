@@ -1,6 +1,6 @@
 import {
   inProcessQueue,
-  printJobSettled,
+  printJobClaim,
   printLabelsJob,
   reportToServer,
   startRunner,
@@ -48,9 +48,21 @@ async function setup(mode: FakePrinter['mode'] = 'ready', hostStatus = true, enq
   cleanup.push(() => server.close());
   const base = await server.listen();
   const api = new SyncApi({ base, username: 'sup', password: 'sup-password' });
+  // What the worker's claims were answered (print or not), in order.
+  const claims: boolean[] = [];
+  const claim = printJobClaim(api);
   const runner: Runner = await startRunner({
     queue,
-    handlers: [printLabelsJob({ report: reportToServer(api), settled: printJobSettled(api) })],
+    handlers: [
+      printLabelsJob({
+        report: reportToServer(api),
+        claim: async (ref) => {
+          const print = await claim(ref);
+          claims.push(print);
+          return print;
+        },
+      }),
+    ],
     baseBackoffMs: 20,
   });
   cleanup.push(() => runner.drain());
@@ -58,7 +70,7 @@ async function setup(mode: FakePrinter['mode'] = 'ready', hostStatus = true, enq
     const res = await server.request(`/api/labels/jobs/${id}`, { token: w.op1.token });
     return (await res.json()) as { state: string; error: string | null };
   };
-  return { ...w, server, printer, state, api };
+  return { ...w, server, printer, state, api, claims };
 }
 
 const ITEM = { kind: 'item', sku: 'BOLT-M8', name: 'Hex bolt M8×40', gtin: '4006381333931' };
@@ -93,10 +105,12 @@ describe('labels', () => {
         })
       ).status,
     ).toBe(404);
-    // What a worker asks before printing a delivery again: settled now; an unknown job is not.
-    const settled = printJobSettled(t.api);
-    expect(await settled(id)).toBe(true);
-    expect(await settled('no-such-job')).toBe(false);
+    // A worker claimed it before printing; claimed again (a delivery again whose acknowledgement
+    // was lost), it is not to be printed; a job the server does not know is printed.
+    expect(t.claims).toEqual([true]);
+    const claim = printJobClaim(t.api);
+    expect(await claim(id)).toBe(false);
+    expect(await claim('no-such-job')).toBe(true);
     const zpl = t.printer.received().toString('latin1');
     expect(zpl).toContain('^XA');
     expect(zpl).toContain('~HS');
@@ -149,31 +163,30 @@ describe('labels', () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
     expect((await t.state(id)).state).toBe('failed');
-    // The copy the queue kept turns up at a worker, which asks first: nothing is printed.
+    // The copy the queue kept turns up at a worker, which claims it first and is told no:
+    // nothing is printed.
     await stored();
-    await new Promise((r) => setTimeout(r, 500));
+    await expect.poll(() => t.claims, { timeout: 5000 }).toEqual([false]);
     expect(t.printer.connections).toHaveLength(0);
     expect((await t.state(id)).state).toBe('failed');
   });
 
-  it('the acknowledgement is lost after a worker has printed the job: the operator is told it printed', async () => {
-    const server: { state?: (id: string) => Promise<{ state: string }> } = {};
-    const t = await setup('ready', true, async (job, store) => {
+  it('the acknowledgement is lost after a worker claimed the job: the labels are the worker’s, the operator is not told to print again', async () => {
+    const server: { claims?: boolean[] } = {};
+    const t = await setup('ready', true, async (_job, store) => {
       await store();
-      const ref = (job.payload as { ref: string }).ref;
-      await expect
-        .poll(async () => (await server.state!(ref)).state, { timeout: 5000 })
-        .toBe('completed');
+      await expect.poll(() => server.claims, { timeout: 5000 }).toEqual([true]);
       throw new Error('TimeoutError: timeout');
     });
-    server.state = t.state;
+    server.claims = t.claims;
     const res = await t.server.request('/api/labels/print', {
       method: 'POST',
       token: t.op1.token,
       json: { printerId: 'dock', labels: [ITEM] },
     });
     expect(res.status).toBe(202);
-    expect(await res.json()).toMatchObject({ state: 'completed', printer: 'dock' });
+    const { id } = (await res.json()) as { id: string };
+    await expect.poll(async () => (await t.state(id)).state, { timeout: 5000 }).toBe('completed');
     expect(t.printer.connections).toHaveLength(1);
   });
 

@@ -19,5 +19,5 @@ export { renderPdf } from './labels/pdf.js';
 export type { PdfOptions } from './labels/pdf.js';
 export * from './labels/printer.js';
 export * from './labels/job.js';
-export { printJobSettled, reportToServer } from './labels/report.js';
+export { printJobClaim, reportToServer } from './labels/report.js';
 export { recallPdf } from './reports/recall-pdf.js';

@@ -22,7 +22,7 @@ import { SyncApi } from './sync-api.js';
 import { configurationError, credentialsInUrl, erpExportProblems, withoutEmpty } from './env.js';
 import { startListDrop } from './erp/list-drop.js';
 import { printLabelsJob } from './labels/job.js';
-import { printJobSettled, reportToServer } from './labels/report.js';
+import { printJobClaim, reportToServer } from './labels/report.js';
 
 // `VAR=` means unset (an .env file, `${VAR:-}` in Compose), as for the server.
 const raw = withoutEmpty(process.env);
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
         report: reportToServer(api, (job, error) =>
           log('error', 'print outcome not reported to the server', { job, error: String(error) }),
         ),
-        settled: printJobSettled(api),
+        claim: printJobClaim(api),
       }),
     ],
     concurrency: config.WORKER_CONCURRENCY,
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 25_000);
     force.unref();
-    // Each part stops whatever the one before did: a failing one is said, not the end of it.
+    // Each part is stopped whatever another did: a failing one is said, not the end of it.
     let clean = true;
     const part = (name: string, f: () => Promise<unknown> | undefined) => async () => {
       try {

@@ -168,7 +168,8 @@ export function labelRoutes(
           rows: req.labels.length,
           total: req.labels.length,
           errors: [],
-          startedAt: now,
+          // Set when a worker claims it (POST …/claim): from then on it is the worker's.
+          startedAt: null,
           error: null,
         },
         [],
@@ -196,15 +197,17 @@ export function labelRoutes(
         error: String(error),
       });
       // Given up on, so that a copy the queue stored after all (its acknowledgement lost) is
-      // not printed by a worker, which asks first, after the operator printed again. Unless a
-      // worker has already answered for it: then the queue did take it.
-      const answered = await o.storage.write((tx) => {
+      // not printed when it turns up — a worker claims a job before it prints, and is told
+      // no — after the operator printed again. Unless a worker has claimed it already: then
+      // the queue did take it, and the labels are the worker's to print. In one transaction
+      // with the claim's, so it is one or the other.
+      const taken = await o.storage.write((tx) => {
         const job = tx.job(id);
-        if (job && job.status !== 'queued') return job.status;
+        if (job && (job.status !== 'queued' || job.startedAt !== null)) return job.status;
         tx.updateJob(id, { status: 'failed', error: 'the job queue did not take it' });
         return null;
       });
-      if (answered !== null) return c.json({ id, state: answered, printer: printer.id }, 202);
+      if (taken !== null) return c.json({ id, state: taken, printer: printer.id }, 202);
       throw new HttpProblem(
         503,
         'QUEUE_UNAVAILABLE',
@@ -222,6 +225,21 @@ export function labelRoutes(
     if (!job || job.kind !== PRINT_LABELS || (!supervisor && job.createdBy !== s.user.id))
       throw notFound('no such print job');
     return c.json({ id: job.id, state: job.status, printer: job.fileName, error: job.error });
+  });
+
+  // A worker's claim before it prints: yes while the job waits (again after a delivery whose
+  // worker died), no once it has an outcome (printed, failed, or given up on by the server).
+  app.post('/api/labels/jobs/:id/claim', o.requireRole('supervisor'), async (c) => {
+    const id = c.req.param('id');
+    const now = o.clock().toISOString();
+    const state = await o.storage.write((tx) => {
+      const job = tx.job(id);
+      if (!job || job.kind !== PRINT_LABELS) return null;
+      if (job.status === 'queued') tx.updateJob(id, { startedAt: now });
+      return job.status;
+    });
+    if (state === null) throw notFound('no such print job');
+    return c.json({ id, print: state === 'queued', state });
   });
 
   // The worker's answer: printed (with the printer's status), or given up with the reason.

@@ -118,13 +118,14 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
           await o.plugin.exportMovement(movementOf(event), stopped.signal);
           exportedAt = now();
           // After each movement: a failure later in the page does not hand this one over again.
+          // The cursor moves once saved: a save that keeps failing (a full disk) is no progress.
+          await save(event.seq);
           cursor = event.seq;
-          await save(cursor);
         }
         // Past the page's other events only when all of it was handed over.
         if (whole && page.cookie !== cursor) {
+          await save(page.cookie);
           cursor = page.cookie;
-          await save(cursor);
         }
         failures = 0;
         failingSince = null;
@@ -135,6 +136,8 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
           }
         if (!page.hasMore) await sleep(pollMs);
       } catch (error) {
+        // Stopped in the middle of a request (it was given up): not a failure of the export.
+        if (!running) break;
         // Movements went through before this failure (one the ERP refuses now and then, late
         // in a long page): the backoff starts over, it does not grow while the export moves.
         if (cursor !== from) {

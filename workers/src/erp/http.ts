@@ -36,21 +36,29 @@ export function httpPlugin(url: string, headers: Record<string, string> = {}): E
         throw new Error(
           `the ERP endpoint redirects (${res.status}${redirectTarget(res)}): set ERP_EXPORT_URL to where it points; movement ${m.idempotencyKey} is not exported`,
         );
+      // Its answer to a refused sign-in is not logged: some echo the credentials they got.
+      const reason = res.status === 401 || res.status === 403 ? '' : said(body, headers);
       if (res.status === 409)
         throw new Error(
-          `the ERP endpoint answered 409 for movement ${m.idempotencyKey} (seq ${m.seq}): still processing an earlier request with this key; asking again${said(body)}`,
+          `the ERP endpoint answered 409 for movement ${m.idempotencyKey} (seq ${m.seq}): an earlier request with this key is still being processed; asking again (an endpoint that means "booked already" must answer 2xx)${reason}`,
         );
       if (!res.ok)
         throw new Error(
-          `the ERP endpoint answered ${res.status} for movement ${m.idempotencyKey} (seq ${m.seq})${said(body)}`,
+          `the ERP endpoint answered ${res.status} for movement ${m.idempotencyKey} (seq ${m.seq})${reason}`,
         );
     },
   };
 }
 
-/** The start of the endpoint's answer, on one line: its reason, for the log. */
-function said(body: string): string {
-  const text = body.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+/**
+ * The start of the endpoint's answer, on one line: its reason, for the log. Whatever of the
+ * headers' values (credentials) it echoes is masked.
+ */
+function said(body: string, headers: Record<string, string>): string {
+  let text = body.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+  for (const value of Object.values(headers))
+    for (const part of [value, ...value.split(' ')])
+      if (part.length >= 8) text = text.replaceAll(part, '***');
   if (text === '') return '';
   return `: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`;
 }

@@ -111,14 +111,14 @@ describe('print-labels job', () => {
     expect(printer.connections).toHaveLength(0);
   });
 
-  it('a job the asker has an outcome for (printed, or given up on): nothing printed, at any delivery', async () => {
+  it('a job the asker does not let it claim (printed, or given up on): nothing printed, at any delivery', async () => {
     printer = await startFakePrinter('ready');
     const asked: string[] = [];
-    let outcome: boolean | Error = true;
+    let answer: boolean | Error = false;
     const job = printLabelsJob({
-      settled: (ref) => {
+      claim: (ref) => {
         asked.push(ref);
-        return outcome instanceof Error ? Promise.reject(outcome) : Promise.resolve(outcome);
+        return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
       },
     });
     const p = payload(printer.port, { ref: 'job-7' });
@@ -130,14 +130,14 @@ describe('print-labels job', () => {
     // the operator was told to print again): nothing printed either.
     await job.run(p, context());
     expect(printer.connections).toHaveLength(0);
-    // Not settled yet: printed, at the first delivery and at a later one.
-    outcome = false;
+    // Claimed: printed, at the first delivery and at a later one.
+    answer = true;
     await job.run(p, context());
     expect(printer.connections).toHaveLength(1);
     await job.run(p, redelivery);
     expect(printer.connections).toHaveLength(2);
     // The asker cannot be reached: retried later, never printed blind.
-    outcome = new Error('the sync server did not answer');
+    answer = new Error('the sync server did not answer');
     const error = await failure(job.run(p, context()));
     expect(error).not.toBeInstanceOf(PoisonJobError);
     expect(printer.connections).toHaveLength(2);

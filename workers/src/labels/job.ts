@@ -46,13 +46,14 @@ export interface PrintLabelsOptions {
   /** Told the outcome: on success, and once the job is given up on. Best effort. */
   readonly report?: (report: PrintReport) => Promise<void>;
   /**
-   * Whether the asker already has an outcome for the job `ref` (printed, or given up): asked
-   * before every delivery is printed. A delivery again whose acknowledgement was lost after
-   * the labels came out does not print them twice; nor does a job the asker gave up on because
-   * the queue did not confirm it (the operator was told to print again) when it turns up after
-   * all. Throwing (the asker cannot be reached) retries the job later rather than print blind.
+   * Claims the job `ref` from the asker before every delivery is printed: false, nothing is
+   * printed. The asker says no for a job it has an outcome for — a delivery again whose
+   * acknowledgement was lost after the labels came out, or a job it gave up on because the
+   * queue did not confirm it (the operator was told to print again) turning up after all — and
+   * once it has said yes, it no longer gives up on the job. Throwing (the asker cannot be
+   * reached) retries the job later rather than print blind.
    */
-  readonly settled?: (ref: string) => Promise<boolean>;
+  readonly claim?: (ref: string) => Promise<boolean>;
 }
 
 /**
@@ -79,7 +80,8 @@ export function printLabelsJob(options: PrintLabelsOptions = {}): JobHandler<Pri
     kind: PRINT_LABELS,
     payload: printLabelsPayload,
     async run(payload, { jobId, signal }) {
-      if (payload.ref !== undefined && (await options.settled?.(payload.ref))) return; // printed at an earlier delivery, or given up on by the asker
+      // Printed at an earlier delivery, or given up on by the asker: not printed.
+      if (payload.ref !== undefined && options.claim && !(await options.claim(payload.ref))) return;
       let zpl: string;
       try {
         zpl = renderZpl(payload.labels, payload.size);

@@ -40,31 +40,34 @@ export function reportToServer(
 }
 
 /**
- * Whether the sync server has an outcome for the print job `ref` (`GET /api/labels/jobs/:ref`
- * is no longer `queued`). A job it does not know is not settled.
+ * Claims the print job `ref` at the sync server before its labels are sent
+ * (`POST /api/labels/jobs/:ref/claim`): true to print. The server says no for a job it already
+ * has an outcome for (printed, or given up on when the queue did not confirm it in time) and
+ * from then on gives up on it no more: a claimed job is a worker's. A job it does not know (a
+ * server restored from before it) is printed. Throwing (no answer) retries the job later.
  */
-export function printJobSettled(api: SyncApi): (ref: string) => Promise<boolean> {
+export function printJobClaim(api: SyncApi): (ref: string) => Promise<boolean> {
   let session: SyncSession | null = null;
   const ask = async () => {
     session ??= await api.session('labels');
     return session;
   };
   return async (ref) => {
-    const path = `/api/labels/jobs/${encodeURIComponent(ref)}`;
-    let answer: { state: string };
+    const path = `/api/labels/jobs/${encodeURIComponent(ref)}/claim`;
+    let answer: { print: boolean };
     try {
-      answer = await (await ask()).get<{ state: string }>(path);
+      answer = await (await ask()).post<{ print: boolean }>(path, {});
     } catch (error) {
-      if (isNotFound(error)) return false;
+      if (isNotFound(error)) return true;
       session = null; // an expired session: once more with a new one
       try {
-        answer = await (await ask()).get<{ state: string }>(path);
+        answer = await (await ask()).post<{ print: boolean }>(path, {});
       } catch (again) {
-        if (isNotFound(again)) return false;
+        if (isNotFound(again)) return true;
         throw again;
       }
     }
-    return answer.state !== 'queued';
+    return answer.print;
   };
 }
 

@@ -127,23 +127,14 @@ export async function natsQueue(options: NatsQueueOptions): Promise<JobQueue> {
 
   return {
     async enqueue(job: JobEnvelope) {
-      // A publish whose acknowledgement is lost (a timeout, a reconnect) may still have been
-      // stored: sent again under the same message id, the stream keeps it once (its two-minute
-      // duplicate window), so a caller told "failed" has not left a job running behind its back
-      // unless every try failed.
-      const data = JSON.stringify(job);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await js.publish(jobSubject(job.kind), data, {
-            msgID: job.id,
-            timeout: ENQUEUE_TIMEOUT_MS,
-          });
-          return;
-        } catch (error) {
-          if (attempt >= ENQUEUE_ATTEMPTS) throw error;
-          await new Promise((r) => setTimeout(r, 250 * attempt));
-        }
-      }
+      // A publish whose acknowledgement does not come (a timeout: NATS restarting, the ack
+      // lost) is sent again under the same message id: a copy the stream stored after all is
+      // kept once (its two-minute duplicate window). Other errors are not retried.
+      await js.publish(jobSubject(job.kind), JSON.stringify(job), {
+        msgID: job.id,
+        timeout: ENQUEUE_TIMEOUT_MS,
+        retries: ENQUEUE_ATTEMPTS,
+      });
     },
 
     async consume(handler, { concurrency }) {
