@@ -93,13 +93,24 @@ describe('movement lists in the web app', () => {
 
     // Operator 1, offline: line 1 (10 bolts, suggested A-01-02): 6 there, the rest to A-01-03.
     await op1.page.getByText('Line 1: BOLT-M8').waitFor();
+    // The line's item is scanned before the quantity (the right one taken): a quantity or an
+    // Enter before it is not taken.
     await scan(op1.page, 'A-01-02', '6');
+    await expect
+      .poll(() => op1.page.getByTestId('scan-result').textContent())
+      .toContain('Scan the item first (BOLT-M8)');
+    await scan(op1.page, '', 'BOLT-M8', '6');
     await op1.page.getByTestId('line-remaining').getByText('4 of 10').waitFor();
-    await scan(op1.page, 'A-01-03', ''); // Enter takes the rest: 4
+    // The rest: the item scanned (it counts 1), then "All 4".
+    await scan(op1.page, 'A-01-03', 'BOLT-M8');
+    expect(await op1.page.locator('label[for="scan-input"]').textContent()).toBe(
+      'Quantity? (Enter = 1)',
+    );
+    await op1.page.getByRole('button', { name: 'All 4', exact: true }).click();
     // Operator 2, offline at the same time: line 2 (4 nuts).
     await op2.page.getByRole('button', { name: '2', exact: true }).click();
     await op2.page.getByText('Line 2: NUT-M8').waitFor();
-    await scan(op2.page, 'A-01-04', '4');
+    await scan(op2.page, 'A-01-04', 'NUT-M8', '4');
     await expect.poll(() => pending(op1.page)).toBe(2);
     await expect.poll(() => pending(op2.page)).toBe(1);
     // On each handheld the list shows its own scans at once, offline.

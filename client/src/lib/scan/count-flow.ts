@@ -1,7 +1,7 @@
 import type { CountSession, InventoryView, Item, Position, PositionId } from '@floorsync/domain';
 import { QTY_MAX, resolveScan, sortSerials } from '@floorsync/domain';
 import type { Message } from './flows.js';
-import { barcodeAtQuantity, invalidScan } from './flows.js';
+import { barcodeAtQuantity, invalidScan, parseQuantity } from './flows.js';
 
 /**
  * Counting a position on the scanner, as a pure step machine (like `flows.ts`): scan the
@@ -52,13 +52,6 @@ const fail = (state: CountFlow, key: string, params?: Message['params']): CountA
   state,
   error: params ? { key, params } : { key },
 });
-
-/** Counted quantities: 0 or more, at most 6 decimals. */
-function parseCount(text: string): number | null {
-  const t = text.trim().replace(',', '.');
-  if (!/^\d+(\.\d{1,6})?$/.test(t)) return null;
-  return Number(t);
-}
 
 /** What the device holds at a position for one item: per lot, or the serials. */
 export function heldAt(view: InventoryView, positionId: PositionId, item: Item) {
@@ -116,7 +109,9 @@ export function advanceCount(state: CountFlow, input: string, view: InventoryVie
     // A barcode scanned at "How many?" is not a count of 4,006,381,333,931.
     if (barcodeAtQuantity(view, text) !== undefined)
       return fail(state, 'flow.error.codeNotQuantity', { code: text });
-    const n = parseCount(text);
+    // Counted quantities: 0 or more, at most 6 decimals (read as the scan flows read them).
+    const n = parseQuantity(text, false);
+    if (n === 'ambiguous') return fail(state, 'flow.error.ambiguousNumber', { text });
     if (n !== null && n > QTY_MAX)
       return fail(state, 'flow.error.quantityTooLarge', { max: QTY_MAX });
     if (n !== null) return recorded(state, view, n);

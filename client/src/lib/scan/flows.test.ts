@@ -15,7 +15,7 @@ import {
 } from '@floorsync/domain/testing';
 import { en } from '../i18n/en.js';
 import type { Advance, FlowState } from './flows.js';
-import { FLOW_KINDS, advance, next, start } from './flows.js';
+import { FLOW_KINDS, advance, next, parseQuantity, promptOf, start } from './flows.js';
 
 const GS = '\u001d';
 const viewWith = (...extra: InventoryEvent[]) => {
@@ -130,6 +130,103 @@ describe('scanner flows', () => {
     expect(done.ok && done.command?.args).toMatchObject({ lot: 'LOT-9', quantity: 4 });
   });
 
+  it('an item given by a document (a list line) counts from its first scan: one scan is 1, not 2', () => {
+    const item = view.item(A);
+    const s = start('receive', item ? { item } : {});
+    const at = feed(s, 'P');
+    expect(at.state.step).toBe('quantity');
+    expect(promptOf(at.state)).toEqual({ key: 'flow.ask.quantity', params: { n: 1 } });
+    const once = feed(at.state, '4006381333931');
+    expect(once.state.values.quantity).toBe(1);
+    const twice = feed(once.state, 'A');
+    expect(twice.state.values.quantity).toBe(2);
+    // The prompt says what Enter takes.
+    expect(promptOf(twice.state)).toEqual({ key: 'flow.ask.quantity', params: { n: 2 } });
+    const done = advance(twice.state, '', view);
+    expect(done.ok && done.command?.args).toMatchObject({ quantity: 2 });
+  });
+
+  it('scanned again at the quantity step: a box of another lot or best-before is refused; a GS1 count counts', () => {
+    const first = feed(start('receive'), 'Q', `]C101095060001343521025-L7${GS}17270630`);
+    expect(first.state.step).toBe('quantity');
+    expect(first.state.values).toMatchObject({ lot: '25-L7', expiresOn: '2027-06-30' });
+    const otherLot = advance(first.state, `]C101095060001343521025-L8${GS}17270630`, view);
+    expect(otherLot).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.otherLot', params: { lot: '25-L8', expected: '25-L7' } },
+    });
+    const otherDate = advance(first.state, `]C101095060001343521025-L7${GS}17270701`, view);
+    expect(otherDate).toMatchObject({
+      ok: false,
+      error: {
+        key: 'flow.error.otherExpiry',
+        params: { date: '2027-07-01', expected: '2027-06-30' },
+      },
+    });
+    // The same lot again, once as a single box and once as a case of 12.
+    const more = feed(first.state, `]C101095060001343521025-L7${GS}17270630`);
+    expect(more.state.values.quantity).toBe(2);
+    const acase = feed(more.state, `]C101095060001343521025-L7${GS}17270630${GS}3712`);
+    expect(acase.state.values.quantity).toBe(14);
+    for (const key of ['flow.error.otherLot', 'flow.error.otherExpiry'])
+      expect(en).toHaveProperty([key]);
+  });
+
+  it('at the lot or serial step: a position label or another item is refused, not taken for a lot', () => {
+    const atLot = feed(start('receive'), 'Q', 'L');
+    expect(atLot.state.step).toBe('lot');
+    expect(advance(atLot.state, 'P', view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.positionNot_lot', params: { code: 'P' } },
+    });
+    expect(advance(atLot.state, '4006381333931', view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.otherItem', params: { code: '4006381333931', sku: 'A' } },
+    });
+    const atSerial = feed(start('receive'), 'R', 'S');
+    expect(advance(atSerial.state, 'P', view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.positionNot_serial' },
+    });
+    // A serial known here is taken as scanned.
+    expect(feed(atSerial.state, 'SN-1').state.values.serial).toBe('SN-1');
+    for (const key of [
+      'flow.error.positionNot_lot',
+      'flow.error.positionNot_serial',
+      'flow.error.otherItem',
+    ])
+      expect(en).toHaveProperty([key]);
+  });
+
+  it('an empty Enter answers only the quantity prompt; elsewhere it is ignored (a wedge sending Enter twice)', () => {
+    for (const state of [
+      start('receive'),
+      feed(start('receive'), 'P').state,
+      feed(start('adjust'), 'P', 'A').state,
+    ]) {
+      const r = advance(state, '  ', view);
+      expect(r).toEqual({ ok: true, state, ignored: true });
+    }
+  });
+
+  it('reads typed quantities: comma or point; 1,000 and 1.000 (a thousand, or one?) are asked again', () => {
+    expect(parseQuantity('1,5', false)).toBe(1.5);
+    expect(parseQuantity('2.25', false)).toBe(2.25);
+    expect(parseQuantity('0,125', false)).toBe(0.125);
+    expect(parseQuantity('2,1250', false)).toBe(2.125);
+    expect(parseQuantity('1000', false)).toBe(1000);
+    expect(parseQuantity('-3', true)).toBe(-3);
+    expect(parseQuantity('-3', false)).toBeNull();
+    for (const text of ['1,000', '1.000', '12,500', '-2.500'])
+      expect(parseQuantity(text, true), text).toBe('ambiguous');
+    const at = feed(start('receive'), 'P', 'A');
+    expect(advance(at.state, '1,000', view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.ambiguousNumber', params: { text: '1,000' } },
+    });
+    expect(en).toHaveProperty(['flow.error.ambiguousNumber']);
+  });
+
   it('a serialized item asks for the serial and never for a quantity', () => {
     const r = feed(start('receive'), 'R', 'S', 'SN-2');
     expect(r.ok && r.command).toEqual({
@@ -179,7 +276,6 @@ describe('scanner flows', () => {
       [feed(s, 'P').state, 'Q', 'flow.error.expectedItem'],
       [feed(s, 'P').state, 'UNKNOWN-42', 'flow.error.unknown'],
       [feed(s, 'P').state, '4006381333932', 'flow.error.checkDigit'],
-      [feed(s, 'P').state, '   ', 'flow.error.empty'],
       [feed(s, 'P').state, `]C1011234567890123${GS}`, 'flow.error.invalid'],
       [feed(s, 'P', 'A').state, 'twelve', 'flow.error.notANumber'],
       [feed(s, 'P', 'A').state, '-3', 'flow.error.quantityPositive'],

@@ -49,6 +49,11 @@ export interface Values {
   readonly quantity?: number;
   readonly delta?: number;
   readonly reason?: AdjustmentReason;
+  /**
+   * The item was scanned here (not given by a document, as a list line's is): that scan counted
+   * one, and scanning it again at the quantity step counts on from there.
+   */
+  readonly itemScanned?: boolean;
 }
 
 export interface FlowState {
@@ -69,7 +74,16 @@ export interface Command {
 }
 
 export type Advance =
-  | { readonly ok: true; readonly state: FlowState; readonly command?: Command }
+  | {
+      readonly ok: true;
+      readonly state: FlowState;
+      readonly command?: Command;
+      /**
+       * Nothing happened: an empty Enter where it answers nothing (a wedge that ends each code
+       * with Enter twice, or CR and LF). The screen leaves everything as it is, without a sound.
+       */
+      readonly ignored?: true;
+    }
   | { readonly ok: false; readonly state: FlowState; readonly error: Message };
 
 const STEPS: Readonly<Record<FlowKind, readonly Field[]>> = {
@@ -124,11 +138,57 @@ const fail = (state: FlowState, key: string, params?: Message['params']): Advanc
 const isPositionField = (f: Field) =>
   f === 'position' || f === 'from' || f === 'to' || f === 'container';
 
-/** A quantity typed or scanned at a quantity step: positive, at most 6 decimals. */
-function parseNumber(text: string): number | null {
-  const t = text.trim().replace(',', '.');
-  if (!/^[+-]?\d+(\.\d{1,6})?$/.test(t)) return null;
-  return Number(t);
+/**
+ * A number typed at a quantity prompt (this flow's, and counting's): a decimal point or comma,
+ * at most 6 decimals; `null` when it is none. `'ambiguous'` for 1,000 or 2.500: a thousands
+ * separator (English 1,000; German 1.000) or a decimal (German 1,000; English 1.000)? Taken
+ * either way, one reading would book a thousand times too much or too little.
+ */
+export function parseQuantity(text: string, signed: boolean): number | null | 'ambiguous' {
+  const t = text.trim();
+  if (/^[+-]?[1-9]\d{0,2}[.,]\d{3}$/.test(t)) return 'ambiguous';
+  const n = t.replace(',', '.');
+  if (!(signed ? /^[+-]?\d+(\.\d{1,6})?$/ : /^\d+(\.\d{1,6})?$/).test(n)) return null;
+  return Number(n);
+}
+
+/** What the screen asks for at this step (the quantity prompt says what Enter takes). */
+export function promptOf(s: FlowState): Message {
+  if (s.step === null) return { key: 'flow.ask.done' };
+  if (s.step === 'quantity')
+    return { key: 'flow.ask.quantity', params: { n: s.values.quantity ?? 1 } };
+  return { key: `flow.ask.${s.step}` };
+}
+
+/**
+ * The item scanned again at the quantity step counts on: one more, or the count its GS1 code
+ * carries. One of another lot or best-before date is not more of the same, and is refused.
+ */
+function countAgain(
+  state: FlowState,
+  r: { readonly lot?: string; readonly expiresOn?: string; readonly quantity?: number },
+): Advance {
+  const v = state.values;
+  if (r.lot !== undefined && v.lot !== undefined && r.lot !== v.lot)
+    return fail(state, 'flow.error.otherLot', { lot: r.lot, expected: v.lot });
+  if (r.expiresOn !== undefined && v.expiresOn !== undefined && r.expiresOn !== v.expiresOn)
+    return fail(state, 'flow.error.otherExpiry', { date: r.expiresOn, expected: v.expiresOn });
+  const quantity = (v.quantity ?? (v.itemScanned ? 1 : 0)) + (r.quantity ?? 1);
+  if (quantity > QTY_MAX) return fail(state, 'flow.error.quantityTooLarge', { max: QTY_MAX });
+  return {
+    ok: true,
+    state: {
+      ...state,
+      values: {
+        ...v,
+        quantity,
+        itemScanned: true,
+        ...(v.expiresOn === undefined && r.expiresOn !== undefined
+          ? { expiresOn: r.expiresOn }
+          : {}),
+      },
+    },
+  };
 }
 
 /**
@@ -181,23 +241,26 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
   const step = state.step;
   if (step === null) return { ok: true, state };
   const v = state.values;
+  // An empty Enter answers only the quantity prompt.
+  if (input.trim() === '' && step !== 'quantity') return { ok: true, state, ignored: true };
 
   if (step === 'quantity' || step === 'delta') {
     const text = input.trim();
     if (step === 'quantity' && text === '') return complete(state, { quantity: v.quantity ?? 1 });
     const scanned = barcodeAtQuantity(view, text);
     if (scanned !== undefined) {
-      // The item's own barcode again counts one more, as its SKU does; any other is refused.
+      // The item's own barcode again counts on, as its SKU does; any other is refused.
       if (step === 'quantity' && scanned !== null && scanned.id === v.item?.id)
-        return { ok: true, state: { ...state, values: { ...v, quantity: (v.quantity ?? 1) + 1 } } };
+        return countAgain(state, {});
       return fail(state, 'flow.error.codeNotQuantity', { code: text });
     }
-    const n = parseNumber(text);
+    const n = parseQuantity(text, true);
+    if (n === 'ambiguous') return fail(state, 'flow.error.ambiguousNumber', { text });
     if (n === null) {
-      // A scan of the same item again at the quantity step counts one more.
+      // A scan of the same item again at the quantity step counts on.
       const r = resolveScan(view, input);
       if (step === 'quantity' && r.kind === 'item' && r.item.id === v.item?.id)
-        return { ok: true, state: { ...state, values: { ...v, quantity: (v.quantity ?? 1) + 1 } } };
+        return countAgain(state, r);
       return fail(state, 'flow.error.notANumber', { text });
     }
     if (step === 'quantity' && n <= 0) return fail(state, 'flow.error.quantityPositive');
@@ -220,6 +283,13 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
       if (value === undefined) return fail(state, `flow.error.no_${step}`);
       return complete(state, { [step]: value });
     }
+    // A bin label, or another item's barcode or SKU, is no lot or serial of this one (a wrong
+    // label scanned would otherwise become the lot "A-01-02"). Another item's lot or serial is
+    // a name this one may have too: taken as typed.
+    if (r.kind === 'position')
+      return fail(state, `flow.error.positionNot_${step}`, { code: r.position.code });
+    if (r.kind === 'item')
+      return fail(state, 'flow.error.otherItem', { code: input.trim(), sku: r.item.sku });
     const text = input.trim();
     if (text === '' || text.length > 64) return fail(state, `flow.error.no_${step}`);
     return complete(state, { [step]: text });
@@ -244,16 +314,19 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
   if (r.kind === 'item') {
     return complete(state, {
       item: r.item,
+      itemScanned: true,
       ...(r.lot !== undefined ? { lot: r.lot } : {}),
       ...(r.serial !== undefined ? { serial: r.serial } : {}),
       ...(r.expiresOn !== undefined ? { expiresOn: r.expiresOn } : {}),
       ...(r.quantity !== undefined ? { quantity: r.quantity } : {}),
     });
   }
-  if (r.kind === 'serial') return complete(state, { item: r.item, serial: r.serial });
+  if (r.kind === 'serial')
+    return complete(state, { item: r.item, itemScanned: true, serial: r.serial });
   if (r.kind === 'lot') {
     return complete(state, {
       item: r.item,
+      itemScanned: true,
       lot: r.lot,
       ...(r.expiresOn !== null ? { expiresOn: r.expiresOn } : {}),
     });
