@@ -124,10 +124,14 @@ export const de: Catalog = {
   'flow.error.ambiguousNumber':
     '„{text}“: Tausender oder Dezimalzahl? Tausender ohne Trennzeichen eingeben (1000), Dezimalzahlen mit einer 0 am Ende (2,1250).',
   'flow.error.otherLot': 'Dieser hat die Charge {lot}, nicht {expected}: bitte einzeln buchen.',
-  'flow.error.otherExpiry': 'Dieser ist haltbar bis {date}, nicht {expected}: bitte einzeln buchen.',
-  'flow.error.positionNot_lot': '{code} ist ein Lagerplatz, keine Charge. Bitte die Charge scannen oder eingeben.',
-  'flow.error.positionNot_serial': '{code} ist ein Lagerplatz, keine Seriennummer. Bitte die Seriennummer scannen.',
-  'flow.error.otherItem': '{code} ist ein anderer Artikel ({sku}), keine Charge oder Seriennummer dieses Artikels.',
+  'flow.error.otherExpiry':
+    'Dieser ist haltbar bis {date}, nicht {expected}: bitte einzeln buchen.',
+  'flow.error.positionNot_lot':
+    '{code} ist ein Lagerplatz, keine Charge. Bitte die Charge scannen oder eingeben.',
+  'flow.error.positionNot_serial':
+    '{code} ist ein Lagerplatz, keine Seriennummer. Bitte die Seriennummer scannen.',
+  'flow.error.otherItem':
+    '{code} ist ein anderer Artikel ({sku}), keine Charge oder Seriennummer dieses Artikels.',
 
   'field.position': 'Lagerplatz',
   'field.from': 'Von',
@@ -427,8 +431,10 @@ export const de: Catalog = {
   'lists.remaining': 'noch {remaining} von {planned} zu bestätigen',
   'lists.suggested': 'Vorgeschlagener Lagerplatz: {code}',
   'lists.suggestedFrom': 'Entnehmen aus: {code}',
-  'lists.quantityHint': 'Menge eingeben, den Artikel erneut scannen für einen mehr, oder alle {remaining} übernehmen.',
-  'lists.scanItemFirst': 'Zuerst den Artikel scannen ({sku}): so ist sicher, dass es der richtige ist.',
+  'lists.quantityHint':
+    'Menge eingeben, den Artikel erneut scannen für einen mehr, oder alle {remaining} übernehmen.',
+  'lists.scanItemFirst':
+    'Zuerst den Artikel scannen ({sku}): so ist sicher, dass es der richtige ist.',
   'lists.takeAll': 'Alle {remaining}',
   'lists.confirmed': 'Position {line} von {code}: gespeichert',
   'lists.allDone': 'Alle Positionen sind bestätigt.',

@@ -118,7 +118,8 @@ export const en = {
   'flow.error.otherLot': 'This one is lot {lot}, not {expected}: book it on its own.',
   'flow.error.otherExpiry': 'This one is best before {date}, not {expected}: book it on its own.',
   'flow.error.positionNot_lot': '{code} is a position, not a lot. Scan or type the lot.',
-  'flow.error.positionNot_serial': '{code} is a position, not a serial number. Scan the serial number.',
+  'flow.error.positionNot_serial':
+    '{code} is a position, not a serial number. Scan the serial number.',
   'flow.error.otherItem': '{code} is another item ({sku}), not a lot or serial number of this one.',
 
   'field.position': 'Position',
@@ -417,7 +418,8 @@ export const en = {
   'lists.remaining': '{remaining} of {planned} still to confirm',
   'lists.suggested': 'Suggested position: {code}',
   'lists.suggestedFrom': 'Take from: {code}',
-  'lists.quantityHint': 'Type the quantity, scan the item again for one more, or take all {remaining}.',
+  'lists.quantityHint':
+    'Type the quantity, scan the item again for one more, or take all {remaining}.',
   'lists.scanItemFirst': 'Scan the item first ({sku}): it shows the right one is taken.',
   'lists.takeAll': 'All {remaining}',
   'lists.confirmed': 'Line {line} of {code}: saved',
