@@ -185,6 +185,24 @@ function unsupportedVersion(
  * address, the one that proxy added (the entries before it are whatever the client sent);
  * else the socket's peer; `direct` in-process (`app.request`).
  */
+/**
+ * The headers every answer carries (unless it sets them itself): `frame-ancestors 'none'` and
+ * `X-Frame-Options` (no page of another site frames the app), `nosniff`, no referrer; and for
+ * the API (`/api`, `/sync`, `/health`, `/metrics`) `Cache-Control: no-store`. Not a script
+ * policy: the web app's pages start with an inline script of SvelteKit's.
+ */
+export function securityHeaders(path: string): Record<string, string> {
+  const headers: Record<string, string> = {
+    'Content-Security-Policy': "frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
+    'X-Frame-Options': 'DENY',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  };
+  if (/^\/(?:api|sync)(?:\/|$)|^\/(?:health|metrics)\/?$/.test(path))
+    headers['Cache-Control'] = 'no-store';
+  return headers;
+}
+
 function clientAddress(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = header(c, 'x-forwarded-for')?.split(',').at(-1)?.trim();
@@ -494,6 +512,14 @@ export function createApp(deps: AppDeps): AppHandle {
     const t0 = performance.now();
     await next();
     recordRequest(c.req.method, c.req.path, c.res.status, performance.now() - t0);
+  });
+  // Every answer (the web app's files too): not to be framed (clickjacking the admin console),
+  // sniffed as another type, or named as a referrer; the API's (tokens, people's names) not
+  // kept by a cache or a shared browser.
+  app.use('*', async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(securityHeaders(c.req.path)))
+      if (!c.res.headers.has(name)) c.res.headers.set(name, value);
   });
 
   // ─── Auth ─────────────────────────────────────────────────────────────────────────────────
@@ -893,14 +919,18 @@ export function createApp(deps: AppDeps): AppHandle {
         );
         response = {
           status: 200,
-          headers: { 'content-type': 'application/json' },
+          headers: { ...securityHeaders(path), 'content-type': 'application/json' },
           body: isSerialized(body) ? body.json : JSON.stringify(body),
         };
       } catch (err) {
         const p = toProblem(err, path);
         response = {
           status: p.status,
-          headers: { ...p.headers, 'content-type': 'application/problem+json' },
+          headers: {
+            ...securityHeaders(path),
+            ...p.headers,
+            'content-type': 'application/problem+json',
+          },
           body: problemDocument(p),
         };
       }
@@ -969,14 +999,15 @@ export function createApp(deps: AppDeps): AppHandle {
     // nginx buffers a proxied answer unless told not to: the pokes would wait in its buffer.
     c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, async (stream) => {
+      const closing = hub.untilClosed();
       try {
         hub.add(stream, head);
-        const closed = hub.untilClosed();
         const aborted = new Promise<void>((resolve) => stream.onAbort(resolve));
         // On connect (and on reconnect with Last-Event-ID) the client learns the head at once.
         await stream.writeSSE({ event: 'poke', data: JSON.stringify({ head }), id: String(head) });
-        await Promise.race([closed, aborted, evicted]);
+        await Promise.race([closing.closed, aborted, evicted]);
       } finally {
+        closing.done();
         hub.remove(stream);
         release();
       }

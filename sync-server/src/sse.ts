@@ -39,7 +39,8 @@ const MS_PER_STREAM = 1;
 export class SseHub {
   /** Open streams, each with the newest head it was sent. */
   private readonly streams = new Map<SSEStreamingApi, number>();
-  private closing: (() => void)[] = [];
+  /** The streams' handlers waiting for the hub to close (each removed when its stream ends). */
+  private readonly closing = new Set<() => void>();
   /** The newest head told to this hub, and the newest sent to the streams. */
   private latest = -1;
   private sent = -1;
@@ -143,9 +144,21 @@ export class SseHub {
       s.write(': heartbeat\n\n').catch(() => this.streams.delete(s));
   }
 
-  /** Resolves when the hub closes (server shutdown): keeps a stream's handler alive until then. */
-  untilClosed(): Promise<void> {
-    return new Promise((resolve) => this.closing.push(resolve));
+  /**
+   * Resolves when the hub closes (server shutdown): keeps a stream's handler alive until then.
+   * `done()` when the stream ended first: the hub lets go of it (a device reconnecting all day
+   * would otherwise leave one waiting handler behind for each connection).
+   */
+  untilClosed(): { readonly closed: Promise<void>; done(): void } {
+    let resolve!: () => void;
+    const closed = new Promise<void>((r) => (resolve = r));
+    this.closing.add(resolve);
+    return { closed, done: () => this.closing.delete(resolve) };
+  }
+
+  /** Stream handlers waiting for the hub to close (for tests). */
+  get waiting(): number {
+    return this.closing.size;
   }
 
   close(): void {
@@ -157,6 +170,6 @@ export class SseHub {
     for (const s of this.streams.keys()) void s.close();
     this.streams.clear();
     for (const r of this.closing) r();
-    this.closing = [];
+    this.closing.clear();
   }
 }

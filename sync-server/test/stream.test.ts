@@ -105,6 +105,9 @@ describe('GET /sync/stream (SSE pokes)', () => {
     expect(poke).toContain(`id: ${head}`);
     server.clock.advance(2_000); // 61 s: the ticket has expired
     expect((await fetch(url)).status).toBe(401);
+    // The streams that ended are let go of: none is left waiting for the hub to close.
+    await expect.poll(() => server.handle.hub.waiting).toBe(0);
+    expect(server.handle.hub.size).toBe(0);
   });
 
   it('refuses a missing, unknown or expired ticket; a long-lived token is never accepted in the URL', async () => {

@@ -42,9 +42,16 @@ export type BulkAdjustView = Pick<InventoryView, 'itemBySku' | 'itemByBarcode' |
 /**
  * RFC 4180 CSV: quoted fields may hold the separator, line breaks and doubled quotes; CRLF or
  * LF; a byte-order mark is dropped. The separator is `;` when the first line has more `;` than
- * `,` outside quotes (spreadsheets in German and other locales write `;`).
+ * `,` outside quotes (spreadsheets in German and other locales write `;`). More lines than
+ * `limits.maxRows`, or more fields on a line than `limits.maxColumns`, is an error: an upload
+ * of a few MB must not become millions of rows in memory.
  */
-export function parseCsv(text: string): string[][] {
+export function parseCsv(
+  text: string,
+  limits: { readonly maxRows?: number; readonly maxColumns?: number } = {},
+): string[][] {
+  const maxRows = limits.maxRows ?? Infinity;
+  const maxColumns = limits.maxColumns ?? Infinity;
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const firstLine = src.slice(0, src.search(/\r?\n|$/));
   const count = (ch: string) => firstLine.replace(/"[^"]*"/g, '').split(ch).length - 1;
@@ -72,9 +79,12 @@ export function parseCsv(text: string): string[][] {
     else if (c === sep) {
       row.push(field);
       field = '';
+      if (row.length >= maxColumns)
+        throw new Error(`line ${rows.length + 1} has more than ${maxColumns} fields`);
     } else if (c === '\n' || c === '\r') {
       row.push(field);
       rows.push(row);
+      if (rows.length > maxRows) throw new Error(`it has more than ${maxRows} lines`);
       row = [];
       field = '';
       if (c === '\r' && src[i + 1] === '\n') i++;

@@ -7,6 +7,14 @@ import { HttpProblem, tooLarge } from '../http/problem.js';
 /** Uploaded files at most this large (a 100,000-row CSV is about 4 MB). */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
+/**
+ * Lines and columns of an uploaded table read at most: the files take 100,000 rows of a few
+ * columns, and a small file must not become millions of rows or cells in memory (10 MB of line
+ * breaks; one cell in column XFD per row of a workbook).
+ */
+export const MAX_TABLE_LINES = 200_000;
+export const MAX_TABLE_COLUMNS = 256;
+
 const unreadable = (detail: string) =>
   new HttpProblem(422, 'UNREADABLE_FILE', 'The file cannot be read', detail);
 
@@ -23,7 +31,7 @@ export async function tableOf(bytes: Buffer): Promise<string[][]> {
   const text = decodeText(bytes);
   if (text === null) throw unreadable('this is neither a CSV text file nor an XLSX workbook');
   try {
-    return parseCsv(text);
+    return parseCsv(text, { maxRows: MAX_TABLE_LINES, maxColumns: MAX_TABLE_COLUMNS });
   } catch (error) {
     throw unreadable(
       `not a valid CSV file: ${error instanceof Error ? error.message : String(error)}`,
@@ -118,10 +126,21 @@ async function xlsxTable(bytes: Buffer): Promise<string[][]> {
   }
   const sheet = workbook.worksheets[0];
   if (!sheet) throw unreadable('the workbook has no sheet');
+  // Its extent first: a few kB of cells far apart (one in column XFD of each row) would
+  // otherwise become millions of empty cells here, and the server's memory with them.
+  if (sheet.rowCount > MAX_TABLE_LINES)
+    throw unreadable(
+      `its first sheet reaches row ${sheet.rowCount}; at most ${MAX_TABLE_LINES} are read`,
+    );
+  if (sheet.columnCount > MAX_TABLE_COLUMNS)
+    throw unreadable(
+      `its first sheet reaches column ${sheet.columnCount}; at most ${MAX_TABLE_COLUMNS} are read`,
+    );
   const rows: string[][] = [];
-  sheet.eachRow({ includeEmpty: true }, (row, number) => {
+  // The cells there are (not every empty one before them); the gaps are filled in below.
+  sheet.eachRow((row, number) => {
     const cells: string[] = [];
-    row.eachCell({ includeEmpty: true }, (cell, col) => {
+    row.eachCell((cell, col) => {
       cells[col - 1] = cellText(cell.value);
     });
     rows[number - 1] = Array.from(cells, (c) => c ?? '');
