@@ -3374,6 +3374,33 @@ describe('fuzzing: regressions (each found by this file, each a 500 before its f
     }
   });
 
+  it('a rejected mutation of 4 MB, or with a name of 100,000 characters, is recorded bounded: not sent whole to every device', async () => {
+    const clientID = `fz-big-${randomUUID()}`;
+    const a = await call(
+      'POST',
+      '/sync/push',
+      known.tokens.admin,
+      JSON.stringify({
+        pushVersion: 1,
+        clientGroupID: known.groups.admin,
+        mutations: [
+          { clientID, id: 1, name: 'moveStock', args: { itemId: 'x'.repeat(4_000_000) } },
+          { clientID, id: 2, name: 'n'.repeat(100_000), args: {} },
+        ],
+      }),
+    );
+    checkAnswer({ method: 'POST', url: '/sync/push', headers: [] }, a, { mayWrite: true });
+    const results = (JSON.parse(a.text) as { results: { status: string }[] }).results;
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    const [big] = await read((tx) => tx.eventsOfMutation(clientID, 1));
+    expect((big?.data as { mutation: { args: unknown } }).mutation.args).toEqual({
+      unrecorded: 'args of 4000013 bytes (more than 65536)',
+    });
+    const [named] = await read((tx) => tx.eventsOfMutation(clientID, 2));
+    const name = (named?.data as { mutation: { name: string } }).mutation.name;
+    expect(name).toBe(`${'n'.repeat(128)}…`);
+  });
+
   it('an XLSX cell of 1e20 formatted as a date is a row problem, not a 500 (jobs/files.ts)', async () => {
     // ExcelJS reads it as an invalid Date, whose toISOString threw.
     const wb = new ExcelJS.Workbook();

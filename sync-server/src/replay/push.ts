@@ -100,13 +100,29 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+/**
+ * A rejected mutation is recorded (its event goes to every device, its conflict to the admins),
+ * so what is recorded of it is bounded: a name no command has past 128 characters is cut, and
+ * args of more than 64 KB as JSON (a count plan of a thousand bins is 40 KB) are a note. A push
+ * of one 4 MB mutation otherwise put 4 MB into every device's next pull, however often sent.
+ */
+const MAX_RECORDED_NAME = 128;
+const MAX_RECORDED_ARGS_BYTES = 64 * 1024;
+
+function recordedArgs(args: PushMutation['args']): Record<string, unknown> {
+  if (nestedDeeperThan(args, MAX_RECORDED_ARGS_DEPTH))
+    return { unrecorded: `args nested more than ${MAX_RECORDED_ARGS_DEPTH} levels deep` };
+  const bytes = Buffer.byteLength(JSON.stringify(args));
+  if (bytes > MAX_RECORDED_ARGS_BYTES)
+    return { unrecorded: `args of ${bytes} bytes (more than ${MAX_RECORDED_ARGS_BYTES})` };
+  return args;
+}
+
 const recorded = (m: PushMutation): RecordedMutation => ({
   clientID: m.clientID,
   id: m.id,
-  name: m.name,
-  args: nestedDeeperThan(m.args, MAX_RECORDED_ARGS_DEPTH)
-    ? { unrecorded: `args nested more than ${MAX_RECORDED_ARGS_DEPTH} levels deep` }
-    : m.args,
+  name: m.name.length > MAX_RECORDED_NAME ? `${m.name.slice(0, MAX_RECORDED_NAME)}…` : m.name,
+  args: recordedArgs(m.args),
   ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
   ...(m.userID !== undefined ? { userID: m.userID } : {}),
   ...(m.occurredAt !== undefined ? { occurredAt: m.occurredAt } : {}),

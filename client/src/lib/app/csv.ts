@@ -1,14 +1,16 @@
-/** CSV (RFC 4180) of any table a screen shows, and a download of it. */
+import { csvCell } from '@floorsync/domain';
+
+/**
+ * CSV (RFC 4180) of any table a screen shows, and a download of it. Each cell as the server's
+ * CSV exports write it (`csvCell`): quoted when it holds a quote, `,` or `;` (German Excel
+ * splits at `;`) or a line break; text starting with `=`, `+`, `-`, `@`, a tab or a CR is
+ * prefixed with `'`, so a spreadsheet never runs it as a formula.
+ */
 export function toCsv(
   header: readonly string[],
   rows: readonly (readonly (string | number | null | undefined)[])[],
 ): string {
-  const cell = (v: string | number | null | undefined) => {
-    const s = v === null || v === undefined ? '' : String(v);
-    // Quote when needed; a leading =, +, - or @ would be a formula in a spreadsheet.
-    const safe = /^[=+\-@]/.test(s) && typeof v !== 'number' ? `'${s}` : s;
-    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
+  const cell = (v: string | number | null | undefined) => csvCell(v === undefined ? null : v);
   return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
 }
 
