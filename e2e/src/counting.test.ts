@@ -147,6 +147,12 @@ describe('counting sessions in the web app', () => {
 
     // Operator 1 goes offline and counts 115 where the books say 120: nothing shows the 120.
     await op1.context.setOffline(true);
+    // A position outside the session: refused, and the screen does not claim to count it.
+    await scan(op1.page, 'B-01-02');
+    await expect
+      .poll(() => op1.page.getByTestId('scan-result').textContent())
+      .toContain('Not part of this counting session');
+    expect(await op1.page.locator('#counting-title').textContent()).not.toContain('B-01-02');
     await scan(op1.page, P);
     await op1.page.getByText(`Scan an item at ${P}`).waitFor();
     await scan(op1.page, 'BOLT-M8');

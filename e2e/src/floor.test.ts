@@ -206,6 +206,15 @@ describe('on the floor', () => {
     expect(await serverQuantity(server, supervisorToken, 'NUT-M8', 'B-01-02')).toBe(before + 2);
     const focused = () =>
       op.page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
+    // A language chosen in the header hands the focus back to the field: a wedge's next code
+    // does not go into the list's type-ahead (where a "D" or "E" would switch the language).
+    const language = op.page.locator('header select');
+    await language.focus();
+    await language.selectOption('de');
+    expect(await focused()).toBe('scan-input');
+    await language.focus();
+    await language.selectOption('en');
+    expect(await focused()).toBe('scan-input');
     // Tab on an empty field, Shift+Tab on a typed one: the focus moves on, nothing is handed over.
     await field.focus();
     await op.page.keyboard.press('Tab');
