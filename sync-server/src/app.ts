@@ -719,7 +719,7 @@ export function createApp(deps: AppDeps): AppHandle {
     } finally {
       leave();
     }
-    throttle.succeed(keys[0]);
+    throttle.succeed(keys);
     const group = body.clientGroupID ?? null;
     const secretHash = body.deviceSecret ? hashToken(body.deviceSecret) : undefined;
     const token = newToken();

@@ -3703,7 +3703,7 @@ describe('fuzzing every HTTP endpoint', () => {
                   ? 403
                   : 200;
               after = (status) => {
-                throttleModel.succeed(keys[0]);
+                throttleModel.succeed(keys);
                 if (status !== 200 || group === null) return;
                 // Only a group's first sign-in binds a secret, and never a service group's; a
                 // bound one keeps its own.

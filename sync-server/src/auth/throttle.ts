@@ -1,8 +1,14 @@
 /**
- * Failed-login throttling, per username and per client address. Only failures count, and they
- * leak away (a key's free budget over `windowMs`); a success clears the username's record.
- * Beyond `free` failures of a username (`addressFree` of an address) each further attempt must
- * wait an exponentially growing delay (capped).
+ * Failed-login throttling, per username from one address, per username, and per client
+ * address. Only failures count, and they leak away (a key's free budget over `windowMs`); a
+ * success clears the username's records. Beyond `free` failures of a username from one address
+ * (`userFree` of a username from anywhere, `addressFree` of an address) each further attempt
+ * must wait an exponentially growing delay (capped).
+ *
+ * The strict budget is per username *and* address: someone guessing from one machine cannot
+ * lock the admin (or the workers' fixed `worker` account) out everywhere with a wrong guess
+ * every few minutes. A username still has a budget over all addresses, larger, so guessing
+ * from many machines is throttled too.
  *
  * An address gets a far larger budget than a username: one address is often many people (a
  * floor's handhelds behind one NAT; every client, when the server cannot see addresses), and
@@ -13,8 +19,10 @@
  * budget, which still ends online guessing.
  */
 export interface ThrottleOptions {
-  /** Free failures of one username. Default 5. */
+  /** Free failures of one username from one address. Default 5. */
   readonly free?: number;
+  /** Free failures of one username from all addresses. Default 30. */
+  readonly userFree?: number;
   /** Free failures from one address (over all usernames). Default 50. */
   readonly addressFree?: number;
   readonly baseDelayMs?: number;
@@ -33,16 +41,22 @@ export interface ThrottleOptions {
 export class ThrottleBusyError extends Error {}
 
 const ADDRESS = 'addr:';
+const USER = 'user:';
 
-/** The throttle's keys of a sign-in: the username (case-folded) first, then the address. */
-export const throttleKeys = (username: string, address: string): [string, string] => [
-  `user:${username.toLowerCase()}`,
+/**
+ * The throttle's keys of a sign-in, in the order turns are taken: the username (case-folded),
+ * the username from this address, the address.
+ */
+export const throttleKeys = (username: string, address: string): [string, string, string] => [
+  `${USER}${username.toLowerCase()}`,
+  `pair:${username.toLowerCase()}@${address}`,
   `${ADDRESS}${address}`,
 ];
 
 export class LoginThrottle {
   private readonly failures = new Map<string, { count: number; last: number }>();
   private readonly free: number;
+  private readonly userFree: number;
   private readonly addressFree: number;
   private readonly base: number;
   private readonly max: number;
@@ -55,6 +69,7 @@ export class LoginThrottle {
 
   constructor(options: ThrottleOptions = {}) {
     this.free = options.free ?? 5;
+    this.userFree = options.userFree ?? 30;
     this.addressFree = options.addressFree ?? 50;
     this.base = options.baseDelayMs ?? 1000;
     this.max = options.maxDelayMs ?? 15 * 60_000;
@@ -114,7 +129,8 @@ export class LoginThrottle {
   }
 
   private freeOf(key: string): number {
-    return key.startsWith(ADDRESS) ? this.addressFree : this.free;
+    if (key.startsWith(ADDRESS)) return this.addressFree;
+    return key.startsWith(USER) ? this.userFree : this.free;
   }
 
   /**
@@ -162,7 +178,8 @@ export class LoginThrottle {
     }
   }
 
-  succeed(key: string): void {
-    this.failures.delete(key);
+  /** A sign-in passed: its username's records go (not its address's). */
+  succeed(keys: readonly string[]): void {
+    for (const key of keys) if (!key.startsWith(ADDRESS)) this.failures.delete(key);
   }
 }
