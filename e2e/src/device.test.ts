@@ -182,6 +182,11 @@ describe('a device’s hard days', () => {
     await page.goto(`${server.base}/lookup`);
     await scan(page, 'B-01-01');
     await expect.poll(() => page.getByTestId('lookup-result').textContent()).toContain('E2E-11999');
+    // Offline, the stock shown says how old it is, and so does the badge.
+    expect(await page.getByTestId('as-of').textContent()).toMatch(
+      /^Offline: as this device last heard, \d{1,2}:\d{2}/,
+    );
+    expect(await page.getByTestId('sync-as-of').textContent()).toMatch(/^as of \d{1,2}:\d{2}/);
     expect(errors).toEqual([]);
   }, 300_000);
 

@@ -40,6 +40,8 @@ export const de: Catalog = {
     '{state}. {pending} {pending:Scan wartet|Scans warten} auf das Senden. Zuletzt synchronisiert: {last}.',
   'sync.pending': '{n} offen',
   'sync.never': 'nie',
+  'sync.asOf': 'Stand {last}',
+  'stock.asOf': 'Offline: Stand dieses Geräts von {last}',
   'sync.progress':
     '{events} {events:Ereignis|Ereignisse}, {entries} {entries:Datensatz|Datensätze}',
   'sync.sending': '{sent} von {total} gesendet',

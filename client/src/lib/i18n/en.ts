@@ -41,6 +41,8 @@ export const en = {
     '{state}. {pending} {pending:scan|scans} waiting to be sent. Last synced: {last}.',
   'sync.pending': '{n} pending',
   'sync.never': 'never',
+  'sync.asOf': 'as of {last}',
+  'stock.asOf': 'Offline: as this device last heard, {last}',
   'sync.progress': '{events} {events:event|events}, {entries} {entries:record|records}',
   'sync.sending': 'sending {sent} of {total}',
   'sync.status.idle': 'Online',
