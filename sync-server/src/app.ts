@@ -193,7 +193,9 @@ function unsupportedVersion(
  */
 export function securityHeaders(path: string): Record<string, string> {
   const headers: Record<string, string> = {
-    'Content-Security-Policy': "frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
+    // Not object-src: a PDF opened from the app (a blob URL, which takes this policy) is shown
+    // by the browser's viewer, an embedded object.
+    'Content-Security-Policy': "frame-ancestors 'none'; base-uri 'self'",
     'X-Frame-Options': 'DENY',
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',

@@ -95,6 +95,7 @@ export function parseCsv(
   if (field !== '' || row.length > 0) {
     row.push(field);
     rows.push(row);
+    if (rows.length > maxRows) throw new Error(`it has more than ${maxRows} lines`);
   }
   return rows;
 }

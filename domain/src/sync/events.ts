@@ -3,7 +3,11 @@ import { conflictIdSchema } from '../shared/ids.js';
 import { conflictKindSchema, rejectionCodeSchema } from '../shared/decision.js';
 import { resolutionActionSchema } from './commands.js';
 
-/** A mutation exactly as pushed, kept in full so a rejection loses nothing. */
+/**
+ * A mutation as pushed. The conflict keeps its args whole (bar args nested more than 64 levels
+ * deep); the rejection's event, which every device pulls, bounds them (64 KB) and the name (128
+ * characters): see `sync-server/src/replay/push.ts`.
+ */
 export const recordedMutationSchema = z.object({
   clientID: z.string(),
   id: z.int(),

@@ -92,6 +92,20 @@ describe('turns (enter): a burst is counted as it goes', () => {
     for (const leave of again) leave();
   });
 
+  it('a flood of sign-ins of one username from one machine waits in its own queue: others still get a turn', async () => {
+    const t = new LoginThrottle({ maxWaiting: 5 });
+    const flood = throttleKeys('admin', '10.6.6.6');
+    const held = await Promise.all([t.enter(flood), t.enter(flood)]);
+    const waiting = Array.from({ length: 5 }, () => t.enter(flood));
+    await expect(t.enter(flood)).rejects.toBeInstanceOf(ThrottleBusyError);
+    // The admin from their own machine: not refused, and in once a flood turn is given back.
+    const own = t.enter(throttleKeys('admin', '10.0.0.9'));
+    held[0]?.();
+    (await own)();
+    held[1]?.();
+    for (const w of waiting) (await w)();
+  });
+
   it('refuses at once beyond maxWaiting for one key', async () => {
     const t = new LoginThrottle({ inFlight: 1, maxWaiting: 2 });
     const keys = throttleKeys('op', '10.0.0.1');

@@ -44,13 +44,15 @@ const ADDRESS = 'addr:';
 const USER = 'user:';
 
 /**
- * The throttle's keys of a sign-in, in the order turns are taken: the username (case-folded),
- * the username from this address, the address.
+ * The throttle's keys of a sign-in, in the order turns are taken: the username (case-folded)
+ * from this address, the address, the username. The username's turns come last: a machine
+ * sending a thousand sign-ins of `admin` at once waits in its own queues (refused at once
+ * past `maxWaiting`) and holds at most two of the username's turns, so others still get in.
  */
 export const throttleKeys = (username: string, address: string): [string, string, string] => [
-  `${USER}${username.toLowerCase()}`,
   `pair:${username.toLowerCase()}@${address}`,
   `${ADDRESS}${address}`,
+  `${USER}${username.toLowerCase()}`,
 ];
 
 export class LoginThrottle {

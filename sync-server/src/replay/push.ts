@@ -101,28 +101,31 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
 }
 
 /**
- * A rejected mutation is recorded (its event goes to every device, its conflict to the admins),
- * so what is recorded of it is bounded: a name no command has past 128 characters is cut, and
- * args of more than 64 KB as JSON (a count plan of a thousand bins is 40 KB) are a note. A push
- * of one 4 MB mutation otherwise put 4 MB into every device's next pull, however often sent.
+ * A rejected mutation's event goes to every device, so what it records of the mutation is
+ * bounded: a name no command has is cut to 128 characters, and args of more than 64 KB as JSON
+ * (a count plan of a thousand bins is 40 KB) are a note. A push of one 4 MB mutation otherwise
+ * put 4 MB into every device's next pull, however often sent. The conflict (the admins' only,
+ * read one at a time) keeps the args whole, so that a large one can still be corrected and
+ * applied again.
  */
 const MAX_RECORDED_NAME = 128;
 const MAX_RECORDED_ARGS_BYTES = 64 * 1024;
 
-function recordedArgs(args: PushMutation['args']): Record<string, unknown> {
+function recordedArgs(args: PushMutation['args'], bounded: boolean): Record<string, unknown> {
   if (nestedDeeperThan(args, MAX_RECORDED_ARGS_DEPTH))
     return { unrecorded: `args nested more than ${MAX_RECORDED_ARGS_DEPTH} levels deep` };
+  if (!bounded) return args;
   const bytes = Buffer.byteLength(JSON.stringify(args));
   if (bytes > MAX_RECORDED_ARGS_BYTES)
     return { unrecorded: `args of ${bytes} bytes (more than ${MAX_RECORDED_ARGS_BYTES})` };
   return args;
 }
 
-const recorded = (m: PushMutation): RecordedMutation => ({
+const recorded = (m: PushMutation, bounded = true): RecordedMutation => ({
   clientID: m.clientID,
   id: m.id,
-  name: m.name.length > MAX_RECORDED_NAME ? `${m.name.slice(0, MAX_RECORDED_NAME)}…` : m.name,
-  args: recordedArgs(m.args),
+  name: m.name.length > MAX_RECORDED_NAME ? `${m.name.slice(0, MAX_RECORDED_NAME - 1)}…` : m.name,
+  args: recordedArgs(m.args, bounded),
   ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
   ...(m.userID !== undefined ? { userID: m.userID } : {}),
   ...(m.occurredAt !== undefined ? { occurredAt: m.occurredAt } : {}),
@@ -338,7 +341,7 @@ function applyOne(
         message: c.draft.message,
         openedAt: recordedAt,
         openedSeq: firstSeq,
-        mutation: recorded(m),
+        mutation: recorded(m, false),
         userId,
         detail: c.draft.detail,
       });

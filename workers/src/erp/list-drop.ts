@@ -137,7 +137,8 @@ export function startListDrop(o: ListDropOptions): ListDrop {
     if (text === null) return fail(['this is not a CSV text file']);
     let table: string[][];
     try {
-      table = parseCsv(text);
+      // As the server reads uploads: a few MB must not become millions of rows in memory.
+      table = parseCsv(text, { maxRows: 200_000, maxColumns: 256 });
     } catch (error) {
       return fail([
         `not a valid CSV file: ${error instanceof Error ? error.message : String(error)}`,

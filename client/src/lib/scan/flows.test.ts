@@ -15,7 +15,15 @@ import {
 } from '@floorsync/domain/testing';
 import { en } from '../i18n/en.js';
 import type { Advance, FlowState } from './flows.js';
-import { FLOW_KINDS, advance, next, parseQuantity, promptOf, start } from './flows.js';
+import {
+  FLOW_KINDS,
+  advance,
+  next,
+  parseQuantity,
+  promptOf,
+  start,
+  withQuantity,
+} from './flows.js';
 
 const GS = '\u001d';
 const viewWith = (...extra: InventoryEvent[]) => {
@@ -170,6 +178,45 @@ describe('scanner flows', () => {
     expect(acase.state.values.quantity).toBe(14);
     for (const key of ['flow.error.otherLot', 'flow.error.otherExpiry'])
       expect(en).toHaveProperty([key]);
+  });
+
+  it('GS1 data sent as plain digits, scanned to count on, is read for its lot, date and count too', () => {
+    const first = feed(start('receive'), 'Q', `]C101095060001343521025-L7${GS}17270630`);
+    // The same box's data without the AIM prefix: another lot is refused, a case of 12 counts 12.
+    expect(advance(first.state, `0109506000134352${'17270630'}10999`, view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.otherLot', params: { lot: '999', expected: '25-L7' } },
+    });
+    const acase = feed(first.state, `0109506000134352${'17270630'}3712${GS}1025-L7`);
+    expect(acase.state.values.quantity).toBe(13);
+  });
+
+  it('a GS1 scan of the item at the lot step counts it and takes its best-before and count', () => {
+    const item = view.item(L);
+    const atLot = feed(start('receive', item ? { item } : {}), 'Q');
+    expect(atLot.state.step).toBe('lot');
+    const r = feed(atLot.state, `]C101095060001343521025-L7${GS}17270630`);
+    expect(r.state.values).toMatchObject({
+      lot: '25-L7',
+      expiresOn: '2027-06-30',
+      itemScanned: true,
+    });
+    expect(feed(r.state, 'L').state.values.quantity).toBe(2);
+    const counted = feed(atLot.state, `]C101095060001343521025-L7${GS}3712`);
+    expect(counted.ok && counted.command?.args).toMatchObject({ lot: '25-L7', quantity: 12 });
+  });
+
+  it('a quantity the screen has (Lists\' "All n") is taken as it is, never asked about', () => {
+    const at = feed(start('receive'), 'P', 'A');
+    expect(withQuantity(at.state, 12.375)).toMatchObject({
+      ok: true,
+      command: { args: { quantity: 12.375 } },
+    });
+    expect(withQuantity(at.state, 0)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.quantityPositive' },
+    });
+    expect(withQuantity(start('receive'), 3)).toMatchObject({ ok: true, ignored: true });
   });
 
   it('at the lot or serial step: a position label or another item is refused, not taken for a lot', () => {

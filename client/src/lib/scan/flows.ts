@@ -152,6 +152,23 @@ export function parseQuantity(text: string, signed: boolean): number | null | 'a
   return Number(n);
 }
 
+/** A code's GS1 data (lot, best-before, count), for counting on; none for a plain barcode. */
+function gs1Of(view: InventoryView, text: string): Parameters<typeof countAgain>[1] {
+  const r = resolveScan(view, text);
+  return r.kind === 'item' ? r : {};
+}
+
+/**
+ * The quantity step answered with a number the screen has (Lists' "All n"), not typed: taken
+ * as it is, never asked about as a typed 1,000 would be.
+ */
+export function withQuantity(state: FlowState, quantity: number): Advance {
+  if (state.step !== 'quantity') return { ok: true, state, ignored: true };
+  if (!(quantity > 0)) return fail(state, 'flow.error.quantityPositive');
+  if (quantity > QTY_MAX) return fail(state, 'flow.error.quantityTooLarge', { max: QTY_MAX });
+  return complete(state, { quantity });
+}
+
 /** What the screen asks for at this step (the quantity prompt says what Enter takes). */
 export function promptOf(s: FlowState): Message {
   if (s.step === null) return { key: 'flow.ask.done' };
@@ -251,7 +268,8 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
     if (scanned !== undefined) {
       // The item's own barcode again counts on, as its SKU does; any other is refused.
       if (step === 'quantity' && scanned !== null && scanned.id === v.item?.id)
-        return countAgain(state, {});
+        // GS1 data sent as plain digits carries its lot, date and count too.
+        return countAgain(state, gs1Of(view, text));
       return fail(state, 'flow.error.codeNotQuantity', { code: text });
     }
     const n = parseQuantity(text, true);
@@ -281,7 +299,15 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
     if (r.kind === 'item' && r.item.id === v.item?.id) {
       const value = step === 'lot' ? r.lot : r.serial;
       if (value === undefined) return fail(state, `flow.error.no_${step}`);
-      return complete(state, { [step]: value });
+      // The box itself was scanned: it counts, and its best-before and count are taken too.
+      return complete(state, {
+        [step]: value,
+        itemScanned: true,
+        ...(v.expiresOn === undefined && r.expiresOn !== undefined
+          ? { expiresOn: r.expiresOn }
+          : {}),
+        ...(v.quantity === undefined && r.quantity !== undefined ? { quantity: r.quantity } : {}),
+      });
     }
     // A bin label, or another item's barcode or SKU, is no lot or serial of this one (a wrong
     // label scanned would otherwise become the lot "A-01-02"). Another item's lot or serial is
