@@ -103,6 +103,13 @@ export interface AppDeps {
     readonly pokeIntervalMs?: number;
     /** Heartbeat interval of SSE streams. Default 15 s. */
     readonly heartbeatMs?: number;
+    /**
+     * Poke streams this instance holds at once, over all sessions; beyond, a new one is
+     * answered 503 with `Retry-After` (the device syncs on its timer meanwhile). Default
+     * 10,000: a floor's devices and screens many times over, far below the sockets a process
+     * may hold.
+     */
+    readonly maxStreams?: number;
     /** How often device last-pull times are written. Default 2 s. */
     readonly activityFlushMs?: number;
     /**
@@ -974,6 +981,16 @@ export function createApp(deps: AppDeps): AppHandle {
     });
     if (!opened.ok) throw unauthorized(opened.why);
     const head = opened.head;
+    // Sessions are many (each sign-in is one), so the instance holds a bounded number of
+    // streams in all: one user opening sessions in a loop cannot take every socket.
+    if (hub.size >= (deps.config?.maxStreams ?? 10_000))
+      throw new HttpProblem(
+        503,
+        'TOO_MANY_STREAMS',
+        'Service unavailable',
+        'this server holds as many poke streams as it may; try again in 30 s',
+        { 'retry-after': '30' },
+      );
     // A device's tabs each hold a stream. More than that from one session (on this instance)
     // are leaks, or connections a handheld lost when it left the Wi-Fi without closing them —
     // TCP can take many minutes to notice. So the newest stream always gets in, and the

@@ -64,6 +64,7 @@ export async function startServer(
     printers?: readonly LabelPrinter[];
     metricsToken?: string;
     trustProxy?: boolean;
+    maxStreams?: number;
     /** The app's log lines (default: none). */
     log?: Logger;
   } = {},
@@ -97,6 +98,7 @@ export async function startServer(
       ...(options.pokeIntervalMs !== undefined ? { pokeIntervalMs: options.pokeIntervalMs } : {}),
       ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
       ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+      ...(options.maxStreams !== undefined ? { maxStreams: options.maxStreams } : {}),
     },
   });
   let server: Server | undefined;
@@ -259,6 +261,7 @@ export async function warehouseServer(
     jobs?: JobSink;
     printers?: readonly LabelPrinter[];
     log?: Logger;
+    maxStreams?: number;
   } = {},
 ) {
   const server = await startServer(options);

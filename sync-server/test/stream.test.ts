@@ -110,6 +110,34 @@ describe('GET /sync/stream (SSE pokes)', () => {
     expect(server.handle.hub.size).toBe(0);
   });
 
+  it('an instance holds a bounded number of streams in all: beyond, 503 with Retry-After; a place freed is taken again', async () => {
+    const w = await warehouseServer({ maxStreams: 2 });
+    server = w.server;
+    const base = await server.listen();
+    const open = async () => {
+      const res = await fetch(`${base}/api/auth/ticket`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await server.login('op1', 'op1-password')}` },
+      });
+      const { ticket } = (await res.json()) as { ticket: string };
+      return fetch(`${base}/sync/stream?ticket=${encodeURIComponent(ticket)}`);
+    };
+    const first = await open();
+    const second = await open();
+    expect([first.status, second.status]).toEqual([200, 200]);
+    await expect.poll(() => server.handle.hub.size).toBe(2);
+    const third = await open();
+    expect(third.status).toBe(503);
+    expect(third.headers.get('retry-after')).toBe('30');
+    expect(await third.json()).toMatchObject({ code: 'TOO_MANY_STREAMS' });
+    await first.body?.cancel();
+    await expect.poll(() => server.handle.hub.size).toBe(1);
+    const again = await open();
+    expect(again.status).toBe(200);
+    await again.body?.cancel();
+    await second.body?.cancel();
+  });
+
   it('refuses a missing, unknown or expired ticket; a long-lived token is never accepted in the URL', async () => {
     const w = await warehouseServer();
     server = w.server;

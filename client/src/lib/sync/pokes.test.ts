@@ -25,36 +25,40 @@ describe('listenForPokes', () => {
     vi.useRealTimers();
   });
 
-  it('waits out a stream refused with Retry-After (too many streams) instead of asking again every 2 s', async () => {
-    vi.useFakeTimers();
-    const asked: string[] = [];
-    const fetcher = (input: RequestInfo | URL) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      asked.push(url.includes('/api/auth/ticket') ? 'ticket' : 'stream');
-      return Promise.resolve(
-        url.includes('/api/auth/ticket')
-          ? new Response(JSON.stringify({ ticket: 't' }), { status: 200 })
-          : new Response('{}', { status: 429, headers: { 'retry-after': '30' } }),
-      );
-    };
-    const stop = new AbortController();
-    const errors: unknown[] = [];
-    const done = listenForPokes({
-      baseUrl: '',
-      fetch: fetcher,
-      token: () => 'token',
-      onPoke: () => undefined,
-      onError: (e) => errors.push(e),
-      signal: stop.signal,
-    });
-    await vi.advanceTimersByTimeAsync(0);
-    expect(asked).toEqual(['ticket', 'stream']);
-    expect(String(errors[0])).toContain('429');
-    await vi.advanceTimersByTimeAsync(29_000); // the plain retry (2 s) would have asked 14 times
-    expect(asked).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(1_000);
-    expect(asked).toEqual(['ticket', 'stream', 'ticket', 'stream']);
-    stop.abort();
-    await done;
-  });
+  it.each([429, 503])(
+    'waits out a stream refused %i with Retry-After (too many streams) instead of asking again every 2 s',
+    async (status) => {
+      vi.useFakeTimers();
+      const asked: string[] = [];
+      const fetcher = (input: RequestInfo | URL) => {
+        const url =
+          typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        asked.push(url.includes('/api/auth/ticket') ? 'ticket' : 'stream');
+        return Promise.resolve(
+          url.includes('/api/auth/ticket')
+            ? new Response(JSON.stringify({ ticket: 't' }), { status: 200 })
+            : new Response('{}', { status, headers: { 'retry-after': '30' } }),
+        );
+      };
+      const stop = new AbortController();
+      const errors: unknown[] = [];
+      const done = listenForPokes({
+        baseUrl: '',
+        fetch: fetcher,
+        token: () => 'token',
+        onPoke: () => undefined,
+        onError: (e) => errors.push(e),
+        signal: stop.signal,
+      });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(asked).toEqual(['ticket', 'stream']);
+      expect(String(errors[0])).toContain(String(status));
+      await vi.advanceTimersByTimeAsync(29_000); // the plain retry (2 s) would have asked 14 times
+      expect(asked).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(asked).toEqual(['ticket', 'stream', 'ticket', 'stream']);
+      stop.abort();
+      await done;
+    },
+  );
 });

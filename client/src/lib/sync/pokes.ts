@@ -31,8 +31,8 @@ export async function listenForPokes(o: PokeOptions): Promise<void> {
   const fetcher = o.fetch ?? ((input, init) => fetch(input, init));
   let lastEventId: string | null = null;
   while (!o.signal.aborted) {
-    // A 429 that says when to come back (a proxy's rate limit, say) is waited out; anything
-    // else is tried again after `retryMs`.
+    // A 429 or 503 that says when to come back (a proxy's rate limit; a server holding as
+    // many streams as it may) is waited out; anything else is tried again after `retryMs`.
     let waitMs = o.retryMs ?? 2000;
     try {
       const token = o.token();
@@ -51,7 +51,7 @@ export async function listenForPokes(o: PokeOptions): Promise<void> {
         },
         signal: o.signal,
       });
-      if (res.status === 429) {
+      if (res.status === 429 || res.status === 503) {
         const after = Number(res.headers.get('retry-after'));
         if (Number.isFinite(after) && after > 0) waitMs = Math.min(after, 300) * 1000;
       }
