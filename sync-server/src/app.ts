@@ -192,6 +192,10 @@ function unsupportedVersion(
  * address, the one that proxy added (the entries before it are whatever the client sent);
  * else the socket's peer; `direct` in-process (`app.request`).
  */
+/** Paths of the HTTP API: never answered with the web app's files, never stored by a cache. */
+export const isApiPath = (p: string): boolean =>
+  /^\/(?:api|sync)(?:\/|$)|^\/(?:health|metrics)\/?$/.test(p);
+
 /**
  * The headers every answer carries (unless it sets them itself): `frame-ancestors 'none'` and
  * `X-Frame-Options` (no page of another site frames the app), `nosniff`, no referrer; and for
@@ -207,8 +211,7 @@ export function securityHeaders(path: string): Record<string, string> {
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
   };
-  if (/^\/(?:api|sync)(?:\/|$)|^\/(?:health|metrics)\/?$/.test(path))
-    headers['Cache-Control'] = 'no-store';
+  if (isApiPath(path)) headers['Cache-Control'] = 'no-store';
   return headers;
 }
 

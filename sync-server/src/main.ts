@@ -10,7 +10,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { createApp } from './app.js';
+import { createApp, isApiPath } from './app.js';
 import type { Env as AppEnv } from './app.js';
 import type { MiddlewareHandler } from 'hono';
 import { serveNode } from './http/node.js';
@@ -49,10 +49,6 @@ import { DataDirInUse, LOCK_FILE, lockDataDir } from './storage/sqlite/data-dir-
 import type { ScheduledBackups } from './storage/sqlite/scheduled-backups.js';
 import { startScheduledBackups } from './storage/sqlite/scheduled-backups.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
-
-/** Paths of the HTTP API, never answered with the web app's files. */
-const isApiPath = (p: string): boolean =>
-  /^\/(?:api|sync)(?:\/|$)|^\/(?:health|metrics)\/?$/.test(p);
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
