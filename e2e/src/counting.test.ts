@@ -158,6 +158,27 @@ describe('counting sessions in the web app', () => {
     await scan(op1.page, 'BOLT-M8');
     await op1.page.getByText('How many BOLT-M8? (0 if none)').waitFor();
     expect(await op1.page.getByTestId('count-expected').count()).toBe(0);
+    // The count of BOLT-M8 is half done: another position, or "Finish position", would drop it
+    // without a word. Both are refused, naming the way on; "Cancel item" drops it, asked for.
+    await scan(op1.page, 'B-01-02');
+    await expect
+      .poll(() => op1.page.getByTestId('scan-result').textContent())
+      .toBe(
+        'B-01-02 is a position, but the count of BOLT-M8 is not finished: enter it first, or tap "Cancel item".',
+      );
+    await op1.page.getByRole('button', { name: 'Finish position' }).click();
+    await expect
+      .poll(() => op1.page.getByTestId('scan-result').textContent())
+      .toBe('The count of BOLT-M8 is not finished: enter it first, or tap "Cancel item".');
+    expect(await pending(op1.page)).toBe(1); // the start only
+    await op1.page.getByRole('button', { name: 'Cancel item' }).click();
+    await expect
+      .poll(() => op1.page.getByTestId('scan-result').textContent())
+      .toBe('Count of BOLT-M8 cancelled');
+    await op1.page.getByText(`Scan an item at ${P}`).waitFor();
+    expect(await op1.page.getByRole('button', { name: 'Cancel item' }).count()).toBe(0);
+    await scan(op1.page, 'BOLT-M8');
+    await op1.page.getByText('How many BOLT-M8? (0 if none)').waitFor();
     await scan(op1.page, String(COUNTED));
     await expect.poll(() => op1.page.getByTestId('scan-result').textContent()).toBe('Count saved');
     // "Position is empty" would record 0 over the count: one tap only asks.

@@ -604,6 +604,12 @@ export const de: Catalog = {
   'count.error.expectedSerial': '{code} ist keine Seriennummer dieses Artikels',
   'count.error.serialTwice': 'Seriennummer {serial} ist schon gezählt',
   'count.error.noItem': 'Zuerst einen Artikel scannen',
+  'count.error.itemPending':
+    'Die Zählung von {sku} ist nicht abgeschlossen: erst eingeben oder „Artikel abbrechen“ tippen.',
+  'count.error.itemPendingPosition':
+    '{code} ist ein Lagerplatz, aber die Zählung von {sku} ist nicht abgeschlossen: erst eingeben oder „Artikel abbrechen“ tippen.',
+  'count.cancelItem': 'Artikel abbrechen',
+  'count.itemCancelled': 'Zählung von {sku} abgebrochen',
   'count.coverage': 'Abdeckung',
   'count.coverageLine':
     '{percent} % gezählt · {counted} von {expected} {expected:Bestandszeile|Bestandszeilen} · {unexpected} unerwartet gefunden',

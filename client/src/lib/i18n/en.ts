@@ -590,6 +590,12 @@ export const en = {
   'count.error.expectedSerial': '{code} is not a serial of this item',
   'count.error.serialTwice': 'Serial {serial} is already counted',
   'count.error.noItem': 'Scan an item first',
+  'count.error.itemPending':
+    'The count of {sku} is not finished: enter it first, or tap "Cancel item".',
+  'count.error.itemPendingPosition':
+    '{code} is a position, but the count of {sku} is not finished: enter it first, or tap "Cancel item".',
+  'count.cancelItem': 'Cancel item',
+  'count.itemCancelled': 'Count of {sku} cancelled',
   'count.coverage': 'Coverage',
   'count.coverageLine':
     '{percent} % counted · {counted} of {expected} {expected:stock line|stock lines} · {unexpected} found where none were expected',

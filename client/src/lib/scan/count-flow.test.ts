@@ -4,7 +4,15 @@ import type { InventoryEvent } from '@floorsync/domain';
 import { A, L, P, Q, S, lot, received, serial, warehouse } from '@floorsync/domain/testing';
 import { en } from '../i18n/en.js';
 import type { CountAdvance, CountFlow } from './count-flow.js';
-import { advanceCount, emptyPosition, finishPosition, startCount } from './count-flow.js';
+import {
+  advanceCount,
+  cancelItem,
+  emptyPosition,
+  finishPosition,
+  pendingItem,
+  pendingRefusal,
+  startCount,
+} from './count-flow.js';
 
 const viewWith = (...extra: InventoryEvent[]) => {
   let state = initialState();
@@ -113,15 +121,72 @@ describe('counting a position on the scanner', () => {
   });
 
   it('scanning another position moves there (a new start); an item first is refused', () => {
-    const { commands, last } = feed(startCount(C1), 'P', 'A', 'Q');
+    const { commands, last } = feed(startCount(C1), 'P', 'A', '5', 'Q');
     expect(commands).toEqual([
       { name: 'startPositionCount', args: { sessionId: C1, positionId: P } },
+      expect.objectContaining({ name: 'recordCount' }),
       { name: 'startPositionCount', args: { sessionId: C1, positionId: Q } },
     ]);
     expect(last.state).toMatchObject({ position: { id: Q }, step: 'item' });
     expect(advanceCount(startCount(C1), 'A', view)).toMatchObject({
       ok: false,
       error: { key: 'flow.error.expectedPosition' },
+    });
+  });
+
+  it('a half-done item count is never dropped unasked: another position waits until it is entered or cancelled', () => {
+    // At each step of an item's count — its quantity, its lot, its serials — a position scan
+    // is refused, the state kept, and the message names the item and the way on.
+    for (const inputs of [
+      ['P', 'A'],
+      ['P', 'L'],
+      ['P', 'S', 'SN-1'],
+    ]) {
+      const at = feed(startCount(C1), ...inputs).last.state;
+      const item = pendingItem(at);
+      expect(item, inputs.join(' ')).not.toBeNull();
+      const r = advanceCount(at, 'Q', view);
+      expect(r, inputs.join(' ')).toMatchObject({
+        ok: false,
+        state: at,
+        error: { key: 'count.error.itemPendingPosition', params: { code: 'Q', sku: item?.sku } },
+      });
+      // "Position is empty" and "Finish position" wait the same way.
+      expect(pendingRefusal(at)).toEqual({
+        key: 'count.error.itemPending',
+        params: { sku: item?.sku },
+      });
+      // Cancelled, the position stays and the next scan may move on.
+      const cancelled = cancelItem(at);
+      expect(cancelled).toMatchObject({ position: { id: P }, item: null, step: 'item' });
+      expect(pendingItem(cancelled)).toBeNull();
+      expect(pendingRefusal(cancelled)).toBeNull();
+      expect(feed(cancelled, 'Q').commands).toEqual([
+        { name: 'startPositionCount', args: { sessionId: C1, positionId: Q } },
+      ]);
+    }
+    // Nothing pending at the position or item step.
+    expect(pendingRefusal(startCount(C1))).toBeNull();
+    expect(pendingRefusal(feed(startCount(C1), 'P').last.state)).toBeNull();
+    for (const key of ['count.error.itemPending', 'count.error.itemPendingPosition'])
+      expect(en[key as keyof typeof en]).toContain('{sku}');
+  });
+
+  it('at the lot step, a bin label or another item is no lot; the item’s own code without a lot is refused', () => {
+    const at = feed(startCount(C1), 'P', 'L').last.state;
+    expect(at.step).toBe('lot');
+    expect(advanceCount(at, 'A', view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.otherItem', params: { code: 'A' } },
+    });
+    expect(advanceCount(at, 'L', view)).toMatchObject({
+      ok: false,
+      error: { key: 'flow.error.no_lot' },
+    });
+    // A typed lot is still a lot.
+    expect(advanceCount(at, 'L7', view)).toMatchObject({
+      ok: true,
+      state: { lot: 'L7', step: 'quantity' },
     });
   });
 

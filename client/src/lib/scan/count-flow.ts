@@ -11,7 +11,11 @@ import { barcodeAtQuantity, invalidScan, parseQuantity } from './flows.js';
  * for the pair at that moment (`expected`), which the server turns into a delta against stock
  * as it is when the session is applied.
  *
- * The position stays chosen between counts. Scanning another position moves there.
+ * The position stays chosen between counts. Scanning another position moves there — but not
+ * while an item's count is half done (its lot, quantity or serials still to come): a count the
+ * operator believes made is never dropped without a word. They enter it (0 = none here) or
+ * cancel the item (`cancelItem`) first; "Position is empty" and "Finish position" wait the same
+ * way (`pendingItem`).
  */
 
 export type CountStep = 'position' | 'item' | 'lot' | 'quantity' | 'serials';
@@ -102,6 +106,36 @@ function recorded(state: CountFlow, view: InventoryView, counted: number | null)
   };
 }
 
+/**
+ * The item whose count is half done (scanned, its lot, quantity or serials still to come), or
+ * null: while there is one, counting does not move on to another position, nor is the
+ * position finished or declared empty.
+ */
+export function pendingItem(state: CountFlow): Item | null {
+  return state.step === 'lot' || state.step === 'quantity' || state.step === 'serials'
+    ? state.item
+    : null;
+}
+
+/** A position-level step asked for while an item's count is half done: refused, saying how on. */
+function pending(state: CountFlow, code?: string): CountAdvance {
+  const sku = state.item?.sku ?? '';
+  return code !== undefined
+    ? fail(state, 'count.error.itemPendingPosition', { sku, code })
+    : fail(state, 'count.error.itemPending', { sku });
+}
+
+/** What refuses a position-level command now (empty, finish), or null when it may go. */
+export function pendingRefusal(state: CountFlow): Message | null {
+  const r = pendingItem(state) ? pending(state) : null;
+  return r && !r.ok ? r.error : null;
+}
+
+/** "Cancel item": the half-done count of the item is dropped, asked for; the position stays. */
+export function cancelItem(state: CountFlow): CountFlow {
+  return startCount(state.sessionId, state.position);
+}
+
 /** Feeds one scanned or typed input to the count. */
 export function advanceCount(state: CountFlow, input: string, view: InventoryView): CountAdvance {
   const text = input.trim();
@@ -115,15 +149,22 @@ export function advanceCount(state: CountFlow, input: string, view: InventoryVie
     if (n !== null && n > QTY_MAX)
       return fail(state, 'flow.error.quantityTooLarge', { max: QTY_MAX });
     if (n !== null) return recorded(state, view, n);
-    // Another position scanned instead: the half-done count is dropped, counting moves there.
+    // Another position scanned instead: the count of this item is not dropped unasked.
     const r = resolveScan(view, input);
-    if (r.kind === 'position' && !r.position.retired) return atPosition(state, r.position);
+    if (r.kind === 'position') return pending(state, r.position.code);
     return fail(state, 'count.error.notACount', { text });
   }
   if (state.step === 'lot') {
     const r = resolveScan(view, input);
-    if (r.kind === 'item' && r.item.id === state.item?.id && r.lot !== undefined)
+    if (r.kind === 'item' && r.item.id === state.item?.id) {
+      if (r.lot === undefined) return fail(state, 'flow.error.no_lot');
       return { ok: true, state: { ...state, lot: r.lot, step: 'quantity' }, commands: [] };
+    }
+    // A bin label or another item's code is no lot of this one (it would become the lot
+    // "A-01-02"); another item's lot is a name this one may have too: taken as typed.
+    if (r.kind === 'position') return pending(state, r.position.code);
+    if (r.kind === 'item')
+      return fail(state, 'flow.error.otherItem', { code: text, sku: r.item.sku });
     if (text === '' || text.length > 64) return fail(state, 'flow.error.no_lot');
     return { ok: true, state: { ...state, lot: text, step: 'quantity' }, commands: [] };
   }
@@ -134,7 +175,8 @@ export function advanceCount(state: CountFlow, input: string, view: InventoryVie
     let serial: string | undefined;
     if (r.kind === 'serial' && r.item.id === state.item?.id) serial = r.serial;
     else if (r.kind === 'item' && r.item.id === state.item?.id) serial = r.serial;
-    else if (r.kind === 'position' || r.kind === 'item' || r.kind === 'lot')
+    else if (r.kind === 'position') return pending(state, r.position.code);
+    else if (r.kind === 'item' || r.kind === 'lot')
       return fail(state, 'count.error.expectedSerial', { code: text });
     else serial = text.length <= 64 ? text : undefined;
     if (serial === undefined) return fail(state, 'flow.error.no_serial');
