@@ -118,12 +118,28 @@ describe('genealogy in the web app', () => {
     await op.page.getByTestId('scan-result').getByText('Consumption saved').waitFor();
     // What comes out: the job's product is known; position, serial.
     await op.page.getByRole('tab', { name: 'Produce' }).click();
+    // What the flow has taken shows above the field; "Start over" drops it.
+    await scan(op.page, 'B-01-01');
+    await expect.poll(() => op.page.getByTestId('flow-known').innerText()).toContain('B-01-01');
+    await op.page.getByRole('button', { name: 'Start over' }).click();
+    await expect.poll(() => op.page.getByTestId('flow-known').innerText()).not.toContain('B-01-01');
     await scan(op.page, 'B-02-02', 'DR-9100');
     await op.page.getByTestId('scan-result').getByText('Production saved').waitFor();
     expect(await op.page.getByText('1 made of 5').count()).toBeGreaterThan(0);
     expect(await pending(op.page)).toBeGreaterThan(0);
+    // Each booking stays listed, newest first, waiting to sync while offline.
+    const booked = op.page.getByTestId('job-booked');
+    await expect
+      .poll(() => booked.allInnerTexts())
+      .toEqual([
+        expect.stringMatching(/DRILL-18V \(Serial DR-9100\).*B-02-02.* · waiting to sync$/),
+        expect.stringMatching(/GLUE-2K \(Lot L2612\).*B-01-02.* · waiting to sync$/),
+      ]);
     await op.context.setOffline(false);
     await synced(op.page);
+    await expect
+      .poll(() => booked.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state'))))
+      .toEqual(['synced', 'synced']);
 
     await sup.page.goto(`${server.base}/genealogy`);
     await synced(sup.page);

@@ -730,6 +730,11 @@ export const de: Catalog = {
     'Scannen, was der Auftrag gefertigt hat: Lagerplatz, Charge oder Seriennummer, Menge',
   'production.consumed': 'Verbrauch gespeichert',
   'production.produced': 'Fertigmeldung gespeichert',
+  'production.booked': 'Hier auf diesen Auftrag gebucht',
+  'production.bookedState.pending': 'wartet auf Synchronisierung',
+  'production.bookedState.synced': 'synchronisiert',
+  'production.bookedState.rejected': 'vom Server abgelehnt (siehe Scannen)',
+  'production.bookedState.conflict': 'synchronisiert, zur Prüfung',
   'production.notRunning': 'Nur ein laufender Auftrag verbraucht und fertigt.',
   'production.notFound':
     'Dieser Auftrag ist nicht auf diesem Gerät (abgeschlossene Aufträge werden hier nicht gehalten).',
