@@ -11,6 +11,11 @@ const config = {
   kit: {
     adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
     serviceWorker: { register: true },
+    // Scripts only from the app's own files and SvelteKit's one inline start-up script (by its
+    // hash, written into index.html as a <meta> policy); with the sync server's header policy
+    // (frame-ancestors, base-uri) both apply. An injected <script> or inline handler does not
+    // run. zod runs `jitless` in the app for this (`src/routes/+layout.ts`): no `new Function`.
+    csp: { mode: 'hash', directives: { 'script-src': ['self'] } },
   },
 };
 

@@ -12,6 +12,7 @@ import {
   startServer,
   signIn,
   synced,
+  reportPolicyRefusals,
   watch,
 } from './harness.js';
 
@@ -62,6 +63,7 @@ async function cameraDevice(browser: Browser) {
       attributeOldValue: true,
     });
   });
+  await reportPolicyRefusals(context);
   const page = await context.newPage();
   dialogEvents.set(page, []);
   const errors = watch(page);

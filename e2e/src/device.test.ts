@@ -18,6 +18,7 @@ import {
   signIn,
   startServer,
   synced,
+  reportPolicyRefusals,
   watch,
 } from './harness.js';
 
@@ -70,6 +71,7 @@ describe('a device’s hard days', () => {
     try {
       const first = await ownChromium(profile);
       const context = first.browser.contexts()[0]!;
+      await reportPolicyRefusals(context);
       const page = await context.newPage();
       const errors = watch(page);
       await signIn(page, server.base, 'operator');
@@ -153,6 +155,7 @@ describe('a device’s hard days', () => {
         if (text && text !== seen.at(-1)) seen.push(text);
       }).observe(document, { subtree: true, childList: true, characterData: true });
     });
+    await reportPolicyRefusals(context);
     const page = await context.newPage();
     const errors = watch(page);
     await signIn(page, server.base, 'operator');

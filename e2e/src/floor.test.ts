@@ -55,6 +55,44 @@ async function receiptsAt(code: string): Promise<number> {
 }
 
 describe('on the floor', () => {
+  it('the app runs only its own scripts: its pages carry a script policy, and an injected script does not run', async () => {
+    const op = await device(browser, server.base, 'operator');
+    await op.page.waitForURL('**/scan');
+    await synced(op.page);
+    // The sync server's header policy (no framing) and the app's own, by hash, in index.html.
+    const res = await fetch(`${server.base}/scan`);
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    const html = await res.text();
+    expect(html).toMatch(
+      /<meta http-equiv="content-security-policy" content="script-src 'self' 'sha256-[A-Za-z0-9+/=]+'">/,
+    );
+    // Signed in and synced, the app ran under it without a refusal (watched in `errors`).
+    expect(op.errors).toEqual([]);
+    // What an XSS would try: an inline script, and an inline event handler. Neither runs; the
+    // browser reports both.
+    const outcome = await op.page.evaluate(async () => {
+      const w = window as unknown as { injected?: number };
+      const refused: string[] = [];
+      document.addEventListener('securitypolicyviolation', (e) =>
+        refused.push(e.effectiveDirective),
+      );
+      const script = document.createElement('script');
+      script.textContent = 'window.injected = 1';
+      document.head.append(script);
+      const img = document.createElement('img');
+      img.setAttribute('onerror', 'window.injected = 2');
+      img.src = 'data:,not-an-image';
+      document.body.append(img);
+      await new Promise((r) => setTimeout(r, 300));
+      img.remove();
+      script.remove();
+      return { injected: w.injected ?? null, refused };
+    });
+    expect(outcome.injected).toBeNull();
+    expect(outcome.refused).toEqual(expect.arrayContaining(['script-src-elem', 'script-src-attr']));
+    await op.context.close();
+  });
+
   it('scenario 10: a supervisor’s stock view updates within a second of another device’s sync, without a reload', async () => {
     const sup = await device(browser, server.base, 'supervisor');
     await sup.page.waitForURL('**/stock');

@@ -94,7 +94,11 @@ export function launch(extra: readonly string[] = []): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extra] });
 }
 
-/** Errors in the page fail the test that caused them, with their message. */
+/**
+ * Errors in the page fail the test that caused them, with their message — and so does anything
+ * the page's Content-Security-Policy refused (a script of the app's own that the policy does not
+ * let run would be a broken screen), as `reportPolicyRefusals` has the page say it.
+ */
 export function watch(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) =>
@@ -102,7 +106,28 @@ export function watch(page: Page): string[] {
       `${e.name}: ${e.message}${e.stack ? `\n${e.stack.split('\n').slice(0, 4).join('\n')}` : ''}`,
     ),
   );
+  page.on('console', (m) => {
+    if (m.type() === 'error' && m.text().startsWith(POLICY_REFUSED)) errors.push(m.text());
+  });
   return errors;
+}
+
+const POLICY_REFUSED = 'Content-Security-Policy refused';
+/**
+ * Has every page of `context` say on its console what its Content-Security-Policy refused (an
+ * `eval` the browser refuses inside a caught `try` prints nothing by itself), for `watch`.
+ * Before the context's first page opens.
+ */
+export async function reportPolicyRefusals(context: BrowserContext): Promise<void> {
+  await context.addInitScript(
+    ([prefix]) =>
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(
+          `${prefix}: ${e.effectiveDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`,
+        ),
+      ),
+    [POLICY_REFUSED] as const,
+  );
 }
 
 export async function signIn(page: Page, base: string, who: keyof typeof DEMO): Promise<void> {
@@ -121,6 +146,7 @@ export async function device(
   who: keyof typeof DEMO,
 ): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 480, height: 900 } });
+  await reportPolicyRefusals(context);
   const page = await context.newPage();
   const errors = watch(page);
   await signIn(page, base, who);
