@@ -168,8 +168,13 @@ class Runtime {
   }
 
   private changed(): void {
+    const before = this.pending;
     this.pending = this.engine?.pending ?? 0;
     this.version++;
+    // Mutations left the queue (confirmed by a pull, here or in another tab): what the server
+    // said of them was stored at their push — read now, not when the whole sync ends, so that
+    // a screen never shows a refused scan as done in between.
+    if (this.pending < before) void this.loadOutcomes();
   }
 
   private async loadOutcomes(): Promise<void> {

@@ -172,6 +172,54 @@ describe('counting a position on the scanner', () => {
       expect(en[key as keyof typeof en]).toContain('{sku}');
   });
 
+  it('a GS1 code’s count (AI 30) is kept until the lot is known: then the count is complete', () => {
+    const expected = {
+      name: 'recordCount',
+      args: { sessionId: C1, positionId: P, itemId: L, lot: 'L1', counted: 12, expected: 4 },
+    };
+    // The code names the lot too: complete at once.
+    expect(feed(startCount(C1), 'P', '(01)09506000134352(30)12(10)L1').commands[1]).toEqual(
+      expected,
+    );
+    // The count without a lot: the lot is asked; typed or scanned, it completes the count.
+    const waiting = feed(startCount(C1), 'P', '(01)09506000134352(30)12').last.state;
+    expect(waiting).toMatchObject({ step: 'lot', quantity: 12 });
+    expect(feed(waiting, 'L1').commands).toEqual([expected]);
+    expect(feed(waiting, '(01)09506000134352(10)L1').commands).toEqual([expected]);
+    // At the lot step, the item's code with a lot and its own count: that count.
+    const at = feed(startCount(C1), 'P', 'L').last.state;
+    expect(feed(at, '(01)09506000134352(30)7(10)L1').commands).toEqual([
+      { ...expected, args: { ...expected.args, counted: 7 } },
+    ]);
+    // Once recorded, nothing is carried to the next item.
+    expect(feed(waiting, 'L1').last.state).toEqual(startCount(C1, waiting.position));
+  });
+
+  it('GS1 data is no lot or serial: a GTIN not known here, or a malformed code, is refused, not taken as the name', () => {
+    for (const inputs of [
+      ['P', 'L'],
+      ['P', 'S'],
+    ]) {
+      const at = feed(startCount(C1), ...inputs).last.state;
+      expect(advanceCount(at, '(01)04012345000016(10)X', view), inputs[1]).toMatchObject({
+        ok: false,
+        state: at,
+        error: { key: 'flow.error.unknown' },
+      });
+      expect(advanceCount(at, '(01)0950600013435', view), inputs[1]).toMatchObject({
+        ok: false,
+        state: at,
+        error: { key: 'flow.error.invalid' },
+      });
+    }
+    // A long digit string is a name still (a serial number), check digit or not.
+    const at = feed(startCount(C1), 'P', 'S').last.state;
+    expect(advanceCount(at, '123456789013', view)).toMatchObject({
+      ok: true,
+      state: { serials: ['123456789013'] },
+    });
+  });
+
   it('at the lot step, a bin label or another item is no lot; the item’s own code without a lot is refused', () => {
     const at = feed(startCount(C1), 'P', 'L').last.state;
     expect(at.step).toBe('lot');

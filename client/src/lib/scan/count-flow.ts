@@ -1,7 +1,7 @@
 import type { CountSession, InventoryView, Item, Position, PositionId } from '@floorsync/domain';
 import { QTY_MAX, resolveScan, sortSerials } from '@floorsync/domain';
 import type { Message } from './flows.js';
-import { barcodeAtQuantity, invalidScan, parseQuantity } from './flows.js';
+import { barcodeAtQuantity, invalidScan, notALotOrSerial, parseQuantity } from './flows.js';
 
 /**
  * Counting a position on the scanner, as a pure step machine (like `flows.ts`): scan the
@@ -27,6 +27,11 @@ export interface CountFlow {
   readonly lot: string | null;
   /** Serials scanned so far (serialized items). */
   readonly serials: readonly string[];
+  /**
+   * The count a GS1 code carried (AI 30) for a lot-tracked item whose lot it did not name: the
+   * count is complete once the lot is.
+   */
+  readonly quantity?: number;
   readonly step: CountStep;
 }
 
@@ -136,6 +141,19 @@ export function cancelItem(state: CountFlow): CountFlow {
   return startCount(state.sessionId, state.position);
 }
 
+/** The lot is known: the count is complete when a GS1 code carried it, else "How many?". */
+function withLot(
+  state: CountFlow,
+  view: InventoryView,
+  lot: string,
+  quantity: number | undefined,
+): CountAdvance {
+  const next: CountFlow = { ...state, lot, step: 'quantity' };
+  const counted = quantity ?? state.quantity;
+  if (counted !== undefined) return recorded(next, view, counted);
+  return { ok: true, state: next, commands: [] };
+}
+
 /** Feeds one scanned or typed input to the count. */
 export function advanceCount(state: CountFlow, input: string, view: InventoryView): CountAdvance {
   const text = input.trim();
@@ -158,26 +176,32 @@ export function advanceCount(state: CountFlow, input: string, view: InventoryVie
     const r = resolveScan(view, input);
     if (r.kind === 'item' && r.item.id === state.item?.id) {
       if (r.lot === undefined) return fail(state, 'flow.error.no_lot');
-      return { ok: true, state: { ...state, lot: r.lot, step: 'quantity' }, commands: [] };
+      return withLot(state, view, r.lot, r.quantity);
     }
     // A bin label or another item's code is no lot of this one (it would become the lot
     // "A-01-02"); another item's lot is a name this one may have too: taken as typed.
     if (r.kind === 'position') return pending(state, r.position.code);
     if (r.kind === 'item')
       return fail(state, 'flow.error.otherItem', { code: text, sku: r.item.sku });
-    if (text === '' || text.length > 64) return fail(state, 'flow.error.no_lot');
-    return { ok: true, state: { ...state, lot: text, step: 'quantity' }, commands: [] };
+    const refused = notALotOrSerial(r);
+    if (refused) return { ok: false, state, error: refused };
+    const lot = r.kind === 'lot' ? r.lot : text;
+    if (lot === '' || lot.length > 64) return fail(state, 'flow.error.no_lot');
+    return withLot(state, view, lot, undefined);
   }
   if (state.step === 'serials') {
     // Enter ends the set (an empty set: none of this item is here).
     if (text === '') return recorded(state, view, null);
     const r = resolveScan(view, input);
+    const refused = notALotOrSerial(r);
+    if (refused) return { ok: false, state, error: refused };
     let serial: string | undefined;
     if (r.kind === 'serial' && r.item.id === state.item?.id) serial = r.serial;
     else if (r.kind === 'item' && r.item.id === state.item?.id) serial = r.serial;
     else if (r.kind === 'position') return pending(state, r.position.code);
     else if (r.kind === 'item' || r.kind === 'lot')
       return fail(state, 'count.error.expectedSerial', { code: text });
+    else if (r.kind === 'serial') serial = r.serial.length <= 64 ? r.serial : undefined;
     else serial = text.length <= 64 ? text : undefined;
     if (serial === undefined) return fail(state, 'flow.error.no_serial');
     if (state.serials.includes(serial)) return fail(state, 'count.error.serialTwice', { serial });
@@ -215,11 +239,12 @@ export function advanceCount(state: CountFlow, input: string, view: InventoryVie
     };
   const lot = item.tracking === 'lot' ? (found.lot ?? null) : null;
   const next: CountFlow = {
-    ...state,
+    ...startCount(state.sessionId, state.position),
     item,
     lot,
-    serials: [],
     step: item.tracking === 'lot' && lot === null ? 'lot' : 'quantity',
+    // Its count waits for the lot.
+    ...(found.quantity !== undefined ? { quantity: found.quantity } : {}),
   };
   // A GS1 code with a count (AI 30) is a complete count.
   if (next.step === 'quantity' && found.quantity !== undefined)

@@ -237,6 +237,19 @@ describe('scanner flows', () => {
     });
     // A serial known here is taken as scanned.
     expect(feed(atSerial.state, 'SN-1').state.values.serial).toBe('SN-1');
+    // GS1 data is no name: a GTIN not known here, or a malformed code.
+    for (const state of [atLot.state, atSerial.state]) {
+      expect(advance(state, '(01)04012345000016(10)X', view)).toMatchObject({
+        ok: false,
+        error: { key: 'flow.error.unknown' },
+      });
+      expect(advance(state, '(01)0950600013435', view)).toMatchObject({
+        ok: false,
+        error: { key: 'flow.error.invalid' },
+      });
+    }
+    // A scanner's symbology prefix is not part of a known serial's name.
+    expect(feed(atSerial.state, ']C0SN-1').state.values.serial).toBe('SN-1');
     for (const key of [
       'flow.error.positionNot_lot',
       'flow.error.positionNot_serial',

@@ -224,6 +224,19 @@ export function invalidScan(r: Extract<Resolution, { kind: 'invalid' }>): Messag
 }
 
 /**
+ * A scan at a lot or serial step that cannot be a lot or serial: GS1 data (a malformed GS1
+ * code, or one of an item not known here) — taken as typed, it would become the lot
+ * "(01)…(10)…". Null for anything that may be a name. A digit string whose GTIN check digit
+ * is wrong is not refused here: plenty of serial numbers are long digit strings.
+ */
+export function notALotOrSerial(r: Resolution): Message | null {
+  if (r.kind === 'invalid' && r.reason === 'gs1') return invalidScan(r);
+  if (r.kind === 'unknown' && r.gs1 !== undefined)
+    return { key: 'flow.error.unknown', params: { code: r.code } };
+  return null;
+}
+
+/**
  * A number at a quantity prompt that is really a scanned barcode: an EAN-13 or EAN-8 is all
  * digits, so scanning the box again at "How many?" would otherwise save its barcode as the
  * quantity (a registered EAN-8 passes every limit). Returns the item whose barcode it is, `null`
@@ -316,7 +329,10 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
       return fail(state, `flow.error.positionNot_${step}`, { code: r.position.code });
     if (r.kind === 'item')
       return fail(state, 'flow.error.otherItem', { code: input.trim(), sku: r.item.sku });
-    const text = input.trim();
+    const refused = notALotOrSerial(r);
+    if (refused) return { ok: false, state, error: refused };
+    // A known lot or serial (of another item) by its name, without a scanner's symbology prefix.
+    const text = r.kind === 'lot' ? r.lot : r.kind === 'serial' ? r.serial : input.trim();
     if (text === '' || text.length > 64) return fail(state, `flow.error.no_${step}`);
     return complete(state, { [step]: text });
   }
