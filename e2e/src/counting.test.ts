@@ -181,6 +181,15 @@ describe('counting sessions in the web app', () => {
     await op1.page.getByText('How many BOLT-M8? (0 if none)').waitFor();
     await scan(op1.page, String(COUNTED));
     await expect.poll(() => op1.page.getByTestId('scan-result').textContent()).toBe('Count saved');
+    // Scanned again, the item asks the whole count, saying what this operator counted before
+    // (their own number; a count replaces their earlier one). Cancelled, nothing is queued.
+    await scan(op1.page, 'BOLT-M8');
+    await expect
+      .poll(() => op1.page.getByTestId('count-before').textContent())
+      .toBe(`You counted ${COUNTED} here before: enter the whole count, not what is added.`);
+    await op1.page.getByRole('button', { name: 'Cancel item' }).click();
+    await op1.page.getByText(`Scan an item at ${P}`).waitFor();
+    expect(await op1.page.getByTestId('count-before').count()).toBe(0);
     // "Position is empty" would record 0 over the count: one tap only asks.
     const emptyButton = op1.page.getByTestId('count-empty');
     await emptyButton.click();

@@ -172,6 +172,31 @@ describe('counting a position on the scanner', () => {
       expect(en[key as keyof typeof en]).toContain('{sku}');
   });
 
+  it('a serial set of a pair the operator counted before continues it (a set ended by an Enter too many is not replaced by the next serial)', () => {
+    const earlier = (positionId: string, itemId: string) =>
+      positionId === P && itemId === S ? ['SN-1', 'SN-2'] : null;
+    const at = feed(startCount(C1), 'P').last.state;
+    // By the item's code, or by a serial: the set starts with the earlier ones.
+    for (const [input, serials] of [
+      ['S', ['SN-1', 'SN-2']],
+      ['SN-9', ['SN-1', 'SN-2', 'SN-9']],
+      ['SN-2', ['SN-1', 'SN-2']],
+    ] as const) {
+      const r = advanceCount(at, input, view, earlier);
+      expect(r, input).toMatchObject({
+        ok: true,
+        state: { step: 'serials', serials, continued: 2 },
+      });
+    }
+    const r = advanceCount(advanceCount(at, 'SN-9', view, earlier).state, '', view, earlier);
+    expect(r.ok && r.commands[0]?.args).toMatchObject({ serials: ['SN-1', 'SN-2', 'SN-9'] });
+    // Cancelled, nothing is recorded: the earlier set stands as it was.
+    expect(cancelItem(advanceCount(at, 'S', view, earlier).state)).toEqual(at);
+    // Another item, or no earlier count: a set from nothing.
+    expect(advanceCount(at, 'S', view).state).toMatchObject({ serials: [] });
+    expect(advanceCount(at, 'S', view).state.continued).toBeUndefined();
+  });
+
   it('a GS1 code’s count (AI 30) is kept until the lot is known: then the count is complete', () => {
     const expected = {
       name: 'recordCount',

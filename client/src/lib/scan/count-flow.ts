@@ -1,4 +1,11 @@
-import type { CountSession, InventoryView, Item, Position, PositionId } from '@floorsync/domain';
+import type {
+  CountSession,
+  InventoryView,
+  Item,
+  ItemId,
+  Position,
+  PositionId,
+} from '@floorsync/domain';
 import { QTY_MAX, resolveScan, sortSerials } from '@floorsync/domain';
 import type { Message } from './flows.js';
 import { barcodeAtQuantity, invalidScan, notALotOrSerial, parseQuantity } from './flows.js';
@@ -32,8 +39,19 @@ export interface CountFlow {
    * count is complete once the lot is.
    */
   readonly quantity?: number;
+  /**
+   * Serials the set started with: the operator's own earlier count of this item here, which
+   * the new set would otherwise replace (a set ended by an Enter too many, then a serial more).
+   */
+  readonly continued?: number;
   readonly step: CountStep;
 }
+
+/**
+ * The operator's own earlier serial set for an item at a position in this session (not one
+ * they were asked to recount), or null: a new set of the pair continues it.
+ */
+export type EarlierSerials = (positionId: PositionId, itemId: ItemId) => readonly string[] | null;
 
 export interface CountCommand {
   readonly name:
@@ -155,7 +173,12 @@ function withLot(
 }
 
 /** Feeds one scanned or typed input to the count. */
-export function advanceCount(state: CountFlow, input: string, view: InventoryView): CountAdvance {
+export function advanceCount(
+  state: CountFlow,
+  input: string,
+  view: InventoryView,
+  earlier: EarlierSerials = () => null,
+): CountAdvance {
   const text = input.trim();
   if (state.step === 'quantity') {
     // A barcode scanned at "How many?" is not a count of 4,006,381,333,931.
@@ -225,18 +248,24 @@ export function advanceCount(state: CountFlow, input: string, view: InventoryVie
           : null;
   if (!found) return fail(state, 'flow.error.unknown', { code: text });
   const item = found.item;
-  if (item.tracking === 'serial')
+  if (item.tracking === 'serial') {
+    const before = state.position ? (earlier(state.position.id, item.id) ?? []) : [];
+    const serials =
+      found.serial !== undefined && !before.includes(found.serial)
+        ? [...before, found.serial]
+        : [...before];
     return {
       ok: true,
       state: {
-        ...state,
+        ...startCount(state.sessionId, state.position),
         item,
-        lot: null,
-        serials: found.serial !== undefined ? [found.serial] : [],
+        serials,
         step: 'serials',
+        ...(before.length > 0 ? { continued: before.length } : {}),
       },
       commands: [],
     };
+  }
   const lot = item.tracking === 'lot' ? (found.lot ?? null) : null;
   const next: CountFlow = {
     ...startCount(state.sessionId, state.position),
