@@ -14,7 +14,7 @@ const config = {
     // Scripts only from the app's own files and SvelteKit's one inline start-up script (by its
     // hash, written into index.html as a <meta> policy); with the sync server's header policy
     // (frame-ancestors, base-uri) both apply. An injected <script> or inline handler does not
-    // run. zod runs `jitless` in the app for this (`src/routes/+layout.ts`): no `new Function`.
+    // run. zod runs `jitless` in the app for this (`src/hooks.client.ts`): no `new Function`.
     csp: { mode: 'hash', directives: { 'script-src': ['self'] } },
   },
 };

@@ -93,7 +93,10 @@ describe('a device’s hard days', () => {
         // device.
         const context2 = second.browser.contexts()[0]!;
         await context2.setOffline(true);
+        // The app from the service worker's cache runs under its script policy too.
+        await reportPolicyRefusals(context2);
         const page2 = await context2.newPage();
+        const errors2 = watch(page2);
         await page2.goto(`${server.base}/scan`);
         await expect.poll(() => pending(page2), { timeout: 15_000 }).toBe(1);
         await expect
@@ -108,6 +111,7 @@ describe('a device’s hard days', () => {
         await page2.getByTestId('sync-badge').click();
         await synced(page2);
         expect(await serverQuantity(server, token, 'NUT-M8', 'B-01-03')).toBe(before + 3);
+        expect(errors2).toEqual([]);
       } finally {
         await kill(second.proc);
       }

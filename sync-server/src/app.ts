@@ -199,8 +199,10 @@ export const isApiPath = (p: string): boolean =>
 /**
  * The headers every answer carries (unless it sets them itself): `frame-ancestors 'none'` and
  * `X-Frame-Options` (no page of another site frames the app), `nosniff`, no referrer; and for
- * the API (`/api`, `/sync`, `/health`, `/metrics`) `Cache-Control: no-store`. Not a script
- * policy: the web app's pages start with an inline script of SvelteKit's.
+ * the API (`/api`, `/sync`, `/health`, `/metrics`) `Cache-Control: no-store`. The script
+ * policy is the web app's own, a `<meta>` in its `index.html` with the hash of SvelteKit's
+ * inline start-up script (client/svelte.config.js); both policies apply. Served byte for byte:
+ * a proxy that rewrites the HTML (minifies it, injects a script) breaks that hash.
  */
 export function securityHeaders(path: string): Record<string, string> {
   const headers: Record<string, string> = {

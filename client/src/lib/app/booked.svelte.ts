@@ -8,6 +8,8 @@ export interface Booking {
   /** The queued mutation's id. */
   readonly id: number;
   readonly jobId: string;
+  /** Who booked it: a handheld passed on to the next shift shows them only their own. */
+  readonly userId: string;
   /** What was booked, in words (`describeCommand`). */
   readonly text: string;
 }
@@ -19,13 +21,13 @@ class Booked {
   all = $state<Booking[]>([]);
 
   add(b: Booking): void {
-    const others = this.all.filter((x) => x.jobId !== b.jobId);
-    const job = [b, ...this.all.filter((x) => x.jobId === b.jobId)].slice(0, SHOWN);
-    this.all = [...job, ...others];
+    const same = (x: Booking) => x.jobId === b.jobId && x.userId === b.userId;
+    const mine = [b, ...this.all.filter(same)].slice(0, SHOWN);
+    this.all = [...mine, ...this.all.filter((x) => !same(x))];
   }
 
-  of(jobId: string): Booking[] {
-    return this.all.filter((b) => b.jobId === jobId);
+  of(jobId: string, userId: string): Booking[] {
+    return this.all.filter((b) => b.jobId === jobId && b.userId === userId);
   }
 }
 

@@ -168,13 +168,21 @@ class Runtime {
   }
 
   private changed(): void {
-    const before = this.pending;
+    // Mutations left the queue (confirmed by a pull, here or in another tab): what the server
+    // said of them was stored at their push — read first, then shown together, so that a
+    // screen never shows a refused scan as done, not even for a moment.
+    if ((this.engine?.pending ?? 0) < this.pending) {
+      void this.loadOutcomes()
+        .catch(() => undefined)
+        .finally(() => this.show());
+      return;
+    }
+    this.show();
+  }
+
+  private show(): void {
     this.pending = this.engine?.pending ?? 0;
     this.version++;
-    // Mutations left the queue (confirmed by a pull, here or in another tab): what the server
-    // said of them was stored at their push — read now, not when the whole sync ends, so that
-    // a screen never shows a refused scan as done in between.
-    if (this.pending < before) void this.loadOutcomes();
   }
 
   private async loadOutcomes(): Promise<void> {

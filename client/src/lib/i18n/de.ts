@@ -610,8 +610,10 @@ export const de: Catalog = {
     '{code} ist ein Lagerplatz, aber die Zählung von {sku} ist nicht abgeschlossen: erst eingeben oder „Artikel abbrechen“ tippen.',
   'count.cancelItem': 'Artikel abbrechen',
   'count.itemCancelled': 'Zählung von {sku} abgebrochen',
+  'count.ask.quantityOffered': 'Wie viele {item}? (Enter = {n}, laut Etikett)',
+  'count.afresh': 'Neu zählen',
   'count.continuing':
-    'Ergänzt Ihre frühere Zählung hier ({n} {n:Seriennummer|Seriennummern}). „Artikel abbrechen“ lässt sie, wie sie war.',
+    'Ergänzt die eben hier gezählten ({n} {n:Seriennummer|Seriennummern}). „Artikel abbrechen“ lässt sie, wie sie waren.',
   'count.countedBefore':
     'Sie haben hier schon {n} gezählt: die ganze Menge eingeben, nicht nur, was dazukommt.',
   'count.coverage': 'Abdeckung',

@@ -596,8 +596,10 @@ export const en = {
     '{code} is a position, but the count of {sku} is not finished: enter it first, or tap "Cancel item".',
   'count.cancelItem': 'Cancel item',
   'count.itemCancelled': 'Count of {sku} cancelled',
+  'count.ask.quantityOffered': 'How many {item}? (Enter = {n}, the label’s count)',
+  'count.afresh': 'Count afresh',
   'count.continuing':
-    'Adds to your earlier count here ({n} {n:serial|serials}). "Cancel item" keeps that one as it was.',
+    'Adds to the set you just counted here ({n} {n:serial|serials}). "Cancel item" keeps that one as it was.',
   'count.countedBefore': 'You counted {n} here before: enter the whole count, not what is added.',
   'count.coverage': 'Coverage',
   'count.coverageLine':

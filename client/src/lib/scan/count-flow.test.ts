@@ -7,6 +7,7 @@ import type { CountAdvance, CountFlow } from './count-flow.js';
 import {
   advanceCount,
   cancelItem,
+  countAfresh,
   emptyPosition,
   finishPosition,
   pendingItem,
@@ -173,8 +174,11 @@ describe('counting a position on the scanner', () => {
   });
 
   it('a serial set of a pair the operator counted before continues it (a set ended by an Enter too many is not replaced by the next serial)', () => {
-    const earlier = (positionId: string, itemId: string) =>
-      positionId === P && itemId === S ? ['SN-1', 'SN-2'] : null;
+    const earlier = {
+      serials: (positionId: string, itemId: string) =>
+        positionId === P && itemId === S ? ['SN-1', 'SN-2'] : null,
+      counted: () => null,
+    };
     const at = feed(startCount(C1), 'P').last.state;
     // By the item's code, or by a serial: the set starts with the earlier ones.
     for (const [input, serials] of [
@@ -192,6 +196,11 @@ describe('counting a position on the scanner', () => {
     expect(r.ok && r.commands[0]?.args).toMatchObject({ serials: ['SN-1', 'SN-2', 'SN-9'] });
     // Cancelled, nothing is recorded: the earlier set stands as it was.
     expect(cancelItem(advanceCount(at, 'S', view, earlier).state)).toEqual(at);
+    // "Count afresh": from nothing; the new set replaces the earlier one.
+    const afresh = countAfresh(advanceCount(at, 'SN-9', view, earlier).state);
+    expect(afresh).toMatchObject({ step: 'serials', serials: [] });
+    expect(afresh.continued).toBeUndefined();
+    expect(feed(afresh, 'SN-9', '').commands[0]).toMatchObject({ args: { serials: ['SN-9'] } });
     // Another item, or no earlier count: a set from nothing.
     expect(advanceCount(at, 'S', view).state).toMatchObject({ serials: [] });
     expect(advanceCount(at, 'S', view).state.continued).toBeUndefined();
@@ -218,6 +227,55 @@ describe('counting a position on the scanner', () => {
     ]);
     // Once recorded, nothing is carried to the next item.
     expect(feed(waiting, 'L1').last.state).toEqual(startCount(C1, waiting.position));
+  });
+
+  it('a GS1 code’s count for a pair this operator counted before is offered, not recorded over their count', () => {
+    const earlier = {
+      serials: () => null,
+      counted: (positionId: string, itemId: string, lot: string | null) =>
+        positionId === P && itemId === L && lot === 'L1' ? 12 : null,
+    };
+    const at = feed(startCount(C1), 'P').last.state;
+    const offered = advanceCount(at, '(01)09506000134352(30)12(10)L1', view, earlier);
+    expect(offered).toMatchObject({
+      ok: true,
+      commands: [],
+      state: { step: 'quantity', lot: 'L1', quantity: 12 },
+    });
+    // Enter takes the label's count; a typed number is the whole count.
+    expect(advanceCount(offered.state, '', view, earlier)).toMatchObject({
+      ok: true,
+      commands: [{ args: { lot: 'L1', counted: 12 } }],
+    });
+    expect(advanceCount(offered.state, '24', view, earlier)).toMatchObject({
+      ok: true,
+      commands: [{ args: { lot: 'L1', counted: 24 } }],
+    });
+    // Another lot, not counted before: recorded at once, as always.
+    expect(advanceCount(at, '(01)09506000134352(30)5(10)L2', view, earlier)).toMatchObject({
+      ok: true,
+      commands: [{ args: { lot: 'L2', counted: 5 } }],
+    });
+    // The lot asked after the label's count: offered the same way.
+    const waiting = advanceCount(at, '(01)09506000134352(30)12', view, earlier).state;
+    expect(advanceCount(waiting, 'L1', view, earlier)).toMatchObject({
+      ok: true,
+      commands: [],
+      state: { step: 'quantity', quantity: 12 },
+    });
+    // Without an offer, an empty Enter at "How many?" is no count.
+    const asked = feed(startCount(C1), 'P', 'A').last.state;
+    expect(advanceCount(asked, '', view)).toMatchObject({ ok: false });
+  });
+
+  it('a new lot or serial is named without the scanner’s symbology prefix', () => {
+    const atLot = feed(startCount(C1), 'P', 'L').last.state;
+    expect(advanceCount(atLot, ']C0L77', view)).toMatchObject({ ok: true, state: { lot: 'L77' } });
+    const atSerial = feed(startCount(C1), 'P', 'S').last.state;
+    expect(advanceCount(atSerial, ']C0SN-77', view)).toMatchObject({
+      ok: true,
+      state: { serials: ['SN-77'] },
+    });
   });
 
   it('GS1 data is no lot or serial: a GTIN not known here, or a malformed code, is refused, not taken as the name', () => {

@@ -8,7 +8,13 @@ import type {
 } from '@floorsync/domain';
 import { QTY_MAX, resolveScan, sortSerials } from '@floorsync/domain';
 import type { Message } from './flows.js';
-import { barcodeAtQuantity, invalidScan, notALotOrSerial, parseQuantity } from './flows.js';
+import {
+  barcodeAtQuantity,
+  invalidScan,
+  notALotOrSerial,
+  parseQuantity,
+  scannedName,
+} from './flows.js';
 
 /**
  * Counting a position on the scanner, as a pure step machine (like `flows.ts`): scan the
@@ -35,23 +41,34 @@ export interface CountFlow {
   /** Serials scanned so far (serialized items). */
   readonly serials: readonly string[];
   /**
-   * The count a GS1 code carried (AI 30) for a lot-tracked item whose lot it did not name: the
-   * count is complete once the lot is.
+   * The count a GS1 code carried (AI 30): for a lot-tracked item whose lot it did not name,
+   * the count is complete once the lot is; for a pair this operator counted before, it is
+   * offered at "How many?" (Enter takes it) instead of replacing their count unasked.
    */
   readonly quantity?: number;
   /**
-   * Serials the set started with: the operator's own earlier count of this item here, which
-   * the new set would otherwise replace (a set ended by an Enter too many, then a serial more).
+   * Serials the set started with: the set of this item the operator recorded moments ago, on
+   * this visit of the position, which the new set would otherwise replace (a set ended by an
+   * Enter too many, then a serial more).
    */
   readonly continued?: number;
   readonly step: CountStep;
 }
 
-/**
- * The operator's own earlier serial set for an item at a position in this session (not one
- * they were asked to recount), or null: a new set of the pair continues it.
- */
-export type EarlierSerials = (positionId: PositionId, itemId: ItemId) => readonly string[] | null;
+/** What the operator counted before, which a new count of the same pair would replace. */
+export interface Earlier {
+  /**
+   * The serial set of the item they recorded on this visit of the position (since they scanned
+   * it), or null: a new set of the pair continues it. An older set is not continued — the
+   * serials may have moved since — a new one replaces it, as a quantity does.
+   */
+  serials(positionId: PositionId, itemId: ItemId): readonly string[] | null;
+  /** Their count of the pair in this session, or null. */
+  counted(positionId: PositionId, itemId: ItemId, lot: string | null): number | null;
+}
+
+/** Nothing counted before (a first count; the tests' default). */
+export const NOTHING_EARLIER: Earlier = { serials: () => null, counted: () => null };
 
 export interface CountCommand {
   readonly name:
@@ -163,13 +180,38 @@ export function cancelItem(state: CountFlow): CountFlow {
 function withLot(
   state: CountFlow,
   view: InventoryView,
+  earlier: Earlier,
   lot: string,
   quantity: number | undefined,
 ): CountAdvance {
-  const next: CountFlow = { ...state, lot, step: 'quantity' };
   const counted = quantity ?? state.quantity;
-  if (counted !== undefined) return recorded(next, view, counted);
-  return { ok: true, state: next, commands: [] };
+  const next: CountFlow = {
+    ...state,
+    lot,
+    step: 'quantity',
+    ...(counted !== undefined ? { quantity: counted } : {}),
+  };
+  return labelCount(next, view, earlier);
+}
+
+/**
+ * At "How many?" with the count a GS1 code carried: recorded at once — unless this operator
+ * counted the pair before, whose count it would replace (two cartons of a lot in one bin are
+ * not one carton's count): then asked, the label's count offered (Enter takes it).
+ */
+function labelCount(state: CountFlow, view: InventoryView, earlier: Earlier): CountAdvance {
+  const { position, item, quantity } = state;
+  if (quantity === undefined || !position || !item) return { ok: true, state, commands: [] };
+  if (earlier.counted(position.id, item.id, state.lot) !== null)
+    return { ok: true, state, commands: [] };
+  return recorded(state, view, quantity);
+}
+
+/** "Count afresh": a continued serial set starts from nothing (it replaces the earlier one). */
+export function countAfresh(state: CountFlow): CountFlow {
+  if (state.step !== 'serials' || !state.continued) return state;
+  const { continued: _continued, ...rest } = state;
+  return { ...rest, serials: [] };
 }
 
 /** Feeds one scanned or typed input to the count. */
@@ -177,13 +219,15 @@ export function advanceCount(
   state: CountFlow,
   input: string,
   view: InventoryView,
-  earlier: EarlierSerials = () => null,
+  earlier: Earlier = NOTHING_EARLIER,
 ): CountAdvance {
   const text = input.trim();
   if (state.step === 'quantity') {
     // A barcode scanned at "How many?" is not a count of 4,006,381,333,931.
     if (barcodeAtQuantity(view, text) !== undefined)
       return fail(state, 'flow.error.codeNotQuantity', { code: text });
+    // Enter takes the count the scanned label carried, when one was offered.
+    if (text === '' && state.quantity !== undefined) return recorded(state, view, state.quantity);
     // Counted quantities: 0 or more, at most 6 decimals (read as the scan flows read them).
     const n = parseQuantity(text, false);
     if (n === 'ambiguous') return fail(state, 'flow.error.ambiguousNumber', { text });
@@ -199,7 +243,7 @@ export function advanceCount(
     const r = resolveScan(view, input);
     if (r.kind === 'item' && r.item.id === state.item?.id) {
       if (r.lot === undefined) return fail(state, 'flow.error.no_lot');
-      return withLot(state, view, r.lot, r.quantity);
+      return withLot(state, view, earlier, r.lot, r.quantity);
     }
     // A bin label or another item's code is no lot of this one (it would become the lot
     // "A-01-02"); another item's lot is a name this one may have too: taken as typed.
@@ -208,9 +252,9 @@ export function advanceCount(
       return fail(state, 'flow.error.otherItem', { code: text, sku: r.item.sku });
     const refused = notALotOrSerial(r);
     if (refused) return { ok: false, state, error: refused };
-    const lot = r.kind === 'lot' ? r.lot : text;
+    const lot = scannedName(r, input);
     if (lot === '' || lot.length > 64) return fail(state, 'flow.error.no_lot');
-    return withLot(state, view, lot, undefined);
+    return withLot(state, view, earlier, lot, undefined);
   }
   if (state.step === 'serials') {
     // Enter ends the set (an empty set: none of this item is here).
@@ -224,8 +268,10 @@ export function advanceCount(
     else if (r.kind === 'position') return pending(state, r.position.code);
     else if (r.kind === 'item' || r.kind === 'lot')
       return fail(state, 'count.error.expectedSerial', { code: text });
-    else if (r.kind === 'serial') serial = r.serial.length <= 64 ? r.serial : undefined;
-    else serial = text.length <= 64 ? text : undefined;
+    else {
+      const name = scannedName(r, input);
+      serial = name !== '' && name.length <= 64 ? name : undefined;
+    }
     if (serial === undefined) return fail(state, 'flow.error.no_serial');
     if (state.serials.includes(serial)) return fail(state, 'count.error.serialTwice', { serial });
     return { ok: true, state: { ...state, serials: [...state.serials, serial] }, commands: [] };
@@ -249,7 +295,7 @@ export function advanceCount(
   if (!found) return fail(state, 'flow.error.unknown', { code: text });
   const item = found.item;
   if (item.tracking === 'serial') {
-    const before = state.position ? (earlier(state.position.id, item.id) ?? []) : [];
+    const before = state.position ? (earlier.serials(state.position.id, item.id) ?? []) : [];
     const serials =
       found.serial !== undefined && !before.includes(found.serial)
         ? [...before, found.serial]
@@ -275,9 +321,8 @@ export function advanceCount(
     // Its count waits for the lot.
     ...(found.quantity !== undefined ? { quantity: found.quantity } : {}),
   };
-  // A GS1 code with a count (AI 30) is a complete count.
-  if (next.step === 'quantity' && found.quantity !== undefined)
-    return recorded(next, view, found.quantity);
+  // A GS1 code with a count (AI 30) is a complete count (asked, when it would replace one).
+  if (next.step === 'quantity') return labelCount(next, view, earlier);
   return { ok: true, state: next, commands: [] };
 }
 

@@ -12,6 +12,7 @@ import {
   looksLikeGtin,
   normalizeBarcode,
   resolveScan,
+  splitSymbology,
 } from '@floorsync/domain';
 
 /**
@@ -237,6 +238,16 @@ export function notALotOrSerial(r: Resolution): Message | null {
 }
 
 /**
+ * The name a scan at a lot or serial step gives: a known lot's or serial's own, else what was
+ * scanned or typed without a scanner's symbology prefix (`]C0` — not part of the data).
+ */
+export function scannedName(r: Resolution, input: string): string {
+  if (r.kind === 'lot') return r.lot;
+  if (r.kind === 'serial') return r.serial;
+  return splitSymbology(input.trim()).rest;
+}
+
+/**
  * A number at a quantity prompt that is really a scanned barcode: an EAN-13 or EAN-8 is all
  * digits, so scanning the box again at "How many?" would otherwise save its barcode as the
  * quantity (a registered EAN-8 passes every limit). Returns the item whose barcode it is, `null`
@@ -331,8 +342,7 @@ export function advance(state: FlowState, input: string, view: InventoryView): A
       return fail(state, 'flow.error.otherItem', { code: input.trim(), sku: r.item.sku });
     const refused = notALotOrSerial(r);
     if (refused) return { ok: false, state, error: refused };
-    // A known lot or serial (of another item) by its name, without a scanner's symbology prefix.
-    const text = r.kind === 'lot' ? r.lot : r.kind === 'serial' ? r.serial : input.trim();
+    const text = scannedName(r, input);
     if (text === '' || text.length > 64) return fail(state, `flow.error.no_${step}`);
     return complete(state, { [step]: text });
   }
