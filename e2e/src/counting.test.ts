@@ -222,6 +222,7 @@ describe('counting sessions in the web app', () => {
     await expect
       .poll(() => sup.page.getByTestId('review-line').count(), { timeout: 15_000 })
       .toBe(1);
+    await pulled(sup.page);
     await closeForReview(sup.page);
     await expect
       .poll(() => sup.page.getByTestId('count-status').innerText(), { timeout: 15_000 })
@@ -341,6 +342,10 @@ describe('counting sessions in the web app', () => {
     await expect
       .poll(() => sup.page.locator('main').innerText(), { timeout: 15_000 })
       .toMatch(/\b1 disagreement\b/);
+    // The disagreement is the server's word; the close is decided on the device's replica,
+    // which may have pulled operator 2's count before their finish (two pushes): a sync first,
+    // or the device would rightly say a count is still open.
+    await pulled(sup.page);
     await closeForReview(sup.page);
     await expect
       .poll(() => sup.page.getByTestId('count-status').innerText(), { timeout: 15_000 })
@@ -516,12 +521,23 @@ describe('counting sessions in the web app', () => {
   });
 });
 
+/** A sync asked for and done: the device's replica has what the server had when it was asked. */
+async function pulled(page: Page): Promise<void> {
+  await page.getByTestId('sync-badge').click();
+  await synced(page);
+}
+
 /** Close for review: asked first (it cannot be undone), then accepted. */
 async function closeForReview(page: Page): Promise<void> {
   const asked = nextDialog(page);
   await page.getByRole('button', { name: 'Close for review' }).click();
   expect(await asked).toMatch(/^Close CNT-\d+ for review\? .*cannot be reopened\.$/);
   // The button went with the state it was for: the focus is on the session's title, not lost
-  // to the top of the page.
-  await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('sup-title');
+  // to the top of the page (a refusal, said in the message, would fail here by its words).
+  await expect
+    .poll(async () => [
+      await page.evaluate(() => document.activeElement?.id),
+      await page.getByTestId('count-message').allInnerTexts(),
+    ])
+    .toEqual(['sup-title', []]);
 }

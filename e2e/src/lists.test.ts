@@ -203,7 +203,7 @@ describe('movement lists in the web app', () => {
       .poll(() => asked)
       .toEqual(['Close T-77? 2 lines not done are cancelled; this cannot be undone.']);
     // Nothing was queued: the device has nothing to send, and the server's list is open.
-    expect(await pending(sup.page)).toBe(0);
+    await expect.poll(() => pending(sup.page)).toBe(0);
     await synced(sup.page);
     expect((await server.api<{ status: string }>(token, `/api/lists/${listId}`)).status).toBe(
       'open',

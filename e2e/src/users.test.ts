@@ -99,7 +99,9 @@ describe('the users screen (admin)', () => {
       .poll(() => admin.page.getByTestId('create-user-notice').textContent(), { timeout: 15_000 })
       .toBe('Jörg Müller can sign in now.');
     expect(await login('joerg.mueller', 'joerg-2026-floor')).toBe(200);
-    expect(await admin.page.getByRole('row').filter({ hasText: 'joerg.mueller' }).count()).toBe(1);
+    await expect
+      .poll(() => admin.page.getByRole('row').filter({ hasText: 'joerg.mueller' }).count())
+      .toBe(1);
     expect(admin.errors).toEqual([]);
     await admin.context.close();
   });
