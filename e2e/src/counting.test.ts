@@ -416,6 +416,61 @@ describe('counting sessions in the web app', () => {
     for (const d of [sup, op1, op2, admin]) await d.context.close();
   });
 
+  it('a serial scanned by mistake is taken out of the set before it is recorded, and out of a continued set', async () => {
+    const P = 'B-02-02'; // the demo's drills DR-1001…DR-1003
+    const sup = await device(browser, server.base, 'supervisor');
+    const sessionId = await newSession(sup.page, { code: 'CNT-SN', positions: P });
+    await assign(sup.page, sessionId, ['Olga Operator']);
+    const op = await device(browser, server.base, 'operator');
+    await openOnHandheld(op.page, 'CNT-SN');
+    const chips = op.page.getByTestId('count-serials').locator('li span');
+    // The label of the drill on the next shelf is scanned among the three here.
+    await scan(op.page, P, 'DRILL-18V', 'DR-1001', 'DR-2001', 'DR-1002', 'DR-1003');
+    await expect
+      .poll(() => chips.allInnerTexts())
+      .toEqual(['DR-1001', 'DR-2001', 'DR-1002', 'DR-1003']);
+    await op.page.getByRole('button', { name: 'Take DR-2001 out of the set' }).click();
+    await expect.poll(() => chips.allInnerTexts()).toEqual(['DR-1001', 'DR-1002', 'DR-1003']);
+    expect(await op.page.getByTestId('scan-result').innerText()).toBe(
+      'DR-2001 taken out of the set',
+    );
+    // The scan field has the focus back: the next scan goes on at once.
+    await expect
+      .poll(() => op.page.getByTestId('scan-input').evaluate((el) => el === document.activeElement))
+      .toBe(true);
+    await scan(op.page, '');
+    await expect.poll(() => op.page.getByTestId('scan-result').textContent()).toBe('Count saved');
+    await expect
+      .poll(() => op.page.getByTestId('my-count').allInnerTexts())
+      .toEqual([expect.stringContaining('DR-1001, DR-1002, DR-1003')]);
+
+    // The item again on this visit: the set goes on from the three. One of those is taken out
+    // (it left with a fitter a moment ago): two are continued, and the set recorded is two.
+    await scan(op.page, 'DRILL-18V');
+    await expect
+      .poll(() => op.page.getByTestId('count-continuing').innerText())
+      .toContain('(3 serials)');
+    await op.page.getByRole('button', { name: 'Take DR-1003 out of the set' }).click();
+    await expect
+      .poll(() => op.page.getByTestId('count-continuing').innerText())
+      .toContain('(2 serials)');
+    await scan(op.page, '');
+    await expect.poll(() => op.page.getByTestId('scan-result').textContent()).toBe('Count saved');
+    await op.page.getByRole('button', { name: 'Finish position' }).click();
+    await expect
+      .poll(() => op.page.getByTestId('scan-result').textContent())
+      .toBe('Position finished');
+    await synced(op.page);
+    const opToken = await server.token('operator');
+    const mine = await server.api<{ lines: { mine: { serials?: string[] } | null }[] }>(
+      opToken,
+      `/api/count-sessions/${sessionId}`,
+    );
+    expect(mine.lines.map((l) => l.mine?.serials)).toEqual([['DR-1001', 'DR-1002']]);
+    for (const d of [sup, op]) expect(d.errors).toEqual([]);
+    for (const d of [sup, op]) await d.context.close();
+  });
+
   it('finished sessions that cannot be read are said on the screen, not shown as none', async () => {
     const sup = await device(browser, server.base, 'supervisor');
     await sup.page.waitForURL('**/stock');

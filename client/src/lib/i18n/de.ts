@@ -580,8 +580,12 @@ export const de: Catalog = {
   'count.ask.quantity': 'Wie viele {item}? (0, wenn keine)',
   'count.ask.serials': 'Jede Seriennummer von {item} scannen ({n} bisher), Enter zum Abschluss',
   'count.expectedHere': 'Erwartet: {n}',
+  'count.serialsScanned': 'In dieser Liste gezählte Seriennummern',
+  'count.removeSerial': '{serial} aus der Liste nehmen',
+  'count.serialRemoved': '{serial} aus der Liste genommen',
   'count.noSerialsYet': 'Noch keine Seriennummer gescannt',
-  'count.serialsHint': 'Enter ohne Scan schließt die Liste ab.',
+  'count.serialsHint':
+    'Enter ohne Scan schließt die Liste ab; × nimmt eine Seriennummer wieder heraus.',
   'count.empty': 'Platz ist leer',
   'count.emptyConfirm': 'Wirklich leer? Nochmals tippen',
   'count.finish': 'Platz abschließen',

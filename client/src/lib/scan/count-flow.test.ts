@@ -12,6 +12,7 @@ import {
   finishPosition,
   pendingItem,
   pendingRefusal,
+  removeSerial,
   startCount,
 } from './count-flow.js';
 
@@ -204,6 +205,47 @@ describe('counting a position on the scanner', () => {
     // Another item, or no earlier count: a set from nothing.
     expect(advanceCount(at, 'S', view).state).toMatchObject({ serials: [] });
     expect(advanceCount(at, 'S', view).state.continued).toBeUndefined();
+  });
+
+  it('a serial scanned by mistake is taken out of the set, one by one; the rest is recorded', () => {
+    const at = feed(startCount(C1), 'P', 'S', 'SN-1', 'SN-9', 'SN-2').last.state;
+    const out = removeSerial(at, 'SN-9');
+    expect(out).toMatchObject({ step: 'serials', serials: ['SN-1', 'SN-2'] });
+    // Scanned again, it is back; the set is recorded without it otherwise.
+    expect(feed(out, 'SN-9').last.state.serials).toEqual(['SN-1', 'SN-2', 'SN-9']);
+    expect(feed(out, '').commands[0]).toMatchObject({
+      name: 'recordCount',
+      args: { serials: ['SN-1', 'SN-2'], expectedSerials: ['SN-1', 'SN-2'] },
+    });
+    // All of them out: an empty set (none of the item here), as an Enter at once would be.
+    const none = removeSerial(removeSerial(out, 'SN-1'), 'SN-2');
+    expect(feed(none, '').commands[0]).toMatchObject({ args: { serials: [] } });
+    // A serial not in the set, or another step: nothing changes.
+    expect(removeSerial(at, 'SN-7')).toBe(at);
+    const quantity = feed(startCount(C1), 'P', 'A').last.state;
+    expect(removeSerial(quantity, 'SN-1')).toBe(quantity);
+  });
+
+  it('taking one of a continued set’s serials out shrinks what is continued; the set is still replaced whole', () => {
+    const earlier = {
+      serials: (positionId: string, itemId: string) =>
+        positionId === P && itemId === S ? ['SN-1', 'SN-2'] : null,
+      counted: () => null,
+    };
+    const at = advanceCount(feed(startCount(C1), 'P').last.state, 'SN-9', view, earlier).state;
+    expect(at).toMatchObject({ serials: ['SN-1', 'SN-2', 'SN-9'], continued: 2 });
+    // A new serial out: the earlier ones are all still there.
+    expect(removeSerial(at, 'SN-9')).toMatchObject({ serials: ['SN-1', 'SN-2'], continued: 2 });
+    // An earlier one out: one fewer continued; both out, the set is no longer a continuation.
+    const one = removeSerial(at, 'SN-1');
+    expect(one).toMatchObject({ serials: ['SN-2', 'SN-9'], continued: 1 });
+    const both = removeSerial(one, 'SN-2');
+    expect(both).toMatchObject({ serials: ['SN-9'] });
+    expect(both.continued).toBeUndefined();
+    expect(advanceCount(one, '', view, earlier)).toMatchObject({
+      ok: true,
+      commands: [{ args: { serials: ['SN-2', 'SN-9'] } }],
+    });
   });
 
   it('a GS1 code’s count (AI 30) is kept until the lot is known: then the count is complete', () => {

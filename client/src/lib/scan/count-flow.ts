@@ -214,6 +214,19 @@ export function countAfresh(state: CountFlow): CountFlow {
   return { ...rest, serials: [] };
 }
 
+/**
+ * A serial taken out of the set being counted (scanned by mistake: the label of the unit on
+ * the next shelf). One of a continued set's serials goes too — that set is replaced as a whole.
+ */
+export function removeSerial(state: CountFlow, serial: string): CountFlow {
+  const at = state.serials.indexOf(serial);
+  if (state.step !== 'serials' || at < 0) return state;
+  const serials = state.serials.filter((s) => s !== serial);
+  const { continued, ...rest } = state;
+  const left = continued !== undefined && at < continued ? continued - 1 : continued;
+  return { ...rest, serials, ...(left ? { continued: left } : {}) };
+}
+
 /** Feeds one scanned or typed input to the count. */
 export function advanceCount(
   state: CountFlow,
