@@ -136,7 +136,17 @@ describe('apiErrorText: a refusal in the user’s language', () => {
     );
     expect(apiErrorText(revoked, 'offline', german)).toBe('ein Admin hat dieses Gerät gesperrt');
     const novel = new ApiError(403, 'some new reason', 'FORBIDDEN', 'SOMETHING_NEW');
-    expect(apiErrorText(novel, 'offline', german)).toBe('some new reason');
+    expect(apiErrorText(novel, 'offline', german)).toBe('Das ist nicht erlaubt (some new reason).');
+    // Signed out (a token that expired, or was ended elsewhere), and a wrong password at the
+    // sign-in: the user's words, not the server's English.
+    const signedOut = await refusal(api('not-a-token', '/api/conflicts?status=open'));
+    expect(signedOut).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    expect(apiErrorText(signedOut, 'offline', german)).toMatch(/^Sie sind abgemeldet/);
+    const wrong = await refusal(
+      api(null, '/api/auth/login', { json: { username: 'sup', password: 'not-it' } }),
+    );
+    expect(wrong).toMatchObject({ status: 401, code: 'BAD_CREDENTIALS' });
+    expect(apiErrorText(wrong, 'offline', german)).toBe('Benutzername oder Passwort falsch.');
     // Unreachable stays the screen's own offline words.
     expect(apiErrorText(new ApiError(0, 'offline'), 'Keine Verbindung', german)).toBe(
       'Keine Verbindung',

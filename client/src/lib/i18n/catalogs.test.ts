@@ -47,6 +47,14 @@ function sources(dir: string): string[] {
   });
 }
 
+/** Every file under `dir`. */
+function readdirRecursive(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? readdirRecursive(p) : [p];
+  });
+}
+
 describe('message catalogs', () => {
   it('German has exactly the English keys, with the same placeholders', () => {
     expect(Object.keys(de).sort()).toEqual(Object.keys(en).sort());
@@ -95,6 +103,24 @@ describe('message catalogs', () => {
       ),
     ];
     expect(need.filter((k) => !keys.has(k))).toEqual([]);
+  });
+
+  it('says every problem code the server can answer in the user’s language', () => {
+    // The server's problem codes, read from its source: `new HttpProblem(status, 'CODE'`,
+    // `conflict('CODE'`, `badRequest(detail, 'CODE'` and the helpers' own codes.
+    const server = path.resolve(import.meta.dirname, '../../../../sync-server/src');
+    const files = readdirRecursive(server).filter((f) => /(?<!\.test)\.ts$/.test(f));
+    const codes = new Set<string>();
+    const call =
+      /(?:HttpProblem\(\s*\d{3}\s*,|\bconflict\(|\bbadRequest\((?:[^()]|\([^()]*\))*?,)\s*'([A-Z][A-Z_]+)'/g;
+    for (const file of files)
+      for (const m of readFileSync(file, 'utf8').matchAll(call)) codes.add(m[1] ?? '');
+    // The reading finds them: the helpers' codes, a multi-line one and a `badRequest` code.
+    for (const c of ['UNAUTHORIZED', 'NOT_FOUND', 'NO_WORKERS', 'MALFORMED_JSON'])
+      expect(codes, c).toContain(c);
+    expect(codes.size).toBeGreaterThan(15);
+    const keys = new Set(Object.keys(en));
+    expect([...codes].filter((c) => !keys.has(`apiError.${c}`))).toEqual([]);
   });
 
   it('says every problem of a file row with exactly the values the domain gives it', () => {

@@ -475,7 +475,8 @@ export const de: Catalog = {
   'label.printed': 'Gedruckt auf {printer}',
   'label.offline': 'der Server ist nicht erreichbar: Etiketten werden über ihn gedruckt',
   'label.failed': 'Nicht gedruckt: {message}',
-  'label.waiting': 'Der Drucker hat noch nicht geantwortet; siehe Aufträge',
+  'label.waiting':
+    'Der Drucker hat noch nicht geantwortet: das Etikett kann noch kommen. Bitte am Drucker nachsehen, bevor Sie es erneut drucken.',
   'nav.genealogy': 'Rückverfolgung',
   'genealogy.title': 'Rückverfolgung',
   'genealogy.prompt': 'Charge oder Seriennummer scannen (oder Artikelnummer und Charge tippen)',
@@ -839,6 +840,13 @@ export const de: Catalog = {
   'apiError.PAYLOAD_TOO_LARGE': 'Das ist zu groß zum Senden ({detail}).',
   'apiError.UNAVAILABLE':
     'Der Server ist ausgelastet. Bitte in ein paar Sekunden erneut versuchen.',
+  'apiError.UNAUTHORIZED':
+    'Sie sind abgemeldet (die Anmeldung ist abgelaufen oder wurde beendet): bitte neu anmelden. Die Scans auf diesem Gerät bleiben erhalten.',
+  'apiError.BAD_CREDENTIALS': 'Benutzername oder Passwort falsch.',
+  'apiError.THROTTLED': 'Zu viele Anmeldungen auf einmal: bitte kurz warten und erneut versuchen.',
+  'apiError.FORBIDDEN': 'Das ist nicht erlaubt ({detail}).',
+  'apiError.TOO_MANY_STREAMS':
+    'Am Server sind zu viele Live-Ansichten offen. Bitte gleich noch einmal versuchen.',
 
   'conflictText.STOCK_BELOW_ZERO':
     'Auf {position} waren {available} {sku}, {taken} entnommen: {resulting}',

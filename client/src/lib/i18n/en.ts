@@ -461,7 +461,8 @@ export const en = {
   'label.printed': 'Printed on {printer}',
   'label.offline': 'the server cannot be reached: labels are printed through it',
   'label.failed': 'Not printed: {message}',
-  'label.waiting': 'The printer has not answered yet; see the jobs screen',
+  'label.waiting':
+    'The printer has not answered yet: the label may still come out. Look at the printer before printing it again.',
   'nav.genealogy': 'Genealogy',
   'genealogy.title': 'Genealogy',
   'genealogy.prompt': 'Scan a lot or serial (or type SKU and lot)',
@@ -833,6 +834,12 @@ export const en = {
   'apiError.UNPRINTABLE_LABEL': 'The label cannot be drawn ({detail}).',
   'apiError.PAYLOAD_TOO_LARGE': 'That is too large to send ({detail}).',
   'apiError.UNAVAILABLE': 'The server is busy. Try again in a few seconds.',
+  'apiError.UNAUTHORIZED':
+    'You are signed out (the sign-in expired or was ended): sign in again. Scans on this device are kept.',
+  'apiError.BAD_CREDENTIALS': 'Wrong username or password.',
+  'apiError.THROTTLED': 'Too many sign-ins at once: wait a moment and try again.',
+  'apiError.FORBIDDEN': 'That is not allowed ({detail}).',
+  'apiError.TOO_MANY_STREAMS': 'The server has too many live screens open. Try again in a moment.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -69,3 +69,18 @@ export function calendarDateText(iso: string, lang: string, browser: string): st
   const d = new Date(`${iso}T00:00:00Z`);
   return Number.isNaN(d.getTime()) ? iso : dateText(d, lang, browser, 'date');
 }
+
+/** `params` with those named in `dates` (calendar dates, `2027-06-30`) written by `write`. */
+export function datesWritten(
+  params: Readonly<Record<string, string | number>> | undefined,
+  dates: readonly string[] | undefined,
+  write: (iso: string) => string,
+): Readonly<Record<string, string | number>> | undefined {
+  if (!params || !dates?.length) return params;
+  const out = { ...params };
+  for (const name of dates) {
+    const v = out[name];
+    if (typeof v === 'string') out[name] = write(v);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { de } from './de.js';
 import { en } from './en.js';
-import { calendarDateText, dateText, format, numberText } from './format.js';
+import { calendarDateText, dateText, datesWritten, format, numberText } from './format.js';
 import type { Catalog, MessageKey } from './en.js';
 
 /**
@@ -43,6 +43,18 @@ export function t(key: string, params?: Readonly<Record<string, string | number>
   const catalog: Readonly<Record<string, string>> = CATALOGS[current];
   const english: Readonly<Record<string, string>> = en;
   return format(catalog[key] ?? english[key] ?? key, params, current);
+}
+
+/**
+ * The text of a message a flow gave (`{ key, params }`), its calendar-date params (`dates`)
+ * written as the app's language does.
+ */
+export function say(m: {
+  readonly key: string;
+  readonly params?: Readonly<Record<string, string | number>>;
+  readonly dates?: readonly string[];
+}): string {
+  return t(m.key, datesWritten(m.params, m.dates, formatDate));
 }
 
 /** A calendar date (`2027-06-30`: a due date, an expiry) as the app's language writes it. */

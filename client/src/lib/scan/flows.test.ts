@@ -13,7 +13,9 @@ import {
   serial,
   warehouse,
 } from '@floorsync/domain/testing';
+import { de } from '../i18n/de.js';
 import { en } from '../i18n/en.js';
+import { calendarDateText, datesWritten, format } from '../i18n/format.js';
 import type { Advance, FlowState } from './flows.js';
 import {
   FLOW_KINDS,
@@ -169,7 +171,17 @@ describe('scanner flows', () => {
       error: {
         key: 'flow.error.otherExpiry',
         params: { date: '2027-07-01', expected: '2027-06-30' },
+        dates: ['date', 'expected'],
       },
+    });
+    // The dates are written as the user's language does; a lot or code never is.
+    if (otherDate.ok) throw new Error('accepted');
+    const german = datesWritten(otherDate.error.params, otherDate.error.dates, (iso) =>
+      calendarDateText(iso, 'de', 'de-DE'),
+    );
+    expect(format(de['flow.error.otherExpiry'], german, 'de')).toContain('1.7.2027');
+    expect(datesWritten({ lot: '2027-06-30' }, undefined, () => 'x')).toEqual({
+      lot: '2027-06-30',
     });
     // The same lot again, once as a single box and once as a case of 12.
     const more = feed(first.state, `]C101095060001343521025-L7${GS}17270630`);

@@ -67,6 +67,8 @@ export interface FlowState {
 export interface Message {
   readonly key: string;
   readonly params?: Readonly<Record<string, string | number>>;
+  /** The params that are calendar dates (`2027-06-30`), written as the user's language does. */
+  readonly dates?: readonly string[];
 }
 
 export interface Command {
@@ -190,7 +192,15 @@ function countAgain(
   if (r.lot !== undefined && v.lot !== undefined && r.lot !== v.lot)
     return fail(state, 'flow.error.otherLot', { lot: r.lot, expected: v.lot });
   if (r.expiresOn !== undefined && v.expiresOn !== undefined && r.expiresOn !== v.expiresOn)
-    return fail(state, 'flow.error.otherExpiry', { date: r.expiresOn, expected: v.expiresOn });
+    return {
+      ok: false,
+      state,
+      error: {
+        key: 'flow.error.otherExpiry',
+        params: { date: r.expiresOn, expected: v.expiresOn },
+        dates: ['date', 'expected'],
+      },
+    };
   const quantity = (v.quantity ?? (v.itemScanned ? 1 : 0)) + (r.quantity ?? 1);
   if (quantity > QTY_MAX) return fail(state, 'flow.error.quantityTooLarge', { max: QTY_MAX });
   return {
