@@ -43,3 +43,4 @@ export * from './codes/resolve.js';
 export * from './projection.js';
 export * from './jobs/bulk-adjust.js';
 export * from './jobs/row-error.js';
+export * from './jobs/job-problem.js';

@@ -81,5 +81,9 @@ describe('jobs at an embedded start', () => {
       failed: 1,
     });
     expect(await storage.read((tx) => tx.job('print-new')?.error)).toBe(PRINT_LOST_AT_RESTART);
+    expect(await storage.read((tx) => tx.job('print-new')?.problem)).toEqual({
+      code: 'LOST_AT_RESTART',
+      values: {},
+    });
   });
 });

@@ -68,7 +68,11 @@ async function setup(mode: FakePrinter['mode'] = 'ready', hostStatus = true, enq
   cleanup.push(() => runner.drain());
   const state = async (id: string) => {
     const res = await server.request(`/api/labels/jobs/${id}`, { token: w.op1.token });
-    return (await res.json()) as { state: string; error: string | null };
+    return (await res.json()) as {
+      state: string;
+      error: string | null;
+      problem: { code: string; values: Record<string, string | number> } | null;
+    };
   };
   return { ...w, server, printer, state, api, claims };
 }
@@ -131,6 +135,12 @@ describe('labels', () => {
     // The operator's device learns the printer's name, never its address.
     expect(error).toMatch(/^printer dock took 1 label\(s\) but reports paper out/);
     expect(error).not.toContain('127.0.0.1');
+    // And as a code with values, for the device to say in its user's language: the printer by
+    // name there too.
+    expect((await t.state(id)).problem).toEqual({
+      code: 'PRINTER_STATUS',
+      values: { printer: 'dock', labels: 1, problems: 'paper-out' },
+    });
   });
 
   it('a printer configured /no-status (it never answers ~HS): sent is done, not a failure to print again', async () => {
@@ -162,7 +172,11 @@ describe('labels', () => {
     });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
-    expect((await t.state(id)).state).toBe('failed');
+    expect(await t.state(id)).toMatchObject({
+      state: 'failed',
+      error: 'the job queue did not take it',
+      problem: { code: 'QUEUE_REFUSED', values: {} },
+    });
     // The copy the queue kept turns up at a worker, which claims it first and is told no:
     // nothing is printed.
     await stored();

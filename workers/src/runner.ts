@@ -34,9 +34,10 @@ export interface JobHandler<P = unknown> {
   /**
    * The job is given up on (poison, or out of attempts): tell whoever follows it, e.g. mark
    * it failed with the reason so a supervisor sees why. Best effort: the dead letter is kept
-   * whatever this does.
+   * whatever this does. `error` is what the last attempt threw (for a handler that says more
+   * than the reason's words: a problem code its asker shows in the user's language).
    */
-  onDead?(payload: P, reason: string): Promise<void>;
+  onDead?(payload: P, reason: string, error: unknown): Promise<void>;
 }
 
 /** Running the job again cannot succeed (bad data, a refused precondition). */
@@ -126,7 +127,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (error instanceof PoisonJobError) {
-        await handler.onDead?.(payload.data, message).catch(() => undefined);
+        await handler.onDead?.(payload.data, message, error).catch(() => undefined);
         return dead(d, message);
       }
       if (error instanceof JobInterruptedError || stop.signal.aborted) {
@@ -136,7 +137,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
       }
       if (d.attempt >= maxAttempts && !(error instanceof ServerUnreachableError)) {
         const reason = `gave up after ${d.attempt} attempts; last error: ${message}`;
-        await handler.onDead?.(payload.data, reason).catch(() => undefined);
+        await handler.onDead?.(payload.data, reason, error).catch(() => undefined);
         return dead(d, reason);
       }
       const delayMs = backoffMs(d.attempt, o.baseBackoffMs ?? 1000, maxBackoffMs);

@@ -1,11 +1,12 @@
+import { jobProblem, jobProblemText } from '@floorsync/domain';
 import { PRINT_LABELS } from '@floorsync/workers';
 import type { JobRow, Storage } from '../storage/port.js';
 import type { JobSink } from './routes.js';
 import { jobMessage, jobView } from './routes.js';
 
 /** What a print job says when the restart could not send it again. */
-export const PRINT_LOST_AT_RESTART =
-  'the server restarted before the labels were reported printed; check the printer and print them again';
+export const PRINT_LOST_AT_RESTART_PROBLEM = jobProblem('LOST_AT_RESTART', {});
+export const PRINT_LOST_AT_RESTART = jobProblemText(PRINT_LOST_AT_RESTART_PROBLEM);
 
 /**
  * The jobs queued or running when this process starts: read before it takes requests, so
@@ -39,7 +40,11 @@ export async function resumeJobs(
     await storage.write((tx) => {
       for (const id of lost)
         if (tx.job(id)?.status === 'queued')
-          tx.updateJob(id, { status: 'failed', error: PRINT_LOST_AT_RESTART });
+          tx.updateJob(id, {
+            status: 'failed',
+            error: PRINT_LOST_AT_RESTART,
+            problem: PRINT_LOST_AT_RESTART_PROBLEM,
+          });
     });
   let queued = 0;
   for (const j of unfinished)

@@ -1,5 +1,7 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import type { JobProblem } from '@floorsync/domain';
+import { jobProblem, jobProblemSchema, jobProblemText } from '@floorsync/domain';
 import {
   LabelError,
   PRINT_LABELS,
@@ -41,6 +43,15 @@ export function byName(text: string, printer: LabelPrinter | undefined): string 
     .join(printer.id)
     .split(printer.host)
     .join(printer.id);
+}
+
+/**
+ * A worker's problem with the printer named as devices know it (`dock`): the worker says where
+ * it printed (`host:port`), which devices never see.
+ */
+function problemByName(problem: JobProblem, printerId: string): JobProblem {
+  if (!('printer' in problem.values)) return problem;
+  return { ...problem, values: { ...problem.values, printer: printerId } };
 }
 
 /**
@@ -96,6 +107,8 @@ export const resultRequest = z.strictObject({
   ok: z.boolean(),
   status: z.string().max(500).nullable().optional(),
   reason: z.string().max(2000).optional(),
+  /** Why it failed, as a code and values (a worker of this version sends it). */
+  problem: jobProblemSchema.optional(),
 });
 
 const unprintable = (detail: string) =>
@@ -204,7 +217,8 @@ export function labelRoutes(
       const taken = await o.storage.write((tx) => {
         const job = tx.job(id);
         if (job && (job.status !== 'queued' || job.startedAt !== null)) return job.status;
-        tx.updateJob(id, { status: 'failed', error: 'the job queue did not take it' });
+        const problem = jobProblem('QUEUE_REFUSED', {});
+        tx.updateJob(id, { status: 'failed', error: jobProblemText(problem), problem });
         return null;
       });
       if (taken !== null) return c.json({ id, state: taken, printer: printer.id }, 202);
@@ -224,7 +238,14 @@ export function labelRoutes(
     const supervisor = s.user.role === 'supervisor' || s.user.role === 'admin';
     if (!job || job.kind !== PRINT_LABELS || (!supervisor && job.createdBy !== s.user.id))
       throw notFound('no such print job');
-    return c.json({ id: job.id, state: job.status, printer: job.fileName, error: job.error });
+    return c.json({
+      id: job.id,
+      state: job.status,
+      printer: job.fileName,
+      error: job.error,
+      // Why it failed as a code and values (`JOB_PROBLEMS`): the device says it in its language.
+      problem: job.problem ?? null,
+    });
   });
 
   // A worker's claim before it prints: yes while the job waits (again after a delivery whose
@@ -256,7 +277,11 @@ export function labelRoutes(
         id,
         r.ok
           ? { status: 'completed', error: null }
-          : { status: 'failed', error: byName(r.reason ?? 'failed', printer) },
+          : {
+              status: 'failed',
+              error: byName(r.reason ?? 'failed', printer),
+              ...(r.problem ? { problem: problemByName(r.problem, job.fileName ?? '') } : {}),
+            },
       );
       return true;
     });

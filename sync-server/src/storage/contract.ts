@@ -1481,6 +1481,22 @@ export function storageContract(
           tx.updateJob('j1', { status: 'queued', startedAt: '2026-03-02T08:01:00.000Z' }),
         );
         await s.write((tx) => tx.updateJob('missing', { status: 'failed' }));
+        // A failed job keeps its problem (code and values); another update keeps it too.
+        const problem = {
+          code: 'PRINTER_STATUS' as const,
+          values: { printer: 'dock', labels: 2, problems: 'paper-out,paused' },
+        };
+        await s.write((tx) =>
+          tx.updateJob('j2', { status: 'failed', error: 'paper out', problem }),
+        );
+        await s.write((tx) => tx.updateJob('j2', { startedAt: '2026-03-02T09:01:00.000Z' }));
+        expect(await s.read((tx) => tx.job('j2'))).toEqual({
+          ...job('j2', '2026-03-02T09:00:00.000Z'),
+          status: 'failed',
+          startedAt: '2026-03-02T09:01:00.000Z',
+          error: 'paper out',
+          problem,
+        });
         const r = await s.read((tx) => ({
           j1: tx.job('j1'),
           list: tx.jobs(10).map((j) => j.id),

@@ -3,6 +3,7 @@ import type {
   ConflictRecord,
   EventEnvelope,
   EventMeta,
+  JobProblem,
   ItemId,
   LotInfo,
   PositionId,
@@ -375,7 +376,10 @@ export interface WriteTx extends ReadTx {
   ): void;
   revokeDevice(clientGroupID: string, at: string): void;
   createJob(job: JobRow, plan: readonly unknown[]): void;
-  updateJob(id: string, patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'error'>>): void;
+  updateJob(
+    id: string,
+    patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'error' | 'problem'>>,
+  ): void;
 }
 
 /**
@@ -404,6 +408,11 @@ export interface JobRow {
   readonly errors: readonly { line: number; column: string | null; message: string }[];
   readonly startedAt: string | null;
   readonly error: string | null;
+  /**
+   * Why it failed, as a code and values a screen says in its user's language (print jobs);
+   * absent when there is none (`error` alone: the English words).
+   */
+  readonly problem?: JobProblem;
 }
 
 export type { ConflictRecord, LotInfo };

@@ -160,6 +160,65 @@ describe('print-labels job', () => {
     expect(reports[0]).toMatchObject({ ok: true, status: null });
   });
 
+  it('a job given up on reports its problem as a code and values, for the asker to say in its language', async () => {
+    const reported = async (mode: FakePrinterMode | 'refused', labels = payload(9100).labels) => {
+      const port =
+        mode === 'refused' ? await closedPort() : (printer = await startFakePrinter(mode)).port;
+      const reports: PrintReport[] = [];
+      const queue = inProcessQueue();
+      const runner = await startRunner({
+        queue,
+        handlers: [
+          printLabelsJob({
+            report: (r) => Promise.resolve(void reports.push(r)),
+            send: { statusTimeoutMs: 100 },
+          }),
+        ],
+        baseBackoffMs: 5,
+        maxBackoffMs: 10,
+        maxAttempts: 2,
+      });
+      await queue.enqueue({
+        id: `j-${mode}`,
+        kind: PRINT_LABELS,
+        payload: payload(port, { labels }),
+      });
+      const end = Date.now() + 10_000;
+      while (reports.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      await runner.drain();
+      await printer?.close();
+      printer = null;
+      const r = reports[0];
+      if (!r || r.ok) throw new Error(`${mode}: no failure reported`);
+      return { problem: r.problem, where: `127.0.0.1:${port}` };
+    };
+    const paper = await reported('paper-out');
+    expect(paper.problem).toEqual({
+      code: 'PRINTER_STATUS',
+      values: { printer: paper.where, labels: 2, problems: 'paper-out' },
+    });
+    expect((await reported('head-open')).problem?.values).toMatchObject({ problems: 'head-open' });
+    for (const mode of ['silent', 'hang-up', 'garbled'] as const)
+      expect((await reported(mode)).problem?.code, mode).toBe('PRINTER_SILENT');
+    const refused = await reported('refused');
+    expect(refused.problem).toEqual({
+      code: 'PRINTER_UNREACHABLE',
+      values: { printer: refused.where },
+    });
+    const undrawable = await reported('ready', [
+      {
+        kind: 'container',
+        sscc: '106141411234567897',
+        code: 'P-1',
+        contents: { gtin: '09506000134352' },
+      },
+    ]);
+    expect(undrawable.problem).toEqual({
+      code: 'LABEL_UNDRAWABLE',
+      values: { detail: 'container label: (02) needs (37) beside it' },
+    });
+  });
+
   it('through the runner: refused is retried with backoff; paper out is dead-lettered and reported', async () => {
     const queue = inProcessQueue();
     const events: RunnerEvent[] = [];

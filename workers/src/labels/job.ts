@@ -1,9 +1,11 @@
+import type { JobProblem } from '@floorsync/domain';
+import { jobProblem } from '@floorsync/domain';
 import { z } from 'zod';
 import type { JobHandler } from '../runner.js';
 import { JobInterruptedError, PoisonJobError } from '../runner.js';
 import { LabelError, labelSchema, labelSizeSchema } from './model.js';
 import type { PrinterStatus, SendOptions } from './printer.js';
-import { PrinterError, describeStatus, sendToPrinter } from './printer.js';
+import { PrinterError, describeStatus, sendToPrinter, statusFlags } from './printer.js';
 import { renderZpl } from './zpl.js';
 
 /**
@@ -39,7 +41,43 @@ export type PrintReport =
       /** Null when the printer was not asked (`hostStatus: false`). */
       readonly status: PrinterStatus | null;
     }
-  | { readonly ok: false; readonly payload: PrintLabelsPayload; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly payload: PrintLabelsPayload;
+      /** In English, with the details (for logs and the API). */
+      readonly reason: string;
+      /**
+       * What went wrong, for the asker to say in its user's language (`printer`: the address
+       * the job had — the asker names it); absent when no problem code fits.
+       */
+      readonly problem?: JobProblem;
+    };
+
+/** A print job that cannot succeed, with its problem. */
+class PrintFailedError extends PoisonJobError {
+  constructor(
+    message: string,
+    readonly problem: JobProblem,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The problem of a print job given up on with `error`: the printer's own report, the label
+ * that cannot be drawn, the connection cut (some labels may be out), a printer that took it all
+ * and did not say how it is, or one never reached (attempt after attempt). Null for others.
+ */
+export function printProblemOf(error: unknown, payload: PrintLabelsPayload): JobProblem | null {
+  if (error instanceof PrintFailedError) return error.problem;
+  // Given up at once (poison), the printer's error is the cause; after attempts, itself.
+  const e = error instanceof PoisonJobError ? error.cause : error;
+  if (!(e instanceof PrinterError)) return null;
+  const printer = `${payload.printer.host}:${payload.printer.port}`;
+  if (e.retryable) return jobProblem('PRINTER_UNREACHABLE', { printer });
+  return jobProblem(e.written ? 'PRINTER_SILENT' : 'PRINTER_CUT_OFF', { printer });
+}
 
 export interface PrintLabelsOptions {
   readonly send?: Omit<SendOptions, 'hostStatus'>;
@@ -86,7 +124,12 @@ export function printLabelsJob(options: PrintLabelsOptions = {}): JobHandler<Pri
       try {
         zpl = renderZpl(payload.labels, payload.size);
       } catch (error) {
-        if (error instanceof LabelError) throw new PoisonJobError(error.message, { cause: error });
+        if (error instanceof LabelError)
+          throw new PrintFailedError(
+            error.message,
+            jobProblem('LABEL_UNDRAWABLE', { detail: error.message }),
+            { cause: error },
+          );
         throw error;
       }
       if (signal.aborted) throw new JobInterruptedError('stopped before printing');
@@ -101,17 +144,23 @@ export function printLabelsJob(options: PrintLabelsOptions = {}): JobHandler<Pri
         throw error;
       }
       if (!outcome.ok) {
-        throw new PoisonJobError(
+        throw new PrintFailedError(
           `printer ${host}:${port} took ${payload.labels.length} label(s) but reports ` +
             `${describeStatus(outcome.status)}: they print once that is fixed — do not send ` +
             `them again (~HS: ${outcome.status.raw.join(' | ')})`,
+          jobProblem('PRINTER_STATUS', {
+            printer: `${host}:${port}`,
+            labels: payload.labels.length,
+            problems: statusFlags(outcome.status).join(','),
+          }),
         );
       }
       // The labels are out: a failing report must not make the runner print them again.
       await options.report?.({ ok: true, payload, jobId, status: outcome.status }).catch(() => {});
     },
-    async onDead(payload, reason) {
-      await options.report?.({ ok: false, payload, reason });
+    async onDead(payload, reason, error) {
+      const problem = printProblemOf(error, payload);
+      await options.report?.({ ok: false, payload, reason, ...(problem ? { problem } : {}) });
     },
   };
 }

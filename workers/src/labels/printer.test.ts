@@ -82,6 +82,7 @@ describe('sendToPrinter against a fake TCP printer', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
     expect(error.code).toBe('no-status');
     expect(error.retryable).toBe(false);
+    expect(error.written).toBe(true);
     expect(error.message).toContain('did not answer ~HS within 150 ms');
     expect(printer.received().toString('utf8')).toBe(`${zpl}~HS`);
   });
@@ -91,6 +92,7 @@ describe('sendToPrinter against a fake TCP printer', () => {
     const error = await rejection(sendToPrinter({ host: '127.0.0.1', port }, '^XA^XZ'));
     expect(error.code).toBe('refused');
     expect(error.retryable).toBe(true);
+    expect(error.written).toBe(false);
     expect(error.message).toBe(`printer 127.0.0.1:${port} refused the connection`);
   });
 
@@ -103,6 +105,7 @@ describe('sendToPrinter against a fake TCP printer', () => {
     );
     expect(error.code).toBe('closed');
     expect(error.retryable).toBe(false);
+    expect(error.written).toBe(false);
     expect(error.message).toMatch(
       /connection lost while sending .*some labels may have printed: check the printer before printing them again|closed the connection before taking all of the job — some labels may have printed/,
     );
@@ -116,6 +119,7 @@ describe('sendToPrinter against a fake TCP printer', () => {
     );
     expect(error.code).toBe('closed');
     expect(error.retryable).toBe(false);
+    expect(error.written).toBe(true);
   });
 
   it('an answer that is not a host status: bad-status, with what it said', async () => {
@@ -125,6 +129,7 @@ describe('sendToPrinter against a fake TCP printer', () => {
     );
     expect(error.code).toBe('bad-status');
     expect(error.retryable).toBe(false);
+    expect(error.written).toBe(true);
     expect(error.message).toContain('is not a host status');
   });
 

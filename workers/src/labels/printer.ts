@@ -1,4 +1,6 @@
 import net from 'node:net';
+import type { PrinterProblem } from '@floorsync/domain';
+import { PRINTER_PROBLEM_TEXT } from '@floorsync/domain';
 
 /**
  * Sends ZPL to a network label printer's raw port (TCP 9100, "JetDirect") and asks for its
@@ -74,10 +76,16 @@ export class PrinterError extends Error {
     /** True when the printer cannot have received a whole label: sending again is safe. */
     readonly retryable: boolean,
     message: string,
-    options?: { cause?: unknown },
+    options?: {
+      cause?: unknown;
+      /** Every byte of the job was written before it went wrong (the printer has it all). */
+      written?: boolean;
+    },
   ) {
     super(message, options);
+    this.written = options?.written ?? false;
   }
+  readonly written: boolean;
 }
 
 const ETX = 0x03;
@@ -127,16 +135,22 @@ export function parseHostStatus(reply: string): PrinterStatus | null {
   };
 }
 
+/** What keeps the printer from printing, as codes; empty when nothing does. */
+export function statusFlags(s: PrinterStatus): PrinterProblem[] {
+  const flags: [boolean, PrinterProblem][] = [
+    [s.paperOut, 'paper-out'],
+    [s.headOpen, 'head-open'],
+    [s.ribbonOut && s.thermalTransfer, 'ribbon-out'],
+    [s.paused, 'paused'],
+    [s.overTemperature, 'too-hot'],
+    [s.corruptRam, 'config-lost'],
+  ];
+  return flags.filter(([on]) => on).map(([, code]) => code);
+}
+
 /** What keeps the printer from printing, in words; empty when nothing does. */
 export function statusProblems(s: PrinterStatus): string[] {
-  return [
-    s.paperOut ? 'paper out' : '',
-    s.headOpen ? 'head open' : '',
-    s.ribbonOut && s.thermalTransfer ? 'ribbon out' : '',
-    s.paused ? 'paused' : '',
-    s.overTemperature ? 'print head too hot' : '',
-    s.corruptRam ? 'configuration lost (corrupt RAM)' : '',
-  ].filter((p) => p !== '');
+  return statusFlags(s).map((f) => PRINTER_PROBLEM_TEXT[f]);
 }
 
 function connectError(error: NodeJS.ErrnoException, where: string): PrinterError {
@@ -231,6 +245,7 @@ export function sendToPrinter(
               false,
               `${where} took the job but did not answer ~HS within ${statusTimeoutMs} ms — ` +
                 'check whether the label printed before printing it again',
+              { written: true },
             ),
         );
         readReply();
@@ -248,6 +263,7 @@ export function sendToPrinter(
             'bad-status',
             false,
             `${where} took the job but its ~HS answer is not a host status: ${JSON.stringify(text.slice(0, 120))}`,
+            { written: true },
           ),
         });
         return;
@@ -281,7 +297,7 @@ export function sendToPrinter(
             'closed',
             false,
             `${where} took the job, then the connection failed (${error.message}) before it answered ~HS`,
-            { cause: error },
+            { cause: error, written: true },
           ),
         });
       }
@@ -296,6 +312,7 @@ export function sendToPrinter(
           sent
             ? `${where} took the job and closed the connection without answering ~HS`
             : `${where} closed the connection before taking all of the job — some labels may have printed: check the printer before printing them again`,
+          { written: sent },
         ),
       });
     });

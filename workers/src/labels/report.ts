@@ -18,7 +18,7 @@ export function reportToServer(
     if (!ref) return;
     const body = r.ok
       ? { ok: true, status: r.status ? describeStatus(r.status) : null }
-      : { ok: false, reason: r.reason };
+      : { ok: false, reason: r.reason, ...(r.problem ? { problem: r.problem } : {}) };
     const path = `/api/labels/jobs/${encodeURIComponent(ref)}/result`;
     session ??= await api.session('labels');
     try {

@@ -8,6 +8,7 @@ import { format, numberText } from '../i18n/format.js';
 import {
   conflictMessage,
   describeCommand,
+  jobFailureText,
   rejectionText,
   rowErrorText,
   savedForReview,
@@ -103,6 +104,41 @@ describe('savedForReview', () => {
     const text = savedForReview(conflicts, t);
     expect(text).toBe('Saved; an admin will review it: Negative stock, Outdated action.');
     expect(text).not.toContain('holds');
+  });
+});
+
+describe('jobFailureText', () => {
+  const german = (key: string, params?: Readonly<Record<string, string | number>>) =>
+    format((de as Record<string, string>)[key] ?? key, params, 'de');
+
+  it('says why a print failed in the user’s language, each printer problem in words', () => {
+    const job = {
+      error: 'printer dock took 2 label(s) but reports paper out, paused: …',
+      problem: {
+        code: 'PRINTER_STATUS',
+        values: { printer: 'dock', labels: 2, problems: 'paper-out,paused' },
+      },
+    };
+    expect(jobFailureText(job, german)).toBe(
+      'Drucker dock hat 2 Etiketten angenommen, meldet aber: Papier leer, angehalten. Sie kommen, sobald das behoben ist: nicht noch einmal drucken.',
+    );
+    expect(jobFailureText(job, t)).toMatch(
+      /^printer dock took 2 labels but reports paper out, paused\./,
+    );
+    // A printer problem this app does not know is shown by its code, the rest still translated.
+    const novel = {
+      ...job,
+      problem: { ...job.problem, values: { ...job.problem.values, problems: 'smoke' } },
+    };
+    expect(jobFailureText(novel, german)).toContain('meldet aber: smoke.');
+  });
+
+  it('keeps the English error of a job without a problem, or with a code it has no text for', () => {
+    expect(jobFailureText({ error: 'paper out', problem: null }, german)).toBe('paper out');
+    expect(jobFailureText({ error: 'paper out' }, german)).toBe('paper out');
+    expect(
+      jobFailureText({ error: 'new', problem: { code: 'FROM_THE_FUTURE', values: {} } }, german),
+    ).toBe('new');
   });
 });
 

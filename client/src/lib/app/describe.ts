@@ -81,6 +81,40 @@ export function rowErrorText(
 }
 
 /**
+ * Why a job failed, in the user's language: its problem's text (`jobProblem.<CODE>`), a
+ * printer's problems each in words (`printerProblem.<code>`: "Papier leer, angehalten"). A job
+ * without a problem (failed before the codes, or by a cause no code fits), or with a code this
+ * app does not know, keeps its English `error`.
+ */
+export function jobFailureText(
+  job: {
+    readonly error: string | null;
+    readonly problem?: {
+      readonly code: string;
+      readonly values: Readonly<Record<string, string | number>>;
+    } | null;
+  },
+  t: Translate,
+): string {
+  const p = job.problem;
+  if (!p) return job.error ?? '';
+  const values = { ...p.values };
+  if (p.code === 'PRINTER_STATUS' && typeof values['problems'] === 'string')
+    values['problems'] = values['problems']
+      .split(',')
+      .filter((c) => c !== '')
+      .map((c) => {
+        const key = `printerProblem.${c}`;
+        const text = t(key);
+        return text === key ? c : text;
+      })
+      .join(', ');
+  const key = `jobProblem.${p.code}`;
+  const text = t(key, values);
+  return text === key ? (job.error ?? '') : text;
+}
+
+/**
  * What a conflict says, in the user's language: its `detail.text` (the domain's code and
  * values, `conflictText.<CODE>`); a conflict a refusal opened, by the refusal's code
  * (`rejectionText`); else — an older conflict, or a code this app does not know — its English

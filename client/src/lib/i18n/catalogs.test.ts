@@ -16,6 +16,9 @@ import {
   ROW_PROBLEM_CODES,
   CONFLICT_TEXTS,
   CONFLICT_TEXT_CODES,
+  JOB_PROBLEMS,
+  JOB_PROBLEM_CODES,
+  PRINTER_PROBLEMS,
   APPLY_STATES,
   COUNT_MODES,
   COUNT_RECORD_STATUSES,
@@ -129,6 +132,15 @@ describe('message catalogs', () => {
       expect(en[key], key).toBeDefined();
       expect(placeholders(en[key]), key).toEqual([...ROW_PROBLEMS[code].values].sort());
     }
+  });
+
+  it('says why a job failed with exactly the values the domain gives it, and every printer problem', () => {
+    for (const code of JOB_PROBLEM_CODES) {
+      const key = `jobProblem.${code}` as keyof typeof en;
+      expect(en[key], key).toBeDefined();
+      expect(placeholders(en[key]), key).toEqual([...JOB_PROBLEMS[code].values].sort());
+    }
+    for (const p of PRINTER_PROBLEMS) expect(en, p).toHaveProperty([`printerProblem.${p}`]);
   });
 
   it('says everything a conflict can say with exactly the values the domain gives it', () => {

@@ -469,6 +469,25 @@ export const de: Catalog = {
   'lists.new.cancel': 'Abbrechen',
   'lists.new.rowError': 'Zeile {row}: {message}',
   'lists.new.noLines': 'Eine Liste braucht mindestens eine Position.',
+  'jobProblem.PRINTER_STATUS':
+    'Drucker {printer} hat {labels} {labels:Etikett|Etiketten} angenommen, meldet aber: {problems}. Sie kommen, sobald das behoben ist: nicht noch einmal drucken.',
+  'jobProblem.PRINTER_UNREACHABLE':
+    'Drucker {printer} war nicht erreichbar: es wurde nichts an ihn gesendet.',
+  'jobProblem.PRINTER_CUT_OFF':
+    'Die Verbindung zu Drucker {printer} brach beim Senden ab. Einige Etiketten können gedruckt sein: vor erneutem Drucken am Drucker nachsehen.',
+  'jobProblem.PRINTER_SILENT':
+    'Drucker {printer} hat den Auftrag angenommen, aber seinen Status nicht gemeldet. Vor erneutem Drucken nachsehen, ob die Etiketten gedruckt wurden.',
+  'jobProblem.LABEL_UNDRAWABLE': 'Das Etikett kann nicht erstellt werden ({detail}).',
+  'jobProblem.QUEUE_REFUSED':
+    'Die Auftragswarteschlange hat es nicht angenommen. Bitte noch einmal drucken.',
+  'jobProblem.LOST_AT_RESTART':
+    'Der Server wurde neu gestartet, bevor der Druck gemeldet war. Am Drucker nachsehen und neu drucken, falls die Etiketten nicht da sind.',
+  'printerProblem.paper-out': 'Papier leer',
+  'printerProblem.head-open': 'Druckkopf offen',
+  'printerProblem.ribbon-out': 'Farbband leer',
+  'printerProblem.paused': 'angehalten',
+  'printerProblem.too-hot': 'Druckkopf zu heiß',
+  'printerProblem.config-lost': 'Konfiguration verloren',
   'label.print': 'Etikett auf {printer} drucken',
   'label.pdf': 'Etikett als PDF',
   'label.sending': 'Wird an den Drucker gesendet…',

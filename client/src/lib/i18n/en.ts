@@ -455,6 +455,24 @@ export const en = {
   'lists.new.cancel': 'Cancel',
   'lists.new.rowError': 'Row {row}: {message}',
   'lists.new.noLines': 'A list needs at least one line.',
+  'jobProblem.PRINTER_STATUS':
+    'printer {printer} took {labels} {labels:label|labels} but reports {problems}. They print once that is fixed: do not print them again.',
+  'jobProblem.PRINTER_UNREACHABLE':
+    'printer {printer} could not be reached: nothing was sent to it.',
+  'jobProblem.PRINTER_CUT_OFF':
+    'the connection to printer {printer} was lost while sending. Some labels may have printed: look at the printer before printing them again.',
+  'jobProblem.PRINTER_SILENT':
+    'printer {printer} took the job but did not report its status. Look whether the labels printed before printing them again.',
+  'jobProblem.LABEL_UNDRAWABLE': 'the label cannot be drawn ({detail}).',
+  'jobProblem.QUEUE_REFUSED': 'the job queue did not take it. Print again.',
+  'jobProblem.LOST_AT_RESTART':
+    'the server restarted before the labels were reported printed. Look at the printer and print them again if they are not out.',
+  'printerProblem.paper-out': 'paper out',
+  'printerProblem.head-open': 'head open',
+  'printerProblem.ribbon-out': 'ribbon out',
+  'printerProblem.paused': 'paused',
+  'printerProblem.too-hot': 'print head too hot',
+  'printerProblem.config-lost': 'configuration lost',
   'label.print': 'Print label on {printer}',
   'label.pdf': 'Label as PDF',
   'label.sending': 'Sending to the printer…',

@@ -974,9 +974,14 @@ export class MemoryTx implements WriteTx {
     this.set('jobs', job.id, structuredClone(job));
     this.set('jobPlans', job.id, structuredClone(plan));
   }
-  updateJob(id: string, patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'error'>>) {
+  updateJob(
+    id: string,
+    patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'error' | 'problem'>>,
+  ) {
     const j = this.rest.jobs.get(id);
-    if (j) this.set('jobs', id, { ...j, ...patch });
+    if (!j) return;
+    const { problem, ...rest } = { ...j, ...patch };
+    this.set('jobs', id, { ...rest, ...(problem ? { problem: structuredClone(problem) } : {}) });
   }
   acquireLease(name: string, holder: string, nowMs: number, ttlMs: number) {
     const l = this.rest.leases.get(name);

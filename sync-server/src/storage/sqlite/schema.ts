@@ -403,4 +403,13 @@ ALTER TABLE tickets ADD COLUMN session_hash TEXT;
 ALTER TABLE devices ADD COLUMN secret_hash TEXT;
 `,
   },
+  {
+    version: 12,
+    name: 'a failed job keeps its problem code and values',
+    // JSON `{ code, values }` (JOB_PROBLEMS): a screen says why a print failed in its user's
+    // language. Jobs failed before have none; their English `error` stays what is shown.
+    sql: `
+ALTER TABLE jobs ADD COLUMN problem TEXT;
+`,
+  },
 ];

@@ -6,6 +6,7 @@ import type {
   ConflictKind,
   ConflictRecord,
   CountChange,
+  JobProblem,
   CountPosition,
   CountRecord,
   CountSession,
@@ -134,6 +135,9 @@ const jobOf = (r: Row): JobRow => ({
   errors: json<JobRow['errors']>(r['errors']),
   startedAt: nullable(r['started_at']),
   error: nullable(r['error']),
+  ...(r['problem'] !== null && r['problem'] !== undefined
+    ? { problem: json<JobProblem>(r['problem']) }
+    : {}),
 });
 
 const TRANSIENT = new Set([
@@ -1621,8 +1625,8 @@ class SqliteTx implements WriteTx {
         JSON.stringify(row),
       );
     this.run(
-      `INSERT INTO jobs (id, kind, status, created_by, created_at, file_name, rows, total, errors, started_at, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO jobs (id, kind, status, created_by, created_at, file_name, rows, total, errors, started_at, error, problem)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       job.id,
       job.kind,
       job.status,
@@ -1634,17 +1638,22 @@ class SqliteTx implements WriteTx {
       JSON.stringify(job.errors),
       job.startedAt,
       job.error,
+      job.problem ? JSON.stringify(job.problem) : null,
     );
   }
-  updateJob(id: string, patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'error'>>) {
+  updateJob(
+    id: string,
+    patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'error' | 'problem'>>,
+  ) {
     const j = this.job(id);
     if (!j) return;
     const next = { ...j, ...patch };
     this.run(
-      'UPDATE jobs SET status = ?, started_at = ?, error = ? WHERE id = ?',
+      'UPDATE jobs SET status = ?, started_at = ?, error = ?, problem = ? WHERE id = ?',
       next.status,
       next.startedAt,
       next.error,
+      next.problem ? JSON.stringify(next.problem) : null,
       id,
     );
   }
