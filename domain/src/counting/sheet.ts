@@ -1,7 +1,7 @@
 import { normalizeBarcode } from '../codes/gtin.js';
 import type { InventoryView, Item, Position } from '../inventory/state.js';
 import type { RowError, RowProblem, RowProblemValues } from '../jobs/row-error.js';
-import { pairValue, rowError } from '../jobs/row-error.js';
+import { issueRowError, pairValue, rowError } from '../jobs/row-error.js';
 import { parseDelta } from '../jobs/bulk-adjust.js';
 import { readTable } from '../jobs/table.js';
 import type { ItemId, Lot, PositionId, Serial } from '../shared/ids.js';
@@ -462,20 +462,17 @@ export function readCountSheet(
   );
   const drafts: CountSheetCommand[] = [];
   const record = (line: number, label: string, lineOf: (i: number) => number, args: unknown) => {
-    const parsed = recordCountArgs.safeParse(args);
+    const parsed = recordCountArgs.safeParse(args, { reportInput: true });
     if (parsed.success) {
       drafts.push({ line, name: 'recordCount', args: parsed.data });
       return;
     }
     for (const issue of parsed.error.issues) {
       const [field, index] = issue.path;
+      const at = field === 'serials' && typeof index === 'number' ? lineOf(index) : line;
       errors.push(
-        rowError(
-          field === 'serials' && typeof index === 'number' ? lineOf(index) : line,
-          columnOf(field),
-          'PAIR_INVALID',
-          { pair: label, detail: issue.message },
-        ),
+        issueRowError(at, columnOf(field), issue) ??
+          rowError(at, columnOf(field), 'PAIR_INVALID', { pair: label, detail: issue.message }),
       );
     }
   };

@@ -72,17 +72,23 @@ describe('validateBulkAdjust', () => {
       [2, 'item', 'UNKNOWN_ITEM'],
       [3, 'position', 'UNKNOWN_POSITION'],
       [4, 'delta', 'NOT_A_QUANTITY'],
-      [5, 'delta', 'INVALID'],
+      [5, 'delta', 'ZERO'],
       [6, 'delta', 'NOT_A_QUANTITY'],
-      [7, 'reason', 'INVALID'],
+      [7, 'reason', 'NOT_ONE_OF'],
       [8, 'lot', 'LOT_REQUIRED'],
       [9, 'delta', 'SERIAL_DELTA'],
       [10, 'serial', 'NOT_TRACKED'],
     ]);
     expect(r.errors[0]?.values).toEqual({ code: 'NOPE' });
     expect(r.errors[0]?.message).toBe('unknown item "NOPE" (neither a SKU nor a barcode)');
-    expect(r.errors[3]?.message).toBe('delta must not be 0');
-    expect(r.errors[5]?.message).toMatch(/^reason must be one of: count-correction/);
+    // A schema's refusal as a code and values, said in any language: the value as the file
+    // has it and the codes allowed (the file's vocabulary).
+    expect(r.errors[3]).toMatchObject({ values: {}, message: 'must not be 0' });
+    expect(r.errors[5]?.values).toEqual({
+      value: 'stolen',
+      allowed: expect.stringMatching(/^count-correction, .*damaged/),
+    });
+    expect(r.errors[5]?.message).toMatch(/^"stolen" is not one of: count-correction/);
   });
 
   it('refuses a file without the required columns, or without rows, as a whole', () => {

@@ -3,7 +3,7 @@ import { adjustStockArgs } from '../inventory/commands.js';
 import type { InventoryView } from '../inventory/state.js';
 import { normalizeBarcode } from '../codes/gtin.js';
 import type { RowError, RowProblem, RowProblemValues } from './row-error.js';
-import { rowError } from './row-error.js';
+import { issueRowError, rowError } from './row-error.js';
 import { readTable } from './table.js';
 
 /**
@@ -162,13 +162,10 @@ export function validateBulkAdjust(
       if (!args.success) {
         for (const issue of args.error.issues) {
           const field = String(issue.path[0] ?? '');
-          fail(
-            field === 'itemId' ? 'item' : field === 'positionId' ? 'position' : field,
-            'INVALID',
-            {
-              detail: issue.message,
-            },
-          );
+          const column = field === 'itemId' ? 'item' : field === 'positionId' ? 'position' : field;
+          const known = issueRowError(line, column, issue, get(column));
+          if (known) rowErrors.push(known);
+          else fail(column, 'INVALID', { detail: issue.message });
         }
       } else if (item.tracking === 'lot' && !args.data.lot) {
         fail('lot', 'LOT_REQUIRED', { sku: item.sku });

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /**
  * What can be wrong with a row of a file a person or an ERP made (bulk adjustments, movement
  * lists, counting sheets): a code, the values its text names, and the English text.
@@ -85,6 +87,15 @@ export const ROW_PROBLEMS = {
     values: ['serial', 'pair'],
     text: 'serial {serial} of {pair} is there now but not on the sheet (moved in since it was printed?): add a row for it, counted 1 if it is there, 0 if not',
   },
+  /** A schema's refusals a screen can say in its language (`schemaProblem`). */
+  NOT_ONE_OF: { values: ['value', 'allowed'], text: '"{value}" is not one of: {allowed}' },
+  TOO_LONG: { values: ['max'], text: 'longer than {max} characters' },
+  EMPTY_VALUE: { values: [], text: 'must not be empty' },
+  TOO_LARGE: { values: ['max'], text: 'must be at most {max}' },
+  TOO_SMALL: { values: ['min'], text: 'must be at least {min}' },
+  NOT_POSITIVE: { values: [], text: 'must be greater than 0' },
+  ZERO: { values: [], text: 'must not be 0' },
+  NOT_A_DATE: { values: ['value'], text: '"{value}" is not a date (YYYY-MM-DD)' },
   /** A command's schema refused a value of the row (`detail`: the schema's words). */
   INVALID: { values: ['detail'], text: '{detail}' },
   /** … of a list made from several rows. */
@@ -138,3 +149,60 @@ export function rowError<K extends RowProblem>(
  */
 export const pairValue = (sku: string, position: string, lot: string | null | undefined) =>
   `${sku}${lot ? ` / ${lot}` : ''} @ ${position}`;
+
+/**
+ * A schema's refusal of a row's value as a problem a screen says in its language: a value not
+ * among the allowed codes, text too long or empty, a number out of range or 0, not a date —
+ * else null (the caller keeps the schema's own words, `INVALID`). `value` is the cell as the
+ * file has it (default: the issue's input, parsed with `reportInput`). A refinement names its
+ * problem in its `params` (`{ problem: 'ZERO' }`, with `max` where it has one).
+ */
+export function schemaProblem(
+  issue: z.core.$ZodIssue,
+  cell?: string,
+): { code: RowProblem; values: Readonly<Record<string, string | number>> } | null {
+  const input: unknown = issue.input;
+  const value =
+    cell ?? (typeof input === 'string' || typeof input === 'number' ? String(input) : '');
+  switch (issue.code) {
+    case 'invalid_value':
+      return issue.values.length > 1
+        ? { code: 'NOT_ONE_OF', values: { value, allowed: issue.values.map(String).join(', ') } }
+        : null;
+    case 'too_big':
+      if (issue.origin === 'string' && issue.inclusive !== false)
+        return { code: 'TOO_LONG', values: { max: Number(issue.maximum) } };
+      if ((issue.origin === 'number' || issue.origin === 'int') && issue.inclusive !== false)
+        return { code: 'TOO_LARGE', values: { max: Number(issue.maximum) } };
+      return null;
+    case 'too_small':
+      if (issue.origin === 'string' && Number(issue.minimum) === 1)
+        return { code: 'EMPTY_VALUE', values: {} };
+      if ((issue.origin === 'number' || issue.origin === 'int') && issue.inclusive !== false)
+        return { code: 'TOO_SMALL', values: { min: Number(issue.minimum) } };
+      return null;
+    case 'invalid_format':
+      return issue.format === 'date' ? { code: 'NOT_A_DATE', values: { value } } : null;
+    case 'custom': {
+      const problem: unknown = issue.params?.['problem'];
+      if (problem === 'ZERO' || problem === 'NOT_POSITIVE') return { code: problem, values: {} };
+      const max: unknown = issue.params?.['max'];
+      if (problem === 'TOO_LARGE' && typeof max === 'number')
+        return { code: 'TOO_LARGE', values: { max } };
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** The row error of a schema's refusal when `schemaProblem` knows it; else null. */
+export function issueRowError(
+  line: number,
+  column: string | null,
+  issue: z.core.$ZodIssue,
+  value?: string,
+): RowError | null {
+  const p = schemaProblem(issue, value);
+  return p ? rowError(line, column, p.code, p.values as never) : null;
+}

@@ -94,7 +94,10 @@ describe('reading movement lists from an ERP file', () => {
       [4, 'quantity'],
     ]);
     expect(r.errors[0]?.message).toMatch(/^list PO-1: .*unique/);
-    expect(r.errors.map((e) => e.code)).toEqual(['LIST_INVALID', 'LIST_INVALID']);
+    // A quantity of 0 is a problem a screen says in its language; the list's own rule (unique
+    // line numbers) keeps the schema's words.
+    expect(r.errors.map((e) => e.code)).toEqual(['LIST_INVALID', 'NOT_POSITIVE']);
+    expect(r.errors[1]?.message).toBe('must be greater than 0');
   });
 
   it('says what is missing from a file without the columns or rows it needs', () => {

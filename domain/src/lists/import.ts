@@ -1,7 +1,7 @@
 import { normalizeBarcode } from '../codes/gtin.js';
 import type { InventoryView } from '../inventory/state.js';
 import type { RowError, RowProblem, RowProblemValues } from '../jobs/row-error.js';
-import { rowError } from '../jobs/row-error.js';
+import { issueRowError, rowError } from '../jobs/row-error.js';
 import { parseDelta } from '../jobs/bulk-adjust.js';
 import { readTable } from '../jobs/table.js';
 import type { ListType } from './commands.js';
@@ -156,15 +156,18 @@ export function readListsCsv(
   const lists: ImportedList[] = [];
   if (errors.length === 0) {
     for (const d of drafts.values()) {
-      const parsed = createListArgs.safeParse({
-        listId: o.listIdOf(d.type, d.code),
-        type: d.type,
-        code: d.code,
-        ...(d.header.partner ? { partner: d.header.partner } : {}),
-        ...(d.header.due ? { dueOn: d.header.due } : {}),
-        ...(d.header.reference ? { references: [d.header.reference] } : {}),
-        lines: d.lines.map((l) => l.value),
-      });
+      const parsed = createListArgs.safeParse(
+        {
+          listId: o.listIdOf(d.type, d.code),
+          type: d.type,
+          code: d.code,
+          ...(d.header.partner ? { partner: d.header.partner } : {}),
+          ...(d.header.due ? { dueOn: d.header.due } : {}),
+          ...(d.header.reference ? { references: [d.header.reference] } : {}),
+          lines: d.lines.map((l) => l.value),
+        },
+        { reportInput: true },
+      );
       if (parsed.success) {
         lists.push({ line: d.line, args: parsed.data });
         continue;
@@ -194,10 +197,11 @@ export function readListsCsv(
                   ? first
                   : null;
         errors.push(
-          rowError(row?.line ?? d.line, column, 'LIST_INVALID', {
-            list: d.code,
-            detail: issue.message,
-          }),
+          issueRowError(row?.line ?? d.line, column, issue) ??
+            rowError(row?.line ?? d.line, column, 'LIST_INVALID', {
+              list: d.code,
+              detail: issue.message,
+            }),
         );
       }
     }

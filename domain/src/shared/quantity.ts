@@ -18,11 +18,23 @@ export const qtyLess = (a: number, b: number): boolean => b - a >= QTY_EPSILON;
 /** A strictly positive quantity. Rejects NaN, ±Infinity, 0, negatives and absurd sizes. */
 export const quantitySchema = z
   .number({ error: 'quantity must be a number' })
-  .refine((n) => n >= QTY_EPSILON, { message: 'quantity must be greater than 0' })
-  .refine((n) => n <= QTY_MAX, { message: `quantity must be at most ${QTY_MAX}` });
+  .refine((n) => n >= QTY_EPSILON, {
+    message: 'quantity must be greater than 0',
+    params: { problem: 'NOT_POSITIVE' },
+  })
+  .refine((n) => n <= QTY_MAX, {
+    message: `quantity must be at most ${QTY_MAX}`,
+    params: { problem: 'TOO_LARGE', max: QTY_MAX },
+  });
 
 /** A signed, non-zero quantity change (adjustments). */
 export const deltaSchema = z
   .number({ error: 'delta must be a number' })
-  .refine((n) => Math.abs(n) >= QTY_EPSILON, { message: 'delta must not be 0' })
-  .refine((n) => Math.abs(n) <= QTY_MAX, { message: `delta must be at most ${QTY_MAX} in size` });
+  .refine((n) => Math.abs(n) >= QTY_EPSILON, {
+    message: 'delta must not be 0',
+    params: { problem: 'ZERO' },
+  })
+  .refine((n) => Math.abs(n) <= QTY_MAX, {
+    message: `delta must be at most ${QTY_MAX} in size`,
+    params: { problem: 'TOO_LARGE', max: QTY_MAX },
+  });
