@@ -449,11 +449,11 @@ describe('counting sessions in the web app', () => {
     await scan(op.page, 'DRILL-18V');
     await expect
       .poll(() => op.page.getByTestId('count-continuing').innerText())
-      .toContain('(3 serials)');
+      .toContain('starts with 3 serials of it');
     await op.page.getByRole('button', { name: 'Take DR-1003 out of the set' }).click();
     await expect
       .poll(() => op.page.getByTestId('count-continuing').innerText())
-      .toContain('(2 serials)');
+      .toContain('starts with 2 serials of it');
     await scan(op.page, '');
     await expect.poll(() => op.page.getByTestId('scan-result').textContent()).toBe('Count saved');
     await op.page.getByRole('button', { name: 'Finish position' }).click();

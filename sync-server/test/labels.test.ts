@@ -143,6 +143,65 @@ describe('labels', () => {
     });
   });
 
+  it('a worker’s problem this server does not know is dropped and its reason kept; only the values its code names are kept, never the printer’s address', async () => {
+    // The queue takes the jobs and no worker sees them: the reports below are the only ones.
+    const t = await setup('ready', true, () => Promise.resolve());
+    const where = `127.0.0.1:${t.printer.port}`;
+    const print = async () => {
+      const res = await t.server.request('/api/labels/print', {
+        method: 'POST',
+        token: t.op1.token,
+        json: { printerId: 'dock', labels: [ITEM] },
+      });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const report = async (id: string, json: unknown) =>
+      (
+        await t.server.request(`/api/labels/jobs/${id}/result`, {
+          method: 'POST',
+          token: t.supervisor.token,
+          json,
+        })
+      ).status;
+    // A newer worker's code: the failure and its English words stand all the same.
+    const newer = await print();
+    expect(
+      await report(newer, {
+        ok: false,
+        reason: `printer ${where} is on fire`,
+        problem: { code: 'PRINTER_ON_FIRE', values: { printer: where } },
+      }),
+    ).toBe(200);
+    expect(await t.state(newer)).toMatchObject({
+      state: 'failed',
+      error: 'printer dock is on fire',
+      problem: null,
+    });
+    // Values its code does not name are dropped; the address is named as devices know it.
+    const odd = await print();
+    await report(odd, {
+      ok: false,
+      reason: 'cannot draw',
+      problem: {
+        code: 'LABEL_UNDRAWABLE',
+        values: { detail: `the font server ${where} is gone`, host: where },
+      },
+    });
+    expect((await t.state(odd)).problem).toEqual({
+      code: 'LABEL_UNDRAWABLE',
+      values: { detail: 'the font server dock is gone' },
+    });
+    // A problem without a value its code names is no problem of this server's either.
+    const short = await print();
+    await report(short, {
+      ok: false,
+      reason: 'paper',
+      problem: { code: 'PRINTER_STATUS', values: {} },
+    });
+    expect(await t.state(short)).toMatchObject({ state: 'failed', error: 'paper', problem: null });
+  });
+
   it('a printer configured /no-status (it never answers ~HS): sent is done, not a failure to print again', async () => {
     const t = await setup('silent', false);
     const res = await t.server.request('/api/labels/print', {

@@ -1,7 +1,7 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { JobProblem } from '@floorsync/domain';
-import { jobProblem, jobProblemSchema, jobProblemText } from '@floorsync/domain';
+import { JOB_PROBLEMS, jobProblem, jobProblemSchema, jobProblemText } from '@floorsync/domain';
 import {
   LabelError,
   PRINT_LABELS,
@@ -46,12 +46,26 @@ export function byName(text: string, printer: LabelPrinter | undefined): string 
 }
 
 /**
- * A worker's problem with the printer named as devices know it (`dock`): the worker says where
- * it printed (`host:port`), which devices never see.
+ * A worker's problem as devices may see it, or null when it is not one this server knows (a
+ * newer worker's code: the English `reason` is kept all the same). Only the values its code
+ * names are kept; the printer is named as devices know it (`dock`) — the worker says where it
+ * printed (`host:port`), which devices never see — and no other value may name its address.
  */
-function problemByName(problem: JobProblem, printerId: string): JobProblem {
-  if (!('printer' in problem.values)) return problem;
-  return { ...problem, values: { ...problem.values, printer: printerId } };
+function problemByName(
+  raw: unknown,
+  printer: LabelPrinter | undefined,
+  printerId: string,
+): JobProblem | null {
+  const parsed = jobProblemSchema.safeParse(raw);
+  if (!parsed.success) return null;
+  const { code, values } = parsed.data;
+  const kept: Record<string, string | number> = {};
+  for (const name of JOB_PROBLEMS[code].values) {
+    const v = values[name];
+    if (v === undefined) return null;
+    kept[name] = name === 'printer' ? printerId : typeof v === 'string' ? byName(v, printer) : v;
+  }
+  return { code, values: kept };
 }
 
 /**
@@ -107,8 +121,11 @@ export const resultRequest = z.strictObject({
   ok: z.boolean(),
   status: z.string().max(500).nullable().optional(),
   reason: z.string().max(2000).optional(),
-  /** Why it failed, as a code and values (a worker of this version sends it). */
-  problem: jobProblemSchema.optional(),
+  /**
+   * Why it failed, as a code and values (`jobProblemSchema`; a worker of this version sends
+   * it). Checked on its own: one this server does not know is dropped, not the report.
+   */
+  problem: z.unknown().optional(),
 });
 
 const unprintable = (detail: string) =>
@@ -273,6 +290,7 @@ export function labelRoutes(
       if (!job || job.kind !== PRINT_LABELS || job.status !== 'queued') return false;
       // The worker says where it printed (host:port); devices see printers by name only.
       const printer = o.printers.find((p) => p.id === job.fileName);
+      const problem = r.ok ? null : problemByName(r.problem, printer, job.fileName ?? '');
       tx.updateJob(
         id,
         r.ok
@@ -280,7 +298,7 @@ export function labelRoutes(
           : {
               status: 'failed',
               error: byName(r.reason ?? 'failed', printer),
-              ...(r.problem ? { problem: problemByName(r.problem, job.fileName ?? '') } : {}),
+              ...(problem ? { problem } : {}),
             },
       );
       return true;

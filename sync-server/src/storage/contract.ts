@@ -1497,6 +1497,9 @@ export function storageContract(
           error: 'paper out',
           problem,
         });
+        // The problem goes with its error: an error set (or cleared) without one drops it.
+        await s.write((tx) => tx.updateJob('j2', { status: 'queued', error: null }));
+        expect(await s.read((tx) => tx.job('j2')?.problem)).toBeUndefined();
         const r = await s.read((tx) => ({
           j1: tx.job('j1'),
           list: tx.jobs(10).map((j) => j.id),

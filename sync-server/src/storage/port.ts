@@ -410,7 +410,8 @@ export interface JobRow {
   readonly error: string | null;
   /**
    * Why it failed, as a code and values a screen says in its user's language (print jobs);
-   * absent when there is none (`error` alone: the English words).
+   * absent when there is none (`error` alone: the English words). It goes with its `error`:
+   * an update that sets `error` without a problem clears it.
    */
   readonly problem?: JobProblem;
 }

@@ -5,7 +5,8 @@ import { inProcessQueue } from '../queue/in-process.js';
 import type { JobContext, RunnerEvent } from '../runner.js';
 import { PoisonJobError, startRunner } from '../runner.js';
 import type { PrintLabelsPayload, PrintReport } from './job.js';
-import { PRINT_LABELS, printLabelsJob, printLabelsPayload } from './job.js';
+import { PRINT_LABELS, printLabelsJob, printLabelsPayload, printProblemOf } from './job.js';
+import { PrinterError } from './printer.js';
 import { renderZpl } from './zpl.js';
 
 const context = (): JobContext => ({
@@ -217,6 +218,22 @@ describe('print-labels job', () => {
       code: 'LABEL_UNDRAWABLE',
       values: { detail: 'container label: (02) needs (37) beside it' },
     });
+  });
+
+  it('a printer error’s problem: cut off while sending, silent once all was written, unreachable when retryable', () => {
+    const p = payload(9100);
+    const poison = (e: PrinterError) => new PoisonJobError(e.message, { cause: e });
+    const cut = new PrinterError('closed', false, 'lost while sending', { written: false });
+    const taken = new PrinterError('closed', false, 'closed after', { written: true });
+    const refused = new PrinterError('refused', true, 'refused');
+    expect(printProblemOf(poison(cut), p)).toEqual({
+      code: 'PRINTER_CUT_OFF',
+      values: { printer: '127.0.0.1:9100' },
+    });
+    expect(printProblemOf(poison(taken), p)?.code).toBe('PRINTER_SILENT');
+    expect(printProblemOf(refused, p)?.code).toBe('PRINTER_UNREACHABLE');
+    expect(printProblemOf(new Error('something else'), p)).toBeNull();
+    expect(printProblemOf(new PoisonJobError('no cause'), p)).toBeNull();
   });
 
   it('through the runner: refused is retried with backoff; paper out is dead-lettered and reported', async () => {

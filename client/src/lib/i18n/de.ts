@@ -637,7 +637,7 @@ export const de: Catalog = {
   'count.ask.quantityOffered': 'Wie viele {item}? (Enter = {n}, laut Etikett)',
   'count.afresh': 'Neu zählen',
   'count.continuing':
-    'Ergänzt die eben hier gezählten ({n} {n:Seriennummer|Seriennummern}). „Artikel abbrechen“ lässt sie, wie sie waren.',
+    'Diese Liste ersetzt die eben hier gezählte und beginnt mit {n} {n:Seriennummer|Seriennummern} daraus. „Artikel abbrechen“ lässt jene, wie sie war.',
   'count.countedBefore':
     'Sie haben hier schon {n} gezählt: die ganze Menge eingeben, nicht nur, was dazukommt.',
   'count.coverage': 'Abdeckung',

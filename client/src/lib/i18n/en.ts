@@ -621,7 +621,7 @@ export const en = {
   'count.ask.quantityOffered': 'How many {item}? (Enter = {n}, the label’s count)',
   'count.afresh': 'Count afresh',
   'count.continuing':
-    'Adds to the set you just counted here ({n} {n:serial|serials}). "Cancel item" keeps that one as it was.',
+    'This set replaces the one you just counted here and starts with {n} {n:serial|serials} of it. "Cancel item" keeps that one as it was.',
   'count.countedBefore': 'You counted {n} here before: enter the whole count, not what is added.',
   'count.coverage': 'Coverage',
   'count.coverageLine':

@@ -981,7 +981,9 @@ export class MemoryTx implements WriteTx {
     const j = this.rest.jobs.get(id);
     if (!j) return;
     const { problem, ...rest } = { ...j, ...patch };
-    this.set('jobs', id, { ...rest, ...(problem ? { problem: structuredClone(problem) } : {}) });
+    // The problem goes with its error: a new error (or none) without one clears it.
+    const kept = 'error' in patch && !('problem' in patch) ? undefined : problem;
+    this.set('jobs', id, { ...rest, ...(kept ? { problem: structuredClone(kept) } : {}) });
   }
   acquireLease(name: string, holder: string, nowMs: number, ttlMs: number) {
     const l = this.rest.leases.get(name);

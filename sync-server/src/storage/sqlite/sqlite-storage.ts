@@ -1648,12 +1648,14 @@ class SqliteTx implements WriteTx {
     const j = this.job(id);
     if (!j) return;
     const next = { ...j, ...patch };
+    // The problem goes with its error: a new error (or none) without one clears it.
+    const problem = 'error' in patch && !('problem' in patch) ? undefined : next.problem;
     this.run(
       'UPDATE jobs SET status = ?, started_at = ?, error = ?, problem = ? WHERE id = ?',
       next.status,
       next.startedAt,
       next.error,
-      next.problem ? JSON.stringify(next.problem) : null,
+      problem ? JSON.stringify(problem) : null,
       id,
     );
   }
