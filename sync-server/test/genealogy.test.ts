@@ -106,9 +106,27 @@ describe('production and genealogy over the API', () => {
     const text = (await (await doc.getPage(1)).getTextContent()).items
       .map((i) => ('str' in i ? i.str : ''))
       .join(' ');
-    expect(text).toContain('Recall: lot L1');
-    expect(text).toContain('1 shipment(s)');
+    expect(text).toContain('Recall: lot L1 of L');
+    expect(text).toContain('1 shipment · generated');
     expect(text).toContain('P1');
+    // In German when asked (the screen asks in its language); a language it does not have is
+    // English.
+    const pdfText = async (query: string) => {
+      const res = await w.server.request(`/api/genealogy/recall?${query}`, { token: sup.token });
+      expect(res.headers.get('content-type')).toBe('application/pdf');
+      const d = await getDocument({
+        data: new Uint8Array(await res.arrayBuffer()),
+        isEvalSupported: false,
+        verbosity: 0,
+      }).promise;
+      return (await (await d.getPage(1)).getTextContent()).items
+        .map((i) => ('str' in i ? i.str : ''))
+        .join(' ');
+    };
+    const german = await pdfText('itemId=L&lot=L1&format=pdf&lang=de');
+    expect(german).toContain('Rückruf: Charge L1 von L');
+    expect(german).toContain('1 Sendung · erstellt');
+    expect(await pdfText('itemId=L&lot=L1&format=pdf&lang=xx')).toContain('Recall: lot L1');
 
     // A recall cut short by the depth limit is not handed out as a letter.
     const cut = await w.server.request(

@@ -20,4 +20,5 @@ export type { PdfOptions } from './labels/pdf.js';
 export * from './labels/printer.js';
 export * from './labels/job.js';
 export { printJobClaim, reportToServer } from './labels/report.js';
-export { recallPdf } from './reports/recall-pdf.js';
+export type { RecallPdfLang } from './reports/recall-pdf.js';
+export { RECALL_PDF_LANGS, recallPdf } from './reports/recall-pdf.js';

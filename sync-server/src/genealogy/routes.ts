@@ -16,7 +16,7 @@ import {
   recallCsv,
   recallReport,
 } from '@floorsync/domain';
-import { recallPdf } from '@floorsync/workers';
+import { RECALL_PDF_LANGS, recallPdf } from '@floorsync/workers';
 import type { Env } from '../app.js';
 import { HttpProblem, badRequest } from '../http/problem.js';
 import type { ReadTx, Storage } from '../storage/port.js';
@@ -95,17 +95,21 @@ export function genealogyRoutes(
     const lot = q['lot'];
     if (!itemId || !lot) throw badRequest('itemId and lot are required');
     const opts = options(q);
-    const report = await o.storage.read((tx) =>
-      recallReport(
-        tx,
-        { itemId: itemId as ItemId, lot: lot as Lot },
-        {
-          item: (id) => tx.item(id),
-          position: (id) => tx.position(id),
-          productionJob: (id) => tx.productionJob(id),
-        },
-        opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {},
-      ),
+    const [report, sku] = await o.storage.read(
+      (tx) =>
+        [
+          recallReport(
+            tx,
+            { itemId: itemId as ItemId, lot: lot as Lot },
+            {
+              item: (id) => tx.item(id),
+              position: (id) => tx.position(id),
+              productionJob: (id) => tx.productionJob(id),
+            },
+            opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {},
+          ),
+          tx.item(itemId as ItemId)?.sku,
+        ] as const,
     );
     // A recall letter must not miss a shipment: a report the depth limit cut short is refused
     // as CSV or PDF (the JSON says `truncated`).
@@ -117,9 +121,13 @@ export function genealogyRoutes(
         `the search stopped at depth ${opts.maxDepth ?? DEFAULT_MAX_DEPTH} with more beyond it: ask again with a larger maxDepth (at most ${MAX_DEPTH_LIMIT})`,
       );
     if (q['format'] === 'pdf') {
+      // In the asker's language (`lang`: en, de), the item by its SKU.
+      const lang = RECALL_PDF_LANGS.find((l) => l === q['lang']) ?? 'en';
       const pdf = await recallPdf(report, {
-        title: `Recall: lot ${lot} of ${itemId}`,
+        lot,
+        item: sku ?? itemId,
         generatedAt: new Date().toISOString(),
+        lang,
       });
       return c.body(pdf as Uint8Array<ArrayBuffer>, 200, {
         'content-type': 'application/pdf',
