@@ -5,9 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { de } from '../i18n/de.js';
 import { en } from '../i18n/en.js';
 import { format, numberText } from '../i18n/format.js';
+import { InvalidCommandError } from '../sync/engine.js';
 import {
   conflictMessage,
   describeCommand,
+  failureText,
   jobFailureText,
   rejectionText,
   rowErrorText,
@@ -104,6 +106,23 @@ describe('savedForReview', () => {
     const text = savedForReview(conflicts, t);
     expect(text).toBe('Saved; an admin will review it: Negative stock, Outdated action.');
     expect(text).not.toContain('holds');
+  });
+});
+
+describe('failureText', () => {
+  it('says a command the device refused by its code’s words, other errors by their message', () => {
+    const german = (key: string, params?: Readonly<Record<string, string | number>>) =>
+      format((de as Record<string, string>)[key] ?? key, params, 'de');
+    const refused = new InvalidCommandError('VALIDATION_FAILED', 'code: code must not be empty');
+    expect(failureText(refused, german)).toBe(
+      'die Eingabe ist ungültig (code: code must not be empty)',
+    );
+    const unknown = new InvalidCommandError('UNKNOWN_COMMAND', 'no such command: x');
+    expect(failureText(unknown, german)).toBe(
+      `${de['reject.UNKNOWN_COMMAND']} (no such command: x)`,
+    );
+    expect(failureText(new Error('QuotaExceededError'), german)).toBe('QuotaExceededError');
+    expect(failureText('plain', german)).toBe('plain');
   });
 });
 

@@ -170,6 +170,19 @@ function countsText(counts: unknown, qtyText: (n: number) => string): string | n
  * detail after it (it names the codes and quantities); the detail alone for a code the
  * catalog has no text for (a newer server's).
  */
+/**
+ * What a command that failed on the device says (after "Not saved:"): a command its own rules
+ * refused (`InvalidCommandError`) in the user's words, the schema's detail after them; else the
+ * error's message (a storage failure, a bug: its words are all there is).
+ */
+export function failureText(e: unknown, t: Translate): string {
+  if (!(e instanceof Error)) return String(e);
+  const code = e.name === 'InvalidCommandError' ? (e as { code?: unknown }).code : undefined;
+  // Refused by its schema on the device: a form's entry as often as a scan.
+  if (code === 'VALIDATION_FAILED') return t('failure.invalid', { detail: e.message });
+  return typeof code === 'string' ? rejectionText(code, e.message, t) : e.message;
+}
+
 export function rejectionText(code: string | null, message: string, t: Translate): string {
   const key = `reject.${code ?? ''}`;
   const text = t(key);

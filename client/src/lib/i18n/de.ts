@@ -82,6 +82,7 @@ export const de: Catalog = {
   'scan.savedForReview': 'Gespeichert; ein Admin prüft es: {kinds}.',
   'scan.queuedWithConflict':
     'Gespeichert, aber der Bestand geht nicht auf: {what}. Ein Admin prüft das.',
+  'failure.invalid': 'die Eingabe ist ungültig ({detail})',
   'scan.failed': 'Nicht gespeichert: {message}',
 
   'flow.choose': 'Was tun Sie?',

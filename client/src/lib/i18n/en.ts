@@ -76,6 +76,7 @@ export const en = {
   'scan.queued': 'Saved: {what}',
   'scan.savedForReview': 'Saved; an admin will review it: {kinds}.',
   'scan.queuedWithConflict': 'Saved, but stock does not add up: {what}. An admin will review it.',
+  'failure.invalid': 'what was entered is not valid ({detail})',
   'scan.failed': 'Not saved: {message}',
 
   'flow.choose': 'What are you doing?',
