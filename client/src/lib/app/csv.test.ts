@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseCsv } from '@floorsync/domain';
 import { toCsv } from './csv.js';
 
 describe('toCsv (the screens’ CSV downloads)', () => {
@@ -20,5 +21,27 @@ describe('toCsv (the screens’ CSV downloads)', () => {
         '',
       ].join('\r\n'),
     );
+  });
+
+  it('for German Excel: fields split at ;, numbers with a decimal comma, a , in text kept whole', () => {
+    const csv = toCsv(
+      ['sku', 'position', 'quantity'],
+      [
+        ['CABLE-3G', 'B-02-01', 250.5],
+        ['Mutter, M8', 'A;1', 2000],
+      ],
+      'de',
+    );
+    expect(csv).toBe(
+      // (A decimal comma is quoted, as every , is: Excel reads "250,5" as the number.)
+      ['sku;position;quantity', 'CABLE-3G;B-02-01;"250,5"', '"Mutter, M8";"A;1";2000', ''].join(
+        '\r\n',
+      ),
+    );
+    // Read back as the app's imports read it: the same cells.
+    expect(parseCsv(csv.trimEnd()).slice(1)).toEqual([
+      ['CABLE-3G', 'B-02-01', '250,5'],
+      ['Mutter, M8', 'A;1', '2000'],
+    ]);
   });
 });
