@@ -187,8 +187,33 @@ describe('readConfig', () => {
     );
     expect(readConfig({ STORAGE: 'arango', ARANGO_URL: 'http://u:pw@h:8529/fs' })).toMatchObject({
       storage: 'arango',
-      arangoUrl: 'http://u:pw@h:8529/fs',
+      arango: { url: 'http://u:pw@h:8529/fs' },
     });
+    // ARCHITECTURE.md's names: the URL, and the database, user and password on their own.
+    expect(
+      readConfig({
+        STORAGE: 'arango',
+        ARANGO_URL: 'http://h:8529',
+        ARANGO_DATABASE: 'wh',
+        ARANGO_USERNAME: 'fs',
+        ARANGO_PASSWORD: 'hunter2',
+      }).arango,
+    ).toEqual({ url: 'http://h:8529', database: 'wh', username: 'fs', password: 'hunter2' });
+    expect(readConfig({ STORAGE: 'sqlite', ARANGO_PASSWORD: 'hunter2' }).arango).toBeUndefined();
+    const unused = message({ ARANGO_PASSWORD: 'hunter2', ARANGO_DATABASE: 'wh' });
+    expect(unused).toMatch(/^ {2}ARANGO_PASSWORD: is used with STORAGE=arango only/m);
+    expect(unused).toMatch(/^ {2}ARANGO_DATABASE: is used with STORAGE=arango only/m);
+    expect(unused).not.toContain('hunter2');
+    const differ = message({
+      STORAGE: 'arango',
+      ARANGO_URL: 'http://u:hunter2@h:8529/fs',
+      ARANGO_PASSWORD: 'hunter3',
+    });
+    expect(differ).toMatch(/^ {2}ARANGO_PASSWORD: differs from the password in ARANGO_URL/m);
+    expect(differ).not.toMatch(/hunter[23]/);
+    expect(message({ STORAGE: 'arango', ARANGO_PASSWORD: 'hunter2' })).toMatch(
+      /^ {2}ARANGO_URL: STORAGE=arango needs it/m,
+    );
     expect(readConfig({ ADMIN_PASSWORD: 'ten-chars!' }).adminPassword).toBe('ten-chars!');
   });
 
@@ -229,6 +254,9 @@ describe('the settings in the docs and the Compose file', () => {
       CLIENT_DIR: 'the image serves its own build',
       STORAGE: 'one node: SQLite',
       ARANGO_URL: 'one node: SQLite',
+      ARANGO_DATABASE: 'one node: SQLite',
+      ARANGO_USERNAME: 'one node: SQLite',
+      ARANGO_PASSWORD: 'one node: SQLite',
       NATS_URL: 'one node: the in-process bus',
     };
     expect(CONFIG_VARIABLES.length).toBeGreaterThan(20);

@@ -6,7 +6,8 @@ import { configurationError, erpExportProblems, withoutEmpty } from '@floorsync/
 import { z } from 'zod';
 import type { LabelPrinter } from './labels/routes.js';
 import { parsePrinters } from './labels/routes.js';
-import { parseArangoUrl } from './storage/arango/url.js';
+import type { ArangoSettings } from './storage/arango/url.js';
+import { ARANGO_VARIABLES, arangoConnection, arangoSettingsOf } from './storage/arango/url.js';
 
 /**
  * The environment, validated once at start (ARCHITECTURE.md "Configuration"). Only `main.ts`
@@ -21,6 +22,9 @@ const envSchema = z.object({
   DEMO: z.enum(['0', '1', 'true', 'false']).optional(),
   STORAGE: z.enum(['sqlite', 'arango']).default('sqlite'),
   ARANGO_URL: z.string().optional(),
+  ARANGO_DATABASE: z.string().optional(),
+  ARANGO_USERNAME: z.string().optional(),
+  ARANGO_PASSWORD: z.string().optional(),
   NATS_URL: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   SESSION_TTL_HOURS: z.coerce
@@ -58,8 +62,8 @@ export interface Config {
   readonly adminPassword: string | undefined;
   readonly demo: boolean;
   readonly storage: 'sqlite' | 'arango';
-  /** ArangoDB, with credentials and database in the URL; never logged as given. */
-  readonly arangoUrl: string | undefined;
+  /** ArangoDB: where, which database, who (`ARANGO_*`); never logged as given. */
+  readonly arango: ArangoSettings | undefined;
   readonly natsUrl: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly sessionTtlMs: number;
@@ -97,23 +101,29 @@ function storageProblems(e: Partial<Record<string, string>>): ConfigProblem[] {
   if (arango && !e.ARANGO_URL)
     found.push({
       path: 'ARANGO_URL',
-      message: 'STORAGE=arango needs it (http://user:password@host:8529/database)',
+      message:
+        'STORAGE=arango needs it (http://host:8529; the user, password and database in ARANGO_USERNAME, ARANGO_PASSWORD, ARANGO_DATABASE or in the URL)',
     });
-  if (e.STORAGE === undefined && e.ARANGO_URL)
-    // Set, but the server would quietly go on with a SQLite file of its own: on several hosts,
-    // a warehouse split in as many databases. STORAGE=sqlite says that is meant.
-    found.push({
-      path: 'ARANGO_URL',
-      message: 'is used with STORAGE=arango only: set that (or STORAGE=sqlite to leave it unused)',
-    });
-  if (arango && e.ARANGO_URL) {
+  if (e.STORAGE === undefined)
+    for (const name of ARANGO_VARIABLES)
+      if (e[name])
+        // Set, but the server would quietly go on with a SQLite file of its own: on several
+        // hosts, a warehouse split in as many databases. STORAGE=sqlite says that is meant.
+        found.push({
+          path: name,
+          message:
+            'is used with STORAGE=arango only: set that (or STORAGE=sqlite to leave it unused)',
+        });
+  const settings = arangoSettingsOf(e);
+  if (arango && settings) {
     try {
-      parseArangoUrl(e.ARANGO_URL);
+      arangoConnection(settings);
     } catch (error) {
-      // Its messages name the variable and never repeat the URL (it holds the password).
+      // Its messages start with the variable and never repeat a password or the URL.
+      const m = /^(ARANGO_[A-Z]+):? ([^]*)$/.exec((error as Error).message);
       found.push({
-        path: 'ARANGO_URL',
-        message: (error as Error).message.replace(/^ARANGO_URL:? /, ''),
+        path: m?.[1] ?? 'ARANGO_URL',
+        message: m?.[2] ?? (error as Error).message,
       });
     }
   }
@@ -154,7 +164,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     adminPassword: e.ADMIN_PASSWORD,
     demo: e.DEMO === '1' || e.DEMO === 'true',
     storage: e.STORAGE,
-    arangoUrl: e.ARANGO_URL,
+    arango: e.STORAGE === 'arango' ? arangoSettingsOf(raw) : undefined,
     natsUrl: e.NATS_URL,
     logLevel: e.LOG_LEVEL,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,

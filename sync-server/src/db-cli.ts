@@ -33,8 +33,8 @@ const USAGE = `usage:
   db relay-from-start [--force]            the outbox relay publishes the whole log again at the
                                            next start (a rebuilt NATS stream; servers stopped;
                                            --force: although a -wal file is there)
-The database is $DATA_DIR/floorsync.db (DATA_DIR default ./data), or ArangoDB's (ARANGO_URL)
-for set-password.`;
+The database is $DATA_DIR/floorsync.db (DATA_DIR default ./data), or ArangoDB's (ARANGO_URL and
+ARANGO_DATABASE, ARANGO_USERNAME, ARANGO_PASSWORD) for set-password.`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, file, ...rest] = argv;
@@ -57,8 +57,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (config.storage !== 'sqlite') {
     if (command === 'set-password' && file !== undefined && rest.length === 0) {
       // Through the storage port, as the servers write: they see it at their next read.
-      const url = config.arangoUrl ?? '';
-      return passwordCommand(file, () => openArangoStorage(url));
+      const settings = config.arango ?? '';
+      return passwordCommand(file, () => openArangoStorage(settings));
     }
     process.stderr.write(
       'db commands but set-password are for the SQLite storage; back up ArangoDB with arangodump (docs/ARANGO.md), set its relay back as deploy/nats/README.md says.\n',

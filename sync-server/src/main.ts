@@ -42,7 +42,7 @@ import { uuidv7 } from './ids.js';
 import { jsonLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { openArangoStorage } from './storage/arango/arango-store.js';
-import { parseArangoUrl } from './storage/arango/url.js';
+import { arangoConnection } from './storage/arango/url.js';
 import type { Storage } from './storage/port.js';
 import type { DataDirLock } from './storage/sqlite/data-dir-lock.js';
 import { DataDirInUse, LOCK_FILE, lockDataDir } from './storage/sqlite/data-dir-lock.js';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   let dirLock: DataDirLock | null = null;
   if (config.storage === 'arango') {
     // readConfig refused STORAGE=arango without ARANGO_URL, and BACKUP_DIR with it.
-    storage = await openArangoStorage(config.arangoUrl ?? '', { onWarning });
+    storage = await openArangoStorage(config.arango ?? '', { onWarning });
   } else {
     const file = path.join(config.dataDir, 'floorsync.db');
     dirLock = takeDataDir(config.dataDir, file, config.natsUrl === undefined ? 'alone' : 'shared');
@@ -224,8 +224,8 @@ async function main(): Promise<void> {
     log.log('info', 'listening', {
       url: `http://${config.host}:${info.port}`,
       storage:
-        config.storage === 'arango' && config.arangoUrl !== undefined
-          ? parseArangoUrl(config.arangoUrl).display
+        config.storage === 'arango' && config.arango !== undefined
+          ? arangoConnection(config.arango).display
           : path.join(config.dataDir, 'floorsync.db'),
       demo: config.demo,
       bus: config.natsUrl === undefined ? 'in-process' : `nats ${natsHost(config.natsUrl)}`,

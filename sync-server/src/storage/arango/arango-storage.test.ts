@@ -9,12 +9,14 @@ import { storageContract } from '../contract.js';
 import type { Storage, WriteTx } from '../port.js';
 import type { ArangoStorage } from './arango-store.js';
 import { ArangoStore, isUnavailable, openArangoStorage } from './arango-store.js';
-import { parseArangoUrl } from './url.js';
+import type { ArangoSettings } from './url.js';
+import { arangoConnection, arangoSettingsOf } from './url.js';
 
 /**
  * The ArangoDB adapter against a real ArangoDB server: the storage contract every adapter
  * passes, two processes on one database, and the container traversal. Needs `ARANGO_URL`
- * (http://user:password@host:8529); each store opened here gets a database of its own, dropped
+ * (http://host:8529, with `ARANGO_USERNAME` and `ARANGO_PASSWORD`, or http://user:password@host:8529);
+ * each store opened here gets a database of its own (whatever `ARANGO_DATABASE` says), dropped
  * at the end. There is no ArangoDB server on the development machine: without `ARANGO_URL`
  * these tests are skipped, saying so. The parts that need no server run always.
  */
@@ -25,10 +27,12 @@ if (!ARANGO_URL)
   console.warn(`arango-storage.test.ts: skipping the ArangoDB tests — ${SKIP_REASON}`);
 
 const databases = new Set<string>();
-const urlFor = (database: string): string => {
-  const u = new URL(ARANGO_URL);
-  u.pathname = `/${database}`;
-  return u.toString();
+/** The environment's server and credentials, on a database of the test's own. */
+const settingsFor = (database: string): ArangoSettings => {
+  const base = arangoSettingsOf(process.env) as ArangoSettings;
+  const u = new URL(base.url);
+  u.pathname = '/';
+  return { ...base, url: u.toString(), database };
 };
 const freshDatabase = (): string => {
   const name = `floorsync_test_${randomBytes(6).toString('hex')}`;
@@ -37,7 +41,7 @@ const freshDatabase = (): string => {
 };
 const byStorage = new WeakMap<Storage, string>();
 const openOn = async (database: string): Promise<ArangoStorage> => {
-  const s = await openArangoStorage(urlFor(database));
+  const s = await openArangoStorage(settingsFor(database));
   byStorage.set(s, database);
   return s;
 };
@@ -46,15 +50,15 @@ afterAll(async () => {
   if (!ARANGO_URL || databases.size === 0) return;
   // Drop every database these tests made, through a store on the first one.
   for (const name of databases) {
-    const store = await ArangoStore.open(urlFor(name));
+    const store = await ArangoStore.open(settingsFor(name));
     await store.dropDatabase().catch(() => undefined);
     await store.close();
   }
 });
 
-describe('ARANGO_URL', () => {
+describe('ArangoDB settings (ARANGO_URL, ARANGO_DATABASE, ARANGO_USERNAME, ARANGO_PASSWORD)', () => {
   it('takes credentials and the database from the URL and never shows the password', () => {
-    const p = parseArangoUrl('https://floor%40sync:s3cr%2Ft@db.example:8529/site_7');
+    const p = arangoConnection('https://floor%40sync:s3cr%2Ft@db.example:8529/site_7');
     expect(p.databaseName).toBe('site_7');
     expect(p.config.url).toBe('https://db.example:8529');
     expect(p.config.auth).toEqual({ username: 'floor@sync', password: 's3cr/t' });
@@ -63,24 +67,81 @@ describe('ARANGO_URL', () => {
   });
 
   it('defaults the database to floorsync and accepts a /_db/ path', () => {
-    expect(parseArangoUrl('http://127.0.0.1:8529').databaseName).toBe('floorsync');
-    expect(parseArangoUrl('http://127.0.0.1:8529/_db/wh').databaseName).toBe('wh');
-    expect(parseArangoUrl('http://127.0.0.1:8529').config.auth).toBeUndefined();
+    expect(arangoConnection('http://127.0.0.1:8529').databaseName).toBe('floorsync');
+    expect(arangoConnection('http://127.0.0.1:8529/_db/wh').databaseName).toBe('wh');
+    expect(arangoConnection('http://127.0.0.1:8529').config.auth).toBeUndefined();
   });
 
   it('refuses what is not an ArangoDB URL with a clear message, without echoing secrets', () => {
-    expect(() => parseArangoUrl('arango')).toThrow(/ARANGO_URL is not a URL/);
-    expect(() => parseArangoUrl('tcp://u:pw@h:8529')).toThrow(/http:\/\/ or https:\/\//);
-    expect(() => parseArangoUrl('http://u:pw@h:8529/bad%20name')).toThrow(/invalid database/);
+    expect(() => arangoConnection('arango')).toThrow(/ARANGO_URL is not a URL/);
+    expect(() => arangoConnection('tcp://u:pw@h:8529')).toThrow(/http:\/\/ or https:\/\//);
+    expect(() => arangoConnection('http://u:pw@h:8529/bad%20name')).toThrow(/invalid database/);
     // A raw '%' in the password: said, naming the variable, not the value.
-    expect(() => parseArangoUrl('http://root:100%@h:8529/db')).toThrow(
-      /^ARANGO_URL: its user or password has a '%' that starts no escape/,
+    expect(() => arangoConnection('http://root:100%@h:8529/db')).toThrow(
+      /^ARANGO_URL: its user, password or database has a '%' that starts no escape/,
     );
     try {
-      parseArangoUrl('ftp://u:hunter2@h');
+      arangoConnection('ftp://u:hunter2@h');
     } catch (error) {
       expect(String(error)).not.toContain('hunter2');
     }
+  });
+
+  it('takes the database, user and password from variables of their own (no escaping), never showing the password', () => {
+    const p = arangoConnection({
+      url: 'https://db.example:8529',
+      database: 'site_7',
+      username: 'floorsync',
+      password: 'p@ss:/%#?w',
+    });
+    expect(p.databaseName).toBe('site_7');
+    expect(p.config.url).toBe('https://db.example:8529');
+    expect(p.config.auth).toEqual({ username: 'floorsync', password: 'p@ss:/%#?w' });
+    expect(p.display).toBe('https://db.example:8529/site_7');
+    // A password alone is ArangoDB's first user's, root (as its driver assumes).
+    expect(arangoConnection({ url: 'http://h:8529', password: 'pw' }).config.auth).toEqual({
+      username: 'root',
+      password: 'pw',
+    });
+    // Given both ways, the same: fine.
+    expect(
+      arangoConnection({
+        url: 'http://fs:pw@h:8529/wh',
+        database: 'wh',
+        username: 'fs',
+        password: 'pw',
+      }).config.auth,
+    ).toEqual({ username: 'fs', password: 'pw' });
+  });
+
+  it('refuses a part given two different ways, naming the variable and neither password', () => {
+    const thrown = (s: ArangoSettings): string => {
+      try {
+        arangoConnection(s);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(thrown({ url: 'http://fs:pw@h:8529', username: 'other' })).toMatch(
+      /^ARANGO_USERNAME differs from the user in ARANGO_URL/,
+    );
+    const passwords = thrown({ url: 'http://fs:first-secret@h:8529', password: 'second-secret' });
+    expect(passwords).toMatch(/^ARANGO_PASSWORD differs from the password in ARANGO_URL/);
+    expect(passwords).not.toMatch(/first-secret|second-secret/);
+    expect(thrown({ url: 'http://h:8529/wh', database: 'other' })).toMatch(
+      /^ARANGO_DATABASE differs from the database in ARANGO_URL/,
+    );
+    expect(thrown({ url: 'http://h:8529', database: '7-eleven' })).toMatch(
+      /^ARANGO_DATABASE names an invalid database: 7-eleven/,
+    );
+  });
+
+  it('reads the settings from the environment, an empty variable as unset', () => {
+    expect(arangoSettingsOf({ ARANGO_PASSWORD: 'pw' })).toBeUndefined();
+    expect(
+      arangoSettingsOf({ ARANGO_URL: 'http://h:8529', ARANGO_DATABASE: '', ARANGO_USERNAME: 'fs' }),
+    ).toEqual({ url: 'http://h:8529', database: undefined, username: 'fs', password: undefined });
   });
 
   it('tells an unreachable store from a bug', async () => {
@@ -143,7 +204,12 @@ describe.skipIf(!ARANGO_URL)('ArangoDB adapter (ARANGO_URL)', () => {
       const tsx = path.resolve(import.meta.dirname, '../../../../node_modules/.bin/tsx');
       const cli = path.resolve(import.meta.dirname, '../../db-cli.ts');
       const child = spawn(tsx, [cli, 'set-password', 'admin'], {
-        env: { ...process.env, STORAGE: 'arango', ARANGO_URL: urlFor(database) },
+        env: {
+          ...process.env,
+          STORAGE: 'arango',
+          ARANGO_URL: settingsFor(database).url,
+          ARANGO_DATABASE: database,
+        },
       });
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -8,7 +8,8 @@ import type { TwinTable } from '../memory/memory-storage.js';
 import { TWIN_TABLES } from '../memory/memory-storage.js';
 import type { Commit, Missed, ReplicaOptions, ReplicaStore, Write } from '../replica/replica.js';
 import { openReplicaStorage } from '../replica/replica.js';
-import { parseArangoUrl } from './url.js';
+import type { ArangoSettings } from './url.js';
+import { arangoConnection } from './url.js';
 
 /**
  * The ArangoDB store behind a replica (`replica/replica.ts`): the twin decides, ArangoDB keeps.
@@ -121,8 +122,8 @@ export class ArangoStore implements ReplicaStore {
   private constructor(private readonly db: Database) {}
 
   /** Connects, creates the database (OneShard) and collections when missing, checks the schema. */
-  static async open(url: string): Promise<ArangoStore> {
-    const { config, databaseName, display } = parseArangoUrl(url);
+  static async open(settings: ArangoSettings | string): Promise<ArangoStore> {
+    const { config, databaseName, display } = arangoConnection(settings);
     const root = new Database({ ...config, databaseName: '_system' });
     try {
       const db = root.database(databaseName);
@@ -487,10 +488,10 @@ export interface ArangoStorage extends Storage {
 
 /** The `Storage` on ArangoDB: a replica (the twin) over an `ArangoStore`. */
 export async function openArangoStorage(
-  url: string,
+  settings: ArangoSettings | string,
   options: ReplicaOptions = {},
 ): Promise<ArangoStorage> {
-  const store = await ArangoStore.open(url);
+  const store = await ArangoStore.open(settings);
   try {
     const storage = await openReplicaStorage(store, options);
     return Object.assign(storage, { store });
