@@ -292,6 +292,39 @@ describe('jobs API: bulk adjustment files', () => {
     expect((await t.start('no-such-job')).status).toBe(404);
   });
 
+  it('the list shows the newest 50 bulk adjustments, however many label prints came after them', async () => {
+    const t = await setup();
+    const first = (await (await t.upload(GOOD)).json()) as JobView;
+    // A busy day's prints: every one is a job in the same table, newer than the adjustment.
+    await t.server.storage.write((tx) => {
+      for (let i = 0; i < 300; i++)
+        tx.createJob(
+          {
+            id: `print-${i}`,
+            kind: 'print-labels',
+            status: 'completed',
+            createdBy: 'u-sup',
+            createdAt: new Date(Date.now() + 60_000 + i).toISOString(),
+            fileName: null,
+            rows: 1,
+            total: 1,
+            errors: [],
+            startedAt: null,
+            error: null,
+          },
+          [],
+        );
+    });
+    const list = async () =>
+      (await (await t.server.request('/api/jobs', { token: t.supervisor })).json()) as JobView[];
+    expect((await list()).map((j) => j.id)).toEqual([first.id]);
+    for (let i = 0; i < 50; i++) expect((await t.upload(GOOD)).status).toBe(201);
+    const shown = await list();
+    expect(shown).toHaveLength(50);
+    expect(shown.every((j) => j.kind === 'bulk-adjust')).toBe(true);
+    expect(shown.map((j) => j.id)).not.toContain(first.id); // the oldest of 51
+  });
+
   it("progress is the job client's lastMutationID: it counts rows applied through the replay", async () => {
     const t = await setup();
     const job = (await (await t.upload(GOOD)).json()) as JobView;

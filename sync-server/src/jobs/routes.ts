@@ -135,15 +135,7 @@ export function jobRoutes(
   });
 
   app.get('/api/jobs', o.requireRole('supervisor'), async (c) =>
-    c.json(
-      await storage.read((tx) =>
-        tx
-          .jobs(200)
-          .filter((j) => j.kind === 'bulk-adjust')
-          .slice(0, 50)
-          .map((j) => jobView(tx, j)),
-      ),
-    ),
+    c.json(await storage.read((tx) => tx.jobs(50, 'bulk-adjust').map((j) => jobView(tx, j)))),
   );
 
   app.get('/api/jobs/:id', o.requireRole('supervisor'), async (c) =>

@@ -1476,6 +1476,10 @@ export function storageContract(
         ];
         await s.write((tx) => tx.createJob(job('j1', '2026-03-02T08:00:00.000Z'), plan));
         await s.write((tx) => tx.createJob(job('j2', '2026-03-02T09:00:00.000Z'), []));
+        // A job of another kind, the newest: listed with all, not with the bulk adjustments.
+        await s.write((tx) =>
+          tx.createJob({ ...job('p1', '2026-03-02T10:00:00.000Z'), kind: 'print-labels' }, []),
+        );
         await expect(s.write((tx) => tx.createJob(job('j1', T0), []))).rejects.toThrow();
         await s.write((tx) =>
           tx.updateJob('j1', { status: 'queued', startedAt: '2026-03-02T08:01:00.000Z' }),
@@ -1504,6 +1508,9 @@ export function storageContract(
           j1: tx.job('j1'),
           list: tx.jobs(10).map((j) => j.id),
           one: tx.jobs(1).map((j) => j.id),
+          adjustments: tx.jobs(10, 'bulk-adjust').map((j) => j.id),
+          oneAdjustment: tx.jobs(1, 'bulk-adjust').map((j) => j.id),
+          noneOfKind: tx.jobs(10, 'count-apply').map((j) => j.id),
           plan: tx.jobPlan('j1', 0, 10),
           second: tx.jobPlan('j1', 1, 10),
           none: tx.jobPlan('missing', 0, 10),
@@ -1515,8 +1522,11 @@ export function storageContract(
             status: 'queued',
             startedAt: '2026-03-02T08:01:00.000Z',
           },
-          list: ['j2', 'j1'],
-          one: ['j2'],
+          list: ['p1', 'j2', 'j1'],
+          one: ['p1'],
+          adjustments: ['j2', 'j1'],
+          oneAdjustment: ['j2'],
+          noneOfKind: [],
           plan,
           second: [plan[1]],
           none: [],

@@ -647,8 +647,9 @@ export class MemoryTx implements WriteTx {
   job(id: string) {
     return this.rest.jobs.get(id);
   }
-  jobs(limit: number) {
+  jobs(limit: number, kind?: string) {
     return [...this.rest.jobs.values()]
+      .filter((j) => kind === undefined || j.kind === kind)
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
       .slice(0, limit);
   }

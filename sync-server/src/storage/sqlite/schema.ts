@@ -412,4 +412,13 @@ ALTER TABLE devices ADD COLUMN secret_hash TEXT;
 ALTER TABLE jobs ADD COLUMN problem TEXT;
 `,
   },
+  {
+    version: 13,
+    name: 'jobs of one kind, newest first, by index',
+    // Every label print is a job: the jobs screen's bulk adjustments would otherwise be looked
+    // for among thousands of prints.
+    sql: `
+CREATE INDEX jobs_kind_created ON jobs (kind, created_at);
+`,
+  },
 ];

@@ -329,6 +329,18 @@ describe('sqlite specifics', () => {
       .join('\n');
     expect(plan).toMatch(/USING INDEX production_jobs_live \(live=\? AND skey>\?\)/);
     expect(plan).not.toMatch(/TEMP B-TREE/);
+    // The jobs screen's bulk adjustments, newest first, found by index among the label prints.
+    const jobsPlan = (
+      check
+        .prepare(
+          'EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE kind = ? ORDER BY created_at DESC LIMIT ?',
+        )
+        .all('bulk-adjust', 50) as { detail: string }[]
+    )
+      .map((r) => r.detail)
+      .join('\n');
+    expect(jobsPlan).toMatch(/USING INDEX jobs_kind_created \(kind=\?\)/);
+    expect(jobsPlan).not.toMatch(/TEMP B-TREE/);
   });
 
   it('two stores on one file (two server processes): each sees what the other committed, caches included', async () => {

@@ -1605,8 +1605,16 @@ class SqliteTx implements WriteTx {
     const r = this.get('SELECT * FROM jobs WHERE id = ?', id);
     return r ? jobOf(r) : undefined;
   }
-  jobs(limit: number) {
-    return this.all('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?', limit).map(jobOf);
+  jobs(limit: number, kind?: string) {
+    return (
+      kind === undefined
+        ? this.all('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?', limit)
+        : this.all(
+            'SELECT * FROM jobs WHERE kind = ? ORDER BY created_at DESC LIMIT ?',
+            kind,
+            limit,
+          )
+    ).map(jobOf);
   }
   jobPlan(id: string, offset: number, limit: number) {
     return this.all(
