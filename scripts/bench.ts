@@ -1,16 +1,15 @@
 /**
  * `npm run bench [-- <prefix>]`: runs every `<package>/bench/*.bench.ts` and prints one JSON
  * line per result (format in ARCHITECTURE.md). With a prefix, only results whose name starts
- * with it are printed (`load`, `load.propagation`, `push.single`, `client.bootstrap100k_s`):
- * a benchmark runs when its name starts with the prefix, or when it is of the prefix's area
- * (the part before the first dot) and may report results under it. Progress and notes go to
- * stderr so stdout stays machine-readable.
+ * with it are printed (`load`, `load.propagation`, `push.single`, `client.bootstrap100k_s`);
+ * which benchmarks run for it: `benchSelection`. Progress, notes and the other results the
+ * same run measured go to stderr so stdout stays machine-readable.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Bench, BenchResult } from './bench-kit.js';
-import { line } from './bench-kit.js';
+import { benchSelection, line } from './bench-kit.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const prefix = process.argv[2] ?? '';
@@ -19,13 +18,7 @@ const packages = ['domain', 'sync-server', 'workers', 'client', 'e2e'];
 const isResult = (r: BenchResult | Record<string, BenchResult>): r is BenchResult =>
   typeof (r as BenchResult).value === 'number';
 
-const area = (name: string) => name.split('.')[0] ?? name;
-/** Runs when it may print something the prefix asks for. */
-const wanted = (bench: string) =>
-  bench.startsWith(prefix) || (prefix.includes('.') && area(bench) === area(prefix));
-/** A group asked for by its own name prints all it reports (a group may report other areas). */
-const printed = (bench: string, result: string) =>
-  bench.startsWith(prefix) || result.startsWith(prefix);
+const selection = benchSelection(prefix);
 
 let ran = 0;
 for (const pkg of packages) {
@@ -34,12 +27,15 @@ for (const pkg of packages) {
   for (const file of files.filter((f) => f.endsWith('.bench.ts')).sort()) {
     const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { benches?: Bench[] };
     for (const bench of mod.benches ?? []) {
-      if (!wanted(bench.name)) continue;
+      if (!selection.runs(bench)) continue;
       process.stderr.write(`running ${bench.name} (${pkg}/bench/${file})\n`);
       const result = await bench.run();
       const results = isResult(result) ? { [bench.name]: result } : result;
       for (const [name, r] of Object.entries(results)) {
-        if (!printed(bench.name, name)) continue;
+        if (!selection.prints(name)) {
+          process.stderr.write(`also measured in this run: ${line(name, r)}\n`);
+          continue;
+        }
         console.log(line(name, r));
         ran++;
       }

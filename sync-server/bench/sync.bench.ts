@@ -414,6 +414,7 @@ async function reset(api: Api, name: string) {
 export const benches: Bench[] = [
   {
     name: 'push.batch100_per_s',
+    reports: ['sqlite.raw_insert_per_s'],
     async run() {
       const out: Record<string, BenchResult> = {};
       const raw = rawInsertPerSecond();
