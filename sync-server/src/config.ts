@@ -64,6 +64,13 @@ export interface Config {
   readonly storage: 'sqlite' | 'arango';
   /** ArangoDB: where, which database, who (`ARANGO_*`); never logged as given. */
   readonly arango: ArangoSettings | undefined;
+  /**
+   * `ARANGO_*` variables set while `STORAGE` is not: the server runs on SQLite (the default,
+   * ARCHITECTURE.md) and says at start that they are not used — on several hosts, a server
+   * on a SQLite file of its own is a warehouse split in as many databases. `STORAGE=sqlite`
+   * says that is meant, and silences it.
+   */
+  readonly unusedArangoVariables: readonly string[];
   readonly natsUrl: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly sessionTtlMs: number;
@@ -104,16 +111,6 @@ function storageProblems(e: Partial<Record<string, string>>): ConfigProblem[] {
       message:
         'STORAGE=arango needs it (http://host:8529; the user, password and database in ARANGO_USERNAME, ARANGO_PASSWORD, ARANGO_DATABASE or in the URL)',
     });
-  if (e.STORAGE === undefined)
-    for (const name of ARANGO_VARIABLES)
-      if (e[name])
-        // Set, but the server would quietly go on with a SQLite file of its own: on several
-        // hosts, a warehouse split in as many databases. STORAGE=sqlite says that is meant.
-        found.push({
-          path: name,
-          message:
-            'is used with STORAGE=arango only: set that (or STORAGE=sqlite to leave it unused)',
-        });
   const settings = arangoSettingsOf(e);
   if (arango && settings) {
     try {
@@ -165,6 +162,8 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     demo: e.DEMO === '1' || e.DEMO === 'true',
     storage: e.STORAGE,
     arango: e.STORAGE === 'arango' ? arangoSettingsOf(raw) : undefined,
+    unusedArangoVariables:
+      raw.STORAGE === undefined ? ARANGO_VARIABLES.filter((name) => raw[name] !== undefined) : [],
     natsUrl: e.NATS_URL,
     logLevel: e.LOG_LEVEL,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,

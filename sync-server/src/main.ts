@@ -54,6 +54,12 @@ async function main(): Promise<void> {
   const config = readConfig(process.env);
   const log = jsonLogger(config.logLevel);
   const onWarning = (message: string) => log.log('warn', 'storage degraded', { message });
+  if (config.unusedArangoVariables.length > 0)
+    log.log('warn', 'ArangoDB settings not used: STORAGE is not set, so this runs on SQLite', {
+      variables: config.unusedArangoVariables,
+      database: path.join(config.dataDir, 'floorsync.db'),
+      hint: 'set STORAGE=arango to use ArangoDB, or STORAGE=sqlite to say SQLite is meant',
+    });
   const metrics = new Metrics();
   // How late the event loop runs what is due: every request waits at least this long.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });

@@ -49,8 +49,27 @@ async function login(base: string, username: string, password: string): Promise<
 }
 
 describe('first start', () => {
-  it('a fresh database has one user, admin, with ADMIN_PASSWORD', async () => {
-    server = await spawnServer({ env: { ADMIN_PASSWORD: 'first-start-password', DEMO: '' } });
+  it('a fresh database has one user, admin, with ADMIN_PASSWORD (and ArangoDB settings without STORAGE are said to be unused)', async () => {
+    server = await spawnServer({
+      env: {
+        ADMIN_PASSWORD: 'first-start-password',
+        DEMO: '',
+        // STORAGE unset (empty): SQLite, its default, and a warning naming what is not used.
+        STORAGE: '',
+        ARANGO_URL: 'http://floorsync:hunter2@127.0.0.1:9/fs',
+      },
+    });
+    const warning = server
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('ArangoDB settings not used'));
+    expect(warning).toHaveLength(1);
+    expect(JSON.parse(warning[0] as string)).toMatchObject({
+      level: 'warn',
+      variables: ['ARANGO_URL'],
+      database: expect.stringMatching(/floorsync\.db$/),
+    });
+    expect(server.stdout()).not.toContain('hunter2');
     const admin = await login(server.base, 'admin', 'first-start-password');
     const users = await call<User[]>(server.base, '/api/users', { token: admin });
     expect(users.body.map((u) => [u.username, u.role])).toEqual([['admin', 'admin']]);
