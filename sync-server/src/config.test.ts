@@ -187,7 +187,7 @@ describe('readConfig', () => {
     expect(several).not.toContain('hunter2');
     expect(several).not.toContain('short');
     expect(message({ STORAGE: 'arango', ARANGO_URL: 'http://u:pw@h:8529/bad%20name' })).toMatch(
-      /^ {2}ARANGO_URL: names an invalid database/m,
+      /^ {2}ARANGO_URL: its path is not a database name/m,
     );
     expect(readConfig({ STORAGE: 'arango', ARANGO_URL: 'http://u:pw@h:8529/fs' })).toMatchObject({
       storage: 'arango',
@@ -261,6 +261,8 @@ describe('the settings in the docs and the Compose file', () => {
       ARANGO_USERNAME: 'one node: SQLite',
       ARANGO_PASSWORD: 'one node: SQLite',
       NATS_URL: 'one node: the in-process bus',
+      OPEN_BROWSER: 'npm start on a desktop',
+      BROWSER: 'npm start on a desktop',
     };
     expect(CONFIG_VARIABLES.length).toBeGreaterThan(20);
     for (const v of CONFIG_VARIABLES) {

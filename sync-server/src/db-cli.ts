@@ -54,6 +54,14 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`db: ${(e as Error).message}\n`);
     return 2;
   }
+  if (config.unusedArangoVariables.length > 0) {
+    // The server only warns (it starts on SQLite, the default); a tool that would quietly
+    // change a SQLite file where ArangoDB was meant must not.
+    process.stderr.write(
+      `db: ${config.unusedArangoVariables.join(', ')} set but STORAGE is not: set STORAGE=arango for ArangoDB, or STORAGE=sqlite for $DATA_DIR/floorsync.db\n`,
+    );
+    return 2;
+  }
   if (config.storage !== 'sqlite') {
     if (command === 'set-password' && file !== undefined && rest.length === 0) {
       // Through the storage port, as the servers write: they see it at their next read.

@@ -349,6 +349,22 @@ describe('db set-password', () => {
     expect(unreachable.stderr).not.toContain('a-secret-pw');
     const backup = await cli(['backup', path.join(tempDir(), 'b.db')], '', env);
     expect(backup).toMatchObject({ code: 2, stderr: expect.stringContaining('SQLite') });
+    // ArangoDB's settings without STORAGE: the server starts on SQLite and warns; the tool,
+    // which would change a SQLite file where ArangoDB was meant, refuses.
+    const dir = tempDir();
+    const unset = await cli(['set-password', 'admin'], 'long-enough-password\n', {
+      ...env,
+      STORAGE: '',
+      DATA_DIR: dir,
+    });
+    expect(unset).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(
+        /^db: ARANGO_URL, ARANGO_DATABASE, ARANGO_USERNAME, ARANGO_PASSWORD set but STORAGE is not/,
+      ),
+    });
+    expect(unset.stderr).not.toContain('a-secret-pw');
+    expect(existsSync(path.join(dir, 'floorsync.db'))).toBe(false);
   }, 60_000);
 
   it('relay-from-start: refused while a server runs; with the servers stopped, the relay starts over at 0', async () => {

@@ -82,8 +82,11 @@ export function arangoConnection(settings: ArangoSettings | string): {
   const databaseName =
     both('ARANGO_DATABASE', 'database', s.database, inUrl.database) || 'floorsync';
   if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(databaseName))
+    // The URL's path is not repeated: a password with an unescaped / ends up in it.
     throw new Error(
-      `${s.database ? 'ARANGO_DATABASE' : 'ARANGO_URL'} names an invalid database: ${databaseName} (a letter, then up to 63 letters, digits, _ or -)`,
+      s.database
+        ? `ARANGO_DATABASE names an invalid database: ${databaseName} (a letter, then up to 63 letters, digits, _ or -)`
+        : 'ARANGO_URL: its path is not a database name (a letter, then up to 63 letters, digits, _ or -); a password with / @ : # ? must be URL-encoded there, or set ARANGO_PASSWORD instead',
     );
   // ArangoDB's own first user, as its driver assumes too, when only a password is given.
   const username = both('ARANGO_USERNAME', 'user', s.username, inUrl.username);
