@@ -11,10 +11,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 echo "== building"
 npx turbo run build --output-logs=errors-only
-# The app in a browser once it answers (BROWSER=none: not; scripts/open-browser.sh).
-host="${HOST:-127.0.0.1}"
-case "$host" in 0.0.0.0 | :: | '') host=127.0.0.1 ;; *:*) host="[$host]" ;; esac
-if [ "${PORT:-8787}" != 0 ]; then
-  bash scripts/open-browser.sh "http://$host:${PORT:-8787}" &
-fi
+# The server opens the app in a browser once it listens (BROWSER=none: not; README).
+export OPEN_BROWSER="${OPEN_BROWSER:-1}"
 exec node sync-server/dist/main.js

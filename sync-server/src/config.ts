@@ -5,6 +5,7 @@ import type { ConfigProblem } from '@floorsync/workers/env';
 import { configurationError, erpExportProblems, withoutEmpty } from '@floorsync/workers/env';
 import { z } from 'zod';
 import type { LabelPrinter } from './labels/routes.js';
+import { browserCommand } from './browser.js';
 import { parsePrinters } from './labels/routes.js';
 import type { ArangoSettings } from './storage/arango/url.js';
 import { ARANGO_VARIABLES, arangoConnection, arangoSettingsOf } from './storage/arango/url.js';
@@ -50,6 +51,8 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).optional(),
   WORKER_PASSWORD: z.string().min(16, 'WORKER_PASSWORD must be at least 16 characters').optional(),
+  OPEN_BROWSER: z.enum(['0', '1', 'true', 'false']).optional(),
+  BROWSER: z.string().optional(),
 });
 
 /** Every variable the server reads (for the test that keeps the docs and Compose files whole). */
@@ -71,6 +74,8 @@ export interface Config {
    * says that is meant, and silences it.
    */
   readonly unusedArangoVariables: readonly string[];
+  /** The command that opens the app in a browser once listening (`browser.ts`), or none. */
+  readonly browser: readonly string[] | undefined;
   readonly natsUrl: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly sessionTtlMs: number;
@@ -162,6 +167,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     demo: e.DEMO === '1' || e.DEMO === 'true',
     storage: e.STORAGE,
     arango: e.STORAGE === 'arango' ? arangoSettingsOf(raw) : undefined,
+    browser: browserCommand(raw, process.platform),
     unusedArangoVariables:
       raw.STORAGE === undefined ? ARANGO_VARIABLES.filter((name) => raw[name] !== undefined) : [],
     natsUrl: e.NATS_URL,

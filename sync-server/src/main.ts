@@ -14,6 +14,7 @@ import { createApp, isApiPath } from './app.js';
 import type { Env as AppEnv } from './app.js';
 import type { MiddlewareHandler } from 'hono';
 import { serveNode } from './http/node.js';
+import { openBrowser } from './browser.js';
 import { argon2Hasher } from './auth/passwords.js';
 import { DEMO_USERS, WORKER_USERNAME, bootstrap, ensureWorkerUser } from './bootstrap.js';
 import { SUBJECTS } from '@floorsync/domain';
@@ -219,14 +220,12 @@ async function main(): Promise<void> {
   // Embedded: what the restart lost, read before any request can queue a new job.
   const lostAtRestart = config.natsUrl === undefined ? await unfinishedJobs(storage) : [];
   const server = serveNode(handle, { port: config.port, hostname: config.host }, (info) => {
-    if (config.natsUrl === undefined && workerPassword !== undefined) {
+    // This server as seen from this machine (a wildcard address is reached over loopback).
+    const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host;
+    const localUrl = `http://${host.includes(':') ? `[${host}]` : host}:${info.port}`;
+    if (config.natsUrl === undefined && workerPassword !== undefined)
       // The embedded runner reaches this server over loopback, as a worker process would.
-      const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host;
-      void startEmbeddedRunner(
-        `http://${host.includes(':') ? `[${host}]` : host}:${info.port}`,
-        workerPassword,
-      );
-    }
+      void startEmbeddedRunner(localUrl, workerPassword);
     log.log('info', 'listening', {
       url: `http://${config.host}:${info.port}`,
       storage:
@@ -238,6 +237,10 @@ async function main(): Promise<void> {
     });
     if (config.demo && created)
       process.stderr.write(`\n  Floorsync demo at http://${config.host}:${info.port}\n\n`);
+    if (config.browser)
+      openBrowser(config.browser, localUrl, (e) =>
+        log.log('info', 'could not open a browser', { url: localUrl, error: e.message }),
+      );
   });
 
   async function startEmbeddedRunner(base: string, password: string) {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
@@ -57,6 +57,10 @@ describe('first start', () => {
         // STORAGE unset (empty): SQLite, its default, and a warning naming what is not used.
         STORAGE: '',
         ARANGO_URL: 'http://floorsync:hunter2@127.0.0.1:9/fs',
+        // Whatever the machine's environment has for ArangoDB's own tests.
+        ARANGO_DATABASE: '',
+        ARANGO_USERNAME: '',
+        ARANGO_PASSWORD: '',
       },
     });
     const warning = server
@@ -82,8 +86,21 @@ describe('first start', () => {
     expect(refused.body.detail).toContain('reserved');
   });
 
-  it('demo mode publishes no admin password: a random one, printed once with the demo sign-ins', async () => {
-    server = await spawnServer({ env: { ADMIN_PASSWORD: '', DEMO: '1' } });
+  it('demo mode publishes no admin password: a random one, printed once with the demo sign-ins; npm run demo opens the app in a browser', async () => {
+    // npm run demo's OPEN_BROWSER=1, with a browser that writes down what it was given.
+    const dir = mkdtempSync(path.join(tmpdir(), 'floorsync-browser-'));
+    const opened = path.join(dir, 'opened');
+    const browser = path.join(dir, 'browser');
+    writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
+    try {
+      server = await spawnServer({
+        env: { ADMIN_PASSWORD: '', DEMO: '1', OPEN_BROWSER: '1', BROWSER: browser },
+      });
+      const url = server.base;
+      await expect.poll(() => existsSync(opened) && readFileSync(opened, 'utf8')).toBe(url);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const s = server;
     await expect.poll(() => /Sign in as: .*admin \/ \S+/.test(s.stderr())).toBe(true);
     const password = /Sign in as: .*admin \/ (\S+)/.exec(s.stderr())?.[1] as string;

@@ -304,7 +304,7 @@ describe('jobs API: bulk adjustment files', () => {
             kind: 'print-labels',
             status: 'completed',
             createdBy: 'u-sup',
-            createdAt: new Date(Date.now() + 60_000 + i).toISOString(),
+            createdAt: new Date(t.server.clock.ms + 60_000 + i).toISOString(),
             fileName: null,
             rows: 1,
             total: 1,
@@ -318,7 +318,10 @@ describe('jobs API: bulk adjustment files', () => {
     const list = async () =>
       (await (await t.server.request('/api/jobs', { token: t.supervisor })).json()) as JobView[];
     expect((await list()).map((j) => j.id)).toEqual([first.id]);
-    for (let i = 0; i < 50; i++) expect((await t.upload(GOOD)).status).toBe(201);
+    for (let i = 0; i < 50; i++) {
+      t.server.clock.advance(1); // one upload a millisecond: "newest" has a meaning
+      expect((await t.upload(GOOD)).status).toBe(201);
+    }
     const shown = await list();
     expect(shown).toHaveLength(50);
     expect(shown.every((j) => j.kind === 'bulk-adjust')).toBe(true);

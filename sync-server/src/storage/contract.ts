@@ -1480,6 +1480,11 @@ export function storageContract(
         await s.write((tx) =>
           tx.createJob({ ...job('p1', '2026-03-02T10:00:00.000Z'), kind: 'print-labels' }, []),
         );
+        // Two in the same millisecond: the greater id first, in every store.
+        await s.write((tx) => {
+          tx.createJob({ ...job('p2', '2026-03-02T10:00:01.000Z'), kind: 'print-labels' }, []);
+          tx.createJob({ ...job('p3', '2026-03-02T10:00:01.000Z'), kind: 'print-labels' }, []);
+        });
         await expect(s.write((tx) => tx.createJob(job('j1', T0), []))).rejects.toThrow();
         await s.write((tx) =>
           tx.updateJob('j1', { status: 'queued', startedAt: '2026-03-02T08:01:00.000Z' }),
@@ -1522,8 +1527,8 @@ export function storageContract(
             status: 'queued',
             startedAt: '2026-03-02T08:01:00.000Z',
           },
-          list: ['p1', 'j2', 'j1'],
-          one: ['p1'],
+          list: ['p3', 'p2', 'p1', 'j2', 'j1'],
+          one: ['p3'],
           adjustments: ['j2', 'j1'],
           oneAdjustment: ['j2'],
           noneOfKind: [],

@@ -258,7 +258,7 @@ export interface ReadTx extends ReplayView, ListsReadView, ProductionReadView {
   /** How far a named reader of the log has got (the outbox relay): a seq, 0 if never set. */
   progress(name: string): number;
   job(id: string): JobRow | undefined;
-  /** Newest first; of one kind only when `kind` is given. */
+  /** Newest first (ties: the greater id first); of one kind only when `kind` is given. */
   jobs(limit: number, kind?: string): JobRow[];
   /** Rows `offset … offset + limit - 1` of a job's plan (as stored). */
   jobPlan(id: string, offset: number, limit: number): unknown[];

@@ -650,7 +650,17 @@ export class MemoryTx implements WriteTx {
   jobs(limit: number, kind?: string) {
     return [...this.rest.jobs.values()]
       .filter((j) => kind === undefined || j.kind === kind)
-      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+      .sort((a, b) =>
+        a.createdAt !== b.createdAt
+          ? a.createdAt < b.createdAt
+            ? 1
+            : -1
+          : a.id < b.id
+            ? 1
+            : a.id > b.id
+              ? -1
+              : 0,
+      )
       .slice(0, limit);
   }
   list(id: ListId) {

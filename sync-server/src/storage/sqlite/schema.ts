@@ -416,9 +416,9 @@ ALTER TABLE jobs ADD COLUMN problem TEXT;
     version: 13,
     name: 'jobs of one kind, newest first, by index',
     // Every label print is a job: the jobs screen's bulk adjustments would otherwise be looked
-    // for among thousands of prints.
+    // for among thousands of prints. Ties in time are ordered by id, as in memory.
     sql: `
-CREATE INDEX jobs_kind_created ON jobs (kind, created_at);
+CREATE INDEX jobs_kind_created ON jobs (kind, created_at, id);
 `,
   },
 ];

@@ -333,7 +333,7 @@ describe('sqlite specifics', () => {
     const jobsPlan = (
       check
         .prepare(
-          'EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE kind = ? ORDER BY created_at DESC LIMIT ?',
+          'EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT ?',
         )
         .all('bulk-adjust', 50) as { detail: string }[]
     )

@@ -1608,9 +1608,9 @@ class SqliteTx implements WriteTx {
   jobs(limit: number, kind?: string) {
     return (
       kind === undefined
-        ? this.all('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?', limit)
+        ? this.all('SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?', limit)
         : this.all(
-            'SELECT * FROM jobs WHERE kind = ? ORDER BY created_at DESC LIMIT ?',
+            'SELECT * FROM jobs WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT ?',
             kind,
             limit,
           )
