@@ -50,6 +50,9 @@ export function startCheckpointer(o: {
   });
   let stopped = false;
   let failed = false;
+  // Settled when the worker is gone, however it ended: a stop after it died (it could not
+  // open the file, say) must not wait for an exit that already happened.
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const fail = (error: Error) => {
     if (stopped || failed) return;
     failed = true;
@@ -67,17 +70,12 @@ export function startCheckpointer(o: {
     stop() {
       if (stopped) return Promise.resolve();
       stopped = true;
-      return new Promise((resolve) => {
-        // A worker that does not answer is not worth waiting for at shutdown. The timer is
-        // not unref'd: in a process with nothing else to do (a tool, a benchmark) an unref'd
-        // worker and timer would let it exit with this promise never settled.
-        const giveUp = setTimeout(() => void worker.terminate(), 2000);
-        worker.once('exit', () => {
-          clearTimeout(giveUp);
-          resolve();
-        });
-        worker.postMessage('stop');
-      });
+      // A worker that does not answer is not worth waiting for at shutdown. The timer is
+      // not unref'd: in a process with nothing else to do (a tool, a benchmark) an unref'd
+      // worker and timer would let it exit with this promise never settled.
+      const giveUp = setTimeout(() => void worker.terminate(), 2000);
+      worker.postMessage('stop');
+      return exited.finally(() => clearTimeout(giveUp));
     },
   };
 }

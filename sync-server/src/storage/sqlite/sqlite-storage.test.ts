@@ -575,15 +575,25 @@ describe('sqlite specifics', () => {
     expect(mainFileSize(without)).toBeLessThan(before2 + 1_000_000);
   });
 
-  it('turns automatic checkpoints back on when the checkpoint worker fails', async () => {
+  it('turns automatic checkpoints back on when the checkpoint worker fails, and stops at once after it died', async () => {
+    let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
     const failure = await new Promise<Error>((resolve) => {
-      startCheckpointer({
+      checkpointer = startCheckpointer({
         path: path.join(root, 'no-such-dir', 'x.db'),
         intervalMs: 10,
         onFailure: resolve,
       });
     });
     expect(failure.message).toMatch(/directory|unable|exited|open/i);
+    // Its worker is gone (it exited with the error): the stop of a store closing then used to
+    // wait for that exit again, for ever — a test's close hung when its files were removed
+    // before the worker had opened them.
+    await new Promise((r) => setTimeout(r, 200));
+    const stopped = await Promise.race([
+      (checkpointer as NonNullable<typeof checkpointer>).stop().then(() => 'stopped'),
+      new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000)),
+    ]);
+    expect(stopped).toBe('stopped');
   });
 });
 
