@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, readConfig } from './config.js';
@@ -270,5 +270,16 @@ describe('the settings in the docs and the Compose file', () => {
       if (!(v in notFromEnvFile))
         expect(compose, v).toMatch(new RegExp(`^\\s+${v}: \\$\\{${v}[:-]`, 'm'));
     }
+  });
+
+  it('no Compose file writes a password into a URL (health checks send it in a header)', () => {
+    const files = readdirSync(path.join(root, 'deploy')).filter((f) => f.startsWith('compose.'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) {
+      const text = readFileSync(path.join(root, 'deploy', f), 'utf8');
+      expect(text, f).not.toMatch(/[a-z]+:\/\/[^\s/@'"]+:[^\s/@'"]+@/i);
+    }
+    const scaled = readFileSync(path.join(root, 'deploy/compose.scaled.yaml'), 'utf8');
+    expect(scaled).toMatch(/--header "Authorization: Basic /);
   });
 });
