@@ -86,4 +86,22 @@ describe('jobs at an embedded start', () => {
       values: {},
     });
   });
+
+  it('finds a queued job however many finished jobs came after it', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'floorsync-resume-'));
+    storage = openSqliteStorage({ path: path.join(dir, 'floorsync.db') });
+    await storage.write((tx) => {
+      tx.createJob(job('bulk-old', BULK_ADJUST, 'queued'), [{}, {}]);
+      // A busy day's label prints, all newer and all done: more than any list page holds.
+      for (let i = 0; i < 2500; i++)
+        tx.createJob(
+          {
+            ...job(`print-${i}`, PRINT_LABELS, 'completed', 1),
+            createdAt: new Date(Date.parse('2026-11-27T11:00:00.000Z') + i).toISOString(),
+          },
+          [],
+        );
+    });
+    expect((await unfinishedJobs(storage)).map((j) => j.id)).toEqual(['bulk-old']);
+  });
 });

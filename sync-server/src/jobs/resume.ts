@@ -16,7 +16,7 @@ export const PRINT_LOST_AT_RESTART = jobProblemText(PRINT_LOST_AT_RESTART_PROBLE
 export function unfinishedJobs(storage: Storage): Promise<JobRow[]> {
   return storage.read((tx) =>
     tx
-      .jobs(1000)
+      .queuedJobs()
       .map((j) => jobView(tx, j))
       .filter((j) => j.state === 'queued' || j.state === 'running'),
   );

@@ -1509,8 +1509,14 @@ export function storageContract(
         // The problem goes with its error: an error set (or cleared) without one drops it.
         await s.write((tx) => tx.updateJob('j2', { status: 'queued', error: null }));
         expect(await s.read((tx) => tx.job('j2')?.problem)).toBeUndefined();
+        // Two prints handed to the workers in one transaction, the greater id first.
+        await s.write((tx) => {
+          tx.updateJob('p3', { status: 'queued' });
+          tx.updateJob('p2', { status: 'queued' });
+        });
         const r = await s.read((tx) => ({
           j1: tx.job('j1'),
+          queued: tx.queuedJobs().map((j) => j.id),
           list: tx.jobs(10).map((j) => j.id),
           one: tx.jobs(1).map((j) => j.id),
           adjustments: tx.jobs(10, 'bulk-adjust').map((j) => j.id),
@@ -1528,6 +1534,8 @@ export function storageContract(
             startedAt: '2026-03-02T08:01:00.000Z',
           },
           list: ['p3', 'p2', 'p1', 'j2', 'j1'],
+          // Every queued job of every kind, oldest first; ties: the smaller id first.
+          queued: ['j1', 'j2', 'p2', 'p3'],
           one: ['p3'],
           adjustments: ['j2', 'j1'],
           oneAdjustment: ['j2'],

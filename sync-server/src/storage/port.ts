@@ -260,6 +260,12 @@ export interface ReadTx extends ReplayView, ListsReadView, ProductionReadView {
   job(id: string): JobRow | undefined;
   /** Newest first (ties: the greater id first); of one kind only when `kind` is given. */
   jobs(limit: number, kind?: string): JobRow[];
+  /**
+   * Every job whose status is `queued` (handed to the workers, maybe half done), of every kind,
+   * oldest first (ties: the smaller id first). A start reads them to queue again what an
+   * in-process queue forgot: all of them, however many jobs are stored.
+   */
+  queuedJobs(): JobRow[];
   /** Rows `offset … offset + limit - 1` of a job's plan (as stored). */
   jobPlan(id: string, offset: number, limit: number): unknown[];
   /**

@@ -663,6 +663,21 @@ export class MemoryTx implements WriteTx {
       )
       .slice(0, limit);
   }
+  queuedJobs() {
+    return [...this.rest.jobs.values()]
+      .filter((j) => j.status === 'queued')
+      .sort((a, b) =>
+        a.createdAt !== b.createdAt
+          ? a.createdAt < b.createdAt
+            ? -1
+            : 1
+          : a.id < b.id
+            ? -1
+            : a.id > b.id
+              ? 1
+              : 0,
+      );
+  }
   list(id: ListId) {
     return this.rest.lists.get(id);
   }

@@ -421,4 +421,13 @@ ALTER TABLE jobs ADD COLUMN problem TEXT;
 CREATE INDEX jobs_kind_created ON jobs (kind, created_at, id);
 `,
   },
+  {
+    version: 14,
+    name: 'the queued jobs, by index',
+    // A start queues again every job left `queued` (the in-process queue forgot them): found
+    // among a factory's years of finished jobs without reading them all.
+    sql: `
+CREATE INDEX jobs_queued ON jobs (created_at, id) WHERE status = 'queued';
+`,
+  },
 ];

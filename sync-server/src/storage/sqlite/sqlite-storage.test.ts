@@ -341,6 +341,18 @@ describe('sqlite specifics', () => {
       .join('\n');
     expect(jobsPlan).toMatch(/USING INDEX jobs_kind_created \(kind=\?\)/);
     expect(jobsPlan).not.toMatch(/TEMP B-TREE/);
+    // A start's queued jobs: the partial index, not a scan of every job ever run.
+    const queuedPlan = (
+      check
+        .prepare(
+          "EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, id",
+        )
+        .all() as { detail: string }[]
+    )
+      .map((r) => r.detail)
+      .join('\n');
+    expect(queuedPlan).toMatch(/USING INDEX jobs_queued/);
+    expect(queuedPlan).not.toMatch(/TEMP B-TREE|SCAN jobs\b(?! USING)/);
   });
 
   it('two stores on one file (two server processes): each sees what the other committed, caches included', async () => {

@@ -1616,6 +1616,11 @@ class SqliteTx implements WriteTx {
           )
     ).map(jobOf);
   }
+  queuedJobs() {
+    return this.all("SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, id").map(
+      jobOf,
+    );
+  }
   jobPlan(id: string, offset: number, limit: number) {
     return this.all(
       'SELECT data FROM job_rows WHERE job_id = ? AND row >= ? ORDER BY row LIMIT ?',
