@@ -75,6 +75,24 @@ describe('the users screen (admin)', () => {
     // so the sign-in below raced the deactivation (failed once in CI).
     await row.getByRole('button', { name: 'Activate operator2', exact: true }).waitFor();
     expect(await login('operator2', 'omar-new-2026')).toBe(401);
+    // On a handheld, the right password says the account is deactivated (retyping cannot
+    // help); a wrong one says only that it is wrong.
+    const handheld = await browser.newContext({ viewport: { width: 480, height: 900 } });
+    const page = await handheld.newPage();
+    await page.goto(`${server.base}/login`);
+    await page.getByLabel('Username').fill('operator2');
+    await page.getByLabel('Password').fill('omar-new-2026');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toMatch(/^This account has been deactivated\. Ask an admin/);
+    await page.getByLabel('Password').fill('not-her-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toBe('Wrong username or password.');
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await handheld.close();
     expect(admin.errors).toEqual([]);
     await admin.context.close();
   });

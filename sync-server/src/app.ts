@@ -36,6 +36,7 @@ import type { Bus } from './bus/port.js';
 import {
   HttpProblem,
   badRequest,
+  deactivated,
   forbidden,
   notFound,
   problem,
@@ -561,10 +562,11 @@ export function createApp(deps: AppDeps): AppHandle {
       const s = tx.session(tokenHash);
       return s && { s, user: tx.userById(s.userId) };
     });
+    // Deactivating revokes the user's sessions: a device still holding one is told why.
+    if (found?.user && !found.user.active) throw deactivated();
     if (!found || found.s.revoked || !found.user) throw unauthorized('unknown or revoked token');
     if (found.s.expiresAt <= now.toISOString())
       throw unauthorized('session expired; sign in again');
-    if (!found.user.active) throw unauthorized('this user is deactivated');
     const session = { user: found.user, tokenHash, clientGroupID: found.s.clientGroupID };
     // Only sessions bound to a device: binding changes the session, and happens once.
     if (sessionCacheMs > 0 && session.clientGroupID !== null) {
@@ -728,6 +730,9 @@ export function createApp(deps: AppDeps): AppHandle {
       if (!user || !ok || !user.active) {
         throttle.fail(keys, now);
         metrics.inc('floorsync_logins_total', { outcome: 'failed' });
+        // The right password of a deactivated account: still a 401, but one that says so (only
+        // who knows the password learns it), so an operator asks an admin instead of retyping.
+        if (user && ok) throw deactivated();
         throw new HttpProblem(401, 'BAD_CREDENTIALS', 'Unauthorized', 'wrong username or password');
       }
     } finally {

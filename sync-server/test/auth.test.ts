@@ -201,8 +201,28 @@ describe('login', () => {
       json: { active: false },
     });
     expect(patch.status).toBe(200);
-    expect((await server.request('/api/auth/me', { token: op3 })).status).toBe(401);
-    expect((await login('op', 'op-password')).status).toBe(401);
+    // The session ended, and the device is told why: signing in again cannot help.
+    const me = await server.request('/api/auth/me', { token: op3 });
+    expect(me.status).toBe(401);
+    expect(await me.json()).toMatchObject({ code: 'USER_DEACTIVATED' });
+    // The right password says the account is deactivated; a wrong one says no more than ever.
+    const right = await login('op', 'op-password');
+    expect(right.status).toBe(401);
+    expect(await right.json()).toMatchObject({
+      code: 'USER_DEACTIVATED',
+      detail: 'this user is deactivated; an admin can activate it again',
+    });
+    const wrong = await login('op', 'not-the-password');
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ code: 'BAD_CREDENTIALS' });
+    // Activated again: the same password signs in.
+    const again = await server.request(`/api/users/${id}`, {
+      method: 'PATCH',
+      token: admin2,
+      json: { active: true },
+    });
+    expect(again.status).toBe(200);
+    expect((await login('op', 'op-password')).status).toBe(200);
   });
 
   it('device sessions are cached briefly, but logout, deactivation, role changes and revocation take effect at once', async () => {

@@ -1057,7 +1057,8 @@ function checkAnswer(w: Wire, a: Answer, o: { mayWrite: boolean }): void {
       `https://floorsync.dev/problems/${doc.data.code.toLowerCase().replace(/_/g, '-')}`,
       where,
     );
-    if (doc.data.code === 'UNAUTHORIZED') same(a.headers.get('www-authenticate'), 'Bearer', where);
+    if (doc.data.code === 'UNAUTHORIZED' || doc.data.code === 'USER_DEACTIVATED')
+      same(a.headers.get('www-authenticate'), 'Bearer', where);
     if (a.status === 429 && !(Number(a.headers.get('retry-after')) > 0))
       expect.fail(`429 without retry-after: ${where()}`);
     same(a.wrote, false, () => `refused input wrote to the database: ${where()}`);
@@ -3688,7 +3689,15 @@ describe('fuzzing every HTTP endpoint', () => {
             if (throttleModel.retryAfter(keys, now) > 0) expected = 429;
             else if (!right) {
               expected = 401;
-              after = () => throttleModel.fail(keys, now);
+              // Only the right password of a deactivated account learns that it is one.
+              const code =
+                known_ !== undefined && !known_.active && known_.password === l.data.password
+                  ? 'USER_DEACTIVATED'
+                  : 'BAD_CREDENTIALS';
+              after = (status) => {
+                throttleModel.fail(keys, now);
+                if (status === 401) expect(JSON.parse(a.text), show(w, a)).toMatchObject({ code });
+              };
             } else {
               const group = typeof l.data.clientGroupID === 'string' ? l.data.clientGroupID : null;
               const presented = l.data.deviceSecret ? sha256(l.data.deviceSecret) : null;

@@ -41,6 +41,15 @@ export const badRequest = (detail: string, code = 'BAD_REQUEST') =>
   new HttpProblem(400, code, 'Bad request', detail);
 export const unauthorized = (detail = 'sign in again') =>
   new HttpProblem(401, 'UNAUTHORIZED', 'Unauthorized', detail, { 'www-authenticate': 'Bearer' });
+/** A 401 for a user an admin deactivated (sessions and sign-ins alike): signing in again cannot help. */
+export const deactivated = () =>
+  new HttpProblem(
+    401,
+    'USER_DEACTIVATED',
+    'Unauthorized',
+    'this user is deactivated; an admin can activate it again',
+    { 'www-authenticate': 'Bearer' },
+  );
 export const forbidden = (detail: string, reason: ForbiddenReason) =>
   new HttpProblem(403, 'FORBIDDEN', 'Forbidden', detail, {}, { reason });
 export const notFound = (detail: string) => new HttpProblem(404, 'NOT_FOUND', 'Not found', detail);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startTestServer } from '../sync/test-server.js';
 import { de } from '../i18n/de.js';
 import { format } from '../i18n/format.js';
-import { ApiError, api, apiErrorText, apiFile } from './api.js';
+import { ApiError, api, apiErrorText, apiFile, signInErrorText } from './api.js';
 
 /**
  * The screens' API helpers against the real server app (in-process, on a temp SQLite file):
@@ -116,7 +116,7 @@ describe('apiErrorText: a refusal in the user’s language', () => {
     format((de as Record<string, string>)[key] ?? key, params, 'de');
 
   it('says a problem by its code when the catalog has it, else in the server’s words', async () => {
-    const { token } = await browserOf();
+    const { s, token } = await browserOf();
     const empty = await refusal(api(token, '/api/jobs/bulk-adjust', { file: new Blob([]) }));
     expect(empty).toMatchObject({ status: 400, code: 'EMPTY_FILE' });
     expect(apiErrorText(empty, 'offline', german)).toBe('Die Datei ist leer.');
@@ -147,6 +147,25 @@ describe('apiErrorText: a refusal in the user’s language', () => {
     );
     expect(wrong).toMatchObject({ status: 401, code: 'BAD_CREDENTIALS' });
     expect(apiErrorText(wrong, 'offline', german)).toBe('Benutzername oder Passwort falsch.');
+    expect(signInErrorText(wrong, german)).toBe('Benutzername oder Passwort falsch.');
+    // An admin deactivates the account: its session ends, and its sign-in with the right
+    // password says why (retyping cannot help); a wrong password still says no more.
+    const users = await api<{ id: string; username: string }[]>(s.admin.token, '/api/users');
+    const sup = users.find((u) => u.username === 'sup')?.id ?? '';
+    await api(s.admin.token, `/api/users/${sup}`, { method: 'PATCH', json: { active: false } });
+    const ended = await refusal(api(token, '/api/conflicts?status=open'));
+    expect(ended).toMatchObject({ status: 401, code: 'USER_DEACTIVATED' });
+    const deactivated = await refusal(
+      api(null, '/api/auth/login', { json: { username: 'sup', password: 'sup-password' } }),
+    );
+    expect(deactivated).toMatchObject({ status: 401, code: 'USER_DEACTIVATED' });
+    expect(signInErrorText(deactivated, german)).toMatch(/^Dieses Konto wurde deaktiviert\./);
+    expect(apiErrorText(deactivated, 'offline', german)).toMatch(/^Dieses Konto wurde deaktiviert/);
+    const guessed = await refusal(
+      api(null, '/api/auth/login', { json: { username: 'sup', password: 'not-it-either' } }),
+    );
+    expect(signInErrorText(guessed, german)).toBe('Benutzername oder Passwort falsch.');
+    expect(signInErrorText(new ApiError(0, 'offline'), german)).toBe(german('auth.offline'));
     // Unreachable stays the screen's own offline words.
     expect(apiErrorText(new ApiError(0, 'offline'), 'Keine Verbindung', german)).toBe(
       'Keine Verbindung',

@@ -98,9 +98,15 @@ describe('message catalogs', () => {
       ...['idle', 'syncing', 'offline', 'signed-out', 'refused', 'update-required'].map(
         (s) => `sync.status.${s}`,
       ),
-      ...['signedOut', 'refused', 'queueLost', 'updateRequired', 'offline', 'failed'].map(
-        (k) => `sync.message.${k}`,
-      ),
+      ...[
+        'signedOut',
+        'deactivated',
+        'refused',
+        'queueLost',
+        'updateRequired',
+        'offline',
+        'failed',
+      ].map((k) => `sync.message.${k}`),
       ...['validated', 'queued', 'running', 'completed', 'cancelled', 'failed'].map(
         (s) => `jobs.state.${s}`,
       ),

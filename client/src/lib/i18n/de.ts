@@ -49,6 +49,8 @@ export const de: Catalog = {
   'sync.status.syncing': 'Synchronisiert',
   'sync.message.signedOut':
     'Bitte erneut anmelden, um die Scans zu senden. Sie bleiben auf diesem Gerät gespeichert.',
+  'sync.message.deactivated':
+    'Ein Admin hat Ihr Konto deaktiviert. Ihre Scans bleiben auf diesem Gerät: Bitten Sie einen Admin, es wieder zu aktivieren, und melden Sie sich dann an, um sie zu senden.',
   'sync.message.refused':
     'Dieses Gerät darf nicht synchronisieren: {detail}. Ihre Scans bleiben erhalten.',
   'sync.message.queueLost':
@@ -871,6 +873,8 @@ export const de: Catalog = {
   'apiError.UNAUTHORIZED':
     'Sie sind abgemeldet (die Anmeldung ist abgelaufen oder wurde beendet): bitte neu anmelden. Die Scans auf diesem Gerät bleiben erhalten.',
   'apiError.BAD_CREDENTIALS': 'Benutzername oder Passwort falsch.',
+  'apiError.USER_DEACTIVATED':
+    'Dieses Konto wurde deaktiviert. Bitten Sie einen Admin, es wieder zu aktivieren. Die Scans auf diesem Gerät bleiben erhalten.',
   'apiError.THROTTLED': 'Zu viele Anmeldungen auf einmal: bitte kurz warten und erneut versuchen.',
   'apiError.FORBIDDEN': 'Das ist nicht erlaubt ({detail}).',
   'apiError.TOO_MANY_STREAMS':

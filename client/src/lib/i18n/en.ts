@@ -48,6 +48,8 @@ export const en = {
   'sync.status.idle': 'Online',
   'sync.status.syncing': 'Syncing',
   'sync.message.signedOut': 'Sign in again to send your scans. They are kept on this device.',
+  'sync.message.deactivated':
+    'An admin has deactivated your account. Your scans are kept on this device: ask an admin to activate it again, then sign in to send them.',
   'sync.message.refused': 'This device may not sync: {detail}. Your scans are kept.',
   'sync.message.queueLost':
     'This device’s queue no longer matches the server ({detail}). Ask an admin; your scans are kept.',
@@ -864,6 +866,8 @@ export const en = {
   'apiError.UNAUTHORIZED':
     'You are signed out (the sign-in expired or was ended): sign in again. Scans on this device are kept.',
   'apiError.BAD_CREDENTIALS': 'Wrong username or password.',
+  'apiError.USER_DEACTIVATED':
+    'This account has been deactivated. Ask an admin to activate it again. Scans on this device are kept.',
   'apiError.THROTTLED': 'Too many sign-ins at once: wait a moment and try again.',
   'apiError.FORBIDDEN': 'That is not allowed ({detail}).',
   'apiError.TOO_MANY_STREAMS': 'The server has too many live screens open. Try again in a moment.',

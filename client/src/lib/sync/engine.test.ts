@@ -157,6 +157,34 @@ describe('sync engine', () => {
     expect(qty(d.engine, 'A', 'P')).toBe(5);
   });
 
+  it('a deactivated account keeps its queue and says so; activated again, the same scans go', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    const op1 = d.session.user?.id ?? '';
+    await d.engine.mutate('receiveStock', { itemId: 'A', positionId: 'Q', quantity: 3 });
+    const admin = await s.login('admin', TEST_ADMIN_PASSWORD);
+    const setActive = (active: boolean) =>
+      s.api(`/api/users/${op1}`, {
+        method: 'PATCH',
+        token: admin.token,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ active }),
+      });
+    expect((await setActive(false)).status).toBe(200);
+    const refused = await d.engine.sync().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(AuthRequiredError);
+    expect((refused as AuthRequiredError).code).toBe('USER_DEACTIVATED');
+    expect((await unconfirmedRows(d.db)).length).toBe(1);
+    expect((await setActive(true)).status).toBe(200);
+    await d.signIn('op1');
+    await d.engine.sync();
+    expect(d.engine.pending).toBe(0);
+    expect(await s.stockAt('A', 'Q')).toBe(3);
+  });
+
   it('an expired login keeps the queue; after signing in again the same batch goes, attributed to who scanned (scenario 6)', async () => {
     const s = await server();
     const d = await device(s, 'op1');

@@ -76,6 +76,13 @@ import { newSecret, newUuid } from './ids.js';
 
 export class AuthRequiredError extends Error {
   override readonly name = 'AuthRequiredError';
+  constructor(
+    message: string,
+    /** The 401's problem `code`: `USER_DEACTIVATED` when signing in again cannot help. */
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
 }
 /** 403: this device was revoked, or the session belongs to another device. */
 export class DeviceRefusedError extends Error {
@@ -834,7 +841,10 @@ export class SyncEngine {
     } catch (cause) {
       throw new RetryableError('the server cannot be reached', { cause });
     }
-    if (res.status === 401) throw new AuthRequiredError('the session expired; sign in again');
+    if (res.status === 401) {
+      const p = await problemOf(res);
+      throw new AuthRequiredError('the session expired; sign in again', p.code);
+    }
     if (res.status === 403) {
       const p = await problemOf(res);
       throw new DeviceRefusedError(p.detail, p.reason);
@@ -1113,15 +1123,23 @@ async function problemDetail(res: Response): Promise<string> {
 }
 
 /** A problem document's words (or the status) and its `reason` member. */
-async function problemOf(res: Response): Promise<{ detail: string; reason: string | null }> {
+async function problemOf(
+  res: Response,
+): Promise<{ detail: string; reason: string | null; code: string | null }> {
   try {
-    const p = (await res.json()) as { detail?: string; title?: string; reason?: unknown };
+    const p = (await res.json()) as {
+      detail?: string;
+      title?: string;
+      reason?: unknown;
+      code?: unknown;
+    };
     return {
       detail: p.detail ?? p.title ?? String(res.status),
       reason: typeof p.reason === 'string' ? p.reason : null,
+      code: typeof p.code === 'string' ? p.code : null,
     };
   } catch {
-    return { detail: String(res.status), reason: null };
+    return { detail: String(res.status), reason: null, code: null };
   }
 }
 

@@ -117,7 +117,22 @@ describe('SyncScheduler', () => {
       ...time,
     });
     await auth.request();
-    expect(auth.current.status).toBe('signed-out');
+    expect(auth.current).toMatchObject({
+      status: 'signed-out',
+      message: { key: 'sync.message.signedOut' },
+    });
+    expect(time.pending()).toBe(0);
+    // A deactivated account is signed out too, but told that signing in again will not do.
+    const gone = new SyncScheduler({
+      sync: () => Promise.reject(new AuthRequiredError('x', 'USER_DEACTIVATED')),
+      onState: () => {},
+      ...time,
+    });
+    await gone.request();
+    expect(gone.current).toMatchObject({
+      status: 'signed-out',
+      message: { key: 'sync.message.deactivated' },
+    });
     expect(time.pending()).toBe(0);
     const refused = new SyncScheduler({
       sync: () => Promise.reject(new DeviceRefusedError('revoked', 'DEVICE_REVOKED')),

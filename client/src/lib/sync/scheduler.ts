@@ -23,7 +23,7 @@ export type SyncStatus =
  * app's language by the badge, and `detail`, the server's own words where there are some.
  */
 export interface SyncMessage {
-  readonly key: `sync.message.${'signedOut' | 'refused' | 'queueLost' | 'updateRequired' | 'offline' | 'failed'}`;
+  readonly key: `sync.message.${'signedOut' | 'deactivated' | 'refused' | 'queueLost' | 'updateRequired' | 'offline' | 'failed'}`;
   readonly detail?: string;
   /** A refusal's reason (`FORBIDDEN_REASONS`): the badge says it in the app's language. */
   readonly reason?: string;
@@ -269,7 +269,12 @@ export class SyncScheduler {
     if (error instanceof AuthRequiredError) {
       this.set({
         status: 'signed-out',
-        message: { key: 'sync.message.signedOut' },
+        message: {
+          key:
+            error.code === 'USER_DEACTIVATED'
+              ? 'sync.message.deactivated'
+              : 'sync.message.signedOut',
+        },
         progress: null,
       });
       return; // signing in calls request()
