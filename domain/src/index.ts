@@ -38,6 +38,7 @@ export {
 export type { SnapshotKind } from './sync/keys.js';
 export * from './codes/gtin.js';
 export * from './codes/gs1.js';
+export * from './codes/gs1-problem.js';
 export * from './codes/sscc.js';
 export * from './codes/resolve.js';
 export * from './projection.js';

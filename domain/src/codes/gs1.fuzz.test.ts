@@ -21,6 +21,7 @@ import {
 } from '../testing/factories.js';
 import type { Gs1Data, Gs1Options, Gs1Result } from './gs1.js';
 import { GROUP_SEPARATOR, parseGs1 } from './gs1.js';
+import { GS1_PROBLEMS, gs1ProblemText } from './gs1-problem.js';
 import {
   barcodeProblem,
   gs1CheckDigit,
@@ -351,6 +352,11 @@ function expectResult(r: Gs1Result) {
   } else {
     expect(typeof r.error).toBe('string');
     expect(r.error.length).toBeGreaterThan(0);
+    // The code and values say exactly what the English says (a screen translates them).
+    expect(r.error).toBe(gs1ProblemText(r.problem));
+    expect(Object.keys(r.problem.values).sort()).toEqual(
+      [...GS1_PROBLEMS[r.problem.code].values].sort(),
+    );
   }
 }
 

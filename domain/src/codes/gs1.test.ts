@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Gs1Data, Gs1Options, Gs1Result } from './gs1.js';
 import { GROUP_SEPARATOR, parseGs1, restoreGroupSeparators } from './gs1.js';
+import type { Gs1ProblemCode } from './gs1-problem.js';
+import { GS1_PROBLEM_CODES, GS1_PROBLEMS, gs1ProblemText } from './gs1-problem.js';
 import {
   barcodeProblem,
   gs1CheckDigit,
@@ -633,5 +635,46 @@ describe('barcodeProblem', () => {
     expect(barcodeProblem('SUP-123')).toBeNull();
     expect(barcodeProblem('12345')).toBeNull();
     expect(barcodeProblem('123456789012345')).toBeNull();
+  });
+});
+
+describe('why a code does not parse, as a code and values', () => {
+  const long = 'A'.repeat(21);
+  const cases: readonly [string, Gs1ProblemCode, Readonly<Record<string, string | number>>][] = [
+    [`]C1${GS}`, 'EMPTY', {}],
+    [']E04006381333931', 'NOT_GS1_SYMBOLOGY', { aim: ']E0' }],
+    ['(abc)', 'NOT_ELEMENT_STRING', { text: '(abc)' }],
+    ['(23)1', 'UNKNOWN_AI', { ai: '23' }],
+    [']C12345', 'UNKNOWN_AI_AT', { at: '2345' }],
+    [']C10109506000134352' + '2345', 'UNKNOWN_AI_AFTER', { at: '2345', ai: '01', title: 'GTIN' }],
+    ['(01)123', 'WRONG_LENGTH', { ai: '01', title: 'GTIN', length: 14, got: 3 }],
+    [']C101123', 'WRONG_LENGTH', { ai: '01', title: 'GTIN', length: 14, got: 3 }],
+    [`(10)${long}`, 'TOO_LONG', { ai: '10', title: 'BATCH/LOT', max: 20 }],
+    [`]C110${long}`, 'SEPARATOR_LOST', { ai: '10', title: 'BATCH/LOT', length: 21, max: 20 }],
+    ['(10)', 'EMPTY_VALUE', { ai: '10', title: 'BATCH/LOT' }],
+    ['(01)0950600013435X', 'NOT_DIGITS', { ai: '01', title: 'GTIN', value: '0950600013435X' }],
+    [
+      '(01)09506000134353',
+      'CHECK_DIGIT',
+      { ai: '01', title: 'GTIN', value: '09506000134353', expected: 2, got: 3 },
+    ],
+    ['(17)261399', 'BAD_DATE', { ai: '17', title: 'USE BY OR EXPIRY', value: '261399' }],
+    ['(10)AB#', 'BAD_CHARACTERS', { ai: '10', title: 'BATCH/LOT', value: 'AB#' }],
+    ['(10)A(10)B', 'CONFLICTING', { ai: '10', title: 'BATCH/LOT' }],
+  ];
+
+  it.each(cases)('%j: %s', (input, code, values) => {
+    const r = parseGs1(input);
+    if (r.ok) throw new Error(`${JSON.stringify(input)} parsed`);
+    expect(r.problem).toEqual({ code, values });
+    expect(r.error).toBe(gs1ProblemText(r.problem));
+  });
+
+  it('every code is reached, and each text names exactly its values', () => {
+    expect(new Set(cases.map((c) => c[1]))).toEqual(new Set(GS1_PROBLEM_CODES));
+    for (const code of GS1_PROBLEM_CODES) {
+      const named = [...GS1_PROBLEMS[code].text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      expect(named.sort(), code).toEqual([...GS1_PROBLEMS[code].values].sort());
+    }
   });
 });

@@ -1,3 +1,5 @@
+import type { Gs1Problem } from './gs1-problem.js';
+import { gs1Problem, gs1ProblemText } from './gs1-problem.js';
 import { gs1CheckDigit, hasValidCheckDigit } from './gtin.js';
 
 /**
@@ -132,13 +134,20 @@ export type Gs1Result =
   | { readonly ok: true; readonly value: Gs1Data }
   | {
       readonly ok: false;
+      /** What is wrong, in English (logs, tests): `problem`'s text. */
       readonly error: string;
+      /** What is wrong, as a code and values: a screen says it in its user's language. */
+      readonly problem: Gs1Problem;
       /** A GTIN, SSCC or GLN whose check digit is wrong (a misread, not a setup problem). */
       readonly badCheckDigit?: string;
     };
 
-const fail = (error: string, badCheckDigit?: string): Gs1Result =>
-  badCheckDigit === undefined ? { ok: false, error } : { ok: false, error, badCheckDigit };
+const fail = (problem: Gs1Problem, badCheckDigit?: string): Gs1Result => {
+  const error = gs1ProblemText(problem);
+  return badCheckDigit === undefined
+    ? { ok: false, error, problem }
+    : { ok: false, error, problem, badCheckDigit };
+};
 /** The value of an AI whose check digit is wrong, when that is the problem. */
 const wrongCheckDigit = (spec: AiSpec, value: string): string | undefined =>
   spec.checkDigit && DIGITS.test(value) && !hasValidCheckDigit(value) ? value : undefined;
@@ -188,25 +197,24 @@ function parseDate(yymmdd: string, referenceYear: number | undefined): string | 
   return `${year}-${String(mm).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
-function validate(ai: string, spec: AiSpec, value: string, options: Gs1Options): string | null {
-  const label = `(${ai}) ${spec.title}`;
-  if (value.length === 0) return `${label} is empty`;
+function validate(ai: string, spec: AiSpec, value: string, options: Gs1Options): Gs1Problem | null {
+  const { title } = spec;
+  if (value.length === 0) return gs1Problem('EMPTY_VALUE', { ai, title });
   switch (spec.format) {
     case 'n':
     case 'decimal':
-      if (!DIGITS.test(value)) return `${label} must be digits only, got "${value}"`;
+      if (!DIGITS.test(value)) return gs1Problem('NOT_DIGITS', { ai, title, value });
       if (spec.checkDigit && !hasValidCheckDigit(value)) {
-        return `${label} ${value} has a wrong check digit (expected ${gs1CheckDigit(value.slice(0, -1))}, got ${value.at(-1)})`;
+        const expected = gs1CheckDigit(value.slice(0, -1));
+        return gs1Problem('CHECK_DIGIT', { ai, title, value, expected, got: Number(value.at(-1)) });
       }
       return null;
     case 'date':
       return parseDate(value, options.referenceYear) === null
-        ? `${label} "${value}" is not a valid YYMMDD date`
+        ? gs1Problem('BAD_DATE', { ai, title, value })
         : null;
     case 'an':
-      return CSET82.test(value)
-        ? null
-        : `${label} "${value}" contains characters a GS1 barcode cannot carry`;
+      return CSET82.test(value) ? null : gs1Problem('BAD_CHARACTERS', { ai, title, value });
     default: {
       const unreachable: never = spec.format;
       return unreachable;
@@ -223,7 +231,7 @@ function collect(
   for (const e of elements) {
     const seen = byAi.get(e.ai);
     if (seen !== undefined && seen !== e.value)
-      return fail(`(${e.ai}) ${e.title} appears twice with different values`);
+      return fail(gs1Problem('CONFLICTING', { ai: e.ai, title: e.title }));
     byAi.set(e.ai, e.value);
   }
   const date = (ai: string) => {
@@ -265,19 +273,21 @@ function parseHumanReadable(
     const ai = m[1] ?? '';
     const value = (m[2] ?? '').trim();
     const spec = AIS[ai];
-    if (!spec) return fail(`unknown application identifier (${ai})`);
+    if (!spec) return fail(gs1Problem('UNKNOWN_AI', { ai }));
+    const { title } = spec;
     if (spec.fixed !== undefined && value.length !== spec.fixed) {
-      return fail(`(${ai}) ${spec.title} needs ${spec.fixed} characters, got ${value.length}`);
+      return fail(gs1Problem('WRONG_LENGTH', { ai, title, length: spec.fixed, got: value.length }));
     }
     if (spec.max !== undefined && value.length > spec.max) {
-      return fail(`(${ai}) ${spec.title} is longer than ${spec.max} characters`);
+      return fail(gs1Problem('TOO_LONG', { ai, title, max: spec.max }));
     }
     const problem = validate(ai, spec, value, options);
     if (problem) return fail(problem, wrongCheckDigit(spec, value));
     elements.push({ ai, title: spec.title, value });
     end = re.lastIndex;
   }
-  if (end !== s.length || elements.length === 0) return fail(`"${s}" is not a GS1 element string`);
+  if (end !== s.length || elements.length === 0)
+    return fail(gs1Problem('NOT_ELEMENT_STRING', { text: s }));
   return collect(symbology, elements, options);
 }
 
@@ -307,14 +317,14 @@ export function parseGs1(input: string, options: Gs1Options = {}): Gs1Result {
   let symbology: Gs1Symbology | null = null;
   if (aim !== null) {
     const known = GS1_SYMBOLOGIES[aim];
-    if (!known) return fail(`not a GS1 barcode (symbology ${aim})`);
+    if (!known) return fail(gs1Problem('NOT_GS1_SYMBOLOGY', { aim }));
     symbology = known;
     s = rest;
   }
   if (s.startsWith('(')) return parseHumanReadable(s, symbology, options);
   s = restoreGroupSeparators(s, options.separators ?? []);
   while (s.startsWith(GROUP_SEPARATOR)) s = s.slice(1);
-  if (s.length === 0) return fail('the barcode is empty');
+  if (s.length === 0) return fail(gs1Problem('EMPTY', {}));
 
   const elements: Gs1Element[] = [];
   let i = 0;
@@ -322,8 +332,12 @@ export function parseGs1(input: string, options: Gs1Options = {}): Gs1Result {
     const ai = matchAi(s, i);
     if (ai === null) {
       const previous = elements.at(-1);
-      const hint = previous ? ` after (${previous.ai}) ${previous.title}` : '';
-      return fail(`unknown application identifier at "${s.slice(i, i + 4)}"${hint}`);
+      const at = s.slice(i, i + 4);
+      return fail(
+        previous
+          ? gs1Problem('UNKNOWN_AI_AFTER', { at, ai: previous.ai, title: previous.title })
+          : gs1Problem('UNKNOWN_AI_AT', { at }),
+      );
     }
     const spec = AIS[ai] as AiSpec;
     i += ai.length;
@@ -332,7 +346,7 @@ export function parseGs1(input: string, options: Gs1Options = {}): Gs1Result {
       value = s.slice(i, i + spec.fixed);
       if (value.length < spec.fixed || value.includes(GROUP_SEPARATOR)) {
         const got = value.split(GROUP_SEPARATOR)[0]?.length ?? 0;
-        return fail(`(${ai}) ${spec.title} needs ${spec.fixed} characters, got ${got}`);
+        return fail(gs1Problem('WRONG_LENGTH', { ai, title: spec.title, length: spec.fixed, got }));
       }
       i += spec.fixed;
       if (s[i] === GROUP_SEPARATOR) i++; // FNC1 after a fixed field is allowed, not required
@@ -342,8 +356,12 @@ export function parseGs1(input: string, options: Gs1Options = {}): Gs1Result {
       i = stop === -1 ? s.length : stop + 1;
       if (spec.max !== undefined && value.length > spec.max) {
         return fail(
-          `(${ai}) ${spec.title} is ${value.length} characters, more than ${spec.max}: ` +
-            `the group separator (FNC1) after it was probably lost — configure the scanner to send it`,
+          gs1Problem('SEPARATOR_LOST', {
+            ai,
+            title: spec.title,
+            length: value.length,
+            max: spec.max,
+          }),
         );
       }
     }

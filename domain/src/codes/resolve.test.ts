@@ -260,6 +260,11 @@ describe('resolveScan — invalid and unknown codes', () => {
     );
     expect(r.message).toMatch(/separator/i);
     expect(r.reason).toBe('gs1'); // a setup problem: the parser's words
+    // …and as a code and values, for the handheld to say in its operator's language.
+    expect(r.problem).toEqual({
+      code: 'SEPARATOR_LOST',
+      values: { ai: '10', title: 'BATCH/LOT', length: 26, max: 20 },
+    });
   });
 
   it('GS1 data without AIM prefix that lost its separator is invalid, telling the operator why', () => {

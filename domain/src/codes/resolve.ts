@@ -1,5 +1,6 @@
 import type { InventoryView, Item, Position, StockLine } from '../inventory/state.js';
 import { asLot, asSerial } from '../shared/ids.js';
+import type { Gs1Problem } from './gs1-problem.js';
 import type { Gs1Data, Gs1Options } from './gs1.js';
 import { GROUP_SEPARATOR, isGs1Symbology, parseGs1, splitSymbology } from './gs1.js';
 import { hasValidCheckDigit, looksLikeGtin, normalizeBarcode } from './gtin.js';
@@ -41,13 +42,15 @@ export type Resolution =
   /**
    * A code that cannot be right: tell the operator why. `reason`: nothing was scanned, a
    * GTIN's check digit is wrong (`code`: that GTIN, as scanned, without the AIM prefix), or
-   * GS1 data that does not parse (`message` says how).
+   * GS1 data that does not parse (`message` says how, in English; `problem` as a code and
+   * values, for a screen to say in its user's language).
    */
   | {
       readonly kind: 'invalid';
       readonly code: string;
       readonly reason: InvalidScan;
       readonly message: string;
+      readonly problem?: Gs1Problem;
     };
 
 export type InvalidScan = 'empty' | 'check-digit' | 'gs1';
@@ -98,8 +101,9 @@ const gs1Invalid = (
         code: parsed.badCheckDigit,
         reason: 'check-digit',
         message: parsed.error,
+        problem: parsed.problem,
       }
-    : { kind: 'invalid', code, reason: 'gs1', message: parsed.error };
+    : { kind: 'invalid', code, reason: 'gs1', message: parsed.error, problem: parsed.problem };
 
 /**
  * Resolves any scanned code: GS1 element strings (with or without AIM prefix), plain

@@ -16,6 +16,8 @@ import {
   ROW_PROBLEM_CODES,
   CONFLICT_TEXTS,
   CONFLICT_TEXT_CODES,
+  GS1_PROBLEMS,
+  GS1_PROBLEM_CODES,
   JOB_PROBLEMS,
   JOB_PROBLEM_CODES,
   PRINTER_PROBLEMS,
@@ -137,6 +139,14 @@ describe('message catalogs', () => {
       const key = `rowError.${code}` as keyof typeof en;
       expect(en[key], key).toBeDefined();
       expect(placeholders(en[key]), key).toEqual([...ROW_PROBLEMS[code].values].sort());
+    }
+  });
+
+  it('says why a GS1 code does not parse with exactly the values the domain gives it', () => {
+    for (const code of GS1_PROBLEM_CODES) {
+      const key = `flow.error.gs1.${code}` as keyof typeof en;
+      expect(en[key], key).toBeDefined();
+      expect(placeholders(en[key]), key).toEqual([...GS1_PROBLEMS[code].values].sort());
     }
   });
 

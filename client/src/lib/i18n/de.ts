@@ -119,6 +119,34 @@ export const de: Catalog = {
   'flow.error.checkDigit':
     '{code} kann nicht stimmen: die Prüfziffer ist falsch. Bitte erneut scannen.',
   'flow.error.invalid': 'Dieser Code kann nicht stimmen: {message}',
+  'flow.error.gs1.EMPTY': 'Dieser Code kann nicht stimmen: der Barcode ist leer.',
+  'flow.error.gs1.NOT_GS1_SYMBOLOGY':
+    'Dieser Code kann nicht stimmen: es ist kein GS1-Barcode (Symbologie {aim}).',
+  'flow.error.gs1.NOT_ELEMENT_STRING':
+    'Dieser Code kann nicht stimmen: „{text}“ ist keine GS1-Elementfolge.',
+  'flow.error.gs1.UNKNOWN_AI':
+    'Dieser Code kann nicht stimmen: unbekannter Datenbezeichner ({ai}).',
+  'flow.error.gs1.UNKNOWN_AI_AT':
+    'Dieser Code kann nicht stimmen: unbekannter Datenbezeichner bei „{at}“.',
+  'flow.error.gs1.UNKNOWN_AI_AFTER':
+    'Dieser Code kann nicht stimmen: unbekannter Datenbezeichner bei „{at}“ nach ({ai}) {title}.',
+  'flow.error.gs1.WRONG_LENGTH':
+    'Dieser Code kann nicht stimmen: ({ai}) {title} braucht {length} Zeichen, gelesen wurden {got}.',
+  'flow.error.gs1.TOO_LONG':
+    'Dieser Code kann nicht stimmen: ({ai}) {title} ist länger als {max} Zeichen.',
+  'flow.error.gs1.SEPARATOR_LOST':
+    'Dieser Code kann nicht stimmen: ({ai}) {title} hat {length} Zeichen, mehr als {max}: das Gruppentrennzeichen (FNC1) danach ging wohl verloren. Den Scanner so einstellen, dass er es sendet.',
+  'flow.error.gs1.EMPTY_VALUE': 'Dieser Code kann nicht stimmen: ({ai}) {title} ist leer.',
+  'flow.error.gs1.NOT_DIGITS':
+    'Dieser Code kann nicht stimmen: ({ai}) {title} darf nur Ziffern enthalten, gelesen wurde „{value}“.',
+  'flow.error.gs1.CHECK_DIGIT':
+    'Dieser Code kann nicht stimmen: ({ai}) {title} {value} hat eine falsche Prüfziffer (erwartet {expected}, gelesen {got}).',
+  'flow.error.gs1.BAD_DATE':
+    'Dieser Code kann nicht stimmen: ({ai}) {title} „{value}“ ist kein gültiges Datum (JJMMTT).',
+  'flow.error.gs1.BAD_CHARACTERS':
+    'Dieser Code kann nicht stimmen: ({ai}) {title} „{value}“ enthält Zeichen, die ein GS1-Barcode nicht tragen kann.',
+  'flow.error.gs1.CONFLICTING':
+    'Dieser Code kann nicht stimmen: ({ai}) {title} steht zweimal darin, mit verschiedenen Werten.',
   'flow.error.expectedPosition':
     '{code} ist kein Lagerplatz. Bitte ein Lagerplatz-Etikett scannen.',
   'flow.error.expectedItem': '{code} ist ein Lagerplatz. Bitte den Artikel scannen.',

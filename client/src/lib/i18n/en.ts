@@ -110,6 +110,33 @@ export const en = {
   'flow.error.no_lot': 'That is not a lot for this item.',
   'flow.error.no_serial': 'That is not a serial number for this item.',
   'flow.error.invalid': 'That code cannot be right: {message}',
+  'flow.error.gs1.EMPTY': 'That code cannot be right: the barcode is empty.',
+  'flow.error.gs1.NOT_GS1_SYMBOLOGY':
+    'That code cannot be right: it is not a GS1 barcode (symbology {aim}).',
+  'flow.error.gs1.NOT_ELEMENT_STRING':
+    'That code cannot be right: "{text}" is not a GS1 element string.',
+  'flow.error.gs1.UNKNOWN_AI': 'That code cannot be right: unknown application identifier ({ai}).',
+  'flow.error.gs1.UNKNOWN_AI_AT':
+    'That code cannot be right: unknown application identifier at "{at}".',
+  'flow.error.gs1.UNKNOWN_AI_AFTER':
+    'That code cannot be right: unknown application identifier at "{at}" after ({ai}) {title}.',
+  'flow.error.gs1.WRONG_LENGTH':
+    'That code cannot be right: ({ai}) {title} needs {length} characters, got {got}.',
+  'flow.error.gs1.TOO_LONG':
+    'That code cannot be right: ({ai}) {title} is longer than {max} characters.',
+  'flow.error.gs1.SEPARATOR_LOST':
+    'That code cannot be right: ({ai}) {title} is {length} characters, more than {max}: the group separator (FNC1) after it was probably lost. Set the scanner up to send it.',
+  'flow.error.gs1.EMPTY_VALUE': 'That code cannot be right: ({ai}) {title} is empty.',
+  'flow.error.gs1.NOT_DIGITS':
+    'That code cannot be right: ({ai}) {title} must be digits only, got "{value}".',
+  'flow.error.gs1.CHECK_DIGIT':
+    'That code cannot be right: ({ai}) {title} {value} has a wrong check digit (expected {expected}, got {got}).',
+  'flow.error.gs1.BAD_DATE':
+    'That code cannot be right: ({ai}) {title} "{value}" is not a valid YYMMDD date.',
+  'flow.error.gs1.BAD_CHARACTERS':
+    'That code cannot be right: ({ai}) {title} "{value}" contains characters a GS1 barcode cannot carry.',
+  'flow.error.gs1.CONFLICTING':
+    'That code cannot be right: ({ai}) {title} appears twice with different values.',
   'flow.error.empty': 'Nothing was scanned. Scan a code or type it.',
   'flow.error.checkDigit': '{code} cannot be right: its check digit is wrong. Scan it again.',
   'flow.error.expectedPosition': '{code} is not a position. Scan a position label.',

@@ -334,7 +334,7 @@ describe('counting a position on the scanner', () => {
       expect(advanceCount(at, '(01)0950600013435', view), inputs[1]).toMatchObject({
         ok: false,
         state: at,
-        error: { key: 'flow.error.invalid' },
+        error: { key: 'flow.error.gs1.WRONG_LENGTH' },
       });
     }
     // A long digit string is a name still (a serial number), check digit or not.

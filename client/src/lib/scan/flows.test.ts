@@ -257,7 +257,10 @@ describe('scanner flows', () => {
       });
       expect(advance(state, '(01)0950600013435', view)).toMatchObject({
         ok: false,
-        error: { key: 'flow.error.invalid' },
+        error: {
+          key: 'flow.error.gs1.WRONG_LENGTH',
+          params: { ai: '01', title: 'GTIN', length: 14, got: 13 },
+        },
       });
     }
     // A scanner's symbology prefix is not part of a known serial's name.
@@ -348,7 +351,12 @@ describe('scanner flows', () => {
       [feed(s, 'P').state, 'Q', 'flow.error.expectedItem'],
       [feed(s, 'P').state, 'UNKNOWN-42', 'flow.error.unknown'],
       [feed(s, 'P').state, '4006381333932', 'flow.error.checkDigit'],
-      [feed(s, 'P').state, `]C1011234567890123${GS}`, 'flow.error.invalid'],
+      [feed(s, 'P').state, `]C1011234567890123${GS}`, 'flow.error.gs1.WRONG_LENGTH'],
+      [
+        feed(s, 'P').state,
+        `]C1010950600013435210${'A'.repeat(21)}`,
+        'flow.error.gs1.SEPARATOR_LOST',
+      ],
       [feed(s, 'P', 'A').state, 'twelve', 'flow.error.notANumber'],
       [feed(s, 'P', 'A').state, '-3', 'flow.error.quantityPositive'],
     ];

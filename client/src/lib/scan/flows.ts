@@ -221,7 +221,9 @@ function countAgain(
 
 /**
  * Why a scanned code cannot be right, in the operator's words: nothing scanned, a wrong check
- * digit, or GS1 data that does not parse (its technical detail, for whoever sets the scanner up).
+ * digit, or GS1 data that does not parse (its technical detail, for whoever sets the scanner up:
+ * `flow.error.gs1.<CODE>`, in the user's language; the parser's English only for a problem this
+ * build has no text for).
  */
 export function invalidScan(r: Extract<Resolution, { kind: 'invalid' }>): Message {
   switch (r.reason) {
@@ -230,7 +232,9 @@ export function invalidScan(r: Extract<Resolution, { kind: 'invalid' }>): Messag
     case 'check-digit':
       return { key: 'flow.error.checkDigit', params: { code: r.code } };
     default:
-      return { key: 'flow.error.invalid', params: { message: r.message } };
+      return r.problem
+        ? { key: `flow.error.gs1.${r.problem.code}`, params: r.problem.values }
+        : { key: 'flow.error.invalid', params: { message: r.message } };
   }
 }
 
