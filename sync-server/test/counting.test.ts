@@ -1,4 +1,5 @@
 import type { JobEnvelope } from '@floorsync/domain';
+import { jobProblem, jobProblemText } from '@floorsync/domain';
 import { JobInterruptedError, SyncApi, applyCountSessionJob } from '@floorsync/workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestServer } from './harness.js';
@@ -307,17 +308,14 @@ describe('counting sessions over the sync protocol', () => {
     const midway = await w.get<SessionView>(`/api/count-sessions/${C1}`);
     expect(midway.session).toMatchObject({ status: 'applying', applied: 7, planned: 30 });
     expect(midway.job.done).toBe(7);
-    // The worker gives up (out of attempts): the board shows why; a supervisor starts it again.
-    const fail = (reason: string) =>
-      w.server.request(`/api/count-sessions/${C1}/apply/fail`, {
-        method: 'POST',
-        token: w.supervisor.token,
-        json: { reason },
-      });
-    expect((await fail('gave up after 5 attempts')).status).toBe(200);
+    // The worker gives up (out of attempts): the board shows why, as a code and values it
+    // says in its user's language; a supervisor starts it again.
+    const problem = jobProblem('GAVE_UP', { attempts: 5, detail: 'the server answered 500' });
+    await handler.onDead?.({ jobId: C1 }, jobProblemText(problem), new Error('500'), problem);
     expect((await w.get<SessionView>(`/api/count-sessions/${C1}`)).job).toMatchObject({
       status: 'failed',
-      error: 'gave up after 5 attempts',
+      error: 'gave up after 5 attempts; last error: the server answered 500',
+      problem,
     });
     const restarted = await w.server.request(`/api/count-sessions/${C1}/apply`, {
       method: 'POST',
@@ -337,7 +335,11 @@ describe('counting sessions over the sync protocol', () => {
     expect(again.reduce((s, l) => s + l.quantity, 0)).toBe(expectedTotal);
     // A late give-up report (a second copy's) cannot mark the applied session's job failed.
     const jobBefore = (await w.get<SessionView>(`/api/count-sessions/${C1}`)).job;
-    const late = await fail('a late copy gave up');
+    const late = await w.server.request(`/api/count-sessions/${C1}/apply/fail`, {
+      method: 'POST',
+      token: w.supervisor.token,
+      json: { reason: 'a late copy gave up' },
+    });
     expect(late.status).toBe(409);
     expect(await late.json()).toMatchObject({ code: 'JOB_NOT_RUNNING' });
     expect((await w.get<SessionView>(`/api/count-sessions/${C1}`)).job).toEqual(jobBefore);

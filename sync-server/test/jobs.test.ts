@@ -260,29 +260,56 @@ describe('jobs API: bulk adjustment files', () => {
   it('a job a worker gave up on shows why, and can be started again', async () => {
     const t = await setup();
     const job = (await (await t.upload(GOOD)).json()) as JobView;
-    const fail = (reason: unknown) =>
+    const fail = (reason: unknown, problem?: unknown) =>
       t.server.request(`/api/jobs/${job.id}/fail`, {
         method: 'POST',
         token: t.supervisor,
-        json: { reason },
+        json: { reason, ...(problem !== undefined ? { problem } : {}) },
       });
     expect((await fail('too early')).status).toBe(409); // not started
     await t.start(job.id);
     expect((await fail('')).status).toBe(400);
-    const failed = await fail('gave up after 8 attempts; last error: 503');
+    // The worker says why as a code and values too: the jobs screen says it in its language.
+    const gaveUp = { code: 'GAVE_UP', values: { attempts: 8, detail: '503', extra: 'x' } };
+    const failed = await fail('gave up after 8 attempts; last error: 503', gaveUp);
     expect(await failed.json()).toMatchObject({
       state: 'failed',
       error: 'gave up after 8 attempts; last error: 503',
+      problem: { code: 'GAVE_UP', values: { attempts: 8, detail: '503' } },
+    });
+    const listed = (await (
+      await t.server.request('/api/jobs', { token: t.supervisor })
+    ).json()) as JobView[];
+    // Only the values its text names are kept.
+    expect(listed.find((j) => j.id === job.id)?.problem).toEqual({
+      code: 'GAVE_UP',
+      values: { attempts: 8, detail: '503' },
     });
     t.server.clock.advance(60_000); // the supervisor fixed the cause meanwhile
     const again = await t.start(job.id);
     expect(again.status).toBe(202);
-    expect(await again.json()).toMatchObject({ state: 'queued', error: null });
+    const restarted = (await again.json()) as JobView;
+    expect(restarted).toMatchObject({ state: 'queued', error: null });
+    expect(restarted.problem).toBeUndefined();
     // A new message id for the new start: the queue drops an id it saw for a while.
     const ids = t.enqueued.map((j) => j.id);
     expect(ids).toHaveLength(2);
     expect(ids.every((i) => i.startsWith(`${job.id}:`))).toBe(true);
     expect(new Set(ids).size).toBe(2);
+    // A problem this server does not know, or without its values, is dropped; the reason stands.
+    for (const problem of [
+      { code: 'FROM_A_NEWER_WORKER', values: {} },
+      { code: 'GAVE_UP', values: { attempts: 8 } },
+      'GAVE_UP',
+    ]) {
+      const odd = await fail('gave up', problem);
+      expect(odd.status).toBe(200);
+      const view = (await odd.json()) as JobView;
+      expect(view).toMatchObject({ state: 'failed', error: 'gave up' });
+      expect(view.problem).toBeUndefined();
+      t.server.clock.advance(60_000);
+      expect((await t.start(job.id)).status).toBe(202);
+    }
   });
 
   it('operators may not upload or start jobs; an unknown job is a 404', async () => {

@@ -90,8 +90,9 @@ describe('job runner', () => {
         runs++;
         return Promise.reject(new PoisonJobError('row 3: unknown item code X'));
       }),
-      onDead: (p, reason) => {
+      onDead: (p, reason, _error, problem) => {
         told.push(`${p.n}: ${reason}`);
+        expect(problem).toBeNull(); // poison: its own words are the reason
         return Promise.resolve();
       },
     });
@@ -129,6 +130,7 @@ describe('job runner', () => {
   it('retries a failing job with growing delays, then dead-letters it after maxAttempts', async () => {
     const at: number[] = [];
     const told: string[] = [];
+    const problems: unknown[] = [];
     const { queue, events, runner } = await setup(
       {
         ...handler(() => {
@@ -136,8 +138,9 @@ describe('job runner', () => {
           return Promise.reject(new Error('sync server unavailable'));
         }),
         // A failing onDead does not keep the dead letter from being written.
-        onDead: (_p, reason) => {
+        onDead: (_p, reason, _error, problem) => {
           told.push(reason);
+          problems.push(problem);
           return Promise.reject(new Error('the server is still down'));
         },
       },
@@ -153,6 +156,10 @@ describe('job runner', () => {
       'gave up after 4 attempts; last error: sync server unavailable',
     );
     expect(told).toEqual(['gave up after 4 attempts; last error: sync server unavailable']);
+    // …and as a code and values, for the asker to say in its user's language.
+    expect(problems).toEqual([
+      { code: 'GAVE_UP', values: { attempts: 4, detail: 'sync server unavailable' } },
+    ]);
     expect(backoffMs(10, 1000, 60_000)).toBe(60_000);
     await runner.drain();
   });

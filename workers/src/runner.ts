@@ -1,5 +1,5 @@
-import type { JobEnvelope } from '@floorsync/domain';
-import { JobEnvelope as JobEnvelopeSchema } from '@floorsync/domain';
+import type { JobEnvelope, JobProblem } from '@floorsync/domain';
+import { JobEnvelope as JobEnvelopeSchema, jobProblem, jobProblemText } from '@floorsync/domain';
 import type { z } from 'zod';
 import type { Delivery, JobQueue, JobSubscription } from './queue/port.js';
 
@@ -35,9 +35,11 @@ export interface JobHandler<P = unknown> {
    * The job is given up on (poison, or out of attempts): tell whoever follows it, e.g. mark
    * it failed with the reason so a supervisor sees why. Best effort: the dead letter is kept
    * whatever this does. `error` is what the last attempt threw (for a handler that says more
-   * than the reason's words: a problem code its asker shows in the user's language).
+   * than the reason's words: a problem code its asker shows in the user's language);
+   * `problem`, the reason as a code and values when the runner gave up after its attempts
+   * (`GAVE_UP`), null when the job was poison.
    */
-  onDead?(payload: P, reason: string, error: unknown): Promise<void>;
+  onDead?(payload: P, reason: string, error: unknown, problem: JobProblem | null): Promise<void>;
 }
 
 /** Running the job again cannot succeed (bad data, a refused precondition). */
@@ -127,7 +129,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (error instanceof PoisonJobError) {
-        await handler.onDead?.(payload.data, message, error).catch(() => undefined);
+        await handler.onDead?.(payload.data, message, error, null).catch(() => undefined);
         return dead(d, message);
       }
       if (error instanceof JobInterruptedError || stop.signal.aborted) {
@@ -136,8 +138,13 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
         return;
       }
       if (d.attempt >= maxAttempts && !(error instanceof ServerUnreachableError)) {
-        const reason = `gave up after ${d.attempt} attempts; last error: ${message}`;
-        await handler.onDead?.(payload.data, reason, error).catch(() => undefined);
+        // The error's words bounded: the asker keeps 1,000 characters of a reason.
+        const problem = jobProblem('GAVE_UP', {
+          attempts: d.attempt,
+          detail: message.length > 900 ? `${message.slice(0, 899)}…` : message,
+        });
+        const reason = jobProblemText(problem);
+        await handler.onDead?.(payload.data, reason, error, problem).catch(() => undefined);
         return dead(d, reason);
       }
       const delayMs = backoffMs(d.attempt, o.baseBackoffMs ?? 1000, maxBackoffMs);

@@ -36,6 +36,14 @@ export const JOB_PROBLEMS = {
   LABEL_UNDRAWABLE: { values: ['detail'], text: 'the label cannot be drawn: {detail}' },
   /** The job queue did not confirm the job: it was given up on, nothing printed. */
   QUEUE_REFUSED: { values: [], text: 'the job queue did not take it' },
+  /**
+   * A worker tried the job as often as it may (`attempts`) and it failed each time; `detail`:
+   * the last attempt's error, as the worker had it (English). A supervisor can queue it again.
+   */
+  GAVE_UP: {
+    values: ['attempts', 'detail'],
+    text: 'gave up after {attempts} attempts; last error: {detail}',
+  },
   /** The embedded server restarted while the job was queued: it cannot be sent again. */
   LOST_AT_RESTART: {
     values: [],

@@ -3,6 +3,7 @@ import type {
   CountSessionId,
   CountSessionStatus,
   CountingState,
+  JobProblem,
   Role,
   UserId,
 } from '@floorsync/domain';
@@ -28,7 +29,7 @@ import { HttpProblem, badRequest, conflict, notFound } from '../http/problem.js'
 import type { Logger } from '../log.js';
 import type { JobRow, ReadTx, Storage } from '../storage/port.js';
 import type { JobSink } from '../jobs/routes.js';
-import { jobClient, jobMessage } from '../jobs/routes.js';
+import { failureProblem, jobClient, jobMessage } from '../jobs/routes.js';
 
 /** Lines per page of `/lines` at most. */
 const MAX_PAGE = 1000;
@@ -55,6 +56,8 @@ export interface ApplyJobView {
   readonly status: JobRow['status'] | null;
   readonly startedAt: string | null;
   readonly error: string | null;
+  /** Why it failed, as a code and values (`GAVE_UP`), when the worker said. */
+  readonly problem?: JobProblem;
   /** Lines the job has pushed (applied, or recorded as failed). */
   readonly done: number;
 }
@@ -63,7 +66,13 @@ const applyJobOf = (tx: ReadTx, id: string): ApplyJobView => {
   const job = tx.job(id);
   const done = tx.lastMutationID(jobClient(id))?.lastMutationID ?? 0;
   return job && job.kind === APPLY_COUNT_SESSION
-    ? { status: job.status, startedAt: job.startedAt, error: job.error, done }
+    ? {
+        status: job.status,
+        startedAt: job.startedAt,
+        error: job.error,
+        ...(job.problem ? { problem: job.problem } : {}),
+        done,
+      }
     : { status: null, startedAt: null, error: null, done };
 };
 
@@ -333,10 +342,11 @@ export function countingRoutes(
   // A worker gave the job up (poison, or out of attempts): the reason, for the board.
   app.post('/api/count-sessions/:id/apply/fail', o.requireRole('supervisor'), async (c) => {
     const id = c.req.param('id');
-    const body = ((await readJsonOr(c, {})) ?? {}) as { reason?: unknown };
+    const body = ((await readJsonOr(c, {})) ?? {}) as { reason?: unknown; problem?: unknown };
     if (typeof body.reason !== 'string' || body.reason.trim() === '')
       throw badRequest('reason must be a non-empty string');
     const reason = body.reason.slice(0, 1000);
+    const problem = failureProblem(body.problem);
     // Only an apply still under way can fail: a late report of a second copy (or anybody's)
     // must not mark an applied session's job failed (as `/api/jobs/:id/fail`).
     const outcome = await storage.write((tx) => {
@@ -344,7 +354,7 @@ export function countingRoutes(
       if (!job || job.kind !== APPLY_COUNT_SESSION) return 'none' as const;
       const status = tx.countSession(id as CountSessionId)?.status;
       if (job.status !== 'queued' || status !== 'applying') return status ?? job.status;
-      tx.updateJob(id, { status: 'failed', error: reason });
+      tx.updateJob(id, { status: 'failed', error: reason, ...(problem ? { problem } : {}) });
       return 'failed' as const;
     });
     if (outcome === 'none') throw notFound('no apply job for this session');

@@ -1,5 +1,5 @@
-import type { JobEnvelope } from '@floorsync/domain';
-import { validateBulkAdjust } from '@floorsync/domain';
+import type { JobEnvelope, JobProblem } from '@floorsync/domain';
+import { JOB_PROBLEMS, jobProblemSchema, validateBulkAdjust } from '@floorsync/domain';
 import type { Hono, MiddlewareHandler } from 'hono';
 import type { Env } from '../app.js';
 import { readBytes, readJsonOr } from '../app.js';
@@ -37,6 +37,26 @@ export interface JobView extends JobRow {
   /** Plan rows applied (or recorded as rejected) so far. */
   readonly done: number;
   readonly state: 'validated' | 'queued' | 'running' | 'completed' | 'cancelled' | 'failed';
+}
+
+/**
+ * A worker's failure report's `problem` (additive: a worker of this version sends one, e.g.
+ * `GAVE_UP`), checked on its own: one this server does not know, or without the values its text
+ * names, is dropped — the report's English `reason` still fails the job. Values its text does
+ * not name are not kept.
+ */
+export function failureProblem(raw: unknown): JobProblem | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = jobProblemSchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const { code, values } = parsed.data;
+  const kept: Record<string, string | number> = {};
+  for (const name of JOB_PROBLEMS[code].values) {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    kept[name] = v;
+  }
+  return { code, values: kept };
 }
 
 export function jobView(tx: ReadTx, job: JobRow): JobView {
@@ -122,14 +142,19 @@ export function jobRoutes(
   // A worker gave the job up (poison, or out of attempts): the reason, for the jobs screen.
   app.post('/api/jobs/:id/fail', o.requireRole('supervisor'), async (c) => {
     const id = c.req.param('id');
-    const body = ((await readJsonOr(c, {})) ?? {}) as { reason?: unknown };
+    const body = ((await readJsonOr(c, {})) ?? {}) as { reason?: unknown; problem?: unknown };
     if (typeof body.reason !== 'string' || body.reason.trim() === '')
       throw badRequest('reason must be a non-empty string');
     const job = await find(id);
     if (job.status !== 'queued' || job.state === 'completed')
       throw conflict('JOB_NOT_RUNNING', `the job is ${job.state}`);
+    const problem = failureProblem(body.problem);
     await storage.write((tx) =>
-      tx.updateJob(id, { status: 'failed', error: (body.reason as string).slice(0, 1000) }),
+      tx.updateJob(id, {
+        status: 'failed',
+        error: (body.reason as string).slice(0, 1000),
+        ...(problem ? { problem } : {}),
+      }),
     );
     return c.json(await find(id));
   });

@@ -56,10 +56,11 @@ export function applyCountSessionJob(
         next += page.length;
       }
     },
-    async onDead({ jobId }, reason) {
+    async onDead({ jobId }, reason, _error, problem) {
       const session = await api.session(`job-${jobId}`);
       await session.post(`/api/count-sessions/${encodeURIComponent(jobId)}/apply/fail`, {
         reason,
+        ...(problem ? { problem } : {}),
       });
     },
   };

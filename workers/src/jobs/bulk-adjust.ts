@@ -71,9 +71,12 @@ export function bulkAdjustJob(
         next += rows.length;
       }
     },
-    async onDead({ jobId }, reason) {
+    async onDead({ jobId }, reason, _error, problem) {
       const session = await api.session(`job-${jobId}`);
-      await session.post(`/api/jobs/${encodeURIComponent(jobId)}/fail`, { reason });
+      await session.post(`/api/jobs/${encodeURIComponent(jobId)}/fail`, {
+        reason,
+        ...(problem ? { problem } : {}),
+      });
     },
   };
 }

@@ -158,8 +158,9 @@ export function printLabelsJob(options: PrintLabelsOptions = {}): JobHandler<Pri
       // The labels are out: a failing report must not make the runner print them again.
       await options.report?.({ ok: true, payload, jobId, status: outcome.status }).catch(() => {});
     },
-    async onDead(payload, reason, error) {
-      const problem = printProblemOf(error, payload);
+    async onDead(payload, reason, error, gaveUp) {
+      // The printer's own problem first; else, out of attempts, that.
+      const problem = printProblemOf(error, payload) ?? gaveUp;
       await options.report?.({ ok: false, payload, reason, ...(problem ? { problem } : {}) });
     },
   };

@@ -152,6 +152,19 @@ describe('jobFailureText', () => {
     expect(jobFailureText(novel, german)).toContain('meldet aber: smoke.');
   });
 
+  it('says why a worker gave a job up, the last error as it was', () => {
+    const job = {
+      error: 'gave up after 8 attempts; last error: the server answered 500',
+      problem: { code: 'GAVE_UP', values: { attempts: 8, detail: 'the server answered 500' } },
+    };
+    expect(jobFailureText(job, german)).toBe(
+      'nach 8 Versuchen aufgegeben. Letzter Fehler: the server answered 500',
+    );
+    expect(jobFailureText(job, t)).toBe(
+      'gave up after 8 attempts. Last error: the server answered 500',
+    );
+  });
+
   it('keeps the English error of a job without a problem, or with a code it has no text for', () => {
     expect(jobFailureText({ error: 'paper out', problem: null }, german)).toBe('paper out');
     expect(jobFailureText({ error: 'paper out' }, german)).toBe('paper out');

@@ -495,6 +495,7 @@ export const en = {
     'printer {printer} took the job but did not report its status. Look whether the labels printed before printing them again.',
   'jobProblem.LABEL_UNDRAWABLE': 'the label cannot be drawn ({detail}).',
   'jobProblem.QUEUE_REFUSED': 'the job queue did not take it. Print again.',
+  'jobProblem.GAVE_UP': 'gave up after {attempts} attempts. Last error: {detail}',
   'jobProblem.LOST_AT_RESTART':
     'the server restarted before the labels were reported printed. Look at the printer and print them again if they are not out.',
   'printerProblem.paper-out': 'paper out',
