@@ -56,6 +56,15 @@ describe('the users screen (admin)', () => {
     // Save and Cancel went away: the focus is on the role's list again.
     expect(await focused()).toBe('Role of admin');
 
+    // Omar signs in on a handheld with the new password.
+    const handheldContext = await browser.newContext({ viewport: { width: 480, height: 900 } });
+    const handheld = { context: handheldContext, page: await handheldContext.newPage() };
+    await handheld.page.goto(`${server.base}/login`);
+    await handheld.page.getByLabel('Username').fill('operator2');
+    await handheld.page.getByLabel('Password').fill('omar-new-2026');
+    await handheld.page.getByRole('button', { name: 'Sign in' }).click();
+    await handheld.page.waitForURL((u) => u.pathname !== '/login');
+
     // Deactivating signs someone out everywhere: asked first; "no" changes nothing.
     const deactivate = row.getByRole('button', { name: 'Deactivate' });
     const asked: string[] = [];
@@ -75,24 +84,22 @@ describe('the users screen (admin)', () => {
     // so the sign-in below raced the deactivation (failed once in CI).
     await row.getByRole('button', { name: 'Activate operator2', exact: true }).waitFor();
     expect(await login('operator2', 'omar-new-2026')).toBe(401);
-    // On a handheld, the right password says the account is deactivated (retyping cannot
-    // help); a wrong one says only that it is wrong.
-    const handheld = await browser.newContext({ viewport: { width: 480, height: 900 } });
-    const page = await handheld.newPage();
-    await page.goto(`${server.base}/login`);
-    await page.getByLabel('Username').fill('operator2');
-    await page.getByLabel('Password').fill('omar-new-2026');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Omar's handheld, signed in before: its next sync is refused, and it says why — signing
+    // in again cannot help — on its badge and on the sign-in screen, naming whose account.
+    await handheld.page.reload();
+    const badge = () => handheld.page.locator('.sync-message').textContent();
+    await expect.poll(badge).toMatch(/^An admin has deactivated this account\./);
+    await handheld.page.getByRole('link', { name: 'Sign in again' }).click();
     await expect
-      .poll(() => page.getByRole('alert').textContent())
-      .toMatch(/^This account has been deactivated\. Ask an admin/);
-    await page.getByLabel('Password').fill('not-her-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+      .poll(() => handheld.page.getByTestId('deactivated').textContent())
+      .toMatch(/^An admin has deactivated the account of Omar Operator\./);
+    // The right password there says no more than a wrong one: a guess learns nothing.
+    await handheld.page.getByLabel('Password').fill('omar-new-2026');
+    await handheld.page.getByRole('button', { name: 'Sign in' }).click();
     await expect
-      .poll(() => page.getByRole('alert').textContent())
+      .poll(() => handheld.page.getByRole('alert').textContent())
       .toBe('Wrong username or password.');
-    expect(new URL(page.url()).pathname).toBe('/login');
-    await handheld.close();
+    await handheld.context.close();
     expect(admin.errors).toEqual([]);
     await admin.context.close();
   });

@@ -562,11 +562,13 @@ export function createApp(deps: AppDeps): AppHandle {
       const s = tx.session(tokenHash);
       return s && { s, user: tx.userById(s.userId) };
     });
-    // Deactivating revokes the user's sessions: a device still holding one is told why.
-    if (found?.user && !found.user.active) throw deactivated();
-    if (!found || found.s.revoked || !found.user) throw unauthorized('unknown or revoked token');
+    if (!found || !found.user) throw unauthorized('unknown or revoked token');
     if (found.s.expiresAt <= now.toISOString())
       throw unauthorized('session expired; sign in again');
+    // Deactivating revokes the user's sessions: a device still holding a live one is told why
+    // (it proved its sign-in once; a sign-in with the password learns nothing of it).
+    if (!found.user.active) throw deactivated();
+    if (found.s.revoked) throw unauthorized('unknown or revoked token');
     const session = { user: found.user, tokenHash, clientGroupID: found.s.clientGroupID };
     // Only sessions bound to a device: binding changes the session, and happens once.
     if (sessionCacheMs > 0 && session.clientGroupID !== null) {
@@ -730,9 +732,7 @@ export function createApp(deps: AppDeps): AppHandle {
       if (!user || !ok || !user.active) {
         throttle.fail(keys, now);
         metrics.inc('floorsync_logins_total', { outcome: 'failed' });
-        // The right password of a deactivated account: still a 401, but one that says so (only
-        // who knows the password learns it), so an operator asks an admin instead of retyping.
-        if (user && ok) throw deactivated();
+        // A deactivated account's right password gets the same answer: a guess learns nothing.
         throw new HttpProblem(401, 'BAD_CREDENTIALS', 'Unauthorized', 'wrong username or password');
       }
     } finally {

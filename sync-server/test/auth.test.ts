@@ -205,16 +205,19 @@ describe('login', () => {
     const me = await server.request('/api/auth/me', { token: op3 });
     expect(me.status).toBe(401);
     expect(await me.json()).toMatchObject({ code: 'USER_DEACTIVATED' });
-    // The right password says the account is deactivated; a wrong one says no more than ever.
-    const right = await login('op', 'op-password');
-    expect(right.status).toBe(401);
-    expect(await right.json()).toMatchObject({
-      code: 'USER_DEACTIVATED',
+    expect(await (await server.request('/api/auth/me', { token: op3 })).json()).toMatchObject({
       detail: 'this user is deactivated; an admin can activate it again',
     });
-    const wrong = await login('op', 'not-the-password');
-    expect(wrong.status).toBe(401);
-    expect(await wrong.json()).toMatchObject({ code: 'BAD_CREDENTIALS' });
+    // A sign-in says no more than for any wrong password, the right one included: a guess
+    // learns nothing (the device was told why by its session above).
+    for (const password of ['op-password', 'not-the-password']) {
+      const refused = await login('op', password);
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toMatchObject({ code: 'BAD_CREDENTIALS' });
+    }
+    // A session that had run out before says so, not why the user went.
+    const old = await server.request('/api/auth/me', { token: op2 });
+    expect(await old.json()).toMatchObject({ code: 'UNAUTHORIZED', detail: /expired/ });
     // Activated again: the same password signs in.
     const again = await server.request(`/api/users/${id}`, {
       method: 'PATCH',

@@ -41,7 +41,10 @@ export const badRequest = (detail: string, code = 'BAD_REQUEST') =>
   new HttpProblem(400, code, 'Bad request', detail);
 export const unauthorized = (detail = 'sign in again') =>
   new HttpProblem(401, 'UNAUTHORIZED', 'Unauthorized', detail, { 'www-authenticate': 'Bearer' });
-/** A 401 for a user an admin deactivated (sessions and sign-ins alike): signing in again cannot help. */
+/**
+ * A 401 for a live session of a user an admin deactivated: signing in again cannot help. A
+ * sign-in itself is only ever `BAD_CREDENTIALS` (no password guess learns anything).
+ */
 export const deactivated = () =>
   new HttpProblem(
     401,

@@ -125,13 +125,11 @@ function problem(status: number, body: unknown): ApiError {
 }
 
 /**
- * What the sign-in screen says when signing in failed: a deactivated account says so (retyping
- * the password cannot help); any other 401 is a wrong username or password (never which).
+ * What the sign-in screen says when signing in failed: a 401 is a wrong username or password
+ * (never which: a deactivated account's right password included), a 429 too many attempts.
  */
 export function signInErrorText(e: unknown, t: Translate): string {
   const status = e instanceof ApiError ? e.status : undefined;
-  if (status === 401 && e instanceof ApiError && e.code === 'USER_DEACTIVATED')
-    return t('apiError.USER_DEACTIVATED');
   if (status === 401) return t('auth.wrong');
   if (status === 429) return t('auth.throttled');
   if (status === 0) return t('auth.offline');

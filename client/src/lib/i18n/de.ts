@@ -31,6 +31,8 @@ export const de: Catalog = {
   'auth.throttled': 'Zu viele Versuche. Bitte eine Minute warten.',
   'auth.offline':
     'Der Server ist nicht erreichbar. Zum Anmelden braucht es eine Verbindung; Ihre Scans sind sicher gespeichert.',
+  'auth.deactivated':
+    'Ein Admin hat das Konto von {name} deaktiviert. Bitten Sie einen Admin, es wieder zu aktivieren, und melden Sie sich dann an, um die hier wartenden Scans zu senden.',
   'auth.failed': 'Anmeldung fehlgeschlagen: {message}',
   'auth.queueKept':
     '{n} {n:Scan wartet|Scans warten} auf diesem Gerät. Melden Sie sich an, um {n:ihn|sie} zu senden.',
@@ -50,7 +52,7 @@ export const de: Catalog = {
   'sync.message.signedOut':
     'Bitte erneut anmelden, um die Scans zu senden. Sie bleiben auf diesem Gerät gespeichert.',
   'sync.message.deactivated':
-    'Ein Admin hat Ihr Konto deaktiviert. Ihre Scans bleiben auf diesem Gerät: Bitten Sie einen Admin, es wieder zu aktivieren, und melden Sie sich dann an, um sie zu senden.',
+    'Ein Admin hat dieses Konto deaktiviert. Bitten Sie einen Admin, das Konto wieder zu aktivieren, und melden Sie sich dann an, um die hier wartenden Scans zu senden. Meldet sich zuerst jemand anderes hier an, werden diese Scans abgelehnt.',
   'sync.message.refused':
     'Dieses Gerät darf nicht synchronisieren: {detail}. Ihre Scans bleiben erhalten.',
   'sync.message.queueLost':
@@ -123,7 +125,7 @@ export const de: Catalog = {
   'flow.error.gs1.NOT_GS1_SYMBOLOGY':
     'Dieser Code kann nicht stimmen: es ist kein GS1-Barcode (Symbologie {aim}).',
   'flow.error.gs1.NOT_ELEMENT_STRING':
-    'Dieser Code kann nicht stimmen: „{text}“ ist keine GS1-Elementfolge.',
+    'Dieser Code kann nicht stimmen: „{text}“ ist kein GS1-Element-String.',
   'flow.error.gs1.UNKNOWN_AI':
     'Dieser Code kann nicht stimmen: unbekannter Datenbezeichner ({ai}).',
   'flow.error.gs1.UNKNOWN_AI_AT':
@@ -131,14 +133,14 @@ export const de: Catalog = {
   'flow.error.gs1.UNKNOWN_AI_AFTER':
     'Dieser Code kann nicht stimmen: unbekannter Datenbezeichner bei „{at}“ nach ({ai}) {title}.',
   'flow.error.gs1.WRONG_LENGTH':
-    'Dieser Code kann nicht stimmen: ({ai}) {title} braucht {length} Zeichen, gelesen wurden {got}.',
+    'Dieser Code kann nicht stimmen: ({ai}) {title} braucht {length} Zeichen, gelesen: {got}.',
   'flow.error.gs1.TOO_LONG':
     'Dieser Code kann nicht stimmen: ({ai}) {title} ist länger als {max} Zeichen.',
   'flow.error.gs1.SEPARATOR_LOST':
     'Dieser Code kann nicht stimmen: ({ai}) {title} hat {length} Zeichen, mehr als {max}: das Gruppentrennzeichen (FNC1) danach ging wohl verloren. Den Scanner so einstellen, dass er es sendet.',
   'flow.error.gs1.EMPTY_VALUE': 'Dieser Code kann nicht stimmen: ({ai}) {title} ist leer.',
   'flow.error.gs1.NOT_DIGITS':
-    'Dieser Code kann nicht stimmen: ({ai}) {title} darf nur Ziffern enthalten, gelesen wurde „{value}“.',
+    'Dieser Code kann nicht stimmen: ({ai}) {title} darf nur Ziffern enthalten, gelesen: „{value}“.',
   'flow.error.gs1.CHECK_DIGIT':
     'Dieser Code kann nicht stimmen: ({ai}) {title} {value} hat eine falsche Prüfziffer (erwartet {expected}, gelesen {got}).',
   'flow.error.gs1.BAD_DATE':
@@ -146,7 +148,7 @@ export const de: Catalog = {
   'flow.error.gs1.BAD_CHARACTERS':
     'Dieser Code kann nicht stimmen: ({ai}) {title} „{value}“ enthält Zeichen, die ein GS1-Barcode nicht tragen kann.',
   'flow.error.gs1.CONFLICTING':
-    'Dieser Code kann nicht stimmen: ({ai}) {title} steht zweimal darin, mit verschiedenen Werten.',
+    'Dieser Code kann nicht stimmen: ({ai}) {title} kommt zweimal mit verschiedenen Werten vor.',
   'flow.error.expectedPosition':
     '{code} ist kein Lagerplatz. Bitte ein Lagerplatz-Etikett scannen.',
   'flow.error.expectedItem': '{code} ist ein Lagerplatz. Bitte den Artikel scannen.',
@@ -903,7 +905,7 @@ export const de: Catalog = {
     'Sie sind abgemeldet (die Anmeldung ist abgelaufen oder wurde beendet): bitte neu anmelden. Die Scans auf diesem Gerät bleiben erhalten.',
   'apiError.BAD_CREDENTIALS': 'Benutzername oder Passwort falsch.',
   'apiError.USER_DEACTIVATED':
-    'Dieses Konto wurde deaktiviert. Bitten Sie einen Admin, es wieder zu aktivieren. Die Scans auf diesem Gerät bleiben erhalten.',
+    'Dieses Konto wurde deaktiviert. Bitten Sie einen Admin, es wieder zu aktivieren.',
   'apiError.THROTTLED': 'Zu viele Anmeldungen auf einmal: bitte kurz warten und erneut versuchen.',
   'apiError.FORBIDDEN': 'Das ist nicht erlaubt ({detail}).',
   'apiError.TOO_MANY_STREAMS':

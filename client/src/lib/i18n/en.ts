@@ -32,6 +32,8 @@ export const en = {
   'auth.throttled': 'Too many attempts. Wait a minute, then try again.',
   'auth.offline':
     'The server cannot be reached. Signing in needs a connection; your queued scans are safe.',
+  'auth.deactivated':
+    'An admin has deactivated the account of {name}. Ask an admin to activate it again, then sign in to send its scans waiting here.',
   'auth.failed': 'Signing in failed: {message}',
   'auth.queueKept':
     '{n} {n:scan is|scans are} waiting on this device. Sign in to send {n:it|them}.',
@@ -49,7 +51,7 @@ export const en = {
   'sync.status.syncing': 'Syncing',
   'sync.message.signedOut': 'Sign in again to send your scans. They are kept on this device.',
   'sync.message.deactivated':
-    'An admin has deactivated your account. Your scans are kept on this device: ask an admin to activate it again, then sign in to send them.',
+    'An admin has deactivated this account. Ask an admin to activate it again, then sign in to send its scans waiting here. If someone else signs in here first, those scans are refused.',
   'sync.message.refused': 'This device may not sync: {detail}. Your scans are kept.',
   'sync.message.queueLost':
     'This device’s queue no longer matches the server ({detail}). Ask an admin; your scans are kept.',
@@ -895,7 +897,7 @@ export const en = {
     'You are signed out (the sign-in expired or was ended): sign in again. Scans on this device are kept.',
   'apiError.BAD_CREDENTIALS': 'Wrong username or password.',
   'apiError.USER_DEACTIVATED':
-    'This account has been deactivated. Ask an admin to activate it again. Scans on this device are kept.',
+    'This account has been deactivated. Ask an admin to activate it again.',
   'apiError.THROTTLED': 'Too many sign-ins at once: wait a moment and try again.',
   'apiError.FORBIDDEN': 'That is not allowed ({detail}).',
   'apiError.TOO_MANY_STREAMS': 'The server has too many live screens open. Try again in a moment.',

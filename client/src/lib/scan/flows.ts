@@ -222,8 +222,8 @@ function countAgain(
 /**
  * Why a scanned code cannot be right, in the operator's words: nothing scanned, a wrong check
  * digit, or GS1 data that does not parse (its technical detail, for whoever sets the scanner up:
- * `flow.error.gs1.<CODE>`, in the user's language; the parser's English only for a problem this
- * build has no text for).
+ * `flow.error.gs1.<CODE>`, in the user's language — the catalogs have every code, a test checks;
+ * the parser's English only for a resolution that carries no problem).
  */
 export function invalidScan(r: Extract<Resolution, { kind: 'invalid' }>): Message {
   switch (r.reason) {

@@ -134,6 +134,21 @@ describe('SyncScheduler', () => {
       message: { key: 'sync.message.deactivated' },
     });
     expect(time.pending()).toBe(0);
+    // The runs after it (a scan, the screen on again) fail for want of a token: still told
+    // why; a run that gets through (someone signed in) ends it.
+    let outcome: () => Promise<void> = () => Promise.reject(new AuthRequiredError('not signed in'));
+    const after = new SyncScheduler({ sync: () => outcome(), onState: () => {}, ...time });
+    outcome = () => Promise.reject(new AuthRequiredError('x', 'USER_DEACTIVATED'));
+    await after.request();
+    outcome = () => Promise.reject(new AuthRequiredError('not signed in'));
+    await after.request();
+    expect(after.current.message).toEqual({ key: 'sync.message.deactivated' });
+    outcome = () => Promise.resolve();
+    await after.request();
+    expect(after.current).toMatchObject({ status: 'idle', message: null });
+    outcome = () => Promise.reject(new AuthRequiredError('the session expired'));
+    await after.request();
+    expect(after.current.message).toEqual({ key: 'sync.message.signedOut' });
     const refused = new SyncScheduler({
       sync: () => Promise.reject(new DeviceRefusedError('revoked', 'DEVICE_REVOKED')),
       onState: () => {},

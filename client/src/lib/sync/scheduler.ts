@@ -91,6 +91,8 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
 }
 
 export class SyncScheduler {
+  /** The server said this account is deactivated; until a run gets through. */
+  private deactivated = false;
   private state: SyncState = {
     status: 'idle',
     lastSyncedAt: null,
@@ -251,6 +253,7 @@ export class SyncScheduler {
       const run = () => (pushOnly && push ? push(onProgress) : this.d.sync(onProgress));
       const ran = this.d.withLock ? await this.d.withLock(run) : (await run(), true);
       this.failures = 0;
+      this.deactivated = false;
       this.set({
         status: 'idle',
         progress: null,
@@ -267,13 +270,13 @@ export class SyncScheduler {
 
   private fail(error: unknown): void {
     if (error instanceof AuthRequiredError) {
+      // Told once (the session's 401), kept: the runs after it fail for want of a token, and
+      // must not turn "deactivated" back into "sign in again". A run that gets through ends it.
+      if (error.code === 'USER_DEACTIVATED') this.deactivated = true;
       this.set({
         status: 'signed-out',
         message: {
-          key:
-            error.code === 'USER_DEACTIVATED'
-              ? 'sync.message.deactivated'
-              : 'sync.message.signedOut',
+          key: this.deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut',
         },
         progress: null,
       });

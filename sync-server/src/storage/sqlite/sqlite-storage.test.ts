@@ -27,7 +27,7 @@ import { StorageUnavailableError } from '../port.js';
 import { reach } from '../../genealogy/routes.js';
 import { MIGRATIONS } from './schema.js';
 import { startCheckpointer } from './checkpointer.js';
-import { LAST_MUTATION_ID_CHANGES, openSqliteStorage } from './sqlite-storage.js';
+import { LAST_MUTATION_ID_CHANGES, QUEUED_JOBS_SQL, openSqliteStorage } from './sqlite-storage.js';
 
 /**
  * The SQLite adapter on real files (WAL needs a file: `:memory:` would not exercise it):
@@ -343,11 +343,7 @@ describe('sqlite specifics', () => {
     expect(jobsPlan).not.toMatch(/TEMP B-TREE/);
     // A start's queued jobs: the partial index, not a scan of every job ever run.
     const queuedPlan = (
-      check
-        .prepare(
-          "EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, id",
-        )
-        .all() as { detail: string }[]
+      check.prepare(`EXPLAIN QUERY PLAN ${QUEUED_JOBS_SQL}`).all() as { detail: string }[]
     )
       .map((r) => r.detail)
       .join('\n');

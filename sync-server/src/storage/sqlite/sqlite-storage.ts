@@ -395,6 +395,12 @@ const deviceOf = (r: Row): DeviceRow => ({
 export const LAST_MUTATION_ID_CHANGES = `SELECT client_id, MAX(mutation_id) AS m FROM events
   WHERE seq > ? AND seq <= ? AND client_group_id = ? GROUP BY client_id`;
 
+/**
+ * Every queued job, oldest first: the partial index `jobs_queued` (migration 14), whose `WHERE`
+ * this must repeat word for word (a parameter in its place could not use it).
+ */
+export const QUEUED_JOBS_SQL = "SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, id";
+
 /** A stock line in the write-back cache of a batch (see `SqliteTx.stockLines`). */
 interface StockEntry {
   readonly itemId: string;
@@ -1617,9 +1623,7 @@ class SqliteTx implements WriteTx {
     ).map(jobOf);
   }
   queuedJobs() {
-    return this.all("SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, id").map(
-      jobOf,
-    );
+    return this.all(QUEUED_JOBS_SQL).map(jobOf);
   }
   jobPlan(id: string, offset: number, limit: number) {
     return this.all(
