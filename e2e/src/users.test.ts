@@ -90,9 +90,12 @@ describe('the users screen (admin)', () => {
     const badge = () => handheld.page.locator('.sync-message').textContent();
     await expect.poll(badge).toMatch(/^An admin has deactivated this account\./);
     await handheld.page.getByRole('link', { name: 'Sign in again' }).click();
-    await expect
-      .poll(() => handheld.page.getByTestId('deactivated').textContent())
-      .toMatch(/^An admin has deactivated the account of Omar Operator\./);
+    const banner = () => handheld.page.getByTestId('deactivated').textContent();
+    await expect.poll(banner).toMatch(/^An admin has deactivated the account of Omar Operator\./);
+    // Kept with the device's session: the app restarted (a handheld's screen off for the
+    // night, the browser reloaded) still says so.
+    await handheld.page.goto(`${server.base}/login`);
+    await expect.poll(banner).toMatch(/^An admin has deactivated the account of Omar Operator\./);
     // The right password there says no more than a wrong one: a guess learns nothing.
     await handheld.page.getByLabel('Password').fill('omar-new-2026');
     await handheld.page.getByRole('button', { name: 'Sign in' }).click();

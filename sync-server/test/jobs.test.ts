@@ -255,6 +255,28 @@ describe('jobs API: bulk adjustment files', () => {
     expect(after).toMatchObject({ state: 'validated', startedAt: null });
     up = true;
     expect((await start()).status).toBe(202);
+    // A worker gives it up; starting it again while the queue is down leaves it failed as it
+    // was — its problem (said in the screen's language) included.
+    const gaveUp = { code: 'GAVE_UP', values: { attempts: 8, detail: 'the server answered 500' } };
+    const failed = await w.server.request(`/api/jobs/${job.id}/fail`, {
+      method: 'POST',
+      token,
+      json: {
+        reason: 'gave up after 8 attempts; last error: the server answered 500',
+        problem: gaveUp,
+      },
+    });
+    expect(failed.status).toBe(200);
+    up = false;
+    expect((await start()).status).toBe(503);
+    const still = (await (
+      await w.server.request(`/api/jobs/${job.id}`, { token })
+    ).json()) as JobView;
+    expect(still).toMatchObject({
+      state: 'failed',
+      error: 'gave up after 8 attempts; last error: the server answered 500',
+      problem: gaveUp,
+    });
   });
 
   it('a job a worker gave up on shows why, and can be started again', async () => {

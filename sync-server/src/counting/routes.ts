@@ -308,7 +308,13 @@ export function countingRoutes(
         tx.updateJob(
           id,
           previous
-            ? { status: previous.status, error: previous.error, startedAt: previous.startedAt }
+            ? {
+                status: previous.status,
+                error: previous.error,
+                startedAt: previous.startedAt,
+                // The problem goes with its error: set again, or the error alone would drop it.
+                ...(previous.problem ? { problem: previous.problem } : {}),
+              }
             : { status: 'failed', error: 'the job queue did not take the job' },
         ),
       );

@@ -229,7 +229,13 @@ export function jobRoutes(
             id,
             job.status === 'validated'
               ? { status: 'validated', startedAt: null }
-              : { status: 'failed', error: job.error, startedAt: job.startedAt },
+              : {
+                  status: 'failed',
+                  error: job.error,
+                  startedAt: job.startedAt,
+                  // The problem goes with its error: set again, or the error alone would drop it.
+                  ...(job.problem ? { problem: job.problem } : {}),
+                },
           ),
         );
       throw new HttpProblem(

@@ -158,7 +158,7 @@ describe('jobFailureText', () => {
       problem: { code: 'GAVE_UP', values: { attempts: 8, detail: 'the server answered 500' } },
     };
     expect(jobFailureText(job, german)).toBe(
-      'nach 8 Versuchen aufgegeben. Letzter Fehler: the server answered 500',
+      'Nach 8 Versuchen aufgegeben. Letzter Fehler: the server answered 500',
     );
     expect(jobFailureText(job, t)).toBe(
       'gave up after 8 attempts. Last error: the server answered 500',

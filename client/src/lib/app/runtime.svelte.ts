@@ -20,6 +20,8 @@ class Runtime {
   user = $state<PublicUser | null>(null);
   /** True while a token is held; false after sign-out or a 401 (the user stays known). */
   signedIn = $state(false);
+  /** The server said the user's account is deactivated: signing in again cannot help. */
+  deactivated = $state(false);
   sync = $state<SyncState>({
     status: 'idle',
     lastSyncedAt: null,
@@ -53,6 +55,7 @@ class Runtime {
         this.user = stored.user;
         this.token = stored.token;
         this.signedIn = stored.token !== null;
+        this.deactivated = stored.token === null && stored.deactivated === true;
       }
       this.engine = await SyncEngine.open({
         db: this.db,
@@ -71,9 +74,11 @@ class Runtime {
         },
         ...(withLock ? { withLock } : {}),
         lastSyncedAt: readLastSynced(),
+        deactivated: this.deactivated,
         onState: (s) => {
           this.sync = s;
-          if (s.status === 'signed-out') this.dropToken();
+          if (s.status === 'signed-out')
+            this.dropToken(s.message?.key === 'sync.message.deactivated');
           if (s.status === 'idle') void this.loadOutcomes();
         },
       });
@@ -114,6 +119,7 @@ class Runtime {
     this.token = res.token;
     this.user = res.user;
     this.signedIn = true;
+    this.deactivated = false;
     if (this.db) await saveSession(this.db, { token: res.token, user: res.user });
     this.startSyncing();
   }
@@ -190,12 +196,17 @@ class Runtime {
     this.outcomes = (await this.db.outcomes.toArray()).sort((a, b) => b.mutationID - a.mutationID);
   }
 
-  private dropToken(): void {
+  private dropToken(deactivated = false): void {
     this.token = null;
     this.signedIn = false;
+    this.deactivated = deactivated;
     // A plain copy: IndexedDB cannot store the reactive proxy (DataCloneError).
     if (this.user && this.db)
-      void saveSession(this.db, { token: null, user: $state.snapshot(this.user) });
+      void saveSession(this.db, {
+        token: null,
+        user: $state.snapshot(this.user),
+        ...(deactivated ? { deactivated } : {}),
+      });
   }
 
   private startSyncing(): void {

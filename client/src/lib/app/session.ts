@@ -11,6 +11,8 @@ import type { ReplicaDB } from '$lib/sync/db.js';
 export interface StoredSession {
   readonly token: string | null;
   readonly user: PublicUser;
+  /** Signed out because an admin deactivated the account (kept until the next sign-in). */
+  readonly deactivated?: boolean;
 }
 
 const KEY = 'session';

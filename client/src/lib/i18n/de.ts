@@ -513,7 +513,7 @@ export const de: Catalog = {
   'jobProblem.LABEL_UNDRAWABLE': 'Das Etikett kann nicht erstellt werden ({detail}).',
   'jobProblem.QUEUE_REFUSED':
     'Die Auftragswarteschlange hat es nicht angenommen. Bitte noch einmal drucken.',
-  'jobProblem.GAVE_UP': 'nach {attempts} Versuchen aufgegeben. Letzter Fehler: {detail}',
+  'jobProblem.GAVE_UP': 'Nach {attempts} Versuchen aufgegeben. Letzter Fehler: {detail}',
   'jobProblem.LOST_AT_RESTART':
     'Der Server wurde neu gestartet, bevor der Druck gemeldet war. Am Drucker nachsehen und neu drucken, falls die Etiketten nicht da sind.',
   'printerProblem.paper-out': 'Papier leer',

@@ -149,6 +149,15 @@ describe('SyncScheduler', () => {
     outcome = () => Promise.reject(new AuthRequiredError('the session expired'));
     await after.request();
     expect(after.current.message).toEqual({ key: 'sync.message.signedOut' });
+    // Told before an app restart: the restarted app's runs without a token still say so.
+    const restarted = new SyncScheduler({
+      sync: () => Promise.reject(new AuthRequiredError('not signed in')),
+      onState: () => {},
+      deactivated: true,
+      ...time,
+    });
+    await restarted.request();
+    expect(restarted.current.message).toEqual({ key: 'sync.message.deactivated' });
     const refused = new SyncScheduler({
       sync: () => Promise.reject(new DeviceRefusedError('revoked', 'DEVICE_REVOKED')),
       onState: () => {},

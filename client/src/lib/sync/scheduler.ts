@@ -61,6 +61,11 @@ export interface SchedulerDeps {
    * rather than "never" while the device is offline.
    */
   readonly lastSyncedAt?: string | null;
+  /**
+   * The server said this account is deactivated before (an app restart since): the runs that
+   * fail for want of a token keep saying so, until one gets through.
+   */
+  readonly deactivated?: boolean;
   readonly now?: () => Date;
   readonly random?: () => number;
   readonly setTimer?: (fn: () => void, ms: number) => unknown;
@@ -128,9 +133,11 @@ export class SyncScheduler {
       quietMs: 250,
       maxDeferMs: 3000,
       lastSyncedAt: null,
+      deactivated: false,
       ...deps,
     };
     this.state = { ...this.state, lastSyncedAt: this.d.lastSyncedAt };
+    this.deactivated = this.d.deactivated;
   }
 
   /**
