@@ -1,7 +1,7 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { JobProblem } from '@floorsync/domain';
-import { JOB_PROBLEMS, jobProblem, jobProblemSchema, jobProblemText } from '@floorsync/domain';
+import { jobProblem, jobProblemText } from '@floorsync/domain';
 import {
   LabelError,
   PRINT_LABELS,
@@ -12,6 +12,7 @@ import {
 } from '@floorsync/workers';
 import type { Env } from '../app.js';
 import type { JobSink } from '../jobs/routes.js';
+import { failureProblem } from '../jobs/routes.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import type { Logger } from '../log.js';
 import type { Storage } from '../storage/port.js';
@@ -56,16 +57,12 @@ function problemByName(
   printer: LabelPrinter | undefined,
   printerId: string,
 ): JobProblem | null {
-  const parsed = jobProblemSchema.safeParse(raw);
-  if (!parsed.success) return null;
-  const { code, values } = parsed.data;
-  const kept: Record<string, string | number> = {};
-  for (const name of JOB_PROBLEMS[code].values) {
-    const v = values[name];
-    if (v === undefined) return null;
-    kept[name] = name === 'printer' ? printerId : typeof v === 'string' ? byName(v, printer) : v;
-  }
-  return { code, values: kept };
+  const problem = failureProblem(raw);
+  if (!problem) return null;
+  const named: Record<string, string | number> = {};
+  for (const [name, v] of Object.entries(problem.values))
+    named[name] = name === 'printer' ? printerId : typeof v === 'string' ? byName(v, printer) : v;
+  return { code: problem.code, values: named };
 }
 
 /**
