@@ -11,7 +11,7 @@ import type { Runner } from '@floorsync/workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakePrinter } from '../../workers/test/fake-printer.js';
 import { startFakePrinter } from '../../workers/test/fake-printer.js';
-import { parsePrinters } from '../src/labels/routes.js';
+import { byName, parsePrinters } from '../src/labels/routes.js';
 import type { TestServer } from './harness.js';
 import { warehouseWithOperators } from './harness.js';
 
@@ -340,5 +340,33 @@ describe('labels', () => {
     ]);
     expect(() => parsePrinters('dock')).toThrow(/not id=host\[:port\]\[\/size\]\[\/no-status\]/);
     expect(() => parsePrinters('dock=h:99999')).toThrow(/bad port/);
+  });
+
+  it('a worker’s words name the printer, not its address, and only where the address stands whole', () => {
+    const dock = { id: 'dock', host: '10.0.4.20', port: 9100, size: '4x6' } as const;
+    expect(byName('connect ECONNREFUSED 10.0.4.20:9100', dock)).toBe('connect ECONNREFUSED dock');
+    expect(byName('no answer from 10.0.4.20.', dock)).toBe('no answer from dock.');
+    expect(byName('10.0.4.20:9101 refused; (10.0.4.20) too', dock)).toBe(
+      'dock:9101 refused; (dock) too',
+    );
+    // Another address that merely contains this one is not this printer.
+    expect(byName('10.0.4.201 and 110.0.4.20 and 10.0.4.20.5', dock)).toBe(
+      '10.0.4.201 and 110.0.4.20 and 10.0.4.20.5',
+    );
+    const x = { id: 'x', host: 'h', port: 9100, size: '4x6' } as const;
+    expect(byName('the head is hot; h:9100 paused, H too', x)).toBe(
+      'the head is hot; x paused, x too',
+    );
+    const office = { id: 'office', host: 'zebra-2.local', port: 9100, size: '4x6' } as const;
+    expect(byName('getaddrinfo ENOTFOUND zebra-2.local', office)).toBe(
+      'getaddrinfo ENOTFOUND office',
+    );
+    expect(byName('zebra-2.localdomain, my-zebra-2.local', office)).toBe(
+      'zebra-2.localdomain, my-zebra-2.local',
+    );
+    // A host with characters a pattern would read is matched as written.
+    const odd = { id: 'odd', host: 'a+b', port: 9100, size: '4x6' } as const;
+    expect(byName('aab a+b', odd)).toBe('aab odd');
+    expect(byName('anything', undefined)).toBe('anything');
   });
 });

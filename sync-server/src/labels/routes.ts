@@ -36,14 +36,20 @@ export interface LabelPrinter {
   readonly hostStatus?: boolean;
 }
 
-/** A worker's words about a printer with its address put back to its name (`dock`). */
+/**
+ * A worker's words about a printer with its address put back to its name (`dock`). The host
+ * is replaced only where it stands as a whole name (with its `:port`, when that is the
+ * printer's), so a short host such as `h` does not rewrite other words, and `10.0.4.2` is not
+ * found inside `10.0.4.20`.
+ */
 export function byName(text: string, printer: LabelPrinter | undefined): string {
-  if (!printer) return text;
-  return text
-    .split(`${printer.host}:${printer.port}`)
-    .join(printer.id)
-    .split(printer.host)
-    .join(printer.id);
+  if (!printer || printer.host === '') return text;
+  const host = printer.host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const address = new RegExp(
+    `(?<![\\w.-])${host}(?::${printer.port}(?!\\d))?(?![\\w-]|\\.\\w)`,
+    'gi',
+  );
+  return text.replace(address, printer.id);
 }
 
 /**
