@@ -322,6 +322,46 @@ describe('a device’s hard days', () => {
     await tab1.context.unroute('**/sync/push');
   });
 
+  it('two tabs share one session: signing out or in in one, the other follows at once, without a 401 of its own', async () => {
+    server = await startServer();
+    browser = await launch();
+    const tab1 = await device(browser, server.base, 'operator');
+    await tab1.page.waitForURL('**/scan');
+    await synced(tab1.page);
+    const tab2 = await tab1.context.newPage();
+    const errors2 = watch(tab2);
+    // Whatever the second tab is answered 401: it should never need to learn this way.
+    const refused: string[] = [];
+    tab2.on('response', (r) => {
+      if (r.status() === 401) refused.push(r.url());
+    });
+    await tab2.goto(`${server.base}/scan`);
+    await synced(tab2);
+    const status = (p: Page) => p.getByTestId('sync-badge').getAttribute('data-status');
+
+    await tab1.page.getByRole('button', { name: 'Sign out' }).click();
+    await tab1.page.waitForURL('**/login');
+    await expect.poll(() => status(tab2), { timeout: 10_000 }).toBe('signed-out');
+    await tab2.getByRole('link', { name: 'Sign in again' }).waitFor();
+    expect(await tab2.locator('.sync-message').textContent()).toContain('Sign in again');
+    expect(refused).toEqual([]);
+
+    // Signed in again in the first tab: the second syncs with that session, its scans too.
+    await tab1.page.getByLabel('Password').fill('operator-demo');
+    await tab1.page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => status(tab2), { timeout: 15_000 }).toBe('idle');
+    await tab2.getByRole('button', { name: 'Sign out' }).waitFor();
+    const token = await server.token('supervisor');
+    const before = await serverQuantity(server, token, 'NUT-M8', 'B-01-02');
+    await scan(tab2, 'B-01-02', 'NUT-M8', '3');
+    await expect
+      .poll(() => serverQuantity(server!, token, 'NUT-M8', 'B-01-02'), { timeout: 20_000 })
+      .toBe(before + 3);
+    await synced(tab2);
+    expect(refused).toEqual([]);
+    expect([...tab1.errors, ...errors2]).toEqual([]);
+  });
+
   it('the app updated in another tab upgrades the database: this tab lets it and reloads, its queue kept', async () => {
     server = await startServer();
     browser = await launch();

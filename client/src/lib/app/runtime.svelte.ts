@@ -7,7 +7,8 @@ import { listenForPokes, pokeNeedsSync } from '$lib/sync/pokes.js';
 import { SyncScheduler } from '$lib/sync/scheduler.js';
 import type { SyncState } from '$lib/sync/scheduler.js';
 import { ApiError, api } from './api.js';
-import { loadSession, saveSession } from './session.js';
+import type { StoredSession } from './session.js';
+import { dropStoredToken, loadSession, saveSession } from './session.js';
 
 /**
  * The app's one runtime: the replica, the sync engine, the scheduler and the poke listener,
@@ -121,6 +122,7 @@ class Runtime {
     this.signedIn = true;
     this.deactivated = false;
     if (this.db) await saveSession(this.db, { token: res.token, user: res.user });
+    this.channel?.postMessage('session');
     this.startSyncing();
   }
 
@@ -197,16 +199,41 @@ class Runtime {
   }
 
   private dropToken(deactivated = false): void {
+    const refused = this.token;
     this.token = null;
     this.signedIn = false;
     this.deactivated = deactivated;
+    if (!this.user || !this.db) return;
     // A plain copy: IndexedDB cannot store the reactive proxy (DataCloneError).
-    if (this.user && this.db)
-      void saveSession(this.db, {
-        token: null,
-        user: $state.snapshot(this.user),
-        ...(deactivated ? { deactivated } : {}),
-      });
+    void dropStoredToken(this.db, refused, $state.snapshot(this.user), deactivated)
+      .then((r) => {
+        // Another tab signed in since this one last looked (its 401 was for the old token).
+        if (r.kind === 'newer') this.follow(r.session);
+        else if (r.kind === 'dropped') this.channel?.postMessage('session');
+      })
+      .catch(() => undefined); // the database closed (an upgrade reloads this tab)
+  }
+
+  /**
+   * What another tab did to the session the tabs share — signed in (this one syncs with its
+   * token), signed out, or was told the account is deactivated — this one does too, at once.
+   */
+  private follow(stored: StoredSession): void {
+    const before = this.token;
+    const wasDeactivated = this.deactivated;
+    this.user = stored.user;
+    this.token = stored.token;
+    this.signedIn = stored.token !== null;
+    this.deactivated = stored.token === null && stored.deactivated === true;
+    if (this.signedIn) {
+      if (this.token === before) return;
+      this.stopPokes(); // listening with the old token
+      this.startSyncing();
+      return;
+    }
+    if (before !== null) this.stopPokes();
+    if (before !== null || this.deactivated !== wasDeactivated)
+      this.scheduler?.signedOutElsewhere(this.deactivated);
   }
 
   private startSyncing(): void {
@@ -243,6 +270,13 @@ class Runtime {
     if (typeof BroadcastChannel !== 'undefined') {
       this.channel = new BroadcastChannel('floorsync');
       this.channel.onmessage = (e: MessageEvent) => {
+        if (e.data === 'session') {
+          if (this.db)
+            void loadSession(this.db)
+              .then((stored) => stored && this.follow(stored))
+              .catch(() => undefined);
+          return;
+        }
         void this.engine?.refresh(e.data === 'queue' ? 'queue' : 'replica');
         // Its sync is this device's last one too (taken as seen here: not told back).
         const at = readLastSynced();

@@ -158,6 +158,27 @@ describe('SyncScheduler', () => {
     });
     await restarted.request();
     expect(restarted.current.message).toEqual({ key: 'sync.message.deactivated' });
+    // Another tab was told (the tabs share the session): this one says so without a run, and
+    // keeps saying so through its own token-less runs, until one gets through.
+    outcome = () => Promise.reject(new AuthRequiredError('not signed in'));
+    const states: string[] = [];
+    const tab = new SyncScheduler({
+      sync: () => outcome(),
+      onState: (st) => states.push(`${st.status} ${st.message?.key ?? ''}`),
+      ...time,
+    });
+    tab.signedOutElsewhere(true);
+    expect(states).toEqual(['signed-out sync.message.deactivated']);
+    await tab.request();
+    expect(tab.current.message).toEqual({ key: 'sync.message.deactivated' });
+    outcome = () => Promise.resolve();
+    await tab.request();
+    expect(tab.current).toMatchObject({ status: 'idle', message: null });
+    tab.signedOutElsewhere(false);
+    expect(tab.current).toMatchObject({
+      status: 'signed-out',
+      message: { key: 'sync.message.signedOut' },
+    });
     const refused = new SyncScheduler({
       sync: () => Promise.reject(new DeviceRefusedError('revoked', 'DEVICE_REVOKED')),
       onState: () => {},

@@ -151,6 +151,21 @@ export class SyncScheduler {
     this.set({ lastSyncedAt: at });
   }
 
+  /**
+   * Another tab of this device signed out, or was told the account is deactivated (the tabs
+   * share the session): this one says so at once, as if its own run had been answered 401.
+   * Signing in (here or there) calls `request()`, whose run ends it.
+   */
+  signedOutElsewhere(deactivated: boolean): void {
+    this.deactivated = deactivated;
+    this.set({
+      status: 'signed-out',
+      message: { key: deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut' },
+      retryAt: null,
+      progress: null,
+    });
+  }
+
   get current(): SyncState {
     return this.state;
   }
