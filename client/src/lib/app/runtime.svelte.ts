@@ -7,7 +7,7 @@ import { listenForPokes, pokeNeedsSync } from '$lib/sync/pokes.js';
 import { SyncScheduler } from '$lib/sync/scheduler.js';
 import type { SyncState } from '$lib/sync/scheduler.js';
 import { ApiError, api } from './api.js';
-import type { StoredSession } from './session.js';
+import type { Dropped, StoredSession } from './session.js';
 import { dropStoredToken, loadSession, saveSession } from './session.js';
 
 /**
@@ -79,7 +79,7 @@ class Runtime {
         onState: (s) => {
           this.sync = s;
           if (s.status === 'signed-out')
-            this.dropToken(s.message?.key === 'sync.message.deactivated');
+            void this.dropToken(s.message?.key === 'sync.message.deactivated');
           if (s.status === 'idle') void this.loadOutcomes();
         },
       });
@@ -129,9 +129,14 @@ class Runtime {
   /** Signs out. Queued scans stay on the device and are sent by the next sign-in. */
   async logout(): Promise<void> {
     const token = this.token;
-    this.dropToken();
+    const dropped = this.dropToken(false, true);
     this.stopPokes();
-    if (token) await api(token, '/api/auth/logout', { method: 'POST' }).catch(() => undefined);
+    // Also the token another tab signed in with that this one had not taken yet: signed out
+    // here is signed out on this device.
+    const r = await dropped;
+    const other = r && r.kind !== 'newer' ? r.other : undefined;
+    for (const t of [token, other])
+      if (t) await api(t, '/api/auth/logout', { method: 'POST' }).catch(() => undefined);
   }
 
   /** Queues a command (one Dexie transaction), then asks for a sync. */
@@ -198,20 +203,30 @@ class Runtime {
     this.outcomes = (await this.db.outcomes.toArray()).sort((a, b) => b.mutationID - a.mutationID);
   }
 
-  private dropToken(deactivated = false): void {
+  private async dropToken(deactivated = false, signOut = false): Promise<Dropped | null> {
     const refused = this.token;
     this.token = null;
     this.signedIn = false;
     this.deactivated = deactivated;
-    if (!this.user || !this.db) return;
-    // A plain copy: IndexedDB cannot store the reactive proxy (DataCloneError).
-    void dropStoredToken(this.db, refused, $state.snapshot(this.user), deactivated)
-      .then((r) => {
-        // Another tab signed in since this one last looked (its 401 was for the old token).
-        if (r.kind === 'newer') this.follow(r.session);
-        else if (r.kind === 'dropped') this.channel?.postMessage('session');
-      })
-      .catch(() => undefined); // the database closed (an upgrade reloads this tab)
+    if (!this.user || !this.db) return null;
+    try {
+      // A plain copy: IndexedDB cannot store the reactive proxy (DataCloneError).
+      const user = $state.snapshot(this.user);
+      const r = await dropStoredToken(this.db, refused, user, deactivated, signOut);
+      // Another tab signed in since this one last looked (the 401 was for the old token).
+      if (r.kind === 'newer') this.follow(r.session);
+      else {
+        if (!this.signedIn && r.deactivated && !deactivated) {
+          // Said before, by another tab: this one says so too.
+          this.deactivated = true;
+          this.scheduler?.signedOutElsewhere(true);
+        }
+        if (r.kind === 'dropped') this.channel?.postMessage('session');
+      }
+      return r;
+    } catch {
+      return null; // the database closed (an upgrade reloads this tab)
+    }
   }
 
   /**

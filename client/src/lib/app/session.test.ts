@@ -13,14 +13,31 @@ describe('the stored session when a tab lets its token go', () => {
   it('a sign-out or a 401 drops the token, keeps the user, and says why', async () => {
     const db = replica();
     await saveSession(db, { token: 't1', user: omar });
-    expect(await dropStoredToken(db, 't1', omar, false)).toEqual({ kind: 'dropped' });
+    expect(await dropStoredToken(db, 't1', omar, false)).toEqual({
+      kind: 'dropped',
+      deactivated: false,
+    });
     expect(await loadSession(db)).toEqual({ token: null, user: omar });
     // Told of a deactivation afterwards (a token-less run keeps saying so): written once.
-    expect(await dropStoredToken(db, null, omar, true)).toEqual({ kind: 'dropped' });
+    expect(await dropStoredToken(db, null, omar, true)).toEqual({
+      kind: 'dropped',
+      deactivated: true,
+    });
     expect(await loadSession(db)).toEqual({ token: null, user: omar, deactivated: true });
     // The runs after it write nothing (and so tell the other tabs nothing).
-    expect(await dropStoredToken(db, null, omar, true)).toEqual({ kind: 'unchanged' });
+    expect(await dropStoredToken(db, null, omar, true)).toEqual({
+      kind: 'unchanged',
+      deactivated: true,
+    });
+    // A tab that was not told does not take it back: only a sign-in ends it.
+    expect(await dropStoredToken(db, null, omar, false)).toEqual({
+      kind: 'unchanged',
+      deactivated: true,
+    });
     expect(await loadSession(db)).toEqual({ token: null, user: omar, deactivated: true });
+    await saveSession(db, { token: 't2', user: omar });
+    expect(await dropStoredToken(db, 't2', omar, false)).toMatchObject({ deactivated: false });
+    expect(await loadSession(db)).toEqual({ token: null, user: omar });
   });
 
   it('another tab signed in since: its newer token is kept and handed over, not overwritten', async () => {
@@ -34,9 +51,29 @@ describe('the stored session when a tab lets its token go', () => {
     expect(await dropStoredToken(db, null, omar, false)).toMatchObject({ kind: 'newer' });
   });
 
+  it('a sign-out signs the device out, whichever token is stored, and names the other to revoke', async () => {
+    const db = replica();
+    await saveSession(db, { token: 't2', user: omar });
+    expect(await dropStoredToken(db, 't1', omar, false, true)).toEqual({
+      kind: 'dropped',
+      deactivated: false,
+      other: 't2',
+    });
+    expect(await loadSession(db)).toEqual({ token: null, user: omar });
+    // Its own token stored: nothing else to revoke.
+    await saveSession(db, { token: 't3', user: omar });
+    expect(await dropStoredToken(db, 't3', omar, false, true)).toEqual({
+      kind: 'dropped',
+      deactivated: false,
+    });
+  });
+
   it('a device with no stored session (never signed in here) stores the signed-out user', async () => {
     const db = replica();
-    expect(await dropStoredToken(db, null, omar, false)).toEqual({ kind: 'dropped' });
+    expect(await dropStoredToken(db, null, omar, false)).toEqual({
+      kind: 'dropped',
+      deactivated: false,
+    });
     expect(await loadSession(db)).toEqual({ token: null, user: omar });
   });
 });

@@ -331,6 +331,50 @@ describe('engine under faults', () => {
     await expectReplicaEqualsServer(s, d.db, d.engine);
   });
 
+  it('a 401 for a token the app replaced while the request was out (signed in again, here or in another tab) is stale: not a sign-out', async () => {
+    const s = await server();
+    const d = await device(s, 'op1');
+    await d.engine.pull();
+    await receive(d.engine, 4);
+    const statuses: number[] = [];
+    d.net.fault = async (req, send) => {
+      if (req.path === '/sync/push' && statuses.length === 0) {
+        // Signed out (the token revoked) and in again, with this push already on its way.
+        const old = d.session.token;
+        expect((await s.api('/api/auth/logout', { method: 'POST', token: old })).ok).toBe(true);
+        await d.signIn();
+        expect(d.session.token).not.toBe(old);
+      }
+      const res = await send();
+      if (req.path === '/sync/push') statuses.push(res.status);
+      return res;
+    };
+    const refused = await d.engine.sync().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(AuthRequiredError);
+    expect((refused as AuthRequiredError).stale).toBe(true);
+    expect(statuses).toEqual([401]);
+    // A token revoked and not replaced: a sign-out, not stale.
+    const other = await device(s, 'op2');
+    await other.engine.pull();
+    await receive(other.engine, 1);
+    expect(
+      (await s.api('/api/auth/logout', { method: 'POST', token: other.session.token })).ok,
+    ).toBe(true);
+    const out = await other.engine.sync().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(out).toMatchObject({ name: 'AuthRequiredError', stale: false });
+    // The sync again, with the new token: sent once.
+    await d.engine.sync();
+    expect(statuses).toEqual([401, 200]);
+    expect(d.engine.pending).toBe(0);
+    expect(await s.stockAt('A', 'P')).toBe(4);
+  });
+
   it('a 401 in the middle of a multi-batch push: the outbox keeps everything, and after a new sign-in the rest lands exactly once', async () => {
     const s = await server();
     const d = await device(s, 'op1', { batchSize: 5 });

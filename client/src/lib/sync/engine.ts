@@ -80,6 +80,11 @@ export class AuthRequiredError extends Error {
     message: string,
     /** The 401's problem `code`: `USER_DEACTIVATED` when signing in again cannot help. */
     readonly code: string | null = null,
+    /**
+     * The refused token is no longer the one the app holds: it signed in again (here or in
+     * another tab) while the request was out. Not a sign-out: sync again, with the new one.
+     */
+    readonly stale = false,
   ) {
     super(message);
   }
@@ -843,7 +848,11 @@ export class SyncEngine {
     }
     if (res.status === 401) {
       const p = await problemOf(res);
-      throw new AuthRequiredError('the session expired; sign in again', p.code);
+      throw new AuthRequiredError(
+        'the session expired; sign in again',
+        p.code,
+        this.o.token() !== token,
+      );
     }
     if (res.status === 403) {
       const p = await problemOf(res);

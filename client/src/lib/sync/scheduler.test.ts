@@ -191,6 +191,44 @@ describe('SyncScheduler', () => {
     });
   });
 
+  it('a stale 401 (the app signed in again meanwhile) runs again at once; a sign-out elsewhere during a run is not ended by it', async () => {
+    const time = fakeTime();
+    const answers: (() => Promise<void>)[] = [
+      () => Promise.reject(new AuthRequiredError('x', null, true)),
+      () => Promise.resolve(),
+    ];
+    let runs = 0;
+    const s = new SyncScheduler({
+      sync: () => {
+        runs++;
+        return (answers.shift() ?? (() => Promise.resolve()))();
+      },
+      onState: () => {},
+      ...time,
+    });
+    await s.request();
+    expect(runs).toBe(2);
+    expect(s.current).toMatchObject({ status: 'idle', message: null });
+
+    // Another tab signs out while this tab's run (with the old token) is out: it succeeds,
+    // yet this tab is signed out, and says why.
+    let release: () => void = () => {};
+    const held = new SyncScheduler({
+      sync: () => new Promise<void>((r) => (release = r)),
+      onState: () => {},
+      ...time,
+    });
+    const run = held.request();
+    held.signedOutElsewhere(true);
+    release();
+    await run;
+    expect(held.current).toMatchObject({
+      status: 'signed-out',
+      message: { key: 'sync.message.deactivated' },
+    });
+    expect(held.current.lastSyncedAt).not.toBeNull();
+  });
+
   it('coalesces requests while a sync runs into one more run', async () => {
     const time = fakeTime();
     let calls = 0;

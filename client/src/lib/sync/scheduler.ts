@@ -98,6 +98,8 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
 export class SyncScheduler {
   /** The server said this account is deactivated; until a run gets through. */
   private deactivated = false;
+  /** Sign-outs in other tabs so far: a run that began before one does not end it. */
+  private signOuts = 0;
   private state: SyncState = {
     status: 'idle',
     lastSyncedAt: null,
@@ -157,6 +159,7 @@ export class SyncScheduler {
    * Signing in (here or there) calls `request()`, whose run ends it.
    */
   signedOutElsewhere(deactivated: boolean): void {
+    this.signOuts++;
     this.deactivated = deactivated;
     this.set({
       status: 'signed-out',
@@ -268,6 +271,7 @@ export class SyncScheduler {
       this.d.now().getTime() - this.pulledAt < this.d.intervalMs;
     this.burst = false;
     if (!pushOnly) this.pulledAt = this.d.now().getTime();
+    const signOuts = this.signOuts;
     this.set({ status: 'syncing', message: null, retryAt: null });
     try {
       const push = this.d.push;
@@ -275,6 +279,19 @@ export class SyncScheduler {
       const run = () => (pushOnly && push ? push(onProgress) : this.d.sync(onProgress));
       const ran = this.d.withLock ? await this.d.withLock(run) : (await run(), true);
       this.failures = 0;
+      // Another tab signed out while this run was out (with the token it had): still out.
+      const out = this.signOuts !== signOuts;
+      if (out) {
+        this.set({
+          status: 'signed-out',
+          message: {
+            key: this.deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut',
+          },
+          progress: null,
+          ...(ran && !pushOnly ? { lastSyncedAt: this.d.now().toISOString() } : {}),
+        });
+        return; // signing in calls request()
+      }
       this.deactivated = false;
       this.set({
         status: 'idle',
@@ -291,6 +308,13 @@ export class SyncScheduler {
   }
 
   private fail(error: unknown): void {
+    if (error instanceof AuthRequiredError && error.stale) {
+      // Refused a token the app has since replaced (signed in again meanwhile): not this
+      // session's answer. The loop runs again at once, with the new token.
+      this.again = true;
+      this.set({ status: 'idle', progress: null });
+      return;
+    }
     if (error instanceof AuthRequiredError) {
       // Told once (the session's 401), kept: the runs after it fail for want of a token, and
       // must not turn "deactivated" back into "sign in again". A run that gets through ends it.
