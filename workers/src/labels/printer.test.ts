@@ -4,7 +4,13 @@ import { closedPort, hostStatusReply, startFakePrinter } from '../../test/fake-p
 import type { Label } from './model.js';
 import { labelSchema } from './model.js';
 import type { PrinterError } from './printer.js';
-import { describeStatus, parseHostStatus, sendToPrinter, statusProblems } from './printer.js';
+import {
+  connectError,
+  describeStatus,
+  parseHostStatus,
+  sendToPrinter,
+  statusProblems,
+} from './printer.js';
 import { renderZpl } from './zpl.js';
 
 const labels: Label[] = [
@@ -94,6 +100,21 @@ describe('sendToPrinter against a fake TCP printer', () => {
     expect(error.retryable).toBe(true);
     expect(error.written).toBe(false);
     expect(error.message).toBe(`printer 127.0.0.1:${port} refused the connection`);
+  });
+
+  it('an unusual connect error says its code, not Node’s message (which can carry the resolved address)', () => {
+    const error = Object.assign(
+      new Error('connect EADDRNOTAVAIL 10.0.4.20:9100 - Local (0.0.0.0:0)'),
+      { code: 'EADDRNOTAVAIL' },
+    );
+    const e = connectError(error, 'printer zebra-2.local:9100');
+    expect(e.code).toBe('unreachable');
+    expect(e.retryable).toBe(true);
+    expect(e.message).toBe('printer zebra-2.local:9100 could not be reached (EADDRNOTAVAIL)');
+    expect(e.cause).toBe(error); // the worker's own log keeps it whole
+    expect(connectError(new Error('odd'), 'printer p:9100').message).toBe(
+      'printer p:9100 could not be reached (Error)',
+    );
   });
 
   it('the connection drops while the job is sent: not retryable (the labels before the drop print), and says to check', async () => {

@@ -153,7 +153,15 @@ export function statusProblems(s: PrinterStatus): string[] {
   return statusFlags(s).map((f) => PRINTER_PROBLEM_TEXT[f]);
 }
 
-function connectError(error: NodeJS.ErrnoException, where: string): PrinterError {
+/**
+ * A socket error by its code (`ECONNRESET`), not its message: Node's message can carry the
+ * address it resolved (`connect EADDRNOTAVAIL 10.0.4.20:9100 - Local (…)`), which devices must
+ * not see (the server names printers by their id); the `cause` keeps it for the worker's log.
+ */
+const codeOf = (error: NodeJS.ErrnoException): string => error.code ?? error.name;
+
+/** Why the connection to the printer could not be made, in words (exported for its test). */
+export function connectError(error: NodeJS.ErrnoException, where: string): PrinterError {
   switch (error.code) {
     case 'ECONNREFUSED':
       return new PrinterError('refused', true, `${where} refused the connection`, {
@@ -169,9 +177,14 @@ function connectError(error: NodeJS.ErrnoException, where: string): PrinterError
         cause: error,
       });
     default:
-      return new PrinterError('unreachable', true, `${where}: ${error.message}`, {
-        cause: error,
-      });
+      return new PrinterError(
+        'unreachable',
+        true,
+        `${where} could not be reached (${codeOf(error)})`,
+        {
+          cause: error,
+        },
+      );
   }
 }
 
@@ -285,7 +298,7 @@ export function sendToPrinter(
           error: new PrinterError(
             'closed',
             false,
-            `${where}: connection lost while sending (${error.message}) — some labels may have printed: check the printer before printing them again`,
+            `${where}: connection lost while sending (${codeOf(error)}) — some labels may have printed: check the printer before printing them again`,
             {
               cause: error,
             },
@@ -296,7 +309,7 @@ export function sendToPrinter(
           error: new PrinterError(
             'closed',
             false,
-            `${where} took the job, then the connection failed (${error.message}) before it answered ~HS`,
+            `${where} took the job, then the connection failed (${codeOf(error)}) before it answered ~HS`,
             { cause: error, written: true },
           ),
         });
