@@ -166,8 +166,9 @@ describe('counting sessions in the web app', () => {
       .toBe(
         'B-01-02 is a position, but the count of BOLT-M8 is not finished: enter it first, or tap "Cancel item".',
       );
-    // The scan handed over and the field cleared before the tap (a CI run once lost this tap:
-    // the text above stayed for 10 s; not reproduced in 3 runs alone).
+    // The scan handed over and the field cleared before the tap. (A CI run once lost this tap:
+    // offline, each retry took the badge's "No connection" line away and back, moving the
+    // page under the click. The line now stays through a retry: `scheduler.test.ts`.)
     await expect.poll(() => op1.page.getByTestId('scan-input').inputValue()).toBe('');
     await op1.page.getByRole('button', { name: 'Finish position' }).click();
     await expect

@@ -87,6 +87,10 @@ describe('SyncScheduler', () => {
       'syncing',
       'idle',
     ]);
+    // A retry's attempt keeps saying why it retries (the badge's words do not come and go,
+    // moving the screen under the operator's finger); the first attempt and the answer say none.
+    const offline = { key: 'sync.message.offline' };
+    expect(states.map((x) => x.message)).toEqual([null, offline, offline, offline, offline, null]);
   });
 
   it('a failure that is not the network says what it was, and is retried', async () => {

@@ -32,8 +32,10 @@ export interface SyncMessage {
 export interface SyncState {
   readonly status: SyncStatus;
   readonly lastSyncedAt: string | null;
-  /** Plain words for the badge when something is wrong. */
-  /** What the operator should know, as a message key of the catalogs (`sync.message.*`). */
+  /**
+   * What the operator should know when something is wrong, as a message key of the catalogs
+   * (`sync.message.*`); a retry's attempt keeps its failure's until it is answered.
+   */
   readonly message: SyncMessage | null;
   /** When the next automatic attempt is due (after a failure). */
   readonly retryAt: string | null;
@@ -272,7 +274,10 @@ export class SyncScheduler {
     this.burst = false;
     if (!pushOnly) this.pulledAt = this.d.now().getTime();
     const signOuts = this.signOuts;
-    this.set({ status: 'syncing', message: null, retryAt: null });
+    // A retry keeps saying why it retries (offline, failed) until it is answered: the message
+    // coming and going with every attempt moved the screen under the operator's finger.
+    const retrying = this.state.status === 'offline' ? this.state.message : null;
+    this.set({ status: 'syncing', message: retrying, retryAt: null });
     try {
       const push = this.d.push;
       const onProgress = (progress: SyncProgress) => this.set({ progress });
@@ -295,6 +300,7 @@ export class SyncScheduler {
       this.deactivated = false;
       this.set({
         status: 'idle',
+        message: null,
         progress: null,
         // Only a pull brings the replica up to date (and tells the other tabs to re-read it).
         ...(ran && !pushOnly ? { lastSyncedAt: this.d.now().toISOString() } : {}),
