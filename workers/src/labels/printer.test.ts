@@ -111,7 +111,7 @@ describe('sendToPrinter against a fake TCP printer', () => {
     expect(e.code).toBe('unreachable');
     expect(e.retryable).toBe(true);
     expect(e.message).toBe('printer zebra-2.local:9100 could not be reached (EADDRNOTAVAIL)');
-    expect(e.cause).toBe(error); // the worker's own log keeps it whole
+    expect(e.cause).toBe(error); // Node's own error stays on it
     expect(connectError(new Error('odd'), 'printer p:9100').message).toBe(
       'printer p:9100 could not be reached (Error)',
     );

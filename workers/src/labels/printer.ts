@@ -156,7 +156,8 @@ export function statusProblems(s: PrinterStatus): string[] {
 /**
  * A socket error by its code (`ECONNRESET`), not its message: Node's message can carry the
  * address it resolved (`connect EADDRNOTAVAIL 10.0.4.20:9100 - Local (…)`), which devices must
- * not see (the server names printers by their id); the `cause` keeps it for the worker's log.
+ * not see (the server names printers by their id). The worker's log has the same words: the
+ * printer as configured (`host:port`) and the code; the error's `cause` keeps Node's own.
  */
 const codeOf = (error: NodeJS.ErrnoException): string => error.code ?? error.name;
 

@@ -368,6 +368,21 @@ describe('engine under faults', () => {
       (e: unknown) => e,
     );
     expect(out).toMatchObject({ name: 'AuthRequiredError', stale: false });
+    // Signed out while the push was out (the app holds no token now): the sign-out this 401
+    // confirms, not stale.
+    await other.signIn();
+    other.net.fault = async (req, send) => {
+      if (req.path === '/sync/push') {
+        await s.api('/api/auth/logout', { method: 'POST', token: other.session.token });
+        other.session.token = null;
+      }
+      return send();
+    };
+    const signedOut = await other.engine.sync().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(signedOut).toMatchObject({ name: 'AuthRequiredError', stale: false });
     // The sync again, with the new token: sent once.
     await d.engine.sync();
     expect(statuses).toEqual([401, 200]);

@@ -82,7 +82,7 @@ export class AuthRequiredError extends Error {
     readonly code: string | null = null,
     /**
      * The refused token is no longer the one the app holds: it signed in again (here or in
-     * another tab) while the request was out. Not a sign-out: sync again, with the new one.
+     * another tab) while the request was out, and holds a new one. Not a sign-out: sync again.
      */
     readonly stale = false,
   ) {
@@ -848,10 +848,13 @@ export class SyncEngine {
     }
     if (res.status === 401) {
       const p = await problemOf(res);
+      // Stale: the app holds another token now (signed in again meanwhile). Not when it holds
+      // none (signed out meanwhile): that is the sign-out this answer confirms.
+      const now = this.o.token();
       throw new AuthRequiredError(
         'the session expired; sign in again',
         p.code,
-        this.o.token() !== token,
+        now !== null && now !== token,
       );
     }
     if (res.status === 403) {

@@ -79,18 +79,63 @@ describe('SyncScheduler', () => {
       lastSyncedAt: '2026-11-25T08:00:03.000Z',
     });
     expect(calls).toBe(3);
+    // A retry stays "offline", saying why, until the server answers it: the badge's words do
+    // not come and go with every attempt, moving the screen under the operator's finger.
+    expect(states.map((x) => x.status)).toEqual(['syncing', 'offline', 'offline', 'idle']);
+    const offline = { key: 'sync.message.offline' };
+    expect(states.map((x) => x.message)).toEqual([null, offline, offline, null]);
+  });
+
+  it('a retry becomes "syncing" when the server answers it (a batch sent, a page pulled), not before', async () => {
+    const time = fakeTime();
+    const states: SyncState[] = [];
+    let calls = 0;
+    const s = new SyncScheduler({
+      sync: (onProgress) => {
+        if (++calls === 1) return Promise.reject(new RetryableError('down'));
+        onProgress({ phase: 'push', sent: 0, total: 120 }); // before any answer
+        expect(s.current).toMatchObject({ status: 'offline', progress: null });
+        onProgress({ phase: 'push', sent: 50, total: 120 }); // the first batch answered
+        expect(s.current).toMatchObject({
+          status: 'syncing',
+          message: null,
+          progress: { phase: 'push', sent: 50 },
+        });
+        onProgress({ phase: 'pull', pages: 1, events: 3, entries: 0, resetting: false });
+        return Promise.resolve();
+      },
+      onState: (st) => states.push(st),
+      ...time,
+      random: () => 1,
+    });
+    await s.request();
+    expect(s.current.status).toBe('offline');
+    time.next();
+    await s.settled();
+    expect(s.current).toMatchObject({ status: 'idle', message: null, progress: null });
     expect(states.map((x) => x.status)).toEqual([
       'syncing',
       'offline',
       'syncing',
-      'offline',
       'syncing',
       'idle',
     ]);
-    // A retry's attempt keeps saying why it retries (the badge's words do not come and go,
-    // moving the screen under the operator's finger); the first attempt and the answer say none.
-    const offline = { key: 'sync.message.offline' };
-    expect(states.map((x) => x.message)).toEqual([null, offline, offline, offline, offline, null]);
+    // A retry the server answers with a pull page first (nothing to push): the same.
+    const pulls = new SyncScheduler({
+      sync: (onProgress) => {
+        if (++calls === 3) return Promise.reject(new RetryableError('down'));
+        onProgress({ phase: 'pull', pages: 1, events: 1, entries: 0, resetting: false });
+        expect(pulls.current).toMatchObject({ status: 'syncing', message: null });
+        return Promise.resolve();
+      },
+      onState: () => {},
+      ...time,
+      random: () => 1,
+    });
+    await pulls.request();
+    time.next();
+    await pulls.settled();
+    expect(pulls.current.status).toBe('idle');
   });
 
   it('a failure that is not the network says what it was, and is retried', async () => {
@@ -202,17 +247,20 @@ describe('SyncScheduler', () => {
       () => Promise.resolve(),
     ];
     let runs = 0;
+    const seen: string[] = [];
     const s = new SyncScheduler({
       sync: () => {
         runs++;
         return (answers.shift() ?? (() => Promise.resolve()))();
       },
-      onState: () => {},
+      onState: (st) => seen.push(st.status),
       ...time,
     });
     await s.request();
     expect(runs).toBe(2);
     expect(s.current).toMatchObject({ status: 'idle', message: null });
+    // The stale answer changed nothing on the badge: syncing (twice over), then done.
+    expect(seen).toEqual(['syncing', 'syncing', 'idle']);
 
     // Another tab signs out while this tab's run (with the old token) is out: it succeeds,
     // yet this tab is signed out, and says why.

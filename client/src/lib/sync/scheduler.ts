@@ -34,7 +34,8 @@ export interface SyncState {
   readonly lastSyncedAt: string | null;
   /**
    * What the operator should know when something is wrong, as a message key of the catalogs
-   * (`sync.message.*`); a retry's attempt keeps its failure's until it is answered.
+   * (`sync.message.*`). A retry stays `offline` with its failure's message until the server
+   * answers it (a batch sent, a page pulled): only then is it `syncing`.
    */
   readonly message: SyncMessage | null;
   /** When the next automatic attempt is due (after a failure). */
@@ -102,6 +103,14 @@ export class SyncScheduler {
   private deactivated = false;
   /** Sign-outs in other tabs so far: a run that began before one does not end it. */
   private signOuts = 0;
+  /**
+   * Why the last run failed when the next one is a retry of it (offline, failed): the retry
+   * goes on saying so — the badge stays "offline" with its line — until the server answers.
+   * "Syncing" and back with every attempt moved the screen under the operator's finger.
+   */
+  private retrying: SyncMessage | null = null;
+  /** The run was refused a token the app has since replaced: run again at once. */
+  private rerun = false;
   private state: SyncState = {
     status: 'idle',
     lastSyncedAt: null,
@@ -162,6 +171,7 @@ export class SyncScheduler {
    */
   signedOutElsewhere(deactivated: boolean): void {
     this.signOuts++;
+    this.retrying = null;
     this.deactivated = deactivated;
     this.set({
       status: 'signed-out',
@@ -255,13 +265,15 @@ export class SyncScheduler {
   private async loop(): Promise<void> {
     do {
       this.again = false;
+      this.rerun = false;
       await this.runOnce();
+      if (this.rerun) continue; // a stale 401: at once, with the new token
       if (this.again && this.quietWait() > 0) {
         // More came in while syncing, but the operator is scanning: later (request() again).
         this.again = false;
         this.defer(this.quietWait());
       }
-    } while (this.again && !this.stopped && this.state.status === 'idle');
+    } while (!this.stopped && (this.rerun || (this.again && this.state.status === 'idle')));
   }
 
   private async runOnce(): Promise<void> {
@@ -274,16 +286,23 @@ export class SyncScheduler {
     this.burst = false;
     if (!pushOnly) this.pulledAt = this.d.now().getTime();
     const signOuts = this.signOuts;
-    // A retry keeps saying why it retries (offline, failed) until it is answered: the message
-    // coming and going with every attempt moved the screen under the operator's finger.
-    const retrying = this.state.status === 'offline' ? this.state.message : null;
-    this.set({ status: 'syncing', message: retrying, retryAt: null });
+    if (this.retrying === null) this.set({ status: 'syncing', message: null, retryAt: null });
     try {
       const push = this.d.push;
-      const onProgress = (progress: SyncProgress) => this.set({ progress });
+      const onProgress = (progress: SyncProgress) => {
+        // A batch sent, or a page pulled: the server answers. (A push's first report, of
+        // nothing sent yet, comes before any answer.)
+        const answered = progress.phase === 'pull' || progress.sent > 0;
+        if (this.retrying !== null && !answered) return;
+        if (this.retrying !== null) {
+          this.retrying = null;
+          this.set({ status: 'syncing', message: null, retryAt: null, progress });
+        } else this.set({ progress });
+      };
       const run = () => (pushOnly && push ? push(onProgress) : this.d.sync(onProgress));
       const ran = this.d.withLock ? await this.d.withLock(run) : (await run(), true);
       this.failures = 0;
+      this.retrying = null;
       // Another tab signed out while this run was out (with the token it had): still out.
       const out = this.signOuts !== signOuts;
       if (out) {
@@ -316,11 +335,11 @@ export class SyncScheduler {
   private fail(error: unknown): void {
     if (error instanceof AuthRequiredError && error.stale) {
       // Refused a token the app has since replaced (signed in again meanwhile): not this
-      // session's answer. The loop runs again at once, with the new token.
-      this.again = true;
-      this.set({ status: 'idle', progress: null });
+      // session's answer. The loop runs again at once, with the new token; the badge stays.
+      this.rerun = true;
       return;
     }
+    this.retrying = null;
     if (error instanceof AuthRequiredError) {
       // Told once (the session's 401), kept: the runs after it fail for want of a token, and
       // must not turn "deactivated" back into "sign in again". A run that gets through ends it.
@@ -370,19 +389,16 @@ export class SyncScheduler {
     );
     const retryAt = new Date(this.d.now().getTime() + delay).toISOString();
     const offline = error instanceof RetryableError;
-    this.set({
-      status: 'offline',
-      // A failure that is not the network's says what it was (the server's words), for the
-      // operator to pass on: retrying will not cure a refusal an app update must fix.
-      message: offline
-        ? { key: 'sync.message.offline' }
-        : {
-            key: 'sync.message.failed',
-            detail: (error instanceof Error ? error.message : String(error)).slice(0, 300),
-          },
-      retryAt,
-      progress: null,
-    });
+    // A failure that is not the network's says what it was (the server's words), for the
+    // operator to pass on: retrying will not cure a refusal an app update must fix.
+    const message: SyncMessage = offline
+      ? { key: 'sync.message.offline' }
+      : {
+          key: 'sync.message.failed',
+          detail: (error instanceof Error ? error.message : String(error)).slice(0, 300),
+        };
+    this.retrying = message;
+    this.set({ status: 'offline', message, retryAt, progress: null });
     this.schedule(delay);
   }
 }
