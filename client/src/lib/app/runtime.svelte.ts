@@ -252,6 +252,7 @@ class Runtime {
   }
 
   private startSyncing(): void {
+    this.scheduler?.signedIn(); // a run of the old session signs nothing out
     this.requestSync();
     if (this.pokes) return;
     this.pokes = new AbortController();

@@ -281,6 +281,76 @@ describe('SyncScheduler', () => {
     expect(held.current.lastSyncedAt).not.toBeNull();
   });
 
+  it('signed out, the runs without a token keep the badge as it is; a sign-in meanwhile outranks what a run of the old session says', async () => {
+    const time = fakeTime();
+    const seen: string[] = [];
+    let answer: () => Promise<void> = () => Promise.reject(new AuthRequiredError('expired'));
+    const s = new SyncScheduler({
+      sync: () => answer(),
+      onState: (st) => seen.push(`${st.status} ${st.message?.key ?? '-'}`),
+      ...time,
+    });
+    await s.request();
+    answer = () => Promise.reject(new AuthRequiredError('not signed in'));
+    await s.request(); // the screen on again, a tap: no token, no flicker through "syncing"
+    await s.request();
+    expect(seen).toEqual([
+      'syncing -',
+      'signed-out sync.message.signedOut',
+      'signed-out sync.message.signedOut',
+      'signed-out sync.message.signedOut',
+    ]);
+
+    // Signed in; a run of the new session shows itself syncing.
+    seen.length = 0;
+    s.signedIn();
+    answer = () => Promise.resolve();
+    await s.request();
+    expect(seen).toEqual(['syncing -', 'idle -']);
+
+    // Another tab signs out, then in again, while this tab's run (old token) is out: the run
+    // ends as a success, not as a sign-out (which would drop the new token device-wide).
+    let release: () => void = () => {};
+    answer = () => new Promise<void>((r) => (release = r));
+    const run = s.request();
+    s.signedOutElsewhere(false);
+    s.signedIn();
+    void s.request(); // what signing in asks for
+    answer = () => Promise.resolve();
+    release();
+    await run;
+    await s.settled();
+    expect(s.current).toMatchObject({ status: 'idle', message: null });
+
+    // A run that fails for want of a token while the app signs in: run again, not signed out.
+    let calls = 0;
+    answer = () => {
+      calls++;
+      if (calls === 1) {
+        s.signedIn(); // signing in lands while this run is out
+        return Promise.reject(new AuthRequiredError('not signed in'));
+      }
+      return Promise.resolve();
+    };
+    await s.request();
+    expect(calls).toBe(2);
+    expect(s.current).toMatchObject({ status: 'idle', message: null });
+
+    // Signed out, and another tab holds the sync lock: still signed out, said the same.
+    const locked = new SyncScheduler({
+      sync: () => Promise.reject(new AuthRequiredError('expired')),
+      withLock: () => Promise.resolve(false),
+      onState: () => {},
+      ...time,
+    });
+    locked.signedOutElsewhere(true);
+    await locked.request();
+    expect(locked.current).toMatchObject({
+      status: 'signed-out',
+      message: { key: 'sync.message.deactivated' },
+    });
+  });
+
   it('coalesces requests while a sync runs into one more run', async () => {
     const time = fakeTime();
     let calls = 0;

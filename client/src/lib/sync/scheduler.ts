@@ -103,10 +103,13 @@ export class SyncScheduler {
   private deactivated = false;
   /** Sign-outs in other tabs so far: a run that began before one does not end it. */
   private signOuts = 0;
+  /** Sign-ins so far (`signedIn`): a run that began before one does not sign it out. */
+  private signIns = 0;
   /**
-   * Why the last run failed when the next one is a retry of it (offline, failed): the retry
-   * goes on saying so — the badge stays "offline" with its line — until the server answers.
-   * "Syncing" and back with every attempt moved the screen under the operator's finger.
+   * Why the last run failed, when the next one runs on its state (offline, failed, signed out):
+   * the run goes on saying so — the badge keeps its status and line — until the server answers,
+   * or a sign-in. "Syncing" and back with every attempt moved the screen under the operator's
+   * finger.
    */
   private retrying: SyncMessage | null = null;
   /** The run was refused a token the app has since replaced: run again at once. */
@@ -171,14 +174,21 @@ export class SyncScheduler {
    */
   signedOutElsewhere(deactivated: boolean): void {
     this.signOuts++;
-    this.retrying = null;
     this.deactivated = deactivated;
-    this.set({
-      status: 'signed-out',
-      message: { key: deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut' },
-      retryAt: null,
-      progress: null,
-    });
+    this.retrying = {
+      key: deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut',
+    };
+    this.set({ status: 'signed-out', message: this.retrying, retryAt: null, progress: null });
+  }
+
+  /**
+   * The app holds a new token (signed in, here or in another tab): what a run that began with
+   * the old session says of it (a 401, a sign-out elsewhere) no longer counts, and the next run
+   * shows itself syncing. Call `request()` after it.
+   */
+  signedIn(): void {
+    this.signIns++;
+    this.retrying = null;
   }
 
   get current(): SyncState {
@@ -286,6 +296,7 @@ export class SyncScheduler {
     this.burst = false;
     if (!pushOnly) this.pulledAt = this.d.now().getTime();
     const signOuts = this.signOuts;
+    const signIns = this.signIns;
     if (this.retrying === null) this.set({ status: 'syncing', message: null, retryAt: null });
     try {
       const push = this.d.push;
@@ -301,16 +312,20 @@ export class SyncScheduler {
       };
       const run = () => (pushOnly && push ? push(onProgress) : this.d.sync(onProgress));
       const ran = this.d.withLock ? await this.d.withLock(run) : (await run(), true);
+      // Signed out, and another tab holds the lock: nothing was tried here, still signed out.
+      if (!ran && this.state.status === 'signed-out' && this.signIns === signIns) return;
       this.failures = 0;
       this.retrying = null;
-      // Another tab signed out while this run was out (with the token it had): still out.
-      const out = this.signOuts !== signOuts;
+      // Another tab signed out while this run was out (with the token it had): still out —
+      // unless the app signed in again since.
+      const out = this.signOuts !== signOuts && this.signIns === signIns;
       if (out) {
+        this.retrying = {
+          key: this.deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut',
+        };
         this.set({
           status: 'signed-out',
-          message: {
-            key: this.deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut',
-          },
+          message: this.retrying,
           progress: null,
           ...(ran && !pushOnly ? { lastSyncedAt: this.d.now().toISOString() } : {}),
         });
@@ -328,14 +343,15 @@ export class SyncScheduler {
       // The pull is owed: it runs once the scanning pauses (or as the next forced run's push).
       if (pushOnly) this.defer(Math.max(1, this.quietWait()));
     } catch (error) {
-      this.fail(error);
+      this.fail(error, this.signIns !== signIns);
     }
   }
 
-  private fail(error: unknown): void {
-    if (error instanceof AuthRequiredError && error.stale) {
-      // Refused a token the app has since replaced (signed in again meanwhile): not this
-      // session's answer. The loop runs again at once, with the new token; the badge stays.
+  private fail(error: unknown, signedInSince = false): void {
+    if (error instanceof AuthRequiredError && (error.stale || signedInSince)) {
+      // Refused a token the app has since replaced (signed in again meanwhile), or none while
+      // it signed in: not the new session's answer. The loop runs again at once, with the new
+      // token; the badge stays as it was.
       this.rerun = true;
       return;
     }
@@ -344,13 +360,10 @@ export class SyncScheduler {
       // Told once (the session's 401), kept: the runs after it fail for want of a token, and
       // must not turn "deactivated" back into "sign in again". A run that gets through ends it.
       if (error.code === 'USER_DEACTIVATED') this.deactivated = true;
-      this.set({
-        status: 'signed-out',
-        message: {
-          key: this.deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut',
-        },
-        progress: null,
-      });
+      this.retrying = {
+        key: this.deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut',
+      };
+      this.set({ status: 'signed-out', message: this.retrying, progress: null });
       return; // signing in calls request()
     }
     if (error instanceof DeviceRefusedError) {
