@@ -175,9 +175,7 @@ export class SyncScheduler {
   signedOutElsewhere(deactivated: boolean): void {
     this.signOuts++;
     this.deactivated = deactivated;
-    this.retrying = {
-      key: deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut',
-    };
+    this.retrying = this.signedOutMessage();
     this.set({ status: 'signed-out', message: this.retrying, retryAt: null, progress: null });
   }
 
@@ -258,6 +256,11 @@ export class SyncScheduler {
     }, ms);
   }
 
+  /** What a signed-out badge says: deactivated if the server said so, else "sign in again". */
+  private signedOutMessage(): SyncMessage {
+    return { key: this.deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut' };
+  }
+
   private set(patch: Partial<SyncState>): void {
     this.state = { ...this.state, ...patch };
     this.d.onState(this.state);
@@ -320,9 +323,7 @@ export class SyncScheduler {
       // unless the app signed in again since.
       const out = this.signOuts !== signOuts && this.signIns === signIns;
       if (out) {
-        this.retrying = {
-          key: this.deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut',
-        };
+        this.retrying = this.signedOutMessage();
         this.set({
           status: 'signed-out',
           message: this.retrying,
@@ -360,9 +361,7 @@ export class SyncScheduler {
       // Told once (the session's 401), kept: the runs after it fail for want of a token, and
       // must not turn "deactivated" back into "sign in again". A run that gets through ends it.
       if (error.code === 'USER_DEACTIVATED') this.deactivated = true;
-      this.retrying = {
-        key: this.deactivated ? 'sync.message.deactivated' : 'sync.message.signedOut',
-      };
+      this.retrying = this.signedOutMessage();
       this.set({ status: 'signed-out', message: this.retrying, progress: null });
       return; // signing in calls request()
     }
