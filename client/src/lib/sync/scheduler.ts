@@ -348,7 +348,7 @@ export class SyncScheduler {
     }
   }
 
-  private fail(error: unknown, signedInSince = false): void {
+  private fail(error: unknown, signedInSince: boolean): void {
     if (error instanceof AuthRequiredError && (error.stale || signedInSince)) {
       // Refused a token the app has since replaced (signed in again meanwhile), or none while
       // it signed in: not the new session's answer. The loop runs again at once, with the new
